@@ -1,0 +1,121 @@
+//! The error every API function returns, and how each front door shows it.
+//!
+//! One enum for the whole table; [`ApiError::http_status`] gives the status for the JSON
+//! front door (`POST /api/<Function>`), and the message ([`fmt::Display`]) is what Hprose
+//! clients receive in an `E` reply and what the CLI prints.
+
+use std::fmt;
+
+use crate::pki::PkiError;
+use crate::store::StoreError;
+
+/// Why an API call failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// No function of that name exists.
+    UnknownFunction(String),
+    /// The arguments do not fit the function.
+    BadArguments {
+        /// The function called.
+        function: &'static str,
+        /// What is wrong, e.g. "argument 2 (name) must be a string, got an integer".
+        message: String,
+    },
+    /// The function needs a session and none (or an unknown one) was given.
+    NoSession {
+        /// The function called.
+        function: &'static str,
+    },
+    /// The session was valid once but has expired or was logged out.
+    SessionExpired,
+    /// The session has too few rights for the function.
+    Forbidden {
+        /// The function called.
+        function: &'static str,
+        /// The rights it needs.
+        need: &'static str,
+    },
+    /// A pass (PPT) was refused.
+    Pass(PkiError),
+    /// A named thing does not exist (a variable, a Mimei, ...).
+    NotFound(String),
+    /// The node is at a limit (sessions, connections); try again later.
+    Busy(String),
+    /// The store failed.
+    Store(StoreError),
+    /// Something failed inside the node; the message says what.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status for the JSON front door.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ApiError::UnknownFunction(_) | ApiError::NotFound(_) => 404,
+            ApiError::BadArguments { .. } => 400,
+            ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
+            ApiError::Forbidden { .. } => 403,
+            ApiError::Busy(_) => 503,
+            ApiError::Store(_) | ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// A short machine-readable code for the JSON error object.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::UnknownFunction(_) => "unknown_function",
+            ApiError::BadArguments { .. } => "bad_arguments",
+            ApiError::NoSession { .. } => "no_session",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::Pass(_) => "pass_refused",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Busy(_) => "busy",
+            ApiError::Store(_) => "store",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::UnknownFunction(name) => write!(
+                f,
+                "unknown function \"{name}\"; the node's functions are listed by an empty Hprose call or in docs/api.md"
+            ),
+            ApiError::BadArguments { function, message } => write!(f, "{function}: {message}"),
+            ApiError::NoSession { function } => write!(
+                f,
+                "{function} needs a session as its first argument; call Login first"
+            ),
+            ApiError::SessionExpired => write!(
+                f,
+                "the session has expired or was logged out; call Login again"
+            ),
+            ApiError::Forbidden { function, need } => {
+                write!(f, "{function} needs {need} rights; this session has fewer")
+            }
+            ApiError::Pass(e) => write!(f, "pass refused: {e}"),
+            ApiError::NotFound(what) => write!(f, "{what}"),
+            ApiError::Busy(what) => write!(f, "{what}"),
+            ApiError::Store(e) => write!(f, "{e}"),
+            ApiError::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
+    }
+}
+
+impl From<PkiError> for ApiError {
+    fn from(e: PkiError) -> Self {
+        ApiError::Pass(e)
+    }
+}

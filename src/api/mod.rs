@@ -1,0 +1,156 @@
+//! The API table: every function of the node, written once, reached through every front
+//! door (Hprose over HTTP and WebSocket, JSON over HTTP, the CLI, and later Lua).
+//!
+//! A front door decodes a call into a name and a list of [`Value`]s and hands it to
+//! [`call`]. The table ([`table::TABLE`]) says, per function, what session it needs; the
+//! dispatcher checks that before the function runs, so no function can forget it.
+//!
+//! Adding a function: write it in the file of its subsystem (here `fns_node.rs`), add one
+//! [`ApiFn`] line to the table, and its line to docs/api.md (a test checks they agree).
+
+pub mod args;
+pub mod error;
+pub mod fns_node;
+pub mod hprose;
+pub mod json;
+pub mod session;
+pub mod state;
+pub mod table;
+pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use error::ApiError;
+pub use session::{Rights, Session};
+pub use state::NodeState;
+pub use value::Value;
+
+/// What an API function returns.
+pub type ApiResult = Result<Value, ApiError>;
+
+/// The future an API function returns. Not `Send`: everything runs on the node's one thread.
+pub type ApiFuture<'a> = Pin<Box<dyn Future<Output = ApiResult> + 'a>>;
+
+/// One call as a function sees it.
+pub struct Call<'a> {
+    /// The node.
+    pub state: &'a NodeState,
+    /// The caller's session, checked by the dispatcher (None for public functions).
+    pub session: Option<Session>,
+    /// The arguments in Leither's order (the session id, when there is one, is `args[0]`).
+    pub args: Vec<Value>,
+    /// The function's table entry.
+    pub entry: &'static ApiFn,
+}
+
+/// Who may call a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a session (e.g. `Login`).
+    Public,
+    /// A session with at least these rights, passed as the first argument.
+    Session(Rights),
+}
+
+impl Access {
+    /// For the API reference.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Session(Rights::Guest) => "any session",
+            Access::Session(Rights::User) => "user session",
+            Access::Session(Rights::Owner) => "owner session",
+        }
+    }
+}
+
+/// A function of the table.
+pub struct ApiFn {
+    /// Leither's name, e.g. `GetVar`.
+    pub name: &'static str,
+    /// Parameters in order, e.g. `sid, name`.
+    pub params: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// One line: what it does and returns.
+    pub doc: &'static str,
+    /// The implementation.
+    pub run: for<'a> fn(Call<'a>) -> ApiFuture<'a>,
+}
+
+/// Finds a function by name.
+pub fn lookup(name: &str) -> Option<&'static ApiFn> {
+    lookup_in(table::TABLE, name)
+}
+
+fn lookup_in(table: &'static [ApiFn], name: &str) -> Option<&'static ApiFn> {
+    table.iter().find(|f| f.name == name)
+}
+
+/// The names of all functions, in table order (the Hprose function list).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    table::TABLE.iter().map(|f| f.name)
+}
+
+/// Calls `name` with `args`: looks it up, checks the session and rights, runs it.
+pub async fn call(state: &NodeState, name: &str, args: Vec<Value>) -> ApiResult {
+    call_in(table::TABLE, state, name, args).await
+}
+
+/// [`call`] on another table (tests use one with functions the real table lacks yet).
+pub async fn call_in(
+    table: &'static [ApiFn],
+    state: &NodeState,
+    name: &str,
+    args: Vec<Value>,
+) -> ApiResult {
+    let entry =
+        lookup_in(table, name).ok_or_else(|| ApiError::UnknownFunction(truncate(name, 64)))?;
+    let session = match entry.access {
+        Access::Public => None,
+        Access::Session(need) => {
+            let sid = match args.first() {
+                Some(Value::Str(s)) if !s.is_empty() => s.as_str(),
+                _ => {
+                    return Err(ApiError::NoSession {
+                        function: entry.name,
+                    });
+                }
+            };
+            let s = state
+                .sessions
+                .borrow_mut()
+                .touch(sid, crate::clock::unix_now())?;
+            if s.rights < need {
+                return Err(ApiError::Forbidden {
+                    function: entry.name,
+                    need: need.as_str(),
+                });
+            }
+            Some(s)
+        }
+    };
+    (entry.run)(Call {
+        state,
+        session,
+        args,
+        entry,
+    })
+    .await
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary (names from outside in messages).
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}

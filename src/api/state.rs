@@ -1,0 +1,53 @@
+//! The node's state as API functions see it: identity, settings, store, sessions.
+//!
+//! Built by `node` at start and shared by reference with every front door. Interior
+//! mutability is `RefCell`/`Cell`: everything runs on one thread, and no borrow is held
+//! across an `.await`.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::session::SessionTable;
+use crate::config::SystemVars;
+use crate::pki::NodeKey;
+use crate::store::Store;
+
+/// Most sessions a node holds at once.
+pub const MAX_SESSIONS: usize = 1024;
+
+/// Everything an API function may use.
+pub struct NodeState {
+    /// The home directory.
+    pub home: PathBuf,
+    /// The node key (`hostkey.cfg`).
+    pub key: NodeKey,
+    /// The settings read at start.
+    pub vars: RefCell<SystemVars>,
+    /// The database.
+    pub store: Store,
+    /// Logged-in sessions.
+    pub sessions: RefCell<SessionTable>,
+    /// Unix seconds when the node started.
+    pub started: u64,
+    /// The address the HTTP port is bound to, once bound.
+    pub listen: Cell<Option<SocketAddr>>,
+    /// API calls served since start.
+    pub calls: Cell<u64>,
+}
+
+impl NodeState {
+    /// Assembles the state from its parts.
+    pub fn new(home: PathBuf, key: NodeKey, vars: SystemVars, store: Store) -> NodeState {
+        NodeState {
+            home,
+            key,
+            vars: RefCell::new(vars),
+            store,
+            sessions: RefCell::new(SessionTable::new(MAX_SESSIONS)),
+            started: crate::clock::unix_now(),
+            listen: Cell::new(None),
+            calls: Cell::new(0),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The dispatcher's guarantees: sessions and rights are checked before any function runs.
+
+use std::future::ready;
+
+use super::*;
+use crate::config::SystemVars;
+use crate::pki::{NodeKey, Pass};
+use crate::store::Store;
+
+fn write_fn(_c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready(Ok(Value::from("written"))))
+}
+
+static TEST_TABLE: &[ApiFn] = &[
+    ApiFn {
+        name: "OwnerWrite",
+        params: "sid",
+        access: Access::Session(Rights::Owner),
+        doc: "",
+        run: write_fn,
+    },
+    ApiFn {
+        name: "UserWrite",
+        params: "sid",
+        access: Access::Session(Rights::User),
+        doc: "",
+        run: write_fn,
+    },
+];
+
+fn state(name: &str) -> (NodeState, std::path::PathBuf) {
+    let home = std::env::temp_dir().join(format!("leither-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let key = NodeKey::generate().unwrap();
+    let store = Store::open(&home, 1 << 20, "test").unwrap();
+    (
+        NodeState::new(home.clone(), key, SystemVars::default(), store),
+        home,
+    )
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn login(st: &NodeState, pass: Option<String>) -> String {
+    let args = pass.map(Value::Str).into_iter().collect();
+    let v = block_on(call(st, "Login", args)).unwrap();
+    v.get("sid").and_then(Value::as_str).unwrap().to_string()
+}
+
+#[test]
+fn writes_need_a_session_with_enough_rights() {
+    let (st, home) = state("rights");
+    let now = crate::clock::unix_now();
+    let guest = login(&st, None);
+    let user_key = NodeKey::generate().unwrap();
+    let user = login(
+        &st,
+        Some(Pass::sign(&user_key, vec![], now, 60).unwrap().to_text()),
+    );
+    let owner = login(
+        &st,
+        Some(Pass::sign(&st.key, vec![], now, 60).unwrap().to_text()),
+    );
+    let run = |f: &str, sid: &str| block_on(call_in(TEST_TABLE, &st, f, vec![Value::from(sid)]));
+    assert!(matches!(
+        block_on(call_in(TEST_TABLE, &st, "OwnerWrite", vec![])),
+        Err(ApiError::NoSession { .. })
+    ));
+    assert!(matches!(
+        run("OwnerWrite", ""),
+        Err(ApiError::NoSession { .. })
+    ));
+    assert!(matches!(
+        run("OwnerWrite", "made-up"),
+        Err(ApiError::SessionExpired)
+    ));
+    assert!(matches!(
+        run("OwnerWrite", &guest),
+        Err(ApiError::Forbidden { .. })
+    ));
+    assert!(matches!(
+        run("OwnerWrite", &user),
+        Err(ApiError::Forbidden { .. })
+    ));
+    assert!(run("OwnerWrite", &owner).is_ok());
+    assert!(matches!(
+        run("UserWrite", &guest),
+        Err(ApiError::Forbidden { .. })
+    ));
+    assert!(run("UserWrite", &user).is_ok());
+    assert!(run("UserWrite", &owner).is_ok());
+    assert_eq!(
+        ApiError::Forbidden {
+            function: "x",
+            need: "owner"
+        }
+        .http_status(),
+        403
+    );
+    drop(st);
+    std::fs::remove_dir_all(home).unwrap();
+}
+
+#[test]
+fn getvar_names_and_errors() {
+    let (st, home) = state("getvar");
+    let sid = login(&st, None);
+    let get = |name: &str| {
+        block_on(call(
+            &st,
+            "GetVar",
+            vec![Value::from(sid.as_str()), Value::from(name)],
+        ))
+    };
+    assert_eq!(get("ver").unwrap(), Value::from(fns_node::VERSION));
+    assert_eq!(get("hostid").unwrap().as_str().unwrap().len(), 27);
+    assert!(
+        get("peerid")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .starts_with("12D3KooW")
+    );
+    assert_eq!(get("userid").unwrap(), Value::from(""));
+    assert!(get("nodeinfo").unwrap().get("uptime").is_some());
+    assert!(matches!(get("nope"), Err(ApiError::NotFound(_))));
+    let e = block_on(call(&st, "GetVar", vec![Value::from(sid.as_str())])).unwrap_err();
+    assert!(e.to_string().contains("sid, name"), "{e}");
+    assert!(matches!(
+        block_on(call(&st, "Nope", vec![])),
+        Err(ApiError::UnknownFunction(_))
+    ));
+    drop(st);
+    std::fs::remove_dir_all(home).unwrap();
+}
+
+#[test]
+fn every_table_entry_is_documented_and_unique() {
+    let mut names: Vec<&str> = names().collect();
+    let n = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(n, names.len(), "duplicate names in the table");
+    for f in table::TABLE {
+        assert!(!f.doc.is_empty() && !f.params.is_empty(), "{}", f.name);
+    }
+}

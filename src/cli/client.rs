@@ -1,0 +1,167 @@
+//! The CLI's way to its node: a small blocking HTTP/1.1 client for `POST /api/<Function>`.
+//!
+//! The CLI is a short-lived process, so plain blocking sockets are the simplest correct
+//! choice (no runtime). It signs in with a pass it makes from the node key (or `-k KEY`),
+//! so every write from the CLI is authenticated like any other client's.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::CliError;
+use crate::api::{Value, json};
+use crate::pki::{NodeKey, Pass};
+
+/// Largest response the CLI accepts.
+const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+
+/// A connection target: base URL and how to sign in.
+pub struct Client {
+    base: String,
+    key_file: PathBuf,
+    sid: Option<String>,
+}
+
+impl Client {
+    /// A client of `node` (a URL such as `http://host:4800` or `host:4800`), or of the node
+    /// running on `home`; signing in with `key` (default: the home's `hostkey.cfg`).
+    pub fn new(home: &Path, node: Option<&str>, key: Option<&Path>) -> Result<Client, CliError> {
+        let base = match node {
+            Some(n) if n.starts_with("http://") => n.trim_end_matches('/').to_string(),
+            Some(n) if n.starts_with("https://") => {
+                return Err(CliError::Usage(
+                    "https:// nodes are not supported by the CLI yet; use http://HOST:PORT"
+                        .to_string(),
+                ));
+            }
+            Some(n) => format!("http://{}", n.trim_end_matches('/')),
+            None => crate::node::local_url(home).ok_or_else(|| CliError::NoNode {
+                home: home.to_path_buf(),
+            })?,
+        };
+        let key_file = key
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| home.join(crate::home::KEY_FILE));
+        Ok(Client {
+            base,
+            key_file,
+            sid: None,
+        })
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Calls `function` with `args` and returns its result.
+    pub fn call(&self, function: &str, args: Vec<Value>) -> Result<Value, CliError> {
+        let mut body = String::new();
+        json::encode(&Value::List(args), &mut body);
+        let (status, resp) = post(&self.base, &format!("/api/{function}"), body.as_bytes())?;
+        let v = json::decode(&resp, &json::JsonLimits::default()).map_err(|e| {
+            CliError::Http(format!(
+                "{} answered {status} with a body that is not JSON: {e}",
+                self.base
+            ))
+        })?;
+        if status == 200 {
+            return Ok(v);
+        }
+        let message = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no message")
+            .to_string();
+        Err(CliError::Api { status, message })
+    }
+
+    /// Signs in: as a guest, or with a pass made from the key file (owner of the local node).
+    pub fn login(&mut self, with_key: bool) -> Result<String, CliError> {
+        if let Some(s) = &self.sid {
+            return Ok(s.clone());
+        }
+        let args = if with_key {
+            let key = NodeKey::load(&self.key_file).map_err(CliError::Pki)?;
+            let now = crate::clock::unix_now();
+            let pass = Pass::sign(&key, vec![("cli".to_string(), "1".to_string())], now, 300)
+                .map_err(CliError::Pki)?;
+            vec![Value::Str(pass.to_text())]
+        } else {
+            Vec::new()
+        };
+        let v = self.call("Login", args)?;
+        let sid = v
+            .get("sid")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CliError::Http("Login answered without a sid".to_string()))?
+            .to_string();
+        self.sid = Some(sid.clone());
+        Ok(sid)
+    }
+}
+
+/// One `POST` to `base` + `path`; returns the status and body.
+pub fn post(base: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
+    let hostport = base.strip_prefix("http://").unwrap_or(base);
+    let hostport = hostport.split('/').next().unwrap_or(hostport);
+    let connect_err = |e: std::io::Error| CliError::Connect {
+        url: base.to_string(),
+        error: e,
+    };
+    let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(hostport).map_err(connect_err)?;
+    let addr = addrs.next().ok_or_else(|| {
+        connect_err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no address",
+        ))
+    })?;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(connect_err)?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(120)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())
+        .and_then(|()| s.write_all(body))
+        .map_err(connect_err)?;
+    let mut resp = Vec::new();
+    s.take(MAX_RESPONSE)
+        .read_to_end(&mut resp)
+        .map_err(|e| CliError::Http(format!("reading the answer of {base}: {e}")))?;
+    parse_response(&resp).ok_or_else(|| {
+        CliError::Http(format!(
+            "{base} did not answer with HTTP; is it a leither node?"
+        ))
+    })
+}
+
+/// Splits a complete HTTP/1.1 response into status and body.
+fn parse_response(resp: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&resp[..end]).ok()?;
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = &resp[end + 4..];
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    let body = match length {
+        Some(n) if n <= body.len() => &body[..n],
+        _ => body,
+    };
+    Some((status, body.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_responses() {
+        let r = super::parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]xx").unwrap();
+        assert_eq!(r, (200, b"[]".to_vec()));
+        assert!(super::parse_response(b"garbage").is_none());
+    }
+}

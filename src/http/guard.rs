@@ -1,0 +1,432 @@
+//! The connection guard between a TCP stream and picoserve: it watches the HTTP framing of
+//! what a client sends and answers `431 Request Header Fields Too Large` itself when a
+//! request head outgrows its limit.
+//!
+//! picoserve reads a request head into its fixed buffer and, when the buffer fills, reports
+//! the client as having closed the connection (a 400 with a misleading text). A router must
+//! bound header size anyway, and a client deserves the right status, so [`HeadGuard`] (sans
+//! io) follows the stream: head bytes up to the blank line, then `Content-Length` body
+//! bytes, then the next head. After an `Upgrade` head (WebSocket) it steps aside.
+
+use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
+use tokio::net::TcpStream;
+
+/// Where the guard is in the client's byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Inside a request head; the bytes so far are kept to read `Content-Length`.
+    Head,
+    /// Inside a body; this many bytes remain.
+    Body(u64),
+    /// The connection was upgraded (or its framing is one we do not follow): pass through.
+    Through,
+}
+
+/// The request head grew past the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadTooLarge;
+
+/// Follows HTTP/1.1 request framing over a byte stream and bounds each head.
+#[derive(Debug)]
+pub struct HeadGuard {
+    phase: Phase,
+    head: Vec<u8>,
+    limit: usize,
+}
+
+impl HeadGuard {
+    /// A guard allowing heads (request line and headers) of at most `limit` bytes.
+    pub fn new(limit: usize) -> HeadGuard {
+        HeadGuard {
+            phase: Phase::Head,
+            head: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Feeds bytes as they arrive from the client.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), HeadTooLarge> {
+        while !bytes.is_empty() {
+            match self.phase {
+                Phase::Through => return Ok(()),
+                Phase::Body(remaining) => {
+                    let take = (bytes.len() as u64).min(remaining);
+                    bytes = &bytes[take as usize..];
+                    self.phase = if remaining == take {
+                        Phase::Head
+                    } else {
+                        Phase::Body(remaining - take)
+                    };
+                }
+                Phase::Head => {
+                    // Leading blank lines between requests are allowed (RFC 9112 2.2).
+                    if self.head.is_empty() {
+                        let skip = bytes
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        bytes = &bytes[skip..];
+                        if bytes.is_empty() {
+                            return Ok(());
+                        }
+                    }
+                    let start = self.head.len();
+                    let room = self.limit.saturating_sub(start);
+                    let take = bytes.len().min(room);
+                    self.head.extend_from_slice(&bytes[..take]);
+                    match find_head_end(&self.head, start) {
+                        Some(end) => {
+                            let used = end - start;
+                            bytes = &bytes[used..];
+                            self.head.truncate(end);
+                            self.phase = next_phase(&self.head);
+                            self.head.clear();
+                        }
+                        None if take < bytes.len() || self.head.len() >= self.limit => {
+                            return Err(HeadTooLarge);
+                        }
+                        None => bytes = &[],
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Index just past the blank line ending the head, searching from near `from`.
+fn find_head_end(head: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(3);
+    (start..head.len()).find_map(|i| {
+        if head[i..].starts_with(b"\r\n\r\n") {
+            Some(i + 4)
+        } else if head[i..].starts_with(b"\n\n") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })
+}
+
+/// What follows a complete head.
+fn next_phase(head: &[u8]) -> Phase {
+    let mut length = 0u64;
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = &line[..colon];
+        let value = std::str::from_utf8(&line[colon + 1..]).unwrap_or("").trim();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            match value.parse::<u64>() {
+                Ok(n) => length = n,
+                Err(_) => return Phase::Through,
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding")
+            || name.eq_ignore_ascii_case(b"upgrade")
+        {
+            return Phase::Through;
+        }
+    }
+    if length == 0 {
+        Phase::Head
+    } else {
+        Phase::Body(length)
+    }
+}
+
+/// The reply written straight to the socket when a head is too large.
+const REPLY_431: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 45\r\nConnection: close\r\n\r\nrequest headers are larger than 8 KiB allowed";
+
+/// picoserve writes its status line as `HTTP/1.1 400 \r\n`, with an empty reason phrase, in a
+/// write of its own. We fill in the reason: the handler's message when it set one in
+/// [`super::REASON`] (Hprose clients show only the status line of a non-200 answer), else the
+/// standard phrase.
+fn status_line_with_reason(filled: &[u8]) -> Option<String> {
+    let code = filled.strip_prefix(b"HTTP/1.1 ")?.strip_suffix(b" \r\n")?;
+    let code = std::str::from_utf8(code).ok()?;
+    let n: u16 = code.parse().ok().filter(|_| code.len() == 3)?;
+    let custom = super::REASON
+        .try_with(|r| r.borrow_mut().take())
+        .ok()
+        .flatten();
+    let reason = custom.unwrap_or_else(|| standard_reason(n).to_string());
+    Some(format!("HTTP/1.1 {code} {reason}\r\n"))
+}
+
+/// The reason phrase of RFC 9110 for the statuses the node sends.
+pub fn standard_reason(code: u16) -> &'static str {
+    match code {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        206 => "Partial Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        416 => "Range Not Satisfiable",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+/// Makes `message` safe for a status line: printable ASCII only, at most 200 bytes.
+pub fn reason_phrase(message: &str) -> String {
+    let mut s: String = message
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect();
+    if s.is_empty() {
+        s.push('-');
+    }
+    s
+}
+
+/// An I/O error of a guarded connection.
+#[derive(Debug)]
+pub struct GuardError(pub std::io::Error);
+
+impl picoserve::io::Error for GuardError {
+    fn kind(&self) -> ErrorKind {
+        match self.0.kind() {
+            std::io::ErrorKind::InvalidData => ErrorKind::InvalidData,
+            std::io::ErrorKind::TimedOut => ErrorKind::TimedOut,
+            std::io::ErrorKind::ConnectionReset => ErrorKind::ConnectionReset,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for GuardError {}
+
+/// A TCP stream with a [`HeadGuard`] on its read side, for picoserve.
+pub struct GuardedStream {
+    stream: TcpStream,
+    guard: HeadGuard,
+}
+
+impl GuardedStream {
+    /// Wraps an accepted stream; heads may be at most `head_limit` bytes.
+    pub fn new(stream: TcpStream, head_limit: usize) -> GuardedStream {
+        GuardedStream {
+            stream,
+            guard: HeadGuard::new(head_limit),
+        }
+    }
+}
+
+/// The read half of a [`GuardedStream`].
+pub struct GuardedRead<'a> {
+    stream: &'a TcpStream,
+    guard: &'a mut HeadGuard,
+}
+
+/// The write half of a [`GuardedStream`].
+pub struct GuardedWrite<'a> {
+    stream: &'a TcpStream,
+}
+
+impl ErrorType for GuardedRead<'_> {
+    type Error = GuardError;
+}
+
+impl ErrorType for GuardedWrite<'_> {
+    type Error = GuardError;
+}
+
+impl Read for GuardedRead<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, GuardError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            self.stream.readable().await.map_err(GuardError)?;
+            match self.stream.try_read(buf) {
+                Ok(n) => {
+                    if self.guard.feed(&buf[..n]).is_err() {
+                        // Best effort: the socket's send buffer is empty at this point.
+                        let _ = self.stream.try_write(REPLY_431);
+                        return Err(GuardError(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "request head too large (answered 431)",
+                        )));
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(GuardError(e)),
+            }
+        }
+    }
+}
+
+impl BaseWrite for GuardedWrite<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, GuardError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            self.stream.writable().await.map_err(GuardError)?;
+            match self.stream.try_write(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(GuardError(e)),
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), GuardError> {
+        Ok(())
+    }
+}
+
+impl Write for GuardedWrite<'_> {
+    async fn write_with<F: FnOnce(picoserve::mem::BorrowedCursor<'_>) -> R, R>(
+        &mut self,
+        f: F,
+    ) -> Result<R, GuardError> {
+        let mut buffer = [0; 1024];
+        let mut buffer = picoserve::mem::BorrowedBuffer::new(&mut buffer);
+        let output = f(buffer.unfilled());
+        let filled = buffer.filled();
+        match status_line_with_reason(filled) {
+            Some(line) => BaseWrite::write_all(self, line.as_bytes()).await?,
+            None => BaseWrite::write_all(self, filled).await?,
+        }
+        Ok(output)
+    }
+}
+
+impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
+    type Error = GuardError;
+    type ReadHalf<'a> = GuardedRead<'a>;
+    type WriteHalf<'a> = GuardedWrite<'a>;
+
+    fn split(&mut self) -> (GuardedRead<'_>, GuardedWrite<'_>) {
+        (
+            GuardedRead {
+                stream: &self.stream,
+                guard: &mut self.guard,
+            },
+            GuardedWrite {
+                stream: &self.stream,
+            },
+        )
+    }
+
+    async fn abort<T: picoserve::Timer<picoserve::TokioRuntime>>(
+        self,
+        _timeouts: &picoserve::Timeouts,
+        _timer: &T,
+    ) -> Result<(), picoserve::Error<GuardError>> {
+        Ok(())
+    }
+
+    async fn shutdown<T: picoserve::Timer<picoserve::TokioRuntime>>(
+        mut self,
+        timeouts: &picoserve::Timeouts,
+        timer: &T,
+    ) -> Result<(), picoserve::Error<GuardError>> {
+        use tokio::io::AsyncReadExt;
+        timer
+            .run_with_timeout(
+                timeouts.write,
+                tokio::io::AsyncWriteExt::shutdown(&mut self.stream),
+            )
+            .await
+            .map_err(picoserve::Error::WriteTimeout)?
+            .map_err(|e| picoserve::Error::Write(GuardError(e)))?;
+        let mut buffer = [0; 128];
+        while timer
+            .run_with_timeout(timeouts.read_request, self.stream.read(&mut buffer))
+            .await
+            .map_err(picoserve::Error::ReadTimeout)?
+            .map_err(|e| picoserve::Error::Read(GuardError(e)))?
+            > 0
+        {}
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_requests_with_bodies() {
+        let mut g = HeadGuard::new(64);
+        let req = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n";
+        // Byte by byte and all at once give the same result.
+        for b in req.iter() {
+            g.feed(std::slice::from_ref(b)).unwrap();
+        }
+        assert_eq!(g.phase, Phase::Head);
+        let mut g = HeadGuard::new(64);
+        g.feed(req).unwrap();
+        assert_eq!(g.phase, Phase::Head);
+        assert!(g.head.is_empty());
+    }
+
+    #[test]
+    fn body_bytes_do_not_count_as_head() {
+        let mut g = HeadGuard::new(40);
+        g.feed(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
+            .unwrap();
+        g.feed(&[b'x'; 100]).unwrap();
+        g.feed(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    }
+
+    #[test]
+    fn large_head_is_refused() {
+        let mut g = HeadGuard::new(32);
+        assert_eq!(
+            g.feed(b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
+            Err(HeadTooLarge)
+        );
+        let mut g = HeadGuard::new(32);
+        for _ in 0..31 {
+            g.feed(b"a").unwrap();
+        }
+        assert_eq!(g.feed(b"a"), Err(HeadTooLarge));
+    }
+
+    #[test]
+    fn status_lines_get_a_reason() {
+        assert_eq!(
+            status_line_with_reason(b"HTTP/1.1 404 \r\n").unwrap(),
+            "HTTP/1.1 404 Not Found\r\n"
+        );
+        assert!(status_line_with_reason(b"HTTP/1.1 404 \r\nContent-Length: 0").is_none());
+        assert!(status_line_with_reason(b"hello").is_none());
+        assert_eq!(reason_phrase("bad\r\nX: y é"), "bad??X: y ?");
+    }
+
+    #[test]
+    fn upgrade_and_chunked_pass_through() {
+        let mut g = HeadGuard::new(64);
+        g.feed(b"GET /ws/ HTTP/1.1\r\nUpgrade: websocket\r\n\r\n")
+            .unwrap();
+        g.feed(&[0u8; 1000]).unwrap();
+        assert_eq!(g.phase, Phase::Through);
+    }
+}

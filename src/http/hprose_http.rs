@@ -1,0 +1,162 @@
+//! The Hprose front door: `POST /webapi/` (one request per body) and WebSocket `/ws/`
+//! (binary messages, each a 4-byte request id then a request; the reply carries the same id).
+//!
+//! Both decode with [`crate::api::hprose`] and call [`crate::api::call`] for each call of a
+//! batch, in order. A malformed or oversized request is answered with a 4xx status and an
+//! Hprose error body, so clients show the message.
+
+use std::rc::Rc;
+
+use picoserve::ResponseSent;
+use picoserve::io::Read;
+use picoserve::request::Request;
+use picoserve::response::ResponseWriter;
+
+use super::MAX_API_BODY;
+use super::reply::{read_body, send, set_reason};
+use crate::api::{self, NodeState, hprose};
+
+const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// Handles `POST /webapi/`.
+pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &NodeState,
+    mut request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let (status, out, reason) = match read_body(&mut request, MAX_API_BODY).await {
+        Ok(body) => match answer(state, &body).await {
+            Ok(out) => (200, out, None),
+            Err(message) => (400, error_body(&message), Some(message)),
+        },
+        Err(e) => (e.status(), error_body(&e.message()), Some(e.message())),
+    };
+    if let Some(r) = reason {
+        // Hprose clients show "400:<reason phrase>" and drop the body of a non-200 answer.
+        set_reason(&r);
+    }
+    send(request, writer, status, CONTENT_TYPE, out).await
+}
+
+/// Handles `GET /webapi/`: the function list, as Hprose 2.0 servers answer a GET.
+pub async fn function_list<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let mut out = Vec::new();
+    let names: Vec<&str> = api::names().collect();
+    hprose::encode_function_list(&mut out, &names, false);
+    send(request, writer, 200, CONTENT_TYPE, out).await
+}
+
+fn error_body(message: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    hprose::encode_replies(&mut out, &[Err(message.to_string())]);
+    out
+}
+
+/// The reply body for one Hprose request body, or why the request is malformed.
+pub async fn answer(state: &NodeState, body: &[u8]) -> Result<Vec<u8>, String> {
+    let request = hprose::decode_request(body, &hprose::Limits::default())
+        .map_err(|e| format!("malformed Hprose request: {e}"))?;
+    let mut out = Vec::new();
+    if request.calls.is_empty() {
+        let names: Vec<&str> = api::names().collect();
+        hprose::encode_function_list(&mut out, &names, false);
+        return Ok(out);
+    }
+    let mut results = Vec::with_capacity(request.calls.len());
+    for call in request.calls {
+        state.calls.set(state.calls.get() + 1);
+        let r = if call.name == "~" {
+            // Hprose 3.0 clients ask for the function list by calling `~`.
+            Ok(api::Value::List(
+                api::names().map(api::Value::from).collect(),
+            ))
+        } else {
+            api::call(state, &call.name, call.args).await
+        };
+        results.push(r.map_err(|e| e.to_string()));
+    }
+    hprose::encode_replies(&mut out, &results);
+    Ok(out)
+}
+
+/// Handles `GET /ws/`: upgrades to a WebSocket carrying Hprose requests.
+#[cfg(feature = "ws")]
+pub async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &Rc<NodeState>,
+    mut request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    use picoserve::extract::FromRequest;
+    use picoserve::response::IntoResponse;
+    use picoserve::response::ws::WebSocketUpgrade;
+    let upgrade =
+        WebSocketUpgrade::from_request(&(), request.parts, request.body_connection.body()).await;
+    let connection = request.body_connection.finalize().await?;
+    match upgrade {
+        Ok(u) => {
+            u.on_upgrade(WsSession {
+                state: state.clone(),
+            })
+            .write_to(connection, writer)
+            .await
+        }
+        Err(rejection) => rejection.write_to(connection, writer).await,
+    }
+}
+
+#[cfg(feature = "ws")]
+struct WsSession {
+    state: Rc<NodeState>,
+}
+
+#[cfg(feature = "ws")]
+impl picoserve::response::ws::WebSocketCallback for WsSession {
+    async fn run<R: Read, W: picoserve::io::Write<Error = R::Error>>(
+        self,
+        mut rx: picoserve::response::ws::SocketRx<R>,
+        mut tx: picoserve::response::ws::SocketTx<W>,
+    ) -> Result<(), W::Error> {
+        use picoserve::futures::Either;
+        use picoserve::response::ws::Message;
+        let mut buffer = vec![0u8; MAX_API_BODY.min(256 * 1024)];
+        loop {
+            let message = match rx
+                .next_message(&mut buffer, core::future::pending::<()>())
+                .await?
+            {
+                Either::First(Ok(m)) => m,
+                Either::First(Err(e)) => {
+                    crate::log_debug!("websocket closed: {e:?}");
+                    return tx.close((1009, "message too large or malformed")).await;
+                }
+                Either::Second(()) => return tx.close(None).await,
+            };
+            let data = match message {
+                Message::Binary(d) => d,
+                Message::Text(t) => t.as_bytes(),
+                Message::Ping(p) => {
+                    tx.send_pong(p).await?;
+                    continue;
+                }
+                Message::Pong(_) => continue,
+                Message::Close(_) => return tx.close(None).await,
+            };
+            let mut out = Vec::new();
+            match hprose::split_ws_frame(data) {
+                Ok((id, payload)) => {
+                    let reply = answer(&self.state, payload)
+                        .await
+                        .unwrap_or_else(|message| error_body(&message));
+                    hprose::ws_frame(id, &reply, &mut out);
+                }
+                Err(e) => {
+                    hprose::ws_frame(0, &error_body(&e.to_string()), &mut out);
+                }
+            }
+            tx.send_binary(&out).await?;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Writing responses: status, content type, CORS headers, and a body held in memory.
+//!
+//! Every response carries CORS headers so browser pages (the DNN template, apps) can call the
+//! node from another origin. Reading request bodies with their bounds lives here too.
+
+use picoserve::ResponseSent;
+use picoserve::io::Read;
+use picoserve::request::Request;
+use picoserve::response::{IntoResponse, Response, ResponseWriter, StatusCode};
+
+/// CORS headers sent with every response.
+pub const CORS: [(&str, &str); 4] = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
+    (
+        "Access-Control-Allow-Headers",
+        "Content-Type, Authorization, X-Requested-With",
+    ),
+    ("Access-Control-Max-Age", "86400"),
+];
+
+/// Writes a complete response.
+pub async fn send<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Result<ResponseSent, W::Error> {
+    let connection = request.body_connection.finalize().await?;
+    Response::new(StatusCode::new(status), body)
+        .with_content_type(content_type)
+        .with_headers(CORS)
+        .write_to(connection, writer)
+        .await
+}
+
+/// Sets the reason phrase of the response about to be written on this connection (for
+/// clients that show only the status line of an error).
+pub fn set_reason(message: &str) {
+    let phrase = super::guard::reason_phrase(message);
+    let _ = super::REASON.try_with(|r| *r.borrow_mut() = Some(phrase));
+}
+
+/// A JSON error object `{"error": message, "code": code}`.
+pub fn json_error(message: &str, code: &str) -> Vec<u8> {
+    use crate::api::Value;
+    let v = Value::map([("error", Value::from(message)), ("code", Value::from(code))]);
+    let mut s = String::new();
+    crate::api::json::encode(&v, &mut s);
+    s.into_bytes()
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Longer than allowed (413).
+    TooLarge {
+        /// Declared length.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Chunked or otherwise unframed (411).
+    LengthRequired,
+    /// The client went away or was too slow (400).
+    Incomplete,
+}
+
+impl BodyError {
+    /// The HTTP status for it.
+    pub fn status(&self) -> u16 {
+        match self {
+            BodyError::TooLarge { .. } => 413,
+            BodyError::LengthRequired => 411,
+            BodyError::Incomplete => 400,
+        }
+    }
+
+    /// What the client is told.
+    pub fn message(&self) -> String {
+        match self {
+            BodyError::TooLarge { length, limit } => {
+                format!("request body of {length} bytes is larger than the {limit} bytes allowed")
+            }
+            BodyError::LengthRequired => {
+                "send the body with a Content-Length header (chunked uploads are not accepted here)"
+                    .to_string()
+            }
+            BodyError::Incomplete => "the request body ended early".to_string(),
+        }
+    }
+}
+
+/// Reads the whole body, refusing one longer than `limit` before reading any of it.
+pub async fn read_body<R: Read>(
+    request: &mut Request<'_, R>,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if request.parts.headers().get("transfer-encoding").is_some() {
+        return Err(BodyError::LengthRequired);
+    }
+    let length = request.body_connection.content_length();
+    if length > limit {
+        return Err(BodyError::TooLarge { length, limit });
+    }
+    let mut body = vec![0u8; length];
+    let mut reader = request.body_connection.body().reader();
+    reader
+        .read_exact(&mut body)
+        .await
+        .map_err(|_| BodyError::Incomplete)?;
+    Ok(body)
+}

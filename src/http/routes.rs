@@ -1,0 +1,84 @@
+//! Which handler answers which request. The node's own prefixes (`api`, `webapi`, `ws`, and
+//! later `ipfs`, `mm`, `tpt`, `entry`) are matched here first, so no app can shadow them.
+
+use std::rc::Rc;
+
+use picoserve::ResponseSent;
+use picoserve::io::Read;
+use picoserve::request::{Path, Request};
+use picoserve::response::ResponseWriter;
+use picoserve::routing::PathRouterService;
+
+use super::reply::{json_error, send};
+use super::{hprose_http, json_api};
+use crate::api::NodeState;
+
+/// The node's routes, as one picoserve service.
+pub struct Routes {
+    /// The node.
+    pub state: Rc<NodeState>,
+}
+
+impl PathRouterService<()> for Routes {
+    async fn call_path_router_service<R: Read, W: ResponseWriter<Error = R::Error>>(
+        &self,
+        _state: &(),
+        _params: (),
+        path: Path<'_>,
+        request: Request<'_, R>,
+        writer: W,
+    ) -> Result<ResponseSent, W::Error> {
+        let method = request.parts.method();
+        let path = path.encoded();
+        if method == "OPTIONS" {
+            // CORS preflight: the headers come with every response.
+            return send(request, writer, 204, "text/plain", Vec::new()).await;
+        }
+        match (method, path) {
+            ("POST", "/webapi" | "/webapi/") => {
+                hprose_http::post(&self.state, request, writer).await
+            }
+            ("GET" | "HEAD", "/webapi" | "/webapi/") => {
+                hprose_http::function_list(request, writer).await
+            }
+            #[cfg(feature = "ws")]
+            ("GET", "/ws" | "/ws/") => hprose_http::websocket(&self.state, request, writer).await,
+            ("POST", p) if p.starts_with("/api/") => {
+                json_api::post(&self.state, &p["/api/".len()..], request, writer).await
+            }
+            ("GET" | "HEAD", "/") => {
+                let body = format!(
+                    "leither node {} ({})\nAPI: POST /webapi/ (Hprose), POST /api/<Function> (JSON)\n",
+                    self.state.key.id(),
+                    crate::api::fns_node::VERSION
+                );
+                send(
+                    request,
+                    writer,
+                    200,
+                    "text/plain; charset=utf-8",
+                    body.into_bytes(),
+                )
+                .await
+            }
+            (_, "/webapi" | "/webapi/" | "/ws" | "/ws/") => {
+                let body = json_error("method not allowed on this path", "method_not_allowed");
+                send(request, writer, 405, "application/json", body).await
+            }
+            (_, p) if p.starts_with("/api/") => {
+                let body = json_error(
+                    "API calls are POST /api/<Function> with a JSON array of arguments",
+                    "method_not_allowed",
+                );
+                send(request, writer, 405, "application/json", body).await
+            }
+            _ => {
+                let body = json_error(
+                    &format!("no such path: {}", crate::api::truncate(path, 128)),
+                    "not_found",
+                );
+                send(request, writer, 404, "application/json", body).await
+            }
+        }
+    }
+}

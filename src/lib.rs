@@ -1,0 +1,47 @@
+//! # leither
+//!
+//! One small binary that turns a router, a Raspberry Pi or a PC into a node of a
+//! decentralized cloud. This crate is the whole node as a library; `src/main.rs` only calls
+//! [`cli::main`].
+//!
+//! ## Layers
+//!
+//! Arrows point down only: a layer uses the ones below it, never the ones above.
+//!
+//! ```text
+//! main.rs (argh)  ->  cli/        one file per command set; talks to the node over its API
+//!                     node        assembles the services on one current_thread runtime
+//!                     daemon      home lock, pid/addr files, run -d, stop
+//!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON)
+//!                     api/        the API table: each function once; codecs hprose, json
+//!                     home        where the home is; init
+//!                     store       redb tables under <home>/db/
+//!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
+//!                     config      SystemVars.json
+//!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
+//! ```
+//!
+//! Later layers (ipfs/, mimei/, db/, net/, lua/, lever/, dnn/, resp) slot in between `api/`
+//! and `store` as docs/architecture.md describes.
+//!
+//! ## One thread
+//!
+//! The node runs on a tokio `current_thread` runtime inside a `LocalSet`: no second runtime,
+//! no threads of our own, no tokio blocking pool. State is shared with `Rc` and `RefCell`,
+//! and no borrow is held across an `.await`. See docs/architecture.md.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod fsutil;
+pub mod home;
+pub mod http;
+pub mod log;
+pub mod node;
+pub mod pki;
+pub mod store;

@@ -1,0 +1,250 @@
+//! The node: assembles the services on one `current_thread` runtime and runs them until
+//! SIGTERM or SIGINT, then stops gracefully (connections drain, the store closes).
+//!
+//! Order at start: lock the home, (fork for `run -d`), read settings and key, open the store,
+//! bind the port, write `leither.addr`, report ready. Any failure before "ready" is reported
+//! to the user with what to do, and nothing is left half-started.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::rc::Rc;
+
+use crate::api::NodeState;
+use crate::daemon::{self, DaemonError, Detached, HomeLock, ReadyPipe};
+use crate::home::{self, HomeError};
+use crate::store::{Store, StoreError};
+use crate::{log_error, log_info, log_warn};
+
+/// Why the node could not run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The home (settings, key) is unusable.
+    Home(HomeError),
+    /// The store could not be opened.
+    Store(StoreError),
+    /// Lock, fork or signal trouble.
+    Daemon(DaemonError),
+    /// The port could not be bound.
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The runtime could not start.
+    Runtime(std::io::Error),
+    /// The detached node reported a failure.
+    Detached(String),
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Home(e) => e.fmt(f),
+            NodeError::Store(e) => e.fmt(f),
+            NodeError::Daemon(e) => e.fmt(f),
+            NodeError::Bind { addr, error } if error.kind() == std::io::ErrorKind::AddrInUse => {
+                write!(
+                    f,
+                    "port {addr} is already in use by another program; pick another with `leither init -p PORT`"
+                )
+            }
+            NodeError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            NodeError::Runtime(e) => write!(f, "cannot start the runtime: {e}"),
+            NodeError::Detached(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<DaemonError> for NodeError {
+    fn from(e: DaemonError) -> Self {
+        NodeError::Daemon(e)
+    }
+}
+
+/// How `run` went, for the CLI to print.
+pub enum RunOutcome {
+    /// The foreground node stopped after a signal.
+    Stopped,
+    /// `run -d`: the detached node is up.
+    Detached {
+        /// Its pid.
+        pid: i32,
+        /// Where it listens.
+        addr: String,
+    },
+}
+
+/// Runs a node on `home`; with `detach`, forks and returns once the child answers.
+pub fn run(home: &Path, detach: bool) -> Result<RunOutcome, NodeError> {
+    std::fs::create_dir_all(home).map_err(|error| {
+        NodeError::Home(HomeError::Create {
+            home: home.to_path_buf(),
+            error,
+        })
+    })?;
+    let lock = HomeLock::acquire(home)?;
+    let ready = if detach {
+        match daemon::detach()? {
+            Detached::Parent { pid, report } => {
+                // The child holds the lock now (the descriptor is shared); do not clean up.
+                std::mem::forget(lock);
+                if report == "ok" {
+                    let addr = daemon::running_addr(home).unwrap_or_default();
+                    return Ok(RunOutcome::Detached { pid, addr });
+                }
+                let msg = report
+                    .strip_prefix("error: ")
+                    .unwrap_or(&report)
+                    .to_string();
+                return Err(NodeError::Detached(msg));
+            }
+            Detached::Child(pipe) => {
+                lock.write_pid()?;
+                Some(pipe)
+            }
+        }
+    } else {
+        None
+    };
+    let result = start_and_serve(home, &lock, detach, ready);
+    if let Err(e) = &result {
+        log_error!("node stopped: {e}");
+    }
+    drop(lock);
+    result.map(|()| RunOutcome::Stopped)
+}
+
+fn start_and_serve(
+    home: &Path,
+    lock: &HomeLock,
+    detached: bool,
+    mut ready: Option<ReadyPipe>,
+) -> Result<(), NodeError> {
+    let fail = |ready: &mut Option<ReadyPipe>, e: NodeError| {
+        if let Some(p) = ready.take() {
+            p.report(Err(&e.to_string()));
+        }
+        e
+    };
+    let h = match home::open(home) {
+        Ok(h) => h,
+        Err(e) => return Err(fail(&mut ready, NodeError::Home(e))),
+    };
+    let _ = crate::log::init(h.vars.log_level, Some(home), !detached);
+    if h.new_key {
+        log_info!("new home {}: node key made", home.display());
+    }
+    let cache = (h.vars.max_memory_mb as usize * 1024 * 1024 / 8).clamp(1 << 20, 64 << 20);
+    let node_id = h.key.id().to_string();
+    let store = match Store::open(home, cache, &node_id) {
+        Ok(s) => s,
+        Err(e) => return Err(fail(&mut ready, NodeError::Store(e))),
+    };
+    let addr_text = format!("{}:{}", h.vars.listen_addr, h.vars.service_port);
+    let std_listener = match std::net::TcpListener::bind(&addr_text) {
+        Ok(l) => l,
+        Err(error) => {
+            return Err(fail(
+                &mut ready,
+                NodeError::Bind {
+                    addr: addr_text,
+                    error,
+                },
+            ));
+        }
+    };
+    let _ = std_listener.set_nonblocking(true);
+    let local = std_listener.local_addr().ok();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return Err(fail(&mut ready, NodeError::Runtime(e))),
+    };
+    let state = Rc::new(NodeState::new(
+        home.to_path_buf(),
+        h.key,
+        h.vars.clone(),
+        store,
+    ));
+    state.listen.set(local);
+    let local_set = tokio::task::LocalSet::new();
+    let result = local_set.block_on(&runtime, async {
+        let listener = tokio::net::TcpListener::from_std(std_listener)
+            .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
+        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
+        if let Some(a) = local {
+            lock.write_addr(loopback_for(a))
+                .map_err(|e| fail(&mut ready, NodeError::Daemon(e)))?;
+        }
+        log_info!(
+            "leither {} node {} listening on {}",
+            crate::api::fns_node::VERSION,
+            node_id,
+            local.map(|a| a.to_string()).unwrap_or_default()
+        );
+        if state.vars.borrow().bootstrap.is_empty() {
+            log_warn!("no Bootstrap peers configured: running standalone");
+        }
+        if let Some(p) = ready.take() {
+            p.report(Ok(()));
+        }
+        let server = tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx));
+        let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
+        tokio::select! {
+            _ = term.recv() => log_info!("SIGTERM: stopping"),
+            _ = int.recv() => log_info!("SIGINT: stopping"),
+        }
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        sweeper.abort();
+        Ok::<(), NodeError>(())
+    });
+    drop(local_set);
+    drop(runtime);
+    // The last reference: the store closes here, after every connection has finished.
+    match Rc::try_unwrap(state) {
+        Ok(s) => drop(s),
+        Err(_) => log_warn!("state still referenced at stop"),
+    }
+    log_info!("stopped");
+    result
+}
+
+/// The address clients on this machine use: a wildcard bind is reached on loopback.
+fn loopback_for(a: SocketAddr) -> SocketAddr {
+    if a.ip().is_unspecified() {
+        let ip = if a.is_ipv4() {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        } else {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        };
+        SocketAddr::new(ip, a.port())
+    } else {
+        a
+    }
+}
+
+async fn sweep_sessions(state: Rc<NodeState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.sessions.borrow_mut().sweep(crate::clock::unix_now());
+    }
+}
+
+/// The home a CLI command talks to and the URL of its node.
+pub fn local_url(home: &Path) -> Option<String> {
+    daemon::running_addr(home).map(|a| format!("http://{a}"))
+}

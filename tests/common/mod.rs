@@ -1,0 +1,180 @@
+//! Helpers shared by the black-box tests in `tests/`: a real `leither` node in a fresh
+//! temporary home, started with the built binary and stopped when the handle is dropped.
+//!
+//! Each test file that uses this says `mod common;`; not every file uses every helper.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a node may take to write `leither.addr` after `run`.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The built `leither` binary (Cargo builds it for integration tests).
+pub const BIN: &str = env!("CARGO_BIN_EXE_leither");
+
+/// The file in the home where the node's stderr goes.
+pub const STDERR_FILE: &str = "test-node.stderr";
+
+/// A running node: `leither --home HOME run` in the foreground, with port 0 (a free port).
+pub struct TestNode {
+    /// The node's home, a fresh directory under the system temp dir.
+    pub home: PathBuf,
+    /// `http://127.0.0.1:PORT`, from `HOME/leither.addr`.
+    pub url: String,
+    child: Child,
+}
+
+impl TestNode {
+    /// Makes a fresh home, runs `init -p 0 -b ""` on it, starts `run` and waits until the
+    /// node has written `leither.addr`. Panics (with the node's stderr) if it does not.
+    pub fn start() -> TestNode {
+        let home = fresh_home();
+        let init = Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .args(["init", "-p", "0", "-b", "", "-l", "127.0.0.1"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run the leither binary");
+        assert!(
+            init.status.success(),
+            "`leither --home {} init -p 0 -b \"\"` failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            home.display(),
+            init.status,
+            String::from_utf8_lossy(&init.stdout),
+            String::from_utf8_lossy(&init.stderr)
+        );
+
+        let stderr =
+            fs::File::create(home.join(STDERR_FILE)).expect("cannot create the stderr file");
+        let child = Command::new(BIN)
+            .arg("--home")
+            .arg(&home)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cannot spawn `leither run`");
+        let mut node = TestNode {
+            home,
+            url: String::new(),
+            child,
+        };
+        node.url = format!("http://{}", node.wait_for_addr());
+        node
+    }
+
+    /// The port the node listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("url has a port")
+    }
+
+    /// The process id of the node.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the node wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.home.join(STDERR_FILE)).unwrap_or_default()
+    }
+
+    /// Stops the node (SIGTERM, then SIGKILL after a grace period) and returns its exit status.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) => break,
+            }
+        }
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+
+    fn wait_for_addr(&mut self) -> String {
+        let addr_file = self.home.join("leither.addr");
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(text) = fs::read_to_string(&addr_file) {
+                let line = text.lines().next().unwrap_or("").trim().to_string();
+                if !line.is_empty() {
+                    return line;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "`leither --home {} run` exited ({status}) before writing leither.addr; stderr:\n{}",
+                    self.home.display(),
+                    self.stderr()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "`leither --home {} run` did not write leither.addr within {:?}; stderr:\n{}",
+                    self.home.display(),
+                    START_TIMEOUT,
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.stop();
+        // LEITHER_KEEP_TEST_HOME=1 keeps the homes for a look (failures print the node's stderr).
+        if std::env::var_os("LEITHER_KEEP_TEST_HOME").is_none() {
+            let _ = fs::remove_dir_all(&self.home);
+        } else {
+            eprintln!("test node home kept at {}", self.home.display());
+        }
+    }
+}
+
+/// A new, empty directory under the system temp dir, unique across processes and threads.
+pub fn fresh_home() -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "leither-test-{}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    );
+    let dir = std::env::temp_dir().join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("cannot create a temp home");
+    dir
+}
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
