@@ -87,8 +87,12 @@ pub fn lookup(name: &str) -> Option<&'static ApiFn> {
     lookup_in(table::TABLE, name)
 }
 
+/// Exact names first; then, as Hprose servers do, a case-insensitive match.
 fn lookup_in(table: &'static [ApiFn], name: &str) -> Option<&'static ApiFn> {
-    table.iter().find(|f| f.name == name)
+    table
+        .iter()
+        .find(|f| f.name == name)
+        .or_else(|| table.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
 }
 
 /// The names of all functions, in table order (the Hprose function list).

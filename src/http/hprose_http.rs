@@ -5,6 +5,7 @@
 //! batch, in order. A malformed or oversized request is answered with a 4xx status and an
 //! Hprose error body, so clients show the message.
 
+#[cfg(feature = "ws")]
 use std::rc::Rc;
 
 use picoserve::ResponseSent;
@@ -97,11 +98,21 @@ pub async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
     let connection = request.body_connection.finalize().await?;
     match upgrade {
         Ok(u) => {
-            u.on_upgrade(WsSession {
+            let offers_hprose = u
+                .protocols()
+                .is_some_and(|mut p| p.any(|p| p.eq_ignore_ascii_case("hprose")));
+            let session = WsSession {
                 state: state.clone(),
-            })
-            .write_to(connection, writer)
-            .await
+            };
+            if offers_hprose {
+                // A browser fails the connection unless the offered subprotocol is echoed.
+                u.on_upgrade(session)
+                    .with_protocol("hprose")
+                    .write_to(connection, writer)
+                    .await
+            } else {
+                u.on_upgrade(session).write_to(connection, writer).await
+            }
         }
         Err(rejection) => rejection.write_to(connection, writer).await,
     }
