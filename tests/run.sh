@@ -5,4 +5,4 @@ set -e
 cd "$(dirname "$0")/.."
 command -v curl >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl; }
 bash tests/peers/install.sh
-cargo test "$@"
+cargo test --no-fail-fast "$@"

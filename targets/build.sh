@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build static musl release binaries of leither without Docker (cargo-zigbuild: zig cc is the
+# C compiler and linker and brings musl), check they are static, and copy them to
+# target/dist/leither-<triple>.
+#
+#   targets/build.sh [TARGET...]     default: the four router/board targets
+#   TARGET: a triple from targets/targets.tsv, its first word (mips, mipsel, armv7, aarch64,
+#           x86_64) or "all" (the four plus x86_64-unknown-linux-musl)
+#   env: TINY=1          nightly targets only: also rebuild std with optimize_for_size and
+#                        panic=immediate-abort (smaller; a panic then prints nothing)
+#        CARGO_ARGS="…"  extra arguments for cargo (e.g. --locked, --no-default-features)
+#        ZIGVENV=/opt/zigvenv  where install-toolchain.sh put zig + cargo-zigbuild
+#
+# One target is built at a time (the machine has 2 cores; cargo uses both).
+# Prerequisites: bash targets/install-toolchain.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+resolve_targets "$@" || exit 2
+
+command -v cargo-zigbuild >/dev/null || { echo "cargo-zigbuild not found: run targets/install-toolchain.sh" >&2; exit 1; }
+read -r -a EXTRA <<< "${CARGO_ARGS:-}"
+# shellcheck disable=SC2054  # one argument, commas intended
+BUILD_STD=(-Zbuild-std=std,panic_abort)
+TINY_ARGS=()
+if [[ "${TINY:-0}" == 1 ]]; then
+  TINY_ARGS=(-Zbuild-std-features=optimize_for_size -Zpanic-immediate-abort
+             --config 'profile.release.panic="immediate-abort"')
+fi
+
+build_one() {
+  local t=$1
+  case "${T_TOOLCHAIN[$t]}" in
+    stable)            cargo zigbuild --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" ;;
+    nightly-build-std) cargo +nightly zigbuild "${BUILD_STD[@]}" "${TINY_ARGS[@]}" \
+                         --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" ;;
+    *) echo "unknown toolchain '${T_TOOLCHAIN[$t]}' for $t in targets.tsv" >&2; return 1 ;;
+  esac
+}
+
+# is_static FILE: no program interpreter and no DT_NEEDED
+is_static() {
+  ! readelf -lW "$1" 2>/dev/null | grep -q 'Requesting program interpreter' &&
+  ! readelf -dW "$1" 2>/dev/null | grep -q '(NEEDED)'
+}
+
+mkdir -p target/dist
+fail=0
+declare -a SUMMARY=()
+for t in "${TARGETS[@]}"; do
+  echo "=== build $t (${T_TOOLCHAIN[$t]})"
+  s=$(date +%s)
+  if ! build_one "$t"; then
+    echo "BUILD FAILED: $t"; SUMMARY+=("$t	FAILED	-	-	$(( $(date +%s) - s ))s"); fail=1; continue
+  fi
+  secs=$(( $(date +%s) - s ))
+  b="target/$t/release/$BIN_NAME"
+  d=$(dist_bin "$t")
+  cp -f "$b" "$d"
+  info=$(file -b "$d")
+  if [[ "$info" != *", stripped"* ]]; then
+    echo "note: $b is not stripped (profile.release.strip should do it)"
+  fi
+  if ! is_static "$d"; then
+    echo "NOT STATIC: $t: $info"; fail=1; st=dynamic
+  else
+    st=static
+  fi
+  size=$(stat -c %s "$d")
+  echo "built $t in ${secs}s: $size bytes ($(mib "$size") MiB), $st"
+  echo "file: $info"
+  SUMMARY+=("$t	$size	$(mib "$size")	$st	${secs}s")
+done
+
+echo
+echo "=== binaries (target/dist)"
+printf '%-32s %10s %8s %8s %7s\n' target bytes MiB linking time
+for row in "${SUMMARY[@]}"; do
+  IFS=$'\t' read -r a b c d e <<< "$row"
+  printf '%-32s %10s %8s %8s %7s\n' "$a" "$b" "$c" "$d" "$e"
+done
+exit $fail

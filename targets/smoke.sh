@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Smoke-test built binaries (target/dist/leither-<triple>, from targets/build.sh) under
+# qemu-user-static, each in a fresh temporary home, talking to it from the host with curl:
+#   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; stop; stop again.
+#
+#   targets/smoke.sh [TARGET...]     default: the four router/board targets (same names as build.sh)
+#   env: SMOKE_TIMEOUT=60   seconds allowed for each leither command (qemu is slow to start)
+#
+# Prints one PASS/FAIL line per step and exits 1 if any step failed. Nodes it started are
+# killed on exit (by PID) and the temporary homes removed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+resolve_targets "$@" || exit 2
+TMO=${SMOKE_TIMEOUT:-60}
+command -v curl >/dev/null || { echo "curl is needed (apt-get install curl)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/leither-smoke.XXXXXX)
+declare -a PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    if alive "$p"; then
+      echo "cleanup: killing leftover node pid $p"
+      kill -TERM "$p" 2>/dev/null || true; sleep 0.5
+      if alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
+    fi
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# alive PID: running and not a zombie
+alive() {
+  [[ -r /proc/$1/stat ]] || return 1
+  local st; st=$(sed -E 's/^[0-9]+ \(.*\) ([A-Z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ "$st" != Z && "$st" != X ]]
+}
+
+# listener_pid PORT -> pid of the process listening on 127.0.0.1:PORT (empty if none)
+listener_pid() {
+  { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; } || true
+}
+
+# pids_using DIR -> pids whose command line mentions DIR (the node's unique temp home)
+pids_using() {
+  local d f
+  for d in /proc/[0-9]*; do
+    f=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
+    [[ "$f" == *"$1"* ]] && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+npass=0; nfail=0
+pass() { echo "PASS $T: $*"; npass=$((npass + 1)); }
+fail() { echo "FAIL $T: $*"; nfail=$((nfail + 1)); }
+
+# lei ARGS... : run the binary (under qemu if foreign) with a timeout; output to $OUT
+lei() {
+  local rc=0
+  # shellcheck disable=SC2086  # $RUNNER is empty or one word
+  HOME="$H" timeout "$TMO" $RUNNER "$B" "$@" > "$OUT" 2>&1 < /dev/null || rc=$?
+  return $rc
+}
+
+smoke_one() {
+  T=$1
+  B=$(dist_bin "$T")
+  if [[ ! -x "$B" ]]; then fail "binary $B missing (run targets/build.sh $T)"; return; fi
+  if ! RUNNER=$(runner_for "$T"); then fail "no runner for $T"; return; fi
+  H="$WORK/$T"; mkdir -p "$H"; OUT="$H/out.txt"
+  local node="$H/node" port ver rc pid sid resp
+  port=$(free_port)
+  echo "--- $T (${RUNNER:-native}), home $node, port $port"
+
+  # 1. version
+  rc=0; lei version || rc=$?
+  ver=$(grep -oE '^leither [0-9]+\.[0-9]+\.[0-9]+[^ ]*' "$OUT" | head -1 | cut -d' ' -f2 || true)
+  if [[ $rc -eq 0 && -n "$ver" ]]; then pass "version -> $(head -1 "$OUT")"
+  else fail "version (exit $rc): $(head -c 300 "$OUT")"; return; fi
+
+  # 2. init
+  rc=0; lei --home "$node" init -p "$port" -b "" || rc=$?
+  if [[ $rc -eq 0 ]]; then pass "init -p $port -b \"\""
+  else fail "init (exit $rc): $(head -c 300 "$OUT")"; return; fi
+
+  # 3. run -d: returns once the node answers
+  local t0 t1
+  t0=$(now_ms); rc=0; lei --home "$node" run -d || rc=$?; t1=$(now_ms)
+  pid=$(listener_pid "$port")
+  local p; for p in $pid $(pids_using "$node"); do PIDS+=("$p"); done
+  if [[ $rc -ne 0 ]]; then fail "run -d (exit $rc): $(head -c 300 "$OUT")"; return; fi
+  if [[ -z "$pid" ]]; then fail "run -d returned 0 but nothing listens on 127.0.0.1:$port"; return; fi
+  if [[ -f "$node/leither.addr" ]] && grep -qx "127.0.0.1:$port" "$node/leither.addr"; then
+    pass "run -d returned in $((t1 - t0)) ms; pid $pid listens; leither.addr = $(head -1 "$node/leither.addr")"
+  else
+    fail "run -d: leither.addr missing or not 127.0.0.1:$port ($(head -c 100 "$node/leither.addr" 2>/dev/null))"
+  fi
+
+  # 4. Login
+  resp=$(curl -s --max-time 20 -X POST "http://127.0.0.1:$port/api/Login" -d '[]' || true)
+  sid=$(printf '%s' "$resp" | python3 -c 'import json,sys
+v=json.load(sys.stdin)
+assert isinstance(v, dict) and isinstance(v.get("sid"), str) and v["sid"]
+print(v["sid"])' 2>/dev/null || true)
+  if [[ -n "$sid" ]]; then pass "POST /api/Login -> ${resp:0:120}"
+  else fail "POST /api/Login: expected {\"sid\":...}, got: ${resp:0:300}"; fi
+
+  # 5. GetVar ver
+  if [[ -n "$sid" ]]; then
+    resp=$(curl -s --max-time 20 -X POST "http://127.0.0.1:$port/api/GetVar" -d "[\"$sid\",\"ver\"]" || true)
+    if printf '%s' "$resp" | VER="$ver" python3 -c 'import json,os,sys
+v=json.load(sys.stdin)
+assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
+      pass "POST /api/GetVar ver -> ${resp:0:120}"
+    else fail "POST /api/GetVar ver: expected a JSON string containing $ver, got: ${resp:0:300}"; fi
+  else
+    fail "POST /api/GetVar ver: skipped (no sid)"
+  fi
+
+  # 6. stop: exit 0 and the process is gone
+  rc=0; lei --home "$node" stop || rc=$?
+  local gone=0 _
+  for _ in $(seq 1 100); do
+    alive "$pid" || { gone=1; break; }
+    sleep 0.1
+  done
+  if [[ $rc -eq 0 && $gone -eq 1 ]]; then pass "stop -> exit 0, pid $pid gone"
+  else fail "stop (exit $rc, pid $pid $( ((gone)) && echo gone || echo 'still alive')): $(head -c 300 "$OUT")"; fi
+
+  # 7. second stop: exit 1 (no node runs)
+  rc=0; lei --home "$node" stop || rc=$?
+  if [[ $rc -eq 1 ]]; then pass "second stop -> exit 1 ($(head -1 "$OUT" | head -c 100))"
+  else fail "second stop: expected exit 1, got $rc: $(head -c 300 "$OUT")"; fi
+}
+
+for t in "${TARGETS[@]}"; do
+  s=$(date +%s)
+  smoke_one "$t"
+  echo "--- $t: $(( $(date +%s) - s ))s"
+done
+echo
+echo "smoke: $npass passed, $nfail failed"
+[[ $nfail -eq 0 ]]
