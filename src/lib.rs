@@ -15,6 +15,7 @@
 //!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON)
 //!                     api/        the API table: each function once; codecs hprose, json
 //!                     home        where the home is; init
+//!                     mimei/      Mimei model: ids, rights, signed header and version records
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     store       redb tables under <home>/db/
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
@@ -44,6 +45,7 @@ pub mod home;
 pub mod http;
 pub mod ipfs;
 pub mod log;
+pub mod mimei;
 pub mod node;
 pub mod pki;
 pub mod store;

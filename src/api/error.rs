@@ -114,6 +114,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ipfs::exporter::ExportError> for ApiError {
+    fn from(e: crate::ipfs::exporter::ExportError) -> Self {
+        match e {
+            crate::ipfs::exporter::ExportError::Missing(c) => {
+                ApiError::NotFound(format!("block {c} not found on this node"))
+            }
+            other => ApiError::Internal(format!("cannot read the DAG: {other}")),
+        }
+    }
+}
+
 impl From<PkiError> for ApiError {
     fn from(e: PkiError) -> Self {
         ApiError::Pass(e)

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod error;
+pub mod fns_ipfs;
 pub mod fns_node;
 pub mod hprose;
 pub mod json;

@@ -1,7 +1,7 @@
 //! The table itself: one line per API function. docs/api.md is kept beside it (a test
 //! checks that every function here is documented there).
 
-use super::{Access, ApiFn, Rights, fns_node};
+use super::{Access, ApiFn, Rights, fns_ipfs, fns_node};
 
 /// Every function of the node, in the order the function list shows them.
 pub static TABLE: &[ApiFn] = &[
@@ -32,6 +32,48 @@ pub static TABLE: &[ApiFn] = &[
         access: Access::Public,
         doc: "Verifies a pass; returns {signer, pk, data, sign, end} or the reason it is refused.",
         run: fns_node::verify_ppt,
+    },
+    ApiFn {
+        name: "IpfsAdd",
+        params: "sid, data, [options]",
+        access: Access::Session(Rights::User),
+        doc: "Adds a string or bytes as a UnixFS file and pins it; options as the query of POST /ipfs/add (cid-version=1&raw-leaves=true&chunker=size-N&trickle=true&pin=false). Returns {cid, size}. Large files: POST /ipfs/add.",
+        run: fns_ipfs::ipfs_add,
+    },
+    ApiFn {
+        name: "IpfsCat",
+        params: "sid, cid",
+        access: Access::Session(Rights::Guest),
+        doc: "A file of up to 1 MiB as bytes; larger files are read from GET /ipfs/<cid>.",
+        run: fns_ipfs::ipfs_cat,
+    },
+    ApiFn {
+        name: "IpfsPinAdd",
+        params: "sid, cid, [recursive]",
+        access: Access::Session(Rights::User),
+        doc: "Pins a stored block, recursively unless recursive is false. Returns {cid, kind}.",
+        run: fns_ipfs::pin_add,
+    },
+    ApiFn {
+        name: "IpfsPinRm",
+        params: "sid, cid",
+        access: Access::Session(Rights::User),
+        doc: "Removes a pin. Returns true.",
+        run: fns_ipfs::pin_rm,
+    },
+    ApiFn {
+        name: "IpfsPinLs",
+        params: "sid",
+        access: Access::Session(Rights::Guest),
+        doc: "Lists the pins as [{cid, kind}].",
+        run: fns_ipfs::pin_ls,
+    },
+    ApiFn {
+        name: "RepoGc",
+        params: "sid",
+        access: Access::Session(Rights::Owner),
+        doc: "Removes every stored block no pin reaches. Returns {removed, kept, bytesFreed}.",
+        run: fns_ipfs::repo_gc,
     },
     ApiFn {
         name: "Echo",

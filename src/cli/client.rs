@@ -102,6 +102,117 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Streams `file` to `POST path` (e.g. `/ipfs/add?...`) with this client's session and
+    /// returns the JSON answer.
+    pub fn post_file(&mut self, path: &str, file: &Path) -> Result<Value, CliError> {
+        let sid = self.login(true)?;
+        let mut f = std::fs::File::open(file).map_err(CliError::io(file))?;
+        let len = f.metadata().map_err(CliError::io(file))?.len();
+        let mut s = connect(&self.base)?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sid}\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        );
+        let io = |e: std::io::Error| CliError::Connect {
+            url: self.base.clone(),
+            error: e,
+        };
+        s.write_all(head.as_bytes()).map_err(io)?;
+        std::io::copy(&mut f, &mut s).map_err(io)?;
+        let mut resp = Vec::new();
+        s.take(MAX_RESPONSE).read_to_end(&mut resp).map_err(io)?;
+        let (status, body) = parse_response(&resp)
+            .ok_or_else(|| CliError::Http(format!("{} did not answer with HTTP", self.base)))?;
+        let v = json::decode(&body, &json::JsonLimits::default())
+            .map_err(|e| CliError::Http(format!("answer {status} is not JSON: {e}")))?;
+        if status == 200 {
+            return Ok(v);
+        }
+        let message = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        Err(CliError::Api {
+            status,
+            message: message.to_string(),
+        })
+    }
+
+    /// `GET path`, copying a 200 answer's body to `out`; returns the bytes copied.
+    pub fn get_to(&self, path: &str, out: &mut dyn Write) -> Result<u64, CliError> {
+        let mut s = connect(&self.base)?;
+        let io = |e: std::io::Error| CliError::Connect {
+            url: self.base.clone(),
+            error: e,
+        };
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(head.as_bytes()).map_err(io)?;
+        let mut r = std::io::BufReader::new(s);
+        let mut status_line = String::new();
+        std::io::BufRead::read_line(&mut r, &mut status_line).map_err(io)?;
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| CliError::Http(format!("{} did not answer with HTTP", self.base)))?;
+        let mut length: Option<u64> = None;
+        loop {
+            let mut line = String::new();
+            let n = std::io::BufRead::read_line(&mut r, &mut line).map_err(io)?;
+            if n == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().ok();
+            }
+        }
+        if status != 200 {
+            let mut body = Vec::new();
+            r.take(64 * 1024).read_to_end(&mut body).map_err(io)?;
+            let v = json::decode(&body, &json::JsonLimits::default()).unwrap_or(Value::Null);
+            let message = v
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_string();
+            return Err(CliError::Api { status, message });
+        }
+        let copied = std::io::copy(&mut r.take(length.unwrap_or(u64::MAX)), out).map_err(io)?;
+        if let Some(want) = length
+            && copied != want
+        {
+            return Err(CliError::Http(format!(
+                "the node sent {copied} of {want} bytes: a block is missing or damaged, see its Leither.log"
+            )));
+        }
+        Ok(copied)
+    }
+}
+
+fn connect(base: &str) -> Result<TcpStream, CliError> {
+    let hostport = base.strip_prefix("http://").unwrap_or(base);
+    let hostport = hostport.split('/').next().unwrap_or(hostport);
+    let err = |e: std::io::Error| CliError::Connect {
+        url: base.to_string(),
+        error: e,
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)
+        .map_err(err)?
+        .next()
+        .ok_or_else(|| {
+            err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no address",
+            ))
+        })?;
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(err)?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(300)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(300)));
+    Ok(s)
+}
+
 /// One `POST` to `base` + `path`; returns the status and body.
 pub fn post(base: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
     let hostport = base.strip_prefix("http://").unwrap_or(base);
@@ -110,16 +221,7 @@ pub fn post(base: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliEr
         url: base.to_string(),
         error: e,
     };
-    let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(hostport).map_err(connect_err)?;
-    let addr = addrs.next().ok_or_else(|| {
-        connect_err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no address",
-        ))
-    })?;
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(connect_err)?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(120)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
+    let mut s = connect(base)?;
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod client;
+pub mod ipfs;
 pub mod lpki;
 pub mod node_cmds;
 pub mod swarm;
@@ -40,6 +41,8 @@ enum Command {
     Version(node_cmds::Version),
     Swarm(swarm::Swarm),
     Lpki(lpki::Lpki),
+    Ipfs(ipfs::Ipfs),
+    Repo(ipfs::Repo),
     Call(call::CallCmd),
 }
 
@@ -157,6 +160,8 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Version(c) => c.run(),
         Command::Swarm(c) => c.run(&home),
         Command::Lpki(c) => c.run(&home),
+        Command::Ipfs(c) => c.run(&home),
+        Command::Repo(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };
     match result {

@@ -9,6 +9,16 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
+use crate::ipfs::Cid;
+
+pub mod blocks;
+pub mod gc;
+pub mod pins;
+
+pub use blocks::{Blocks, MAX_BLOCK_LEN};
+pub use gc::GcReport;
+pub use pins::{PinAdded, PinKind};
+
 /// The schema this binary writes. A database with a newer schema is refused, an older one is
 /// migrated forward in [`Store::open`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -16,6 +26,20 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `meta`: node-wide facts. Keys: `schema_version` (u32 BE), `created` (unix secs, u64 BE),
 /// `node_id` (the 27-character ID of the key that created the store, UTF-8).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// `blocks`: one 24-byte record per stored block, keyed by the block's multihash (binary):
+/// format, the CID version and codec it was first stored under, flags, size and a BLAKE3
+/// check of the record. The bytes are in [`BLOCK_PIECES`]. Layout in [`blocks`] and
+/// docs/storage.md. The record's format byte versions the block layout on its own, so a
+/// change there does not need a new [`SCHEMA_VERSION`].
+pub const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
+
+/// `block_pieces`: a block's bytes in pieces of at most [`blocks::PIECE_LEN`] bytes, keyed by
+/// multihash + piece number (u16 BE); each value is a 16-byte BLAKE3 check, then the bytes.
+pub const BLOCK_PIECES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("block_pieces");
+
+/// `pins`: CID (binary, as pinned) to its kind: 1 direct, 2 recursive ([`PinKind`]).
+pub const PINS: TableDefinition<&[u8], u8> = TableDefinition::new("pins");
 
 /// File name of the database inside `<home>/db/`.
 pub const DB_FILE: &str = "leither.redb";
@@ -50,6 +74,48 @@ pub enum StoreError {
         /// What the system or redb said.
         detail: String,
     },
+    /// A stored block failed its checksum or its record does not add up: its bytes were not
+    /// returned. The damaged copy stays until it is deleted ([`Blocks::delete`]).
+    BlockDamaged {
+        /// The block.
+        cid: Cid,
+        /// The database file.
+        path: PathBuf,
+        /// Which check failed.
+        detail: String,
+    },
+    /// Bytes offered for a CID (from a peer or a file) do not hash to it; nothing was stored.
+    HashMismatch {
+        /// The CID the bytes claimed to be.
+        cid: Cid,
+    },
+    /// A block longer than [`MAX_BLOCK_LEN`] was offered; nothing was stored.
+    BlockTooLarge {
+        /// The block.
+        cid: Cid,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The operation needs a block that is not in the store.
+    BlockMissing {
+        /// The block.
+        cid: Cid,
+    },
+    /// The disk, a quota or the file size limit is full: the write was not committed and
+    /// nothing of it is visible. redb refuses further writes through this handle until the
+    /// database is reopened ([`StoreError::NeedsReopen`]).
+    Full {
+        /// The database file.
+        path: PathBuf,
+        /// What the system said.
+        detail: String,
+    },
+    /// An earlier write failed (for example the disk filled up); redb refuses to go on with
+    /// this handle. Everything committed before the failure is intact.
+    NeedsReopen {
+        /// The database file.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -73,6 +139,32 @@ impl fmt::Display for StoreError {
             StoreError::Io { path, detail } => {
                 write!(f, "the database {}: {detail}", path.display())
             }
+            StoreError::BlockDamaged { cid, path, detail } => write!(
+                f,
+                "block {cid} is damaged in the database {} ({detail}); it was not served: delete it and add or fetch it again",
+                path.display()
+            ),
+            StoreError::HashMismatch { cid } => write!(
+                f,
+                "the data given for {cid} does not hash to that CID; it was not stored (a peer that sent it should be dropped)"
+            ),
+            StoreError::BlockTooLarge { cid, len } => write!(
+                f,
+                "block {cid} is {len} bytes, more than the {MAX_BLOCK_LEN} a block may have; it was not stored (use a smaller chunker)"
+            ),
+            StoreError::BlockMissing { cid } => {
+                write!(f, "block {cid} is not in the store; add or fetch it first")
+            }
+            StoreError::Full { path, detail } => write!(
+                f,
+                "no room to write the database {} ({detail}); nothing of this write was kept: free space (`leither repo gc`, or delete files on that disk) and restart the node",
+                path.display()
+            ),
+            StoreError::NeedsReopen { path } => write!(
+                f,
+                "an earlier write to the database {} failed (disk full?); what was committed is intact, but the node must be restarted to use it again",
+                path.display()
+            ),
         }
     }
 }

@@ -1,0 +1,206 @@
+//! `POST /ipfs/add`: a file streamed into the block store, for `leither ipfs add` and for
+//! browsers and scripts (`curl --data-binary @FILE`).
+//!
+//! The body is read in 64 KiB pieces into the importer; its blocks are written in batches
+//! of a few MiB, one transaction each, and the root is pinned last. An add that fails
+//! halfway (client gone, disk full) leaves only unpinned blocks: invisible to pins and
+//! removed by the next `repo gc`. Memory stays one chunk, one batch and the importer's
+//! pending links, whatever the file's size.
+//!
+//! Query: `sid` (a user or owner session; or `Authorization: Bearer SID`), `cid-version`
+//! (0 or 1), `raw-leaves` (true/false), `chunker` (`size-N`), `trickle` (true), `pin`
+//! (default true). Answer: `{"cid": ..., "size": ...}`.
+
+use picoserve::ResponseSent;
+use picoserve::io::Read;
+use picoserve::request::Request;
+use picoserve::response::ResponseWriter;
+
+use super::reply::{json_error, send};
+use crate::api::{NodeState, Rights, Value, json};
+use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
+use crate::store::blocks::Blocks;
+
+const JSON: &str = "application/json";
+/// Blocks are written in batches of about this many bytes.
+const BATCH_BYTES: usize = 4 << 20;
+/// The largest chunk size accepted (bitswap's block limit is 2 MiB).
+const MAX_CHUNK: usize = 1 << 20;
+
+/// Import options from the query string, or a message saying which one is wrong.
+pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
+    let mut o = ImportOptions::default();
+    let mut pin = true;
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
+        let flag = |v: &str| match v {
+            "true" | "1" | "" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(format!("{k} must be true or false, not \"{v}\"")),
+        };
+        match k {
+            "cid-version" => {
+                o.cid_version = match v {
+                    "0" => crate::ipfs::cid::Version::V0,
+                    "1" => crate::ipfs::cid::Version::V1,
+                    _ => return Err(format!("cid-version must be 0 or 1, not \"{v}\"")),
+                }
+            }
+            "raw-leaves" => o.raw_leaves = Some(flag(v)?),
+            "trickle" => {
+                o.layout = if flag(v)? {
+                    Layout::Trickle
+                } else {
+                    Layout::Balanced
+                }
+            }
+            "pin" => pin = flag(v)?,
+            "chunker" => {
+                let n = v
+                    .strip_prefix("size-")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|n| (1..=MAX_CHUNK).contains(n))
+                    .ok_or_else(|| {
+                        format!("chunker must be size-N with N from 1 to {MAX_CHUNK}, not \"{v}\"")
+                    })?;
+                o.chunk_size = n;
+            }
+            "sid" => {}
+            _ => return Err(format!("unknown option \"{k}\"")),
+        }
+    }
+    Ok((o, pin))
+}
+
+/// Handles `POST /ipfs/add`.
+pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &NodeState,
+    mut request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let query = request
+        .parts
+        .query()
+        .map(|q| q.0.to_string())
+        .unwrap_or_default();
+    let sid = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .map(str::to_string)
+        .or_else(|| {
+            request
+                .parts
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.as_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string)
+        });
+    let fail = |status: u16, msg: &str, code: &str| (status, json_error(msg, code));
+    let checked = match sid {
+        None => Err(fail(
+            401,
+            "adding needs a user session: pass ?sid=SID or Authorization: Bearer SID (from Login)",
+            "no_session",
+        )),
+        Some(sid) => match state
+            .sessions
+            .borrow_mut()
+            .touch(&sid, crate::clock::unix_now())
+        {
+            Ok(s) if s.rights >= Rights::User => Ok(()),
+            Ok(_) => Err(fail(
+                403,
+                "guests cannot add; Login with a pass",
+                "forbidden",
+            )),
+            Err(e) => Err(fail(401, &e.to_string(), "session_expired")),
+        },
+    };
+    let opts = checked.and_then(|()| options(&query).map_err(|m| fail(400, &m, "bad_option")));
+    if request.parts.headers().get("transfer-encoding").is_some() {
+        let (s, b) = fail(
+            411,
+            "send the file with a Content-Length (chunked uploads are not accepted)",
+            "length_required",
+        );
+        return send(request, writer, s, JSON, b).await;
+    }
+    let (opts, pin) = match opts {
+        Ok(o) => o,
+        Err((s, b)) => return send(request, writer, s, JSON, b).await,
+    };
+    let length = request.body_connection.content_length();
+    let result = {
+        let mut reader = request.body_connection.body().reader();
+        add_stream(state, opts, pin, length, &mut reader).await
+    };
+    let (status, body) = match result {
+        Ok((cid, size)) => {
+            crate::log_info!("ipfs add {cid} ({size} bytes)");
+            let v = Value::map([
+                ("cid", Value::Str(cid.to_string())),
+                ("size", Value::Int(size as i64)),
+            ]);
+            let mut s = String::new();
+            json::encode(&v, &mut s);
+            (200, s.into_bytes())
+        }
+        Err((status, message)) => {
+            crate::log_warn!("ipfs add failed: {message}");
+            (status, json_error(&message, "add_failed"))
+        }
+    };
+    send(request, writer, status, JSON, body).await
+}
+
+/// Reads `length` bytes from `reader` into the importer and the store; pins the root.
+async fn add_stream<R: Read>(
+    state: &NodeState,
+    opts: ImportOptions,
+    pin: bool,
+    length: usize,
+    reader: &mut R,
+) -> Result<(crate::ipfs::cid::Cid, u64), (u16, String)> {
+    let blocks = Blocks::new(&state.store);
+    let mut importer = FileImporter::new(opts).map_err(|e| (400, e.to_string()))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut left = length;
+    let store_err =
+        |e: crate::store::StoreError| (507, format!("the add failed and was not pinned: {e}"));
+    while left > 0 {
+        let want = left.min(buf.len());
+        let n = reader
+            .read(&mut buf[..want])
+            .await
+            .map_err(|_| (400, "the upload broke off; nothing was pinned".to_string()))?;
+        if n == 0 {
+            return Err((400, "the upload ended early; nothing was pinned".into()));
+        }
+        left -= n;
+        for b in importer.push(&buf[..n]) {
+            batch_bytes += b.data.len();
+            batch.push(b);
+        }
+        if batch_bytes >= BATCH_BYTES {
+            blocks
+                .put_many(batch.iter().map(|b| (&b.cid, b.data.as_slice())))
+                .map_err(store_err)?;
+            batch.clear();
+            batch_bytes = 0;
+            // Let other connections run between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+    let done = importer.finish();
+    batch.extend(done.blocks);
+    blocks
+        .put_many(batch.iter().map(|b| (&b.cid, b.data.as_slice())))
+        .map_err(store_err)?;
+    if pin {
+        blocks.pin_add(&done.root, true).map_err(store_err)?;
+    }
+    Ok((done.root, done.size))
+}
