@@ -12,19 +12,19 @@
 //! main.rs (argh)  ->  cli/        one file per command set; talks to the node over its API
 //!                     node        assembles the services on one current_thread runtime
 //!                     daemon      home lock, pid/addr files, run -d, stop
-//!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON)
+//!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON), /ipfs/ gateway
 //!                     api/        the API table: each function once; codecs hprose, json
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
+//!                     store       redb tables under <home>/db/: meta, blocks, pins, gc
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
-//!                     store       redb tables under <home>/db/
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
-//! Later layers (ipfs/, mimei/, db/, net/, lua/, lever/, dnn/, resp) slot in between `api/`
-//! and `store` as docs/architecture.md describes.
+//! Later layers (db/, net/, lua/, lever/, dnn/, resp) slot in between `api/` and `store` as
+//! docs/architecture.md describes.
 //!
 //! ## One thread
 //!

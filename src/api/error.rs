@@ -46,6 +46,9 @@ pub enum ApiError {
     Store(StoreError),
     /// Something failed inside the node; the message says what.
     Internal(String),
+    /// A Mimei operation failed: a missing right (with the reason), a bad name, a record that
+    /// failed verification, a missing version.
+    Mimei(crate::mimei::store::MimeiStoreError),
 }
 
 impl ApiError {
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => 403,
             ApiError::Busy(_) => 503,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
+            ApiError::Mimei(e) => e.http_status(),
         }
     }
 
@@ -74,6 +78,7 @@ impl ApiError {
             ApiError::Busy(_) => "busy",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
+            ApiError::Mimei(_) => "mimei",
         }
     }
 }
@@ -102,6 +107,7 @@ impl fmt::Display for ApiError {
             ApiError::Busy(what) => write!(f, "{what}"),
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
+            ApiError::Mimei(e) => write!(f, "{e}"),
         }
     }
 }
@@ -122,6 +128,18 @@ impl From<crate::ipfs::exporter::ExportError> for ApiError {
             }
             other => ApiError::Internal(format!("cannot read the DAG: {other}")),
         }
+    }
+}
+
+impl From<crate::mimei::store::MimeiStoreError> for ApiError {
+    fn from(e: crate::mimei::store::MimeiStoreError) -> Self {
+        ApiError::Mimei(e)
+    }
+}
+
+impl From<crate::mimei::MimeiError> for ApiError {
+    fn from(e: crate::mimei::MimeiError) -> Self {
+        ApiError::Mimei(e.into())
     }
 }
 

@@ -135,11 +135,15 @@ pub fn pin_ls(c: Call<'_>) -> ApiFuture<'_> {
     })()))
 }
 
-/// `RepoGc(sid)`: removes every block no pin reaches.
+/// `RepoGc(sid)`: removes every block no pin, no Mimei (`cur` or a version) and not the MFS
+/// root reaches.
 pub fn repo_gc(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 1)?;
-        let r = Blocks::new(&c.state.store).gc(&[])?;
+        let mut roots = crate::mimei::store::mimei_roots(&c.state.store)?;
+        // The MFS root (`files ...`) is kept as a root too, not pinned: see store/mfs.rs.
+        roots.extend(crate::store::mfs::gc_roots(&c.state.store)?);
+        let r = Blocks::new(&c.state.store).gc(&roots)?;
         Ok(Value::map([
             ("removed", Value::Int(r.removed as i64)),
             ("kept", Value::Int(r.kept as i64)),

@@ -58,6 +58,10 @@ pub fn logout(c: Call<'_>) -> ApiFuture<'_> {
 /// `GetVar(sid, name)`: node facts by name.
 pub fn get_var(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
+        let mimei_var = c.args.get(1).and_then(Value::as_str);
+        if let Some(r) = mimei_var.and_then(|n| super::fns_mimei::get_var(&c, n)) {
+            return r;
+        }
         c.arity(2, 2)?;
         let name = c.str_arg(1, "name")?;
         let st = c.state;
@@ -75,7 +79,7 @@ pub fn get_var(c: Call<'_>) -> ApiFuture<'_> {
             "nodeinfo" => node_info(&c),
             other => {
                 return Err(ApiError::NotFound(format!(
-                    "GetVar: no variable \"{}\"; known: ver, hostid, peerid, hostpk, userid, nodeinfo",
+                    "GetVar: no variable \"{}\"; known: ver, hostid, peerid, hostpk, userid, nodeinfo, mminfo, mmversions",
                     super::truncate(other, 64)
                 )));
             }

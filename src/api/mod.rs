@@ -10,7 +10,9 @@
 
 pub mod args;
 pub mod error;
+pub mod fns_files;
 pub mod fns_ipfs;
+pub mod fns_mimei;
 pub mod fns_node;
 pub mod hprose;
 pub mod json;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CliError;
+use super::progress::{CountRead, CountWrite, Progress};
 use crate::api::{Value, json};
 use crate::pki::{NodeKey, Pass};
 
@@ -21,6 +22,8 @@ pub struct Client {
     base: String,
     key_file: PathBuf,
     sid: Option<String>,
+    /// Show transfer progress on standard error when it is a terminal (adds and gets).
+    pub progress: bool,
 }
 
 impl Client {
@@ -47,6 +50,7 @@ impl Client {
             base,
             key_file,
             sid: None,
+            progress: false,
         })
     }
 
@@ -118,7 +122,17 @@ impl Client {
             error: e,
         };
         s.write_all(head.as_bytes()).map_err(io)?;
-        std::io::copy(&mut f, &mut s).map_err(io)?;
+        let mut p = if self.progress {
+            Progress::new(&format!("adding {}", file.display()), Some(len))
+        } else {
+            Progress::off()
+        };
+        let mut counted = CountRead {
+            inner: &mut f,
+            progress: &mut p,
+        };
+        std::io::copy(&mut counted, &mut s).map_err(io)?;
+        p.finish();
         let mut resp = Vec::new();
         s.take(MAX_RESPONSE).read_to_end(&mut resp).map_err(io)?;
         let (status, body) = parse_response(&resp)
@@ -179,7 +193,18 @@ impl Client {
                 .to_string();
             return Err(CliError::Api { status, message });
         }
-        let copied = std::io::copy(&mut r.take(length.unwrap_or(u64::MAX)), out).map_err(io)?;
+        let mut p = if self.progress {
+            Progress::new(&format!("getting {path}"), length)
+        } else {
+            Progress::off()
+        };
+        let mut counted = CountWrite {
+            progress: &mut p,
+            inner: out,
+        };
+        let copied =
+            std::io::copy(&mut r.take(length.unwrap_or(u64::MAX)), &mut counted).map_err(io)?;
+        p.finish();
         if let Some(want) = length
             && copied != want
         {

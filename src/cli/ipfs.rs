@@ -28,13 +28,23 @@ enum IpfsCmd {
     Pin(Pin),
 }
 
-/// Add a file (the CID is the one kubo's `ipfs add` gives for the same options).
+/// Add a file or, with -r, a folder (the CID is the one kubo's `ipfs add` gives for the
+/// same options).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "add")]
 struct Add {
-    /// the file
+    /// the file (or folder, with -r)
     #[argh(positional)]
     file: PathBuf,
+    /// add a folder and everything in it
+    #[argh(switch, short = 'r')]
+    recursive: bool,
+    /// wrap the file or folder in a directory (its name becomes the entry name)
+    #[argh(switch, short = 'w')]
+    wrap_with_directory: bool,
+    /// with -r: also add hidden files and folders (names starting with '.')
+    #[argh(switch)]
+    hidden: bool,
     /// CID version, 0 (default) or 1 (implies raw leaves)
     #[argh(option, default = "0")]
     cid_version: u8,
@@ -193,9 +203,53 @@ impl Ipfs {
                     q.push_str("&pin=false");
                 }
                 let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
-                let v = c.post_file(&format!("/ipfs/add?{q}"), &a.file)?;
-                let cid = v.get("cid").and_then(Value::as_str).unwrap_or("?");
-                println!("ipfs add ok /ipfs/{cid}");
+                c.progress = true;
+                let is_dir = std::fs::metadata(&a.file)
+                    .map_err(CliError::io(&a.file))?
+                    .is_dir();
+                if !is_dir && !a.wrap_with_directory {
+                    let v = c.post_file(&format!("/ipfs/add?{q}"), &a.file)?;
+                    let cid = v.get("cid").and_then(Value::as_str).unwrap_or("?");
+                    println!("ipfs add ok /ipfs/{cid}");
+                    return Ok(());
+                }
+                if is_dir && !a.recursive {
+                    return Err(CliError::Usage(format!(
+                        "{} is a directory; add it with -r",
+                        a.file.display()
+                    )));
+                }
+                let q = q.replace("&pin=false", "");
+                let adder = super::ipfs_dir::AddDir {
+                    query: &q,
+                    hidden: a.hidden,
+                };
+                let top = std::fs::canonicalize(&a.file).map_err(CliError::io(&a.file))?;
+                let name = top
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| super::ipfs_dir::safe_entry_name(n))
+                    .ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "{} has no usable name to add it under",
+                            a.file.display()
+                        ))
+                    })?
+                    .to_string();
+                let mut root = if is_dir {
+                    adder.dir(&mut c, &top, &top, &name)?
+                } else {
+                    adder.file(&mut c, &top, &name)?
+                };
+                if a.wrap_with_directory {
+                    root = adder.make_dir(&mut c, vec![(name, root)], "")?;
+                    println!("added {}", root.0);
+                }
+                if !a.no_pin {
+                    let sid = Value::Str(c.login(true)?);
+                    c.call("IpfsPinAdd", vec![sid, Value::Str(root.0.clone())])?;
+                }
+                println!("ipfs add ok /ipfs/{}", root.0);
                 Ok(())
             }
             IpfsCmd::Cat(a) => {
@@ -206,12 +260,23 @@ impl Ipfs {
                 out.flush().map_err(CliError::io(Path::new("-")))
             }
             IpfsCmd::Get(a) => {
-                let c = Client::new(home, a.node.as_deref(), None)?;
+                let mut c = Client::new(home, a.node.as_deref(), None)?;
+                c.progress = true;
                 let path = gateway_path(&a.cid)?;
                 let target = match a.output {
                     Some(p) => p,
                     None => safe_name(&a.cid)?,
                 };
+                let sid = Value::Str(c.login(false)?);
+                let what = c.call("IpfsLs", vec![sid, Value::Str(a.cid.clone())])?;
+                if what.get("type").and_then(Value::as_str) == Some("directory") {
+                    let (files, bytes) = super::ipfs_dir::get_dir(&mut c, &a.cid, &target)?;
+                    println!(
+                        "ipfs get ok {} ({files} files, {bytes} bytes)",
+                        target.display()
+                    );
+                    return Ok(());
+                }
                 let mut tmp = target.clone().into_os_string();
                 tmp.push(".part");
                 let tmp = PathBuf::from(tmp);

@@ -6,9 +6,14 @@
 
 pub mod call;
 pub mod client;
+pub mod dag;
+pub mod files;
 pub mod ipfs;
+pub mod ipfs_dir;
 pub mod lpki;
+pub mod mimei;
 pub mod node_cmds;
+pub mod progress;
 pub mod swarm;
 
 use std::fmt;
@@ -43,6 +48,9 @@ enum Command {
     Lpki(lpki::Lpki),
     Ipfs(ipfs::Ipfs),
     Repo(ipfs::Repo),
+    Files(files::Files),
+    Dag(dag::Dag),
+    Mimei(mimei::Mimei),
     Call(call::CallCmd),
 }
 
@@ -162,6 +170,9 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Lpki(c) => c.run(&home),
         Command::Ipfs(c) => c.run(&home),
         Command::Repo(c) => c.run(&home),
+        Command::Files(c) => c.run(&home),
+        Command::Dag(c) => c.run(&home),
+        Command::Mimei(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };
     match result {

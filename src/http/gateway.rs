@@ -281,7 +281,8 @@ impl CustomBody for FileBody<'_> {
             };
             match step {
                 Step::Need(c) => {
-                    let provided = fetch(self.state, &c).map(|b| r.provide(&b));
+                    // The store checked the block (checksum on read, hash on arrival).
+                    let provided = fetch(self.state, &c).map(|b| r.provide_checked(b));
                     match provided {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => {
@@ -365,6 +366,19 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
+    get_with(state, path, CACHE, request, writer).await
+}
+
+/// [`get`] for another front (`/mm/`, src/http/mm.rs): `path` is an `/ipfs/<cid>[/path]` the
+/// caller resolved, `cache` the `Cache-Control` to send (a Mimei's `last` or `cur` changes, so
+/// it must not be cached as immutable).
+pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &NodeState,
+    path: &str,
+    cache: &'static str,
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
     let head = request.parts.method() == "HEAD";
     let query = request
         .parts
@@ -406,7 +420,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
         let connection = request.body_connection.finalize().await?;
         return Response::empty(StatusCode::new(304))
             .with_headers(CORS)
-            .with_headers([("ETag", etag.as_str()), ("Cache-Control", CACHE)])
+            .with_headers([("ETag", etag.as_str()), ("Cache-Control", cache)])
             .write_to(connection, writer)
             .await;
     }
@@ -414,7 +428,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
         Plan::Raw(t) => {
             let ctype = "application/vnd.ipld.raw";
             let body = if head { Vec::new() } else { t.block };
-            send_cached(request, writer, 200, ctype, body, &etag).await
+            send_cached(request, writer, 200, ctype, body, &etag, cache).await
         }
         Plan::Html(_, html) => {
             let body = if head { Vec::new() } else { html.into_bytes() };
@@ -425,6 +439,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
                 "text/html; charset=utf-8",
                 body,
                 &etag,
+                cache,
             )
             .await
         }
@@ -435,7 +450,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
                 .with_headers([
                     ("Content-Type", "application/vnd.ipld.car; version=1"),
                     ("ETag", etag.as_str()),
-                    ("Cache-Control", CACHE),
+                    ("Cache-Control", cache),
                 ])
                 .with_body(CarBody { state, root })
                 .write_to(connection, writer)
@@ -464,7 +479,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
                 .with_headers([
                     ("Content-Type", ctype),
                     ("ETag", etag.as_str()),
-                    ("Cache-Control", CACHE),
+                    ("Cache-Control", cache),
                     ("Accept-Ranges", "bytes"),
                 ])
                 .with_header("Content-Length", length)
@@ -490,12 +505,13 @@ async fn send_cached<R: Read, W: ResponseWriter<Error = R::Error>>(
     content_type: &'static str,
     body: Vec<u8>,
     etag: &str,
+    cache: &'static str,
 ) -> Result<ResponseSent, W::Error> {
     let connection = request.body_connection.finalize().await?;
     Response::new(StatusCode::new(status), body)
         .with_content_type(content_type)
         .with_headers(CORS)
-        .with_headers([("ETag", etag), ("Cache-Control", CACHE)])
+        .with_headers([("ETag", etag), ("Cache-Control", cache)])
         .write_to(connection, writer)
         .await
 }

@@ -1,15 +1,17 @@
 //! `POST /ipfs/add`: a file streamed into the block store, for `leither ipfs add` and for
 //! browsers and scripts (`curl --data-binary @FILE`).
 //!
-//! The body is read in 64 KiB pieces into the importer; its blocks are written in batches
-//! of a few MiB, one transaction each, and the root is pinned last. An add that fails
+//! The body is read in 256 KiB pieces into the importer; its blocks are written in batches
+//! of 1 MiB, one transaction each (flushed only with the last one), and the root is pinned
+//! last. An add that fails
 //! halfway (client gone, disk full) leaves only unpinned blocks: invisible to pins and
 //! removed by the next `repo gc`. Memory stays one chunk, one batch and the importer's
 //! pending links, whatever the file's size.
 //!
 //! Query: `sid` (a user or owner session; or `Authorization: Bearer SID`), `cid-version`
 //! (0 or 1), `raw-leaves` (true/false), `chunker` (`size-N`), `trickle` (true), `pin`
-//! (default true). Answer: `{"cid": ..., "size": ...}`.
+//! (default true). Answer: `{"cid": ..., "size": ..., "dagSize": ...}` (`dagSize` is the
+//! `Tsize` a directory link to the file carries, for `IpfsMakeDir`).
 
 use picoserve::ResponseSent;
 use picoserve::io::Read;
@@ -22,8 +24,11 @@ use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::store::blocks::Blocks;
 
 const JSON: &str = "application/json";
-/// Blocks are written in batches of about this many bytes.
-const BATCH_BYTES: usize = 4 << 20;
+/// Blocks are written in batches of about this many bytes: well under redb's cache (an eighth
+/// of `MaxMemoryMB`), so a batch's pages are not written out and read back before it commits.
+const BATCH_BYTES: usize = 1 << 20;
+/// The body is read in pieces of one default chunk.
+const READ_BYTES: usize = 256 * 1024;
 /// The largest chunk size accepted (bitswap's block limit is 2 MiB).
 const MAX_CHUNK: usize = 1 << 20;
 
@@ -72,6 +77,43 @@ pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
     Ok((o, pin))
 }
 
+/// Checks the user session of an upload: `sid=` in `query`, or `Authorization: Bearer SID`.
+/// `what` names the upload in messages. On failure: the status and a JSON error body.
+pub(crate) fn authorize(
+    state: &NodeState,
+    query: &str,
+    authorization: Option<&str>,
+    what: &str,
+) -> Result<(), (u16, Vec<u8>)> {
+    let sid = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .or_else(|| authorization.and_then(|v| v.strip_prefix("Bearer ")));
+    let fail = |status: u16, msg: &str, code: &str| Err((status, json_error(msg, code)));
+    match sid {
+        None => fail(
+            401,
+            &format!(
+                "{what} needs a user session: pass ?sid=SID or Authorization: Bearer SID (from Login)"
+            ),
+            "no_session",
+        ),
+        Some(sid) => match state
+            .sessions
+            .borrow_mut()
+            .touch(sid, crate::clock::unix_now())
+        {
+            Ok(s) if s.rights >= Rights::User => Ok(()),
+            Ok(_) => fail(
+                403,
+                &format!("guests cannot {what}; Login with a pass"),
+                "forbidden",
+            ),
+            Err(e) => fail(401, &e.to_string(), "session_expired"),
+        },
+    }
+}
+
 /// Handles `POST /ipfs/add`.
 pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &NodeState,
@@ -83,40 +125,14 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         .query()
         .map(|q| q.0.to_string())
         .unwrap_or_default();
-    let sid = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("sid="))
-        .map(str::to_string)
-        .or_else(|| {
-            request
-                .parts
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.as_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_string)
-        });
+    let bearer = request
+        .parts
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.as_str().ok())
+        .map(str::to_string);
+    let checked = authorize(state, &query, bearer.as_deref(), "add");
     let fail = |status: u16, msg: &str, code: &str| (status, json_error(msg, code));
-    let checked = match sid {
-        None => Err(fail(
-            401,
-            "adding needs a user session: pass ?sid=SID or Authorization: Bearer SID (from Login)",
-            "no_session",
-        )),
-        Some(sid) => match state
-            .sessions
-            .borrow_mut()
-            .touch(&sid, crate::clock::unix_now())
-        {
-            Ok(s) if s.rights >= Rights::User => Ok(()),
-            Ok(_) => Err(fail(
-                403,
-                "guests cannot add; Login with a pass",
-                "forbidden",
-            )),
-            Err(e) => Err(fail(401, &e.to_string(), "session_expired")),
-        },
-    };
     let opts = checked.and_then(|()| options(&query).map_err(|m| fail(400, &m, "bad_option")));
     if request.parts.headers().get("transfer-encoding").is_some() {
         let (s, b) = fail(
@@ -136,11 +152,12 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         add_stream(state, opts, pin, length, &mut reader).await
     };
     let (status, body) = match result {
-        Ok((cid, size)) => {
+        Ok((cid, size, dag_size)) => {
             crate::log_info!("ipfs add {cid} ({size} bytes)");
             let v = Value::map([
                 ("cid", Value::Str(cid.to_string())),
                 ("size", Value::Int(size as i64)),
+                ("dagSize", Value::Int(dag_size as i64)),
             ]);
             let mut s = String::new();
             json::encode(&v, &mut s);
@@ -161,10 +178,10 @@ async fn add_stream<R: Read>(
     pin: bool,
     length: usize,
     reader: &mut R,
-) -> Result<(crate::ipfs::cid::Cid, u64), (u16, String)> {
+) -> Result<(crate::ipfs::cid::Cid, u64, u64), (u16, String)> {
     let blocks = Blocks::new(&state.store);
     let mut importer = FileImporter::new(opts).map_err(|e| (400, e.to_string()))?;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; READ_BYTES];
     let mut batch = Vec::new();
     let mut batch_bytes = 0usize;
     let mut left = length;
@@ -185,8 +202,9 @@ async fn add_stream<R: Read>(
             batch.push(b);
         }
         if batch_bytes >= BATCH_BYTES {
+            // Not flushed: the last batch below (or the pin) makes them durable together.
             blocks
-                .put_many(batch.iter().map(|b| (&b.cid, b.data.as_slice())))
+                .put_many_with(batch.iter().map(|b| (&b.cid, b.data.as_slice())), false)
                 .map_err(store_err)?;
             batch.clear();
             batch_bytes = 0;
@@ -202,5 +220,5 @@ async fn add_stream<R: Read>(
     if pin {
         blocks.pin_add(&done.root, true).map_err(store_err)?;
     }
-    Ok((done.root, done.size))
+    Ok((done.root, done.size, done.dag_size))
 }

@@ -5,11 +5,13 @@
 //! (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413 beyond), and read and
 //! write timeouts on every connection. Routes are in [`routes`].
 
+pub mod car_import;
 pub mod gateway;
 pub mod guard;
 pub mod hprose_http;
 pub mod ipfs_add;
 pub mod json_api;
+pub mod mm;
 pub mod reply;
 pub mod routes;
 

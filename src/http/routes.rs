@@ -10,7 +10,7 @@ use picoserve::response::ResponseWriter;
 use picoserve::routing::PathRouterService;
 
 use super::reply::{json_error, send};
-use super::{gateway, hprose_http, ipfs_add, json_api};
+use super::{car_import, gateway, hprose_http, ipfs_add, json_api};
 use crate::api::NodeState;
 
 /// The node's routes, as one picoserve service.
@@ -44,6 +44,10 @@ impl PathRouterService<()> for Routes {
             #[cfg(feature = "ws")]
             ("GET", "/ws" | "/ws/") => hprose_http::websocket(&self.state, request, writer).await,
             ("POST", "/ipfs/add") => ipfs_add::post(&self.state, request, writer).await,
+            ("POST", "/ipfs/car") => car_import::post(&self.state, request, writer).await,
+            ("GET" | "HEAD", p) if p.starts_with("/mm/") => {
+                super::mm::get(&self.state, p, request, writer).await
+            }
             ("GET" | "HEAD", p) if p.starts_with("/ipfs/") => {
                 gateway::get(&self.state, p, request, writer).await
             }

@@ -26,6 +26,7 @@ pub mod id;
 pub mod names;
 pub mod record;
 pub mod rights;
+pub mod store;
 mod wire;
 
 pub use id::{AUTO_MARK, MimeiId, MimeiType};

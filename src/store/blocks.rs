@@ -9,7 +9,7 @@
 //!   BLAKE3 check of key and record.
 //! - [`BLOCK_PIECES`]: the bytes, in pieces of at most [`PIECE_LEN`] bytes keyed by multihash
 //!   and piece number (u16 BE). Each value is a 16-byte BLAKE3 check of (key, bytes), then
-//!   the bytes. A piece fits a 128 KiB redb page exactly: a whole 256 KiB block in one value
+//!   the bytes. A piece fits one 128 KiB redb page: a whole 256 KiB block in one value
 //!   would take a 512 KiB page (redb rounds a leaf up to a power of two), doubling the disk
 //!   used and the bytes written.
 //!
@@ -33,12 +33,13 @@ use crate::ipfs::multihash::IDENTITY;
 use crate::ipfs::proto::{FIXED32, LEN, Reader, VARINT};
 use crate::ipfs::{Cid, Codec, Multihash, Version};
 
-/// Bytes of a block per piece: a 128 KiB page less redb's leaf overhead (12 bytes + the key,
-/// allowed up to 100 bytes) and the 16-byte check.
+/// Bytes of a block per piece: a piece's value (check + bytes), redb's 12-byte leaf header
+/// and a key of up to 116 bytes (36 for sha2-256) fit one 128 KiB page. redb rounds a leaf
+/// up to a power of two, so a piece that did not fit would take 256 KiB.
 pub const PIECE_LEN: usize = 128 * 1024 - 128 - PIECE_SUM;
 
-/// The largest block stored: twice kubo's largest chunk (1 MiB) plus room for the node
-/// around it. Larger blocks are refused with [`StoreError::BlockTooLarge`].
+/// The largest block stored, 2 MiB: twice kubo's largest chunk (1 MiB), so any chunk with its
+/// dag-pb framing fits. Larger blocks are refused with [`StoreError::BlockTooLarge`].
 pub const MAX_BLOCK_LEN: usize = 2 * 1024 * 1024;
 
 /// Length of the BLAKE3 check in front of each piece.
@@ -428,7 +429,24 @@ impl<'s> Blocks<'s> {
         &self,
         blocks: impl IntoIterator<Item = (&'b Cid, &'b [u8])>,
     ) -> Result<usize, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        self.put_many_with(blocks, true)
+    }
+
+    /// [`Blocks::put_many`] whose commit is not flushed to disk when `durable` is false: redb
+    /// persists it only with the next durable commit, so an importer writes its batches this
+    /// way and makes the last batch (or the pin) durable. A crash before that loses the
+    /// unflushed batches, which were unpinned garbage anyway. Saves an fsync per batch and
+    /// lets small batches stay in redb's cache.
+    pub fn put_many_with<'b>(
+        &self,
+        blocks: impl IntoIterator<Item = (&'b Cid, &'b [u8])>,
+        durable: bool,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        if !durable {
+            tx.set_durability(redb::Durability::None)
+                .map_err(|e| self.err(e))?;
+        }
         let mut new = 0;
         {
             let mut index = tx.open_table(BLOCKS).map_err(|e| self.err(e))?;

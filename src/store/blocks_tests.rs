@@ -106,6 +106,28 @@ fn round_trips_at_piece_boundaries() {
 }
 
 #[test]
+fn pieces_fill_pages_without_rounding_waste() {
+    // The layout's reason to exist: 256 KiB chunks (raw, and v0 with their dag-pb framing)
+    // must not land in 512 KiB pages. Checked against redb's own page accounting.
+    let m = mem_db();
+    let b = m.blocks();
+    let data: Vec<Vec<u8>> = (0..32)
+        .map(|i| bytes(i, if i % 2 == 0 { 262_144 } else { 262_158 }))
+        .collect();
+    let cids: Vec<Cid> = data.iter().map(|d| raw(d)).collect();
+    b.put_many(cids.iter().zip(data.iter().map(Vec::as_slice)))
+        .unwrap();
+    let tx = m.db.begin_write().unwrap();
+    let st = tx.stats().unwrap();
+    let used = st.allocated_pages() * st.page_size() as u64;
+    let total: u64 = data.iter().map(|d| d.len() as u64).sum();
+    assert!(
+        used < total + total / 20,
+        "{used} bytes of pages for {total}"
+    );
+}
+
+#[test]
 fn ranges_read_only_what_is_asked() {
     let m = mem_db();
     let b = m.blocks();

@@ -13,7 +13,10 @@ use crate::ipfs::Cid;
 
 pub mod blocks;
 pub mod gc;
+pub mod mfs;
 pub mod pins;
+pub mod tree;
+mod tree_file;
 
 pub use blocks::{Blocks, MAX_BLOCK_LEN};
 pub use gc::GcReport;

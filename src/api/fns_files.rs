@@ -1,0 +1,262 @@
+//! MFS and directory functions of the table: `Files*` over the node's mutable root
+//! (`store::mfs`), `IpfsMakeDir` (the directories of `ipfs add -r`, built bottom-up by the
+//! client) and `IpfsLs` (what `ipfs get` of a directory walks).
+//!
+//! Reading MFS needs a user session, changing it the owner's: MFS is the node's own tree.
+
+use std::future::ready;
+
+use super::{ApiError, ApiFuture, Call, Value};
+use crate::ipfs::cid::{Cid, Version};
+use crate::ipfs::dir::{self, DirEntry};
+use crate::store::blocks::Blocks;
+use crate::store::mfs;
+use crate::store::tree::{Entry, Stat, Tree, TreeError};
+
+/// Most entries `IpfsMakeDir` takes in one call (the 1 MiB body limit comes first anyway).
+pub const MAX_MAKEDIR_ENTRIES: usize = 100_000;
+
+/// Maps a tree error to the API's: bad paths and refused edits are 400, missing names and
+/// blocks 404, a store failure 500.
+pub fn tree_error(function: &'static str, e: TreeError) -> ApiError {
+    match e {
+        TreeError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        TreeError::Dag {
+            error: crate::ipfs::exporter::ExportError::Missing(_),
+            ..
+        } => ApiError::NotFound(e.to_string()),
+        TreeError::Dag { .. } => ApiError::Internal(e.to_string()),
+        TreeError::Store(s) => ApiError::Store(s),
+        other => ApiError::BadArguments {
+            function,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn entry_value(e: &Entry) -> Value {
+    Value::map([
+        ("name", Value::Str(e.name.clone())),
+        ("cid", Value::Str(e.cid.to_string())),
+        ("size", Value::Int(e.size as i64)),
+        ("tsize", Value::Int(e.tsize as i64)),
+        ("type", Value::from(e.kind.name())),
+    ])
+}
+
+fn stat_value(s: &Stat) -> Value {
+    Value::map([
+        ("cid", Value::Str(s.cid.to_string())),
+        ("type", Value::from(s.kind.name())),
+        ("size", Value::Int(s.size as i64)),
+        ("cumulativeSize", Value::Int(s.cumulative_size as i64)),
+        ("childBlocks", Value::Int(s.child_blocks as i64)),
+    ])
+}
+
+fn bool_arg(c: &Call<'_>, i: usize) -> bool {
+    matches!(c.args.get(i), Some(Value::Bool(true)))
+}
+
+/// Runs a change of the MFS root; answers the new root CID.
+fn change(
+    c: &Call<'_>,
+    f: impl FnOnce(&Tree<'_>, Cid) -> Result<Cid, TreeError>,
+) -> Result<Value, ApiError> {
+    let root = mfs::update(&c.state.store, f).map_err(|e| tree_error(c.entry.name, e))?;
+    Ok(Value::Str(root.to_string()))
+}
+
+/// `FilesLs(sid, [path])`: `[{name, cid, size, tsize, type}]`.
+pub fn files_ls(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 2)?;
+        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
+        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
+        let tree = Tree::new(Blocks::new(&c.state.store));
+        let entries = tree
+            .ls(root, path)
+            .map_err(|e| tree_error(c.entry.name, e))?;
+        Ok(Value::List(entries.iter().map(entry_value).collect()))
+    })()))
+}
+
+/// `FilesStat(sid, path)`: `{cid, type, size, cumulativeSize, childBlocks}`.
+pub fn files_stat(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 2)?;
+        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
+        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
+        let tree = Tree::new(Blocks::new(&c.state.store));
+        let st = tree
+            .stat(root, path)
+            .map_err(|e| tree_error(c.entry.name, e))?;
+        Ok(stat_value(&st))
+    })()))
+}
+
+/// `FilesFlush(sid, [path])`: the CID at `path` (default the root). Changes are written
+/// as they are made, so there is nothing to flush; the CID is what scripts want.
+pub fn files_flush(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 2)?;
+        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
+        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
+        let tree = Tree::new(Blocks::new(&c.state.store));
+        let (cid, _) = tree
+            .resolve(root, path)
+            .map_err(|e| tree_error(c.entry.name, e))?;
+        Ok(Value::Str(cid.to_string()))
+    })()))
+}
+
+/// `FilesMkdir(sid, path, [parents])`: returns the new root CID.
+pub fn files_mkdir(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 3)?;
+        let path = c.str_arg(1, "path")?;
+        let parents = bool_arg(&c, 2);
+        change(&c, |t, r| t.mkdir(r, path, parents))
+    })()))
+}
+
+/// `FilesCp(sid, from, to)`: `from` is an MFS path or `/ipfs/<cid>[/path]`.
+pub fn files_cp(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(3, 3)?;
+        let from = c.str_arg(1, "from")?;
+        let to = c.str_arg(2, "to")?;
+        if let Some(rest) = from.strip_prefix("/ipfs/") {
+            let (cid_text, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let cid: Cid = cid_text.parse().map_err(|e| ApiError::BadArguments {
+                function: c.entry.name,
+                message: format!("\"{}\" is not a CID: {e}", super::truncate(cid_text, 100)),
+            })?;
+            return change(&c, |t, r| {
+                let (src, tsize) = t.resolve(cid, path)?;
+                t.put(r, to, src, tsize, false, false)
+            });
+        }
+        change(&c, |t, r| t.cp(r, from, to))
+    })()))
+}
+
+/// `FilesMv(sid, from, to)`.
+pub fn files_mv(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(3, 3)?;
+        let from = c.str_arg(1, "from")?;
+        let to = c.str_arg(2, "to")?;
+        change(&c, |t, r| t.mv(r, from, to))
+    })()))
+}
+
+/// `FilesRm(sid, path, [recursive])`.
+pub fn files_rm(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 3)?;
+        let path = c.str_arg(1, "path")?;
+        let recursive = bool_arg(&c, 2);
+        change(&c, |t, r| t.rm(r, path, recursive))
+    })()))
+}
+
+/// `IpfsLs(sid, cid[/path])`: `{cid, type, size, entries}`; `entries` lists a directory
+/// (empty for a file).
+pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let arg = c.str_arg(1, "cid")?;
+        let arg = arg.strip_prefix("/ipfs/").unwrap_or(arg);
+        let (cid_text, path) = arg.split_once('/').unwrap_or((arg, ""));
+        let cid: Cid = cid_text.parse().map_err(|e| ApiError::BadArguments {
+            function: c.entry.name,
+            message: format!("\"{}\" is not a CID: {e}", super::truncate(cid_text, 100)),
+        })?;
+        let tree = Tree::new(Blocks::new(&c.state.store));
+        let err = |e| tree_error(c.entry.name, e);
+        let (target, _) = tree.resolve(cid, path).map_err(err)?;
+        let st = tree.stat_cid(&target).map_err(err)?;
+        let entries = if st.kind == crate::store::tree::NodeKind::Directory {
+            tree.ls(target, "/").map_err(err)?
+        } else {
+            Vec::new()
+        };
+        Ok(Value::map([
+            ("cid", Value::Str(target.to_string())),
+            ("type", Value::from(st.kind.name())),
+            ("size", Value::Int(st.size as i64)),
+            (
+                "entries",
+                Value::List(entries.iter().map(entry_value).collect()),
+            ),
+        ]))
+    })()))
+}
+
+/// `IpfsMakeDir(sid, [{name, cid, tsize}...], [options])`: a UnixFS directory over stored
+/// entries (kubo's CID, sharded when big); `options` as `IpfsAdd`'s (`cid-version=1` makes a
+/// CIDv1 directory). Not pinned: pin the top directory when the tree is done. Returns
+/// `{cid, dagSize}`.
+pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 3)?;
+        let bad = |message: String| ApiError::BadArguments {
+            function: c.entry.name,
+            message,
+        };
+        let Value::List(items) = &c.args[1] else {
+            return Err(bad(format!(
+                "argument 2 (entries) must be a list, got {}",
+                c.args[1].kind()
+            )));
+        };
+        if items.len() > MAX_MAKEDIR_ENTRIES {
+            return Err(bad(format!(
+                "more than {MAX_MAKEDIR_ENTRIES} entries in one directory"
+            )));
+        }
+        let version = match c.opt_str_arg(2, "options")? {
+            Some(q) => {
+                crate::http::ipfs_add::options(q)
+                    .map_err(bad)?
+                    .0
+                    .cid_version
+            }
+            None => Version::V0,
+        };
+        let store = Blocks::new(&c.state.store);
+        let mut entries = Vec::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            let name = it.get("name").and_then(Value::as_str);
+            let cid = it.get("cid").and_then(Value::as_str);
+            let tsize = it.get("tsize").and_then(Value::as_i64);
+            let (Some(name), Some(cid), Some(tsize)) = (name, cid, tsize) else {
+                return Err(bad(format!(
+                    "entry {} must be {{name, cid, tsize}} with a string, a CID and an integer",
+                    i + 1
+                )));
+            };
+            let cid: Cid = cid
+                .parse()
+                .map_err(|e| bad(format!("entry {name:?}: \"{cid}\" is not a CID: {e}")))?;
+            if !store.has(&cid)? {
+                return Err(ApiError::NotFound(format!(
+                    "entry {name:?}: block {cid} is not on this node; add it first"
+                )));
+            }
+            entries.push(DirEntry {
+                name: name.to_string(),
+                cid,
+                tsize: u64::try_from(tsize)
+                    .map_err(|_| bad(format!("entry {name:?}: negative tsize")))?,
+            });
+        }
+        let built = dir::build(entries, version).map_err(|e| bad(e.to_string()))?;
+        store.put_many(built.blocks.iter().map(|b| (&b.cid, b.data.as_slice())))?;
+        Ok(Value::map([
+            ("cid", Value::Str(built.cid.to_string())),
+            ("dagSize", Value::Int(built.dag_size as i64)),
+        ]))
+    })()))
+}

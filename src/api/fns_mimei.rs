@@ -1,0 +1,523 @@
+//! Mimei functions of the table: `MMCreate`, `MMOpen` and the functions on the `mmsid` it
+//! returns (versions, rights), and `GetVar` names `mminfo`, `mmversions`. The `MF*` file
+//! functions are in the child module `fns_mimei_fs.rs`.
+//!
+//! **Who signs.** The node holds no user's secret key (a pass proves who a user is; it cannot
+//! sign records). So a Mimei made through `MMCreate` is authored by the node key: the node signs
+//! its header, and for a creator who is not the node owner it grants that user every right in
+//! the header. Version records (`MMBackup`) are signed by the node key on behalf of the session,
+//! after the session's write right was checked here; any node verifying the record sees a
+//! signer (the author) that holds write. A Mimei authored elsewhere can be versioned here only
+//! when its header grants this node's key write (checked before signing).
+//!
+//! **Handles.** `MMOpen` returns an `mmsid` naming (session, Mimei, version); `MFOpenByPath` an
+//! `fsid` naming (mmsid, path). They are in a bounded table of this thread (the node has one).
+//! The dispatcher cannot check their session (the first argument is the handle), so each call
+//! here checks that the session behind the handle is still alive and re-reads the Mimei's
+//! rights: a right revoked after `MMOpen` takes effect at the next call.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::ready;
+
+use super::{ApiError, ApiFuture, Call, Session, Value};
+use crate::clock::unix_now;
+use crate::ipfs::cid::{Cid, Codec};
+use crate::ipfs::dagpb::PbNode;
+use crate::ipfs::dir::{self, DirEntry};
+use crate::ipfs::exporter;
+use crate::ipfs::importer::{FileImporter, ImportOptions};
+use crate::ipfs::unixfs::{DataType, UnixFs};
+use crate::mimei::store::{MimeiStoreError, Mimeis};
+use crate::mimei::{
+    HeaderFields, Member, MimeiHeader, MimeiId, MimeiType, Right, Rights, VersionName,
+    VersionRecord,
+};
+use crate::pki::LeitherId;
+use crate::store::blocks::Blocks;
+
+/// Most handles (mmsid and fsid together) open at once.
+pub const MAX_HANDLES: usize = 4096;
+/// Largest read of one `MFGetData`, and largest file `MFSetData`/`MFTruncate` rewrite.
+pub const MAX_DATA: u64 = 16 << 20;
+/// Most entries `MFReaddir` lists.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Clone)]
+struct MmHandle {
+    sid: String,
+    mid: MimeiId,
+    /// `None` = `cur` (writable); `Some(n)` = version n, read-only.
+    version: Option<u64>,
+    name: VersionName,
+}
+
+#[derive(Clone)]
+struct FsHandle {
+    mmsid: String,
+    path: Vec<String>,
+    write: bool,
+}
+
+#[derive(Default)]
+struct Handles {
+    mm: HashMap<String, MmHandle>,
+    fs: HashMap<String, FsHandle>,
+}
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
+fn new_handle_id() -> Result<String, ApiError> {
+    let mut raw = [0u8; 15];
+    getrandom::getrandom(&mut raw)
+        .map_err(|e| ApiError::Internal(format!("no randomness for a handle: {e}")))?;
+    Ok(crate::pki::encoding::base64url_encode(&raw))
+}
+
+/// Frees the handles of sessions that have ended when the table is full; errs if still full.
+fn make_room(c: &Call<'_>, t: &mut Handles) -> Result<(), ApiError> {
+    if t.mm.len() + t.fs.len() < MAX_HANDLES {
+        return Ok(());
+    }
+    let now = unix_now();
+    let mut sessions = c.state.sessions.borrow_mut();
+    sessions.sweep(now);
+    t.mm.retain(|_, h| sessions.touch(&h.sid, now).is_ok());
+    let Handles { mm, fs } = t;
+    fs.retain(|_, f| mm.contains_key(&f.mmsid));
+    if t.mm.len() + t.fs.len() >= MAX_HANDLES {
+        return Err(full());
+    }
+    Ok(())
+}
+
+fn full() -> ApiError {
+    ApiError::Busy(format!(
+        "{MAX_HANDLES} Mimei handles are open; close some with MMClose"
+    ))
+}
+
+fn bad(c: &Call<'_>, message: String) -> ApiError {
+    ApiError::BadArguments {
+        function: c.entry.name,
+        message,
+    }
+}
+
+fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
+    if s.uid.is_empty() {
+        return Ok(None);
+    }
+    s.uid
+        .parse()
+        .map(Some)
+        .map_err(|_| ApiError::Internal(format!("session user \"{}\" is not an ID", s.uid)))
+}
+
+fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
+    let t = c.str_arg(i, "mid")?;
+    Ok(crate::mimei::MimeiPath::parse(t)?.mid)
+}
+
+/// The handle `args[0]`, with its live session and the Mimei's current rights.
+fn mm(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, Rights), ApiError> {
+    let id = c.str_arg(0, "mmsid")?;
+    let h = HANDLES
+        .with(|t| t.borrow().mm.get(id).cloned())
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{}: no open Mimei \"{}\"; call MMOpen first",
+                c.entry.name,
+                super::truncate(id, 40)
+            ))
+        })?;
+    let session = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
+    let user = user_of(&session)?;
+    let header = Mimeis::new(&c.state.store).header(&h.mid)?;
+    Ok((h, user, header.rights().clone()))
+}
+
+/// Checks `need` and, for a change to `cur`, that the handle is writable.
+fn check(
+    c: &Call<'_>,
+    h: &MmHandle,
+    user: Option<&LeitherId>,
+    rights: &Rights,
+    need: Right,
+    on_cur: bool,
+) -> Result<(), ApiError> {
+    if on_cur && h.version.is_some() {
+        return Err(ApiError::Mimei(MimeiStoreError::Conflict(format!(
+            "{}: Mimei {} is open read-only (version {}); open it with version \"cur\" to change it",
+            c.entry.name, h.mid, h.name
+        ))));
+    }
+    Ok(rights.check(user, need)?)
+}
+
+/// `MMCreate(sid, appid, ext, mark, type)` -> mid.
+pub fn create(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 5)?;
+        let app = match c.opt_str_arg(1, "appid")? {
+            Some(a) => Some(crate::mimei::MimeiPath::parse(a)?.mid),
+            None => None,
+        };
+        let ext = c.opt_str_arg(2, "ext")?.unwrap_or("").to_string();
+        let mark = c.opt_str_arg(3, "mark")?.unwrap_or("").to_string();
+        let kind = match c.args.get(4) {
+            None | Some(Value::Null) => MimeiType::File,
+            Some(Value::Str(s)) if s.is_empty() => MimeiType::File,
+            Some(Value::Str(s)) => s.parse()?,
+            Some(v) => match v.as_i64().and_then(|i| u8::try_from(i).ok()) {
+                Some(i) => MimeiType::from_code(i)
+                    .ok_or_else(|| bad(&c, format!("type {i} is not 1 (file) or 2 (db)")))?,
+                None => {
+                    return Err(bad(
+                        &c,
+                        format!("type must be file or db, got {}", v.kind()),
+                    ));
+                }
+            },
+        };
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        let user = user_of(session)?;
+        let key = &c.state.key;
+        let mut rights = Rights::new(key.id());
+        if let Some(u) = user.filter(|u| *u != key.id()) {
+            rights.set(Some(&key.id()), Member::User(u), Right::ALL)?;
+        }
+        let header = MimeiHeader::create(
+            key,
+            HeaderFields {
+                app,
+                kind,
+                mark,
+                nonce: None,
+                ext,
+                created: unix_now(),
+                revision: 0,
+                rights,
+            },
+        )?;
+        let m = Mimeis::new(&c.state.store);
+        match m.create(&header) {
+            Ok(()) => {}
+            // A fixed mark names the same Mimei again: give it back to whoever may write it.
+            Err(MimeiStoreError::Conflict(msg)) => {
+                let old = m.header(header.mid())?;
+                old.rights()
+                    .check(user.as_ref(), Right::WRITE)
+                    .map_err(|_| {
+                        ApiError::Mimei(MimeiStoreError::Conflict(format!(
+                            "{msg}, and you hold no write right on it: use another mark, or \
+                             {{{{auto}}}} for a fresh ID"
+                        )))
+                    })?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Value::Str(header.mid().to_string()))
+    })()))
+}
+
+/// `MMOpen(sid, mid, ver)` -> mmsid.
+pub fn open(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 3)?;
+        let mid = mid_arg(&c, 1)?;
+        let name = match c.args.get(2) {
+            None | Some(Value::Null) => VersionName::Last,
+            Some(Value::Str(s)) if s.is_empty() => VersionName::Last,
+            Some(_) => ver_arg(&c, 2)?,
+        };
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        let user = user_of(session)?;
+        let m = Mimeis::new(&c.state.store);
+        let header = m.header(&mid)?;
+        let holds = |r| header.rights().check(user.as_ref(), r).is_ok();
+        // Bits are independent: cur opens for a writer without read, and for a reader; a
+        // refusal names write, what cur is opened for.
+        let need = if name.is_writable() && !holds(Right::WRITE) && holds(Right::READ) {
+            Right::READ
+        } else if name.is_writable() {
+            Right::WRITE
+        } else {
+            Right::READ
+        };
+        header.rights().check(user.as_ref(), need)?;
+        let version = m.resolve(&mid, name)?;
+        if let Some(n) = version {
+            m.version(&mid, n)?;
+        }
+        let id = new_handle_id()?;
+        HANDLES.with(|t| {
+            let mut t = t.borrow_mut();
+            make_room(&c, &mut t)?;
+            t.mm.insert(
+                id.clone(),
+                MmHandle {
+                    sid: session.sid.clone(),
+                    mid,
+                    version,
+                    name,
+                },
+            );
+            Ok::<(), ApiError>(())
+        })?;
+        Ok(Value::Str(id))
+    })()))
+}
+
+/// `MMClose(mmsid)`: closes the handle and the file handles opened through it.
+pub fn close(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 1)?;
+        let id = c.str_arg(0, "mmsid")?;
+        HANDLES.with(|t| {
+            let mut t = t.borrow_mut();
+            t.mm.remove(id);
+            t.fs.retain(|_, f| f.mmsid != id);
+        });
+        Ok(Value::Bool(true))
+    })()))
+}
+
+/// `MMBackup(mmsid)` -> the new version number, made from `cur`.
+pub fn backup(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 1)?;
+        let (h, user, rights) = mm(&c)?;
+        check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
+        Ok(Value::Int(make_version(&c, &h.mid, &rights)? as i64))
+    })()))
+}
+
+fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, ApiError> {
+    let m = Mimeis::new(&c.state.store);
+    let key = &c.state.key;
+    rights.check(Some(&key.id()), Right::WRITE).map_err(|_| {
+        ApiError::Mimei(MimeiStoreError::Conflict(format!(
+            "this node's key {} holds no write right on Mimei {mid}, so it cannot sign its versions; \
+             ask its author {} to grant it write",
+            key.id(),
+            rights.author()
+        )))
+    })?;
+    let state = m.state(mid)?;
+    let root = state.cur.ok_or_else(|| {
+        ApiError::Mimei(MimeiStoreError::Conflict(format!(
+            "Mimei {mid} has nothing in cur; set it first (MFSetCid, `mimei setcid`)"
+        )))
+    })?;
+    let prev = m.versions(mid)?.last().map_or(0, |r| r.version());
+    let rec = VersionRecord::sign(key, *mid, state.next, &root.to_bytes(), prev, unix_now())?;
+    m.add_version(&rec)?;
+    Ok(rec.version())
+}
+
+fn ver_arg(c: &Call<'_>, i: usize) -> Result<VersionName, ApiError> {
+    match c.args.get(i) {
+        Some(Value::Str(s)) => Ok(s.parse()?),
+        Some(v) => match v.as_i64() {
+            Some(n) if n > 0 => Ok(VersionName::Number(n as u64)),
+            _ => Err(bad(
+                c,
+                format!("argument {} (ver) must be a version from 1", i + 1),
+            )),
+        },
+        None => Err(bad(c, format!("argument {} (ver) is missing", i + 1))),
+    }
+}
+
+/// `MMRestore(mmsid, ver)`: `cur` := that version's root.
+pub fn restore(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let (h, user, rights) = mm(&c)?;
+        check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
+        let m = Mimeis::new(&c.state.store);
+        let (root, n) = m.root(&h.mid, ver_arg(&c, 1)?)?;
+        m.set_cur(&h.mid, Some(root))?;
+        Ok(Value::Int(n.unwrap_or(0) as i64))
+    })()))
+}
+
+/// `MMDelVers(mmsid, [vers])`.
+pub fn del_vers(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let (h, user, rights) = mm(&c)?;
+        check(&c, &h, user.as_ref(), &rights, Right::DELETE, false)?;
+        let list = match &c.args[1] {
+            Value::List(l) => l.clone(),
+            one => vec![one.clone()],
+        };
+        let m = Mimeis::new(&c.state.store);
+        let mut vers = Vec::new();
+        for v in &list {
+            let n = match v {
+                Value::Str(s) => m.resolve(&h.mid, s.parse()?)?,
+                v => v.as_i64().filter(|n| *n > 0).map(|n| n as u64),
+            };
+            vers.push(n.ok_or_else(|| bad(&c, "versions must be numbers from 1".into()))?);
+        }
+        m.delete_versions(&h.mid, &vers)?;
+        Ok(Value::Bool(true))
+    })()))
+}
+
+/// `MMRelease(mmsid, ver)`: names a version `release`.
+pub fn release(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let (h, user, rights) = mm(&c)?;
+        check(&c, &h, user.as_ref(), &rights, Right::RELEASE, false)?;
+        let m = Mimeis::new(&c.state.store);
+        let n = m
+            .resolve(&h.mid, ver_arg(&c, 1)?)?
+            .ok_or_else(|| bad(&c, "cur cannot be released; back it up first".into()))?;
+        m.set_release(&h.mid, n)?;
+        Ok(Value::Int(n as i64))
+    })()))
+}
+
+fn right_arg(c: &Call<'_>, i: usize) -> Result<Right, ApiError> {
+    match c.args.get(i) {
+        Some(Value::Str(s)) => Ok(s.parse()?),
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 0 => Ok(Right::from_bits(n as u64)?),
+            _ => Err(bad(
+                c,
+                "rights must be a number or names like read,write".into(),
+            )),
+        },
+        None => Err(bad(c, format!("argument {} (rights) is missing", i + 1))),
+    }
+}
+
+/// `MMSetRight(mmsid, member, rights)`: the author (this node) signs the new header.
+pub fn set_right(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(3, 3)?;
+        let (h, user, _) = mm(&c)?;
+        let member: Member = c.str_arg(1, "member")?.parse()?;
+        let right = right_arg(&c, 2)?;
+        let m = Mimeis::new(&c.state.store);
+        let header = m.header(&h.mid)?;
+        let mut rights = header.rights().clone();
+        rights.set(user.as_ref(), member, right)?;
+        if *header.author() != c.state.key.id() {
+            return Err(ApiError::Mimei(MimeiStoreError::Conflict(format!(
+                "Mimei {} was authored by {}; only its author can sign new rights",
+                h.mid,
+                header.author()
+            ))));
+        }
+        m.put_header(&header.with_rights(&c.state.key, rights)?)?;
+        Ok(Value::Bool(true))
+    })()))
+}
+
+/// `MMGetRight(mmsid, [member])`: the bits `member` (`*` or an ID) is granted, or without a
+/// member the session's effective rights.
+pub fn get_right(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 2)?;
+        let (_, user, rights) = mm(&c)?;
+        let r = match c.opt_str_arg(1, "member")? {
+            Some(m) => rights.granted(&m.parse()?),
+            None => rights.effective(user.as_ref()),
+        };
+        Ok(Value::Int(r.bits() as i64))
+    })()))
+}
+
+/// `GetVar(sid, "mminfo", mid)` and `GetVar(sid, "mmversions", mid)`; `None` for other names.
+pub fn get_var(c: &Call<'_>, name: &str) -> Option<Result<Value, ApiError>> {
+    match name {
+        "mminfo" | "mmversions" => Some((|| {
+            c.arity(3, 3)?;
+            let mid = mid_arg(c, 2)?;
+            let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+            let user = user_of(session)?;
+            let m = Mimeis::new(&c.state.store);
+            let header = m.header(&mid)?;
+            header.rights().check(user.as_ref(), Right::READ)?;
+            let versions = m.versions(&mid)?;
+            let state = m.state(&mid)?;
+            let list = Value::List(
+                versions
+                    .iter()
+                    .map(|r| {
+                        Value::map([
+                            ("ver", Value::Int(r.version() as i64)),
+                            (
+                                "cid",
+                                Value::Str(
+                                    Cid::from_bytes(r.root_cid())
+                                        .map(|c| c.to_string())
+                                        .unwrap_or_default(),
+                                ),
+                            ),
+                            ("time", Value::Int(r.time() as i64)),
+                            ("signer", Value::Str(r.signer().to_string())),
+                        ])
+                    })
+                    .collect(),
+            );
+            if name == "mmversions" {
+                return Ok(list);
+            }
+            let f = header.fields();
+            Ok(Value::map([
+                ("mid", Value::Str(mid.to_string())),
+                ("author", Value::Str(header.author().to_string())),
+                (
+                    "app",
+                    Value::Str(f.app.map(|a| a.to_string()).unwrap_or_default()),
+                ),
+                ("type", Value::from(f.kind.name())),
+                ("ext", Value::Str(f.ext.clone())),
+                ("mark", Value::Str(f.mark.clone())),
+                ("create", Value::Int(f.created as i64)),
+                ("revision", Value::Int(f.revision as i64)),
+                (
+                    "rights",
+                    Value::List(
+                        f.rights
+                            .grants()
+                            .iter()
+                            .map(|(m, r)| Value::Str(format!("{m}={r}")))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "myRights",
+                    Value::Str(header.rights().effective(user.as_ref()).to_string()),
+                ),
+                (
+                    "cur",
+                    Value::Str(state.cur.map(|c| c.to_string()).unwrap_or_default()),
+                ),
+                (
+                    "last",
+                    Value::Int(versions.last().map_or(0, |r| r.version()) as i64),
+                ),
+                ("release", Value::Int(state.release as i64)),
+                ("versions", list),
+            ]))
+        })()),
+        _ => None,
+    }
+}
+
+#[path = "fns_mimei_fs.rs"]
+mod fs;
+pub use fs::{get_data, open_path, readdir, set_cid, set_data, stat, truncate};
+
+#[cfg(test)]
+#[path = "fns_mimei_tests.rs"]
+mod tests;
