@@ -4,20 +4,10 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use common::{BIN, TestNode, fresh_home};
+use std::process::Output;
 
-fn leither(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run leither")
-}
+use common::{TestNode, fresh_home, leither};
 
 fn text(o: &Output) -> String {
     format!(

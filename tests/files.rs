@@ -7,46 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use common::TestNode;
-
-fn leither(home: &Path, args: &[&str]) -> Output {
-    Command::new(common::BIN)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run leither")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    let out = Command::new("curl")
-        .args(["-s", "-m", "20", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("curl is needed for these tests");
-    let mut b = out.stdout;
-    let pos = b.iter().rposition(|&c| c == b'\n').unwrap();
-    let code = String::from_utf8_lossy(&b[pos + 1..])
-        .trim()
-        .parse()
-        .unwrap_or(0);
-    b.truncate(pos);
-    (code, b)
-}
+use common::{TestNode, curl, leither, ok};
 
 /// tests/ipfs_oracle/gen.mjs `rand(n)`.
 fn rand(n: usize) -> Vec<u8> {

@@ -178,3 +178,43 @@ pub fn fresh_home() -> PathBuf {
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Runs `leither --home HOME ARGS...` with no standard input and returns its output.
+pub fn leither(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run leither")
+}
+
+/// Asserts that a command succeeded (showing its output if not) and returns its stdout.
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs curl with `args` and returns the HTTP status and the body (or headers, with `-I`).
+pub fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-s", "-m", "20", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is needed for these tests (apt-get install curl)");
+    let mut b = out.stdout;
+    let pos = b.iter().rposition(|&c| c == b'\n').unwrap_or(0);
+    let code = String::from_utf8_lossy(&b[pos.min(b.len())..])
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    b.truncate(pos);
+    (code, b)
+}
