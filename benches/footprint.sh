@@ -5,7 +5,8 @@
 #     targets this is the RSS of the qemu-user process, which carries qemu itself and its
 #     translated code: reported, but labelled "under qemu"; the real figure is x86_64 native.
 #   - start-up: ms from spawning `leither run` to the first successful POST /api/Login.
-# Goals: stripped size under 2.5 MiB on mipsel; idle RSS under 8 MiB on x86_64 (native).
+# Goals: the spine (--no-default-features, target/dist/spine/) under 2.5 MiB on mipsel; idle
+# RSS under 8 MiB on x86_64 (native).
 #
 #   benches/footprint.sh [TARGET...]   default: x86_64-unknown-linux-musl and the four
 #   env: IDLE_S=2 (settle time before reading RSS), STRICT=1 (exit 1 when a goal is missed),
@@ -144,7 +145,15 @@ goal() {  # goal NAME VALUE_MIB LIMIT_MIB
   if awk -v v="$2" -v l="$3" 'BEGIN { exit !(v < l) }'; then echo "GOAL $1 under $3 MiB: $2 MiB -> MET"
   else echo "GOAL $1 under $3 MiB: $2 MiB -> MISSED"; missed=1; fi
 }
-goal "mipsel stripped size" "${MIPSEL_SIZE:+$(mib "$MIPSEL_SIZE")}" "$GOAL_SIZE_MIB"
+# The 2.5 MiB goal is the spine's (issue 2): the binary without optional subsystems
+# (--no-default-features), kept by CI at target/dist/spine/. The full binary is reported above.
+SPINE=target/dist/spine/leither-mipsel-unknown-linux-musl
+if [[ -f $SPINE ]]; then
+  goal "mipsel stripped size, spine (--no-default-features)" "$(mib "$(stat -c %s "$SPINE")")" "$GOAL_SIZE_MIB"
+  echo "     (full default build on mipsel: ${MIPSEL_SIZE:+$(mib "$MIPSEL_SIZE")} MiB, with IPFS files and Mimeis)"
+else
+  goal "mipsel stripped size" "${MIPSEL_SIZE:+$(mib "$MIPSEL_SIZE")}" "$GOAL_SIZE_MIB"
+fi
 goal "x86_64 idle RSS (native)" "${X86_RSS:+$(kib_mib "$X86_RSS")}" "$GOAL_RSS_MIB"
 if [[ "${STRICT:-0}" == 1 && $missed -eq 1 ]]; then exit 1; fi
 exit 0

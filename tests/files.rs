@@ -4,6 +4,8 @@
 //! gateway lists directories or serves their index.html, and `files ...` edits the node's
 //! MFS, which `repo gc` keeps.
 
+#![cfg(feature = "files")]
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! same bytes (whole, ranges, HEAD, raw block, CAR) to curl, pins keep blocks through
 //! `repo gc`, and bad input gets a clear 4xx.
 
+#![cfg(feature = "files")]
+
 mod common;
 
 use common::{TestNode, curl, leither, ok};

@@ -3,6 +3,8 @@
 //! read, `repo gc` keeping Mimei blocks, `/mm/` serving bytes and refusing `..`, and
 //! `MFGetData` with a negative start.
 
+#![cfg(feature = "files")]
+
 mod common;
 
 use std::process::Output;

@@ -58,8 +58,13 @@ pub fn logout(c: Call<'_>) -> ApiFuture<'_> {
 /// `GetVar(sid, name)`: node facts by name.
 pub fn get_var(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        let mimei_var = c.args.get(1).and_then(Value::as_str);
-        if let Some(r) = mimei_var.and_then(|n| super::fns_mimei::get_var(&c, n)) {
+        #[cfg(feature = "files")]
+        if let Some(r) = c
+            .args
+            .get(1)
+            .and_then(Value::as_str)
+            .and_then(|n| super::fns_mimei::get_var(&c, n))
+        {
             return r;
         }
         c.arity(2, 2)?;

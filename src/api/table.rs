@@ -1,7 +1,9 @@
 //! The table itself: one line per API function. docs/api.md is kept beside it (a test
 //! checks that every function here is documented there).
 
-use super::{Access, ApiFn, Rights, fns_files, fns_ipfs, fns_mimei, fns_node};
+use super::{Access, ApiFn, Rights, fns_node};
+#[cfg(feature = "files")]
+use super::{fns_files, fns_ipfs, fns_mimei};
 
 /// Every function of the node, in the order the function list shows them.
 pub static TABLE: &[ApiFn] = &[
@@ -33,6 +35,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Verifies a pass; returns {signer, pk, data, sign, end} or the reason it is refused.",
         run: fns_node::verify_ppt,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsAdd",
         params: "sid, data, [options]",
@@ -40,6 +43,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Adds a string or bytes as a UnixFS file and pins it; options as the query of POST /ipfs/add (cid-version=1&raw-leaves=true&chunker=size-N&trickle=true&pin=false). Returns {cid, size}. Large files: POST /ipfs/add.",
         run: fns_ipfs::ipfs_add,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsCat",
         params: "sid, cid",
@@ -47,6 +51,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "A file of up to 1 MiB as bytes; larger files are read from GET /ipfs/<cid>.",
         run: fns_ipfs::ipfs_cat,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsPinAdd",
         params: "sid, cid, [recursive]",
@@ -54,6 +59,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Pins a stored block, recursively unless recursive is false. Returns {cid, kind}.",
         run: fns_ipfs::pin_add,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsPinRm",
         params: "sid, cid",
@@ -61,6 +67,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Removes a pin. Returns true.",
         run: fns_ipfs::pin_rm,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsPinLs",
         params: "sid",
@@ -68,6 +75,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Lists the pins as [{cid, kind}].",
         run: fns_ipfs::pin_ls,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsLs",
         params: "sid, cid[/path]",
@@ -75,6 +83,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file).",
         run: fns_files::ipfs_ls,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "IpfsMakeDir",
         params: "sid, entries, [options]",
@@ -82,6 +91,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1. Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
         run: fns_files::ipfs_make_dir,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesLs",
         params: "sid, [path]",
@@ -89,6 +99,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Lists an MFS directory (a file lists as itself): [{name, cid, size, tsize, type}].",
         run: fns_files::files_ls,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesStat",
         params: "sid, [path]",
@@ -96,6 +107,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "What an MFS path is: {cid, type, size, cumulativeSize, childBlocks}.",
         run: fns_files::files_stat,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesFlush",
         params: "sid, [path]",
@@ -103,6 +115,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "The CID of an MFS path (default /, the MFS root). Changes are written as they are made.",
         run: fns_files::files_flush,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesMkdir",
         params: "sid, path, [parents]",
@@ -110,6 +123,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Makes an MFS directory; parents true makes missing parents and accepts an existing directory. Returns the new MFS root CID.",
         run: fns_files::files_mkdir,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesCp",
         params: "sid, from, to",
@@ -117,6 +131,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Copies an MFS path or /ipfs/<cid>[/path] (its root block must be stored) to a new MFS path. Returns the new MFS root CID.",
         run: fns_files::files_cp,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesMv",
         params: "sid, from, to",
@@ -124,6 +139,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Moves an MFS entry; into `to` when it is an existing directory. Returns the new MFS root CID.",
         run: fns_files::files_mv,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "FilesRm",
         params: "sid, path, [recursive]",
@@ -131,6 +147,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Removes an MFS entry; a directory only with recursive true. Returns the new MFS root CID.",
         run: fns_files::files_rm,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "RepoGc",
         params: "sid",
@@ -138,6 +155,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Removes every stored block that no pin, no Mimei and not the MFS root reaches. Returns {removed, kept, bytesFreed}.",
         run: fns_ipfs::repo_gc,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMCreate",
         params: "sid, appid, ext, mark, type",
@@ -145,6 +163,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Makes a Mimei authored and signed by this node; a creator who is not the owner is granted all rights. appid: a Mimei ID or \"\"; ext: free text; mark: \"\", any text, or {{auto}} for a fresh ID; type: file (default) or db, or 1/2. A fixed mark that exists already returns its ID to a writer. Returns the 27-character mid.",
         run: fns_mimei::create,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMOpen",
         params: "sid, mid, [ver]",
@@ -152,6 +171,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Opens a Mimei: ver \"cur\" (writable; needs write or read), a number, \"last\" (default) or \"release\" (read-only; need read, which a guest has only when * grants it). Returns an mmsid.",
         run: fns_mimei::open,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMClose",
         params: "mmsid",
@@ -159,6 +179,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Closes an mmsid and the files opened through it. Returns true.",
         run: fns_mimei::close,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMBackup",
         params: "mmsid",
@@ -166,6 +187,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Makes the next numbered version from cur (mmsid from MMOpen; its session must still be alive; needs write; opened as cur). The node key signs the version record. Returns the version number.",
         run: fns_mimei::backup,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMRestore",
         params: "mmsid, ver",
@@ -173,6 +195,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "cur := the root of version ver (a number, last or release); needs write, opened as cur. Returns the version number.",
         run: fns_mimei::restore,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMDelVers",
         params: "mmsid, vers",
@@ -180,6 +203,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Deletes versions (a list of numbers, or one); needs delete. A missing version deletes nothing. Numbers are never reused. Returns true.",
         run: fns_mimei::del_vers,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMRelease",
         params: "mmsid, ver",
@@ -187,6 +211,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Names version ver `release`; needs release. Returns the version number.",
         run: fns_mimei::release,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMSetRight",
         params: "mmsid, member, rights",
@@ -194,6 +219,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Sets member's (* or a user ID) rights: a number or names (read,write,delete,release,publish,admin, all, none); needs admin (docs/mimei.md). The author node signs the new header. Returns true.",
         run: fns_mimei::set_right,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MMGetRight",
         params: "mmsid, [member]",
@@ -201,6 +227,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "The rights bits granted to member (* or a user ID), or without member the session's effective rights.",
         run: fns_mimei::get_right,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFSetCid",
         params: "mmsid, path, cid",
@@ -208,6 +235,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Puts a stored CID at path in cur (\"\" or \"/\": replaces the whole root; directories on the way are made); needs write, opened as cur. Returns the new cur root.",
         run: fns_mimei::set_cid,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFOpenByPath",
         params: "mmsid, path, [flags]",
@@ -215,6 +243,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Opens a path of the opened version. flags: 0 read; 2 (O_RDWR) write; 0x40 (O_CREATE) makes an empty file; 0x200 (O_TRUNC) empties it. Returns an fsid.",
         run: fns_mimei::open_path,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFGetData",
         params: "fsid, [start], [len]",
@@ -222,6 +251,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Bytes of the file: start < 0 counts from the end; len < 0 (default) reads to the end; at most 16 MiB per call; needs read.",
         run: fns_mimei::get_data,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFSetData",
         params: "fsid, data, [start]",
@@ -229,6 +259,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Writes data (string or bytes) at start (past the end fills zeros) into cur; files up to 16 MiB; needs write and an fsid opened for writing. Returns the bytes written.",
         run: fns_mimei::set_data,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFTruncate",
         params: "fsid, len",
@@ -236,6 +267,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "Cuts or zero-extends the file to len bytes; needs write. Returns len.",
         run: fns_mimei::truncate,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFStat",
         params: "fsid",
@@ -243,6 +275,7 @@ pub static TABLE: &[ApiFn] = &[
         doc: "{name, cid, size, type (file or dir)} of the opened path; needs read.",
         run: fns_mimei::stat,
     },
+    #[cfg(feature = "files")]
     ApiFn {
         name: "MFReaddir",
         params: "fsid",

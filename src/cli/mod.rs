@@ -46,10 +46,15 @@ enum Command {
     Version(node_cmds::Version),
     Swarm(swarm::Swarm),
     Lpki(lpki::Lpki),
+    #[cfg(feature = "files")]
     Ipfs(ipfs::Ipfs),
+    #[cfg(feature = "files")]
     Repo(ipfs::Repo),
+    #[cfg(feature = "files")]
     Files(files::Files),
+    #[cfg(feature = "files")]
     Dag(dag::Dag),
+    #[cfg(feature = "files")]
     Mimei(mimei::Mimei),
     Call(call::CallCmd),
 }
@@ -168,10 +173,15 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Version(c) => c.run(),
         Command::Swarm(c) => c.run(&home),
         Command::Lpki(c) => c.run(&home),
+        #[cfg(feature = "files")]
         Command::Ipfs(c) => c.run(&home),
+        #[cfg(feature = "files")]
         Command::Repo(c) => c.run(&home),
+        #[cfg(feature = "files")]
         Command::Files(c) => c.run(&home),
+        #[cfg(feature = "files")]
         Command::Dag(c) => c.run(&home),
+        #[cfg(feature = "files")]
         Command::Mimei(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };

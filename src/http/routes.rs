@@ -10,7 +10,9 @@ use picoserve::response::ResponseWriter;
 use picoserve::routing::PathRouterService;
 
 use super::reply::{json_error, send};
-use super::{car_import, gateway, hprose_http, ipfs_add, json_api};
+#[cfg(feature = "files")]
+use super::{car_import, gateway, ipfs_add};
+use super::{hprose_http, json_api};
 use crate::api::NodeState;
 
 /// The node's routes, as one picoserve service.
@@ -43,11 +45,15 @@ impl PathRouterService<()> for Routes {
             }
             #[cfg(feature = "ws")]
             ("GET", "/ws" | "/ws/") => hprose_http::websocket(&self.state, request, writer).await,
+            #[cfg(feature = "files")]
             ("POST", "/ipfs/add") => ipfs_add::post(&self.state, request, writer).await,
+            #[cfg(feature = "files")]
             ("POST", "/ipfs/car") => car_import::post(&self.state, request, writer).await,
+            #[cfg(feature = "files")]
             ("GET" | "HEAD", p) if p.starts_with("/mm/") => {
                 super::mm::get(&self.state, p, request, writer).await
             }
+            #[cfg(feature = "files")]
             ("GET" | "HEAD", p) if p.starts_with("/ipfs/") => {
                 gateway::get(&self.state, p, request, writer).await
             }
