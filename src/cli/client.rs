@@ -152,6 +152,24 @@ impl Client {
         })
     }
 
+    /// `GET path` into the file `target`, written as `target.part` and renamed once complete
+    /// and synced, so an interrupted download never leaves a file that looks whole.
+    pub fn download(&self, path: &str, target: &Path) -> Result<u64, CliError> {
+        let mut tmp = target.as_os_str().to_owned();
+        tmp.push(".part");
+        let tmp = std::path::PathBuf::from(tmp);
+        let mut f = std::fs::File::create(&tmp).map_err(CliError::io(&tmp))?;
+        let result = self.get_to(path, &mut f).and_then(|n| {
+            f.sync_all().map_err(CliError::io(&tmp))?;
+            std::fs::rename(&tmp, target).map_err(CliError::io(target))?;
+            Ok(n)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
     /// `GET path`, copying a 200 answer's body to `out`; returns the bytes copied.
     pub fn get_to(&self, path: &str, out: &mut dyn Write) -> Result<u64, CliError> {
         let mut s = connect(&self.base)?;

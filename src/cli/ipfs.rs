@@ -277,25 +277,9 @@ impl Ipfs {
                     );
                     return Ok(());
                 }
-                let mut tmp = target.clone().into_os_string();
-                tmp.push(".part");
-                let tmp = PathBuf::from(tmp);
-                let mut f = std::fs::File::create(&tmp).map_err(CliError::io(&tmp))?;
-                let result = c.get_to(&path, &mut f).and_then(|n| {
-                    f.sync_all().map_err(CliError::io(&tmp))?;
-                    std::fs::rename(&tmp, &target).map_err(CliError::io(&target))?;
-                    Ok(n)
-                });
-                match result {
-                    Ok(n) => {
-                        println!("ipfs get ok {} ({n} bytes)", target.display());
-                        Ok(())
-                    }
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&tmp);
-                        Err(e)
-                    }
-                }
+                let n = c.download(&path, &target)?;
+                println!("ipfs get ok {} ({n} bytes)", target.display());
+                Ok(())
             }
             IpfsCmd::Pin(p) => {
                 let mut c = Client::new(home, None, None)?;

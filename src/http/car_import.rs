@@ -15,7 +15,7 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::ipfs_add::authorize;
-use super::reply::{json_error, send};
+use super::reply::{json_error, query, send, session_id};
 use crate::api::{NodeState, Value, json};
 use crate::ipfs::car::{CarItem, CarReader};
 use crate::ipfs::cid::Cid;
@@ -38,18 +38,8 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     mut request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    let query = request
-        .parts
-        .query()
-        .map(|q| q.0.to_string())
-        .unwrap_or_default();
-    let bearer = request
-        .parts
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.as_str().ok())
-        .map(str::to_string);
-    if let Err((s, b)) = authorize(state, &query, bearer.as_deref(), "import") {
+    let query = query(&request.parts);
+    if let Err((s, b)) = authorize(state, session_id(&request.parts).as_deref(), "import") {
         return send(request, writer, s, JSON, b).await;
     }
     if request.parts.headers().get("transfer-encoding").is_some() {

@@ -380,11 +380,7 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
     let head = request.parts.method() == "HEAD";
-    let query = request
-        .parts
-        .query()
-        .map(|q| q.0.to_string())
-        .unwrap_or_default();
+    let query = super::reply::query(&request.parts);
     let header = |n: &str| {
         request
             .parts

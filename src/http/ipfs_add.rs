@@ -18,7 +18,7 @@ use picoserve::io::Read;
 use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
-use super::reply::{json_error, send};
+use super::reply::{json_error, query, send, session_id};
 use crate::api::{NodeState, Rights, Value, json};
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::store::blocks::Blocks;
@@ -77,18 +77,13 @@ pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
     Ok((o, pin))
 }
 
-/// Checks the user session of an upload: `sid=` in `query`, or `Authorization: Bearer SID`.
+/// Checks the user session of an upload (from [`super::reply::session_id`]).
 /// `what` names the upload in messages. On failure: the status and a JSON error body.
 pub(crate) fn authorize(
     state: &NodeState,
-    query: &str,
-    authorization: Option<&str>,
+    sid: Option<&str>,
     what: &str,
 ) -> Result<(), (u16, Vec<u8>)> {
-    let sid = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("sid="))
-        .or_else(|| authorization.and_then(|v| v.strip_prefix("Bearer ")));
     let fail = |status: u16, msg: &str, code: &str| Err((status, json_error(msg, code)));
     match sid {
         None => fail(
@@ -120,18 +115,8 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     mut request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    let query = request
-        .parts
-        .query()
-        .map(|q| q.0.to_string())
-        .unwrap_or_default();
-    let bearer = request
-        .parts
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.as_str().ok())
-        .map(str::to_string);
-    let checked = authorize(state, &query, bearer.as_deref(), "add");
+    let query = query(&request.parts);
+    let checked = authorize(state, session_id(&request.parts).as_deref(), "add");
     let fail = |status: u16, msg: &str, code: &str| (status, json_error(msg, code));
     let opts = checked.and_then(|()| options(&query).map_err(|m| fail(400, &m, "bad_option")));
     if request.parts.headers().get("transfer-encoding").is_some() {

@@ -67,19 +67,7 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    let query_sid = request.parts.query().and_then(|q| {
-        q.0.split('&')
-            .find_map(|kv| kv.strip_prefix("sid="))
-            .map(str::to_string)
-    });
-    let bearer = request
-        .parts
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.as_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let sid = query_sid.or(bearer).filter(|s| !s.is_empty());
+    let sid = super::reply::session_id(&request.parts);
     match plan(state, path, sid.as_deref()) {
         Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
         Err((status, message)) => {

@@ -35,6 +35,29 @@ pub async fn send<R: Read, W: ResponseWriter<Error = R::Error>>(
         .await
 }
 
+/// The raw query string of a request (`""` when it has none).
+pub fn query(parts: &picoserve::request::RequestParts<'_>) -> String {
+    parts.query().map(|q| q.0.to_string()).unwrap_or_default()
+}
+
+/// The session id a request carries: `sid=` in the query, else `Authorization: Bearer SID`.
+pub fn session_id(parts: &picoserve::request::RequestParts<'_>) -> Option<String> {
+    let from_query = parts.query().and_then(|q| {
+        q.0.split('&')
+            .find_map(|kv| kv.strip_prefix("sid="))
+            .map(str::to_string)
+    });
+    let from_header = || {
+        parts
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.as_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+    };
+    from_query.or_else(from_header).filter(|s| !s.is_empty())
+}
+
 /// Sets the reason phrase of the response about to be written on this connection (for
 /// clients that show only the status line of an error).
 pub fn set_reason(message: &str) {
