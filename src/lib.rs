@@ -40,6 +40,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod db;
 pub mod fsutil;
 pub mod home;
 pub mod http;

@@ -1,0 +1,256 @@
+//! Hash commands: `HSET HMSET HSETNX HGET HMGET HGETALL HKEYS HVALS HDEL HLEN HEXISTS HSTRLEN
+//! HINCRBY`, and Leither's `HCLEAR` (drop the hash, answer how many fields it had) and
+//! `HFSCAN`/`HFREVSCAN key cursor [COUNT n] [MATCH pattern]` (fields after `cursor` in field
+//! order, as ledisdb's `HScan`/`HRevScan`; an empty cursor starts at the first field).
+
+use super::engine::{CmdResult, Ctx, bounded, int_arg, is};
+use super::keys::{self, Kind, Meta};
+use super::{DbError, Reply};
+
+/// A field and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// Parsed `cursor [COUNT n] [MATCH p]`.
+pub type ScanOpts<'a> = (&'a [u8], usize, Option<&'a [u8]>);
+
+fn hash(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
+    ctx.typed(key, Kind::Hash)
+}
+
+fn set_pairs(ctx: &mut Ctx<'_>, a: &[&[u8]], name: &str, only_new: bool) -> Result<i64, DbError> {
+    if a.len() < 4 || !a.len().is_multiple_of(2) {
+        return Err(DbError::Arity(name.into()));
+    }
+    for p in a[2..].chunks(2) {
+        bounded(p[1])?;
+    }
+    let key = a[1];
+    let old = hash(ctx, key)?;
+    let expire = old.as_ref().map_or(0, |m| m.expire);
+    let mut m = old.unwrap_or_else(|| Meta::new(Kind::Hash));
+    let mut added = 0;
+    for p in a[2..].chunks(2) {
+        let ek = keys::elem(key, p[0]);
+        let had = ctx.kv.get(&ek)?.is_some();
+        if had && only_new {
+            continue;
+        }
+        if !had {
+            added += 1;
+            m.len += 1;
+        }
+        ctx.kv.put(&ek, p[1])?;
+    }
+    if added > 0 || !only_new {
+        ctx.put_meta(key, &m, expire)?;
+    }
+    Ok(added)
+}
+
+/// `HSET key field value ...`: fields added.
+pub fn hset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(set_pairs(ctx, a, "hset", false)?))
+}
+
+/// `HMSET key field value ...`.
+pub fn hmset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    set_pairs(ctx, a, "hmset", false)?;
+    Ok(Reply::OK)
+}
+
+/// `HSETNX key field value`.
+pub fn hsetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(set_pairs(ctx, a, "hsetnx", true)?))
+}
+
+fn field(ctx: &mut Ctx<'_>, key: &[u8], f: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+    ctx.kv.get(&keys::elem(key, f))
+}
+
+/// `HGET key field`.
+pub fn hget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if hash(ctx, a[1])?.is_none() {
+        return Ok(Reply::Nil);
+    }
+    Ok(field(ctx, a[1], a[2])?.map_or(Reply::Nil, Reply::Bulk))
+}
+
+/// `HMGET key field...`.
+pub fn hmget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let live = hash(ctx, a[1])?.is_some();
+    let mut out = Vec::new();
+    for f in &a[2..] {
+        out.push(match live {
+            true => field(ctx, a[1], f)?.map_or(Reply::Nil, Reply::Bulk),
+            false => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+/// Every (field, value) of `key`, in field order.
+pub fn pairs(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Pair>, DbError> {
+    let mut out = Vec::new();
+    if hash(ctx, key)?.is_some() {
+        ctx.elems(key, b"", false, &mut |f, v| {
+            out.push((f.to_vec(), v.to_vec()));
+            true
+        })?;
+    }
+    Ok(out)
+}
+
+/// `HGETALL key`: field, value, field, value, ...
+pub fn hgetall(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let p = pairs(ctx, a[1])?;
+    Ok(Reply::bulks(
+        p.into_iter().flat_map(|(f, v)| [f, v]).collect(),
+    ))
+}
+
+/// `HKEYS key`.
+pub fn hkeys(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let p = pairs(ctx, a[1])?;
+    Ok(Reply::bulks(p.into_iter().map(|(f, _)| f).collect()))
+}
+
+/// `HVALS key`.
+pub fn hvals(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let p = pairs(ctx, a[1])?;
+    Ok(Reply::bulks(p.into_iter().map(|(_, v)| v).collect()))
+}
+
+/// `HDEL key field...`: fields removed.
+pub fn hdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let Some(mut m) = hash(ctx, a[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let expire = m.expire;
+    let mut n = 0;
+    for f in &a[2..] {
+        let ek = keys::elem(a[1], f);
+        if ctx.kv.get(&ek)?.is_some() {
+            ctx.kv.del(&ek)?;
+            n += 1;
+            m.len -= 1;
+        }
+    }
+    if n > 0 {
+        ctx.store_or_drop(a[1], &m, expire)?;
+    }
+    Ok(Reply::Int(n))
+}
+
+/// `HLEN key`.
+pub fn hlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(hash(ctx, a[1])?.map_or(0, |m| m.len) as i64))
+}
+
+/// `HEXISTS key field`.
+pub fn hexists(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if hash(ctx, a[1])?.is_none() {
+        return Ok(Reply::Int(0));
+    }
+    Ok(Reply::Int(field(ctx, a[1], a[2])?.is_some() as i64))
+}
+
+/// `HSTRLEN key field`.
+pub fn hstrlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if hash(ctx, a[1])?.is_none() {
+        return Ok(Reply::Int(0));
+    }
+    Ok(Reply::Int(
+        field(ctx, a[1], a[2])?.map_or(0, |v| v.len()) as i64
+    ))
+}
+
+/// `HINCRBY key field n`.
+pub fn hincrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let by = int_arg(a[3])?;
+    let old = hash(ctx, a[1])?;
+    let cur = match &old {
+        Some(_) => field(ctx, a[1], a[2])?,
+        None => None,
+    };
+    let cur = match cur {
+        Some(v) => super::num::parse_i64(&v)
+            .ok_or_else(|| DbError::Other("hash value is not an integer".into()))?,
+        None => 0,
+    };
+    let n = cur.checked_add(by).ok_or(DbError::Overflow)?;
+    let s = n.to_string();
+    set_pairs(ctx, &[b"hset", a[1], a[2], s.as_bytes()], "hincrby", false)?;
+    Ok(Reply::Int(n))
+}
+
+/// `HCLEAR key`: removes the hash; how many fields it had.
+pub fn hclear(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    match hash(ctx, a[1])? {
+        Some(m) => {
+            ctx.remove(a[1], &m)?;
+            Ok(Reply::Int(m.len as i64))
+        }
+        None => Ok(Reply::Int(0)),
+    }
+}
+
+/// Parses `cursor [COUNT n] [MATCH p]` of the ordered scans: (cursor, count, pattern).
+pub fn scan_opts<'a>(a: &[&'a [u8]]) -> Result<ScanOpts<'a>, DbError> {
+    let cursor = a.first().copied().unwrap_or_default();
+    let (mut count, mut pat) = (10usize, None);
+    let mut i = 1;
+    while i < a.len() {
+        let v = a.get(i + 1).ok_or(DbError::Syntax)?;
+        if is(a[i], "count") {
+            let n = int_arg(v)?;
+            if n < 1 {
+                return Err(DbError::Syntax);
+            }
+            count = (n as usize).min(100_000);
+        } else if is(a[i], "match") {
+            pat = Some(*v);
+        } else {
+            return Err(DbError::Syntax);
+        }
+        i += 2;
+    }
+    Ok((cursor, count, pat))
+}
+
+fn fscan(ctx: &mut Ctx<'_>, a: &[&[u8]], rev: bool) -> CmdResult {
+    let (cursor, count, pat) = scan_opts(&a[2..])?;
+    let mut out = Vec::new();
+    if hash(ctx, a[1])?.is_none() {
+        return Ok(Reply::Array(out));
+    }
+    let p = keys::elem_prefix(a[1]);
+    let n = p.len();
+    let (from, to) = match (cursor.is_empty(), rev) {
+        (true, _) => (p.clone(), keys::prefix_end(&p)),
+        (false, false) => {
+            let mut f = keys::elem(a[1], cursor);
+            f.push(0);
+            (f, keys::prefix_end(&p))
+        }
+        (false, true) => (p.clone(), keys::elem(a[1], cursor)),
+    };
+    ctx.kv.scan(&from, &to, rev, &mut |k, v| {
+        let f = &k[n..];
+        if pat.is_none_or(|p| super::glob::matches(p, f)) {
+            out.push(Reply::Bulk(f.to_vec()));
+            out.push(Reply::Bulk(v.to_vec()));
+        }
+        out.len() < count * 2
+    })?;
+    Ok(Reply::Array(out))
+}
+
+/// `HFSCAN key cursor [COUNT n] [MATCH p]`: field, value, ... after `cursor`.
+pub fn hfscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    fscan(ctx, a, false)
+}
+
+/// `HFREVSCAN key cursor [COUNT n] [MATCH p]`: field, value, ... before `cursor`, descending.
+pub fn hfrevscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    fscan(ctx, a, true)
+}

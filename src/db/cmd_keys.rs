@@ -1,0 +1,283 @@
+//! Commands on keys of any type: `DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT PEXPIREAT
+//! TTL PTTL PERSIST SCAN KEYS DBSIZE FLUSHDB`.
+//!
+//! **SCAN cursors.** Redis's cursor is a number clients keep as a number (redis-py parses
+//! it). Ours is the first 8 bytes of the next key to visit, zero-padded, as a big-endian u64:
+//! the walk resumes at those bytes (trailing zeros dropped), and a batch never ends between
+//! two keys with the same 8-byte prefix, so every key present for the whole scan is returned
+//! exactly once and `0` still means done.
+
+use super::engine::{CmdResult, Ctx, int_arg, is};
+use super::keys::{self, META, Meta};
+use super::{DbError, Reply};
+
+/// `DEL key...`: keys removed.
+pub fn del(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut n = 0;
+    for k in &a[1..] {
+        if let Some(m) = ctx.meta(k)? {
+            ctx.remove(k, &m)?;
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+/// `EXISTS key...`: how many of them exist (a key named twice counts twice).
+pub fn exists(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut n = 0;
+    for k in &a[1..] {
+        if ctx.meta(k)?.is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
+/// `TYPE key`.
+pub fn type_(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Status(
+        ctx.meta(a[1])?.map_or("none", |m| m.kind.name()),
+    ))
+}
+
+fn set_expire(ctx: &mut Ctx<'_>, a: &[&[u8]], unit: u64, absolute: bool, name: &str) -> CmdResult {
+    let n = int_arg(a[2])?;
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for o in &a[3..] {
+        if is(o, "nx") {
+            nx = true;
+        } else if is(o, "xx") {
+            xx = true;
+        } else if is(o, "gt") {
+            gt = true;
+        } else if is(o, "lt") {
+            lt = true;
+        } else {
+            return Err(DbError::Other(format!(
+                "Unsupported option {}",
+                String::from_utf8_lossy(o)
+            )));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(DbError::Other(
+            "NX and XX, GT or LT options at the same time are not compatible".into(),
+        ));
+    }
+    if gt && lt {
+        return Err(DbError::Other(
+            "GT and LT options at the same time are not compatible".into(),
+        ));
+    }
+    let bad = || DbError::Other(format!("invalid expire time in '{name}' command"));
+    let ms = (n as i128) * unit as i128;
+    let at = if absolute { ms } else { ms + ctx.now as i128 };
+    if ms.abs() > i64::MAX as i128 || at > i64::MAX as i128 {
+        return Err(bad());
+    }
+    let Some(mut m) = ctx.meta(a[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let cur = m.expire;
+    // No expiry counts as an infinite one for GT and LT.
+    let skip = (nx && cur != 0)
+        || (xx && cur == 0)
+        || (gt && (cur == 0 || at <= cur as i128))
+        || (lt && cur != 0 && at >= cur as i128);
+    if skip {
+        return Ok(Reply::Int(0));
+    }
+    if at <= ctx.now as i128 {
+        ctx.remove(a[1], &m)?;
+        return Ok(Reply::Int(1));
+    }
+    m.expire = at as u64;
+    ctx.put_meta(a[1], &m, cur)?;
+    Ok(Reply::Int(1))
+}
+
+/// `EXPIRE key seconds [NX|XX|GT|LT]`.
+pub fn expire(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    set_expire(ctx, a, 1000, false, "expire")
+}
+
+/// `PEXPIRE key ms [NX|XX|GT|LT]`.
+pub fn pexpire(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    set_expire(ctx, a, 1, false, "pexpire")
+}
+
+/// `EXPIREAT key unix-seconds [NX|XX|GT|LT]`.
+pub fn expireat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    set_expire(ctx, a, 1000, true, "expireat")
+}
+
+/// `PEXPIREAT key unix-ms [NX|XX|GT|LT]`.
+pub fn pexpireat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    set_expire(ctx, a, 1, true, "pexpireat")
+}
+
+fn left(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Option<u64>>, DbError> {
+    Ok(ctx
+        .meta(key)?
+        .map(|m| (m.expire != 0).then(|| m.expire.saturating_sub(ctx.now))))
+}
+
+/// `TTL key`: seconds left (rounded), -1 without expiry, -2 when absent.
+pub fn ttl(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(match left(ctx, a[1])? {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(ms)) => ((ms + 500) / 1000) as i64,
+    }))
+}
+
+/// `PTTL key`.
+pub fn pttl(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(match left(ctx, a[1])? {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(ms)) => ms as i64,
+    }))
+}
+
+/// `PERSIST key`.
+pub fn persist(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    match ctx.meta(a[1])? {
+        Some(mut m) if m.expire != 0 => {
+            let old = m.expire;
+            m.expire = 0;
+            ctx.put_meta(a[1], &m, old)?;
+            Ok(Reply::Int(1))
+        }
+        _ => Ok(Reply::Int(0)),
+    }
+}
+
+/// The cursor value of a key: its first 8 bytes, zero-padded, big-endian.
+pub fn cursor_of(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Visits live keys with their meta entries, in key order, from `start` (a key, inclusive).
+fn walk_keys(
+    ctx: &mut Ctx<'_>,
+    start: &[u8],
+    f: &mut dyn FnMut(&[u8], &Meta) -> bool,
+) -> Result<(), DbError> {
+    let now = ctx.now;
+    let from = keys::meta(start);
+    ctx.kv.scan(
+        &from,
+        &[META + 1],
+        false,
+        &mut |k, v| match Meta::decode(v) {
+            Some(m) if m.expire == 0 || m.expire > now => f(&k[1..], &m),
+            _ => true,
+        },
+    )
+}
+
+/// `SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]`.
+pub fn scan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let cursor: u64 = std::str::from_utf8(a[1])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| DbError::Other("invalid cursor".into()))?;
+    let (mut pat, mut count, mut kind) = (None, 10usize, None);
+    let mut i = 2;
+    while i < a.len() {
+        let v = *a.get(i + 1).ok_or(DbError::Syntax)?;
+        if is(a[i], "match") {
+            pat = Some(v);
+        } else if is(a[i], "count") {
+            let n = int_arg(v)?;
+            if n < 1 {
+                return Err(DbError::Syntax);
+            }
+            count = (n as usize).min(1 << 20);
+        } else if is(a[i], "type") {
+            kind = Some(v);
+        } else {
+            return Err(DbError::Syntax);
+        }
+        i += 2;
+    }
+    let start = cursor.to_be_bytes();
+    let trimmed = start.len() - start.iter().rev().take_while(|&&b| b == 0).count();
+    let mut seen = 0usize;
+    let mut last = None;
+    let mut next = 0u64;
+    let mut out = Vec::new();
+    walk_keys(ctx, &start[..trimmed], &mut |k, m| {
+        let c = cursor_of(k);
+        if seen >= count && last != Some(c) {
+            next = c;
+            return false;
+        }
+        seen += 1;
+        last = Some(c);
+        let type_ok = kind.is_none_or(|t| t.eq_ignore_ascii_case(m.kind.name().as_bytes()));
+        if type_ok && pat.is_none_or(|p| super::glob::matches(p, k)) {
+            out.push(k.to_vec());
+        }
+        true
+    })?;
+    Ok(Reply::Array(vec![
+        Reply::text(next.to_string()),
+        Reply::bulks(out),
+    ]))
+}
+
+/// `KEYS pattern`.
+pub fn keys(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut out = Vec::new();
+    let pat = a[1];
+    walk_keys(ctx, b"", &mut |k, _| {
+        if super::glob::matches(pat, k) {
+            out.push(k.to_vec());
+        }
+        true
+    })?;
+    Ok(Reply::bulks(out))
+}
+
+/// `DBSIZE`.
+pub fn dbsize(ctx: &mut Ctx<'_>, _a: &[&[u8]]) -> CmdResult {
+    let mut n = 0;
+    walk_keys(ctx, b"", &mut |_, _| {
+        n += 1;
+        true
+    })?;
+    Ok(Reply::Int(n))
+}
+
+/// `FLUSHDB [ASYNC|SYNC]`: empties the database.
+pub fn flushdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if a.len() > 2 || a.get(1).is_some_and(|o| !is(o, "async") && !is(o, "sync")) {
+        return Err(DbError::Syntax);
+    }
+    let mut keys = Vec::new();
+    walk_keys(ctx, b"", &mut |k, _| {
+        keys.push(k.to_vec());
+        true
+    })?;
+    for k in keys {
+        if let Some(m) = ctx.meta(&k)? {
+            ctx.remove(&k, &m)?;
+        }
+    }
+    // Whatever is left (expired keys' entries) goes too.
+    let mut rest = Vec::new();
+    ctx.kv.scan(&[], &[0xff], false, &mut |k, _| {
+        rest.push(k.to_vec());
+        true
+    })?;
+    for k in rest {
+        ctx.kv.del(&k)?;
+    }
+    Ok(Reply::OK)
+}

@@ -1,0 +1,268 @@
+//! String commands: `GET SET SETNX SETEX PSETEX GETSET GETDEL MGET MSET MSETNX INCR DECR
+//! INCRBY DECRBY APPEND STRLEN`, as Redis 7 answers them.
+
+use super::engine::{CmdResult, Ctx, bounded, int_arg, is};
+use super::keys::{Kind, Meta};
+use super::{DbError, Reply};
+
+fn value(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
+    ctx.typed(key, Kind::String)
+}
+
+/// Replaces whatever `key` holds with the string `v`, expiring at `expire` (0 = never).
+pub fn put(ctx: &mut Ctx<'_>, key: &[u8], v: &[u8], expire: u64) -> Result<(), DbError> {
+    let old = ctx.meta(key)?;
+    let mut old_expire = 0;
+    if let Some(o) = old {
+        if o.kind != Kind::String {
+            ctx.remove(key, &o)?;
+        } else {
+            old_expire = o.expire;
+        }
+    }
+    let mut m = Meta::string(bounded(v)?.to_vec());
+    m.expire = expire;
+    ctx.put_meta(key, &m, old_expire)
+}
+
+/// `GET key`.
+pub fn get(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(match value(ctx, a[1])? {
+        Some(m) => Reply::Bulk(m.value),
+        None => Reply::Nil,
+    })
+}
+
+fn expire_at(
+    ctx: &Ctx<'_>,
+    unit_ms: u64,
+    absolute: bool,
+    arg: &[u8],
+    cmd: &str,
+) -> Result<u64, DbError> {
+    let n = int_arg(arg)?;
+    let bad = || DbError::Other(format!("invalid expire time in '{cmd}' command"));
+    if n <= 0 {
+        return Err(bad());
+    }
+    let ms = (n as u64).checked_mul(unit_ms).ok_or_else(bad)?;
+    let at = if absolute {
+        Some(ms)
+    } else {
+        ctx.now.checked_add(ms)
+    };
+    at.filter(|&t| t <= i64::MAX as u64).ok_or_else(bad)
+}
+
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`.
+pub fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let (key, v) = (a[1], a[2]);
+    let (mut nx, mut xx, mut get, mut keep) = (false, false, false, false);
+    let mut exp: Option<(u64, bool, &[u8])> = None;
+    let mut i = 3;
+    while i < a.len() {
+        let o = a[i];
+        let next = a.get(i + 1).copied();
+        if is(o, "nx") && !xx {
+            nx = true;
+        } else if is(o, "xx") && !nx {
+            xx = true;
+        } else if is(o, "get") {
+            get = true;
+        } else if is(o, "keepttl") && exp.is_none() {
+            keep = true;
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && exp.is_none()
+            && !keep
+            && next.is_some()
+        {
+            let unit = if is(o, "ex") || is(o, "exat") {
+                1000
+            } else {
+                1
+            };
+            let abs = is(o, "exat") || is(o, "pxat");
+            exp = Some((unit, abs, next.unwrap_or_default()));
+            i += 1;
+        } else {
+            return Err(DbError::Syntax);
+        }
+        i += 1;
+    }
+    let expire = match exp {
+        Some((unit, abs, arg)) => Some(expire_at(ctx, unit, abs, arg, "set")?),
+        None => None,
+    };
+    let old = ctx.meta(key)?;
+    if get && old.as_ref().is_some_and(|m| m.kind != Kind::String) {
+        return Err(DbError::WrongType);
+    }
+    let exists = old.is_some();
+    let prev = old.as_ref().map(|m| m.value.clone());
+    if (nx && exists) || (xx && !exists) {
+        return Ok(if get {
+            prev.map_or(Reply::Nil, Reply::Bulk)
+        } else {
+            Reply::Nil
+        });
+    }
+    let expire = match expire {
+        Some(t) => t,
+        None if keep => old.as_ref().map_or(0, |m| m.expire),
+        None => 0,
+    };
+    put(ctx, key, v, expire)?;
+    Ok(if get {
+        prev.map_or(Reply::Nil, Reply::Bulk)
+    } else {
+        Reply::OK
+    })
+}
+
+/// `SETNX key value`.
+pub fn setnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if ctx.meta(a[1])?.is_some() {
+        return Ok(Reply::Int(0));
+    }
+    put(ctx, a[1], a[2], 0)?;
+    Ok(Reply::Int(1))
+}
+
+/// `SETEX key seconds value`.
+pub fn setex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let at = expire_at(ctx, 1000, false, a[2], "setex")?;
+    put(ctx, a[1], a[3], at)?;
+    Ok(Reply::OK)
+}
+
+/// `PSETEX key ms value`.
+pub fn psetex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let at = expire_at(ctx, 1, false, a[2], "psetex")?;
+    put(ctx, a[1], a[3], at)?;
+    Ok(Reply::OK)
+}
+
+/// `GETSET key value`.
+pub fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let old = value(ctx, a[1])?;
+    put(ctx, a[1], a[2], 0)?;
+    Ok(old.map_or(Reply::Nil, |m| Reply::Bulk(m.value)))
+}
+
+/// `GETDEL key`.
+pub fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    match value(ctx, a[1])? {
+        Some(m) => {
+            ctx.remove(a[1], &m)?;
+            Ok(Reply::Bulk(m.value))
+        }
+        None => Ok(Reply::Nil),
+    }
+}
+
+/// `MGET key...`: a key of another type reads as nil.
+pub fn mget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut out = Vec::with_capacity(a.len() - 1);
+    for k in &a[1..] {
+        out.push(match ctx.meta(k)? {
+            Some(m) if m.kind == Kind::String => Reply::Bulk(m.value),
+            _ => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+/// `MSET key value ...`.
+pub fn mset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if a.len().is_multiple_of(2) {
+        return Err(DbError::Arity("mset".into()));
+    }
+    for p in a[1..].chunks(2) {
+        bounded(p[1])?;
+    }
+    for p in a[1..].chunks(2) {
+        put(ctx, p[0], p[1], 0)?;
+    }
+    Ok(Reply::OK)
+}
+
+/// `MSETNX key value ...`: all or nothing.
+pub fn msetnx(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    if a.len().is_multiple_of(2) {
+        return Err(DbError::Arity("msetnx".into()));
+    }
+    for p in a[1..].chunks(2) {
+        if ctx.meta(p[0])?.is_some() {
+            return Ok(Reply::Int(0));
+        }
+    }
+    mset(ctx, a)?;
+    Ok(Reply::Int(1))
+}
+
+/// Adds `by` to the integer in `key` (0 when absent); the new value.
+pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Result<i64, DbError> {
+    let old = value(ctx, key)?;
+    let (cur, expire) = match &old {
+        Some(m) => (
+            super::num::parse_i64(&m.value).ok_or(DbError::NotInteger)?,
+            m.expire,
+        ),
+        None => (0, 0),
+    };
+    let n = cur.checked_add(by).ok_or(DbError::Overflow)?;
+    let mut m = Meta::string(n.to_string().into_bytes());
+    m.expire = expire;
+    ctx.put_meta(key, &m, expire)?;
+    Ok(n)
+}
+
+/// `INCR key`.
+pub fn incr(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(incr_by(ctx, a[1], 1)?))
+}
+
+/// `DECR key`.
+pub fn decr(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(incr_by(ctx, a[1], -1)?))
+}
+
+/// `INCRBY key n`.
+pub fn incrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let by = int_arg(a[2])?;
+    Ok(Reply::Int(incr_by(ctx, a[1], by)?))
+}
+
+/// `DECRBY key n`.
+pub fn decrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let by = int_arg(a[2])?;
+    let by = by
+        .checked_neg()
+        .ok_or_else(|| DbError::Other("decrement would overflow".into()))?;
+    Ok(Reply::Int(incr_by(ctx, a[1], by)?))
+}
+
+/// `APPEND key value`: the new length.
+pub fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let (v, expire) = match value(ctx, a[1])? {
+        Some(m) => (m.value, m.expire),
+        None => (Vec::new(), 0),
+    };
+    let mut v = v;
+    if v.len() + a[2].len() > super::MAX_VALUE {
+        return Err(DbError::TooLarge);
+    }
+    v.extend_from_slice(a[2]);
+    let n = v.len();
+    let mut m = Meta::string(v);
+    m.expire = expire;
+    ctx.put_meta(a[1], &m, expire)?;
+    Ok(Reply::Int(n as i64))
+}
+
+/// `STRLEN key`.
+pub fn strlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    Ok(Reply::Int(
+        value(ctx, a[1])?.map_or(0, |m| m.value.len()) as i64
+    ))
+}

@@ -1,0 +1,424 @@
+//! The writable `cur` state of every database Mimei: one redb table, `db_cur`, keyed by
+//! Mimei ID (20 bytes) + the engine's key, under a memtable that group-commits.
+//!
+//! **Durability.** Writes land in the memtable and are acknowledged; [`CurStore::flush`]
+//! writes the memtable to redb in one fully durable transaction. In the default *group*
+//! mode the node flushes every [`GROUP_COMMIT_MS`] ms (and whenever the memtable passes
+//! [`MAX_MEM_BYTES`]), so everything acknowledged more than a second before a `kill -9`
+//! survives. In *full* mode the front doors flush after every batch of writes, before they
+//! answer, so every acknowledged write survives (`DbDurability` in SystemVars.json). A
+//! failed flush keeps the memtable: nothing acknowledged is dropped, the next flush retries.
+//!
+//! **Conflicts.** Every write bumps a sequence number; while a transaction or a `WATCH` is
+//! open the store remembers, per Redis key, the sequence of its last change, so `Commit`
+//! and `EXEC` can tell whether a key they used changed since they began.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound::{Excluded, Included};
+
+use redb::{ReadableDatabase, TableDefinition, TableError};
+
+use super::DbError;
+use super::kv::{Kv, Overlay, Visit, merge};
+use crate::mimei::MimeiId;
+use crate::store::blocks::db_err;
+use crate::store::{Store, StoreError};
+
+/// `db_cur`: Mimei ID (20 bytes) + engine key -> value.
+pub const DB_CUR: TableDefinition<&[u8], &[u8]> = TableDefinition::new("db_cur");
+
+/// How often the group commit flushes.
+pub const GROUP_COMMIT_MS: u64 = 500;
+/// The memtable is flushed early once it holds this much.
+pub const MAX_MEM_BYTES: usize = 8 << 20;
+/// Most open transactions (`Begin` without `Commit`/`Rollback`).
+pub const MAX_TXNS: usize = 256;
+
+/// When acknowledged writes reach the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Flushed every [`GROUP_COMMIT_MS`] ms: what was acknowledged a second before a crash
+    /// survives it.
+    Group,
+    /// Flushed before each answer: every acknowledged write survives a crash.
+    Full,
+}
+
+impl Durability {
+    /// Parses `"group"` or `"full"` (SystemVars.json `DbDurability`).
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s {
+            "group" => Some(Durability::Group),
+            "full" => Some(Durability::Full),
+            _ => None,
+        }
+    }
+}
+
+type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+
+/// An open optimistic transaction.
+pub struct Txn {
+    /// The Mimei it writes.
+    pub mid: MimeiId,
+    /// Its writes and the keys it used.
+    pub overlay: Overlay,
+    /// The store's sequence when it began.
+    pub start: u64,
+}
+
+/// The memtable, the cached reader and the conflict bookkeeping.
+pub struct CurStore {
+    mem: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    mem_bytes: usize,
+    reader: Option<Option<Reader>>,
+    /// When acknowledged writes reach the disk.
+    pub durability: Durability,
+    seq: u64,
+    watchers: usize,
+    mods: HashMap<Vec<u8>, u64>,
+    /// Open transactions by handle (mmsid).
+    pub txns: HashMap<String, Txn>,
+}
+
+impl CurStore {
+    /// An empty memtable over the store's `db_cur`.
+    pub fn new(durability: Durability) -> CurStore {
+        CurStore {
+            mem: BTreeMap::new(),
+            mem_bytes: 0,
+            reader: None,
+            durability,
+            seq: 0,
+            watchers: 0,
+            mods: HashMap::new(),
+            txns: HashMap::new(),
+        }
+    }
+
+    /// The `cur` map of Mimei `mid`.
+    pub fn view<'a>(&'a mut self, store: &'a Store, mid: &MimeiId) -> CurView<'a> {
+        CurView {
+            cur: self,
+            store,
+            prefix: mid.as_bytes().to_vec(),
+        }
+    }
+
+    /// Whether there are writes not yet on disk.
+    pub fn dirty(&self) -> bool {
+        !self.mem.is_empty()
+    }
+
+    /// Whether the memtable should be flushed now, whatever the timer says.
+    pub fn full(&self) -> bool {
+        self.mem_bytes > MAX_MEM_BYTES
+    }
+
+    /// Writes the memtable to redb in one durable transaction; returns how many entries.
+    /// On failure the memtable is kept whole.
+    pub fn flush(&mut self, store: &Store) -> Result<usize, StoreError> {
+        self.reader = None;
+        if self.mem.is_empty() {
+            return Ok(0);
+        }
+        let path = store.path();
+        let tx = store.db().begin_write().map_err(|e| db_err(path, e))?;
+        {
+            let mut t = tx.open_table(DB_CUR).map_err(|e| db_err(path, e))?;
+            for (k, v) in &self.mem {
+                match v {
+                    Some(v) => t.insert(k.as_slice(), v.as_slice()).map(|_| ()),
+                    None => t.remove(k.as_slice()).map(|_| ()),
+                }
+                .map_err(|e| db_err(path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| db_err(path, e))?;
+        let n = self.mem.len();
+        self.mem.clear();
+        self.mem_bytes = 0;
+        Ok(n)
+    }
+
+    /// Drops the cached read snapshot (so redb can reuse pages freed since).
+    pub fn release_reader(&mut self) {
+        self.reader = None;
+    }
+
+    /// Starts watching for changes; returns the sequence to compare against.
+    pub fn watch(&mut self) -> u64 {
+        self.watchers += 1;
+        self.seq
+    }
+
+    /// Ends one watch started by [`CurStore::watch`].
+    pub fn unwatch(&mut self) {
+        self.watchers = self.watchers.saturating_sub(1);
+        if self.watchers == 0 {
+            self.mods.clear();
+        }
+    }
+
+    /// Whether Redis key `key` of `mid` changed after sequence `since`.
+    pub fn changed_since(&self, mid: &MimeiId, key: &[u8], since: u64) -> bool {
+        let mut k = mid.as_bytes().to_vec();
+        k.extend_from_slice(key);
+        self.mods.get(&k).is_some_and(|&s| s > since)
+    }
+
+    /// Begins a transaction for handle `id` on `mid`.
+    pub fn begin(&mut self, id: &str, mid: MimeiId) -> Result<(), DbError> {
+        if self.txns.contains_key(id) {
+            return Err(DbError::Other(
+                "a transaction is already open on this handle; Commit or Rollback it first".into(),
+            ));
+        }
+        if self.txns.len() >= MAX_TXNS {
+            return Err(DbError::Other(format!(
+                "{MAX_TXNS} transactions are open on this node; commit or roll some back"
+            )));
+        }
+        let start = self.watch();
+        self.txns.insert(
+            id.to_string(),
+            Txn {
+                mid,
+                overlay: Overlay::default(),
+                start,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends the transaction of `id` without applying it; whether there was one.
+    pub fn rollback(&mut self, id: &str) -> bool {
+        let had = self.txns.remove(id).is_some();
+        if had {
+            self.unwatch();
+        }
+        had
+    }
+
+    /// Applies the transaction of `id` if no key it used changed since it began; else
+    /// drops it and says which key.
+    pub fn commit(&mut self, store: &Store, id: &str) -> Result<(), DbError> {
+        let txn = self.txns.remove(id).ok_or_else(|| {
+            DbError::Other("no transaction is open on this handle; call Begin first".into())
+        })?;
+        self.unwatch_after(|s| {
+            if let Some(k) = txn
+                .overlay
+                .keys
+                .iter()
+                .find(|k| s.changed_since(&txn.mid, k, txn.start))
+            {
+                return Err(DbError::Conflict(format!(
+                    "key {:?} was changed by another writer after Begin; nothing was applied, \
+                     run the transaction again",
+                    String::from_utf8_lossy(k)
+                )));
+            }
+            let mid = txn.mid;
+            txn.overlay.apply(&mut s.view(store, &mid))
+        })
+    }
+
+    fn unwatch_after<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let r = f(self);
+        self.unwatch();
+        r
+    }
+
+    fn reader(&mut self, store: &Store) -> Result<Option<&Reader>, DbError> {
+        if self.reader.is_none() {
+            let path = store.path();
+            let tx = store.db().begin_read().map_err(|e| db_err(path, e))?;
+            let t = match tx.open_table(DB_CUR) {
+                Ok(t) => Some(t),
+                Err(TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(db_err(path, e).into()),
+            };
+            self.reader = Some(t);
+        }
+        Ok(self.reader.as_ref().and_then(Option::as_ref))
+    }
+}
+
+/// One Mimei's `cur` as a [`Kv`].
+pub struct CurView<'a> {
+    cur: &'a mut CurStore,
+    store: &'a Store,
+    prefix: Vec<u8>,
+}
+
+impl CurView<'_> {
+    fn full_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + key.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(key);
+        k
+    }
+
+    fn record(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let k = self.full_key(key);
+        self.cur.mem_bytes += k.len() + value.map_or(0, <[u8]>::len) + 32;
+        self.cur.mem.insert(k, value.map(<[u8]>::to_vec));
+    }
+}
+
+impl Kv for CurView<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        let k = self.full_key(key);
+        if let Some(v) = self.cur.mem.get(&k) {
+            return Ok(v.clone());
+        }
+        let path = self.store.path();
+        match self.cur.reader(self.store)? {
+            None => Ok(None),
+            Some(t) => Ok(t
+                .get(k.as_slice())
+                .map_err(|e| db_err(path, e))?
+                .map(|g| g.value().to_vec())),
+        }
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
+        self.record(key, Some(value));
+        Ok(())
+    }
+
+    fn del(&mut self, key: &[u8]) -> Result<(), DbError> {
+        self.record(key, None);
+        Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        from: &[u8],
+        to: &[u8],
+        rev: bool,
+        f: &mut Visit<'_>,
+    ) -> Result<(), DbError> {
+        if from >= to {
+            return Ok(());
+        }
+        let (lo, hi) = (self.full_key(from), self.full_key(to));
+        let n = self.prefix.len();
+        let path = self.store.path();
+        self.cur.reader(self.store)?;
+        let cur: &CurStore = self.cur;
+        let r = cur
+            .mem
+            .range::<[u8], _>((Included(lo.as_slice()), Excluded(hi.as_slice())));
+        let it = r.map(|(k, v)| (&k[n..], v.as_deref()));
+        let mem: Vec<(&[u8], Option<&[u8]>)> = if rev {
+            it.rev().collect()
+        } else {
+            it.collect()
+        };
+        let Some(Some(t)) = cur.reader.as_ref() else {
+            merge(std::iter::empty(), mem.into_iter(), rev, f);
+            return Ok(());
+        };
+        let range = t
+            .range::<&[u8]>(lo.as_slice()..hi.as_slice())
+            .map_err(|e| db_err(path, e))?;
+        let mut failed = None;
+        let base = BaseIter {
+            range,
+            rev,
+            failed: &mut failed,
+        };
+        merge_owned(base, mem.into_iter(), rev, n, f);
+        if let Some(e) = failed {
+            return Err(db_err(path, e).into());
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, key: &[u8], write: bool) {
+        if write {
+            self.cur.seq += 1;
+            if self.cur.watchers > 0 {
+                let k = self.full_key(key);
+                self.cur.mods.insert(k, self.cur.seq);
+            }
+        }
+    }
+}
+
+type Guard = (
+    redb::AccessGuard<'static, &'static [u8]>,
+    redb::AccessGuard<'static, &'static [u8]>,
+);
+
+/// redb's range as a stream of owned guards; an error stops it and is kept.
+struct BaseIter<'x> {
+    range: redb::Range<'static, &'static [u8], &'static [u8]>,
+    rev: bool,
+    failed: &'x mut Option<redb::StorageError>,
+}
+
+impl Iterator for BaseIter<'_> {
+    type Item = Guard;
+    fn next(&mut self) -> Option<Guard> {
+        let r = if self.rev {
+            self.range.next_back()
+        } else {
+            self.range.next()
+        };
+        match r? {
+            Ok(g) => Some(g),
+            Err(e) => {
+                *self.failed = Some(e);
+                None
+            }
+        }
+    }
+}
+
+/// [`merge`] over redb guards (full keys: the first `n` bytes are the Mimei prefix).
+fn merge_owned<'m>(
+    base: impl Iterator<Item = Guard>,
+    top: impl Iterator<Item = (&'m [u8], Option<&'m [u8]>)>,
+    rev: bool,
+    n: usize,
+    f: &mut Visit<'_>,
+) {
+    let mut a = base.peekable();
+    let mut b = top.peekable();
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (None, None) => return,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((ka, _)), Some((kb, _))) => {
+                let o = ka.value()[n..].cmp(kb);
+                if rev { o.reverse() } else { o }
+            }
+        };
+        let go = match order {
+            std::cmp::Ordering::Less => match a.next() {
+                Some((k, v)) => f(&k.value()[n..], v.value()),
+                None => return,
+            },
+            std::cmp::Ordering::Equal => {
+                a.next();
+                match b.next() {
+                    Some((k, Some(v))) => f(k, v),
+                    Some((_, None)) => true,
+                    None => return,
+                }
+            }
+            std::cmp::Ordering::Greater => match b.next() {
+                Some((k, Some(v))) => f(k, v),
+                Some((_, None)) => true,
+                None => return,
+            },
+        };
+        if !go {
+            return;
+        }
+    }
+}

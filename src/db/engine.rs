@@ -1,0 +1,326 @@
+//! Runs one command, named and argued as Redis names and argues it, against a [`Kv`]: the
+//! one entry point of every front door (the API table's database functions, RESP).
+//!
+//! [`Ctx`] holds what a command needs besides its arguments: the map and the time. Its
+//! helpers load a key's meta entry (dropping it when it has expired), enforce the type, and
+//! remove a key with all its elements. The per-type commands live in the `cmd_*` files.
+
+use super::keys::{self, Kind, Meta};
+use super::kv::Kv;
+use super::{
+    DbError, MAX_VALUE, Reply, cmd_hash, cmd_keys, cmd_list, cmd_set, cmd_string, cmd_zset,
+};
+
+/// What a command returns.
+pub type CmdResult = Result<Reply, DbError>;
+
+/// A command: `arity` counts the name as Redis does (negative: at least that many).
+pub struct Command {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis's arity.
+    pub arity: i32,
+    /// Whether it may write.
+    pub write: bool,
+    /// The implementation; `args[0]` is the name.
+    pub run: fn(&mut Ctx<'_>, &[&[u8]]) -> CmdResult,
+}
+
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $write:expr, $run:path) => {
+        Command {
+            name: $name,
+            arity: $arity,
+            write: $write,
+            run: $run,
+        }
+    };
+}
+
+/// Every command of the engine.
+pub static COMMANDS: &[Command] = &[
+    // strings
+    cmd!("get", 2, false, cmd_string::get),
+    cmd!("set", -3, true, cmd_string::set),
+    cmd!("setnx", 3, true, cmd_string::setnx),
+    cmd!("setex", 4, true, cmd_string::setex),
+    cmd!("psetex", 4, true, cmd_string::psetex),
+    cmd!("getset", 3, true, cmd_string::getset),
+    cmd!("getdel", 2, true, cmd_string::getdel),
+    cmd!("mget", -2, false, cmd_string::mget),
+    cmd!("mset", -3, true, cmd_string::mset),
+    cmd!("msetnx", -3, true, cmd_string::msetnx),
+    cmd!("incr", 2, true, cmd_string::incr),
+    cmd!("decr", 2, true, cmd_string::decr),
+    cmd!("incrby", 3, true, cmd_string::incrby),
+    cmd!("decrby", 3, true, cmd_string::decrby),
+    cmd!("append", 3, true, cmd_string::append),
+    cmd!("strlen", 2, false, cmd_string::strlen),
+    // hashes
+    cmd!("hset", -4, true, cmd_hash::hset),
+    cmd!("hmset", -4, true, cmd_hash::hmset),
+    cmd!("hsetnx", 4, true, cmd_hash::hsetnx),
+    cmd!("hget", 3, false, cmd_hash::hget),
+    cmd!("hmget", -3, false, cmd_hash::hmget),
+    cmd!("hgetall", 2, false, cmd_hash::hgetall),
+    cmd!("hkeys", 2, false, cmd_hash::hkeys),
+    cmd!("hvals", 2, false, cmd_hash::hvals),
+    cmd!("hdel", -3, true, cmd_hash::hdel),
+    cmd!("hlen", 2, false, cmd_hash::hlen),
+    cmd!("hexists", 3, false, cmd_hash::hexists),
+    cmd!("hstrlen", 3, false, cmd_hash::hstrlen),
+    cmd!("hincrby", 4, true, cmd_hash::hincrby),
+    cmd!("hclear", 2, true, cmd_hash::hclear),
+    cmd!("hfscan", -3, false, cmd_hash::hfscan),
+    cmd!("hfrevscan", -3, false, cmd_hash::hfrevscan),
+    // lists
+    cmd!("lpush", -3, true, cmd_list::lpush),
+    cmd!("rpush", -3, true, cmd_list::rpush),
+    cmd!("lpushx", -3, true, cmd_list::lpushx),
+    cmd!("rpushx", -3, true, cmd_list::rpushx),
+    cmd!("lpop", -2, true, cmd_list::lpop),
+    cmd!("rpop", -2, true, cmd_list::rpop),
+    cmd!("lrange", 4, false, cmd_list::lrange),
+    cmd!("lindex", 3, false, cmd_list::lindex),
+    cmd!("llen", 2, false, cmd_list::llen),
+    cmd!("lset", 4, true, cmd_list::lset),
+    cmd!("lclear", 2, true, cmd_list::lclear),
+    // sets
+    cmd!("sadd", -3, true, cmd_set::sadd),
+    cmd!("srem", -3, true, cmd_set::srem),
+    cmd!("smembers", 2, false, cmd_set::smembers),
+    cmd!("sismember", 3, false, cmd_set::sismember),
+    cmd!("scard", 2, false, cmd_set::scard),
+    cmd!("sinter", -2, false, cmd_set::sinter),
+    cmd!("sunion", -2, false, cmd_set::sunion),
+    cmd!("sdiff", -2, false, cmd_set::sdiff),
+    cmd!("sclear", 2, true, cmd_set::sclear),
+    // sorted sets
+    cmd!("zadd", -4, true, cmd_zset::zadd),
+    cmd!("zrem", -3, true, cmd_zset::zrem),
+    cmd!("zscore", 3, false, cmd_zset::zscore),
+    cmd!("zrank", 3, false, cmd_zset::zrank),
+    cmd!("zrevrank", 3, false, cmd_zset::zrevrank),
+    cmd!("zcard", 2, false, cmd_zset::zcard),
+    cmd!("zcount", 4, false, cmd_zset::zcount),
+    cmd!("zrange", -4, false, cmd_zset::zrange),
+    cmd!("zrevrange", -4, false, cmd_zset::zrevrange),
+    cmd!("zrangebyscore", -4, false, cmd_zset::zrangebyscore),
+    cmd!("zrevrangebyscore", -4, false, cmd_zset::zrevrangebyscore),
+    cmd!("zremrangebyscore", 4, true, cmd_zset::zremrangebyscore),
+    cmd!("zincrby", 4, true, cmd_zset::zincrby),
+    cmd!("zclear", 2, true, cmd_zset::zclear),
+    // keys
+    cmd!("del", -2, true, cmd_keys::del),
+    cmd!("unlink", -2, true, cmd_keys::del),
+    cmd!("exists", -2, false, cmd_keys::exists),
+    cmd!("type", 2, false, cmd_keys::type_),
+    cmd!("expire", -3, true, cmd_keys::expire),
+    cmd!("pexpire", -3, true, cmd_keys::pexpire),
+    cmd!("expireat", -3, true, cmd_keys::expireat),
+    cmd!("pexpireat", -3, true, cmd_keys::pexpireat),
+    cmd!("ttl", 2, false, cmd_keys::ttl),
+    cmd!("pttl", 2, false, cmd_keys::pttl),
+    cmd!("persist", 2, true, cmd_keys::persist),
+    cmd!("scan", -2, false, cmd_keys::scan),
+    cmd!("keys", 2, false, cmd_keys::keys),
+    cmd!("dbsize", 1, false, cmd_keys::dbsize),
+    cmd!("flushdb", -1, true, cmd_keys::flushdb),
+];
+
+/// The command named `name` (any case).
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The reply of Redis 7 to a command it does not know.
+pub fn unknown(args: &[&[u8]]) -> DbError {
+    let mut m = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        clip(args.first().copied().unwrap_or_default())
+    );
+    for a in args.iter().skip(1) {
+        m.push('\'');
+        m.push_str(&clip(a));
+        m.push_str("' ");
+    }
+    DbError::Unknown(m)
+}
+
+fn clip(b: &[u8]) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned()
+}
+
+/// Checks the arity of `cmd` against `args` (name included).
+pub fn check_arity(cmd: &Command, args: &[&[u8]]) -> Result<(), DbError> {
+    let n = args.len() as i32;
+    if (cmd.arity > 0 && n != cmd.arity) || (cmd.arity < 0 && n < -cmd.arity) {
+        return Err(DbError::Arity(cmd.name.to_string()));
+    }
+    Ok(())
+}
+
+/// Runs `args` (`args[0]` the command name) on `kv` at `now_ms`.
+pub fn exec(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]]) -> CmdResult {
+    let name = args.first().copied().unwrap_or_default();
+    let cmd = lookup(name).ok_or_else(|| unknown(args))?;
+    check_arity(cmd, args)?;
+    if let Some(why) = kv.read_only().filter(|_| cmd.write) {
+        return Err(DbError::ReadOnly(why));
+    }
+    let mut ctx = Ctx { kv, now: now_ms };
+    (cmd.run)(&mut ctx, args)
+}
+
+/// What a command runs with.
+pub struct Ctx<'a> {
+    /// The map.
+    pub kv: &'a mut dyn Kv,
+    /// Milliseconds since the epoch.
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    /// The live meta entry of `key`: an expired key reads as absent (and is removed when
+    /// the map is writable).
+    pub fn meta(&mut self, key: &[u8]) -> Result<Option<Meta>, DbError> {
+        self.kv.note(key, false);
+        let Some(raw) = self.kv.get(&keys::meta(key))? else {
+            return Ok(None);
+        };
+        let m = Meta::decode(&raw).ok_or_else(|| {
+            DbError::Other(format!(
+                "the stored entry of key {:?} is damaged; delete the key",
+                String::from_utf8_lossy(key)
+            ))
+        })?;
+        if m.expire != 0 && m.expire <= self.now {
+            if self.kv.read_only().is_none() {
+                self.remove(key, &m)?;
+            }
+            return Ok(None);
+        }
+        Ok(Some(m))
+    }
+
+    /// Like [`Ctx::meta`], but a key of another type is `WRONGTYPE`.
+    pub fn typed(&mut self, key: &[u8], kind: Kind) -> Result<Option<Meta>, DbError> {
+        match self.meta(key)? {
+            Some(m) if m.kind != kind => Err(DbError::WrongType),
+            m => Ok(m),
+        }
+    }
+
+    /// Writes `key`'s meta entry (and its expiry entry when it changed from `old`).
+    pub fn put_meta(&mut self, key: &[u8], m: &Meta, old_expire: u64) -> Result<(), DbError> {
+        self.kv.note(key, true);
+        if old_expire != m.expire {
+            if old_expire != 0 {
+                self.kv.del(&keys::expiry(old_expire, key))?;
+            }
+            if m.expire != 0 {
+                self.kv.put(&keys::expiry(m.expire, key), &[])?;
+            }
+        }
+        self.kv.put(&keys::meta(key), &m.encode())
+    }
+
+    /// Removes `key`: its elements, its expiry entry and its meta entry.
+    pub fn remove(&mut self, key: &[u8], m: &Meta) -> Result<(), DbError> {
+        self.kv.note(key, true);
+        if m.kind != Kind::String {
+            let p = keys::elem_prefix(key);
+            let mut doomed = Vec::new();
+            self.kv
+                .scan(&p, &keys::prefix_end(&p), false, &mut |k, _| {
+                    doomed.push(k.to_vec());
+                    true
+                })?;
+            for k in doomed {
+                self.kv.del(&k)?;
+            }
+        }
+        if m.expire != 0 {
+            self.kv.del(&keys::expiry(m.expire, key))?;
+        }
+        self.kv.del(&keys::meta(key))
+    }
+
+    /// Writes `m` for `key`, or removes the key when a container became empty.
+    pub fn store_or_drop(&mut self, key: &[u8], m: &Meta, old_expire: u64) -> Result<(), DbError> {
+        if m.kind != Kind::String && m.len == 0 {
+            let mut gone = m.clone();
+            gone.expire = old_expire;
+            self.remove(key, &gone)
+        } else {
+            self.put_meta(key, m, old_expire)
+        }
+    }
+
+    /// Visits the element entries of `key` under `sub` (the part after the key), in order:
+    /// `f` gets the rest of the entry's key after `sub` and its value.
+    pub fn elems(
+        &mut self,
+        key: &[u8],
+        sub: &[u8],
+        rev: bool,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), DbError> {
+        let p = keys::elem(key, sub);
+        let n = p.len();
+        self.kv
+            .scan(&p, &keys::prefix_end(&p), rev, &mut |k, v| f(&k[n..], v))
+    }
+}
+
+/// Checks a value against [`MAX_VALUE`].
+pub fn bounded(v: &[u8]) -> Result<&[u8], DbError> {
+    if v.len() > MAX_VALUE {
+        return Err(DbError::TooLarge);
+    }
+    Ok(v)
+}
+
+/// An integer argument.
+pub fn int_arg(b: &[u8]) -> Result<i64, DbError> {
+    super::num::parse_i64(b).ok_or(DbError::NotInteger)
+}
+
+/// A float argument.
+pub fn float_arg(b: &[u8]) -> Result<f64, DbError> {
+    super::num::parse_f64(b).ok_or(DbError::NotFloat)
+}
+
+/// Whether `a` is the option `opt` (any case).
+pub fn is(a: &[u8], opt: &str) -> bool {
+    a.eq_ignore_ascii_case(opt.as_bytes())
+}
+
+/// Removes every key whose expiry is due, at most `limit` of them; returns how many went.
+pub fn sweep(kv: &mut dyn Kv, now_ms: u64, limit: usize) -> Result<usize, DbError> {
+    let mut due: Vec<Vec<u8>> = Vec::new();
+    let from = [keys::EXPIRY];
+    let to = keys::expiry(now_ms.saturating_add(1), b"");
+    kv.scan(&from, &to, false, &mut |k, _| {
+        due.push(k.to_vec());
+        due.len() < limit
+    })?;
+    let mut ctx = Ctx { kv, now: now_ms };
+    let n = due.len();
+    for entry in due {
+        // meta() removes an expired key with its expiry entry; an entry that does not
+        // match its key's expiry (none should exist) goes too, so it is not seen again.
+        let key = &entry[9..];
+        let live = ctx.meta(key)?;
+        if live.is_some() || ctx.kv.get(&entry)?.is_some() {
+            ctx.kv.del(&entry)?;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,0 +1,148 @@
+//! Mimei databases: a Redis-like engine over an ordered byte map (docs/db.md).
+//!
+//! Layers, top down: `engine` runs one command (Redis names and arguments) against a
+//! [`kv::Kv`]; the `cmd_*` files hold the commands by type; `keys` lays a keyspace out in
+//! the ordered map; `kv` is the map interface with the transaction overlay; `cur` is the
+//! writable `cur` state of every database Mimei in one redb table with group commit; the
+//! read-only numbered versions are prolly trees in the block store (`prolly`, `version`).
+//! The front doors (the API table's `Set`, `Hget`, ... and the RESP listener) call
+//! [`engine::exec`] and nothing below it.
+
+pub mod cmd_hash;
+pub mod cmd_keys;
+pub mod cmd_list;
+pub mod cmd_set;
+pub mod cmd_string;
+pub mod cmd_zset;
+pub mod cur;
+pub mod engine;
+pub mod glob;
+pub mod keys;
+pub mod kv;
+pub mod num;
+
+use std::fmt;
+
+use crate::store::StoreError;
+
+/// Largest string value or element: Redis allows 512 MB, a router cannot.
+pub const MAX_VALUE: usize = 16 << 20;
+
+/// What a command can fail with. `Display` is the text Redis 7 replies (after the `-`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The database underneath failed.
+    Store(StoreError),
+    /// The key holds another type.
+    WrongType,
+    /// An argument is not an integer, or the result would not be one.
+    NotInteger,
+    /// An argument is not a float.
+    NotFloat,
+    /// A score range end is not a float.
+    RangeNotFloat,
+    /// An increment would overflow.
+    Overflow,
+    /// `LSET` on a missing key.
+    NoSuchKey,
+    /// `LSET` past the end.
+    OutOfRange,
+    /// Options that do not go together, or a bad option.
+    Syntax,
+    /// Wrong argument count for the command (its name, lower case).
+    Arity(String),
+    /// The command does not exist: its name and the first arguments, as Redis quotes them.
+    Unknown(String),
+    /// A value over [`MAX_VALUE`].
+    TooLarge,
+    /// A write on a read-only version.
+    ReadOnly(String),
+    /// An optimistic transaction lost: another writer changed a key it used.
+    Conflict(String),
+    /// Anything else, with Redis's text after `ERR `.
+    Other(String),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Store(e) => write!(f, "ERR the database failed: {e}"),
+            DbError::WrongType => {
+                f.write_str("WRONGTYPE Operation against a key holding the wrong kind of value")
+            }
+            DbError::NotInteger => f.write_str("ERR value is not an integer or out of range"),
+            DbError::NotFloat => f.write_str("ERR value is not a valid float"),
+            DbError::RangeNotFloat => f.write_str("ERR min or max is not a float"),
+            DbError::Overflow => f.write_str("ERR increment or decrement would overflow"),
+            DbError::NoSuchKey => f.write_str("ERR no such key"),
+            DbError::OutOfRange => f.write_str("ERR index out of range"),
+            DbError::Syntax => f.write_str("ERR syntax error"),
+            DbError::Arity(c) => write!(f, "ERR wrong number of arguments for '{c}' command"),
+            DbError::Unknown(m) => f.write_str(m),
+            DbError::TooLarge => write!(
+                f,
+                "ERR string exceeds maximum allowed size ({} MiB on this node)",
+                MAX_VALUE >> 20
+            ),
+            DbError::ReadOnly(m) => write!(f, "READONLY {m}"),
+            DbError::Conflict(m) => write!(f, "ERR transaction conflict: {m}"),
+            DbError::Other(m) => write!(f, "ERR {m}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<StoreError> for DbError {
+    fn from(e: StoreError) -> Self {
+        DbError::Store(e)
+    }
+}
+
+impl DbError {
+    /// The HTTP status for the API front doors.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            DbError::Store(_) => 500,
+            DbError::ReadOnly(_) => 403,
+            DbError::Conflict(_) => 409,
+            DbError::TooLarge => 413,
+            _ => 400,
+        }
+    }
+}
+
+/// A command's answer, shaped as RESP2 shapes it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK`.
+    Status(&'static str),
+    /// `:N`.
+    Int(i64),
+    /// `$N bytes`.
+    Bulk(Vec<u8>),
+    /// `$-1`.
+    Nil,
+    /// `*-1`.
+    NilArray,
+    /// `*N ...`.
+    Array(Vec<Reply>),
+    /// `-ERR ...`: an error reply (the command failed, the connection goes on).
+    Error(String),
+}
+
+impl Reply {
+    /// `+OK`.
+    pub const OK: Reply = Reply::Status("OK");
+
+    /// A bulk string from text.
+    pub fn text(s: impl Into<String>) -> Reply {
+        Reply::Bulk(s.into().into_bytes())
+    }
+
+    /// An array of bulk strings.
+    pub fn bulks(items: Vec<Vec<u8>>) -> Reply {
+        Reply::Array(items.into_iter().map(Reply::Bulk).collect())
+    }
+}
