@@ -17,14 +17,16 @@
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
 //!                     store       redb tables under <home>/db/: meta, blocks, pins, gc
+//!                     db/         sans-io database versions: prolly trees of dag-cbor blocks
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
-//! Later layers (db/, net/, lua/, lever/, dnn/, resp) slot in between `api/` and `store` as
-//! docs/architecture.md describes.
+//! Later layers (the rest of db/, net/, lua/, lever/, dnn/, resp) slot in between `api/` and
+//! `store` as docs/architecture.md describes. `db::prolly`, the version format, sits below
+//! `store` because gc follows its links.
 //!
 //! ## One thread
 //!
@@ -40,6 +42,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "files")]
+pub mod db;
 pub mod fsutil;
 pub mod home;
 pub mod http;
