@@ -17,14 +17,16 @@
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
 //!                     store       redb tables under <home>/db/: meta, blocks, pins, gc
+//!                     db/         the Redis-like engine; cur in redb, versions as prolly trees
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
-//! Later layers (db/, net/, lua/, lever/, dnn/, resp) slot in between `api/` and `store` as
-//! docs/architecture.md describes.
+//! Later layers (net/, lua/, lever/, dnn/) slot in between `api/` and `store` as
+//! docs/architecture.md describes. `db::prolly`, the version format, is sans-io and used by
+//! `store`'s gc to follow a version's links.
 //!
 //! ## One thread
 //!

@@ -20,6 +20,7 @@ pub mod glob;
 pub mod keys;
 pub mod kv;
 pub mod num;
+pub mod prolly;
 
 use std::fmt;
 

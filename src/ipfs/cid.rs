@@ -1,11 +1,13 @@
-//! Content identifiers: [`Cid`] v0 and v1 over dag-pb and raw blocks, in binary and text.
+//! Content identifiers: [`Cid`] v0 and v1 over dag-pb, raw and dag-cbor blocks, in binary and
+//! text.
 //!
 //! - CIDv0 is a bare sha2-256 multihash of a dag-pb block: 34 bytes, written in base58btc
 //!   (`Qm...`, 46 characters).
 //! - CIDv1 is `varint(1) varint(codec) multihash`, written in multibase: we print base32 lower
 //!   case (`b...`, kubo's default) and parse `b`/`B` base32 and `z` base58btc.
 //!
-//! Only the codecs UnixFS uses are modelled ([`Codec::DagPb`] `0x70`, [`Codec::Raw`] `0x55`)
+//! Only the codecs UnixFS uses ([`Codec::DagPb`] `0x70`, [`Codec::Raw`] `0x55`) and the one
+//! database versions use ([`Codec::DagCbor`] `0x71`, the nodes of `db::prolly`) are modelled,
 //! and only the hashes in [`super::multihash`]. Everything else is refused with a
 //! [`CidError`] naming what was wrong, never a panic.
 
@@ -45,7 +47,7 @@ pub enum CidError {
     },
     /// A CID version other than 0 or 1 (or a v1 prefix with version 0).
     UnsupportedVersion(u64),
-    /// A content codec other than dag-pb (0x70) or raw (0x55).
+    /// A content codec other than dag-pb (0x70), raw (0x55) or dag-cbor (0x71).
     UnsupportedCodec(u64),
     /// A hash function other than sha2-256 (0x12) or identity (0x00).
     UnsupportedHash(u64),
@@ -92,7 +94,7 @@ impl fmt::Display for CidError {
             Self::UnsupportedCodec(c) => {
                 write!(
                     f,
-                    "unsupported codec 0x{c:x} (only dag-pb 0x70 and raw 0x55)"
+                    "unsupported codec 0x{c:x} (only dag-pb 0x70, raw 0x55 and dag-cbor 0x71)"
                 )
             }
             Self::UnsupportedHash(c) => {
@@ -137,6 +139,8 @@ pub enum Codec {
     DagPb,
     /// raw (`0x55`): the block is the bytes (raw leaves).
     Raw,
+    /// dag-cbor (`0x71`): canonical CBOR with tag-42 links (the nodes of database versions).
+    DagCbor,
 }
 
 impl Codec {
@@ -144,12 +148,15 @@ impl Codec {
     pub const DAG_PB: u64 = 0x70;
     /// Multicodec code of raw.
     pub const RAW: u64 = 0x55;
+    /// Multicodec code of dag-cbor.
+    pub const DAG_CBOR: u64 = 0x71;
 
     /// The multicodec code.
     pub fn code(self) -> u64 {
         match self {
             Self::DagPb => Self::DAG_PB,
             Self::Raw => Self::RAW,
+            Self::DagCbor => Self::DAG_CBOR,
         }
     }
 
@@ -158,6 +165,7 @@ impl Codec {
         match code {
             Self::DAG_PB => Ok(Self::DagPb),
             Self::RAW => Ok(Self::Raw),
+            Self::DAG_CBOR => Ok(Self::DagCbor),
             other => Err(CidError::UnsupportedCodec(other)),
         }
     }
@@ -441,9 +449,9 @@ mod tests {
         bad.pop();
         bad.push('5');
         assert_eq!(bad.parse::<Cid>(), Err(CidError::NonCanonicalText));
-        // A v1 prefix with a dag-cbor codec.
-        let cbor = format!("b{}", base32::encode(&[1, 0x71, 0x12, 0x20]));
-        assert_eq!(cbor.parse::<Cid>(), Err(CidError::UnsupportedCodec(0x71)));
+        // A v1 prefix with a dag-json codec.
+        let json = format!("b{}", base32::encode(&[1, 0xa9, 0x02, 0x12, 0x20]));
+        assert_eq!(json.parse::<Cid>(), Err(CidError::UnsupportedCodec(0x0129)));
         // A v0 wrapped in multibase is refused.
         let v0: Cid = V0.parse().unwrap();
         let wrapped = format!("b{}", base32::encode(&v0.to_bytes()));

@@ -58,6 +58,8 @@ pub enum ExportError {
     NotWaiting,
     /// The caller's store does not have this block.
     Missing(Cid),
+    /// A block whose codec is neither dag-pb nor raw (a dag-cbor database node): not UnixFS.
+    NotUnixFsCodec(Cid),
 }
 
 impl fmt::Display for ExportError {
@@ -76,6 +78,9 @@ impl fmt::Display for ExportError {
             Self::BlockTooLarge(n) => write!(f, "block of {n} bytes exceeds {MAX_BLOCK_SIZE}"),
             Self::NotWaiting => f.write_str("a block was provided but none was asked for"),
             Self::Missing(c) => write!(f, "block {c} not found"),
+            Self::NotUnixFsCodec(c) => {
+                write!(f, "block {c} is not dag-pb or raw, so not part of a file")
+            }
         }
     }
 }
@@ -238,6 +243,7 @@ impl FileReader {
                 let len = block.len() as u64;
                 (block, Vec::new(), len)
             }
+            Codec::DagCbor => return Err(ExportError::NotUnixFsCodec(p.cid)),
             Codec::DagPb => {
                 let node = PbNode::decode(&block)?;
                 let fs = UnixFs::decode(node.data.as_deref().ok_or(ExportError::NotUnixFs)?)?;

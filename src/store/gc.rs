@@ -10,12 +10,14 @@
 //! the walk's write transaction and are deleted before it commits, so they are never seen on
 //! disk. redb spills dirty pages past its cache, so the marks cost disk, not memory.
 //!
-//! Only blocks reached as dag-pb are read, and of those only the ones whose record does not
-//! say "no links" (a v0 file's 256 KiB leaves are dag-pb without links: their records are
-//! enough). A block the walk needs but the store lacks, or cannot read, is reported, never a
-//! panic; while any such block exists under a root, `gc` removes nothing, because what lies
-//! below it cannot be known (kubo's gc stops for the same reason). A dag-pb block that does
-//! not decode is counted and treated as a leaf: its content is what its CID says, so no
+//! Only blocks reached as dag-pb or dag-cbor are read (raw blocks have no links), and of the
+//! dag-pb ones only those whose record does not say "no links" (a v0 file's 256 KiB leaves
+//! are dag-pb without links: their records are enough). dag-cbor blocks are the nodes of
+//! database versions (`db::prolly`), whose links `db::prolly::links` reads. A block the walk
+//! needs but the store lacks, or cannot read, is reported, never a panic; while any such block
+//! exists under a root, `gc` removes nothing, because what lies below it cannot be known
+//! (kubo's gc stops for the same reason). A dag-pb or dag-cbor block that does not decode
+//! is counted and treated as a leaf: its content is what its CID says, so no
 //! fetch could ever give it links.
 //!
 //! # Sweep
@@ -63,7 +65,7 @@ pub struct DagStats {
     pub damaged: Vec<Cid>,
     /// How many such blocks.
     pub damaged_total: u64,
-    /// dag-pb blocks that do not decode, treated as leaves.
+    /// dag-pb or dag-cbor blocks that do not decode, treated as leaves.
     pub undecodable: u64,
     /// CIDs that went to the scratch table because the stack was full.
     pub spilled: u64,
@@ -201,7 +203,7 @@ impl<'t> Walker<'t> {
         }
     }
 
-    /// Keeps `root` and everything its dag-pb links reach.
+    /// Keeps `root` and everything its dag-pb and dag-cbor links reach.
     pub(crate) fn walk(
         &mut self,
         root: &Cid,
@@ -210,7 +212,8 @@ impl<'t> Walker<'t> {
     ) -> Result<(), StoreError> {
         self.push(*root)?;
         while let Some(cid) = self.pop()? {
-            let follow = cid.codec() == Codec::DagPb;
+            // dag-pb and dag-cbor (database version nodes) have links; raw blocks do not.
+            let follow = cid.codec() != Codec::Raw;
             let bytes = if cid.hash().code() == IDENTITY {
                 // Inline bytes: nothing stored, nothing to mark, but a dag-pb node can still
                 // link to stored blocks. It cannot contain itself, so this ends.
@@ -245,7 +248,8 @@ impl<'t> Walker<'t> {
                     self.stats.blocks += 1;
                     self.stats.bytes += rec.size;
                 }
-                if !follow || rec.no_links {
+                // The flag is about dag-pb; a dag-cbor block is always read.
+                if !follow || (rec.no_links && cid.codec() == Codec::DagPb) {
                     continue;
                 }
                 let rec = Record { cid, ..rec };
@@ -258,16 +262,31 @@ impl<'t> Walker<'t> {
                     Err(e) => return Err(e),
                 }
             };
-            match PbNode::decode(&bytes) {
-                Ok(node) => {
-                    for link in node.links {
-                        self.push(link.hash)?;
+            match links(cid.codec(), &bytes) {
+                Some(links) => {
+                    for link in links {
+                        self.push(link)?;
                     }
                 }
-                Err(_) => self.stats.undecodable += 1,
+                None => self.stats.undecodable += 1,
             }
         }
         Ok(())
+    }
+}
+
+/// The links of a dag-pb node or a dag-cbor database node (`db::prolly`); `None` when the
+/// block does not decode as one. Other dag-cbor blocks (not made by this node) count as
+/// undecodable leaves, and so do all dag-cbor blocks in a build without the `files` feature,
+/// which has no databases.
+fn links(codec: Codec, bytes: &[u8]) -> Option<Vec<Cid>> {
+    match codec {
+        Codec::DagPb => PbNode::decode(bytes)
+            .ok()
+            .map(|n| n.links.into_iter().map(|l| l.hash).collect()),
+        #[cfg(feature = "files")]
+        Codec::DagCbor => crate::db::prolly::links(bytes).ok(),
+        _ => None,
     }
 }
 

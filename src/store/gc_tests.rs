@@ -268,3 +268,55 @@ fn the_walk_is_bounded_on_a_large_wide_set() {
     let r = b.gc(&[]).unwrap();
     assert_eq!((r.live.spilled, r.kept, r.removed), (0, 5051, 0));
 }
+
+/// A database version is a prolly tree of dag-cbor blocks: everything under a version root
+/// survives gc, even walked with a stack of 4 CIDs; the blocks only an older version or an
+/// unrelated tree had are collected.
+#[cfg(feature = "files")]
+#[test]
+fn database_versions_keep_their_dag_cbor_blocks() {
+    use crate::db::prolly::{Tree, build};
+    use std::collections::HashSet;
+
+    let m = mem_db();
+    let b = m.blocks();
+    let version = |prefix: &str, n: u64, seed: u64, changed: u64| {
+        let mut cids = HashSet::new();
+        let entries = (0..n).map(|i| {
+            let s = if i % 50 == 0 { seed + changed } else { seed };
+            let k = format!("{prefix}{i:06}").into_bytes();
+            Ok::<_, StoreError>((k, bytes(s * 1_000_000 + i, 24)))
+        });
+        let root = build(entries, &mut |c: &Cid, d: &[u8]| {
+            cids.insert(*c);
+            b.put(c, d).map(|_| ())
+        })
+        .unwrap();
+        (root, cids)
+    };
+    let (_, old) = version("k", 2000, 1, 0);
+    let (new_root, new) = version("k", 2000, 1, 7);
+    let (_, other) = version("x", 300, 2, 0);
+    assert!(new.len() > 400 && new.iter().all(|c| c.codec() == Codec::DagCbor));
+    let only_old = old.difference(&new).count();
+    assert!(only_old > 0 && only_old < old.len() / 2, "{only_old}");
+
+    let r = b.gc_with_stack(&[new_root], 4).unwrap();
+    assert!(r.swept && r.live.complete(), "{r:?}");
+    assert_eq!(r.live.undecodable, 0);
+    assert_eq!(r.live.blocks, new.len() as u64);
+    assert!(r.live.spilled > 0);
+    assert_eq!(r.removed, (only_old + other.len()) as u64);
+    assert!(new.iter().all(|c| b.has(c).unwrap()));
+    assert!(old.difference(&new).all(|c| !b.has(c).unwrap()));
+    assert!(other.iter().all(|c| !b.has(c).unwrap()));
+    // The kept version still reads in full.
+    let mut n = 0;
+    Tree::new(new_root)
+        .range(&mut |c: &Cid| b.get(c), b"", None, false, &mut |_, _| {
+            n += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(n, 2000);
+}
