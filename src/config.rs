@@ -80,6 +80,13 @@ pub struct SystemVars {
     pub log_level: LogLevel,
     /// `ListenAddr`: the address the HTTP port binds to (default all interfaces).
     pub listen_addr: String,
+    /// `RespPort`: the Redis-protocol (RESP2) port of the Mimei databases; 0 = off.
+    pub resp_port: u16,
+    /// `RespAddr`: the address the RESP port binds to (default loopback only).
+    pub resp_addr: String,
+    /// `DbDurability`: `"group"` (default: writes reach the disk within a second) or
+    /// `"full"` (every acknowledged write is on disk); docs/db.md.
+    pub db_durability: String,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -95,6 +102,9 @@ impl Default for SystemVars {
             max_memory_mb: DEFAULT_MAX_MEMORY_MB,
             log_level: LogLevel::Info,
             listen_addr: "0.0.0.0".to_string(),
+            resp_port: 0,
+            resp_addr: "127.0.0.1".to_string(),
+            db_durability: "group".to_string(),
             other: Vec::new(),
         }
     }
@@ -253,6 +263,26 @@ impl SystemVars {
                         .map(str::to_string)
                         .ok_or_else(|| field("ListenAddr", "an IP address such as \"0.0.0.0\""))?
                 }
+                "RespPort" => {
+                    sv.resp_port = value
+                        .as_i64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(|| field("RespPort", "a port number (0 = off)"))?
+                }
+                "RespAddr" => {
+                    sv.resp_addr = value
+                        .as_str()
+                        .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+                        .map(str::to_string)
+                        .ok_or_else(|| field("RespAddr", "an IP address such as \"127.0.0.1\""))?
+                }
+                "DbDurability" => {
+                    sv.db_durability = value
+                        .as_str()
+                        .filter(|d| matches!(*d, "group" | "full"))
+                        .map(str::to_string)
+                        .ok_or_else(|| field("DbDurability", "\"group\" or \"full\""))?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
@@ -281,6 +311,12 @@ impl SystemVars {
             (
                 "ListenAddr".to_string(),
                 Value::Str(self.listen_addr.clone()),
+            ),
+            ("RespPort".to_string(), Value::Int(i64::from(self.resp_port))),
+            ("RespAddr".to_string(), Value::Str(self.resp_addr.clone())),
+            (
+                "DbDurability".to_string(),
+                Value::Str(self.db_durability.clone()),
             ),
         ];
         m.extend(self.other.iter().cloned());

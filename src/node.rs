@@ -202,13 +202,33 @@ fn start_and_serve(
         }
         let server = tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx));
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
+        let committer = tokio::task::spawn_local(group_commit(state.clone()));
+        #[cfg(feature = "resp")]
+        let resp = match crate::resp::server::bind(&state) {
+            Ok(Some(l)) => Some(tokio::task::spawn_local(crate::resp::server::serve(
+                l,
+                state.clone(),
+                stop_rx.clone(),
+            ))),
+            Ok(None) => None,
+            Err(e) => {
+                log_error!("{e}");
+                None
+            }
+        };
         tokio::select! {
             _ = term.recv() => log_info!("SIGTERM: stopping"),
             _ = int.recv() => log_info!("SIGINT: stopping"),
         }
         let _ = stop_tx.send(true);
         let _ = server.await;
+        #[cfg(feature = "resp")]
+        if let Some(r) = resp {
+            let _ = r.await;
+        }
         sweeper.abort();
+        committer.abort();
+        flush_db(&state);
         Ok::<(), NodeError>(())
     });
     drop(local_set);
@@ -233,6 +253,34 @@ fn loopback_for(a: SocketAddr) -> SocketAddr {
         SocketAddr::new(ip, a.port())
     } else {
         a
+    }
+}
+
+/// Writes the database memtable to disk (docs/db.md: group commit), logging a failure; the
+/// memtable is kept for the next try.
+fn flush_db(state: &NodeState) {
+    let mut db = state.db.borrow_mut();
+    if let Err(e) = db.flush(&state.store) {
+        log_error!("writing the databases to disk failed (kept in memory, retrying): {e}");
+    }
+}
+
+/// The group commit: every [`crate::db::cur::GROUP_COMMIT_MS`] ms, expired keys go and the
+/// memtable is flushed.
+async fn group_commit(state: Rc<NodeState>) {
+    let ms = crate::db::cur::GROUP_COMMIT_MS;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        {
+            let mut db = state.db.borrow_mut();
+            if let Err(e) = db.sweep_expired(&state.store, crate::clock::unix_ms(), 1000) {
+                log_warn!("removing expired database keys: {e}");
+            }
+            db.release_reader();
+        }
+        flush_db(&state);
     }
 }
 

@@ -49,6 +49,14 @@ pub enum ApiError {
     /// A Mimei operation failed: a missing right (with the reason), a bad name, a record that
     /// failed verification, a missing version.
     Mimei(crate::mimei::store::MimeiStoreError),
+    /// A database command failed (wrong type, bad number, read-only version, conflict); the
+    /// text is Redis's.
+    Db {
+        /// The function.
+        function: &'static str,
+        /// What failed.
+        error: crate::db::DbError,
+    },
 }
 
 impl ApiError {
@@ -62,6 +70,7 @@ impl ApiError {
             ApiError::Busy(_) => 503,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
+            ApiError::Db { error, .. } => error.http_status(),
         }
     }
 
@@ -79,6 +88,7 @@ impl ApiError {
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Mimei(_) => "mimei",
+            ApiError::Db { .. } => "db",
         }
     }
 }
@@ -108,6 +118,7 @@ impl fmt::Display for ApiError {
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),
+            ApiError::Db { function, error } => write!(f, "{function}: {error}"),
         }
     }
 }

@@ -123,6 +123,48 @@ fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
 
 /// The handle `args[0]`, with its live session and the Mimei's current rights.
 fn mm(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, Rights), ApiError> {
+    let (h, user, header) = mm_header(c)?;
+    Ok((h, user, header.rights().clone()))
+}
+
+/// What a database function runs on, after the checks of [`db_target`].
+pub(super) struct DbTarget {
+    /// The handle (transactions are per handle).
+    pub handle: String,
+    /// The Mimei.
+    pub mid: MimeiId,
+    /// `None` = `cur`; a number = that read-only version.
+    pub version: Option<u64>,
+}
+
+/// The database behind the handle `args[0]`: a live session, a db-type Mimei, and the right
+/// to read (a reader, or a writer on `cur`) or, for `write`, to write `cur`.
+pub(super) fn db_target(c: &Call<'_>, write: bool) -> Result<DbTarget, ApiError> {
+    let (h, user, header) = mm_header(c)?;
+    if header.fields().kind != MimeiType::Db {
+        return Err(bad(
+            c,
+            format!(
+                "Mimei {} is a file Mimei; database functions need one made with type db \
+                 (`leither mimei create -t db`)",
+                h.mid
+            ),
+        ));
+    }
+    let rights = header.rights();
+    if write {
+        check(c, &h, user.as_ref(), rights, Right::WRITE, true)?;
+    } else if h.version.is_some() || rights.check(user.as_ref(), Right::WRITE).is_err() {
+        rights.check(user.as_ref(), Right::READ)?;
+    }
+    Ok(DbTarget {
+        handle: c.str_arg(0, "mmsid")?.to_string(),
+        mid: h.mid,
+        version: h.version,
+    })
+}
+
+fn mm_header(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, MimeiHeader), ApiError> {
     let id = c.str_arg(0, "mmsid")?;
     let h = HANDLES
         .with(|t| t.borrow().mm.get(id).cloned())
@@ -136,7 +178,7 @@ fn mm(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, Rights), ApiError> {
     let session = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
     let user = user_of(&session)?;
     let header = Mimeis::new(&c.state.store).header(&h.mid)?;
-    Ok((h, user, header.rights().clone()))
+    Ok((h, user, header))
 }
 
 /// Checks `need` and, for a change to `cur`, that the handle is writable.
@@ -307,11 +349,22 @@ fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, Api
         )))
     })?;
     let state = m.state(mid)?;
-    let root = state.cur.ok_or_else(|| {
-        ApiError::Mimei(MimeiStoreError::Conflict(format!(
-            "Mimei {mid} has nothing in cur; set it first (MFSetCid, `mimei setcid`)"
-        )))
-    })?;
+    let root = if m.header(mid)?.fields().kind == MimeiType::Db {
+        // A database's cur lives in db_cur; the version is its prolly tree.
+        let mut db = c.state.db.borrow_mut();
+        crate::db::version::snapshot(&mut db, &c.state.store, mid).map_err(|error| {
+            ApiError::Db {
+                function: c.entry.name,
+                error,
+            }
+        })?
+    } else {
+        state.cur.ok_or_else(|| {
+            ApiError::Mimei(MimeiStoreError::Conflict(format!(
+                "Mimei {mid} has nothing in cur; set it first (MFSetCid, `mimei setcid`)"
+            )))
+        })?
+    };
     let prev = m.versions(mid)?.last().map_or(0, |r| r.version());
     let rec = VersionRecord::sign(key, *mid, state.next, &root.to_bytes(), prev, unix_now())?;
     m.add_version(&rec)?;
@@ -340,6 +393,15 @@ pub fn restore(c: Call<'_>) -> ApiFuture<'_> {
         check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
         let m = Mimeis::new(&c.state.store);
         let (root, n) = m.root(&h.mid, ver_arg(&c, 1)?)?;
+        if m.header(&h.mid)?.fields().kind == MimeiType::Db {
+            let mut db = c.state.db.borrow_mut();
+            crate::db::version::restore(&mut db, &c.state.store, &h.mid, root).map_err(
+                |error| ApiError::Db {
+                    function: c.entry.name,
+                    error,
+                },
+            )?;
+        }
         m.set_cur(&h.mid, Some(root))?;
         Ok(Value::Int(n.unwrap_or(0) as i64))
     })()))

@@ -34,12 +34,17 @@ pub struct NodeState {
     pub listen: Cell<Option<SocketAddr>>,
     /// API calls served since start.
     pub calls: Cell<u64>,
+    /// The writable state of the database Mimeis (memtable, transactions).
+    pub db: RefCell<crate::db::cur::CurStore>,
 }
 
 impl NodeState {
     /// Assembles the state from its parts.
     pub fn new(home: PathBuf, key: NodeKey, vars: SystemVars, store: Store) -> NodeState {
+        let durability = crate::db::cur::Durability::parse(&vars.db_durability)
+            .unwrap_or(crate::db::cur::Durability::Group);
         NodeState {
+            db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             home,
             key,
             vars: RefCell::new(vars),

@@ -3,7 +3,7 @@
 
 use super::{Access, ApiFn, Rights, fns_node};
 #[cfg(feature = "files")]
-use super::{fns_files, fns_ipfs, fns_mimei};
+use super::{fns_db, fns_files, fns_ipfs, fns_mimei};
 
 /// Every function of the node, in the order the function list shows them.
 pub static TABLE: &[ApiFn] = &[
@@ -282,6 +282,462 @@ pub static TABLE: &[ApiFn] = &[
         access: Access::Public,
         doc: "[{name, cid, size}] of the opened directory; needs read.",
         run: fns_mimei::readdir,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Set",
+        params: "mmsid, key, value, [options]",
+        access: Access::Public,
+        doc: "Database, SET: options as Redis (NX, XX, GET, EX s, PX ms, KEEPTTL). Returns \"OK\", or null when NX/XX did not hold. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::set,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Get",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, GET: the string, or null. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::get,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Del",
+        params: "mmsid, key...",
+        access: Access::Public,
+        doc: "Database, DEL: how many keys were removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::del,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Exists",
+        params: "mmsid, key...",
+        access: Access::Public,
+        doc: "Database, EXISTS: how many of the keys exist. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::exists,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Incr",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, INCR: the new value. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::incr,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "IncrBy",
+        params: "mmsid, key, n",
+        access: Access::Public,
+        doc: "Database, INCRBY: the new value. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::incr_by,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Strlen",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, STRLEN. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::strlen,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Expire",
+        params: "mmsid, key, seconds",
+        access: Access::Public,
+        doc: "Database, EXPIRE: 1 if set, 0 if the key is absent. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::expire,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Ttl",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, TTL: seconds left, -1 without expiry, -2 when absent. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::ttl,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Persist",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, PERSIST: 1 if an expiry was removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::persist,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Type",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, TYPE: string, hash, list, set, zset or none. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::type_,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hset",
+        params: "mmsid, key, field, value...",
+        access: Access::Public,
+        doc: "Database, HSET: how many fields were added. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hset,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hget",
+        params: "mmsid, key, field",
+        access: Access::Public,
+        doc: "Database, HGET: the value, or null. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hget,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hmget",
+        params: "mmsid, key, field...",
+        access: Access::Public,
+        doc: "Database, HMGET: the values (null for absent fields). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hmget,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hmset",
+        params: "mmsid, key, {field: value}",
+        access: Access::Public,
+        doc: "Database, HMSET: sets the fields (a map, or field, value pairs). Returns \"OK\". The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hmset,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hgetall",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, HGETALL as a map {field: value}, fields in byte order. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hgetall,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hkeys",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, HKEYS, in byte order. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hkeys,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hdel",
+        params: "mmsid, key, field...",
+        access: Access::Public,
+        doc: "Database, HDEL: how many fields were removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hdel,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hlen",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, HLEN. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hlen,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hclear",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, Removes the hash; returns how many fields it had. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hclear,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "HincrBy",
+        params: "mmsid, key, field, n",
+        access: Access::Public,
+        doc: "Database, HINCRBY: the new value. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hincr_by,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hscan",
+        params: "mmsid, key, cursor, [\"COUNT\", n], [\"MATCH\", pattern]",
+        access: Access::Public,
+        doc: "Database, fields after the field cursor (\"\" = from the first), in byte order, at most n (default 10), as a map {field: value}. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hscan,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Hrevscan",
+        params: "mmsid, key, cursor, [\"COUNT\", n], [\"MATCH\", pattern]",
+        access: Access::Public,
+        doc: "Database, like Hscan, descending from before cursor (\"\" = from the last). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::hrevscan,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lpush",
+        params: "mmsid, key, value...",
+        access: Access::Public,
+        doc: "Database, LPUSH: the new length. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lpush,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lpop",
+        params: "mmsid, key, [count]",
+        access: Access::Public,
+        doc: "Database, LPOP: the element (null when empty), or a list with count. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lpop,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Rpush",
+        params: "mmsid, key, value...",
+        access: Access::Public,
+        doc: "Database, RPUSH: the new length. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::rpush,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Rpop",
+        params: "mmsid, key, [count]",
+        access: Access::Public,
+        doc: "Database, RPOP: the element, or a list with count. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::rpop,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lrange",
+        params: "mmsid, key, start, stop",
+        access: Access::Public,
+        doc: "Database, LRANGE (negative indexes count from the end). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lrange,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lindex",
+        params: "mmsid, key, index",
+        access: Access::Public,
+        doc: "Database, LINDEX: the element, or null. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lindex,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Llen",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, LLEN. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::llen,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lset",
+        params: "mmsid, key, index, value",
+        access: Access::Public,
+        doc: "Database, LSET: \"OK\"; out of range and missing key are errors. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lset,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Lclear",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, removes the list; returns how many elements it had. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::lclear,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Sadd",
+        params: "mmsid, key, member...",
+        access: Access::Public,
+        doc: "Database, SADD: how many members were added. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::sadd,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Srem",
+        params: "mmsid, key, member...",
+        access: Access::Public,
+        doc: "Database, SREM: how many members were removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::srem,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Smembers",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, SMEMBERS, in byte order. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::smembers,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Scard",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, SCARD. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::scard,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Sinter",
+        params: "mmsid, key...",
+        access: Access::Public,
+        doc: "Database, SINTER. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::sinter,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Sunion",
+        params: "mmsid, key...",
+        access: Access::Public,
+        doc: "Database, SUNION. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::sunion,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Sdiff",
+        params: "mmsid, key...",
+        access: Access::Public,
+        doc: "Database, SDIFF: members of the first set in none of the others. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::sdiff,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Sclear",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, removes the set; returns how many members it had. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::sclear,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zadd",
+        params: "mmsid, key, [options], score, member...",
+        access: Access::Public,
+        doc: "Database, ZADD with Redis's options (NX XX GT LT CH INCR): how many members were added (changed too with CH; the new score with INCR). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zadd,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrem",
+        params: "mmsid, key, member...",
+        access: Access::Public,
+        doc: "Database, ZREM: how many members were removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrem,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zscore",
+        params: "mmsid, key, member",
+        access: Access::Public,
+        doc: "Database, ZSCORE: the score as text (Redis's %.17g), or null. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zscore,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrank",
+        params: "mmsid, key, member",
+        access: Access::Public,
+        doc: "Database, ZRANK: the 0-based rank by score, or null. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrank,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zcard",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, ZCARD. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zcard,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zcount",
+        params: "mmsid, key, min, max",
+        access: Access::Public,
+        doc: "Database, ZCOUNT: members with min <= score <= max (\"(\" excludes; -inf, +inf). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zcount,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrange",
+        params: "mmsid, key, start, stop, [\"WITHSCORES\"]",
+        access: Access::Public,
+        doc: "Database, ZRANGE by rank (also BYSCORE, REV, LIMIT as in Redis 6.2+). The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrange,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrevrange",
+        params: "mmsid, key, start, stop, [\"WITHSCORES\"]",
+        access: Access::Public,
+        doc: "Database, ZREVRANGE by rank, highest first. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrevrange,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrangebyscore",
+        params: "mmsid, key, min, max, [\"WITHSCORES\"], [\"LIMIT\", offset, count]",
+        access: Access::Public,
+        doc: "Database, ZRANGEBYSCORE. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrangebyscore,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zrevrangebyscore",
+        params: "mmsid, key, max, min, [\"WITHSCORES\"], [\"LIMIT\", offset, count]",
+        access: Access::Public,
+        doc: "Database, ZREVRANGEBYSCORE. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zrevrangebyscore,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zremrangebyscore",
+        params: "mmsid, key, min, max",
+        access: Access::Public,
+        doc: "Database, ZREMRANGEBYSCORE: how many members were removed. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zremrangebyscore,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "ZincrBy",
+        params: "mmsid, key, increment, member",
+        access: Access::Public,
+        doc: "Database, ZINCRBY: the new score as text. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zincr_by,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Zclear",
+        params: "mmsid, key",
+        access: Access::Public,
+        doc: "Database, removes the sorted set; returns how many members it had. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::zclear,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Scan",
+        params: "mmsid, cursor, [\"COUNT\", n], [\"MATCH\", pattern]",
+        access: Access::Public,
+        doc: "Database, keys after the key cursor (\"\" = from the first), in byte order, at most n (default 10); pass the last key back as the next cursor. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::scan,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Begin",
+        params: "mmsid",
+        access: Access::Public,
+        doc: "Database, starts an optimistic transaction on this handle (cur; write right): its writes stay private until Commit. Returns true. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::begin,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Commit",
+        params: "mmsid",
+        access: Access::Public,
+        doc: "Database, applies the transaction; if another writer changed a key it used since Begin, nothing is applied and the error names the key (HTTP 409). Returns true. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::commit,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "Rollback",
+        params: "mmsid",
+        access: Access::Public,
+        doc: "Database, drops the transaction. Returns true. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
+        run: fns_db::rollback,
     },
     ApiFn {
         name: "Echo",

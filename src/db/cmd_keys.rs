@@ -1,5 +1,6 @@
 //! Commands on keys of any type: `DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT PEXPIREAT
-//! TTL PTTL PERSIST SCAN KEYS DBSIZE FLUSHDB`.
+//! TTL PTTL PERSIST SCAN KEYS DBSIZE FLUSHDB`, and Leither's `KSCAN cursor [COUNT n]
+//! [MATCH p]` (keys after the key `cursor`, in key order, as ledisdb's `Scan`).
 //!
 //! **SCAN cursors.** Redis's cursor is a number clients keep as a number (redis-py parses
 //! it). Ours is the first 8 bytes of the next key to visit, zero-padded, as a big-endian u64:
@@ -280,4 +281,21 @@ pub fn flushdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         ctx.kv.del(&k)?;
     }
     Ok(Reply::OK)
+}
+
+/// `KSCAN cursor [COUNT n] [MATCH p]`: up to n keys after the key `cursor` ("" = from the
+/// first), in key order.
+pub fn kscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let (cursor, count, pat) = super::cmd_hash::scan_opts(&a[1..])?;
+    let mut out = Vec::new();
+    walk_keys(ctx, cursor, &mut |k, _| {
+        if k == cursor {
+            return true;
+        }
+        if pat.is_none_or(|p| super::glob::matches(p, k)) {
+            out.push(k.to_vec());
+        }
+        out.len() < count
+    })?;
+    Ok(Reply::bulks(out))
 }

@@ -13,7 +13,7 @@
 //! open the store remembers, per Redis key, the sequence of its last change, so `Commit`
 //! and `EXEC` can tell whether a key they used changed since they began.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound::{Excluded, Included};
 
 use redb::{ReadableDatabase, TableDefinition, TableError};
@@ -79,6 +79,8 @@ pub struct CurStore {
     mods: HashMap<Vec<u8>, u64>,
     /// Open transactions by handle (mmsid).
     pub txns: HashMap<String, Txn>,
+    /// Mimeis (ID bytes) that set an expiry since start: the sweeper's round.
+    expiring: BTreeSet<Vec<u8>>,
 }
 
 impl CurStore {
@@ -93,6 +95,7 @@ impl CurStore {
             watchers: 0,
             mods: HashMap::new(),
             txns: HashMap::new(),
+            expiring: BTreeSet::new(),
         }
     }
 
@@ -138,6 +141,22 @@ impl CurStore {
         let n = self.mem.len();
         self.mem.clear();
         self.mem_bytes = 0;
+        Ok(n)
+    }
+
+    /// Removes due keys of the Mimeis that set expiries since start (at most `limit` each);
+    /// keys of the others expire when they are next read. Returns how many went.
+    pub fn sweep_expired(&mut self, store: &Store, now_ms: u64, limit: usize) -> Result<usize, DbError> {
+        let mids: Vec<Vec<u8>> = self.expiring.iter().cloned().collect();
+        let mut n = 0;
+        for prefix in mids {
+            let mut v = CurView {
+                cur: self,
+                store,
+                prefix,
+            };
+            n += super::engine::sweep(&mut v, now_ms, limit)?;
+        }
         Ok(n)
     }
 
@@ -261,6 +280,11 @@ impl CurView<'_> {
     }
 
     fn record(&mut self, key: &[u8], value: Option<&[u8]>) {
+        if key.first() == Some(&super::keys::EXPIRY) && value.is_some() {
+            if !self.cur.expiring.contains(&self.prefix) {
+                self.cur.expiring.insert(self.prefix.clone());
+            }
+        }
         let k = self.full_key(key);
         self.cur.mem_bytes += k.len() + value.map_or(0, <[u8]>::len) + 32;
         self.cur.mem.insert(k, value.map(<[u8]>::to_vec));

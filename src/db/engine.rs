@@ -123,6 +123,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!("pttl", 2, false, cmd_keys::pttl),
     cmd!("persist", 2, true, cmd_keys::persist),
     cmd!("scan", -2, false, cmd_keys::scan),
+    cmd!("kscan", -2, false, cmd_keys::kscan),
     cmd!("keys", 2, false, cmd_keys::keys),
     cmd!("dbsize", 1, false, cmd_keys::dbsize),
     cmd!("flushdb", -1, true, cmd_keys::flushdb),

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod kv;
 pub mod num;
 pub mod prolly;
+pub mod version;
 
 use std::fmt;
 
