@@ -21,6 +21,7 @@
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
+//!                     resp/       sans-io RESP2 codec and Redis number formats (feature `resp`)
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
@@ -51,4 +52,6 @@ pub mod log;
 pub mod mimei;
 pub mod node;
 pub mod pki;
+#[cfg(feature = "resp")]
+pub mod resp;
 pub mod store;
