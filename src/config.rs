@@ -312,7 +312,10 @@ impl SystemVars {
                 "ListenAddr".to_string(),
                 Value::Str(self.listen_addr.clone()),
             ),
-            ("RespPort".to_string(), Value::Int(i64::from(self.resp_port))),
+            (
+                "RespPort".to_string(),
+                Value::Int(i64::from(self.resp_port)),
+            ),
             ("RespAddr".to_string(), Value::Str(self.resp_addr.clone())),
             (
                 "DbDurability".to_string(),

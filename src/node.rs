@@ -200,7 +200,8 @@ fn start_and_serve(
         if let Some(p) = ready.take() {
             p.report(Ok(()));
         }
-        let server = tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx));
+        let server =
+            tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx.clone()));
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
         let committer = tokio::task::spawn_local(group_commit(state.clone()));
         #[cfg(feature = "resp")]

@@ -55,11 +55,19 @@ pub enum ApiError {
         /// The function.
         function: &'static str,
         /// What failed.
-        error: crate::db::DbError,
+        error: Box<crate::db::DbError>,
     },
 }
 
 impl ApiError {
+    /// A failed database command of `function`.
+    pub fn db(function: &'static str, error: crate::db::DbError) -> ApiError {
+        ApiError::Db {
+            function,
+            error: Box::new(error),
+        }
+    }
+
     /// The HTTP status for the JSON front door.
     pub fn http_status(&self) -> u16 {
         match self {

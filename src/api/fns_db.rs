@@ -131,10 +131,7 @@ fn run(c: &Call<'_>, cmd: &'static str, write: bool, s: Shape) -> Result<Value, 
         flatten(c, v, &mut args, 0)?;
     }
     let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let r = exec_on(c, &t, &refs).map_err(|error| ApiError::Db {
-        function: c.entry.name,
-        error,
-    })?;
+    let r = exec_on(c, &t, &refs).map_err(|error| ApiError::db(c.entry.name, error))?;
     Ok(shape(r, s))
 }
 
@@ -260,13 +257,13 @@ db_fns! {
     scan => "kscan", false, Shape::Plain;
 }
 
-fn txn(c: &Call<'_>, what: fn(&Call<'_>, &DbTarget) -> Result<(), DbError>) -> Result<Value, ApiError> {
+fn txn(
+    c: &Call<'_>,
+    what: fn(&Call<'_>, &DbTarget) -> Result<(), DbError>,
+) -> Result<Value, ApiError> {
     c.arity(1, 1)?;
     let t = db_target(c, true)?;
-    what(c, &t).map_err(|error| ApiError::Db {
-        function: c.entry.name,
-        error,
-    })?;
+    what(c, &t).map_err(|error| ApiError::db(c.entry.name, error))?;
     Ok(Value::Bool(true))
 }
 

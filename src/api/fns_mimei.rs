@@ -352,12 +352,8 @@ fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, Api
     let root = if m.header(mid)?.fields().kind == MimeiType::Db {
         // A database's cur lives in db_cur; the version is its prolly tree.
         let mut db = c.state.db.borrow_mut();
-        crate::db::version::snapshot(&mut db, &c.state.store, mid).map_err(|error| {
-            ApiError::Db {
-                function: c.entry.name,
-                error,
-            }
-        })?
+        crate::db::version::snapshot(&mut db, &c.state.store, mid)
+            .map_err(|error| ApiError::db(c.entry.name, error))?
     } else {
         state.cur.ok_or_else(|| {
             ApiError::Mimei(MimeiStoreError::Conflict(format!(
@@ -395,12 +391,8 @@ pub fn restore(c: Call<'_>) -> ApiFuture<'_> {
         let (root, n) = m.root(&h.mid, ver_arg(&c, 1)?)?;
         if m.header(&h.mid)?.fields().kind == MimeiType::Db {
             let mut db = c.state.db.borrow_mut();
-            crate::db::version::restore(&mut db, &c.state.store, &h.mid, root).map_err(
-                |error| ApiError::Db {
-                    function: c.entry.name,
-                    error,
-                },
-            )?;
+            crate::db::version::restore(&mut db, &c.state.store, &h.mid, root)
+                .map_err(|error| ApiError::db(c.entry.name, error))?;
         }
         m.set_cur(&h.mid, Some(root))?;
         Ok(Value::Int(n.unwrap_or(0) as i64))

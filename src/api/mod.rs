@@ -10,8 +10,8 @@
 
 pub mod args;
 pub mod error;
-pub mod fns_files;
 pub mod fns_db;
+pub mod fns_files;
 pub mod fns_ipfs;
 pub mod fns_mimei;
 pub mod fns_node;

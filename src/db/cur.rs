@@ -146,7 +146,12 @@ impl CurStore {
 
     /// Removes due keys of the Mimeis that set expiries since start (at most `limit` each);
     /// keys of the others expire when they are next read. Returns how many went.
-    pub fn sweep_expired(&mut self, store: &Store, now_ms: u64, limit: usize) -> Result<usize, DbError> {
+    pub fn sweep_expired(
+        &mut self,
+        store: &Store,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<usize, DbError> {
         let mids: Vec<Vec<u8>> = self.expiring.iter().cloned().collect();
         let mut n = 0;
         for prefix in mids {
@@ -280,10 +285,11 @@ impl CurView<'_> {
     }
 
     fn record(&mut self, key: &[u8], value: Option<&[u8]>) {
-        if key.first() == Some(&super::keys::EXPIRY) && value.is_some() {
-            if !self.cur.expiring.contains(&self.prefix) {
-                self.cur.expiring.insert(self.prefix.clone());
-            }
+        if key.first() == Some(&super::keys::EXPIRY)
+            && value.is_some()
+            && !self.cur.expiring.contains(&self.prefix)
+        {
+            self.cur.expiring.insert(self.prefix.clone());
         }
         let k = self.full_key(key);
         self.cur.mem_bytes += k.len() + value.map_or(0, <[u8]>::len) + 32;

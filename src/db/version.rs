@@ -61,7 +61,6 @@ pub fn snapshot(db: &mut CurStore, store: &Store, mid: &MimeiId) -> Result<Cid, 
             prolly::build(entries, &mut put).map_err(build_err)?
         }
     };
-    drop(put);
     write(&mut batch)?;
     Ok(root)
 }
@@ -140,7 +139,13 @@ pub fn root_of(store: &Store, mid: &MimeiId, n: u64) -> Result<Cid, DbError> {
 }
 
 /// Runs a (read) command on version `n` of `mid`.
-pub fn exec_at(store: &Store, mid: &MimeiId, n: u64, now_ms: u64, args: &[&[u8]]) -> Result<Reply, DbError> {
+pub fn exec_at(
+    store: &Store,
+    mid: &MimeiId,
+    n: u64,
+    now_ms: u64,
+    args: &[&[u8]],
+) -> Result<Reply, DbError> {
     let root = root_of(store, mid, n)?;
     let label = format!("version {n} of Mimei {mid} is read-only; open cur to write");
     engine::exec(&mut VersionKv::new(store, root, label), now_ms, args)

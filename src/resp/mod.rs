@@ -5,3 +5,4 @@
 
 pub mod num;
 pub mod proto;
+pub mod server;
