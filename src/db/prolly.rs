@@ -38,7 +38,7 @@ pub use node::{
 
 /// A leaf ends after an entry whose key's boundary hash is below `2^32 / LEAF_FANOUT`, so
 /// leaves hold 4 entries on average. Small leaves keep an edit's rewrite small: with 1% of
-/// 100,000 values changed, 96% of the blocks are shared (docs/db-versions.md).
+/// 100,000 values changed, 95% of the blocks are shared (docs/db-versions.md).
 pub const LEAF_FANOUT: u64 = 4;
 /// An internal node ends after a child whose first key's boundary hash (salted with the
 /// level) is below `2^32 / BRANCH_FANOUT`: 64 children on average.

@@ -30,6 +30,9 @@ pub const MAX_KEY_LEN: usize = 4096;
 /// Longest value, in bytes. Bigger values belong in their own blocks (an IPFS file).
 pub const MAX_VALUE_LEN: usize = 256 * 1024;
 
+/// Most entries reserved up front when decoding; more grow the vector as they decode.
+const PREALLOC: usize = 1024;
+
 const MAJOR_UINT: u8 = 0;
 const MAJOR_BYTES: u8 = 2;
 const MAJOR_ARRAY: u8 = 4;
@@ -208,7 +211,8 @@ impl<'a> Node<'a> {
                 return Err(DecodeError::BadItemCount { level, items });
             }
             let n = usize::try_from(items / 2).unwrap_or(usize::MAX);
-            let mut out: Vec<(&[u8], &[u8])> = Vec::with_capacity(n);
+            // Grown as entries decode: a declared count costs nothing until it is real.
+            let mut out: Vec<(&[u8], &[u8])> = Vec::with_capacity(n.min(PREALLOC));
             for index in 0..n {
                 let key = c.key()?;
                 if out.last().is_some_and(|(prev, _)| *prev >= key) {
@@ -226,7 +230,7 @@ impl<'a> Node<'a> {
                 return Err(DecodeError::BadItemCount { level, items });
             }
             let n = usize::try_from(items / 3).unwrap_or(usize::MAX);
-            let mut out: Vec<Child<'_>> = Vec::with_capacity(n);
+            let mut out: Vec<Child<'_>> = Vec::with_capacity(n.min(PREALLOC));
             let mut total = 0u64;
             for index in 0..n {
                 let key = c.key()?;

@@ -670,6 +670,8 @@ fn versions_one_percent_apart_share_most_blocks() {
         }
     }
     let changed_root = build_into(&changed, &mut store);
+    let root = Node::decode(&store[&changed_root]).unwrap();
+    eprintln!("100,000 keys: root at level {}", root.level);
     let ratio = shared(&store, &old_root, &changed_root, "1% of values changed");
     assert!(ratio >= 0.90, "{ratio}");
 

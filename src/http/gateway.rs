@@ -90,7 +90,7 @@ fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, 
         if cid.codec() != Codec::DagPb {
             return Err(Fail(
                 404,
-                format!("{cid} is a raw block, it has no \"{seg}\""),
+                format!("{cid} is not a dag-pb directory, it has no \"{seg}\""),
             ));
         }
         let found = find_entry(state, &block, seg)?
