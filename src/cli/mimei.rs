@@ -1,4 +1,4 @@
-//! `mimei`: file Mimeis on a node, through the API table (`MMCreate`, `MMOpen`, `MF*`, ...).
+//! `mimei`: file and database Mimeis on a node, through the API table (`MMCreate`, `MMOpen`, `MF*`, ...).
 //!
 //! Output keeps Leither's lines: `Create MiMei  ok` / `mid= <mid>`, `MiMeiSetCid ver= N`,
 //! `MiMeiAdd cid= <cid>` / `MiMeiAdd ver= N`. Every command signs in with the key (`-k`, default
@@ -36,6 +36,32 @@ enum Cmd {
     Release(Release),
     SetRight(SetRight),
     GetRight(GetRight),
+    Grep(Grep),
+}
+
+/// Dump a database Mimei: `mid:`, `ver:`, `Data Type KV`, then a `key value` line per key
+/// (strings as they are, other types as `type` and JSON).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "grep")]
+struct Grep {
+    /// the database Mimei
+    #[argh(positional)]
+    mid: String,
+    /// version: a number, last, release or cur (default last, or cur when there is none)
+    #[argh(positional)]
+    ver: Option<String>,
+    /// the first key to show
+    #[argh(option, short = 'b')]
+    begin: Option<String>,
+    /// show only keys matching this glob pattern (Redis's: * ? [abc])
+    #[argh(option, short = 'm')]
+    r#match: Option<String>,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
 }
 
 /// Create a Mimei: prints `Create MiMei  ok` and `mid= <mid>`.
@@ -370,6 +396,10 @@ impl Mimei {
                 })?;
                 println!("MiMeiSetRight ok {} {}", a.member, a.rights);
             }
+            Cmd::Grep(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                grep(&c, &sid, &a)?;
+            }
             Cmd::GetRight(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let mut args = vec![];
@@ -480,4 +510,98 @@ fn show(v: &Value) {
     }
     println!("release= {}", g("release"));
     println!("last= {}", g("last"));
+}
+
+/// `mimei grep`: pages through the keys with `Scan` and prints each key's value.
+fn grep(c: &Client, sid: &Value, a: &Grep) -> Result<(), CliError> {
+    let ver = match a.ver.as_deref() {
+        Some(v) => v.to_string(),
+        None => {
+            let info = c.call("GetVar", vec![sid.clone(), s("mminfo"), s(&a.mid)])?;
+            match info.get("last").and_then(Value::as_i64) {
+                Some(n) if n > 0 => n.to_string(),
+                _ => "cur".to_string(),
+            }
+        }
+    };
+    with_open(c, sid, &a.mid, &ver, |mm| {
+        println!("mid: {}", a.mid);
+        println!("ver: {ver}");
+        println!("Data Type KV");
+        let mut out = std::io::stdout().lock();
+        let mut first = true;
+        let mut cursor = a.begin.clone().unwrap_or_default();
+        loop {
+            let mut args = vec![mm.clone(), s(&cursor), s("COUNT"), Value::Int(500)];
+            if let Some(m) = &a.r#match {
+                args.push(s("MATCH"));
+                args.push(s(m));
+            }
+            // The first page starts at BEGIN itself; Scan returns keys after its cursor.
+            if first && !cursor.is_empty() {
+                let v = c.call("Exists", vec![mm.clone(), s(&cursor)])?;
+                let matches = a
+                    .r#match
+                    .as_deref()
+                    .is_none_or(|m| crate::db::glob::matches(m.as_bytes(), cursor.as_bytes()));
+                if v.as_i64() == Some(1) && matches {
+                    show_key(c, mm, &cursor, &mut out)?;
+                }
+            }
+            first = false;
+            let keys = match c.call("Scan", args)? {
+                Value::List(l) => l,
+                _ => Vec::new(),
+            };
+            if keys.is_empty() {
+                break;
+            }
+            for k in &keys {
+                let k = k.as_str().unwrap_or("");
+                show_key(c, mm, k, &mut out)?;
+                cursor = k.to_string();
+            }
+        }
+        Ok(())
+    })
+}
+
+fn show_key(c: &Client, mm: &Value, key: &str, out: &mut impl Write) -> Result<(), CliError> {
+    let kind = c.call("Type", vec![mm.clone(), s(key)])?;
+    let kind = kind.as_str().unwrap_or("none").to_string();
+    let k = || vec![mm.clone(), s(key)];
+    let value = match kind.as_str() {
+        "string" => {
+            let v = c.call("Get", k())?;
+            let _ = writeln!(out, "{key} {}", text(&v));
+            return Ok(());
+        }
+        "hash" => c.call("Hgetall", k())?,
+        "list" => c.call(
+            "Lrange",
+            [k(), vec![Value::Int(0), Value::Int(-1)]].concat(),
+        )?,
+        "set" => c.call("Smembers", k())?,
+        "zset" => c.call(
+            "Zrange",
+            [k(), vec![Value::Int(0), Value::Int(-1), s("WITHSCORES")]].concat(),
+        )?,
+        _ => return Ok(()),
+    };
+    let mut j = String::new();
+    crate::api::json::encode(&value, &mut j);
+    let _ = writeln!(out, "{key} {kind} {j}");
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Str(t) => t.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => {
+            let mut j = String::new();
+            crate::api::json::encode(other, &mut j);
+            j
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! `HFSCAN`/`HFREVSCAN key cursor [COUNT n] [MATCH pattern]` (fields after `cursor` in field
 //! order, as ledisdb's `HScan`/`HRevScan`; an empty cursor starts at the first field).
 
-use super::engine::{CmdResult, Ctx, bounded, int_arg, is};
+use super::engine::{CmdResult, Ctx, bounded, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta};
 use super::{DbError, Reply};
 
@@ -22,6 +22,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, a: &[&[u8]], name: &str, only_new: bool) -> Resu
         return Err(DbError::Arity(name.into()));
     }
     for p in a[2..].chunks(2) {
+        name_ok(p[0])?;
         bounded(p[1])?;
     }
     let key = a[1];

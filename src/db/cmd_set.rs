@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::engine::{CmdResult, Ctx, bounded};
+use super::engine::{CmdResult, Ctx, name_ok};
 use super::keys::{self, Kind, Meta};
 use super::{DbError, Reply};
 
@@ -14,7 +14,7 @@ fn set(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
 /// `SADD key member...`: members added.
 pub fn sadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     for v in &a[2..] {
-        bounded(v)?;
+        name_ok(v)?;
     }
     let old = set(ctx, a[1])?;
     let expire = old.as_ref().map_or(0, |m| m.expire);

@@ -5,7 +5,7 @@
 //! lookups by member and walks in score order are both direct. Order is (score, member bytes)
 //! as in Redis.
 
-use super::engine::{CmdResult, Ctx, bounded, float_arg, int_arg, is};
+use super::engine::{CmdResult, Ctx, float_arg, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta, Z_SCORE};
 use super::num::{Bound, fmt_double};
 use super::{DbError, Reply};
@@ -86,7 +86,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks(2) {
-        pairs.push((float_arg(p[0])?, bounded(p[1])?));
+        pairs.push((float_arg(p[0])?, name_ok(p[1])?));
     }
     let key = a[1];
     let old = zset(ctx, key)?;

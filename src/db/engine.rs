@@ -8,7 +8,7 @@
 use super::keys::{self, Kind, Meta};
 use super::kv::Kv;
 use super::{
-    DbError, MAX_VALUE, Reply, cmd_hash, cmd_keys, cmd_list, cmd_set, cmd_string, cmd_zset,
+    DbError, MAX_KEY, MAX_VALUE, Reply, cmd_hash, cmd_keys, cmd_list, cmd_set, cmd_string, cmd_zset,
 };
 
 /// What a command returns.
@@ -187,6 +187,9 @@ impl Ctx<'_> {
     /// The live meta entry of `key`: an expired key reads as absent (and is removed when
     /// the map is writable).
     pub fn meta(&mut self, key: &[u8]) -> Result<Option<Meta>, DbError> {
+        if key.len() > MAX_KEY {
+            return Err(DbError::KeyTooLong);
+        }
         self.kv.note(key, false);
         let Some(raw) = self.kv.get(&keys::meta(key))? else {
             return Ok(None);
@@ -280,6 +283,14 @@ impl Ctx<'_> {
 pub fn bounded(v: &[u8]) -> Result<&[u8], DbError> {
     if v.len() > MAX_VALUE {
         return Err(DbError::TooLarge);
+    }
+    Ok(v)
+}
+
+/// Checks a field or member against [`MAX_KEY`].
+pub fn name_ok(v: &[u8]) -> Result<&[u8], DbError> {
+    if v.len() > MAX_KEY {
+        return Err(DbError::KeyTooLong);
     }
     Ok(v)
 }

@@ -27,8 +27,13 @@ use std::fmt;
 
 use crate::store::StoreError;
 
-/// Largest string value or element: Redis allows 512 MB, a router cannot.
-pub const MAX_VALUE: usize = 16 << 20;
+/// Largest string value or element. Redis allows 512 MB; ours must fit one entry of a
+/// version's prolly tree ([`prolly::MAX_VALUE_LEN`], 256 KiB, less the meta header) so
+/// every version moves between nodes as blocks of at most 1 MiB.
+pub const MAX_VALUE: usize = prolly::MAX_VALUE_LEN - 64;
+/// Longest key, field or member: an element entry holds a key and a member, and must fit
+/// [`prolly::MAX_KEY_LEN`] (4 KiB).
+pub const MAX_KEY: usize = 2000;
 
 /// What a command can fail with. `Display` is the text Redis 7 replies (after the `-`).
 #[derive(Debug)]
@@ -58,6 +63,8 @@ pub enum DbError {
     Unknown(String),
     /// A value over [`MAX_VALUE`].
     TooLarge,
+    /// A key, field or member over [`MAX_KEY`].
+    KeyTooLong,
     /// A write on a read-only version.
     ReadOnly(String),
     /// An optimistic transaction lost: another writer changed a key it used.
@@ -84,8 +91,11 @@ impl fmt::Display for DbError {
             DbError::Unknown(m) => f.write_str(m),
             DbError::TooLarge => write!(
                 f,
-                "ERR string exceeds maximum allowed size ({} MiB on this node)",
-                MAX_VALUE >> 20
+                "ERR string exceeds maximum allowed size ({MAX_VALUE} bytes in a Mimei database)"
+            ),
+            DbError::KeyTooLong => write!(
+                f,
+                "ERR key, field or member longer than {MAX_KEY} bytes (the Mimei database limit)"
             ),
             DbError::ReadOnly(m) => write!(f, "READONLY {m}"),
             DbError::Conflict(m) => write!(f, "ERR transaction conflict: {m}"),
@@ -109,7 +119,7 @@ impl DbError {
             DbError::Store(_) => 500,
             DbError::ReadOnly(_) => 403,
             DbError::Conflict(_) => 409,
-            DbError::TooLarge => 413,
+            DbError::TooLarge | DbError::KeyTooLong => 413,
             _ => 400,
         }
     }
