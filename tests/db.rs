@@ -74,10 +74,10 @@ impl Node {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         let addr = loop {
-            if let Ok(a) = std::fs::read_to_string(home.join("leither.addr")) {
-                if !a.trim().is_empty() {
-                    break a.trim().to_string();
-                }
+            if let Ok(a) = std::fs::read_to_string(home.join("leither.addr"))
+                && !a.trim().is_empty()
+            {
+                break a.trim().to_string();
             }
             assert!(Instant::now() < deadline, "node did not start");
             std::thread::sleep(Duration::from_millis(20));
@@ -87,7 +87,7 @@ impl Node {
             home: home.to_path_buf(),
             child,
             url: format!("http://{addr}"),
-            resp: resp,
+            resp,
         }
     }
 
