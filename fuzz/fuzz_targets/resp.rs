@@ -23,7 +23,11 @@ fn whole(data: &[u8]) -> (Vec<Args>, Option<String>) {
     loop {
         match parse(rest, &LIMITS) {
             Ok(Some((cmd, used))) => {
-                assert!(used > 0 && used <= rest.len(), "used {used} of {}", rest.len());
+                assert!(
+                    used > 0 && used <= rest.len(),
+                    "used {used} of {}",
+                    rest.len()
+                );
                 for a in &cmd.args {
                     let _ = num::parse_int(a);
                     let _ = num::parse_float(a).map(num::format_double);
