@@ -24,8 +24,8 @@
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
-//! Later layers (db/, net/, lua/, lever/, dnn/, resp) slot in between `api/` and `store` as
-//! docs/architecture.md describes.
+//! Later layers (db/, net/, lua/, lever/, dnn/, the RESP listener) slot in between `api/` and
+//! `store` as docs/architecture.md describes.
 //!
 //! ## One thread
 //!

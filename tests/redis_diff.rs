@@ -27,8 +27,11 @@
 //! `pipelined_replies_match_redis` (1000 commands in one write), `raw_requests_match_redis`
 //! (malformed RESP: both answer `-ERR Protocol error: ...` and close, while another
 //! connection keeps working; inline commands and quoting; empty requests),
-//! `expiry_matches_redis` (TTL/PTTL, short PEXPIRE then EXISTS), `scan_matches_redis`. About
-//! 2 s against redis-server.
+//! `expiry_matches_redis` (TTL/PTTL, short PEXPIRE then EXISTS), `scan_matches_redis`, and
+//! `number_rules_match_redis`, which needs no node: it checks `leither::resp::num` (integer,
+//! float and score-bound parsing, `%.17g` replies) against redis-server alone. About 2 s
+//! against redis-server.
+#![cfg(feature = "resp")]
 
 mod common;
 
@@ -1078,4 +1081,181 @@ fn scan_matches_redis() {
         let (x, y) = (a.call(&bad), b.call(&bad));
         check(&pair, "scan errors", &setup, &bad, Cmp::Exact, x, y);
     }
+}
+
+/// Strings for the number rules: edge cases, then random ones over a number-ish alphabet.
+fn number_strings() -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = [
+        "0",
+        "-0",
+        "1",
+        "+1",
+        " 1",
+        "1 ",
+        "01",
+        "-01",
+        "00",
+        "-",
+        "+",
+        "",
+        ".",
+        "1.",
+        ".5",
+        "-.5",
+        "1e",
+        "1e+",
+        "1e5",
+        "1E-5",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "1e-310",
+        "2.2250738585072014e-308",
+        "inf",
+        "-inf",
+        "+inf",
+        "Inf",
+        "INFINITY",
+        "-infinity",
+        "infinit",
+        "nan",
+        "-nan",
+        "NaN",
+        "nan(1)",
+        "0x10",
+        "0X1p4",
+        "0x.8",
+        "0x",
+        "0x1p",
+        "0x1P-1074",
+        "0xffffffffffffffffff",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "00000000000000000001",
+        "123456789012345678901",
+        "1_000",
+        "1,5",
+        "(1",
+        "((1",
+        "(",
+        "( 1",
+        "(inf",
+        "(-inf",
+        "\t1",
+        "\x001",
+        "3\x00",
+        "1\x002",
+        "0.1",
+        "0.3",
+        "3.6",
+        "1.1",
+        "1e16",
+        "1e17",
+        "123456789012345678",
+        "99999999999999999",
+        "0.0001",
+        "0.00001",
+        "1.5e300",
+        "4.9e-324",
+        "1e308",
+        "1.7976931348623157e308",
+    ]
+    .iter()
+    .map(|s| s.replace("\\t", "\t").replace("\\x00", "\0").into_bytes())
+    .collect();
+    let mut rng = Rng::new(77);
+    let alphabet = b"0123456789012345678901234.-+eEx( infINFnaNpaf\t\0";
+    for _ in 0..1500 {
+        let len = rng.below(9);
+        out.push(
+            (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect(),
+        );
+    }
+    // Decimals over the whole exponent range, for the %.17g form.
+    for _ in 0..800 {
+        let digits: String = (0..1 + rng.below(18))
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect();
+        let exp = rng.below(640) as i64 - 330;
+        let sign = if rng.chance(30) { "-" } else { "" };
+        out.push(format!("{sign}{digits}e{exp}").into_bytes());
+        out.push(format!("{sign}0.{digits}").into_bytes());
+    }
+    out
+}
+
+#[test]
+fn number_rules_match_redis() {
+    use leither::resp::num;
+    let redis = RedisServer::start();
+    let mut c = Conn::connect(redis.port).expect("connect to redis-server");
+    let strings = number_strings();
+    let b = |s: &[u8]| s.to_vec();
+    let mut cmds = vec![cmd(&[
+        "ZADD", "n:bounds", "1", "a", "2", "b", "3", "c", "inf", "d",
+    ])];
+    for s in &strings {
+        cmds.push(cmd(&["SET", "n:int", "0"]));
+        cmds.push(vec![b(b"INCRBY"), b(b"n:int"), s.clone()]);
+        cmds.push(cmd(&["DEL", "n:z"]));
+        cmds.push(vec![b(b"ZADD"), b(b"n:z"), s.clone(), b(b"m")]);
+        cmds.push(cmd(&["ZSCORE", "n:z", "m"]));
+        cmds.push(vec![b(b"ZCOUNT"), b(b"n:bounds"), s.clone(), b(b"+inf")]);
+    }
+    let replies = c.pipeline(&cmds).expect("redis-server answers");
+    let mut failures = Vec::new();
+    for (i, s) in strings.iter().enumerate() {
+        let r = &replies[1 + i * 6..1 + i * 6 + 6];
+        let shown = s.escape_ascii().to_string();
+        // INCRBY: string2ll.
+        let want = match num::parse_int(s) {
+            Some(n) => R::Int(n),
+            None => R::Err(num::NumError::NotInteger.message().into()),
+        };
+        if r[1] != want {
+            failures.push(format!("INCRBY {shown:?}: redis {} ours {want}", r[1]));
+        }
+        // ZADD then ZSCORE: string2d, then the %.17g reply.
+        let want = match num::parse_float(s) {
+            // A small sorted set stores -0 as 0 (redis-server 7.0.15, listpack encoding); the
+            // pattern 0.0 matches -0.0 too.
+            Some(0.0) => (R::Int(1), R::Bulk(Some(b"0".to_vec()))),
+            Some(d) => (R::Int(1), R::Bulk(Some(num::format_double(d).into_bytes()))),
+            None => (
+                R::Err(num::NumError::NotFloat.message().into()),
+                R::Bulk(None),
+            ),
+        };
+        if (r[3].clone(), r[4].clone()) != want {
+            failures.push(format!(
+                "ZADD/ZSCORE {shown:?}: redis {} {} ours {} {}",
+                r[3], r[4], want.0, want.1
+            ));
+        }
+        // ZCOUNT min +inf: zslParseRange.
+        let want = match num::parse_score_bound(s) {
+            Some(min) => R::Int(
+                [1.0, 2.0, 3.0, f64::INFINITY]
+                    .iter()
+                    .filter(|x| min.below(**x))
+                    .count() as i64,
+            ),
+            None => R::Err(num::NumError::MinMaxNotFloat.message().into()),
+        };
+        if r[5] != want {
+            failures.push(format!("ZCOUNT {shown:?} +inf: redis {} ours {want}", r[5]));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} number strings read differently from redis-server:\n{}",
+        failures.len(),
+        strings.len(),
+        failures.join("\n")
+    );
 }
