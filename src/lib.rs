@@ -21,7 +21,7 @@
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
-//!                     resp/       sans-io RESP2 codec and Redis number formats (feature `resp`)
+//!                     resp/       RESP2 codec (sans-io) and the redis-cli listener (feature `resp`)
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!

@@ -231,3 +231,22 @@ fn reply_tree() {
          $4\r\n-inf\r\n$-1\r\n*-1\r\n*0\r\n"
     );
 }
+
+#[test]
+fn a_broken_contract_does_not_panic() {
+    // A partial request, then buffers the parser did not see grow from it.
+    let mut p = Parser::new(Limits::DEFAULT);
+    assert_eq!(p.parse(b"*2\r\n$3\r\nGET\r\n$10\r\nabc"), Ok(None));
+    for other in [
+        &b""[..],
+        b"*",
+        b"*2\r\n",
+        b"x\r\n",
+        b"*2\r\n$3\r\nGE",
+        b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+    ] {
+        let _ = p.parse(other);
+    }
+    p.reset();
+    assert_eq!(p.parse(b"PING\r\n").map(|r| r.map(|(_, n)| n)), Ok(Some(6)));
+}

@@ -34,6 +34,12 @@ impl TestNode {
     /// Makes a fresh home, runs `init -p 0 -b ""` on it, starts `run` and waits until the
     /// node has written `leither.addr`. Panics (with the node's stderr) if it does not.
     pub fn start() -> TestNode {
+        TestNode::start_with(|_| {})
+    }
+
+    /// [`TestNode::start`], calling `configure` with the home between `init` and `run`
+    /// (to edit SystemVars.json with [`set_system_var`], say).
+    pub fn start_with(configure: impl FnOnce(&Path)) -> TestNode {
         let home = fresh_home();
         let init = Command::new(BIN)
             .arg("--home")
@@ -50,6 +56,8 @@ impl TestNode {
             String::from_utf8_lossy(&init.stdout),
             String::from_utf8_lossy(&init.stderr)
         );
+
+        configure(&home);
 
         let stderr =
             fs::File::create(home.join(STDERR_FILE)).expect("cannot create the stderr file");
@@ -217,4 +225,32 @@ pub fn curl(args: &[&str]) -> (u16, Vec<u8>) {
         .unwrap_or(0);
     b.truncate(pos);
     (code, b)
+}
+
+/// Sets `key` to `value` in `HOME/SystemVars.json` (a JSON object), keeping the other keys.
+pub fn set_system_var(home: &Path, key: &str, value: leither::api::Value) {
+    use leither::api::{Value, json};
+    let path = home.join("SystemVars.json");
+    let text = fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let doc = json::decode(&text, &json::JsonLimits::default())
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let Value::Map(mut entries) = doc else {
+        panic!("{} is not a JSON object", path.display());
+    };
+    match entries.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((key.to_string(), value)),
+    }
+    let mut out = String::new();
+    json::encode_pretty(&Value::Map(entries), &mut out);
+    out.push('\n');
+    fs::write(&path, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1 (bound to port 0, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("cannot bind 127.0.0.1:0")
 }
