@@ -3,7 +3,7 @@
 //! stream in small pieces finds the same commands (or the same error) as `parse` on the
 //! whole buffer. The number readers take every argument too.
 #![no_main]
-use leither::resp::num;
+use leither::db::num;
 use leither::resp::proto::{Limits, Parser, parse};
 use libfuzzer_sys::fuzz_target;
 

@@ -40,7 +40,7 @@ fn flatten(c: &Call<'_>, v: &Value, out: &mut Vec<Vec<u8>>, depth: u32) -> Resul
         Value::Str(s) => out.push(s.as_bytes().to_vec()),
         Value::Bytes(b) => out.push(b.clone()),
         Value::Int(i) => out.push(i.to_string().into_bytes()),
-        Value::Float(f) => out.push(crate::db::num::fmt_double(*f).into_bytes()),
+        Value::Float(f) => out.push(crate::db::num::format_double(*f).into_bytes()),
         Value::Bool(b) => out.push(if *b { b"1".to_vec() } else { b"0".to_vec() }),
         Value::List(l) => {
             for x in l {

@@ -174,7 +174,7 @@ pub fn hincrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         None => None,
     };
     let cur = match cur {
-        Some(v) => super::num::parse_i64(&v)
+        Some(v) => super::num::parse_int(&v)
             .ok_or_else(|| DbError::Other("hash value is not an integer".into()))?,
         None => 0,
     };

@@ -158,10 +158,11 @@ fn index(m: &Meta, i: i64) -> Option<u64> {
 
 /// `LINDEX key index`.
 pub fn lindex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let i = int_arg(a[2])?;
+    // Redis looks the key up before it reads the index.
     let Some(m) = list(ctx, a[1])? else {
         return Ok(Reply::Nil);
     };
+    let i = int_arg(a[2])?;
     match index(&m, i) {
         Some(seq) => Ok(ctx
             .kv
@@ -178,9 +179,10 @@ pub fn llen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 
 /// `LSET key index value`.
 pub fn lset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    // Redis looks the key up before it reads the index.
+    let m = list(ctx, a[1])?.ok_or(DbError::NoSuchKey)?;
     let i = int_arg(a[2])?;
     bounded(a[3])?;
-    let m = list(ctx, a[1])?.ok_or(DbError::NoSuchKey)?;
     let seq = index(&m, i).ok_or(DbError::OutOfRange)?;
     ctx.kv.put(&keys::list_elem(a[1], seq), a[3])?;
     ctx.put_meta(a[1], &m, m.expire)?;

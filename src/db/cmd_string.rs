@@ -205,7 +205,7 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Result<i64, DbError> {
     let old = value(ctx, key)?;
     let (cur, expire) = match &old {
         Some(m) => (
-            super::num::parse_i64(&m.value).ok_or(DbError::NotInteger)?,
+            super::num::parse_int(&m.value).ok_or(DbError::NotInteger)?,
             m.expire,
         ),
         None => (0, 0),

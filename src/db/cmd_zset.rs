@@ -7,7 +7,7 @@
 
 use super::engine::{CmdResult, Ctx, float_arg, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta, Z_SCORE};
-use super::num::{Bound, fmt_double};
+use super::num::{ScoreBound as Bound, format_double as fmt_double, parse_score_bound};
 use super::{DbError, Reply};
 
 fn zset(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
@@ -221,7 +221,7 @@ pub fn zcard(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 }
 
 fn bounds(min: &[u8], max: &[u8]) -> Result<(Bound, Bound), DbError> {
-    match (Bound::parse(min), Bound::parse(max)) {
+    match (parse_score_bound(min), parse_score_bound(max)) {
         (Some(a), Some(b)) => Ok((a, b)),
         _ => Err(DbError::RangeNotFloat),
     }
@@ -239,7 +239,7 @@ fn by_score(
     count: i64,
 ) -> Result<Vec<(Vec<u8>, f64)>, DbError> {
     let mut out = Vec::new();
-    if offset < 0 || count == 0 || zset(ctx, key)?.is_none() {
+    if zset(ctx, key)?.is_none() || offset < 0 || count == 0 {
         return Ok(out);
     }
     let mut skip = offset;

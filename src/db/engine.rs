@@ -297,12 +297,12 @@ pub fn name_ok(v: &[u8]) -> Result<&[u8], DbError> {
 
 /// An integer argument.
 pub fn int_arg(b: &[u8]) -> Result<i64, DbError> {
-    super::num::parse_i64(b).ok_or(DbError::NotInteger)
+    super::num::parse_int(b).ok_or(DbError::NotInteger)
 }
 
 /// A float argument.
 pub fn float_arg(b: &[u8]) -> Result<f64, DbError> {
-    super::num::parse_f64(b).ok_or(DbError::NotFloat)
+    super::num::parse_float(b).ok_or(DbError::NotFloat)
 }
 
 /// Whether `a` is the option `opt` (any case).

@@ -248,8 +248,8 @@ impl Parser {
             let Some(cr) = self.line_end(buf, ProtoError::TooBigMultibulkCount)? else {
                 return Ok(None);
             };
-            let n = crate::resp::num::parse_int(&buf[1..cr])
-                .ok_or(ProtoError::InvalidMultibulkLength)?;
+            let n =
+                crate::db::num::parse_int(&buf[1..cr]).ok_or(ProtoError::InvalidMultibulkLength)?;
             if n > self.limits.max_args as i64 || n > i64::from(i32::MAX) {
                 return Err(ProtoError::InvalidMultibulkLength);
             }
@@ -273,7 +273,7 @@ impl Parser {
                         Some(&c) => return Err(ProtoError::ExpectedDollar(c)),
                         None => return Err(ProtoError::ExpectedDollar(b'\r')),
                     }
-                    let n = crate::resp::num::parse_int(&head[1..])
+                    let n = crate::db::num::parse_int(&head[1..])
                         .filter(|n| *n >= 0 && *n as u64 <= self.limits.max_bulk as u64)
                         .ok_or(ProtoError::InvalidBulkLength)? as usize;
                     self.pos = cr + 2;
@@ -447,10 +447,10 @@ pub fn write_null_array(out: &mut Vec<u8>) {
 }
 
 /// Appends a double as Redis 7.0 replies it in RESP2: a bulk string in `%.17g` form, or
-/// `inf`/`-inf` (see [`crate::resp::num::write_double`]).
+/// `inf`/`-inf` (see [`crate::db::num::write_double`]).
 pub fn write_double(out: &mut Vec<u8>, d: f64) {
     let mut text = Vec::with_capacity(24);
-    crate::resp::num::write_double(&mut text, d);
+    crate::db::num::write_double(&mut text, d);
     write_bulk(out, &text);
 }
 
