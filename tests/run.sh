@@ -3,6 +3,13 @@
 # then runs the whole test suite.
 set -e
 cd "$(dirname "$0")/.."
-command -v curl >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl; }
+need=""
+command -v curl >/dev/null 2>&1 || need="$need curl"
+# redis-server is the oracle of tests/redis_diff.rs; redis-cli drives tests/db.rs.
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
+if [ -n "$need" ]; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need
+fi
 bash tests/peers/install.sh
 cargo test --no-fail-fast "$@"

@@ -80,7 +80,9 @@ pub struct CurStore {
     /// Open transactions by handle (mmsid).
     pub txns: HashMap<String, Txn>,
     /// Mimeis (ID bytes) that set an expiry since start: the sweeper's round.
-    expiring: BTreeSet<Vec<u8>>,
+    expiring: BTreeSet<[u8; 20]>,
+    /// A reused buffer for the full key of a read.
+    scratch: Vec<u8>,
 }
 
 impl CurStore {
@@ -96,6 +98,7 @@ impl CurStore {
             mods: HashMap::new(),
             txns: HashMap::new(),
             expiring: BTreeSet::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -104,7 +107,7 @@ impl CurStore {
         CurView {
             cur: self,
             store,
-            prefix: mid.as_bytes().to_vec(),
+            prefix: *mid.as_bytes(),
         }
     }
 
@@ -152,7 +155,7 @@ impl CurStore {
         now_ms: u64,
         limit: usize,
     ) -> Result<usize, DbError> {
-        let mids: Vec<Vec<u8>> = self.expiring.iter().cloned().collect();
+        let mids: Vec<[u8; 20]> = self.expiring.iter().copied().collect();
         let mut n = 0;
         for prefix in mids {
             let mut v = CurView {
@@ -273,10 +276,24 @@ impl CurStore {
 pub struct CurView<'a> {
     cur: &'a mut CurStore,
     store: &'a Store,
-    prefix: Vec<u8>,
+    prefix: [u8; 20],
 }
 
 impl CurView<'_> {
+    fn lookup(&mut self, k: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        if let Some(v) = self.cur.mem.get(k) {
+            return Ok(v.clone());
+        }
+        let path = self.store.path();
+        match self.cur.reader(self.store)? {
+            None => Ok(None),
+            Some(t) => Ok(t
+                .get(k)
+                .map_err(|e| db_err(path, e))?
+                .map(|g| g.value().to_vec())),
+        }
+    }
+
     fn full_key(&self, key: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(self.prefix.len() + key.len());
         k.extend_from_slice(&self.prefix);
@@ -289,7 +306,7 @@ impl CurView<'_> {
             && value.is_some()
             && !self.cur.expiring.contains(&self.prefix)
         {
-            self.cur.expiring.insert(self.prefix.clone());
+            self.cur.expiring.insert(self.prefix);
         }
         let k = self.full_key(key);
         self.cur.mem_bytes += k.len() + value.map_or(0, <[u8]>::len) + 32;
@@ -299,18 +316,13 @@ impl CurView<'_> {
 
 impl Kv for CurView<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        let k = self.full_key(key);
-        if let Some(v) = self.cur.mem.get(&k) {
-            return Ok(v.clone());
-        }
-        let path = self.store.path();
-        match self.cur.reader(self.store)? {
-            None => Ok(None),
-            Some(t) => Ok(t
-                .get(k.as_slice())
-                .map_err(|e| db_err(path, e))?
-                .map(|g| g.value().to_vec())),
-        }
+        let mut k = std::mem::take(&mut self.cur.scratch);
+        k.clear();
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(key);
+        let r = self.lookup(&k);
+        self.cur.scratch = k;
+        r
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), DbError> {

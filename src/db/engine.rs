@@ -131,9 +131,18 @@ pub static COMMANDS: &[Command] = &[
 
 /// The command named `name` (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    COMMANDS
-        .iter()
-        .find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+    // Lower-cased into a stack buffer, then one hash lookup: this runs for every command.
+    let mut buf = [0u8; 24];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    INDEX.with(|i| i.get(&*lower).copied())
+}
+
+thread_local! {
+    static INDEX: std::collections::HashMap<&'static [u8], &'static Command> =
+        COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect();
 }
 
 /// The reply of Redis 7 to a command it does not know.

@@ -140,6 +140,9 @@ struct Conn {
     watch: Option<Watch>,
     wrote: bool,
     quit: bool,
+    /// The time of the batch being run: read once per read from the socket.
+    now_ms: u64,
+    tick: Instant,
 }
 
 impl Conn {
@@ -155,6 +158,8 @@ impl Conn {
             watch: None,
             wrote: false,
             quit: false,
+            now_ms: crate::clock::unix_ms(),
+            tick: Instant::now(),
         }
     }
 
@@ -172,6 +177,8 @@ impl Conn {
                 },
             };
             buf.extend_from_slice(&chunk[..n]);
+            self.now_ms = crate::clock::unix_ms();
+            self.tick = Instant::now();
             let mut used = 0;
             let mut fatal = false;
             loop {
@@ -228,84 +235,85 @@ impl Conn {
     }
 
     fn command(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
-        let name = args[0];
-        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-        if self.user.is_none() && !(is("auth") || is("ping") || is("quit") || is("hello")) {
+        // The name lower-cased once; names longer than any connection command are left
+        // to the engine.
+        let mut buf = [0u8; 16];
+        let name: &[u8] = match buf.get_mut(..args[0].len()) {
+            Some(b) => {
+                for (d, c) in b.iter_mut().zip(args[0]) {
+                    *d = c.to_ascii_lowercase();
+                }
+                b
+            }
+            None => b"",
+        };
+        if self.user.is_none() && !matches!(name, b"auth" | b"ping" | b"quit" | b"hello") {
             write_error(out, "NOAUTH Authentication required.");
             return;
         }
         if self.multi.is_some()
-            && !(is("exec") || is("discard") || is("multi") || is("watch") || is("quit"))
+            && !matches!(name, b"exec" | b"discard" | b"multi" | b"watch" | b"quit")
         {
             self.queue(args, out);
             return;
         }
-        let r = if is("ping") {
-            match args.len() {
+        let r = match name {
+            b"ping" => match args.len() {
                 1 => Ok(Reply::Status("PONG")),
                 2 => Ok(Reply::Bulk(args[1].to_vec())),
                 _ => Err(DbError::Arity("ping".into())),
+            },
+            b"echo" if args.len() == 2 => Ok(Reply::Bulk(args[1].to_vec())),
+            b"echo" => Err(DbError::Arity("echo".into())),
+            b"quit" => {
+                self.quit = true;
+                Ok(Reply::OK)
             }
-        } else if is("echo") {
-            if args.len() == 2 {
-                Ok(Reply::Bulk(args[1].to_vec()))
-            } else {
-                Err(DbError::Arity("echo".into()))
-            }
-        } else if is("quit") {
-            self.quit = true;
-            Ok(Reply::OK)
-        } else if is("auth") {
-            self.auth(args)
-        } else if is("select") {
-            self.select(args)
-        } else if is("multi") {
-            if self.multi.is_some() {
+            b"auth" => self.auth(args),
+            b"select" => self.select(args),
+            b"multi" if self.multi.is_some() => {
                 Err(DbError::Other("MULTI calls can not be nested".into()))
-            } else {
+            }
+            b"multi" => {
                 self.multi = Some(Vec::new());
                 self.multi_failed = false;
                 Ok(Reply::OK)
             }
-        } else if is("exec") {
-            self.exec(out);
-            return;
-        } else if is("discard") {
-            if self.multi.take().is_some() {
+            b"exec" => {
+                self.exec(out);
+                return;
+            }
+            b"discard" => {
+                if self.multi.take().is_some() {
+                    self.unwatch();
+                    Ok(Reply::OK)
+                } else {
+                    Err(DbError::Other("DISCARD without MULTI".into()))
+                }
+            }
+            b"watch" => self.watch_keys(args),
+            b"unwatch" => {
                 self.unwatch();
                 Ok(Reply::OK)
-            } else {
-                Err(DbError::Other("DISCARD without MULTI".into()))
             }
-        } else if is("watch") {
-            self.watch_keys(args)
-        } else if is("unwatch") {
-            self.unwatch();
-            Ok(Reply::OK)
-        } else if is("command") {
-            Ok(match args.get(1) {
+            b"command" => Ok(match args.get(1) {
                 Some(a) if a.eq_ignore_ascii_case(b"count") => {
                     Reply::Int(engine::COMMANDS.len() as i64)
                 }
                 _ => Reply::Array(Vec::new()),
-            })
-        } else if is("config") {
-            Ok(config(args))
-        } else if is("client") {
-            Ok(match args.get(1) {
+            }),
+            b"config" => Ok(config(args)),
+            b"client" => Ok(match args.get(1) {
                 Some(a) if a.eq_ignore_ascii_case(b"id") => Reply::Int(1),
                 Some(a) if a.eq_ignore_ascii_case(b"getname") => Reply::Nil,
                 _ => Reply::OK,
-            })
-        } else if is("info") {
-            Ok(Reply::text(format!(
+            }),
+            b"info" => Ok(Reply::text(format!(
                 "# Server\r\nredis_version:7.0.0\r\nleither_version:{}\r\nredis_mode:standalone\r\n",
                 crate::api::fns_node::VERSION
-            )))
-        } else if is("flushall") {
-            self.run_db(&[b"flushdb"])
-        } else {
-            self.run_db(args)
+            ))),
+            b"flushall" => self.run_db(&[b"flushdb"]),
+            _ => self.run_db(args),
         };
         write_result(out, r);
     }
@@ -465,10 +473,11 @@ impl Conn {
     }
 
     fn rights(&mut self, mid: MimeiId) -> Result<&Rights, DbError> {
+        let tick = self.tick;
         let fresh = self
             .rights
             .as_ref()
-            .is_some_and(|(t, m, _)| *m == mid && t.elapsed() < RIGHTS_TTL);
+            .is_some_and(|(t, m, _)| *m == mid && tick.saturating_duration_since(*t) < RIGHTS_TTL);
         if !fresh {
             let h = Mimeis::new(&self.state.store)
                 .header(&mid)
@@ -498,7 +507,7 @@ impl Conn {
             ))
             .noperm());
         }
-        let now = crate::clock::unix_ms();
+        let now = self.now_ms;
         match version {
             Some(n) => crate::db::version::exec_at(&self.state.store, &mid, n, now, args),
             None => {
