@@ -3,6 +3,9 @@
 //! `tests/peers/` (HTTP `/webapi/`, and WebSocket `/ws/` where the library has it) that prints
 //! one line per check and ends with `N passed, M failed`.
 //!
+//! `python_hprose_reaches_a_database` runs `py_db.py` on a database Mimei that redis-cli
+//! writes too: both doors on the same data.
+//!
 //! The clients are installed by `bash tests/peers/install.sh` (CI runs it). When they are
 //! missing these tests fail and say so: a silent skip would hide a broken CI.
 
@@ -169,4 +172,79 @@ fn js_hprose_2_0_http_and_websocket() {
 #[test]
 fn js_hprose_3_0_http_and_websocket() {
     run_peer(&node(), "js_hprose3.js");
+}
+
+/// redis-cli and the Python Hprose client on one database Mimei.
+#[cfg(feature = "resp")]
+#[test]
+fn python_hprose_reaches_a_database() {
+    let resp = common::free_port();
+    let node = TestNode::start_with(|home| {
+        common::set_system_var(home, "RespPort", leither::api::Value::Int(i64::from(resp)));
+    });
+    let out = common::ok(&common::leither(
+        &node.home,
+        &["mimei", "create", "-t", "db", "-m", "hprose-db"],
+    ));
+    let mid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mid= "))
+        .expect("mid= line")
+        .trim()
+        .to_string();
+    let cli = |args: &[&str]| -> String {
+        let o = Command::new("redis-cli")
+            .args(["-p", &resp.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli is needed (apt-get install redis-tools)");
+        String::from_utf8_lossy(&o.stdout).trim_end().to_string()
+    };
+    let script =
+        format!("SELECT {mid}\nSET cli:greeting \"hello from redis-cli\"\nRPUSH cli:list a b c\n");
+    let mut child = Command::new("redis-cli")
+        .args(["-p", &resp.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli is needed (apt-get install redis-tools)");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "OK\nOK\n3\n");
+    let key = leither::pki::NodeKey::load(&node.home.join("hostkey.cfg")).unwrap();
+    let now = leither::clock::unix_now();
+    let pass = leither::pki::Pass::sign(&key, vec![], now, 600)
+        .unwrap()
+        .to_text();
+    let o = Command::new(python())
+        .arg(peers_dir().join("py_db.py"))
+        .args([&node.url, &pass, &mid])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && stdout.trim_end().ends_with(" 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // And back: what Python wrote, read with redis-cli.
+    let sel = |cmd: &str| {
+        let mut c = Command::new("redis-cli")
+            .args(["-p", &resp.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let s = format!("SELECT {mid}\n{cmd}\n");
+        std::io::Write::write_all(&mut c.stdin.take().unwrap(), s.as_bytes()).unwrap();
+        String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned()
+    };
+    assert_eq!(sel("HGETALL py:user"), "OK\nlang\npython\nname\nann\n");
+    assert_eq!(
+        sel("ZRANGE py:board 0 -1 WITHSCORES"),
+        "OK\nann\n10\nbob\n20\n"
+    );
+    assert_eq!(sel("GET py:n"), "OK\n42\n");
+    assert_eq!(cli(&["PING"]), "PONG");
 }
