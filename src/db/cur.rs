@@ -57,6 +57,9 @@ impl Durability {
 
 type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
+/// One Mimei's pending writes: `None` is a delete.
+type Mem = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// An open optimistic transaction.
 pub struct Txn {
     /// The Mimei it writes.
@@ -69,7 +72,8 @@ pub struct Txn {
 
 /// The memtable, the cached reader and the conflict bookkeeping.
 pub struct CurStore {
-    mem: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Pending writes per Mimei (keys without the Mimei prefix: shorter compares).
+    mem: BTreeMap<[u8; 20], Mem>,
     mem_bytes: usize,
     reader: Option<Option<Reader>>,
     /// When acknowledged writes reach the disk.
@@ -113,7 +117,7 @@ impl CurStore {
 
     /// Whether there are writes not yet on disk.
     pub fn dirty(&self) -> bool {
-        !self.mem.is_empty()
+        self.mem.values().any(|m| !m.is_empty())
     }
 
     /// Whether the memtable should be flushed now, whatever the timer says.
@@ -125,23 +129,30 @@ impl CurStore {
     /// On failure the memtable is kept whole.
     pub fn flush(&mut self, store: &Store) -> Result<usize, StoreError> {
         self.reader = None;
-        if self.mem.is_empty() {
+        if !self.dirty() {
             return Ok(0);
         }
         let path = store.path();
         let tx = store.db().begin_write().map_err(|e| db_err(path, e))?;
+        let mut n = 0;
         {
             let mut t = tx.open_table(DB_CUR).map_err(|e| db_err(path, e))?;
-            for (k, v) in &self.mem {
-                match v {
-                    Some(v) => t.insert(k.as_slice(), v.as_slice()).map(|_| ()),
-                    None => t.remove(k.as_slice()).map(|_| ()),
+            let mut full = Vec::new();
+            for (mid, mem) in &self.mem {
+                for (k, v) in mem {
+                    full.clear();
+                    full.extend_from_slice(mid);
+                    full.extend_from_slice(k);
+                    match v {
+                        Some(v) => t.insert(full.as_slice(), v.as_slice()).map(|_| ()),
+                        None => t.remove(full.as_slice()).map(|_| ()),
+                    }
+                    .map_err(|e| db_err(path, e))?;
+                    n += 1;
                 }
-                .map_err(|e| db_err(path, e))?;
             }
         }
         tx.commit().map_err(|e| db_err(path, e))?;
-        let n = self.mem.len();
         self.mem.clear();
         self.mem_bytes = 0;
         Ok(n)
@@ -281,9 +292,6 @@ pub struct CurView<'a> {
 
 impl CurView<'_> {
     fn lookup(&mut self, k: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
-        if let Some(v) = self.cur.mem.get(k) {
-            return Ok(v.clone());
-        }
         let path = self.store.path();
         match self.cur.reader(self.store)? {
             None => Ok(None),
@@ -308,14 +316,24 @@ impl CurView<'_> {
         {
             self.cur.expiring.insert(self.prefix);
         }
-        let k = self.full_key(key);
-        self.cur.mem_bytes += k.len() + value.map_or(0, <[u8]>::len) + 32;
-        self.cur.mem.insert(k, value.map(<[u8]>::to_vec));
+        self.cur.mem_bytes += 20 + key.len() + value.map_or(0, <[u8]>::len) + 32;
+        let v = value.map(<[u8]>::to_vec);
+        let mem = self.cur.mem.entry(self.prefix).or_default();
+        // Replacing an entry reuses its key allocation.
+        match mem.get_mut(key) {
+            Some(slot) => *slot = v,
+            None => {
+                mem.insert(key.to_vec(), v);
+            }
+        }
     }
 }
 
 impl Kv for CurView<'_> {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        if let Some(v) = self.cur.mem.get(&self.prefix).and_then(|m| m.get(key)) {
+            return Ok(v.clone());
+        }
         let mut k = std::mem::take(&mut self.cur.scratch);
         k.clear();
         k.extend_from_slice(&self.prefix);
@@ -350,17 +368,20 @@ impl Kv for CurView<'_> {
         let path = self.store.path();
         self.cur.reader(self.store)?;
         let cur: &CurStore = self.cur;
-        let r = cur
+        // Lazy, so a scan the visitor stops early costs only what it visited.
+        let it = cur
             .mem
-            .range::<[u8], _>((Included(lo.as_slice()), Excluded(hi.as_slice())));
-        let it = r.map(|(k, v)| (&k[n..], v.as_deref()));
-        let mem: Vec<(&[u8], Option<&[u8]>)> = if rev {
-            it.rev().collect()
+            .get(&self.prefix)
+            .into_iter()
+            .flat_map(|m| m.range::<[u8], _>((Included(from), Excluded(to))))
+            .map(|(k, v)| (k.as_slice(), v.as_deref()));
+        let mem: Box<dyn Iterator<Item = (&[u8], Option<&[u8]>)>> = if rev {
+            Box::new(it.rev())
         } else {
-            it.collect()
+            Box::new(it)
         };
         let Some(Some(t)) = cur.reader.as_ref() else {
-            merge(std::iter::empty(), mem.into_iter(), rev, f);
+            merge(std::iter::empty(), mem, rev, f);
             return Ok(());
         };
         let range = t
@@ -372,7 +393,7 @@ impl Kv for CurView<'_> {
             rev,
             failed: &mut failed,
         };
-        merge_owned(base, mem.into_iter(), rev, n, f);
+        merge_owned(base, mem, rev, n, f);
         if let Some(e) = failed {
             return Err(db_err(path, e).into());
         }
@@ -462,5 +483,98 @@ fn merge_owned<'m>(
         if !go {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::engine::exec;
+    use crate::db::{Reply, kv::Kv};
+
+    fn test_dir(what: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("leither-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn run(db: &mut CurStore, store: &Store, mid: &MimeiId, line: &str) -> Reply {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(&mut db.view(store, mid), 1000, &args).unwrap()
+    }
+
+    #[test]
+    fn reads_merge_the_memtable_over_redb_and_mimeis_stay_apart() {
+        let dir = test_dir("cur");
+        let store = Store::open(&dir, 1 << 20, "test").unwrap();
+        let (a, b) = (MimeiId::from_bytes([1; 20]), MimeiId::from_bytes([2; 20]));
+        let mut db = CurStore::new(Durability::Group);
+        for i in 0..50 {
+            run(&mut db, &store, &a, &format!("RPUSH l {i}"));
+        }
+        run(&mut db, &store, &b, "SET k other");
+        assert_eq!(db.flush(&store).unwrap(), 50 + 1 + 1);
+        assert!(!db.dirty());
+        // Now change some on top of what is on disk: pops delete flushed entries.
+        run(&mut db, &store, &a, "LPOP l 10");
+        run(&mut db, &store, &a, "RPUSH l x");
+        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(41));
+        let Reply::Array(items) = run(&mut db, &store, &a, "LRANGE l 0 2") else {
+            panic!()
+        };
+        assert_eq!(items[0], Reply::Bulk(b"10".to_vec()));
+        let Reply::Array(items) = run(&mut db, &store, &a, "LRANGE l -2 -1") else {
+            panic!()
+        };
+        assert_eq!(
+            items,
+            vec![Reply::Bulk(b"49".to_vec()), Reply::Bulk(b"x".to_vec())]
+        );
+        assert_eq!(run(&mut db, &store, &a, "GET k"), Reply::Nil);
+        assert_eq!(run(&mut db, &store, &b, "DBSIZE"), Reply::Int(1));
+        // A reverse scan sees the merged state too.
+        let mut seen = 0;
+        db.view(&store, &a)
+            .scan(&[], &[0xff], true, &mut |_, _| {
+                seen += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, 1 + 41);
+        db.flush(&store).unwrap();
+        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(41));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_commit_after_a_concurrent_change_fails_and_applies_nothing() {
+        let dir = test_dir("cur-txn");
+        let store = Store::open(&dir, 1 << 20, "test").unwrap();
+        let mid = MimeiId::from_bytes([7; 20]);
+        let mut db = CurStore::new(Durability::Group);
+        run(&mut db, &store, &mid, "SET n 1");
+        db.begin("h", mid).unwrap();
+        let mut txn = db.txns.remove("h").unwrap();
+        exec(
+            &mut txn.overlay.over(&mut db.view(&store, &mid)),
+            0,
+            &[b"INCR", b"n"],
+        )
+        .unwrap();
+        db.txns.insert("h".into(), txn);
+        run(&mut db, &store, &mid, "SET n 5");
+        assert!(matches!(db.commit(&store, "h"), Err(DbError::Conflict(_))));
+        assert_eq!(
+            run(&mut db, &store, &mid, "GET n"),
+            Reply::Bulk(b"5".to_vec())
+        );
+        assert!(
+            db.mods.is_empty(),
+            "change tracking outlived the last transaction"
+        );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
