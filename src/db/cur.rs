@@ -57,6 +57,9 @@ impl Durability {
 
 type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
+/// A pending entry as the merge sees it: key, and the value (`None`: deleted).
+type Pending<'m> = (&'m [u8], Option<&'m [u8]>);
+
 /// One Mimei's pending writes: `None` is a delete.
 type Mem = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -375,7 +378,7 @@ impl Kv for CurView<'_> {
             .into_iter()
             .flat_map(|m| m.range::<[u8], _>((Included(from), Excluded(to))))
             .map(|(k, v)| (k.as_slice(), v.as_deref()));
-        let mem: Box<dyn Iterator<Item = (&[u8], Option<&[u8]>)>> = if rev {
+        let mem: Box<dyn Iterator<Item = Pending<'_>>> = if rev {
             Box::new(it.rev())
         } else {
             Box::new(it)
