@@ -11,7 +11,9 @@
 # Boots twice from the same disk. Passes when, on each boot, POST /api/Login answers a
 # session and POST /api/GetVar answers; the first boot's serial log shows the data
 # partition grown and mounted; and the second boot answers with the same node id (hostid),
-# so the home really lives on the data partition. Prints the seconds from qemu's start to
+# so the home really lives on the data partition. Before the second boot a fresh public key
+# is put in the boot partition's ssh_authorized_keys (mtools): the test logs in over SSH
+# (dropbear, forwarded port) and runs `leither version` (skipped without ssh/mcopy). Prints the seconds from qemu's start to
 # the first answer. Works on a copy of the image; qemu is killed by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,7 +45,9 @@ cleanup() {
 trap cleanup EXIT
 cp --sparse=always "$OUT/leither-rpi-arm64.img" "$W/disk.img"
 truncate -s +"${GROW_MB}M" "$W/disk.img"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+PORT=$(free_port)
+SSHPORT=$(free_port)
 fail=0
 pass() { echo "PASS $*"; }
 bad() { echo "FAIL $*"; fail=1; }
@@ -56,7 +60,7 @@ boot() {
     -serial "file:$log" -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
     -append "console=ttyAMA0 rdinit=/init loglevel=4" \
     -drive "if=none,id=card,file=$W/disk.img,format=raw" -device virtio-blk-pci,drive=card \
-    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:4800" -device virtio-net-pci,netdev=n0 \
+    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:4800,hostfwd=tcp:127.0.0.1:$SSHPORT-:22" -device virtio-net-pci,netdev=n0 \
     -device virtio-rng-pci < /dev/null > "$W/qemu$n.out" 2>&1 &
   QPID=$!
   deadline=$(( $(date +%s) + TMO ))
@@ -88,6 +92,12 @@ else
   bad "boot 1: the serial log does not show the data partition grown and mounted"; tail -30 "$W/serial1.log"
 fi
 stop_qemu
+SSH_OK=0
+if command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v mcopy >/dev/null; then
+  ssh-keygen -q -t ed25519 -N '' -f "$W/key"
+  # partition 1 starts at sector 8192 (build-image.sh)
+  mcopy -o -i "$W/disk.img@@$((8192 * 512))" "$W/key.pub" ::ssh_authorized_keys && SSH_OK=1
+fi
 boot 2
 if [[ -n "$FIRST_ID" && "$HOSTID" == "$FIRST_ID" ]]; then
   pass "boot 2: same node id $HOSTID (home kept on the data partition)"
@@ -95,6 +105,19 @@ else
   bad "boot 2: node id '$HOSTID' differs from boot 1's '$FIRST_ID'"
 fi
 grep -q 'growing /dev/vda' "$W/serial2.log" && bad "boot 2: grew the partition again"
+if [[ $SSH_OK == 1 && -n "$HOSTID" ]]; then
+  v=
+  for _ in $(seq 1 20); do
+    v=$(timeout 20 ssh -i "$W/key" -p "$SSHPORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+          -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 'leither version' 2>/dev/null || true)
+    [[ -n "$v" ]] && break
+    sleep 2
+  done
+  if [[ "$v" == leither* ]]; then pass "boot 2: ssh root@ (dropbear, key from the boot partition): $v"
+  else bad "boot 2: ssh login with the boot partition's key failed"; grep -i 'dropbear\|ssh' "$W/serial2.log" | tail -5; fi
+else
+  echo "SKIP ssh: needs ssh, ssh-keygen and mcopy"
+fi
 stop_qemu
 echo "boot-to-answer: ${FIRST_SECS}s (first boot), ${SECS}s (second boot)"
 exit $fail
