@@ -25,8 +25,9 @@
 #   acl     = { 1 mode, 2 user, 3 group }
 #   DATA    = u32 path index, u32 file index (1-based, into the sorted arrays), file bytes;
 #             one block per non-empty regular file, in path then file order.
-# Directories are listed when they hold files (intermediate ones with the default acl are
-# left out, as mkpkg's default --compat does). Files are owned by root:root; modes are the
+# Every directory is listed, the root first without a name, as `apk mkpkg` does with its
+# default --compat (3.0.0_pre1: root and intermediate directory nodes kept, which every
+# apk 3 pre-release reads). Files and directories are owned by root:root; modes are the
 # staging tree's. No signature: OpenWrt installs it with `apk add --allow-untrusted`.
 # tests/packages/adb_read.py reads these files back independently.
 import argparse
@@ -108,12 +109,13 @@ def block(kind, payload):
 
 
 def scan(root):
-    """-> sorted [(dirname, [(filename, path, stat)])] for directories holding files."""
+    """-> sorted [(dirname, [(filename, path, stat)])]: every directory, the root as ""."""
     dirs = {}
     for d, subdirs, files in os.walk(root):
         subdirs.sort()
         rel = os.path.relpath(d, root)
         rel = "" if rel == "." else rel
+        dirs.setdefault(rel, [])
         for f in sorted(files):
             p = os.path.join(d, f)
             st = os.lstat(p)
@@ -139,7 +141,8 @@ def make(root, info, scripts, mtime, compress):
                                  4: db.int(mtime), 5: db.blob(hashlib.sha256(data).digest())}))
         dmode = stat.S_IMODE(os.stat(os.path.join(root, dname) if dname else root).st_mode)
         dacl = db.obj({1: db.int(dmode), 2: db.blob(b"root"), 3: db.blob(b"root")})
-        paths.append(db.obj({1: db.blob(dname.encode()), 2: dacl,
+        # the root directory has no name (mkpkg passes a NULL name for it)
+        paths.append(db.obj({1: db.blob(dname.encode()) if dname else NULL, 2: dacl,
                              3: db.obj(fvals, T_ARRAY)}))
     if scripts and installed == 0:
         installed = 1

@@ -11,7 +11,8 @@
 # data files, modes and owners; the binary's ELF machine matching the arch. The .apk read
 # back by tests/packages/adb_read.py (an independent ADB reader): schema, blocks, unique id,
 # hashes, info fields, files and modes, scripts (`sh -n`). Both unpacked binaries run
-# `version` under qemu-user.
+# `version` under qemu-user. The .apk's post-install and pre-deinstall, run in an
+# OpenWrt-like root with its files extracted, enable and disable the service.
 # Then, for one arch (mipsel if built, else the first), an install into an OpenWrt-like root
 # with tests/packages/mini-opkg.sh (a stand-in for opkg) and the stand-ins for
 # /lib/functions.sh and rc.common in tests/packages/openwrt-root (procd calls recorded):
@@ -127,14 +128,14 @@ i = pkg["info"]
 assert (i["name"], i["version"], i["arch"]) == ("leither", version, arch), i
 for f in ("description", "license", "origin", "maintainer"):
     assert i.get(f), f"info has no {f}"
-files = {f"{p['name']}/{f['name']}": f["acl"]["mode"] for p in pkg["paths"] for f in p["files"]}
+files = {f"{p['name']}/{f['name']}": f["acl"]["mode"] for p in pkg["paths"] for f in p.get("files") or []}
 want = {"etc/config/leither": 0o644, "etc/init.d/leither": 0o755, "usr/bin/leither": 0o755,
         "lib/apk/packages/leither.list": 0o644, "lib/apk/packages/leither.conffiles": 0o644,
         "lib/apk/packages/leither.conffiles_static": 0o644}
 assert files == want, files
 for p in pkg["paths"]:
     assert p["acl"]["user"] == "root" and p["acl"]["group"] == "root"
-    for f in p["files"]:
+    for f in p.get("files") or []:
         assert f["acl"]["user"] == "root" and f["acl"]["group"] == "root"
 s = pkg["scripts"]
 assert set(s) == {"post-install", "post-upgrade", "pre-deinstall"}, set(s)
@@ -174,6 +175,19 @@ for a in "${BUILT[@]}"; do
   check "$a apk: ADB read back, info, files, modes, scripts" apk_checks "$apk" "$a" "$W/apk-$a"
   check "$a apk: binary identical to the ipk's" cmp "$d/usr/bin/leither" "$W/apk-$a/usr/bin/leither"
 done
+
+# --- the .apk's scripts in an OpenWrt-like root (apk runs them with the files in place)
+a=${BUILT[0]}
+AR=$W/apkroot
+mkdir -p "$AR"
+cp -a "$T/openwrt-root/." "$AR/"
+python3 "$T/adb_read.py" "$PK/leither-${VERSION}_$a.apk" --extract "$AR" > "$W/apkroot.json"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["scripts"]
+for k in ("post-install","pre-deinstall"): open(sys.argv[2]+"/"+k,"w").write(s[k])' "$W/apkroot.json" "$W"
+check "apk post-install (default_postinst via lib/apk/packages/leither.list) enables the service" \
+  sh -c "IPKG_INSTROOT='$AR' sh '$W/post-install' && [ -L '$AR/etc/rc.d/S95leither' ]"
+check "apk pre-deinstall (default_prerm) disables it" \
+  sh -c "IPKG_INSTROOT='$AR' sh '$W/pre-deinstall' && [ ! -e '$AR/etc/rc.d/S95leither' ]"
 
 # --- install into an OpenWrt-like root (one arch)
 A=${BUILT[0]}

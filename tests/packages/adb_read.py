@@ -152,6 +152,8 @@ def read(path, extract=None):
     z[pos + 1:pos + 21] = b"\0" * 20
     need(hashlib.sha256(bytes(z)).digest()[:20] == uid, "unique id does not match the ADB block")
     paths = pkg.get("paths") or []
+    for p in paths:
+        p.setdefault("name", "")  # the root directory's entry has no name
     names = [p["name"] for p in paths]
     need(names == sorted(names, key=str.encode), "paths not sorted")
     expected = []
