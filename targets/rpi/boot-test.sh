@@ -10,7 +10,8 @@
 #        KEEP_LOG=1 (print the serial logs)
 # Boots twice from the same disk. Passes when, on each boot, POST /api/Login answers a
 # session and POST /api/GetVar answers; the first boot's serial log shows the data
-# partition grown and mounted; and the second boot answers with the same node id (hostid),
+# partition grown and mounted and the clock (started at 2000-01-01, as on a Pi without RTC)
+# moved to the image's build time; and the second boot answers with the same node id (hostid),
 # so the home really lives on the data partition. Before the second boot a fresh public key
 # is put in the boot partition's ssh_authorized_keys (mtools): the test logs in over SSH
 # (dropbear, forwarded port) and runs `leither version` (skipped without ssh/mcopy). Prints the seconds from qemu's start to
@@ -56,7 +57,9 @@ bad() { echo "FAIL $*"; fail=1; }
 boot() {
   local n=$1 log=$W/serial$1.log out="" ok=0 start deadline sid
   start=$(date +%s%N)
+  # -rtc base=2000-01-01: like a Pi (no RTC), the guest clock starts far in the past
   qemu-system-aarch64 -M virt -cpu cortex-a53 -m 256 -smp 1 -nographic -monitor none \
+    -rtc base=2000-01-01T00:00:00 \
     -serial "file:$log" -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
     -append "console=ttyAMA0 rdinit=/init loglevel=4" \
     -drive "if=none,id=card,file=$W/disk.img,format=raw" -device virtio-blk-pci,drive=card \
@@ -90,6 +93,11 @@ if grep -q 'growing /dev/vda partition 2' "$W/serial1.log" && grep -q 'data part
   pass "boot 1: $(grep -o 'data partition /dev/vda2: [0-9]* MiB' "$W/serial1.log") (grown from the image's partition)"
 else
   bad "boot 1: the serial log does not show the data partition grown and mounted"; tail -30 "$W/serial1.log"
+fi
+if grep -q 'clock set to' "$W/serial1.log"; then
+  pass "boot 1: $(grep -o 'clock set to [^(]*' "$W/serial1.log" | head -1)(the RTC said 2000-01-01)"
+else
+  bad "boot 1: the clock was not moved forward from 2000-01-01"
 fi
 stop_qemu
 SSH_OK=0

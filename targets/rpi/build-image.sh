@@ -95,6 +95,7 @@ mkdir -p "$IR"/{bin,sbin,usr/bin,usr/sbin,lib/modules,lib/aarch64-linux-gnu,root
 install -m 0755 "$SYS/bin/busybox" "$IR/bin/busybox"
 ln -s busybox "$IR/bin/sh"   # for #!/bin/sh before /init installs the other applets
 install -m 0755 "$BIN" "$IR/usr/bin/leither"
+echo "$SOURCE_DATE_EPOCH" > "$IR/etc/build-epoch"   # rcS: the clock never starts before this
 # glibc programs with their libraries (NEEDED, resolved in the sysroot)
 PROGS=(sbin/resize2fs sbin/sfdisk)
 [[ $SSH == 1 ]] && PROGS+=(usr/sbin/dropbear usr/bin/dropbearkey)
