@@ -10,6 +10,8 @@
 #                        panic=immediate-abort (smaller; a panic then prints nothing)
 #        CARGO_ARGS="…"  extra arguments for cargo (e.g. --locked, --no-default-features)
 #        ZIGVENV=/opt/zigvenv  where install-toolchain.sh put zig + cargo-zigbuild
+#        CARGO_TARGET_DIR     cargo's build directory (default target/); the binaries are
+#                             still copied to target/dist/
 #
 # One target is built at a time (the machine has 2 cores; cargo uses both).
 # Prerequisites: bash targets/install-toolchain.sh
@@ -54,7 +56,7 @@ for t in "${TARGETS[@]}"; do
     echo "BUILD FAILED: $t"; SUMMARY+=("$t	FAILED	-	-	$(( $(date +%s) - s ))s"); fail=1; continue
   fi
   secs=$(( $(date +%s) - s ))
-  b="target/$t/release/$BIN_NAME"
+  b="${CARGO_TARGET_DIR:-target}/$t/release/$BIN_NAME"
   d=$(dist_bin "$t")
   cp -f "$b" "$d"
   info=$(file -b "$d")
