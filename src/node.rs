@@ -175,6 +175,11 @@ fn start_and_serve(
         store,
     ));
     state.listen.set(local);
+    match state.db.borrow_mut().recover(&state.store) {
+        Ok(0) => {}
+        Ok(n) => log_info!("replayed {n} database writes from the log of an unclean stop"),
+        Err(e) => return Err(fail(&mut ready, NodeError::Store(e))),
+    }
     let local_set = tokio::task::LocalSet::new();
     let result = local_set.block_on(&runtime, async {
         let listener = tokio::net::TcpListener::from_std(std_listener)
@@ -229,7 +234,7 @@ fn start_and_serve(
         }
         sweeper.abort();
         committer.abort();
-        flush_db(&state);
+        checkpoint_db(&state);
         Ok::<(), NodeError>(())
     });
     drop(local_set);
@@ -257,12 +262,10 @@ fn loopback_for(a: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Writes the database memtable to disk (docs/db.md: group commit), logging a failure; the
-/// memtable is kept for the next try.
-fn flush_db(state: &NodeState) {
-    let mut db = state.db.borrow_mut();
-    if let Err(e) = db.flush(&state.store) {
-        log_error!("writing the databases to disk failed (kept in memory, retrying): {e}");
+/// Writes every database write into redb at shutdown (docs/db.md: durability).
+fn checkpoint_db(state: &NodeState) {
+    if let Err(e) = state.db.borrow_mut().checkpoint(&state.store) {
+        log_error!("writing the databases to disk at stop failed (the log keeps them): {e}");
     }
 }
 
@@ -274,14 +277,14 @@ async fn group_commit(state: Rc<NodeState>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        {
-            let mut db = state.db.borrow_mut();
-            if let Err(e) = db.sweep_expired(&state.store, crate::clock::unix_ms(), 1000) {
-                log_warn!("removing expired database keys: {e}");
-            }
-            db.release_reader();
+        let mut db = state.db.borrow_mut();
+        if let Err(e) = db.sweep_expired(&state.store, crate::clock::unix_ms(), 1000) {
+            log_warn!("removing expired database keys: {e}");
         }
-        flush_db(&state);
+        db.release_reader();
+        if let Err(e) = db.tick(&state.store) {
+            log_error!("writing the databases to disk failed (kept in memory, retrying): {e}");
+        }
     }
 }
 

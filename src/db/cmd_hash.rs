@@ -42,8 +42,11 @@ fn set_pairs(ctx: &mut Ctx<'_>, a: &[&[u8]], name: &str, only_new: bool) -> Resu
         }
         ctx.kv.put(&ek, p[1])?;
     }
-    if added > 0 || !only_new {
+    if added > 0 {
         ctx.put_meta(key, &m, expire)?;
+    } else if !only_new {
+        // Fields were overwritten: the meta entry is unchanged, but the key changed (WATCH).
+        ctx.kv.note(key, true);
     }
     Ok(added)
 }

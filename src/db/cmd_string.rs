@@ -20,9 +20,8 @@ pub fn put(ctx: &mut Ctx<'_>, key: &[u8], v: &[u8], expire: u64) -> Result<(), D
             old_expire = o.expire;
         }
     }
-    let mut m = Meta::string(bounded(v)?.to_vec());
-    m.expire = expire;
-    ctx.put_meta(key, &m, old_expire)
+    let bytes = Meta::encode_string(expire, bounded(v)?);
+    ctx.put_meta_bytes(key, bytes, expire, old_expire)
 }
 
 /// `GET key`.

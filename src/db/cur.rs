@@ -1,13 +1,16 @@
 //! The writable `cur` state of every database Mimei: one redb table, `db_cur`, keyed by
 //! Mimei ID (20 bytes) + the engine's key, under a memtable that group-commits.
 //!
-//! **Durability.** Writes land in the memtable and are acknowledged; [`CurStore::flush`]
-//! writes the memtable to redb in one fully durable transaction. In the default *group*
-//! mode the node flushes every [`GROUP_COMMIT_MS`] ms (and whenever the memtable passes
-//! [`MAX_MEM_BYTES`]), so everything acknowledged more than a second before a `kill -9`
+//! **Durability.** Writes land in the memtable and in the pending part of the write-ahead
+//! log (`wal.rs`), and are acknowledged; [`CurStore::flush`] appends the pending records to
+//! the log file with one `fdatasync`. In the default *group* mode the node flushes every
+//! [`GROUP_COMMIT_MS`] ms, so everything acknowledged more than a second before a `kill -9`
 //! survives. In *full* mode the front doors flush after every batch of writes, before they
-//! answer, so every acknowledged write survives (`DbDurability` in SystemVars.json). A
-//! failed flush keeps the memtable: nothing acknowledged is dropped, the next flush retries.
+//! answer, so every acknowledged write survives (`DbDurability` in SystemVars.json).
+//! [`CurStore::checkpoint`] writes the memtable into redb in one durable transaction and
+//! empties the log: when the memtable passes [`MAX_MEM_BYTES`], after [`IDLE_CHECKPOINT_MS`]
+//! without writes, before a version is made, and at shutdown. A failed flush or checkpoint
+//! keeps everything: nothing acknowledged is dropped, the next one retries.
 //!
 //! **Conflicts.** Every write bumps a sequence number; while a transaction or a `WATCH` is
 //! open the store remembers, per Redis key, the sequence of its last change, so `Commit`
@@ -29,8 +32,10 @@ pub const DB_CUR: TableDefinition<&[u8], &[u8]> = TableDefinition::new("db_cur")
 
 /// How often the group commit flushes.
 pub const GROUP_COMMIT_MS: u64 = 500;
-/// The memtable is flushed early once it holds this much.
+/// The memtable is checkpointed into redb once it holds this much.
 pub const MAX_MEM_BYTES: usize = 8 << 20;
+/// The memtable is checkpointed after this long without writes.
+pub const IDLE_CHECKPOINT_MS: u64 = 5_000;
 /// Most open transactions (`Begin` without `Commit`/`Rollback`).
 pub const MAX_TXNS: usize = 256;
 
@@ -90,6 +95,11 @@ pub struct CurStore {
     expiring: BTreeSet<[u8; 20]>,
     /// A reused buffer for the full key of a read.
     scratch: Vec<u8>,
+    /// The write-ahead log, once [`CurStore::recover`] opened it (without one, every flush
+    /// is a checkpoint).
+    wal: Option<super::wal::Wal>,
+    /// Group-commit ticks since the last write (for the idle checkpoint).
+    idle_ticks: u64,
 }
 
 impl CurStore {
@@ -106,7 +116,36 @@ impl CurStore {
             txns: HashMap::new(),
             expiring: BTreeSet::new(),
             scratch: Vec::new(),
+            wal: None,
+            idle_ticks: 0,
         }
+    }
+
+    /// Opens the write-ahead log beside the store's file, replays what a crash left in it
+    /// into the memtable, and checkpoints. Returns how many writes were replayed.
+    pub fn recover(&mut self, store: &Store) -> Result<usize, StoreError> {
+        let path = store.path().with_file_name("db_cur.wal");
+        let io = |e: std::io::Error| StoreError::Io {
+            path: path.clone(),
+            detail: e.to_string(),
+        };
+        let (mut wal, old) = super::wal::Wal::open(&path).map_err(io)?;
+        let (records, good) = super::wal::parse(&old);
+        let n = records.len();
+        for r in records {
+            let mut v = CurView {
+                cur: self,
+                store,
+                prefix: r.mid,
+            };
+            v.record_owned(r.key, r.value.map(<[u8]>::to_vec));
+        }
+        if good < old.len() {
+            wal.truncate(good as u64).map_err(io)?;
+        }
+        self.wal = Some(wal);
+        self.checkpoint(store)?;
+        Ok(n)
     }
 
     /// The `cur` map of Mimei `mid`.
@@ -118,9 +157,31 @@ impl CurStore {
         }
     }
 
-    /// Whether there are writes not yet on disk.
+    /// Whether there are writes not yet on disk (in the log, or in redb without one).
     pub fn dirty(&self) -> bool {
+        match &self.wal {
+            Some(w) => w.pending(),
+            None => self.has_mem(),
+        }
+    }
+
+    fn has_mem(&self) -> bool {
         self.mem.values().any(|m| !m.is_empty())
+    }
+
+    /// One group-commit tick: flushes, and checkpoints a memtable that has been idle for
+    /// [`IDLE_CHECKPOINT_MS`].
+    pub fn tick(&mut self, store: &Store) -> Result<(), StoreError> {
+        if self.dirty() {
+            self.idle_ticks = 0;
+            self.flush(store)?;
+        } else {
+            self.idle_ticks += 1;
+            if self.idle_ticks * GROUP_COMMIT_MS >= IDLE_CHECKPOINT_MS && self.has_mem() {
+                self.checkpoint(store)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the memtable should be flushed now, whatever the timer says.
@@ -128,11 +189,39 @@ impl CurStore {
         self.mem_bytes > MAX_MEM_BYTES
     }
 
-    /// Writes the memtable to redb in one durable transaction; returns how many entries.
-    /// On failure the memtable is kept whole.
-    pub fn flush(&mut self, store: &Store) -> Result<usize, StoreError> {
+    /// Puts every acknowledged write on disk: appends the pending log records with one
+    /// `fdatasync` (and checkpoints when the memtable is full), or, without a log,
+    /// checkpoints. On failure everything is kept for the next try.
+    pub fn flush(&mut self, store: &Store) -> Result<(), StoreError> {
+        match self.wal.as_mut() {
+            None => self.checkpoint(store).map(|_| ()),
+            Some(w) => {
+                let path = w.path().to_path_buf();
+                w.sync().map_err(|e| StoreError::Io {
+                    path,
+                    detail: e.to_string(),
+                })?;
+                if self.full() {
+                    self.checkpoint(store)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the memtable to redb in one durable transaction, then empties the log;
+    /// returns how many entries. On failure the memtable is kept whole.
+    pub fn checkpoint(&mut self, store: &Store) -> Result<usize, StoreError> {
         self.reader = None;
-        if !self.dirty() {
+        if let Some(w) = self.wal.as_mut() {
+            // The log first: should the redb commit fail, nothing acknowledged is lost.
+            let path = w.path().to_path_buf();
+            w.sync().map_err(|e| StoreError::Io {
+                path,
+                detail: e.to_string(),
+            })?;
+        }
+        if !self.has_mem() {
             return Ok(0);
         }
         let path = store.path();
@@ -156,6 +245,13 @@ impl CurStore {
             }
         }
         tx.commit().map_err(|e| db_err(path, e))?;
+        if let Some(w) = self.wal.as_mut() {
+            // Everything in the log is in redb now. Should emptying it fail, a replay
+            // re-applies writes redb already has, in order: the same result.
+            if let Err(e) = w.reset() {
+                crate::log_warn!("emptying {}: {e}", w.path().display());
+            }
+        }
         self.mem.clear();
         self.mem_bytes = 0;
         Ok(n)
@@ -313,22 +409,34 @@ impl CurView<'_> {
     }
 
     fn record(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.record_owned(key, value.map(<[u8]>::to_vec));
+    }
+
+    fn record_owned(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+        if let Some(w) = self.cur.wal.as_mut() {
+            w.log(&self.prefix, key, value.as_deref());
+        }
         if key.first() == Some(&super::keys::EXPIRY)
             && value.is_some()
             && !self.cur.expiring.contains(&self.prefix)
         {
             self.cur.expiring.insert(self.prefix);
         }
-        self.cur.mem_bytes += 20 + key.len() + value.map_or(0, <[u8]>::len) + 32;
-        let v = value.map(<[u8]>::to_vec);
+        let vlen = value.as_ref().map_or(0, Vec::len);
         let mem = self.cur.mem.entry(self.prefix).or_default();
-        // Replacing an entry reuses its key allocation.
-        match mem.get_mut(key) {
-            Some(slot) => *slot = v,
-            None => {
-                mem.insert(key.to_vec(), v);
+        // Replacing an entry reuses its key allocation and counts only what it grew by.
+        let grew = match mem.get_mut(key) {
+            Some(slot) => {
+                let old = slot.as_ref().map_or(0, Vec::len);
+                *slot = value;
+                vlen.saturating_sub(old)
             }
-        }
+            None => {
+                mem.insert(key.to_vec(), value);
+                key.len() + vlen + 48
+            }
+        };
+        self.cur.mem_bytes += grew;
     }
 }
 
@@ -348,6 +456,11 @@ impl Kv for CurView<'_> {
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         self.record(key, Some(value));
+        Ok(())
+    }
+
+    fn put_owned(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), DbError> {
+        self.record_owned(key, Some(value));
         Ok(())
     }
 
@@ -517,7 +630,7 @@ mod tests {
             run(&mut db, &store, &a, &format!("RPUSH l {i}"));
         }
         run(&mut db, &store, &b, "SET k other");
-        assert_eq!(db.flush(&store).unwrap(), 50 + 1 + 1);
+        assert_eq!(db.checkpoint(&store).unwrap(), 50 + 1 + 1);
         assert!(!db.dirty());
         // Now change some on top of what is on disk: pops delete flushed entries.
         run(&mut db, &store, &a, "LPOP l 10");
@@ -545,8 +658,44 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, 1 + 41);
-        db.flush(&store).unwrap();
+        db.checkpoint(&store).unwrap();
         assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(41));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_log_brings_back_flushed_writes_after_a_crash() {
+        let dir = test_dir("cur-wal");
+        let mid = MimeiId::from_bytes([9; 20]);
+        {
+            let store = Store::open(&dir, 1 << 20, "test").unwrap();
+            let mut db = CurStore::new(Durability::Group);
+            assert_eq!(db.recover(&store).unwrap(), 0);
+            run(&mut db, &store, &mid, "SET a 1");
+            run(&mut db, &store, &mid, "RPUSH l x y");
+            db.flush(&store).unwrap();
+            run(&mut db, &store, &mid, "SET unflushed 1");
+            // A crash: the memtable is gone, nothing was checkpointed.
+            std::mem::forget(db);
+        }
+        // A torn batch at the end (a crash mid-append) is dropped, the rest replayed.
+        let wal = dir.join("db").join("db_cur.wal");
+        let mut f = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
+        std::io::Write::write_all(&mut f, b"W\x10\x00\x00\x00half").unwrap();
+        drop(f);
+        let store = Store::open(&dir, 1 << 20, "test").unwrap();
+        let mut db = CurStore::new(Durability::Group);
+        assert_eq!(db.recover(&store).unwrap(), 1 + 3);
+        assert_eq!(
+            run(&mut db, &store, &mid, "GET a"),
+            Reply::Bulk(b"1".to_vec())
+        );
+        assert_eq!(run(&mut db, &store, &mid, "LLEN l"), Reply::Int(2));
+        assert_eq!(run(&mut db, &store, &mid, "GET unflushed"), Reply::Nil);
+        // The replay was checkpointed: the log is empty, redb has it all.
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        assert!(!db.has_mem());
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -141,8 +141,33 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
 }
 
 thread_local! {
-    static INDEX: std::collections::HashMap<&'static [u8], &'static Command> =
+    static INDEX: std::collections::HashMap<&'static [u8], &'static Command, Fnv> =
         COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect();
+}
+
+/// FNV-1a for the command index: names are short and not chosen by an attacker who could
+/// gain anything from collisions (the table is fixed), so SipHash's cost buys nothing here.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
 }
 
 /// The reply of Redis 7 to a command it does not know.
@@ -200,10 +225,11 @@ impl Ctx<'_> {
             return Err(DbError::KeyTooLong);
         }
         self.kv.note(key, false);
-        let Some(raw) = self.kv.get(&keys::meta(key))? else {
+        let kv = &mut *self.kv;
+        let Some(raw) = keys::with_meta(key, |k| kv.get(k))? else {
             return Ok(None);
         };
-        let m = Meta::decode(&raw).ok_or_else(|| {
+        let m = Meta::decode_owned(raw).ok_or_else(|| {
             DbError::Other(format!(
                 "the stored entry of key {:?} is damaged; delete the key",
                 String::from_utf8_lossy(key)
@@ -228,16 +254,28 @@ impl Ctx<'_> {
 
     /// Writes `key`'s meta entry (and its expiry entry when it changed from `old`).
     pub fn put_meta(&mut self, key: &[u8], m: &Meta, old_expire: u64) -> Result<(), DbError> {
+        self.put_meta_bytes(key, m.encode(), m.expire, old_expire)
+    }
+
+    /// Writes `key`'s encoded meta entry `bytes` (expiring at `expire`).
+    pub fn put_meta_bytes(
+        &mut self,
+        key: &[u8],
+        bytes: Vec<u8>,
+        expire: u64,
+        old_expire: u64,
+    ) -> Result<(), DbError> {
         self.kv.note(key, true);
-        if old_expire != m.expire {
+        if old_expire != expire {
             if old_expire != 0 {
                 self.kv.del(&keys::expiry(old_expire, key))?;
             }
-            if m.expire != 0 {
-                self.kv.put(&keys::expiry(m.expire, key), &[])?;
+            if expire != 0 {
+                self.kv.put(&keys::expiry(expire, key), &[])?;
             }
         }
-        self.kv.put(&keys::meta(key), &m.encode())
+        let kv = &mut *self.kv;
+        keys::with_meta(key, |k| kv.put_owned(k, bytes))
     }
 
     /// Removes `key`: its elements, its expiry entry and its meta entry.

@@ -113,6 +113,27 @@ impl Meta {
         out
     }
 
+    /// Like [`Meta::decode`], reusing the buffer for a string's value.
+    pub fn decode_owned(mut b: Vec<u8>) -> Option<Meta> {
+        if b.first() == Some(&(Kind::String as u8)) && b.len() >= 9 {
+            let expire = u64::from_be_bytes(b[1..9].try_into().ok()?);
+            b.drain(..9);
+            let mut m = Meta::string(b);
+            m.expire = expire;
+            return Some(m);
+        }
+        Meta::decode(&b)
+    }
+
+    /// The stored bytes of a string key, without building a [`Meta`].
+    pub fn encode_string(expire: u64, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 + value.len());
+        out.push(Kind::String as u8);
+        out.extend_from_slice(&expire.to_be_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
     /// Decodes stored bytes; `None` if they are not a meta entry this code wrote.
     pub fn decode(b: &[u8]) -> Option<Meta> {
         let kind = Kind::from_code(*b.first()?)?;
@@ -132,6 +153,19 @@ impl Meta {
             _ => m.len = u64::from_be_bytes(rest.try_into().ok()?),
         }
         Some(m)
+    }
+}
+
+/// Runs `f` with `m KEY`, built on the stack for keys that fit (every command reads one).
+pub fn with_meta<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buf = [0u8; 96];
+    match buf.get_mut(..key.len() + 1) {
+        Some(b) => {
+            b[0] = META;
+            b[1..].copy_from_slice(key);
+            f(b)
+        }
+        None => f(&meta(key)),
     }
 }
 

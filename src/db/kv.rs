@@ -20,6 +20,10 @@ pub trait Kv {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError>;
     /// Sets `key` (only called when [`Kv::writable`]).
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), DbError>;
+    /// Sets `key` to a value the caller gives away (saves a copy where the map keeps it).
+    fn put_owned(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), DbError> {
+        self.put(key, &value)
+    }
     /// Removes `key`.
     fn del(&mut self, key: &[u8]) -> Result<(), DbError>;
     /// Visits the entries in `[from, to)`, ascending, or descending when `rev`.

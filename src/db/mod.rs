@@ -22,6 +22,7 @@ pub mod kv;
 pub mod num;
 pub mod prolly;
 pub mod version;
+pub mod wal;
 
 use std::fmt;
 

@@ -20,9 +20,9 @@ use crate::store::{Store, StoreError};
 /// Blocks are written in batches of about this many bytes.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Flushes `cur` and stores Mimei `mid`'s `cur` as a version tree; returns its root.
+/// Checkpoints `cur` and stores Mimei `mid`'s `cur` as a version tree; returns its root.
 pub fn snapshot(db: &mut CurStore, store: &Store, mid: &MimeiId) -> Result<Cid, DbError> {
-    db.flush(store)?;
+    db.checkpoint(store)?;
     let path = store.path();
     let tx = store.db().begin_read().map_err(|e| db_err(path, e))?;
     let blocks = Blocks::new(store);
