@@ -1,8 +1,8 @@
 //! The write-ahead log of `cur` (`db/db_cur.wal` beside the redb file): how acknowledged
 //! database writes reach the disk between checkpoints (docs/db.md, "Durability").
 //!
-//! Every write to the memtable is also appended, as a record, to a pending buffer; a group
-//! commit seals the buffer into one **batch** and appends it to the file with one
+//! A group commit logs every memtable entry changed since the last one, once, with its value
+//! at that moment, seals the records into one **batch** and appends it to the file with one
 //! `fdatasync`. A **checkpoint** writes the memtable into redb (one durable transaction) and
 //! then empties the file. On start the node replays the file into the memtable and
 //! checkpoints. An append and an fsync cost far less than a redb commit (no B-tree pages to
@@ -149,9 +149,10 @@ impl Wal {
         push(&mut self.pending, mid, key, value);
     }
 
-    /// Whether writes are waiting for [`Wal::sync`].
-    pub fn pending(&self) -> bool {
-        !self.pending.is_empty()
+    /// Drops records logged since the last [`Wal::sync`] (a failed sync: they are logged
+    /// again, with their newest values, at the next).
+    pub fn discard(&mut self) {
+        self.pending.clear();
     }
 
     /// Appends the pending records as one batch and waits for the disk. On failure the
