@@ -3,7 +3,9 @@
 # machine with the same client: redis-benchmark -t set,get,incr,lpush,hset -n N -c CLIENTS,
 # once without pipelining (-P 1) and once with 16 commands in flight per connection (-P 16),
 # against a release-built node (fresh temp home, RespPort set in SystemVars.json, the owner's
-# default database over loopback) and against redis-server --save "" --appendonly no.
+# default database over loopback) and against redis-server --save "" --appendonly no (the
+# goal's peer), and, for durability like the node's group commit, redis-server --appendonly yes
+# --appendfsync everysec.
 # The runs alternate (redis, node, redis, node) so that both see the same machine load.
 # Goal: leither >= 0.7x redis-server's ops/s in every test, in both modes.
 #
@@ -86,6 +88,14 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --d
 PIDS+=("$!")
 wait_pong "$REDIS_PORT" 30 || { echo "redis-server did not answer: $(tail -c 400 "$WORK/redis/log")" >&2; exit 1; }
 
+# The same redis-server with an append-only file fsync'd every second: the peer whose
+# durability matches the node's group commit (informative; the goal is against the one above).
+AOF_PORT=$(free_port); mkdir -p "$WORK/redis-aof"
+redis-server --port "$AOF_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+  --daemonize no --dir "$WORK/redis-aof" --logfile "$WORK/redis-aof/log" < /dev/null > /dev/null 2>&1 &
+PIDS+=("$!")
+wait_pong "$AOF_PORT" 30 || { echo "redis-server (aof) did not answer: $(tail -c 400 "$WORK/redis-aof/log")" >&2; exit 1; }
+
 # --- the node ------------------------------------------------------------------------------
 H="$WORK/home"; NODE_PORT=$(free_port); NODE_OK=0; NODE_NOTE=""
 "$BIN" --home "$H" init -p 0 -b "" -l 127.0.0.1 > "$WORK/init.log" 2>&1 ||
@@ -131,18 +141,21 @@ bench() {
 }
 for p in "${MODES[@]}"; do
   bench redis "$REDIS_PORT" "$p"
+  bench aof "$AOF_PORT" "$p"
   [[ $NODE_OK == 1 ]] && bench leither "$NODE_PORT" "$p"
 done
 
 # --- report --------------------------------------------------------------------------------
 echo
 echo "=== RESP ops/s: redis-benchmark -n $N -c $CLIENTS (redis-server $REDIS_VER, --save \"\" --appendonly no)"
-printf '%-8s %-6s %14s %14s %8s\n' test mode redis-server leither ratio
+printf '%-8s %-6s %14s %14s %8s %14s %9s\n' test mode redis-server leither ratio redis+aof ratio-aof
 missed=0; measured=0; worst=""; worst_ratio=""
 IFS=, read -r -a TEST_LIST <<< "${TESTS^^}"
 for p in "${MODES[@]}"; do
   for t in "${TEST_LIST[@]}"; do
     r=${OPS[redis,$p,$t]:-}; l=${OPS[leither,$p,$t]:-}; ratio=-
+    a=${OPS[aof,$p,$t]:-}; ratio_aof=-
+    [[ -n $a && -n $l ]] && ratio_aof=$(awk -v x="$l" -v y="$a" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }')
     if [[ -n $r && -n $l ]]; then
       ratio=$(awk -v a="$l" -v b="$r" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
       measured=$(( measured + 1 ))
@@ -151,7 +164,7 @@ for p in "${MODES[@]}"; do
       fi
       awk -v a="$ratio" -v g="$GOAL_RATIO" 'BEGIN { exit !(a < g) }' && missed=1
     fi
-    printf '%-8s %-6s %14s %14s %8s\n' "$t" "-P $p" "${r:--}" "${l:--}" "$ratio"
+    printf '%-8s %-6s %14s %14s %8s %14s %9s\n' "$t" "-P $p" "${r:--}" "${l:--}" "$ratio" "${a:--}" "$ratio_aof"
   done
 done
 echo
