@@ -233,7 +233,8 @@ check "start: SystemVars.json is the reload trigger file" grep -qx "param file $
 check "start: SystemVars.json from UCI" python3 -c "
 import json,sys; v=json.load(open('$H/SystemVars.json'))
 assert v['ServicePort']==$P and v['RespPort']==0 and v['MaxMemoryMB']==32 and v['LAN'] is False, v
-assert v['Bootstrap']==[] and v['ListenAddr']=='0.0.0.0' and v['LogLevel']=='info', v"
+assert v['Bootstrap']==[] and v['ListenAddr']=='0.0.0.0' and v['LogLevel']=='info', v
+assert v['RespAddr']=='127.0.0.1' and v['DbDurability']=='group', v"
 # run the node the way procd would, from the installed root, under qemu-user
 q=$(runner_for "${TRIPLE[$A]}")
 $q "$R/usr/bin/leither" --home "$H" run > "$W/node.log" 2>&1 &
