@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, curl, fresh_home, leither, ok};
+use common::{BIN, curl, free_port, fresh_home, leither, ok};
 use leither::pki::{NodeKey, Pass};
 
 /// A node on a home we keep across restarts, with the RESP port on.
@@ -25,14 +25,6 @@ struct Node {
     child: Child,
     url: String,
     resp: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn init(durability: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 //! Leither's `LCLEAR`. Elements sit at consecutive sequence numbers `head .. head + len`, so
 //! pushes and pops at either end, `LINDEX` and `LSET` are one lookup each.
 
-use super::engine::{CmdResult, Ctx, bounded, int_arg};
+use super::engine::{CmdResult, Ctx, bounded, index_range, int_arg};
 use super::keys::{self, Kind, Meta};
 use super::{DbError, Reply};
 
@@ -122,18 +122,9 @@ pub fn range(
     let Some(m) = list(ctx, key)? else {
         return Ok(Vec::new());
     };
-    let len = m.len as i64;
-    let mut s = if start < 0 { start + len } else { start };
-    let mut e = if stop < 0 { stop + len } else { stop };
-    if s < 0 {
-        s = 0;
-    }
-    if s > e || s >= len {
+    let Some((s, e)) = index_range(start, stop, m.len) else {
         return Ok(Vec::new());
-    }
-    if e >= len {
-        e = len - 1;
-    }
+    };
     let from = keys::list_elem(key, m.head + s as u64);
     let to = keys::list_elem(key, m.head + e as u64 + 1);
     let mut out = Vec::with_capacity((e - s + 1) as usize);

@@ -5,7 +5,7 @@
 //! lookups by member and walks in score order are both direct. Order is (score, member bytes)
 //! as in Redis.
 
-use super::engine::{CmdResult, Ctx, float_arg, int_arg, is, name_ok};
+use super::engine::{CmdResult, Ctx, float_arg, index_range, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta, Z_SCORE};
 use super::num::{ScoreBound as Bound, format_double as fmt_double, parse_score_bound};
 use super::{DbError, Reply};
@@ -294,18 +294,9 @@ fn by_rank(
     let Some(m) = zset(ctx, key)? else {
         return Ok(Vec::new());
     };
-    let len = m.len as i64;
-    let mut s = if start < 0 { start + len } else { start };
-    let mut e = if stop < 0 { stop + len } else { stop };
-    if s < 0 {
-        s = 0;
-    }
-    if s > e || s >= len {
+    let Some((s, e)) = index_range(start, stop, m.len) else {
         return Ok(Vec::new());
-    }
-    if e >= len {
-        e = len - 1;
-    }
+    };
     let mut out = Vec::new();
     let mut i = 0i64;
     walk(ctx, key, rev, &mut |m, sc| {

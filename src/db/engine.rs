@@ -334,6 +334,18 @@ pub fn bounded(v: &[u8]) -> Result<&[u8], DbError> {
     Ok(v)
 }
 
+/// Redis's rank range `start..=stop` over `len` elements (negative counts from the end,
+/// clamped to the ends): the first and last index, or `None` when it selects nothing.
+pub fn index_range(start: i64, stop: i64, len: u64) -> Option<(i64, i64)> {
+    let len = len as i64;
+    let s = if start < 0 { start + len } else { start }.max(0);
+    let e = if stop < 0 { stop + len } else { stop };
+    if s > e || s >= len {
+        return None;
+    }
+    Some((s, e.min(len - 1)))
+}
+
 /// Checks a field or member against [`MAX_KEY`].
 pub fn name_ok(v: &[u8]) -> Result<&[u8], DbError> {
     if v.len() > MAX_KEY {
