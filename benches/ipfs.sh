@@ -32,35 +32,9 @@ export PATH="$PATH:/usr/sbin:/sbin"   # nginx lives in /usr/sbin
 WORK=$(mktemp -d /tmp/leither-ipfs.XXXXXX)
 declare -a PIDS=() HOMES=()
 BIN="$ROOT/target/release/$BIN_NAME"
-# shellcheck disable=SC2317  # called by trap
-cleanup() {
-  local h p
-  for h in "${HOMES[@]}"; do
-    if [[ -s "$h/leither.addr" ]]; then "$BIN" --home "$h" stop > /dev/null 2>&1 || true; fi
-  done
-  for p in "${PIDS[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null || true; sleep 0.5; kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$ROOT/benches/lib.sh"
 
 # --- what it needs -------------------------------------------------------------------------
-need() {  # need COMMAND PACKAGE
-  command -v "$1" > /dev/null && return 0
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get > /dev/null; then
-    echo "missing $1: install $2" >&2; exit 1
-  fi
-  echo "installing $2" >&2
-  # RUNLEVEL=1: the package must not start a system-wide service (nginx on port 80)
-  RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" > "$WORK/apt.log" 2>&1 ||
-    { apt-get update -q > /dev/null 2>&1 &&
-      RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" > "$WORK/apt.log" 2>&1; } ||
-    { echo "apt-get install $2 failed: $(tail -c 400 "$WORK/apt.log")" >&2; exit 1; }
-}
 need openssl openssl
 need nginx nginx
 need curl curl
