@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Smoke-test built binaries (target/dist/leither-<triple>, from targets/build.sh) under
 # qemu-user-static, each in a fresh temporary home, talking to it from the host with curl:
-#   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; stop; stop again.
+#   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; a database
+#   over RESP with redis-cli and a version of a db Mimei read back (builds with `resp`);
+#   stop; stop again.
 #
 #   targets/smoke.sh [TARGET...]     default: the four router/board targets (same names as build.sh)
 #   env: SMOKE_TIMEOUT=60   seconds allowed for each leither command (qemu is slow to start)
@@ -71,7 +73,7 @@ smoke_one() {
   if [[ ! -x "$B" ]]; then fail "binary $B missing (run targets/build.sh $T)"; return; fi
   if ! RUNNER=$(runner_for "$T"); then fail "no runner for $T"; return; fi
   H="$WORK/$T"; mkdir -p "$H"; OUT="$H/out.txt"
-  local node="$H/node" port ver rc pid sid resp
+  local node="$H/node" port ver rc pid sid resp rport mid mm want got
   port=$(free_port)
   echo "--- $T (${RUNNER:-native}), home $node, port $port"
 
@@ -85,6 +87,14 @@ smoke_one() {
   rc=0; lei --home "$node" init -p "$port" -b "" || rc=$?
   if [[ $rc -eq 0 ]]; then pass "init -p $port -b \"\""
   else fail "init (exit $rc): $(head -c 300 "$OUT")"; return; fi
+
+  # The RESP port too, for the database check below (ignored by builds without it).
+  rport=$(free_port)
+  python3 - "$node/SystemVars.json" "$rport" <<'EOF'
+import json, sys
+p, port = sys.argv[1], int(sys.argv[2])
+d = json.load(open(p)); d["RespPort"] = port; json.dump(d, open(p, "w"))
+EOF
 
   # 3. run -d: returns once the node answers
   local t0 t1
@@ -120,7 +130,36 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     fail "POST /api/GetVar ver: skipped (no sid)"
   fi
 
-  # 6. stop: exit 0 and the process is gone
+  # 6. a Mimei database on this CPU (byte order, word size): redis-cli over RESP, then a
+  #    version made and read back through the CLI (the prolly tree built and walked here).
+  if ! command -v redis-cli > /dev/null; then
+    fail "redis-cli is missing (apt-get install redis-tools): database check not run"
+  elif [[ "$(redis-cli -p "$rport" PING 2>/dev/null)" == PONG ]]; then
+    want=$'OK\n41\n42\n1\n3\n3\na\nb\nc\n2\nn\n0.25\nm\n1.5\n0\nh\nk\nl\nn\nz'
+    got=$(printf 'SET k v\nINCRBY n 41\nINCR n\nHSET h f 1\nHINCRBY h f 2\nRPUSH l a b c\nLRANGE l 0 -1\nZADD z 1.5 m 0.25 n\nZRANGE z 0 -1 WITHSCORES\nSCAN 0 COUNT 100\n' |
+      timeout 60 redis-cli -p "$rport" 2>&1 || true)
+    if [[ "$got" == "$want" ]]; then pass "RESP: strings, counters, hash, list, sorted set, SCAN answer as Redis"
+    else fail "RESP: expected $(printf '%q' "$want"), got $(printf '%q' "$got")"; fi
+    rc=0; lei --home "$node" mimei create -t db -m smoke || rc=$?
+    mid=$(sed -n 's/^mid= //p' "$OUT")
+    if [[ $rc -eq 0 && -n "$mid" ]] && lei --home "$node" call MMOpen "$mid" cur; then
+      mm=$(tr -d '"' < "$OUT")
+      lei --home "$node" call Hmset "$mm" user '{"name":"ann"}' &&
+        lei --home "$node" call Zadd "$mm" z 2 b 1 a &&
+        lei --home "$node" mimei backup "$mid" &&
+        lei --home "$node" call Set "$mm" user changed-after-the-backup || true
+      rc=0; lei --home "$node" mimei grep "$mid" 1 || rc=$?
+      if [[ $rc -eq 0 ]] && grep -qx 'user hash {"name":"ann"}' "$OUT" && grep -qx 'z zset \["a","1","b","2"\]' "$OUT"; then
+        pass "db Mimei: version 1 made (prolly tree) and read back by mimei grep"
+      else fail "db Mimei version: $(head -c 300 "$OUT")"; fi
+    else
+      fail "db Mimei: create/open failed: $(head -c 300 "$OUT")"
+    fi
+  else
+    echo "note $T: no RESP listener (a build without the resp feature): database check skipped"
+  fi
+
+  # 7. stop: exit 0 and the process is gone
   rc=0; lei --home "$node" stop || rc=$?
   local gone=0 _
   for _ in $(seq 1 100); do
@@ -130,7 +169,7 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
   if [[ $rc -eq 0 && $gone -eq 1 ]]; then pass "stop -> exit 0, pid $pid gone"
   else fail "stop (exit $rc, pid $pid $( ((gone)) && echo gone || echo 'still alive')): $(head -c 300 "$OUT")"; fi
 
-  # 7. second stop: exit 1 (no node runs)
+  # 8. second stop: exit 1 (no node runs)
   rc=0; lei --home "$node" stop || rc=$?
   if [[ $rc -eq 1 ]]; then pass "second stop -> exit 1 ($(head -1 "$OUT" | head -c 100))"
   else fail "second stop: expected exit 1, got $rc: $(head -c 300 "$OUT")"; fi
