@@ -43,6 +43,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "files")]
 pub mod db;
 pub mod fsutil;
 pub mod home;

@@ -175,6 +175,7 @@ fn start_and_serve(
         store,
     ));
     state.listen.set(local);
+    #[cfg(feature = "files")]
     match state.db.borrow_mut().recover(&state.store) {
         Ok(0) => {}
         Ok(n) => log_info!("replayed {n} database writes from the log of an unclean stop"),
@@ -208,6 +209,7 @@ fn start_and_serve(
         let server =
             tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx.clone()));
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
+        #[cfg(feature = "files")]
         let committer = tokio::task::spawn_local(group_commit(state.clone()));
         #[cfg(feature = "resp")]
         let resp = match crate::resp::server::bind(&state) {
@@ -233,8 +235,11 @@ fn start_and_serve(
             let _ = r.await;
         }
         sweeper.abort();
-        committer.abort();
-        checkpoint_db(&state);
+        #[cfg(feature = "files")]
+        {
+            committer.abort();
+            checkpoint_db(&state);
+        }
         Ok::<(), NodeError>(())
     });
     drop(local_set);
@@ -262,6 +267,7 @@ fn loopback_for(a: SocketAddr) -> SocketAddr {
     }
 }
 
+#[cfg(feature = "files")]
 /// Writes every database write into redb at shutdown (docs/db.md: durability).
 fn checkpoint_db(state: &NodeState) {
     if let Err(e) = state.db.borrow_mut().checkpoint(&state.store) {
@@ -269,6 +275,7 @@ fn checkpoint_db(state: &NodeState) {
     }
 }
 
+#[cfg(feature = "files")]
 /// The group commit: every [`crate::db::cur::GROUP_COMMIT_MS`] ms, expired keys go and the
 /// memtable is flushed.
 async fn group_commit(state: Rc<NodeState>) {

@@ -51,6 +51,7 @@ pub enum ApiError {
     Mimei(crate::mimei::store::MimeiStoreError),
     /// A database command failed (wrong type, bad number, read-only version, conflict); the
     /// text is Redis's.
+    #[cfg(feature = "files")]
     Db {
         /// The function.
         function: &'static str,
@@ -61,6 +62,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// A failed database command of `function`.
+    #[cfg(feature = "files")]
     pub fn db(function: &'static str, error: crate::db::DbError) -> ApiError {
         ApiError::Db {
             function,
@@ -78,6 +80,7 @@ impl ApiError {
             ApiError::Busy(_) => 503,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
+            #[cfg(feature = "files")]
             ApiError::Db { error, .. } => error.http_status(),
         }
     }
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Mimei(_) => "mimei",
+            #[cfg(feature = "files")]
             ApiError::Db { .. } => "db",
         }
     }
@@ -126,6 +130,7 @@ impl fmt::Display for ApiError {
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),
+            #[cfg(feature = "files")]
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),
         }
     }

@@ -10,9 +10,11 @@
 
 pub mod args;
 pub mod error;
+#[cfg(feature = "files")]
 pub mod fns_db;
 pub mod fns_files;
 pub mod fns_ipfs;
+#[cfg(feature = "files")]
 pub mod fns_mimei;
 pub mod fns_node;
 pub mod hprose;

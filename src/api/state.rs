@@ -35,15 +35,18 @@ pub struct NodeState {
     /// API calls served since start.
     pub calls: Cell<u64>,
     /// The writable state of the database Mimeis (memtable, transactions).
+    #[cfg(feature = "files")]
     pub db: RefCell<crate::db::cur::CurStore>,
 }
 
 impl NodeState {
     /// Assembles the state from its parts.
     pub fn new(home: PathBuf, key: NodeKey, vars: SystemVars, store: Store) -> NodeState {
+        #[cfg(feature = "files")]
         let durability = crate::db::cur::Durability::parse(&vars.db_durability)
             .unwrap_or(crate::db::cur::Durability::Group);
         NodeState {
+            #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             home,
             key,

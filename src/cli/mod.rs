@@ -11,6 +11,7 @@ pub mod files;
 pub mod ipfs;
 pub mod ipfs_dir;
 pub mod lpki;
+#[cfg(feature = "files")]
 pub mod mimei;
 pub mod node_cmds;
 pub mod progress;
