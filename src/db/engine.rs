@@ -383,7 +383,10 @@ pub fn sweep(kv: &mut dyn Kv, now_ms: u64, limit: usize) -> Result<usize, DbErro
     for entry in due {
         // meta() removes an expired key with its expiry entry; an entry that does not
         // match its key's expiry (none should exist) goes too, so it is not seen again.
-        let key = &entry[9..];
+        let Some(key) = entry.get(9..) else {
+            ctx.kv.del(&entry)?;
+            continue;
+        };
         let live = ctx.meta(key)?;
         if live.is_some() || ctx.kv.get(&entry)?.is_some() {
             ctx.kv.del(&entry)?;
