@@ -461,3 +461,30 @@ fn bad_input_is_refused_and_changes_nothing() {
         &r[r.len().saturating_sub(100)..]
     );
 }
+
+#[test]
+fn a_pipeline_of_big_replies_is_answered_whole_in_bounded_pieces() {
+    let n = Node::start(&init("group"));
+    let v = "v".repeat(200 * 1024);
+    let set = format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n{v}\r\n", v.len());
+    assert_eq!(n.raw(set.as_bytes()), "+OK\r\n");
+    // 100 GETs in one write: 20 MB of replies, sent in pieces of at most 256 KiB while the
+    // rest of the commands wait in the connection's buffer.
+    let r = n.raw("GET big\r\n".repeat(100).as_bytes());
+    let one = format!("${}\r\n{v}\r\n", v.len());
+    assert_eq!(r.len(), one.len() * 100);
+    assert!(r == one.repeat(100), "replies differ");
+    // And a MULTI cannot queue without bound.
+    let mut q = String::from("MULTI\r\n");
+    for _ in 0..10_001 {
+        q.push_str("INCR c\r\n");
+    }
+    q.push_str("EXEC\r\nGET c\r\n");
+    let r = n.raw(q.as_bytes());
+    assert!(
+        r.contains("-ERR MULTI holds 10000 commands already"),
+        "{}",
+        &r[r.len() - 200..]
+    );
+    assert!(r.ends_with("-EXECABORT Transaction discarded because of previous errors.\r\n$-1\r\n"));
+}

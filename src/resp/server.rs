@@ -37,6 +37,10 @@ use crate::{log_info, log_warn};
 pub const MAX_CONNS: usize = 1024;
 /// The mark of the owner's default database Mimei.
 pub const DEFAULT_MARK: &str = "leither-resp-default";
+/// Replies held before they are written out while commands of one read remain.
+const MAX_OUT: usize = 256 << 10;
+/// Most commands a `MULTI` may queue.
+pub const MAX_QUEUED: usize = 10_000;
 /// How long a connection trusts the rights it read.
 const RIGHTS_TTL: Duration = Duration::from_secs(1);
 
@@ -168,15 +172,21 @@ impl Conn {
         let mut out: Vec<u8> = Vec::with_capacity(16 << 10);
         let mut parser = Parser::new(Limits::DEFAULT);
         let mut chunk = vec![0u8; 16 << 10];
+        // Set when replies were sent before every buffered command ran: run the rest before
+        // reading more.
+        let mut backlog = false;
         loop {
-            let n = tokio::select! {
-                _ = stop.changed() => break,
-                r = s.read(&mut chunk) => match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                },
-            };
-            buf.extend_from_slice(&chunk[..n]);
+            if !backlog {
+                let n = tokio::select! {
+                    _ = stop.changed() => break,
+                    r = s.read(&mut chunk) => match r {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    },
+                };
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            backlog = false;
             self.now_ms = crate::clock::unix_ms();
             self.tick = Instant::now();
             let mut used = 0;
@@ -193,6 +203,11 @@ impl Conn {
                         if self.quit {
                             break;
                         }
+                        if out.len() >= MAX_OUT {
+                            // Bounded memory per connection: send these replies first.
+                            backlog = true;
+                            break;
+                        }
                     }
                     Err(e) => {
                         e.write_reply(&mut out);
@@ -205,15 +220,21 @@ impl Conn {
             if self.wrote {
                 self.wrote = false;
                 let mut db = self.state.db.borrow_mut();
-                if (db.durability == Durability::Full || db.full())
+                let full = db.durability == Durability::Full;
+                if (full || db.full())
                     && let Err(e) = db.flush(&self.state.store)
                 {
                     log_warn!("RESP: writing the database failed: {e}");
-                    out.clear();
-                    write_error(
-                        &mut out,
-                        &format!("ERR the write did not reach the disk: {e}"),
-                    );
+                    if full {
+                        // The replies promised durability they do not have: send an error
+                        // instead and close, so the client cannot take them as done.
+                        out.clear();
+                        write_error(
+                            &mut out,
+                            &format!("ERR the write did not reach the disk: {e}"),
+                        );
+                        fatal = true;
+                    }
                 }
             }
             if !out.is_empty() {
@@ -329,6 +350,13 @@ impl Conn {
             Some(e) => {
                 self.multi_failed = true;
                 write_error(out, &e.to_string());
+            }
+            None if self.multi.as_ref().is_some_and(|q| q.len() >= MAX_QUEUED) => {
+                self.multi_failed = true;
+                write_error(
+                    out,
+                    &format!("ERR MULTI holds {MAX_QUEUED} commands already; EXEC or DISCARD"),
+                );
             }
             None => {
                 if let Some(q) = self.multi.as_mut() {
