@@ -142,13 +142,14 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     else fail "RESP: expected $(printf '%q' "$want"), got $(printf '%q' "$got")"; fi
     rc=0; lei --home "$node" mimei create -t db -m smoke || rc=$?
     mid=$(sed -n 's/^mid= //p' "$OUT")
-    if [[ $rc -eq 0 && -n "$mid" ]] && lei --home "$node" call MMOpen "$mid" cur; then
+    # `--`: an ID may start with '-' (base64url), which would read as an option.
+    if [[ $rc -eq 0 && -n "$mid" ]] && lei --home "$node" call -- MMOpen "$mid" cur; then
       mm=$(tr -d '"' < "$OUT")
-      lei --home "$node" call Hmset "$mm" user '{"name":"ann"}' &&
-        lei --home "$node" call Zadd "$mm" z 2 b 1 a &&
-        lei --home "$node" mimei backup "$mid" &&
-        lei --home "$node" call Set "$mm" user changed-after-the-backup || true
-      rc=0; lei --home "$node" mimei grep "$mid" 1 || rc=$?
+      lei --home "$node" call -- Hmset "$mm" user '{"name":"ann"}' &&
+        lei --home "$node" call -- Zadd "$mm" z 2 b 1 a &&
+        lei --home "$node" mimei backup -- "$mid" &&
+        lei --home "$node" call -- Set "$mm" user changed-after-the-backup || true
+      rc=0; lei --home "$node" mimei grep -- "$mid" 1 || rc=$?
       if [[ $rc -eq 0 ]] && grep -qx 'user hash {"name":"ann"}' "$OUT" && grep -qx 'z zset \["a","1","b","2"\]' "$OUT"; then
         pass "db Mimei: version 1 made (prolly tree) and read back by mimei grep"
       else fail "db Mimei version: $(head -c 300 "$OUT")"; fi

@@ -301,3 +301,17 @@ fn foreground_node_stops_on_sigint_with_exit_0() {
     let log = fs::read_to_string(n.home.join("Leither.log")).unwrap();
     assert!(log.contains("SIGINT"), "{log}");
 }
+
+/// One Leither ID in 64 starts with '-'; argh reads it as an option, and the error says
+/// how to pass it.
+#[test]
+fn an_id_that_starts_with_a_dash_gets_a_hint() {
+    let home = fresh_home();
+    let o = leither(&home, &["mimei", "show", "-abcdefghijklmnopqrstuvwxyz0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("put `--` before it") && err.contains("mimei show -- -abcdefghij"),
+        "{err}"
+    );
+}

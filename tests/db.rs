@@ -242,7 +242,7 @@ fn redis_cli_and_the_json_api_share_one_database() {
     assert!(b.contains("WRONGTYPE"), "{b}");
 
     // mimei grep dumps what both doors wrote.
-    let g = ok(&leither(&n.home, &["mimei", "grep", &mid, "cur"]));
+    let g = ok(&leither(&n.home, &["mimei", "grep", "--", &mid, "cur"]));
     assert!(
         g.starts_with(&format!("mid: {mid}\nver: cur\nData Type KV\n")),
         "{g}"
@@ -253,7 +253,7 @@ fn redis_cli_and_the_json_api_share_one_database() {
     );
     let g = ok(&leither(
         &n.home,
-        &["mimei", "grep", &mid, "cur", "-m", "t*"],
+        &["mimei", "grep", "-m", "t*", "--", &mid, "cur"],
     ));
     assert!(g.ends_with("tags set [\"blue\",\"red\"]\n"), "{g}");
 }

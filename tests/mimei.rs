@@ -99,22 +99,22 @@ fn cli_flow_create_add_show_get_versions() {
 
     let out = ok(&leither(
         &n.home,
-        &["mimei", "add", &mid, f1.to_str().unwrap()],
+        &["mimei", "add", "--", &mid, f1.to_str().unwrap()],
     ));
     let cid1 = line_value(&out, "MiMeiAdd cid= ").to_string();
     assert_eq!(line_value(&out, "MiMeiAdd ver= "), "1", "{out}");
     let out = ok(&leither(
         &n.home,
-        &["mimei", "add", &mid, f2.to_str().unwrap()],
+        &["mimei", "add", "--", &mid, f2.to_str().unwrap()],
     ));
     let cid2 = line_value(&out, "MiMeiAdd cid= ").to_string();
     assert_eq!(line_value(&out, "MiMeiAdd ver= "), "2", "{out}");
 
     // setcid makes the next version.
-    let out = ok(&leither(&n.home, &["mimei", "setcid", &mid, &cid1]));
+    let out = ok(&leither(&n.home, &["mimei", "setcid", "--", &mid, &cid1]));
     assert_eq!(out, "MiMeiSetCid ver= 3\n");
 
-    let show = ok(&leither(&n.home, &["mimei", "show", &mid]));
+    let show = ok(&leither(&n.home, &["mimei", "show", "--", &mid]));
     let hostid = ok(&leither(&n.home, &["lpki", "id"])).trim().to_string();
     assert!(show.contains(&format!("Author: {hostid}\n")), "{show}");
     assert!(show.contains("AppType: file\n"), "{show}");
@@ -132,38 +132,41 @@ fn cli_flow_create_add_show_get_versions() {
     // get: last by default, a number, cur.
     let got = dir.join("got.txt");
     let g = got.to_str().unwrap();
-    let out = ok(&leither(&n.home, &["mimei", "get", &mid, "-o", g]));
+    let out = ok(&leither(&n.home, &["mimei", "get", "-o", g, "--", &mid]));
     assert_eq!(out, format!("mimei get ok {g} (14 bytes)\n"));
     assert_eq!(std::fs::read(&got).unwrap(), b"first version\n");
     ok(&leither(
         &n.home,
-        &["mimei", "get", &format!("{mid}:2"), "-o", g],
+        &["mimei", "get", "-o", g, "--", &format!("{mid}:2")],
     ));
     assert_eq!(std::fs::read(&got).unwrap(), b"second version, longer\n");
 
     // restore 2 into cur, back it up as 4; release it; delete 1 and 3.
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "restore", &mid, "2"])),
+        ok(&leither(&n.home, &["mimei", "restore", "--", &mid, "2"])),
         "MiMeiRestore ver= 2\n"
     );
     ok(&leither(
         &n.home,
-        &["mimei", "get", &format!("{mid}:cur"), "-o", g],
+        &["mimei", "get", "-o", g, "--", &format!("{mid}:cur")],
     ));
     assert_eq!(std::fs::read(&got).unwrap(), b"second version, longer\n");
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "backup", &mid])),
+        ok(&leither(&n.home, &["mimei", "backup", "--", &mid])),
         "MiMeiBackup ver= 4\n"
     );
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "release", &mid, "last"])),
+        ok(&leither(&n.home, &["mimei", "release", "--", &mid, "last"])),
         "MiMeiRelease ver= 4\n"
     );
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "delver", &mid, "1", "3"])),
+        ok(&leither(
+            &n.home,
+            &["mimei", "delver", "--", &mid, "1", "3"]
+        )),
         "MiMeiDelVer ok 1 3\n"
     );
-    let show = ok(&leither(&n.home, &["mimei", "show", &mid]));
+    let show = ok(&leither(&n.home, &["mimei", "show", "--", &mid]));
     assert!(
         !show.contains("ver= 1 ") && !show.contains("ver= 3 "),
         "{show}"
@@ -171,12 +174,12 @@ fn cli_flow_create_add_show_get_versions() {
     assert!(show.contains("release= 4\nlast= 4\n"), "{show}");
     let e = fails(&leither(
         &n.home,
-        &["mimei", "get", &format!("{mid}:1"), "-o", g],
+        &["mimei", "get", "-o", g, "--", &format!("{mid}:1")],
     ));
     assert!(e.contains("has no version 1"), "{e}");
     // Numbers are never reused after delver.
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "backup", &mid])),
+        ok(&leither(&n.home, &["mimei", "backup", "--", &mid])),
         "MiMeiBackup ver= 5\n"
     );
 
@@ -196,11 +199,14 @@ fn cli_flow_create_add_show_get_versions() {
         String::from_utf8_lossy(&b)
     );
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "setright", &mid, "*", "read"])),
+        ok(&leither(
+            &n.home,
+            &["mimei", "setright", "--", &mid, "*", "read"]
+        )),
         "MiMeiSetRight ok * read\n"
     );
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "getright", &mid, "*"])),
+        ok(&leither(&n.home, &["mimei", "getright", "--", &mid, "*"])),
         "read (0x1)\n"
     );
     let (s, b) = curl(&[&format!("{}/mm/{mid}", n.url)]);
@@ -236,7 +242,7 @@ fn cli_flow_create_add_show_get_versions() {
     let k = key.to_str().unwrap();
     let e = fails(&leither(
         &n.home,
-        &["mimei", "add", &mid, f1.to_str().unwrap(), "-k", k],
+        &["mimei", "add", "-k", k, "--", &mid, f1.to_str().unwrap()],
     ));
     assert!(e.contains("lacks the write right"), "{e}");
     let e = fails(&leither(
@@ -254,7 +260,7 @@ fn cli_flow_create_add_show_get_versions() {
     let umid = line_value(&out, "mid= ").to_string();
     let out = ok(&leither(
         &n.home,
-        &["mimei", "add", &umid, f1.to_str().unwrap(), "-k", k],
+        &["mimei", "add", "-k", k, "--", &umid, f1.to_str().unwrap()],
     ));
     assert_eq!(line_value(&out, "MiMeiAdd ver= "), "1", "{out}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -427,7 +433,7 @@ fn gc_keeps_mimei_blocks_and_a_tampered_record_is_refused() {
         .to_string();
     let mid = create(&n, &["-m", "gc"]);
     assert_eq!(
-        ok(&leither(&n.home, &["mimei", "setcid", &mid, &cid])),
+        ok(&leither(&n.home, &["mimei", "setcid", "--", &mid, &cid])),
         "MiMeiSetCid ver= 1\n"
     );
     let gc = ok(&leither(&n.home, &["repo", "gc"]));
@@ -435,7 +441,7 @@ fn gc_keeps_mimei_blocks_and_a_tampered_record_is_refused() {
     let got = dir.join("got.bin");
     ok(&leither(
         &n.home,
-        &["mimei", "get", &mid, "-o", got.to_str().unwrap()],
+        &["mimei", "get", "-o", got.to_str().unwrap(), "--", &mid],
     ));
     assert_eq!(std::fs::read(&got).unwrap(), data);
 
@@ -460,13 +466,13 @@ fn gc_keeps_mimei_blocks_and_a_tampered_record_is_refused() {
     ok(&leither(&n.home, &["run", "-d"]));
     let e = fails(&leither(
         &n.home,
-        &["mimei", "get", &mid, "-o", got.to_str().unwrap()],
+        &["mimei", "get", "-o", got.to_str().unwrap(), "--", &mid],
     ));
     assert!(
         e.contains("failed verification") && e.contains("refused"),
         "{e}"
     );
-    let e = fails(&leither(&n.home, &["mimei", "show", &mid]));
+    let e = fails(&leither(&n.home, &["mimei", "show", "--", &mid]));
     assert!(e.contains("failed verification"), "{e}");
     ok(&leither(&n.home, &["stop"]));
     let _ = std::fs::remove_dir_all(&dir);

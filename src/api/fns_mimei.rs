@@ -69,11 +69,18 @@ thread_local! {
     static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
 }
 
+/// A fresh handle: 15 random bytes in base64url, never starting with '-' (a command line
+/// would read it as an option).
 fn new_handle_id() -> Result<String, ApiError> {
     let mut raw = [0u8; 15];
-    getrandom::getrandom(&mut raw)
-        .map_err(|e| ApiError::Internal(format!("no randomness for a handle: {e}")))?;
-    Ok(crate::pki::encoding::base64url_encode(&raw))
+    loop {
+        getrandom::getrandom(&mut raw)
+            .map_err(|e| ApiError::Internal(format!("no randomness for a handle: {e}")))?;
+        let id = crate::pki::encoding::base64url_encode(&raw);
+        if !id.starts_with('-') {
+            return Ok(id);
+        }
+    }
 }
 
 /// Frees the handles of sessions that have ended when the table is full; errs if still full.

@@ -147,6 +147,21 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// The argument of argh's "Unrecognized argument: X" when X looks like a Leither ID, a Mimei
+/// path (`MID:VER/path`) or a handle that starts with '-'.
+fn dash_id(message: &str) -> Option<&str> {
+    let arg = message
+        .strip_prefix("Unrecognized argument: ")?
+        .lines()
+        .next()?
+        .trim();
+    let id = arg.split([':', '/']).next()?;
+    let base64url = id
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    (id.starts_with('-') && id.len() >= 20 && base64url).then_some(arg)
+}
+
 /// Runs the command line `args` (without the program name); returns the exit code.
 pub fn main_with(program: &str, args: &[&str]) -> i32 {
     let top = match Top::from_args(&[program], args) {
@@ -160,6 +175,13 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
                 }
                 Err(()) => {
                     eprintln!("{}", early.output);
+                    if let Some(id) = dash_id(&early.output) {
+                        // Leither IDs are base64url: one in 64 starts with '-'.
+                        eprintln!(
+                            "\"{id}\" looks like an ID that starts with '-': put `--` before it, \
+                             after the options (e.g. `{program} mimei show -- {id}`)."
+                        );
+                    }
                     eprintln!("Run `{program} --help` for usage.");
                     2
                 }
