@@ -15,8 +15,8 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::ipfs_add::authorize;
-use super::reply::{json_error, query, send, session_id};
-use crate::api::{NodeState, Value, json};
+use super::reply::{json_body, json_error, query, send, session_id};
+use crate::api::{NodeState, Value};
 use crate::ipfs::car::{CarItem, CarReader};
 use crate::ipfs::cid::Cid;
 use crate::store::blocks::Blocks;
@@ -90,9 +90,7 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
                 ("bytes", Value::Int(done.bytes as i64)),
                 ("roots", Value::List(roots)),
             ]);
-            let mut s = String::new();
-            json::encode(&v, &mut s);
-            (200, s.into_bytes())
+            (200, json_body(&v))
         }
         Err((status, message)) => {
             crate::log_warn!("dag import failed: {message}");

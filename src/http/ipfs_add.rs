@@ -18,8 +18,8 @@ use picoserve::io::Read;
 use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
-use super::reply::{json_error, query, send, session_id};
-use crate::api::{NodeState, Rights, Value, json};
+use super::reply::{json_body, json_error, query, send, session_id};
+use crate::api::{NodeState, Rights, Value};
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::store::blocks::Blocks;
 
@@ -144,9 +144,7 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
                 ("size", Value::Int(size as i64)),
                 ("dagSize", Value::Int(dag_size as i64)),
             ]);
-            let mut s = String::new();
-            json::encode(&v, &mut s);
-            (200, s.into_bytes())
+            (200, json_body(&v))
         }
         Err((status, message)) => {
             crate::log_warn!("ipfs add failed: {message}");

@@ -10,7 +10,7 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::MAX_API_BODY;
-use super::reply::{json_error, read_body, send};
+use super::reply::{json_body, json_error, read_body, send};
 use crate::api::{self, NodeState, Value, json};
 
 const JSON: &str = "application/json";
@@ -61,11 +61,7 @@ pub async fn answer(state: &NodeState, function: &str, body: &[u8]) -> (u16, Vec
     };
     state.calls.set(state.calls.get() + 1);
     match api::call(state, function, args).await {
-        Ok(v) => {
-            let mut s = String::new();
-            json::encode(&v, &mut s);
-            (200, s.into_bytes())
-        }
+        Ok(v) => (200, json_body(&v)),
         Err(e) => (e.http_status(), json_error(&e.to_string(), e.code())),
     }
 }

@@ -65,13 +65,20 @@ pub fn set_reason(message: &str) {
     let _ = super::REASON.try_with(|r| *r.borrow_mut() = Some(phrase));
 }
 
+/// A value as a JSON response body.
+pub fn json_body(v: &crate::api::Value) -> Vec<u8> {
+    let mut s = String::new();
+    crate::api::json::encode(v, &mut s);
+    s.into_bytes()
+}
+
 /// A JSON error object `{"error": message, "code": code}`.
 pub fn json_error(message: &str, code: &str) -> Vec<u8> {
     use crate::api::Value;
-    let v = Value::map([("error", Value::from(message)), ("code", Value::from(code))]);
-    let mut s = String::new();
-    crate::api::json::encode(&v, &mut s);
-    s.into_bytes()
+    json_body(&Value::map([
+        ("error", Value::from(message)),
+        ("code", Value::from(code)),
+    ]))
 }
 
 /// Why a request body could not be read.
