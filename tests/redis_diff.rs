@@ -60,7 +60,20 @@ struct RedisServer {
 }
 
 impl RedisServer {
+    /// Starts one on a free port; a port taken between choosing and binding it (tests run
+    /// in parallel and nodes bind port 0) costs a retry on another, at most three.
     fn start() -> RedisServer {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match RedisServer::try_start() {
+                Ok(s) => return s,
+                Err(e) => last = e,
+            }
+        }
+        panic!("{last}");
+    }
+
+    fn try_start() -> Result<RedisServer, String> {
         let dir = common::fresh_home();
         let port = common::free_port();
         let child = Process::new("redis-server")
@@ -80,13 +93,12 @@ impl RedisServer {
                      apt-get install redis-server"
                 )
             });
-        let mut server = RedisServer { child, port, dir };
+        let server = RedisServer { child, port, dir };
         if let Err(e) = wait_listening(port) {
             let log = std::fs::read_to_string(server.dir.join("redis.log")).unwrap_or_default();
-            let _ = server.child.kill();
-            panic!("redis-server did not listen on {port}: {e}\n{log}");
+            return Err(format!("redis-server did not listen on {port}: {e}\n{log}"));
         }
-        server
+        Ok(server)
     }
 }
 
@@ -156,15 +168,20 @@ impl Subject {
 fn wait_listening(port: u16) -> Result<(), String> {
     let deadline = Instant::now() + LISTEN_TIMEOUT;
     loop {
-        match Conn::connect(port) {
+        // Anything but PONG is retried until the deadline: a server still starting may
+        // reset the first connection.
+        let e = match Conn::connect(port) {
             Ok(mut c) => match c.call(&cmd(&["PING"])) {
                 Ok(R::Simple(s)) if s == "PONG" => return Ok(()),
-                Ok(other) => return Err(format!("PING answered {other}")),
-                Err(e) => return Err(format!("PING: {e}")),
+                Ok(other) => format!("PING answered {other}"),
+                Err(e) => format!("PING: {e}"),
             },
-            Err(e) if Instant::now() > deadline => return Err(e.to_string()),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() > deadline {
+            return Err(e);
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
