@@ -49,7 +49,11 @@ pub mod fsutil;
 pub mod home;
 pub mod http;
 pub mod ipfs;
+#[cfg(feature = "lever")]
+pub mod lever;
 pub mod log;
+#[cfg(feature = "lever")]
+pub mod lua;
 pub mod mimei;
 pub mod node;
 pub mod pki;

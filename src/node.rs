@@ -181,6 +181,8 @@ fn start_and_serve(
         Ok(n) => log_info!("replayed {n} database writes from the log of an unclean stop"),
         Err(e) => return Err(fail(&mut ready, NodeError::Store(e))),
     }
+    #[cfg(feature = "lever")]
+    state.lever.attach(&state);
     let local_set = tokio::task::LocalSet::new();
     let result = local_set.block_on(&runtime, async {
         let listener = tokio::net::TcpListener::from_std(std_listener)
@@ -209,6 +211,8 @@ fn start_and_serve(
         let server =
             tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx.clone()));
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
+        #[cfg(feature = "lever")]
+        let lever_ticks = tokio::task::spawn_local(crate::lever::run_ticks(state.clone()));
         #[cfg(feature = "files")]
         let committer = tokio::task::spawn_local(group_commit(state.clone()));
         #[cfg(feature = "resp")]
@@ -235,6 +239,8 @@ fn start_and_serve(
             let _ = r.await;
         }
         sweeper.abort();
+        #[cfg(feature = "lever")]
+        lever_ticks.abort();
         #[cfg(feature = "files")]
         {
             committer.abort();

@@ -58,6 +58,9 @@ pub enum ApiError {
         /// What failed.
         error: Box<crate::db::DbError>,
     },
+    /// A Lever operation failed (deploy, rollback, a call).
+    #[cfg(feature = "lever")]
+    Lever(crate::lever::LeverError),
 }
 
 impl ApiError {
@@ -82,6 +85,8 @@ impl ApiError {
             ApiError::Mimei(e) => e.http_status(),
             #[cfg(feature = "files")]
             ApiError::Db { error, .. } => error.http_status(),
+            #[cfg(feature = "lever")]
+            ApiError::Lever(e) => e.http_status(),
         }
     }
 
@@ -101,6 +106,8 @@ impl ApiError {
             ApiError::Mimei(_) => "mimei",
             #[cfg(feature = "files")]
             ApiError::Db { .. } => "db",
+            #[cfg(feature = "lever")]
+            ApiError::Lever(e) => e.code(),
         }
     }
 }
@@ -132,6 +139,8 @@ impl fmt::Display for ApiError {
             ApiError::Mimei(e) => write!(f, "{e}"),
             #[cfg(feature = "files")]
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),
+            #[cfg(feature = "lever")]
+            ApiError::Lever(e) => write!(f, "{e}"),
         }
     }
 }
@@ -170,5 +179,12 @@ impl From<crate::mimei::MimeiError> for ApiError {
 impl From<PkiError> for ApiError {
     fn from(e: PkiError) -> Self {
         ApiError::Pass(e)
+    }
+}
+
+#[cfg(feature = "lever")]
+impl From<crate::lever::LeverError> for ApiError {
+    fn from(e: crate::lever::LeverError) -> Self {
+        ApiError::Lever(e)
     }
 }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod fns_db;
 pub mod fns_files;
 pub mod fns_ipfs;
+#[cfg(feature = "lever")]
+pub mod fns_lever;
 #[cfg(feature = "files")]
 pub mod fns_mimei;
 pub mod fns_node;

@@ -37,6 +37,9 @@ pub struct NodeState {
     /// The writable state of the database Mimeis (memtable, transactions).
     #[cfg(feature = "files")]
     pub db: RefCell<crate::db::cur::CurStore>,
+    /// The Lever services and their instances.
+    #[cfg(feature = "lever")]
+    pub lever: crate::lever::Lever,
 }
 
 impl NodeState {
@@ -48,6 +51,8 @@ impl NodeState {
         NodeState {
             #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
+            #[cfg(feature = "lever")]
+            lever: crate::lever::Lever::new(),
             home,
             key,
             vars: RefCell::new(vars),

@@ -1,6 +1,8 @@
 //! The table itself: one line per API function. docs/api.md is kept beside it (a test
 //! checks that every function here is documented there).
 
+#[cfg(feature = "lever")]
+use super::fns_lever;
 use super::{Access, ApiFn, Rights, fns_node};
 #[cfg(feature = "files")]
 use super::{fns_db, fns_files, fns_ipfs, fns_mimei};
@@ -738,6 +740,54 @@ pub static TABLE: &[ApiFn] = &[
         access: Access::Public,
         doc: "Database, drops the transaction. Returns true. The mmsid is of a db Mimei; reads need read, writes need write on cur.",
         run: fns_db::rollback,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverDeploy",
+        params: "sid, env, appMid, [ver]",
+        access: Access::Session(Rights::User),
+        doc: "Deploys version ver (default the latest) of app Mimei appMid as the service its lever.json names, in env (default dev.lever); needs write on the app. The code is checked by starting one instance; a redeploy is a new version (calls in flight finish on the old one). Returns {env, name, mid, version, instances, ...}.",
+        run: fns_lever::deploy,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverLs",
+        params: "sid, [env]",
+        access: Access::Session(Rights::Guest),
+        doc: "The services (of env, or all): a list of {env, name, description, mid, version, private, instances, draining, inflight, calls, errors, rate, latencyMs, resources, startUs, memory, versions}.",
+        run: fns_lever::ls,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverLogs",
+        params: "sid, env, service, [since]",
+        access: Access::Session(Rights::User),
+        doc: "A service's log lines numbered since and later (the last 1000 are kept): {lines, next}; pass next as since to follow.",
+        run: fns_lever::logs,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverRollback",
+        params: "sid, env, service, [ver]",
+        access: Access::Session(Rights::User),
+        doc: "Makes an earlier deployed version (default: the one before the current) current again; only the deployer or the owner. Returns the service like LeverDeploy.",
+        run: fns_lever::rollback,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverRm",
+        params: "sid, env, service",
+        access: Access::Session(Rights::User),
+        doc: "Removes a service (calls in flight finish); only the deployer or the owner. Returns true.",
+        run: fns_lever::rm,
+    },
+    #[cfg(feature = "lever")]
+    ApiFn {
+        name: "LeverInvoke",
+        params: "sid, url, [args]",
+        access: Access::Session(Rights::Guest),
+        doc: "Calls lever://ENV/SERVICE[/RESOURCE]/METHOD with the list args, with the session's rights (as POST /SERVICE/METHOD does). Returns the method's result.",
+        run: fns_lever::invoke,
     },
     ApiFn {
         name: "Echo",

@@ -11,6 +11,8 @@ pub mod guard;
 pub mod hprose_http;
 pub mod ipfs_add;
 pub mod json_api;
+#[cfg(feature = "lever")]
+pub mod lever;
 pub mod mm;
 pub mod reply;
 pub mod routes;

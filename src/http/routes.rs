@@ -86,6 +86,13 @@ impl PathRouterService<()> for Routes {
                 );
                 send(request, writer, 405, "application/json", body).await
             }
+            // Lever's contract: any other POST is a service call; a WebSocket GET a stream.
+            #[cfg(feature = "lever")]
+            ("POST", p) => super::lever::call(&self.state, p, request, writer).await,
+            #[cfg(feature = "lever")]
+            ("GET", p) if super::lever::is_upgrade(&request.parts) => {
+                super::lever::call(&self.state, p, request, writer).await
+            }
             _ => {
                 let body = json_error(
                     &format!("no such path: {}", crate::api::truncate(path, 128)),

@@ -1,0 +1,157 @@
+//! What Lever adds to Lua: the `lever` module (`invoke`, `stream`, `resource`, `env`,
+//! `service`, `environment`, `version`) and the `db` module (the service's own database).
+//!
+//! `lever.invoke(url, ...)` goes through the same routing, load balancing and resources as a
+//! call from outside, and carries the calling service's environment: a relative URL
+//! (`lever://SERVICE/METHOD`, `/SERVICE/METHOD`) stays in it, and private services of that
+//! environment answer. The caller's session travels with the call.
+//!
+//! `db` is a database Mimei made for the service on first use (mark `lever-db:ENV/NAME`,
+//! authored by the node) and opened by the node, so a service keeps state across calls,
+//! instances, upgrades and restarts without granting rights to its callers: `db.Set(k, v)`,
+//! `db.Hget(k, f)`, ... take the database API's arguments without the `mmsid`.
+
+use std::rc::{Rc, Weak};
+
+use mlua::{Lua, MultiValue, Table};
+
+use super::code::AppCode;
+use super::instance::ServiceInfo;
+use super::stream::LuaStream;
+use super::{Caller, Target};
+use crate::api::table::TABLE;
+use crate::api::{NodeState, Value};
+use crate::lua::bindings::args_from_lua;
+use crate::lua::convert::to_lua;
+use crate::lua::meter::{Running, current};
+
+fn runtime(m: impl Into<String>) -> mlua::Error {
+    mlua::Error::runtime(m.into())
+}
+
+/// The `lever` module of an instance.
+pub fn lever_module(
+    lua: &Lua,
+    code: &Rc<AppCode>,
+    svc: &ServiceInfo,
+    state: Weak<NodeState>,
+    running: Running,
+) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let env = lua.create_table()?;
+    for (k, v) in &code.manifest.env {
+        env.raw_set(k.as_str(), v.as_str())?;
+    }
+    t.raw_set("env", env)?;
+    t.raw_set("service", svc.name.as_str())?;
+    t.raw_set("environment", svc.env.as_str())?;
+    t.raw_set("version", code.version)?;
+    let r = running.clone();
+    t.raw_set(
+        "resource",
+        lua.create_function(move |_, ()| Ok(current(&r).and_then(|c| c.resource.clone())))?,
+    )?;
+    let (s, r) = (state.clone(), running.clone());
+    t.raw_set(
+        "invoke",
+        lua.create_async_function(move |lua, (url, args): (String, MultiValue)| {
+            let ctx = current(&r);
+            let state = s.upgrade();
+            let args = args_from_lua("lever.invoke", &args);
+            async move {
+                let state = state.ok_or_else(|| runtime("the node is stopping"))?;
+                let ctx =
+                    ctx.ok_or_else(|| runtime("lever.invoke works only while a call runs"))?;
+                let t =
+                    Target::parse_url(&url).map_err(|e| runtime(format!("lever.invoke: {e}")))?;
+                let caller = Caller {
+                    sid: ctx.sid.clone(),
+                    env: Some(ctx.env.clone()),
+                };
+                let v = state
+                    .lever
+                    .invoke(&t, &args?, &caller)
+                    .await
+                    .map_err(|e| runtime(format!("lever.invoke {url}: {e}")))?;
+                to_lua(&lua, &v)
+            }
+        })?,
+    )?;
+    let (s, r) = (state, running);
+    t.raw_set(
+        "stream",
+        lua.create_async_function(move |lua, (url, args): (String, MultiValue)| {
+            let ctx = current(&r);
+            let state = s.upgrade();
+            let args = args_from_lua("lever.stream", &args);
+            async move {
+                let state = state.ok_or_else(|| runtime("the node is stopping"))?;
+                let ctx =
+                    ctx.ok_or_else(|| runtime("lever.stream works only while a call runs"))?;
+                let t =
+                    Target::parse_url(&url).map_err(|e| runtime(format!("lever.stream: {e}")))?;
+                let caller = Caller {
+                    sid: ctx.sid.clone(),
+                    env: Some(ctx.env.clone()),
+                };
+                let ends = state
+                    .lever
+                    .stream(&t, args?, &caller)
+                    .await
+                    .map_err(|e| runtime(format!("lever.stream {url}: {e}")))?;
+                lua.create_userdata(LuaStream::caller(ends))
+            }
+        })?,
+    )?;
+    Ok(t)
+}
+
+/// True for the database functions (those taking an `mmsid` that are not `MM*`/`MF*`).
+pub fn is_db_function(name: &str, params: &str) -> bool {
+    params.starts_with("mmsid") && !name.starts_with("MM") && !name.starts_with("MF")
+}
+
+/// The `db` module of an instance.
+pub fn db_module(
+    lua: &Lua,
+    svc: &ServiceInfo,
+    state: Weak<NodeState>,
+    running: Running,
+) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for entry in TABLE.iter().filter(|f| is_db_function(f.name, f.params)) {
+        let (s, r) = (state.clone(), running.clone());
+        let name = entry.name;
+        let (env, service) = (svc.env.clone(), svc.name.clone());
+        let f = lua.create_async_function(move |lua, args: MultiValue| {
+            let ctx = current(&r);
+            let state = s.upgrade();
+            let args = args_from_lua(name, &args);
+            let (env, service) = (env.clone(), service.clone());
+            async move {
+                let state = state.ok_or_else(|| runtime("the node is stopping"))?;
+                ctx.ok_or_else(|| runtime(format!("db.{name} works only while a call runs")))?;
+                let args = args?;
+                let mut fresh = false;
+                loop {
+                    let mmsid = state
+                        .lever
+                        .service_db(&env, &service, fresh)
+                        .await
+                        .map_err(|e| runtime(e.to_string()))?;
+                    let mut full = Vec::with_capacity(args.len() + 1);
+                    full.push(Value::Str(mmsid));
+                    full.extend(args.iter().cloned());
+                    match crate::api::call(&state, name, full).await {
+                        Ok(v) => return to_lua(&lua, &v),
+                        // The node's session lapsed: open the database again, once.
+                        Err(e) if !fresh && e.http_status() == 401 => fresh = true,
+                        Err(e) => return Err(runtime(format!("db.{name}: {e}"))),
+                    }
+                }
+            }
+        })?;
+        t.raw_set(name, f)?;
+    }
+    Ok(t)
+}

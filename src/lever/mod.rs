@@ -1,0 +1,910 @@
+//! Lever services: Lua apps deployed as services and scheduled the way Lever OS schedules
+//! containers (docs/lever.md).
+//!
+//! A service is the code of one version of an app Mimei ([`code`]) under a name in an
+//! environment; an instance is a Lua state running it ([`instance`]). [`Lever`] holds the
+//! services of the node, routes calls to instances ([`service`] has the scheduling rules),
+//! keeps resources sticky, streams ([`stream`]), and once a second ([`Lever::tick`]) rolls
+//! the load statistics, reaps idle instances, keeps `minInstances` warm, closes idle resources
+//! and fires cron triggers. Deployments survive restarts ([`persist`]).
+//!
+//! Every front door comes here: the HTTP routes (`POST /<service>/<method>`), the API table
+//! (`LeverDeploy`, `LeverLs`, ...) and Lua (`lever.invoke`, `lever.stream`).
+
+pub mod code;
+pub mod error;
+pub mod instance;
+pub mod load;
+pub mod logs;
+pub mod lua_api;
+pub mod manifest;
+pub mod persist;
+pub mod service;
+pub mod stream;
+pub mod target;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+pub use error::LeverError;
+pub use target::Target;
+
+use self::code::AppCode;
+use self::instance::Instance;
+use self::service::Service;
+use self::stream::{DEPTH, LuaStream, StreamEnds};
+use crate::api::{NodeState, Rights, Session, Value};
+use crate::lua::meter::CallCtx;
+use crate::mimei::MimeiId;
+
+/// Idle time after which an instance beyond what the load needs is stopped (default; the
+/// SystemVars key `LeverIdleSecs` overrides it).
+pub const DEFAULT_IDLE_SECS: u64 = 300;
+/// Wall-clock limit of a streaming call (or its `timeoutMs`, if longer).
+pub const STREAM_LIMIT_MS: u64 = 3_600_000;
+/// Most services on a node.
+pub const MAX_SERVICES: usize = 256;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The caller's session id (a guest session for anonymous callers).
+    pub sid: String,
+    /// The environment of the calling service, for calls from inside one.
+    pub env: Option<String>,
+}
+
+/// The node's Lever: every service and its instances.
+pub struct Lever {
+    services: RefCell<HashMap<(String, String), Service>>,
+    state: RefCell<Weak<NodeState>>,
+    guest: RefCell<Option<String>>,
+    owner: RefCell<Option<String>>,
+    db_mmsids: RefCell<HashMap<(String, String), String>>,
+    epoch: Instant,
+    ticks: Cell<u64>,
+}
+
+impl Default for Lever {
+    fn default() -> Self {
+        Lever::new()
+    }
+}
+
+fn now_unix() -> u64 {
+    crate::clock::unix_now()
+}
+
+impl Lever {
+    /// No services yet.
+    pub fn new() -> Lever {
+        Lever {
+            services: RefCell::new(HashMap::new()),
+            state: RefCell::new(Weak::new()),
+            guest: RefCell::new(None),
+            owner: RefCell::new(None),
+            db_mmsids: RefCell::new(HashMap::new()),
+            epoch: Instant::now(),
+            ticks: Cell::new(0),
+        }
+    }
+
+    fn ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Connects Lever to its node and brings back the services deployed before a restart.
+    pub fn attach(&self, state: &Rc<NodeState>) {
+        *self.state.borrow_mut() = Rc::downgrade(state);
+        for (env, name, deployer, history) in persist::load(&state.home) {
+            let Some(last) = history.last().cloned() else {
+                continue;
+            };
+            match AppCode::load(state, &last.mid, last.version) {
+                Ok(code) => {
+                    let mut svc = Service::new(&env, Rc::new(code), &deployer, last.at);
+                    svc.history = history;
+                    svc.log("service restored at node start");
+                    self.services.borrow_mut().insert((env, name), svc);
+                }
+                Err(e) => crate::log_error!(
+                    "Lever service {name} in {env} could not be restored: {e}; redeploy it"
+                ),
+            }
+        }
+    }
+
+    fn node(&self) -> Result<Rc<NodeState>, LeverError> {
+        self.state
+            .borrow()
+            .upgrade()
+            .ok_or_else(|| LeverError::Busy("the node is stopping".into()))
+    }
+
+    fn save(&self, state: &NodeState) {
+        let services = self.services.borrow();
+        let list: Vec<_> = services.values().collect();
+        if let Err(e) = persist::save(&state.home, &list) {
+            crate::log_error!("saving the Lever services failed: {e}");
+        }
+    }
+
+    /// The memory the node lets instances reserve: `LeverMemoryMB`, else `MaxMemoryMB`.
+    pub fn budget(state: &NodeState) -> usize {
+        let vars = state.vars.borrow();
+        let mb = other_u64(&vars.other, "LeverMemoryMB").unwrap_or(u64::from(vars.max_memory_mb));
+        (mb as usize) << 20
+    }
+
+    fn idle(state: &NodeState) -> Duration {
+        let vars = state.vars.borrow();
+        Duration::from_secs(other_u64(&vars.other, "LeverIdleSecs").unwrap_or(DEFAULT_IDLE_SECS))
+    }
+
+    /// A guest session for anonymous callers (API bindings need one).
+    pub fn guest_sid(&self, state: &NodeState) -> Result<String, LeverError> {
+        self.session(state, &self.guest, "", Rights::Guest)
+    }
+
+    fn owner_sid(&self, state: &NodeState) -> Result<String, LeverError> {
+        let id = state.key.id().to_string();
+        self.session(state, &self.owner, &id, Rights::Owner)
+    }
+
+    fn session(
+        &self,
+        state: &NodeState,
+        slot: &RefCell<Option<String>>,
+        uid: &str,
+        rights: Rights,
+    ) -> Result<String, LeverError> {
+        let now = now_unix();
+        if let Some(s) = slot.borrow().clone()
+            && state.sessions.borrow_mut().touch(&s, now).is_ok()
+        {
+            return Ok(s);
+        }
+        let s = state
+            .sessions
+            .borrow_mut()
+            .open(uid, rights, u64::MAX, now)
+            .map_err(|e| LeverError::Busy(e.to_string()))?;
+        *slot.borrow_mut() = Some(s.sid.clone());
+        Ok(s.sid)
+    }
+
+    fn may_change(session: &Session, svc: &Service) -> Result<(), LeverError> {
+        if session.rights == Rights::Owner || session.uid == svc.deployer {
+            Ok(())
+        } else {
+            Err(LeverError::Conflict(format!(
+                "service \"{}\" in {} was deployed by {}; only they or the node's owner may change it",
+                svc.name,
+                svc.env,
+                if svc.deployer.is_empty() {
+                    "the node"
+                } else {
+                    &svc.deployer
+                }
+            )))
+        }
+    }
+
+    /// Deploys version `version` (0 = latest) of app `mid` into `env`: validates lever.json,
+    /// compiles the code by starting one instance, and makes it the service's current version.
+    pub fn deploy(
+        &self,
+        state: &NodeState,
+        session: &Session,
+        env: &str,
+        mid: &MimeiId,
+        version: u64,
+    ) -> Result<Value, LeverError> {
+        if !target::env_ok(env) {
+            return Err(LeverError::BadRequest(format!(
+                "\"{}\" is not an environment name (a dotted name such as dev.lever)",
+                crate::api::truncate(env, 64)
+            )));
+        }
+        let user = session.uid.parse().ok();
+        let header = crate::mimei::store::Mimeis::new(&state.store)
+            .header(mid)
+            .map_err(|e| LeverError::App(e.to_string()))?;
+        header
+            .rights()
+            .check(user.as_ref(), crate::mimei::Right::WRITE)
+            .map_err(|e| LeverError::Conflict(format!("deploying app {mid}: {e}")))?;
+        let code = Rc::new(AppCode::load(state, mid, version)?);
+        self.install(state, session, env, code, true)
+    }
+
+    fn install(
+        &self,
+        state: &NodeState,
+        session: &Session,
+        env: &str,
+        code: Rc<AppCode>,
+        record: bool,
+    ) -> Result<Value, LeverError> {
+        let name = code.manifest.name.clone();
+        let key = (env.to_string(), name.clone());
+        let weak = self.state.borrow().clone();
+        let mut services = self.services.borrow_mut();
+        if !services.contains_key(&key) && services.len() >= MAX_SERVICES {
+            return Err(LeverError::Busy(format!(
+                "this node runs its maximum of {MAX_SERVICES} services; remove one with `lever rm`"
+            )));
+        }
+        let now = now_unix();
+        let out;
+        match services.get_mut(&key) {
+            Some(svc) => {
+                Self::may_change(session, svc)?;
+                // Start one instance of the new code first: a version that cannot load is
+                // refused and the running one stays.
+                let old = (svc.code.clone(), svc.generation);
+                svc.switch(code.clone(), now, record);
+                if let Err(e) = svc.start_instance(weak) {
+                    svc.code = old.0;
+                    svc.generation = old.1;
+                    if record {
+                        svc.history.pop();
+                    }
+                    return Err(e);
+                }
+                svc.log(&format!(
+                    "version {} of app {} deployed; calls in flight finish on the old version",
+                    code.version, code.mid
+                ));
+                out = summary(svc);
+            }
+            None => {
+                let mut svc = Service::new(env, code.clone(), &session.uid, now);
+                svc.start_instance(weak)?;
+                svc.log(&format!(
+                    "version {} of app {} deployed",
+                    code.version, code.mid
+                ));
+                out = summary(&svc);
+                services.insert(key, svc);
+            }
+        }
+        drop(services);
+        self.save(state);
+        crate::log_info!(
+            "Lever: {name} in {env} now runs version {} of app {}",
+            code.version,
+            code.mid
+        );
+        Ok(out)
+    }
+
+    /// Makes an earlier deployment current again (`version` 0 = the one before the current).
+    pub fn rollback(
+        &self,
+        state: &NodeState,
+        session: &Session,
+        env: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<Value, LeverError> {
+        let (mid, target) =
+            {
+                let services = self.services.borrow();
+                let svc = services
+                    .get(&(env.to_string(), name.to_string()))
+                    .ok_or_else(|| no_service(env, name))?;
+                Self::may_change(session, svc)?;
+                let cur = svc.code.version;
+                let pick = if version == 0 {
+                    svc.history.iter().rev().find(|d| d.version != cur)
+                } else {
+                    svc.history.iter().rev().find(|d| d.version == version)
+                };
+                let d = pick.ok_or_else(|| {
+                let known: Vec<String> =
+                    svc.history.iter().map(|d| d.version.to_string()).collect();
+                LeverError::BadRequest(format!(
+                    "service \"{name}\" has no earlier version {}to roll back to (deployed: {})",
+                    if version == 0 { String::new() } else { format!("{version} ") },
+                    known.join(", ")
+                ))
+            })?;
+                (d.mid, d.version)
+            };
+        let code = Rc::new(AppCode::load(state, &mid, target)?);
+        let out = self.install(state, session, env, code, true)?;
+        if let Some(svc) = self
+            .services
+            .borrow()
+            .get(&(env.to_string(), name.to_string()))
+        {
+            svc.log(&format!("rolled back to version {target}"));
+        }
+        Ok(out)
+    }
+
+    /// Removes a service; calls in flight finish.
+    pub fn remove(
+        &self,
+        state: &NodeState,
+        session: &Session,
+        env: &str,
+        name: &str,
+    ) -> Result<(), LeverError> {
+        {
+            let mut services = self.services.borrow_mut();
+            let key = (env.to_string(), name.to_string());
+            let svc = services.get(&key).ok_or_else(|| no_service(env, name))?;
+            Self::may_change(session, svc)?;
+            services.remove(&key);
+        }
+        self.save(state);
+        crate::log_info!("Lever: {name} removed from {env}");
+        Ok(())
+    }
+
+    /// The services (of `env`, or all), as `lever ls` shows them.
+    pub fn list(&self, env: Option<&str>) -> Value {
+        let services = self.services.borrow();
+        let mut rows: Vec<&Service> = services
+            .values()
+            .filter(|s| env.is_none_or(|e| e == s.env))
+            .collect();
+        rows.sort_by(|a, b| (&a.env, &a.name).cmp(&(&b.env, &b.name)));
+        Value::List(rows.into_iter().map(summary).collect())
+    }
+
+    /// Log lines of a service from `since` on: `{lines, next}`.
+    pub fn logs(&self, env: &str, name: &str, since: u64) -> Result<Value, LeverError> {
+        let services = self.services.borrow();
+        let svc = services
+            .get(&(env.to_string(), name.to_string()))
+            .ok_or_else(|| no_service(env, name))?;
+        let (lines, next) = svc.logs.borrow().since(since);
+        Ok(Value::map([
+            (
+                "lines",
+                Value::List(lines.into_iter().map(Value::Str).collect()),
+            ),
+            ("next", Value::Int(next as i64)),
+        ]))
+    }
+
+    fn env_of(t: &Target, caller: &Caller) -> String {
+        t.env
+            .clone()
+            .or_else(|| caller.env.clone())
+            .unwrap_or_else(|| target::DEFAULT_ENV.to_string())
+    }
+
+    /// Picks an instance for a call without a resource; starts one when all are saturated
+    /// and the budget allows.
+    fn pick(&self, state: &NodeState, key: &(String, String)) -> Result<Rc<Instance>, LeverError> {
+        let budget = Self::budget(state);
+        let weak = self.state.borrow().clone();
+        let mut services = self.services.borrow_mut();
+        let reserved: usize = services.values().map(Service::reserved).sum();
+        let svc = services
+            .get_mut(key)
+            .ok_or_else(|| no_service(&key.0, &key.1))?;
+        let (best, saturated) = svc.least_loaded();
+        let ram = svc.code.manifest.ram_bytes();
+        if saturated && reserved + ram <= budget {
+            return svc.start_instance(weak);
+        }
+        best.ok_or_else(|| {
+            LeverError::Busy(format!(
+                "the node's Lever memory budget ({} MiB, LeverMemoryMB) is taken by running \
+                 instances; try again, or lower ram in lever.json",
+                budget >> 20
+            ))
+        })
+    }
+
+    /// Finds the service and checks that `caller` may call it.
+    fn check(
+        &self,
+        key: &(String, String),
+        t: &Target,
+        caller: &Caller,
+    ) -> Result<(u64, u64, bool), LeverError> {
+        let services = self.services.borrow();
+        let svc = services
+            .get(key)
+            .ok_or_else(|| no_service(&key.0, &key.1))?;
+        let m = &svc.code.manifest;
+        if m.private && caller.env.as_deref() != Some(key.0.as_str()) {
+            return Err(LeverError::Private {
+                service: t.service.clone(),
+                env: key.0.clone(),
+            });
+        }
+        Ok((m.timeout_ms, m.max_instructions, svc.code.files.is_empty()))
+    }
+
+    /// The instance for a call, with its resource held when there is one.
+    async fn acquire(
+        &self,
+        state: &NodeState,
+        key: &(String, String),
+        t: &Target,
+        caller: &Caller,
+    ) -> Result<Rc<Instance>, LeverError> {
+        let Some(r) = &t.resource else {
+            let inst = self.pick(state, key)?;
+            inst.inflight.set(inst.inflight.get() + 1);
+            return Ok(inst);
+        };
+        loop {
+            let wait;
+            let (old, new) = {
+                let mut services = self.services.borrow_mut();
+                let svc = services
+                    .get_mut(key)
+                    .ok_or_else(|| no_service(&key.0, &key.1))?;
+                let generation = svc.generation;
+                let slot = svc.resources.entry(r.clone()).or_default();
+                let fresh = slot
+                    .instance
+                    .as_ref()
+                    .is_some_and(|i| i.generation == generation && !i.dead.get());
+                if !slot.busy && fresh {
+                    let inst = slot.instance.clone().unwrap();
+                    slot.inflight += 1;
+                    slot.last_used = Some(Instant::now());
+                    inst.inflight.set(inst.inflight.get() + 1);
+                    return Ok(inst);
+                }
+                if slot.busy || slot.inflight > 0 {
+                    // Moving, or calls still running on the old instance: wait for them.
+                    wait = slot.notify.clone();
+                    (None, None)
+                } else {
+                    slot.busy = true;
+                    wait = slot.notify.clone();
+                    let old = slot.instance.take();
+                    drop(services);
+                    match self.pick(state, key) {
+                        Ok(new) => (old, Some(new)),
+                        Err(e) => {
+                            self.end_move(key, r, None);
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            match new {
+                None => {
+                    let n = wait.notified();
+                    n.await;
+                }
+                Some(new) => {
+                    // Close on the old instance before opening on the new one: never open in two.
+                    if let Some(old) = old
+                        && !old.dead.get()
+                        && old.has_method("CloseResource")
+                    {
+                        self.lifecycle(&old, key, "CloseResource", r, caller).await;
+                    }
+                    if new.has_method("NewResource") {
+                        self.lifecycle(&new, key, "NewResource", r, caller).await;
+                    }
+                    self.end_move(key, r, Some(new));
+                }
+            }
+        }
+    }
+
+    fn end_move(&self, key: &(String, String), r: &str, inst: Option<Rc<Instance>>) {
+        if let Some(svc) = self.services.borrow_mut().get_mut(key)
+            && let Some(slot) = svc.resources.get_mut(r)
+        {
+            slot.instance = inst;
+            slot.busy = false;
+            slot.notify.notify_waiters();
+        }
+    }
+
+    /// Calls `NewResource`/`CloseResource` on an instance; failures are logged, not fatal.
+    async fn lifecycle(
+        &self,
+        inst: &Rc<Instance>,
+        key: &(String, String),
+        method: &str,
+        r: &str,
+        caller: &Caller,
+    ) {
+        let m = &inst.code().manifest;
+        let ctx = Rc::new(CallCtx::new(
+            caller.sid.clone(),
+            key.0.clone(),
+            key.1.clone(),
+            Some(r.to_string()),
+            m.timeout_ms,
+            m.max_instructions,
+        ));
+        inst.inflight.set(inst.inflight.get() + 1);
+        let res = inst
+            .call(method, &[Value::Str(r.to_string())], ctx, None)
+            .await;
+        inst.inflight.set(inst.inflight.get() - 1);
+        let line = match res {
+            Ok(_) => format!("{method}({r}) on instance {}", inst.id),
+            Err(e) => format!("{method}({r}) on instance {} failed: {e}", inst.id),
+        };
+        if let Some(svc) = self.services.borrow().get(key) {
+            svc.log(&line);
+        }
+    }
+
+    fn release(
+        &self,
+        key: &(String, String),
+        t: &Target,
+        inst: &Rc<Instance>,
+        start: Instant,
+        failed: bool,
+        stream: bool,
+    ) {
+        inst.inflight.set(inst.inflight.get().saturating_sub(1));
+        inst.calls.set(inst.calls.get() + 1);
+        inst.last_used.set(Instant::now());
+        let mut services = self.services.borrow_mut();
+        let Some(svc) = services.get_mut(key) else {
+            return;
+        };
+        if stream {
+            svc.load.inflight = svc.load.inflight.saturating_sub(1);
+        } else {
+            svc.load.end(start.elapsed().as_secs_f64() * 1000.0, failed);
+        }
+        if let Some(r) = &t.resource
+            && let Some(slot) = svc.resources.get_mut(r)
+        {
+            slot.inflight = slot.inflight.saturating_sub(1);
+            slot.last_used = Some(Instant::now());
+            if slot.inflight == 0 {
+                slot.notify.notify_waiters();
+            }
+        }
+    }
+
+    /// Calls `t` with `args` as `caller`.
+    pub async fn invoke(
+        &self,
+        t: &Target,
+        args: &[Value],
+        caller: &Caller,
+    ) -> Result<Value, LeverError> {
+        if target::is_stream(&t.method) {
+            return Err(LeverError::BadRequest(format!(
+                "{} streams: call it with `lever stream`, a WebSocket or an NDJSON POST",
+                t.method
+            )));
+        }
+        let state = self.node()?;
+        let env = Self::env_of(t, caller);
+        let key = (env.clone(), t.service.clone());
+        let (timeout_ms, max_instructions, _) = self.check(&key, t, caller)?;
+        let inst = self.acquire(&state, &key, t, caller).await?;
+        if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
+            svc.load.start(self.ms());
+        }
+        let ctx = Rc::new(CallCtx::new(
+            caller.sid.clone(),
+            env,
+            t.service.clone(),
+            t.resource.clone(),
+            timeout_ms,
+            max_instructions,
+        ));
+        let start = Instant::now();
+        let r = inst.call(&t.method, args, ctx, None).await;
+        self.release(&key, t, &inst, start, r.is_err(), false);
+        if let Err(e) = &r
+            && let Some(svc) = self.services.borrow().get(&key)
+        {
+            svc.log(&format!("{} failed: {e}", t.method));
+        }
+        r
+    }
+
+    /// Starts a streaming call; the handler runs as its own task.
+    pub async fn stream(
+        &self,
+        t: &Target,
+        args: Vec<Value>,
+        caller: &Caller,
+    ) -> Result<StreamEnds, LeverError> {
+        if !target::is_stream(&t.method) {
+            return Err(LeverError::BadRequest(format!(
+                "{} does not stream (streaming methods end in Chan or _chan); call it with `lever invoke`",
+                t.method
+            )));
+        }
+        let state = self.node()?;
+        let env = Self::env_of(t, caller);
+        let key = (env.clone(), t.service.clone());
+        let (timeout_ms, max_instructions, _) = self.check(&key, t, caller)?;
+        let inst = self.acquire(&state, &key, t, caller).await?;
+        if !inst.has_method(&t.method) {
+            self.release(&key, t, &inst, Instant::now(), true, true);
+            return Err(LeverError::NoMethod {
+                service: t.service.clone(),
+                method: t.method.clone(),
+            });
+        }
+        if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
+            svc.load.inflight += 1;
+        }
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel(DEPTH);
+        let (out_tx, out_rx) = tokio::sync::mpsc::channel(DEPTH);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let ctx = Rc::new(CallCtx::new(
+            caller.sid.clone(),
+            env,
+            t.service.clone(),
+            t.resource.clone(),
+            timeout_ms.max(STREAM_LIMIT_MS),
+            max_instructions,
+        ));
+        let t = t.clone();
+        tokio::task::spawn_local(async move {
+            let start = Instant::now();
+            let s = inst.make_stream(LuaStream::handler(in_rx, out_tx.clone()));
+            let r = match s {
+                Ok(s) => inst.call(&t.method, &args, ctx, Some(s)).await,
+                Err(e) => Err(e),
+            };
+            // A non-nil return value is the last message.
+            if let Ok(v) = &r
+                && *v != Value::Null
+            {
+                let _ = out_tx.send(v.clone()).await;
+            }
+            drop(out_tx);
+            if let Ok(state) = Ok::<_, ()>(state) {
+                state
+                    .lever
+                    .release(&key, &t, &inst, start, r.is_err(), true);
+                if let Err(e) = &r
+                    && let Some(svc) = state.lever.services.borrow().get(&key)
+                {
+                    svc.log(&format!("{} failed: {e}", t.method));
+                }
+            }
+            let _ = done_tx.send(r);
+        });
+        Ok(StreamEnds {
+            tx: in_tx,
+            rx: out_rx,
+            done: done_rx,
+        })
+    }
+
+    /// The mmsid of a service's own database (made on first use), opened by the node.
+    pub async fn service_db(
+        &self,
+        env: &str,
+        service: &str,
+        fresh: bool,
+    ) -> Result<String, LeverError> {
+        let key = (env.to_string(), service.to_string());
+        if !fresh && let Some(m) = self.db_mmsids.borrow().get(&key) {
+            return Ok(m.clone());
+        }
+        let state = self.node()?;
+        let sid = self.owner_sid(&state)?;
+        let app = self
+            .services
+            .borrow()
+            .get(&key)
+            .map(|s| s.code.mid.to_string())
+            .ok_or_else(|| no_service(env, service))?;
+        let fail =
+            |e: crate::api::ApiError| LeverError::App(format!("the service's database: {e}"));
+        let mid = crate::api::call(
+            &state,
+            "MMCreate",
+            vec![
+                Value::Str(sid.clone()),
+                Value::Str(app),
+                Value::Str("lever-db".into()),
+                Value::Str(format!("lever-db:{env}/{service}")),
+                Value::Str("db".into()),
+            ],
+        )
+        .await
+        .map_err(fail)?;
+        let mmsid = crate::api::call(
+            &state,
+            "MMOpen",
+            vec![Value::Str(sid), mid, Value::Str("cur".into())],
+        )
+        .await
+        .map_err(fail)?;
+        let mmsid = mmsid.as_str().unwrap_or_default().to_string();
+        self.db_mmsids.borrow_mut().insert(key, mmsid.clone());
+        Ok(mmsid)
+    }
+
+    /// Once a second: load statistics, reaping, `minInstances`, idle resources, cron.
+    pub async fn tick(&self) {
+        let Ok(state) = self.node() else { return };
+        self.ticks.set(self.ticks.get() + 1);
+        let now = Instant::now();
+        let now_ms = self.ms();
+        let idle = Self::idle(&state);
+        let mut closes = Vec::new();
+        let mut crons = Vec::new();
+        let mut warm = Vec::new();
+        {
+            let mut services = self.services.borrow_mut();
+            for (key, svc) in services.iter_mut() {
+                svc.load.roll(now_ms);
+                let generation = svc.generation;
+                // Resources idle too long, or left on an old or dead instance: close them.
+                for (r, slot) in svc.resources.iter_mut() {
+                    let Some(inst) = &slot.instance else { continue };
+                    let stale = inst.generation != generation || inst.dead.get();
+                    let idle_long = slot
+                        .last_used
+                        .is_some_and(|t| now.duration_since(t) >= idle);
+                    if !slot.busy && slot.inflight == 0 && (stale || idle_long) {
+                        slot.busy = true;
+                        closes.push((key.clone(), r.clone(), inst.clone()));
+                    }
+                }
+                svc.reap(now, idle);
+                if (svc.current().count() as u32) < svc.code.manifest.min_instances {
+                    warm.push(key.clone());
+                }
+                let cron = &svc.code.manifest.cron;
+                if svc.cron_due.len() != cron.len() {
+                    svc.cron_due = cron.iter().map(|c| now_ms + c.every_ms).collect();
+                }
+                for (i, c) in cron.iter().enumerate() {
+                    if now_ms >= svc.cron_due[i] {
+                        svc.cron_due[i] = now_ms + c.every_ms;
+                        crons.push((key.clone(), c.method.clone(), c.args.clone()));
+                    }
+                }
+            }
+        }
+        for key in warm {
+            let _ = self.pick(&state, &key).map(|i| {
+                // Picked only to start it; nothing runs.
+                drop(i);
+            });
+        }
+        let Ok(sid) = self.guest_sid(&state) else {
+            return;
+        };
+        let caller = |env: &str| Caller {
+            sid: sid.clone(),
+            env: Some(env.to_string()),
+        };
+        for (key, r, inst) in closes {
+            if !inst.dead.get() && inst.has_method("CloseResource") {
+                self.lifecycle(&inst, &key, "CloseResource", &r, &caller(&key.0))
+                    .await;
+            }
+            if let Some(svc) = self.services.borrow_mut().get_mut(&key)
+                && let Some(slot) = svc.resources.get(&r)
+            {
+                slot.notify.notify_waiters();
+                if slot.inflight == 0 {
+                    svc.resources.remove(&r);
+                }
+            }
+        }
+        for (key, method, args) in crons {
+            let c = caller(&key.0);
+            let t = Target {
+                env: Some(key.0.clone()),
+                service: key.1.clone(),
+                resource: None,
+                method,
+            };
+            tokio::task::spawn_local(async move {
+                let Some(state) = state_of_tick() else { return };
+                let _ = state.lever.invoke(&t, &args, &c).await;
+            });
+        }
+    }
+
+    /// Numbers for the footprint and tests: (instances, reserved bytes, used bytes).
+    pub fn usage(&self) -> (usize, usize, usize) {
+        let services = self.services.borrow();
+        let mut n = 0;
+        let mut reserved = 0;
+        let mut used = 0;
+        for s in services.values() {
+            for i in &s.instances {
+                n += 1;
+                reserved += i.ram;
+                used += i.used_memory();
+            }
+        }
+        (n, reserved, used)
+    }
+}
+
+thread_local! {
+    static TICK_STATE: RefCell<Weak<NodeState>> = RefCell::new(Weak::new());
+}
+
+fn state_of_tick() -> Option<Rc<NodeState>> {
+    TICK_STATE.with(|s| s.borrow().upgrade())
+}
+
+/// Runs [`Lever::tick`] every second until the node stops.
+pub async fn run_ticks(state: Rc<NodeState>) {
+    TICK_STATE.with(|s| *s.borrow_mut() = Rc::downgrade(&state));
+    let weak = Rc::downgrade(&state);
+    drop(state);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(state) = weak.upgrade() else { return };
+        state.lever.tick().await;
+    }
+}
+
+fn no_service(env: &str, name: &str) -> LeverError {
+    LeverError::NoService {
+        env: env.to_string(),
+        service: name.to_string(),
+    }
+}
+
+fn other_u64(other: &[(String, Value)], key: &str) -> Option<u64> {
+    other
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.as_i64())
+        .and_then(|n| u64::try_from(n).ok())
+}
+
+/// One service as `lever ls` and `LeverDeploy` show it.
+fn summary(s: &Service) -> Value {
+    let m = &s.code.manifest;
+    let current = s.current().count();
+    Value::map([
+        ("env", Value::Str(s.env.clone())),
+        ("name", Value::Str(s.name.clone())),
+        ("description", Value::Str(m.description.clone())),
+        ("mid", Value::Str(s.code.mid.to_string())),
+        ("version", Value::Int(s.code.version as i64)),
+        ("private", Value::Bool(m.private)),
+        ("instances", Value::Int(current as i64)),
+        ("draining", Value::Int((s.instances.len() - current) as i64)),
+        ("inflight", Value::Int(i64::from(s.load.inflight))),
+        ("calls", Value::Int(s.load.calls as i64)),
+        ("errors", Value::Int(s.load.errors as i64)),
+        ("rate", Value::Float((s.load.rate * 10.0).round() / 10.0)),
+        (
+            "latencyMs",
+            Value::Float((s.load.latency_ms * 100.0).round() / 100.0),
+        ),
+        ("resources", Value::Int(s.resources.len() as i64)),
+        ("startUs", Value::Int(s.last_start_us as i64)),
+        (
+            "memory",
+            Value::Int(s.instances.iter().map(|i| i.used_memory() as i64).sum()),
+        ),
+        (
+            "versions",
+            Value::List(
+                s.history
+                    .iter()
+                    .map(|d| Value::Int(d.version as i64))
+                    .collect(),
+            ),
+        ),
+    ])
+}
