@@ -10,6 +10,8 @@ pub mod dag;
 pub mod files;
 pub mod ipfs;
 pub mod ipfs_dir;
+#[cfg(feature = "files")]
+pub mod lapp;
 pub mod lpki;
 #[cfg(feature = "files")]
 pub mod mimei;
@@ -57,6 +59,8 @@ enum Command {
     Dag(dag::Dag),
     #[cfg(feature = "files")]
     Mimei(mimei::Mimei),
+    #[cfg(feature = "files")]
+    Lapp(lapp::Lapp),
     Call(call::CallCmd),
 }
 
@@ -206,6 +210,8 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Dag(c) => c.run(&home),
         #[cfg(feature = "files")]
         Command::Mimei(c) => c.run(&home),
+        #[cfg(feature = "files")]
+        Command::Lapp(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };
     match result {

@@ -14,6 +14,7 @@ pub mod json_api;
 pub mod mm;
 pub mod reply;
 pub mod routes;
+pub mod tpt;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
