@@ -12,12 +12,18 @@ pub mod ipfs;
 pub mod ipfs_dir;
 #[cfg(feature = "files")]
 pub mod lapp;
+#[cfg(feature = "lever")]
+pub mod lever;
 pub mod lpki;
 #[cfg(feature = "files")]
 pub mod mimei;
 pub mod node_cmds;
 pub mod progress;
+#[cfg(feature = "lever")]
+pub mod sha1;
 pub mod swarm;
+#[cfg(feature = "lever")]
+pub mod ws_client;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -61,6 +67,8 @@ enum Command {
     Mimei(mimei::Mimei),
     #[cfg(feature = "files")]
     Lapp(lapp::Lapp),
+    #[cfg(feature = "lever")]
+    Lever(lever::Lever),
     Call(call::CallCmd),
 }
 
@@ -212,6 +220,8 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Mimei(c) => c.run(&home),
         #[cfg(feature = "files")]
         Command::Lapp(c) => c.run(&home),
+        #[cfg(feature = "lever")]
+        Command::Lever(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };
     match result {
