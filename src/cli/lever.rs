@@ -9,31 +9,22 @@
 //! `LeverRm`). Every command signs in with the key (`-k`, default the home's node key) and may
 //! act on another node (`-n URL`).
 //!
-//! URLs are Lever's: `lever://ENV/SERVICE[/RESOURCE]/METHOD`, where ENV holds a dot
-//! (`dev.lever`); when the first segment has no dot it is the service and the environment is
-//! [`DEFAULT_ENV`].
+//! URLs and arguments are read in `lever_url`; the streaming session is `lever_stream`.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argh::FromArgs;
 
 use super::CliError;
 use super::client::Client;
 use super::lapp::upload;
-use super::ws_client::{Message, WsStream, op};
+use super::lever_url::{LeverUrl, json_args};
 use crate::api::{Value, json};
 
-/// The environment when none is named.
-pub const DEFAULT_ENV: &str = "dev.lever";
+pub use super::lever_url::DEFAULT_ENV;
 /// How often `logs -f` asks for new lines.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
-/// How long `stream` waits on the socket before it looks at its input again.
-const STREAM_POLL: Duration = Duration::from_millis(200);
-/// How long `stream` waits for the node once the input has ended and nothing comes.
-const STREAM_IDLE_AFTER_EOF: Duration = Duration::from_secs(300);
 
 /// Lever services: deploy an app, call its methods, watch and manage its services.
 #[derive(FromArgs)]
@@ -184,118 +175,6 @@ struct Rm {
     key: Option<PathBuf>,
 }
 
-/// A parsed `lever://` URL.
-#[derive(Debug, PartialEq, Eq)]
-pub struct LeverUrl {
-    /// The environment (`dev.lever` when the URL names none).
-    pub env: String,
-    /// The service.
-    pub service: String,
-    /// The resource, for sticky routing.
-    pub resource: Option<String>,
-    /// The method.
-    pub method: String,
-}
-
-impl LeverUrl {
-    /// Parses `lever://ENV/SERVICE[/RESOURCE]/METHOD` (see the module doc).
-    pub fn parse(url: &str) -> Result<LeverUrl, CliError> {
-        let usage = |why: &str| {
-            CliError::Usage(format!(
-                "{why} in \"{}\": write lever://ENV/SERVICE[/RESOURCE]/METHOD, e.g. \
-                 lever://dev.lever/hello/sayHello",
-                crate::api::truncate(url, 200)
-            ))
-        };
-        let rest = url
-            .strip_prefix("lever://")
-            .ok_or_else(|| usage("no lever:// scheme"))?;
-        let mut segs: Vec<&str> = rest.split('/').collect();
-        if segs.iter().any(|s| s.is_empty()) {
-            return Err(usage("an empty segment"));
-        }
-        let env = if segs.first().is_some_and(|s| s.contains('.')) {
-            segs.remove(0).to_string()
-        } else {
-            DEFAULT_ENV.to_string()
-        };
-        let (service, resource, method) = match segs[..] {
-            [s, m] => (s, None, m),
-            [s, r, m] => (s, Some(r.to_string()), m),
-            [] | [_] => return Err(usage("no method")),
-            _ => return Err(usage("too many segments")),
-        };
-        Ok(LeverUrl {
-            env,
-            service: service.to_string(),
-            resource,
-            method: method.to_string(),
-        })
-    }
-
-    /// The HTTP path of a call, without the query: `/SERVICE[/RESOURCE]/METHOD`, each segment
-    /// percent-encoded.
-    pub fn path(&self) -> String {
-        let enc = crate::http::gateway::percent_encode;
-        let mut p = format!("/{}", enc(&self.service));
-        if let Some(r) = &self.resource {
-            p.push('/');
-            p.push_str(&enc(r));
-        }
-        p.push('/');
-        p.push_str(&enc(&self.method));
-        p
-    }
-
-    /// The path and query of an `invoke`: `/SERVICE[/RESOURCE]/METHOD?forceenv=ENV`.
-    pub fn invoke_target(&self) -> String {
-        format!(
-            "{}?forceenv={}",
-            self.path(),
-            crate::http::gateway::percent_encode(&self.env)
-        )
-    }
-
-    /// The path and query of a `stream`: the invoke target and `&args=` (the JSON array).
-    pub fn stream_target(&self, args: &str) -> String {
-        format!(
-            "{}&args={}",
-            self.invoke_target(),
-            crate::http::gateway::percent_encode(args)
-        )
-    }
-}
-
-/// The JSON arguments of `invoke` and `stream`, as one JSON array.
-pub fn json_args(args: &[String]) -> Result<String, CliError> {
-    let mut values = Vec::with_capacity(args.len());
-    for (i, a) in args.iter().enumerate() {
-        let v = json::decode(a.as_bytes(), &json::JsonLimits::default()).map_err(|e| {
-            CliError::Usage(format!(
-                "argument {} ({}) is not JSON ({e}); each argument is one JSON value, so \
-                 quote strings as JSON, e.g. '\"world\"'",
-                i + 1,
-                crate::api::truncate(a, 60)
-            ))
-        })?;
-        values.push(v);
-    }
-    let mut out = String::new();
-    json::encode(&Value::List(values), &mut out);
-    Ok(out)
-}
-
-/// The text message for one line of `stream`'s input: the line when it is JSON, else the line
-/// as a JSON string.
-pub fn line_message(line: &str) -> String {
-    if json::decode(line.as_bytes(), &json::JsonLimits::default()).is_ok() {
-        return line.to_string();
-    }
-    let mut out = String::new();
-    json::encode(&Value::Str(line.to_string()), &mut out);
-    out
-}
-
 fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
@@ -414,7 +293,7 @@ impl Lever {
                 let args = json_args(&a.args)?;
                 let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
                 let sid = c.login(true)?;
-                stream(&c, &url.stream_target(&args), &sid)?;
+                super::lever_stream::stream(&c, &url.stream_target(&args), &sid)?;
             }
             Cmd::Ls(a) => {
                 let (c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
@@ -474,189 +353,9 @@ impl Lever {
     }
 }
 
-/// How standard input ended.
-enum Input {
-    /// End of input; the end marker was sent.
-    Done,
-    /// Reading or sending failed.
-    Failed(CliError),
-}
-
-/// `lever stream`: opens the WebSocket at `target`, sends standard input from a thread (one
-/// text message per line, then an empty binary frame as the end of input) and prints each
-/// text message of the node on its own line until the node's Close.
-fn stream(c: &Client, target: &str, sid: &str) -> Result<(), CliError> {
-    let socket = super::client::connect(c.base())?;
-    let host = super::client::host_port(c.base()).to_string();
-    let mut ws = WsStream::open(
-        socket,
-        &host,
-        target,
-        &[format!("Authorization: Bearer {sid}")],
-        STREAM_POLL,
-    )?;
-    let (done_tx, done_rx) = mpsc::channel();
-    let w = ws.writer();
-    std::thread::spawn(move || {
-        let _ = done_tx.send(send_input(&w));
-    });
-    let w = ws.writer();
-    let mut input_ended: Option<Instant> = None;
-    let mut last_heard = Instant::now();
-    loop {
-        match done_rx.try_recv() {
-            Ok(Input::Done) => input_ended = Some(Instant::now()),
-            Ok(Input::Failed(e)) => {
-                let _ = w.close(1000);
-                return Err(e);
-            }
-            Err(_) => {}
-        }
-        let m = match ws.poll_message()? {
-            None => {
-                if input_ended.is_some() && last_heard.elapsed() > STREAM_IDLE_AFTER_EOF {
-                    let _ = w.close(1000);
-                    return Err(CliError::Failed(format!(
-                        "the node sent nothing for {} s after the input ended; giving up",
-                        STREAM_IDLE_AFTER_EOF.as_secs()
-                    )));
-                }
-                continue;
-            }
-            Some(m) => m,
-        };
-        last_heard = Instant::now();
-        match m {
-            Message::Text(t) => println!("{t}"),
-            Message::Binary(b) if b.is_empty() => {}
-            Message::Binary(b) => eprintln!("(the node sent {} bytes of binary data)", b.len()),
-            Message::Ping(p) => w.send(op::PONG, &p)?,
-            Message::Pong => {}
-            Message::Close(code, reason) => {
-                let _ = w.close(code.unwrap_or(1000));
-                return match code {
-                    None | Some(1000) => Ok(()),
-                    Some(code) if reason.is_empty() => Err(CliError::Failed(format!(
-                        "the node ended the stream with code {code}"
-                    ))),
-                    Some(code) => Err(CliError::Failed(format!(
-                        "the node ended the stream: {reason} (code {code})"
-                    ))),
-                };
-            }
-        }
-    }
-}
-
-/// Sends each line of standard input as a text message, then the end marker (an empty binary
-/// frame). Lines are bounded by the message limit.
-fn send_input(w: &super::ws_client::WsWriter) -> Input {
-    let limit = super::ws_client::MAX_MESSAGE;
-    let stdin = std::io::stdin();
-    let mut lock = stdin.lock();
-    let mut n = 0u64;
-    loop {
-        let mut buf = Vec::new();
-        let read = std::io::Read::take(&mut lock, limit as u64 + 2).read_until(b'\n', &mut buf);
-        match read {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Input::Failed(CliError::Failed(format!("reading standard input: {e}")));
-            }
-        }
-        n += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-        }
-        if buf.len() > limit {
-            return Input::Failed(CliError::Failed(format!(
-                "input line {n} is longer than {limit} bytes, the limit of one message"
-            )));
-        }
-        let line = String::from_utf8_lossy(&buf);
-        if let Err(e) = w.send(op::TEXT, line_message(&line).as_bytes()) {
-            return Input::Failed(e.into());
-        }
-    }
-    match w.send(op::BINARY, b"") {
-        Ok(()) => Input::Done,
-        Err(e) => Input::Failed(e.into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn url(u: &str) -> LeverUrl {
-        LeverUrl::parse(u).unwrap()
-    }
-
-    #[test]
-    fn urls() {
-        let u = url("lever://dev.lever/hello/sayHello");
-        assert_eq!(
-            u,
-            LeverUrl {
-                env: "dev.lever".into(),
-                service: "hello".into(),
-                resource: None,
-                method: "sayHello".into()
-            }
-        );
-        assert_eq!(u.invoke_target(), "/hello/sayHello?forceenv=dev.lever");
-        let u = url("lever://prod.example.com/chat/room%201/send");
-        assert_eq!(u.env, "prod.example.com");
-        assert_eq!(u.resource.as_deref(), Some("room%201"));
-        assert_eq!(u.path(), "/chat/room%25201/send");
-        // No dot in the first segment: it is the service, in dev.lever.
-        let u = url("lever://hello/sayHello");
-        assert_eq!((u.env.as_str(), u.service.as_str()), ("dev.lever", "hello"));
-        let u = url("lever://hello/res/m");
-        assert_eq!(u.resource.as_deref(), Some("res"));
-        assert_eq!(
-            u.stream_target("[\"a b\",1]"),
-            "/hello/res/m?forceenv=dev.lever&args=%5B%22a%20b%22%2C1%5D"
-        );
-        for bad in [
-            "http://x/y",
-            "lever://",
-            "lever://dev.lever/hello",
-            "lever://hello",
-            "lever://dev.lever//m",
-            "lever://a/b/c/d",
-            "lever://dev.lever/a/b/c/d",
-            "lever://hello/m/",
-        ] {
-            let e = LeverUrl::parse(bad).unwrap_err();
-            assert!(matches!(e, CliError::Usage(_)), "{bad}");
-            assert!(e.to_string().contains("lever://ENV/SERVICE"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    fn arguments_are_json() {
-        let a = |v: &[&str]| json_args(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(a(&[]).unwrap(), "[]");
-        assert_eq!(
-            a(&["\"world\"", "3", "{\"k\":[true,null]}"]).unwrap(),
-            "[\"world\",3,{\"k\":[true,null]}]"
-        );
-        let e = a(&["1", "world"]).unwrap_err();
-        assert!(matches!(e, CliError::Usage(_)));
-        let e = e.to_string();
-        assert!(
-            e.contains("argument 2 (world)") && e.contains("'\"world\"'"),
-            "{e}"
-        );
-        assert_eq!(line_message("{\"a\":1}"), "{\"a\":1}");
-        assert_eq!(line_message("hello \"you\""), "\"hello \\\"you\\\"\"");
-        assert_eq!(line_message(""), "\"\"");
-    }
 
     #[test]
     fn ls_columns_line_up() {

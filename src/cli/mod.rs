@@ -14,6 +14,10 @@ pub mod ipfs_dir;
 pub mod lapp;
 #[cfg(feature = "lever")]
 pub mod lever;
+#[cfg(feature = "lever")]
+mod lever_stream;
+#[cfg(feature = "lever")]
+pub mod lever_url;
 pub mod lpki;
 #[cfg(feature = "files")]
 pub mod mimei;
@@ -24,6 +28,8 @@ pub mod sha1;
 pub mod swarm;
 #[cfg(feature = "lever")]
 pub mod ws_client;
+#[cfg(feature = "lever")]
+pub mod ws_proto;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
