@@ -71,7 +71,7 @@ struct Invoke {
     /// lever://ENV/SERVICE[/RESOURCE]/METHOD
     #[argh(positional)]
     url: String,
-    /// the arguments, each one JSON value (quote strings: '"world"')
+    /// the arguments, each one JSON value (quote strings: '"world"'); options go before URL
     #[argh(positional, greedy)]
     args: Vec<String>,
     /// another node, by URL
@@ -89,7 +89,7 @@ struct Stream {
     /// lever://ENV/SERVICE[/RESOURCE]/METHOD
     #[argh(positional)]
     url: String,
-    /// the arguments, each one JSON value (quote strings: '"world"')
+    /// the arguments, each one JSON value (quote strings: '"world"'); options go before URL
     #[argh(positional, greedy)]
     args: Vec<String>,
     /// another node, by URL
