@@ -1,6 +1,6 @@
 //! Apps from outside (issue #6): `lapp uploadapp` of a folder, re-uploads as new versions of
-//! the same app, `/tpt/<appid>` serving `index.html` byte for byte to a guest, `release`
-//! choosing what visitors get, `showapp` and `delvers`, a Mimei made with `mimei create -a`
+//! the same app, `/tpt/<appid>` serving `index.html` byte for byte to a guest (and `HEAD`),
+//! `release` choosing what visitors get, `showapp`, `delvers`, `restore` and `backup`, a Mimei made with `mimei create -a`
 //! opening with its app at `/mm/<mid>`, and the refusals (no lever.json, lever.json not an
 //! object, an unknown app by name and at `/tpt/`).
 
@@ -110,6 +110,24 @@ fn upload_serve_release_show_delvers() {
     let show = ok(&leither(&n.home, &["lapp", "showapp", "-a", "hello"]));
     assert!(!show.contains("ver= 2 cid= "), "{show}");
     assert!(show.contains("ver= 1 cid= "), "{show}");
+
+    // restore puts version 1 back in cur; backup makes it the next version (numbers are never
+    // reused, so 3), which visitors get once released.
+    let out = ok(&leither(
+        &n.home,
+        &["lapp", "restore", "-a", "hello", "-v", "1"],
+    ));
+    assert_eq!(out, "RestoreApp ver= 1\n");
+    let out = ok(&leither(&n.home, &["lapp", "backup", "-a", &appid]));
+    assert_eq!(out, "BackupApp ver= 3\n");
+    let (status, head) = curl(&["-I", &format!("{}/tpt/{appid}", n.url)]);
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {}", v1.len())),
+        "{head}"
+    );
 
     // A Mimei whose default app is this one opens with the app's index.html.
     let out = ok(&leither(
