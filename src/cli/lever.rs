@@ -278,6 +278,12 @@ impl Lever {
                     });
                     return Err(CliError::Api { status, message });
                 }
+                // A method that returns nothing may answer with an empty body.
+                let v = if resp.iter().all(u8::is_ascii_whitespace) {
+                    Ok(Value::Null)
+                } else {
+                    v
+                };
                 let v = v.map_err(|e| {
                     CliError::Http(format!(
                         "{} answered 200 with a result that is not JSON: {e}",
