@@ -107,6 +107,23 @@ impl Client {
 }
 
 impl Client {
+    /// `POST path` with a JSON `body` and this client's session (signed in with the key) as
+    /// `Authorization: Bearer`; returns the status and body whatever the status (Lever's
+    /// routes answer errors as JSON of their own).
+    pub fn post_with_session(
+        &mut self,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), CliError> {
+        let sid = self.login(true)?;
+        post_with(
+            &self.base,
+            path,
+            &format!("Authorization: Bearer {sid}\r\n"),
+            body,
+        )
+    }
+
     /// Streams `file` to `POST path` (e.g. `/ipfs/add?...`) with this client's session and
     /// returns the JSON answer.
     pub fn post_file(&mut self, path: &str, file: &Path) -> Result<Value, CliError> {
@@ -234,9 +251,15 @@ impl Client {
     }
 }
 
-fn connect(base: &str) -> Result<TcpStream, CliError> {
+/// `HOST:PORT` of a base URL.
+pub(super) fn host_port(base: &str) -> &str {
     let hostport = base.strip_prefix("http://").unwrap_or(base);
-    let hostport = hostport.split('/').next().unwrap_or(hostport);
+    hostport.split('/').next().unwrap_or(hostport)
+}
+
+/// A connection to the node at `base`, with the CLI's timeouts.
+pub(super) fn connect(base: &str) -> Result<TcpStream, CliError> {
+    let hostport = host_port(base);
     let err = |e: std::io::Error| CliError::Connect {
         url: base.to_string(),
         error: e,
@@ -258,15 +281,19 @@ fn connect(base: &str) -> Result<TcpStream, CliError> {
 
 /// One `POST` to `base` + `path`; returns the status and body.
 pub fn post(base: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
-    let hostport = base.strip_prefix("http://").unwrap_or(base);
-    let hostport = hostport.split('/').next().unwrap_or(hostport);
+    post_with(base, path, "", body)
+}
+
+/// [`post`] with `extra` header lines (each ending in CRLF).
+fn post_with(base: &str, path: &str, extra: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
+    let hostport = host_port(base);
     let connect_err = |e: std::io::Error| CliError::Connect {
         url: base.to_string(),
         error: e,
     };
     let mut s = connect(base)?;
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())

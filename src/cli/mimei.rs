@@ -266,7 +266,7 @@ struct GetRight {
 }
 
 /// A signed-in client and its session id.
-fn connect(
+pub(super) fn connect(
     home: &Path,
     node: Option<&str>,
     key: Option<&Path>,
@@ -276,12 +276,12 @@ fn connect(
     Ok((c, sid))
 }
 
-fn s(v: &str) -> Value {
+pub(super) fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
 /// Opens `mid` at `ver`, runs `f` with the mmsid, closes it.
-fn with_open<T>(
+pub(super) fn with_open<T>(
     c: &Client,
     sid: &Value,
     mid: &str,
@@ -294,12 +294,34 @@ fn with_open<T>(
     r
 }
 
-fn int(v: &Value) -> i64 {
+pub(super) fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
+/// Calls the version function `f` (`MMBackup`, `MMRestore`, `MMRelease`, `MMDelVers`) on
+/// `mid` opened at cur, with `args` after the mmsid; returns its result as a number (0 when
+/// it is none). `mimei` and `lapp` share it.
+pub(super) fn on_cur(
+    c: &Client,
+    sid: &Value,
+    mid: &str,
+    f: &str,
+    args: Vec<Value>,
+) -> Result<i64, CliError> {
+    with_open(c, sid, mid, "cur", |mm| {
+        let mut all = vec![mm.clone()];
+        all.extend(args);
+        Ok(int(&c.call(f, all)?))
+    })
+}
+
 /// `setcid` then `backup`: the next version. Returns its number.
-fn set_and_backup(c: &Client, sid: &Value, mid: &str, cid: &str) -> Result<i64, CliError> {
+pub(super) fn set_and_backup(
+    c: &Client,
+    sid: &Value,
+    mid: &str,
+    cid: &str,
+) -> Result<i64, CliError> {
     with_open(c, sid, mid, "cur", |mm| {
         c.call("MFSetCid", vec![mm.clone(), s(""), s(cid)])?;
         Ok(int(&c.call("MMBackup", vec![mm.clone()])?))
@@ -359,16 +381,12 @@ impl Mimei {
             }
             Cmd::Backup(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    Ok(int(&c.call("MMBackup", vec![mm.clone()])?))
-                })?;
+                let ver = on_cur(&c, &sid, &a.mid, "MMBackup", vec![])?;
                 println!("MiMeiBackup ver= {ver}");
             }
             Cmd::Restore(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    Ok(int(&c.call("MMRestore", vec![mm.clone(), s(&a.ver)])?))
-                })?;
+                let ver = on_cur(&c, &sid, &a.mid, "MMRestore", vec![s(&a.ver)])?;
                 println!("MiMeiRestore ver= {ver}");
             }
             Cmd::DelVer(a) => {
@@ -377,16 +395,12 @@ impl Mimei {
                 }
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let list = Value::List(a.vers.iter().map(|v| s(v)).collect());
-                with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    c.call("MMDelVers", vec![mm.clone(), list])
-                })?;
+                on_cur(&c, &sid, &a.mid, "MMDelVers", vec![list])?;
                 println!("MiMeiDelVer ok {}", a.vers.join(" "));
             }
             Cmd::Release(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    Ok(int(&c.call("MMRelease", vec![mm.clone(), s(&a.ver)])?))
-                })?;
+                let ver = on_cur(&c, &sid, &a.mid, "MMRelease", vec![s(&a.ver)])?;
                 println!("MiMeiRelease ver= {ver}");
             }
             Cmd::SetRight(a) => {
@@ -466,7 +480,7 @@ fn save(c: &Client, mm: &Value, path: &str, target: &Path) -> Result<u64, CliErr
     result
 }
 
-fn show(v: &Value) {
+pub(super) fn show(v: &Value) {
     let g = |k: &str| match v.get(k) {
         Some(Value::Str(t)) => t.clone(),
         Some(Value::Int(i)) => i.to_string(),

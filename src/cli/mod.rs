@@ -10,12 +10,26 @@ pub mod dag;
 pub mod files;
 pub mod ipfs;
 pub mod ipfs_dir;
+#[cfg(feature = "files")]
+pub mod lapp;
+#[cfg(feature = "lever")]
+pub mod lever;
+#[cfg(feature = "lever")]
+mod lever_stream;
+#[cfg(feature = "lever")]
+pub mod lever_url;
 pub mod lpki;
 #[cfg(feature = "files")]
 pub mod mimei;
 pub mod node_cmds;
 pub mod progress;
+#[cfg(feature = "lever")]
+pub mod sha1;
 pub mod swarm;
+#[cfg(feature = "lever")]
+pub mod ws_client;
+#[cfg(feature = "lever")]
+pub mod ws_proto;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,6 +71,10 @@ enum Command {
     Dag(dag::Dag),
     #[cfg(feature = "files")]
     Mimei(mimei::Mimei),
+    #[cfg(feature = "files")]
+    Lapp(lapp::Lapp),
+    #[cfg(feature = "lever")]
+    Lever(lever::Lever),
     Call(call::CallCmd),
 }
 
@@ -206,6 +224,10 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Dag(c) => c.run(&home),
         #[cfg(feature = "files")]
         Command::Mimei(c) => c.run(&home),
+        #[cfg(feature = "files")]
+        Command::Lapp(c) => c.run(&home),
+        #[cfg(feature = "lever")]
+        Command::Lever(c) => c.run(&home),
         Command::Call(c) => c.run(&home),
     };
     match result {

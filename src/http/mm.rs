@@ -7,6 +7,15 @@
 //! a session's rights), and the gateway serves `/ipfs/<root>/path` from there. Names move
 //! (`last`, `release`, `cur`), so answers are revalidated (`no-cache`) with the content's
 //! CID as `ETag` instead of being cached as immutable.
+//!
+//! A Mimei with a default application (`header.app`, `mimei create -a APPID`) opens with it:
+//! `/mm/<mid>` and `/mm/<mid>/` serve that app's `index.html` exactly as `/tpt/<appid>` does
+//! (src/http/tpt.rs), and the page then reads the Mimei through the API with the visitor's
+//! session. Only the app's read right is checked for that page, not the Mimei's: a browser
+//! opening the link has no session yet, and the page is the app's content, not the Mimei's.
+//! Every other path of such a Mimei is its own content, as for any Mimei.
+//!
+//! [`session_user`] and [`ipfs_path`] are the resolution both fronts share.
 
 use picoserve::ResponseSent;
 use picoserve::io::Read;
@@ -17,47 +26,95 @@ use super::reply::{json_error, send};
 use crate::api::NodeState;
 use crate::ipfs::Cid;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
-use crate::mimei::{MimeiPath, Right};
+use crate::mimei::{MimeiId, MimeiPath, Right, VersionName};
+use crate::pki::LeitherId;
 
 /// Clients revalidate every time; the ETag (the content's CID) makes that cheap.
-const CACHE: &str = "no-cache";
+pub(crate) const CACHE: &str = "no-cache";
 
-/// The root and gateway path `/mm/...` names, or (status, message).
-fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, (u16, String)> {
-    let rest = path.strip_prefix("/mm/").unwrap_or("");
-    let p = MimeiPath::parse_url(rest).map_err(|e| (e.http_status(), e.to_string()))?;
-    let user = match sid {
-        Some(sid) => {
-            let s = state
-                .sessions
-                .borrow_mut()
-                .touch(sid, crate::clock::unix_now())
-                .map_err(|e| (e.http_status(), e.to_string()))?;
-            if s.uid.is_empty() {
-                None
-            } else {
-                s.uid.parse().ok()
-            }
-        }
-        None => None,
-    };
-    let fail = |e: MimeiStoreError| (e.http_status(), e.to_string());
+/// Why a request cannot be served: the HTTP status and a message for the client.
+pub(crate) type Refusal = (u16, String);
+
+pub(crate) fn store_refusal(e: MimeiStoreError) -> Refusal {
+    (e.http_status(), e.to_string())
+}
+
+/// The user a request's session stands for; `None` for a guest or no session. An unknown or
+/// expired session is refused (the client should sign in again), not served as a guest.
+pub(crate) fn session_user(
+    state: &NodeState,
+    sid: Option<&str>,
+) -> Result<Option<LeitherId>, Refusal> {
+    let Some(sid) = sid else { return Ok(None) };
+    let s = state
+        .sessions
+        .borrow_mut()
+        .touch(sid, crate::clock::unix_now())
+        .map_err(|e| (e.http_status(), e.to_string()))?;
+    Ok(if s.uid.is_empty() {
+        None
+    } else {
+        s.uid.parse().ok()
+    })
+}
+
+/// The gateway path `/ipfs/<root>[/seg...][/]` of `mid` at `ver`, once `user` is found to
+/// hold the read right on it. Segments are percent-encoded again for the gateway.
+pub(crate) fn ipfs_path(
+    state: &NodeState,
+    mid: &MimeiId,
+    ver: VersionName,
+    user: Option<&LeitherId>,
+    path: &[String],
+    trailing_slash: bool,
+) -> Result<String, Refusal> {
     let m = Mimeis::new(&state.store);
-    let header = m.header(&p.mid).map_err(fail)?;
+    let header = m.header(mid).map_err(store_refusal)?;
     header
         .rights()
-        .check(user.as_ref(), Right::READ)
+        .check(user, Right::READ)
         .map_err(|e| (e.http_status(), e.to_string()))?;
-    let (root, _): (Cid, _) = m.root(&p.mid, p.version_or_last()).map_err(fail)?;
+    let (root, _): (Cid, _) = m.root(mid, ver).map_err(store_refusal)?;
     let mut out = format!("/ipfs/{root}");
-    for seg in &p.path {
+    for seg in path {
         out.push('/');
         out.push_str(&super::gateway::percent_encode(seg));
     }
-    if p.trailing_slash && !p.path.is_empty() {
+    if trailing_slash && !path.is_empty() {
         out.push('/');
     }
     Ok(out)
+}
+
+/// The gateway path `/mm/...` names.
+fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, Refusal> {
+    let rest = path.strip_prefix("/mm/").unwrap_or("");
+    let p = MimeiPath::parse_url(rest).map_err(|e| (e.http_status(), e.to_string()))?;
+    let user = session_user(state, sid)?;
+    if p.path.is_empty() && p.version.is_none() {
+        let header = Mimeis::new(&state.store)
+            .header(&p.mid)
+            .map_err(store_refusal)?;
+        if let Some(app) = header.fields().app {
+            return super::tpt::index_path(state, &app, user.as_ref()).map_err(|(status, m)| {
+                (
+                    status,
+                    format!(
+                        "Mimei {} opens with the app {app}, which cannot be served: {m}",
+                        p.mid
+                    ),
+                )
+            });
+        }
+    }
+    ipfs_path(
+        state,
+        &p.mid,
+        p.version_or_last(),
+        user.as_ref(),
+        &p.path,
+        p.trailing_slash,
+    )
 }
 
 /// Handles `GET`/`HEAD /mm/...`.

@@ -16,6 +16,7 @@ pub mod lever;
 pub mod mm;
 pub mod reply;
 pub mod routes;
+pub mod tpt;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

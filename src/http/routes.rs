@@ -53,6 +53,11 @@ impl PathRouterService<()> for Routes {
             ("GET" | "HEAD", p) if p.starts_with("/mm/") => {
                 super::mm::get(&self.state, p, request, writer).await
             }
+            // lapp (issue #6): an app's files at /tpt/<appid>[/path]; src/http/tpt.rs.
+            #[cfg(feature = "files")]
+            ("GET" | "HEAD", p) if p == "/tpt" || p.starts_with("/tpt/") => {
+                super::tpt::get(&self.state, p, request, writer).await
+            }
             #[cfg(feature = "files")]
             ("GET" | "HEAD", p) if p.starts_with("/ipfs/") => {
                 gateway::get(&self.state, p, request, writer).await

@@ -1,0 +1,377 @@
+//! `lapp`: applications as Mimeis. An app is a folder (its name is the app's name) holding
+//! `lever.json`, its Lua code and its static files; it lives in one file Mimei per author and
+//! name, and each upload is that Mimei's next version.
+//!
+//! The app's Mimei is `MMCreate(sid, "", "app", NAME, "file")`: the fixed mark NAME gives the
+//! same ID again to the same author (the node), so re-uploading makes the next version of the
+//! same app. The folder is added exactly as `ipfs add -r` adds it (`ipfs_dir::AddDir`, CIDv0
+//! defaults, so the root is kubo's), the root goes into `cur` (`MFSetCid`) and becomes the next
+//! version (`MMBackup`). The blocks are not pinned: the Mimei's versions keep them, and
+//! `lapp delvers` can free them. The first upload grants everyone read (`*`=read), since
+//! visitors load an app's files from `/tpt/<appid>`; `mimei setright` can change that, and
+//! later uploads leave the rights alone.
+//!
+//! Only the shape of `lever.json` is checked here (a JSON object); the node checks the rest
+//! when the app is deployed as a Lever service (`leither lever deploy`, which shares
+//! [`upload`]).
+//!
+//! The other commands take `-a APP`: an app ID, or a name, which stands for this node's app of
+//! that name. A name is turned into its ID locally (`mimei::id::derive` with the node's ID
+//! from `GetVar hostid`, which is what `MMCreate` derives), so a mistyped name never creates
+//! an empty app; a name whose Mimei has no version is refused with a hint to upload it.
+
+use std::path::{Path, PathBuf};
+
+use argh::FromArgs;
+
+use super::CliError;
+use super::client::Client;
+use super::mimei::{connect, int, on_cur, s, with_open};
+use crate::api::{Value, json};
+use crate::mimei::{MimeiId, MimeiType};
+
+/// Largest `lever.json` read.
+const MAX_LEVER_JSON: u64 = 1024 * 1024;
+
+/// Applications: upload a folder as the next version of an app, show, release, restore.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "lapp")]
+pub struct Lapp {
+    #[argh(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Cmd {
+    UploadApp(UploadApp),
+    ShowApp(ShowApp),
+    Backup(Backup),
+    Release(Release),
+    Restore(Restore),
+    DelVers(DelVers),
+}
+
+/// Upload a folder (named after the app, holding lever.json) as the app's next version.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "uploadapp")]
+struct UploadApp {
+    /// the app's folder; its name is the app's name
+    #[argh(option, short = 'i')]
+    input: PathBuf,
+    /// another node, by URL (default: the node on this home)
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with (default: the home's hostkey.cfg)
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// Show an app: its Mimei's header and versions.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "showapp")]
+struct ShowApp {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// Make the app's next version from its cur.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "backup")]
+struct Backup {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// Release a version: the one /tpt/<appid> serves to visitors.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "release")]
+struct Release {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// the version (a number or last)
+    #[argh(option, short = 'v')]
+    ver: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// Set the app's cur to a version.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "restore")]
+struct Restore {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// the version (a number, last or release)
+    #[argh(option, short = 'v')]
+    ver: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// Delete versions of an app.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "delvers")]
+struct DelVers {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// the versions
+    #[argh(positional)]
+    vers: Vec<String>,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// What an upload made.
+pub(crate) struct Uploaded {
+    /// The app's Mimei ID.
+    pub mid: String,
+    /// The version the upload made.
+    pub ver: i64,
+}
+
+/// The app's name (the folder's), once the folder is found to be an app: a directory whose
+/// name can be a mark and is not an ID, holding a `lever.json` that is a JSON object.
+/// Returns the name and the canonical folder.
+pub(crate) fn check_app_dir(dir: &Path) -> Result<(String, PathBuf), CliError> {
+    let top = std::fs::canonicalize(dir).map_err(CliError::io(dir))?;
+    if !top.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{} is not a folder; an app is a folder holding lever.json",
+            dir.display()
+        )));
+    }
+    let name = top
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| super::ipfs_dir::safe_entry_name(n) && !n.starts_with('.'))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{} has no usable name; the folder's name is the app's name",
+                dir.display()
+            ))
+        })?
+        .to_string();
+    crate::mimei::id::check_mark(&name).map_err(|e| {
+        CliError::Usage(format!(
+            "the folder name \"{name}\" cannot name an app ({e}); rename the folder"
+        ))
+    })?;
+    if name.parse::<MimeiId>().is_ok() {
+        return Err(CliError::Usage(format!(
+            "the folder name \"{name}\" reads as an app ID, so `-a {name}` would be ambiguous; \
+             rename the folder"
+        )));
+    }
+    let lever = top.join("lever.json");
+    let text = match std::fs::File::open(&lever) {
+        Ok(f) => {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_LEVER_JSON + 1), &mut b)
+                .map_err(CliError::io(&lever))?;
+            b
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CliError::Failed(format!(
+                "{} has no lever.json: an app folder holds lever.json (at least {{\"name\": \
+                 \"{name}\"}}), its Lua code and its files",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(CliError::io(&lever)(e)),
+    };
+    if text.len() as u64 > MAX_LEVER_JSON {
+        return Err(CliError::Failed(format!(
+            "{} is larger than {MAX_LEVER_JSON} bytes; it should be a small JSON object",
+            lever.display()
+        )));
+    }
+    match json::decode(&text, &json::JsonLimits::default()) {
+        Ok(Value::Map(_)) => Ok((name, top)),
+        Ok(other) => Err(CliError::Failed(format!(
+            "{} is a JSON {}, not an object; write it as {{\"name\": \"{name}\", ...}}",
+            lever.display(),
+            other.kind()
+        ))),
+        Err(e) => Err(CliError::Failed(format!(
+            "{} is not JSON ({e}); fix it and upload again",
+            lever.display()
+        ))),
+    }
+}
+
+/// Uploads the app folder `dir` as the next version of its app (see the module doc).
+pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
+    let (name, top) = check_app_dir(dir)?;
+    let sid = Value::Str(c.login(true)?);
+    let mid = c.call(
+        "MMCreate",
+        vec![sid.clone(), s(""), s("app"), s(&name), s("file")],
+    )?;
+    let mid = mid
+        .as_str()
+        .ok_or_else(|| CliError::Http("MMCreate answered without a Mimei ID".into()))?
+        .to_string();
+    let info = c.call("GetVar", vec![sid.clone(), s("mminfo"), s(&mid)])?;
+    let first = int(info.get("last").unwrap_or(&Value::Null)) == 0;
+    // Refuse early, before the upload, if the app cannot be written.
+    with_open(c, &sid, &mid, "cur", |_| Ok(()))?;
+    let adder = super::ipfs_dir::AddDir {
+        query: "cid-version=0",
+        hidden: false,
+    };
+    let (root, _) = adder.dir(c, &top, &top, &name)?;
+    let ver = with_open(c, &sid, &mid, "cur", |mm| {
+        c.call("MFSetCid", vec![mm.clone(), s(""), s(&root)])?;
+        let ver = int(&c.call("MMBackup", vec![mm.clone()])?);
+        if first {
+            c.call("MMSetRight", vec![mm.clone(), s("*"), s("read")])?;
+        }
+        Ok(ver)
+    })?;
+    Ok(Uploaded { mid, ver })
+}
+
+/// The Mimei ID `-a APP` names: an ID as it is; a name through this node's ID, refused when
+/// that app has no version here (see the module doc).
+fn resolve_app(c: &Client, sid: &Value, app: &str) -> Result<String, CliError> {
+    if app.parse::<MimeiId>().is_ok() {
+        return Ok(app.to_string());
+    }
+    let missing = || {
+        CliError::Failed(format!(
+            "no app named {app} on this node; upload it with `lapp uploadapp -i DIR`"
+        ))
+    };
+    if crate::mimei::id::check_mark(app).is_err() || app.is_empty() {
+        return Err(missing());
+    }
+    let host = c.call("GetVar", vec![sid.clone(), s("hostid")])?;
+    let host = host
+        .as_str()
+        .and_then(|h| h.parse::<crate::pki::LeitherId>().ok())
+        .ok_or_else(|| CliError::Http("GetVar hostid answered without a node ID".into()))?;
+    let mid = crate::mimei::id::derive(&host, None, MimeiType::File, app, None)
+        .map_err(|_| missing())?
+        .to_string();
+    match c.call("GetVar", vec![sid.clone(), s("mminfo"), s(&mid)]) {
+        Ok(info) if int(info.get("last").unwrap_or(&Value::Null)) > 0 => Ok(mid),
+        Ok(_) | Err(CliError::Api { status: 404, .. }) => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Lapp {
+    /// Runs a `lapp` command.
+    pub fn run(self, home: &Path) -> Result<(), CliError> {
+        match self.cmd {
+            Cmd::UploadApp(a) => {
+                // Check the folder before signing in: a wrong folder is a usage matter.
+                check_app_dir(&a.input)?;
+                let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
+                c.progress = true;
+                let up = upload(&mut c, &a.input)?;
+                println!("UploadApp ok");
+                println!("appid= {}", up.mid);
+                println!("ver= {}", up.ver);
+            }
+            Cmd::ShowApp(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                let v = c.call("GetVar", vec![sid, s("mminfo"), s(&mid)])?;
+                println!("appid= {mid}");
+                super::mimei::show(&v);
+            }
+            Cmd::Backup(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                let ver = on_cur(&c, &sid, &mid, "MMBackup", vec![])?;
+                println!("BackupApp ver= {ver}");
+            }
+            Cmd::Release(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                let ver = on_cur(&c, &sid, &mid, "MMRelease", vec![s(&a.ver)])?;
+                println!("ReleaseApp ver= {ver}");
+            }
+            Cmd::Restore(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                let ver = on_cur(&c, &sid, &mid, "MMRestore", vec![s(&a.ver)])?;
+                println!("RestoreApp ver= {ver}");
+            }
+            Cmd::DelVers(a) => {
+                if a.vers.is_empty() {
+                    return Err(CliError::Usage(
+                        "name the versions to delete: lapp delvers -a APP VER...".into(),
+                    ));
+                }
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                let list = Value::List(a.vers.iter().map(|v| s(v)).collect());
+                on_cur(&c, &sid, &mid, "MMDelVers", vec![list])?;
+                println!("DelAppVers ok {}", a.vers.join(" "));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_app_dir;
+
+    fn folder(name: &str) -> std::path::PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("lapp-unit-{}-{}", std::process::id(), name.len()));
+        let _ = std::fs::remove_dir_all(&d);
+        let app = d.join(name);
+        std::fs::create_dir_all(&app).unwrap();
+        app
+    }
+
+    #[test]
+    fn app_folders_need_a_lever_json_object() {
+        let app = folder("hello");
+        let e = check_app_dir(&app).err().unwrap().to_string();
+        assert!(e.contains("has no lever.json"), "{e}");
+        std::fs::write(app.join("lever.json"), "[1]").unwrap();
+        let e = check_app_dir(&app).err().unwrap().to_string();
+        assert!(e.contains("not an object"), "{e}");
+        std::fs::write(app.join("lever.json"), "{nope").unwrap();
+        let e = check_app_dir(&app).err().unwrap().to_string();
+        assert!(e.contains("is not JSON"), "{e}");
+        std::fs::write(app.join("lever.json"), "{\"name\":\"hello\"}").unwrap();
+        assert_eq!(check_app_dir(&app).unwrap().0, "hello");
+        let _ = std::fs::remove_dir_all(app.parent().unwrap());
+    }
+}

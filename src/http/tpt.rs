@@ -1,0 +1,105 @@
+//! `GET`/`HEAD /tpt/<appid>[:ver][/path]`: an application's files, served through the gateway.
+//!
+//! An app is a file Mimei made by `leither lapp uploadapp` (its `lever.json`, Lua code and
+//! static files). Visitors get the version its author released (`lapp release`), or the newest
+//! one while none is released, so an upload can be tried at `/tpt/<appid>:last/` before it
+//! goes live. `/tpt/<appid>` and `/tpt/<appid>/` serve the app's `index.html`; other paths
+//! are files or folders of the app, with the gateway's rules. Reads are checked like `/mm/`
+//! (a guest reads what `*` grants; `uploadapp` grants everyone read on an app's first upload),
+//! and answers are revalidated (`no-cache`, the content's CID as `ETag`) since `release`
+//! moves.
+//!
+//! An app this node does not hold, or one with no version yet, is 404 with a JSON error that
+//! says how to put it there.
+
+use picoserve::ResponseSent;
+use picoserve::io::Read;
+use picoserve::request::Request;
+use picoserve::response::ResponseWriter;
+
+use super::mm::{CACHE, Refusal, ipfs_path, session_user};
+use super::reply::{json_error, send};
+use crate::api::NodeState;
+use crate::mimei::store::{MimeiStoreError, Mimeis};
+use crate::mimei::{MimeiId, MimeiPath, VersionName};
+use crate::pki::LeitherId;
+
+/// The version visitors get: `release` when the author named one, else `last`. An app that is
+/// not here, or has no version, is a 404 that says to upload it.
+fn served_version(state: &NodeState, app: &MimeiId) -> Result<VersionName, Refusal> {
+    let missing = || {
+        (
+            404,
+            format!(
+                "no app {app} on this node: upload it with `leither lapp uploadapp -i DIR` \
+                 (DIR holds lever.json and index.html), or open it on a node that has it"
+            ),
+        )
+    };
+    let m = Mimeis::new(&state.store);
+    let st = match m.state(app) {
+        Ok(s) => s,
+        Err(MimeiStoreError::NotFound(_)) => return Err(missing()),
+        Err(e) => return Err(super::mm::store_refusal(e)),
+    };
+    if st.release != 0 {
+        return Ok(VersionName::Release);
+    }
+    match m.versions(app) {
+        Ok(v) if !v.is_empty() => Ok(VersionName::Last),
+        Ok(_) | Err(MimeiStoreError::NotFound(_)) => Err(missing()),
+        Err(e) => Err(super::mm::store_refusal(e)),
+    }
+}
+
+/// The gateway path of `app`'s `index.html` in the version visitors get (for `/mm/<mid>` of a
+/// Mimei whose default app this is, and `/tpt/<appid>`).
+pub(crate) fn index_path(
+    state: &NodeState,
+    app: &MimeiId,
+    user: Option<&LeitherId>,
+) -> Result<String, Refusal> {
+    let ver = served_version(state, app)?;
+    ipfs_path(state, app, ver, user, &["index.html".to_string()], false)
+}
+
+/// The gateway path `/tpt/...` names.
+fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, Refusal> {
+    let rest = path.strip_prefix("/tpt/").unwrap_or("");
+    if rest.is_empty() {
+        return Err((
+            404,
+            "name an app: /tpt/<appid>[/path] (`leither lapp showapp -a NAME` shows its ID)"
+                .to_string(),
+        ));
+    }
+    let p = MimeiPath::parse_url(rest).map_err(|e| (e.http_status(), e.to_string()))?;
+    let user = session_user(state, sid)?;
+    let ver = match p.version {
+        Some(v) => v,
+        None => served_version(state, &p.mid)?,
+    };
+    let (segments, trailing_slash) = if p.path.is_empty() {
+        (vec!["index.html".to_string()], false)
+    } else {
+        (p.path, p.trailing_slash)
+    };
+    ipfs_path(state, &p.mid, ver, user.as_ref(), &segments, trailing_slash)
+}
+
+/// Handles `GET`/`HEAD /tpt/...`.
+pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &NodeState,
+    path: &str,
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let sid = super::reply::session_id(&request.parts);
+    match plan(state, path, sid.as_deref()) {
+        Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
+        Err((status, message)) => {
+            let body = json_error(&message, "tpt");
+            send(request, writer, status, "application/json", body).await
+        }
+    }
+}
