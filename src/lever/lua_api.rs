@@ -1,4 +1,4 @@
-//! What Lever adds to Lua: the `lever` module (`invoke`, `stream`, `resource`, `env`,
+//! What Lever adds to Lua: the `lever` module (`invoke`, `stream`, `sleep`, `resource`, `env`,
 //! `service`, `environment`, `version`) and the `db` module (the service's own database).
 //!
 //! `lever.invoke(url, ...)` goes through the same routing, load balancing and resources as a
@@ -50,6 +50,13 @@ pub fn lever_module(
     t.raw_set(
         "resource",
         lua.create_function(move |_, ()| Ok(current(&r).and_then(|c| c.resource.clone())))?,
+    )?;
+    t.raw_set(
+        "sleep",
+        lua.create_async_function(|_, ms: u64| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(ms.min(3_600_000))).await;
+            Ok(())
+        })?,
     )?;
     let (s, r) = (state.clone(), running.clone());
     t.raw_set(

@@ -654,7 +654,9 @@ impl Lever {
         let t = t.clone();
         tokio::task::spawn_local(async move {
             let start = Instant::now();
-            let s = inst.make_stream(LuaStream::handler(in_rx, out_tx.clone()));
+            let in_rx = Rc::new(RefCell::new(Some(in_rx)));
+            let out = Rc::new(RefCell::new(Some(out_tx.clone())));
+            let s = inst.make_stream(LuaStream::handler(in_rx.clone(), out.clone()));
             let r = match s {
                 Ok(s) => inst.call(&t.method, &args, ctx, Some(s)).await,
                 Err(e) => Err(e),
@@ -665,16 +667,17 @@ impl Lever {
             {
                 let _ = out_tx.send(v.clone()).await;
             }
+            // Close both directions now, whatever Lua still holds.
+            out.borrow_mut().take();
+            in_rx.borrow_mut().take();
             drop(out_tx);
-            if let Ok(state) = Ok::<_, ()>(state) {
-                state
-                    .lever
-                    .release(&key, &t, &inst, start, r.is_err(), true);
-                if let Err(e) = &r
-                    && let Some(svc) = state.lever.services.borrow().get(&key)
-                {
-                    svc.log(&format!("{} failed: {e}", t.method));
-                }
+            state
+                .lever
+                .release(&key, &t, &inst, start, r.is_err(), true);
+            if let Err(e) = &r
+                && let Some(svc) = state.lever.services.borrow().get(&key)
+            {
+                svc.log(&format!("{} failed: {e}", t.method));
             }
             let _ = done_tx.send(r);
         });

@@ -7,6 +7,7 @@
 //! `lever.stream(url, ...)` gets the same object with the ends swapped.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use mlua::{UserData, UserDataMethods};
 use tokio::sync::{mpsc, oneshot};
@@ -28,19 +29,26 @@ pub struct StreamEnds {
     pub done: oneshot::Receiver<Result<Value, LeverError>>,
 }
 
+/// One end of a channel, shared so the node can close it when the handler returns (the Lua
+/// object holding it may live on until Lua collects it; the other side must not wait for that).
+pub type Shared<T> = Rc<RefCell<Option<T>>>;
+
 /// A stream as Lua code sees it.
 pub struct LuaStream {
-    rx: RefCell<Option<mpsc::Receiver<Value>>>,
-    tx: RefCell<Option<mpsc::Sender<Value>>>,
+    rx: Shared<mpsc::Receiver<Value>>,
+    tx: Shared<mpsc::Sender<Value>>,
     done: RefCell<Option<oneshot::Receiver<Result<Value, LeverError>>>>,
 }
 
 impl LuaStream {
-    /// The handler's side.
-    pub fn handler(rx: mpsc::Receiver<Value>, tx: mpsc::Sender<Value>) -> LuaStream {
+    /// The handler's side; the node keeps clones of `rx` and `tx` to close them at its end.
+    pub fn handler(
+        rx: Shared<mpsc::Receiver<Value>>,
+        tx: Shared<mpsc::Sender<Value>>,
+    ) -> LuaStream {
         LuaStream {
-            rx: RefCell::new(Some(rx)),
-            tx: RefCell::new(Some(tx)),
+            rx,
+            tx,
             done: RefCell::new(None),
         }
     }
@@ -48,8 +56,8 @@ impl LuaStream {
     /// A Lua caller's side (`lever.stream`).
     pub fn caller(ends: StreamEnds) -> LuaStream {
         LuaStream {
-            rx: RefCell::new(Some(ends.rx)),
-            tx: RefCell::new(Some(ends.tx)),
+            rx: Rc::new(RefCell::new(Some(ends.rx))),
+            tx: Rc::new(RefCell::new(Some(ends.tx))),
             done: RefCell::new(Some(ends.done)),
         }
     }

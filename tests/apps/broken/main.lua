@@ -1,0 +1,5 @@
+local M = {}
+function M.x()
+  return 1 +
+end
+return M

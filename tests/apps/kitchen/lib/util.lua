@@ -1,0 +1,3 @@
+local U = {}
+function U.version() return "v1" end
+return U

@@ -1,0 +1,1 @@
+return { whisper = function(w) return "secret heard " .. w end }
