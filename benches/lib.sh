@@ -2,7 +2,8 @@
 # WORK (a temp dir), BIN (the leither binary) and the arrays PIDS (processes to stop) and
 # HOMES (node homes to `leither stop`). It stops them all and removes WORK on exit, and
 # defines need COMMAND PACKAGE (apt-get install PACKAGE when COMMAND is missing, as root,
-# without letting the package start a system-wide service).
+# without letting the package start a system-wide service; a COMMAND with a / is a file that
+# must exist, such as a module the package ships).
 # shellcheck shell=bash
 
 # shellcheck disable=SC2317  # called by trap
@@ -21,8 +22,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-need() {  # need COMMAND PACKAGE
-  command -v "$1" > /dev/null && return 0
+need() {  # need COMMAND PACKAGE   (or need /path/to/file PACKAGE)
+  if [[ $1 == */* ]]; then [[ -e $1 ]] && return 0; else command -v "$1" > /dev/null && return 0; fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get > /dev/null; then
     echo "missing $1: install $2" >&2; exit 1
   fi
