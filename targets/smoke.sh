@@ -3,6 +3,7 @@
 # qemu-user-static, each in a fresh temporary home, talking to it from the host with curl:
 #   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; a database
 #   over RESP with redis-cli and a version of a db Mimei read back (builds with `resp`);
+#   Lever services deployed and called, Lua on this CPU (builds with `lever`);
 #   stop; stop again.
 #
 #   targets/smoke.sh [TARGET...]     default: the four router/board targets (same names as build.sh)
@@ -158,6 +159,28 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     fi
   else
     echo "note $T: no RESP listener (a build without the resp feature): database check skipped"
+  fi
+
+  # 7. Lua on this CPU: deploy Lever's hello service and the test kitchen, call them through
+  # the CLI and HTTP (JSON numbers and nesting, the service's database, a loop stopped by its
+  # instruction budget). Skipped by builds without the lever feature.
+  if lei --home "$node" lever ls; then
+    rc=0; lei --home "$node" lever deploy "$ROOT/tests/apps/hello" || rc=$?
+    if [[ $rc -eq 0 ]] && lei --home "$node" lever invoke lever://dev.lever/helloService/SayHello "\"$T\"" &&
+        [[ "$(cat "$OUT")" == "\"Hello, $T!\"" ]]; then
+      pass "lever: deploy + invoke -> $(cat "$OUT")"
+    else fail "lever hello: $(head -c 300 "$OUT")"; fi
+    if lei --home "$node" lever deploy "$ROOT/tests/apps/kitchen"; then
+      call() { curl -s -m 30 -X POST -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$port/kitchen/$1"; }
+      j=$(call json '[{"n":[1,-2,3.5,9007199254740993],"s":"\u00e9"}]')
+      c1=$(call count '[]'); c2=$(call count '[]')
+      loop=$(call loop '[]')
+      if [[ "$j" == '{"n":[1,-2,3.5,9007199254740993],"s":"é"}' && $((c2 - c1)) -eq 1 && "$loop" == *maxInstructions* ]]; then
+        pass "lever: kitchen json round trip, db counter $c1 -> $c2, runaway loop stopped"
+      else fail "lever kitchen: json=$j count=$c1,$c2 loop=${loop:0:200}"; fi
+    else fail "lever deploy kitchen: $(head -c 300 "$OUT")"; fi
+  else
+    echo "note $T: no lever command (a build without the lever feature): Lua check skipped"
   fi
 
   # 7. stop: exit 0 and the process is gone

@@ -2,7 +2,7 @@
 //! HTTP, Lever's hello example giving "Hello, world!", sticky resources, streams both ways
 //! (NDJSON over HTTP, WebSocket through `lever stream`, and service to service), limits that
 //! stop loops and memory bombs while the node and other services keep serving, a service's own
-//! database surviving a restart, private services, secrets kept out of logs, cron, memory
+//! database surviving a restart, `/entry` of an app, private services, secrets kept out of logs, cron, memory
 //! that does not grow per request, an upgrade under load that loses no call, rollback, and the
 //! refusals (bad lever.json, syntax errors with file and line, reserved names, bad requests).
 
@@ -210,9 +210,32 @@ fn kitchen_features() {
     let mut n = TestNode::start();
     deploy(&n, &app("hello"));
     deploy(&n, &app("secret"));
-    deploy(&n, &app("kitchen"));
+    let out = deploy(&n, &app("kitchen"));
+    let aid = out
+        .trim()
+        .rsplit("(app ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_string();
     let url = n.url.clone();
     let mut h = Http::new(&url);
+
+    // /entry: a Lua entry of the app, called with the query; a string answers as HTML.
+    let (code, body) = curl(&[
+        "-i",
+        &format!("{url}/entry?aid={aid}&mid=M1&ver=2&entry=page&x=hi%20there"),
+    ]);
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("text/html") && body.ends_with("<h1>M1 hi there</h1>"),
+        "{body}"
+    );
+    let (code, _) = curl(&[&format!("{url}/entry?aid={aid}&entry=nope")]);
+    assert_eq!(code, 404);
+    let (code, _) = curl(&[&format!("{url}/entry?entry=page")]);
+    assert_eq!(code, 400);
 
     // Resources stick to one instance, which got NewResource first.
     let (code, first) = h.post("/kitchen/room1/id", "[]");

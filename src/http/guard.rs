@@ -9,6 +9,7 @@
 //! bytes, then the next head. After an `Upgrade` head (WebSocket) it steps aside.
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
+use std::cell::RefCell;
 use tokio::net::TcpStream;
 
 /// Where the guard is in the client's byte stream.
@@ -223,13 +224,16 @@ impl std::error::Error for GuardError {}
 pub struct GuardedStream {
     stream: TcpStream,
     guard: HeadGuard,
-    out: Vec<u8>,
+    out: RefCell<Vec<u8>>,
 }
 
 /// Writes smaller than this are gathered and sent at `flush` (picoserve writes a response's
 /// status line, each header and the body separately, and flushes after the head and after
 /// the body: unbuffered that was ten `sendto` calls per answer, 78% of the node's CPU in
-/// benches/lever.sh). Larger writes go straight out.
+/// benches/lever.sh). Larger writes go straight out. A flush that would send only a response
+/// head waits for the body (its own flush sends both in one packet); whatever is pending goes
+/// out before the connection waits to read, and at shutdown, so nothing is ever held back
+/// while the peer waits.
 pub const WRITE_BUFFER: usize = 16 * 1024;
 
 impl GuardedStream {
@@ -238,7 +242,7 @@ impl GuardedStream {
         GuardedStream {
             stream,
             guard: HeadGuard::new(head_limit),
-            out: Vec::new(),
+            out: RefCell::new(Vec::new()),
         }
     }
 }
@@ -247,41 +251,50 @@ impl GuardedStream {
 pub struct GuardedRead<'a> {
     stream: &'a TcpStream,
     guard: &'a mut HeadGuard,
+    out: &'a RefCell<Vec<u8>>,
 }
 
 /// The write half of a [`GuardedStream`].
 pub struct GuardedWrite<'a> {
     stream: &'a TcpStream,
-    out: &'a mut Vec<u8>,
+    out: &'a RefCell<Vec<u8>>,
 }
 
-impl GuardedWrite<'_> {
-    async fn send(stream: &TcpStream, mut buf: &[u8]) -> Result<(), GuardError> {
-        while !buf.is_empty() {
-            stream.writable().await.map_err(GuardError)?;
-            match stream.try_write(buf) {
-                Ok(0) => {
-                    return Err(GuardError(std::io::ErrorKind::WriteZero.into()));
-                }
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(GuardError(e)),
-            }
+async fn send(stream: &TcpStream, mut buf: &[u8]) -> Result<(), GuardError> {
+    while !buf.is_empty() {
+        stream.writable().await.map_err(GuardError)?;
+        match stream.try_write(buf) {
+            Ok(0) => return Err(GuardError(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(GuardError(e)),
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    async fn drain(&mut self) -> Result<(), GuardError> {
-        if !self.out.is_empty() {
-            let r = Self::send(self.stream, self.out).await;
-            self.out.clear();
-            if self.out.capacity() > WRITE_BUFFER * 2 {
-                self.out.shrink_to(WRITE_BUFFER);
-            }
-            r?;
-        }
-        Ok(())
+/// Sends what is pending (no borrow is held across the await).
+async fn drain(stream: &TcpStream, out: &RefCell<Vec<u8>>) -> Result<(), GuardError> {
+    let mut data = std::mem::take(&mut *out.borrow_mut());
+    if data.is_empty() {
+        return Ok(());
     }
+    let r = send(stream, &data).await;
+    data.clear();
+    if data.capacity() <= WRITE_BUFFER * 2 {
+        let mut o = out.borrow_mut();
+        if o.is_empty() {
+            *o = data;
+        }
+    }
+    r
+}
+
+/// True when `buf` is exactly one response head (status line and headers, no body yet).
+fn is_bare_head(buf: &[u8]) -> bool {
+    buf.starts_with(b"HTTP/1.")
+        && buf.ends_with(b"\r\n\r\n")
+        && buf.windows(4).filter(|w| w == b"\r\n\r\n").count() == 1
 }
 
 impl ErrorType for GuardedRead<'_> {
@@ -297,6 +310,8 @@ impl Read for GuardedRead<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
+        // Before waiting for the peer, send it everything pending.
+        drain(self.stream, self.out).await?;
         loop {
             self.stream.readable().await.map_err(GuardError)?;
             match self.stream.try_read(buf) {
@@ -323,20 +338,24 @@ impl BaseWrite for GuardedWrite<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.out.len() + buf.len() > WRITE_BUFFER {
-            self.drain().await?;
+        if self.out.borrow().len() + buf.len() > WRITE_BUFFER {
+            drain(self.stream, self.out).await?;
         }
         if buf.len() >= WRITE_BUFFER / 2 {
             // Big pieces (file bodies) go out as they are, without a copy.
-            Self::send(self.stream, buf).await?;
+            send(self.stream, buf).await?;
         } else {
-            self.out.extend_from_slice(buf);
+            self.out.borrow_mut().extend_from_slice(buf);
         }
         Ok(buf.len())
     }
 
     async fn flush(&mut self) -> Result<(), GuardError> {
-        self.drain().await
+        if is_bare_head(&self.out.borrow()) {
+            // The body (or the next read) follows at once; send them together.
+            return Ok(());
+        }
+        drain(self.stream, self.out).await
     }
 }
 
@@ -367,10 +386,11 @@ impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
             GuardedRead {
                 stream: &self.stream,
                 guard: &mut self.guard,
+                out: &self.out,
             },
             GuardedWrite {
                 stream: &self.stream,
-                out: &mut self.out,
+                out: &self.out,
             },
         )
     }
@@ -389,6 +409,11 @@ impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
         timer: &T,
     ) -> Result<(), picoserve::Error<GuardError>> {
         use tokio::io::AsyncReadExt;
+        timer
+            .run_with_timeout(timeouts.write, drain(&self.stream, &self.out))
+            .await
+            .map_err(picoserve::Error::WriteTimeout)?
+            .map_err(picoserve::Error::Write)?;
         timer
             .run_with_timeout(
                 timeouts.write,

@@ -6,6 +6,8 @@
 //! write timeouts on every connection. Routes are in [`routes`].
 
 pub mod car_import;
+#[cfg(feature = "lever")]
+pub mod entry;
 pub mod gateway;
 pub mod guard;
 pub mod hprose_http;

@@ -91,6 +91,10 @@ impl PathRouterService<()> for Routes {
                 );
                 send(request, writer, 405, "application/json", body).await
             }
+            #[cfg(feature = "lever")]
+            ("GET" | "POST", "/entry" | "/entry/") => {
+                super::entry::call(&self.state, request, writer).await
+            }
             // Lever's contract: any other POST is a service call; a WebSocket GET a stream.
             #[cfg(feature = "lever")]
             ("POST", p) => super::lever::call(&self.state, p, request, writer).await,

@@ -56,6 +56,21 @@ pub struct Caller {
     pub env: Option<String>,
 }
 
+/// Who changes a service: a user ID, and whether it is the node's owner.
+struct Who {
+    uid: String,
+    owner: bool,
+}
+
+impl Who {
+    fn of(s: &Session) -> Who {
+        Who {
+            uid: s.uid.clone(),
+            owner: s.rights == Rights::Owner,
+        }
+    }
+}
+
 /// The node's Lever: every service and its instances.
 pub struct Lever {
     services: RefCell<HashMap<(String, String), Service>>,
@@ -175,8 +190,8 @@ impl Lever {
         Ok(s.sid)
     }
 
-    fn may_change(session: &Session, svc: &Service) -> Result<(), LeverError> {
-        if session.rights == Rights::Owner || session.uid == svc.deployer {
+    fn may_change(who: &Who, svc: &Service) -> Result<(), LeverError> {
+        if who.owner || who.uid == svc.deployer {
             Ok(())
         } else {
             Err(LeverError::Conflict(format!(
@@ -217,13 +232,13 @@ impl Lever {
             .check(user.as_ref(), crate::mimei::Right::WRITE)
             .map_err(|e| LeverError::Conflict(format!("deploying app {mid}: {e}")))?;
         let code = Rc::new(AppCode::load(state, mid, version)?);
-        self.install(state, session, env, code, true)
+        self.install(state, &Who::of(session), env, code, true)
     }
 
     fn install(
         &self,
         state: &NodeState,
-        session: &Session,
+        session: &Who,
         env: &str,
         code: Rc<AppCode>,
         record: bool,
@@ -296,7 +311,7 @@ impl Lever {
                 let svc = services
                     .get(&(env.to_string(), name.to_string()))
                     .ok_or_else(|| no_service(env, name))?;
-                Self::may_change(session, svc)?;
+                Self::may_change(&Who::of(session), svc)?;
                 let cur = svc.code.version;
                 let pick = if version == 0 {
                     svc.history.iter().rev().find(|d| d.version != cur)
@@ -315,7 +330,7 @@ impl Lever {
                 (d.mid, d.version)
             };
         let code = Rc::new(AppCode::load(state, &mid, target)?);
-        let out = self.install(state, session, env, code, true)?;
+        let out = self.install(state, &Who::of(session), env, code, true)?;
         if let Some(svc) = self
             .services
             .borrow()
@@ -338,7 +353,7 @@ impl Lever {
             let mut services = self.services.borrow_mut();
             let key = (env.to_string(), name.to_string());
             let svc = services.get(&key).ok_or_else(|| no_service(env, name))?;
-            Self::may_change(session, svc)?;
+            Self::may_change(&Who::of(session), svc)?;
             services.remove(&key);
         }
         self.save(state);
@@ -686,6 +701,76 @@ impl Lever {
             rx: out_rx,
             done: done_rx,
         })
+    }
+
+    /// `/entry?aid=&entry=`: calls method `entry` of app `aid` with `arg`. The app runs as a
+    /// service in its own environment `<aid>.app`, deployed by the node from the app's
+    /// released version (else its latest) on first use and again when that version changes.
+    pub async fn entry(
+        &self,
+        aid: &MimeiId,
+        entry: &str,
+        arg: Value,
+        caller: &Caller,
+    ) -> Result<Value, LeverError> {
+        let state = self.node()?;
+        let m = crate::mimei::store::Mimeis::new(&state.store);
+        let header = m.header(aid).map_err(|e| LeverError::App(e.to_string()))?;
+        let user = state
+            .sessions
+            .borrow_mut()
+            .touch(&caller.sid, now_unix())
+            .ok()
+            .and_then(|s| s.uid.parse().ok());
+        header
+            .rights()
+            .check(user.as_ref(), crate::mimei::Right::READ)
+            .map_err(|e| LeverError::Private {
+                service: format!("{aid} ({e})"),
+                env: "its app".into(),
+            })?;
+        let version = m
+            .resolve(aid, crate::mimei::VersionName::Release)
+            .or_else(|_| m.resolve(aid, crate::mimei::VersionName::Last))
+            .map_err(|e| LeverError::App(e.to_string()))?
+            .unwrap_or(0);
+        let env = format!("{aid}.app");
+        let running = self
+            .services
+            .borrow()
+            .values()
+            .find(|s| s.env == env)
+            .map(|s| (s.name.clone(), s.code.version));
+        let name = match running {
+            Some((name, v)) if v == version => name,
+            _ => {
+                let code = Rc::new(AppCode::load(&state, aid, version)?);
+                let name = code.manifest.name.clone();
+                if let Some((old, _)) = running
+                    && old != name
+                {
+                    self.services.borrow_mut().remove(&(env.clone(), old));
+                }
+                let node = Who {
+                    uid: String::new(),
+                    owner: true,
+                };
+                self.install(&state, &node, &env, code, true)?;
+                name
+            }
+        };
+        let t = Target {
+            env: Some(env.clone()),
+            service: name,
+            resource: None,
+            method: entry.to_string(),
+        };
+        // The app's own environment: its private services answer.
+        let inside = Caller {
+            sid: caller.sid.clone(),
+            env: Some(env),
+        };
+        self.invoke(&t, &[arg], &inside).await
     }
 
     /// The mmsid of a service's own database (made on first use), opened by the node.

@@ -31,6 +31,7 @@ function M.hello() return lever.invoke("lever://dev.lever/helloService/SayHello"
 function M.mem() collectgarbage() return collectgarbage("count") end
 function M.tick() ticks = ticks + 1 db.Set("ticks", ticks) end
 function M.ticks() return db.Get("ticks") end
+function M.page(a) return "<h1>" .. tostring(a.mid) .. " " .. a.params.x .. "</h1>" end
 function M.json(v) return json.decode(json.encode(v)) end
 function M.echoChan(s, prefix)
   while true do
