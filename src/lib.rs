@@ -22,10 +22,12 @@
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
 //!                     config      SystemVars.json
 //!                     resp/       RESP2 codec (sans-io) and the redis-cli listener (feature `resp`)
+//!                     lever/      Lever services over the API table (feature `lever`)
+//!                     lua/        sandboxed Lua 5.4 states, limits, API bindings (feature `lever`)
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
 //!
-//! Later layers (net/, lua/, lever/, dnn/) slot in between `api/` and `store` as
+//! Later layers (net/, dnn/) slot in between `api/` and `store` as
 //! docs/architecture.md describes. `db::prolly`, the version format, is sans-io and used by
 //! `store`'s gc to follow a version's links.
 //!
