@@ -404,10 +404,7 @@ impl picoserve::response::ws::WebSocketCallback for WsStream {
         let mut input_open = true;
         loop {
             let next = if input_open {
-                match rx.next_message(&mut buffer, from_handler.recv()).await? {
-                    Either::First(m) => Either::First(m),
-                    Either::Second(v) => Either::Second(v),
-                }
+                rx.next_message(&mut buffer, from_handler.recv()).await?
             } else {
                 Either::Second(from_handler.recv().await)
             };
@@ -440,7 +437,7 @@ impl picoserve::response::ws::WebSocketCallback for WsStream {
                             to_handler = None;
                         }
                     }
-                    Message::Binary(b) if b.is_empty() => {
+                    Message::Binary([]) => {
                         to_handler = None;
                         input_open = false;
                     }

@@ -897,8 +897,9 @@ impl Lever {
                 resource: None,
                 method,
             };
+            let weak = Rc::downgrade(&state);
             tokio::task::spawn_local(async move {
-                let Some(state) = state_of_tick() else { return };
+                let Some(state) = weak.upgrade() else { return };
                 let _ = state.lever.invoke(&t, &args, &c).await;
             });
         }
@@ -921,17 +922,8 @@ impl Lever {
     }
 }
 
-thread_local! {
-    static TICK_STATE: RefCell<Weak<NodeState>> = RefCell::new(Weak::new());
-}
-
-fn state_of_tick() -> Option<Rc<NodeState>> {
-    TICK_STATE.with(|s| s.borrow().upgrade())
-}
-
 /// Runs [`Lever::tick`] every second until the node stops.
 pub async fn run_ticks(state: Rc<NodeState>) {
-    TICK_STATE.with(|s| *s.borrow_mut() = Rc::downgrade(&state));
     let weak = Rc::downgrade(&state);
     drop(state);
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -15,6 +15,9 @@ use crate::api::json::{JsonLimits, decode, encode_pretty};
 /// The file in the home.
 pub const FILE: &str = "lever-services.json";
 
+/// One service as saved: (env, name, deployer, history with the current one last).
+pub type Saved = (String, String, String, Vec<Deployed>);
+
 /// Writes the services.
 pub fn save(home: &Path, services: &[&Service]) -> std::io::Result<()> {
     let list = services
@@ -52,7 +55,7 @@ pub fn save(home: &Path, services: &[&Service]) -> std::io::Result<()> {
 
 /// Reads the services: (env, name, deployer, history with the current one last). A damaged
 /// file is logged and read as empty (the apps stay in the store; redeploy them).
-pub fn load(home: &Path) -> Vec<(String, String, String, Vec<Deployed>)> {
+pub fn load(home: &Path) -> Vec<Saved> {
     let path = home.join(FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -74,7 +77,7 @@ pub fn load(home: &Path) -> Vec<(String, String, String, Vec<Deployed>)> {
     }
 }
 
-fn parse(bytes: &[u8]) -> Option<Vec<(String, String, String, Vec<Deployed>)>> {
+fn parse(bytes: &[u8]) -> Option<Vec<Saved>> {
     let Value::List(items) = decode(bytes, &JsonLimits::DEFAULT).ok()? else {
         return None;
     };
