@@ -561,3 +561,46 @@ fn bad_apps_are_refused_with_the_reason() {
         "{v:?}"
     );
 }
+
+#[test]
+fn instances_scale_with_load_within_the_budget_and_are_reaped() {
+    use leither::api::Value;
+    let n = TestNode::start_with(|home| {
+        common::set_system_var(home, "LeverIdleSecs", Value::Int(1));
+        // kitchen reserves 2 MiB an instance: at most 3 fit.
+        common::set_system_var(home, "LeverMemoryMB", Value::Int(6));
+    });
+    deploy(&n, &app("kitchen"));
+    let instances = |n: &TestNode| {
+        service(&ls(n), "kitchen")
+            .get("instances")
+            .and_then(|v| v.as_i64())
+            .unwrap()
+    };
+    assert_eq!(instances(&n), 1);
+    // 16 slow calls at once, maxInstanceLoad 4: more instances start, up to the budget, and
+    // every call is answered.
+    let mut threads = Vec::new();
+    for _ in 0..16 {
+        let url = n.url.clone();
+        threads.push(std::thread::spawn(move || {
+            post(&url, "/kitchen/slow", "[600]")
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = instances(&n);
+    for t in threads {
+        assert_eq!(t.join().unwrap(), (200, "\"v1\"".to_string()));
+    }
+    assert!(
+        (2..=3).contains(&busy),
+        "{busy} instances under 16 concurrent calls"
+    );
+    // Idle beyond LeverIdleSecs: back to what the (decaying) load needs.
+    let t = Instant::now();
+    while instances(&n) > 1 && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(instances(&n), 1);
+    assert!(logs(&n, "kitchen").contains("stopped (idle or replaced)"));
+}
