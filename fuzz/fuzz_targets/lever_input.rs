@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(t.env.as_ref().is_none_or(|e| env_ok(e)));
         }
     }
-    let (a, b) = text.split_at(text.len() / 2);
+    let mut mid = text.len() / 2;
+    while !text.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    let (a, b) = text.split_at(mid);
     if let Ok(e) = http_env(Some(a).filter(|s| !s.is_empty()), Some(b)) {
         assert!(env_ok(&e));
     }
