@@ -194,14 +194,24 @@ fn hello_by_cli_and_http() {
     assert!(out.contains("helloService"), "{out}");
     // Deploying needs a user session: a guest is refused.
     let (_, sid) = curl(&["-X", "POST", "-d", "[]", &format!("{}/api/Login", n.url)]);
-    let sid = String::from_utf8_lossy(&sid).split('"').nth(3).unwrap_or("").to_string();
+    let sid = String::from_utf8_lossy(&sid)
+        .split('"')
+        .nth(3)
+        .unwrap_or("")
+        .to_string();
     let (code, body) = curl(&[
-        "-X", "POST", "-d", &format!("[\"{sid}\",\"dev.lever\",\"x\"]"),
+        "-X",
+        "POST",
+        "-d",
+        &format!("[\"{sid}\",\"dev.lever\",\"x\"]"),
         &format!("{}/api/LeverDeploy", n.url),
     ]);
     assert_eq!(code, 403, "{}", String::from_utf8_lossy(&body));
     let (code, _) = curl(&[
-        "-X", "POST", "-d", &format!("[\"{sid}\",\"dev.lever\",\"helloService\"]"),
+        "-X",
+        "POST",
+        "-d",
+        &format!("[\"{sid}\",\"dev.lever\",\"helloService\"]"),
         &format!("{}/api/LeverRm", n.url),
     ]);
     assert_eq!(code, 403);

@@ -68,11 +68,7 @@ impl AppCode {
         let mut manifest = None;
         let mut todo = vec![(root, String::new(), 0usize)];
         while let Some((dir, prefix, depth)) = todo.pop() {
-            let entries = exporter::list_all(dir, 10_000, fetch).map_err(|e| match e {
-                LeverError::App(m) => LeverError::App(m),
-                other => other,
-            });
-            let entries = match entries {
+            let entries = match exporter::list_all(dir, 10_000, fetch) {
                 Ok(e) => e,
                 Err(e) if depth == 0 => {
                     return Err(LeverError::App(format!(

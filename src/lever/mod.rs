@@ -419,13 +419,13 @@ impl Lever {
         })
     }
 
-    /// Finds the service and checks that `caller` may call it.
+    /// Finds the service and checks that `caller` may call it; its time and instruction limits.
     fn check(
         &self,
         key: &(String, String),
         t: &Target,
         caller: &Caller,
-    ) -> Result<(u64, u64, bool), LeverError> {
+    ) -> Result<(u64, u64), LeverError> {
         let services = self.services.borrow();
         let svc = services
             .get(key)
@@ -437,7 +437,7 @@ impl Lever {
                 env: key.0.clone(),
             });
         }
-        Ok((m.timeout_ms, m.max_instructions, svc.code.files.is_empty()))
+        Ok((m.timeout_ms, m.max_instructions))
     }
 
     /// The instance for a call, with its resource held when there is one.
@@ -603,7 +603,7 @@ impl Lever {
         let state = self.node()?;
         let env = Self::env_of(t, caller);
         let key = (env.clone(), t.service.clone());
-        let (timeout_ms, max_instructions, _) = self.check(&key, t, caller)?;
+        let (timeout_ms, max_instructions) = self.check(&key, t, caller)?;
         let inst = self.acquire(&state, &key, t, caller).await?;
         if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
             svc.load.start(self.ms());
@@ -643,7 +643,7 @@ impl Lever {
         let state = self.node()?;
         let env = Self::env_of(t, caller);
         let key = (env.clone(), t.service.clone());
-        let (timeout_ms, max_instructions, _) = self.check(&key, t, caller)?;
+        let (timeout_ms, max_instructions) = self.check(&key, t, caller)?;
         let inst = self.acquire(&state, &key, t, caller).await?;
         if !inst.has_method(&t.method) {
             self.release(&key, t, &inst, Instant::now(), true, true);
