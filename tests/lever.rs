@@ -325,6 +325,12 @@ fn kitchen_features() {
     let (code, body) = h.post("/secret/whisper", "[\"x\"]");
     assert_eq!(code, 403, "{body}");
     assert_eq!(h.post("/kitchen/hello", "[]").1, "\"Hello, kitchen!\"");
+    let now: i64 = h.post("/kitchen/now", "[]").1.parse().unwrap();
+    let sys = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((now - sys).abs() < 5000, "{now} vs {sys}");
 
     // Secrets never reach the log.
     assert_eq!(h.post("/kitchen/token", "[]").1, "12");
@@ -626,4 +632,12 @@ fn instances_scale_with_load_within_the_budget_and_are_reaped() {
     }
     assert_eq!(instances(&n), 1);
     assert!(logs(&n, "kitchen").contains("stopped (idle or replaced)"));
+    // A service whose ram does not fit the budget deploys (its code is checked) but does not
+    // run: calls are told why.
+    let out = deploy(&n, &app("hello"));
+    assert!(out.contains("Deployed helloService"), "{out}");
+    let (code, body) = post(&n.url, "/helloService/SayHello", "[\"x\"]");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("LeverMemoryMB"), "{body}");
+    assert!(logs(&n, "helloService").contains("no instance kept running"));
 }

@@ -1,4 +1,4 @@
-//! What Lever adds to Lua: the `lever` module (`invoke`, `stream`, `sleep`, `resource`, `env`,
+//! What Lever adds to Lua: the `lever` module (`invoke`, `stream`, `sleep`, `now`, `resource`, `env`,
 //! `service`, `environment`, `version`) and the `db` module (the service's own database).
 //!
 //! `lever.invoke(url, ...)` goes through the same routing, load balancing and resources as a
@@ -50,6 +50,10 @@ pub fn lever_module(
     t.raw_set(
         "resource",
         lua.create_function(move |_, ()| Ok(current(&r).and_then(|c| c.resource.clone())))?,
+    )?;
+    t.raw_set(
+        "now",
+        lua.create_function(|_, ()| Ok(crate::clock::unix_ms() as i64))?,
     )?;
     t.raw_set(
         "sleep",

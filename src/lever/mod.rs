@@ -253,6 +253,18 @@ impl Lever {
             )));
         }
         let now = now_unix();
+        let budget = Self::budget(state);
+        let reserved: usize = services.values().map(Service::reserved).sum();
+        // The instance that checked the code stays only if the budget has room for it.
+        let keep = |svc: &mut Service, inst: Rc<Instance>| {
+            if reserved + inst.ram > budget {
+                svc.instances.retain(|i| !Rc::ptr_eq(i, &inst));
+                svc.log(&format!(
+                    "the code loads; no instance kept running: the Lever budget ({} MiB) is full",
+                    budget >> 20
+                ));
+            }
+        };
         let out;
         match services.get_mut(&key) {
             Some(svc) => {
@@ -261,13 +273,16 @@ impl Lever {
                 // refused and the running one stays.
                 let old = (svc.code.clone(), svc.generation);
                 svc.switch(code.clone(), now, record);
-                if let Err(e) = svc.start_instance(weak) {
-                    svc.code = old.0;
-                    svc.generation = old.1;
-                    if record {
-                        svc.history.pop();
+                match svc.start_instance(weak) {
+                    Ok(inst) => keep(svc, inst),
+                    Err(e) => {
+                        svc.code = old.0;
+                        svc.generation = old.1;
+                        if record {
+                            svc.history.pop();
+                        }
+                        return Err(e);
                     }
-                    return Err(e);
                 }
                 svc.log(&format!(
                     "version {} of app {} deployed; calls in flight finish on the old version",
@@ -277,7 +292,8 @@ impl Lever {
             }
             None => {
                 let mut svc = Service::new(env, code.clone(), &session.uid, now);
-                svc.start_instance(weak)?;
+                let inst = svc.start_instance(weak)?;
+                keep(&mut svc, inst);
                 svc.log(&format!(
                     "version {} of app {} deployed",
                     code.version, code.mid

@@ -17,6 +17,7 @@ function M.CloseResource(r) open[r] = nil; log.info("close " .. r .. " on " .. I
 
 function M.id() return { id = ID, resource = lever.resource(), open = lever.resource() and open[lever.resource()] or false } end
 function M.version() return util.version() end
+function M.now() return lever.now() end
 function M.slow(ms) lever.sleep(ms or 300) return util.version() end
 function M.loop() while true do end end
 function M.pcallLoop() while true do pcall(function() while true do end end) end end
