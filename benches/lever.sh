@@ -23,7 +23,7 @@
 #
 #   benches/lever.sh   env: DURATION=10s (each measured wrk run), WARMUP=2s, N_IDLE=20,
 #                      SERVER_CPU=0, CLIENT_CPU=1, LEVER_MEMORY_MB=256 (the node's Lever
-#                      budget: N_IDLE + the hello instances at 8 MiB each must fit),
+#                      budget: N_IDLE + the hello instances at 2 MiB each (the default ram) must fit),
 #                      NGINX_CJSON=0 (the peer decodes with the pattern match even with cjson),
 #                      STRICT=1 (exit 1 when the goal is missed), LEITHER_BIN=path (no build)
 # Builds target/release/leither (under $CARGO_TARGET_DIR if set) when missing or older than the

@@ -634,10 +634,18 @@ fn instances_scale_with_load_within_the_budget_and_are_reaped() {
     assert!(logs(&n, "kitchen").contains("stopped (idle or replaced)"));
     // A service whose ram does not fit the budget deploys (its code is checked) but does not
     // run: calls are told why.
-    let out = deploy(&n, &app("hello"));
-    assert!(out.contains("Deployed helloService"), "{out}");
-    let (code, body) = post(&n.url, "/helloService/SayHello", "[\"x\"]");
+    let big = n.home.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    std::fs::write(big.join("lever.json"), "{\"name\":\"big\",\"ram\":8}").unwrap();
+    std::fs::write(
+        big.join("main.lua"),
+        "return {hi = function() return 1 end}",
+    )
+    .unwrap();
+    let out = deploy(&n, &big.display().to_string());
+    assert!(out.contains("Deployed big"), "{out}");
+    let (code, body) = post(&n.url, "/big/hi", "[]");
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("LeverMemoryMB"), "{body}");
-    assert!(logs(&n, "helloService").contains("no instance kept running"));
+    assert!(logs(&n, "big").contains("no instance kept running"));
 }

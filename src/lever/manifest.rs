@@ -58,7 +58,7 @@ pub struct Manifest {
     pub max_instance_load: f64,
     /// Instances kept running even when idle (default 0).
     pub min_instances: u32,
-    /// Memory limit of one instance in MiB (default 8).
+    /// Memory limit of one instance in MiB (default 2: an idle instance uses about 27 KB).
     pub ram_mb: u32,
     /// Wall-clock limit of one call in milliseconds (default 10 000).
     pub timeout_ms: u64,
@@ -79,7 +79,7 @@ impl Default for Manifest {
             private: false,
             max_instance_load: 10.0,
             min_instances: 0,
-            ram_mb: 8,
+            ram_mb: 2,
             timeout_ms: 10_000,
             max_instructions: 50_000_000,
             env: Vec::new(),
@@ -397,7 +397,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.name, "helloService");
         assert_eq!(m.lua_entry, "hello.lua");
-        assert_eq!(m.ram_mb, 8);
+        assert_eq!(m.ram_mb, 2);
         assert!(!m.private);
         assert_eq!(m.max_instance_load, 10.0);
     }

@@ -158,7 +158,8 @@ impl Lever {
         Duration::from_secs(other_u64(&vars.other, "LeverIdleSecs").unwrap_or(DEFAULT_IDLE_SECS))
     }
 
-    /// A guest session for anonymous callers (API bindings need one).
+    /// A guest session for anonymous callers (API bindings need one). Touched on every call,
+    /// so the session table never evicts it as its least recently used guest.
     pub fn guest_sid(&self, state: &NodeState) -> Result<String, LeverError> {
         self.session(state, &self.guest, "", Rights::Guest)
     }
