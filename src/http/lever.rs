@@ -75,6 +75,16 @@ fn error_reply(e: &LeverError) -> (u16, Vec<u8>) {
     (status, json_error(&e.to_string(), e.code()))
 }
 
+/// Answers a refused call with Lever's status and JSON error.
+async fn refuse<R: Read, W: ResponseWriter<Error = R::Error>>(
+    e: &LeverError,
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let (status, body) = error_reply(e);
+    send(request, writer, status, JSON, body).await
+}
+
 fn args_param(q: &str) -> Result<Vec<Value>, LeverError> {
     match query_param(q, "args") {
         None => Ok(Vec::new()),
@@ -105,20 +115,14 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
 ) -> Result<ResponseSent, W::Error> {
     let (t, caller) = match plan(state, path, &request.parts) {
         Ok(p) => p,
-        Err(e) => {
-            let (status, body) = error_reply(&e);
-            return send(request, writer, status, JSON, body).await;
-        }
+        Err(e) => return refuse(&e, request, writer).await,
     };
     state.calls.set(state.calls.get() + 1);
     let q = query(&request.parts);
     if is_stream(&t.method) {
         let args = match args_param(&q) {
             Ok(a) => a,
-            Err(e) => {
-                let (status, body) = error_reply(&e);
-                return send(request, writer, status, JSON, body).await;
-            }
+            Err(e) => return refuse(&e, request, writer).await,
         };
         #[cfg(feature = "ws")]
         if request.parts.method() == "GET" {
@@ -215,10 +219,7 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
     }
     let mut ends = match state.lever.stream(&t, args, &caller).await {
         Ok(e) => e,
-        Err(e) => {
-            let (status, body) = error_reply(&e);
-            return send(request, writer, status, JSON, body).await;
-        }
+        Err(e) => return refuse(&e, request, writer).await,
     };
     // Feed the body's lines to the handler while keeping what it answers meanwhile.
     let mut early: Vec<Value> = Vec::new();

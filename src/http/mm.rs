@@ -124,11 +124,24 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
+    serve_planned(state, path, plan, "mm", request, writer).await
+}
+
+/// Serves what `plan` makes of `path` (an `/ipfs/...` path) through the gateway, or its
+/// refusal as a JSON error with `code`: the shared end of `/mm/` and `/tpt/`.
+pub async fn serve_planned<R: Read, W: ResponseWriter<Error = R::Error>>(
+    state: &NodeState,
+    path: &str,
+    plan: fn(&NodeState, &str, Option<&str>) -> Result<String, Refusal>,
+    code: &str,
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
     let sid = super::reply::session_id(&request.parts);
     match plan(state, path, sid.as_deref()) {
         Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
         Err((status, message)) => {
-            let body = json_error(&message, "mm");
+            let body = json_error(&message, code);
             send(request, writer, status, "application/json", body).await
         }
     }

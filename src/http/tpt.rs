@@ -17,8 +17,7 @@ use picoserve::io::Read;
 use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
-use super::mm::{CACHE, Refusal, ipfs_path, session_user};
-use super::reply::{json_error, send};
+use super::mm::{Refusal, ipfs_path, session_user};
 use crate::api::NodeState;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{MimeiId, MimeiPath, VersionName};
@@ -94,12 +93,5 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    let sid = super::reply::session_id(&request.parts);
-    match plan(state, path, sid.as_deref()) {
-        Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
-        Err((status, message)) => {
-            let body = json_error(&message, "tpt");
-            send(request, writer, status, "application/json", body).await
-        }
-    }
+    super::mm::serve_planned(state, path, plan, "tpt", request, writer).await
 }
