@@ -3,7 +3,7 @@
 //! The app's Lua table method `entry` gets one argument, `{aid, mid, ver, params}` (`params`:
 //! every query parameter, and for a POST with a JSON body also `body`). A string result is
 //! answered as `text/html` (an entry may render a page), anything else as JSON; errors as
-//! Lever's (`400`, `404`, `500` with `{"error", "code"}`). The caller's session
+//! Lever's (`400`, `401`, `404`, `500` with `{"error", "code"}`). The caller's session
 //! (`Authorization: Bearer` or `?sid=`) travels with the call; without one, a guest's. The
 //! caller needs read on the app. See `Lever::entry` for how the app is deployed.
 
@@ -88,17 +88,7 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
                 crate::api::truncate(&entry, 64)
             )));
         }
-        let sid = match sid {
-            Some(s) => {
-                state
-                    .sessions
-                    .borrow_mut()
-                    .touch(&s, crate::clock::unix_now())
-                    .map_err(|e| LeverError::BadRequest(e.to_string()))?;
-                s
-            }
-            None => state.lever.guest_sid(state)?,
-        };
+        let sid = state.lever.caller_sid(state, sid)?;
         let mut arg = vec![
             ("aid", Value::Str(get("aid").unwrap_or_default())),
             ("mid", get("mid").map(Value::Str).unwrap_or(Value::Null)),

@@ -52,27 +52,12 @@ fn plan(
     let q = query(parts);
     let host = parts.headers().get("host").and_then(|h| h.as_str().ok());
     t.env = Some(http_env(query_param(&q, "forceenv").as_deref(), host)?);
-    let sid = match session_id(parts) {
-        Some(sid) => {
-            state
-                .sessions
-                .borrow_mut()
-                .touch(&sid, crate::clock::unix_now())
-                .map_err(|e| LeverError::BadRequest(format!("{e}")))?;
-            sid
-        }
-        None => state.lever.guest_sid(state)?,
-    };
+    let sid = state.lever.caller_sid(state, session_id(parts))?;
     Ok((t, Caller { sid, env: None }))
 }
 
 fn error_reply(e: &LeverError) -> (u16, Vec<u8>) {
-    let status = match e {
-        // An expired session is the caller's to fix: 401 like the API.
-        LeverError::BadRequest(m) if m.contains("session") => 401,
-        other => other.http_status(),
-    };
-    (status, json_error(&e.to_string(), e.code()))
+    (e.http_status(), json_error(&e.to_string(), e.code()))
 }
 
 /// Answers a refused call with Lever's status and JSON error.

@@ -21,6 +21,8 @@ pub enum LeverError {
     Code(String),
     /// The request is malformed (bad URL, body that is not a JSON array, ...).
     BadRequest(String),
+    /// The caller's session is unknown or has expired (log in again).
+    Session(String),
     /// No such service in the environment.
     NoService {
         /// The environment.
@@ -60,6 +62,7 @@ impl LeverError {
         match self {
             LeverError::Manifest { .. } | LeverError::Code(_) | LeverError::BadRequest(_) => 400,
             LeverError::NoService { .. } | LeverError::NoMethod { .. } => 404,
+            LeverError::Session(_) => 401,
             LeverError::Private { .. } => 403,
             LeverError::Lua(_) | LeverError::Limit(_) | LeverError::App(_) => 500,
             LeverError::Busy(_) => 503,
@@ -73,6 +76,7 @@ impl LeverError {
             LeverError::Manifest { .. } => "lever_json",
             LeverError::Code(_) => "code",
             LeverError::BadRequest(_) => "bad_request",
+            LeverError::Session(_) => "session_expired",
             LeverError::NoService { .. } => "no_service",
             LeverError::NoMethod { .. } => "no_method",
             LeverError::Private { .. } => "private",
@@ -100,6 +104,7 @@ impl fmt::Display for LeverError {
             }
             LeverError::Code(m) => write!(f, "{m}"),
             LeverError::BadRequest(m) => write!(f, "{m}"),
+            LeverError::Session(m) => write!(f, "{m}"),
             LeverError::NoService { env, service } => write!(
                 f,
                 "no service \"{service}\" in environment {env}; `leither lever ls` lists them, \

@@ -71,6 +71,15 @@ impl Who {
     }
 }
 
+/// A call between [`Lever::begin`] and [`Lever::finish`].
+struct Begun {
+    state: Rc<NodeState>,
+    key: (String, String),
+    inst: Rc<Instance>,
+    ctx: Rc<CallCtx>,
+    start: Instant,
+}
+
 /// The node's Lever: every service and its instances.
 pub struct Lever {
     services: RefCell<HashMap<(String, String), Service>>,
@@ -162,6 +171,22 @@ impl Lever {
     /// so the session table never evicts it as its least recently used guest.
     pub fn guest_sid(&self, state: &NodeState) -> Result<String, LeverError> {
         self.session(state, &self.guest, "", Rights::Guest)
+    }
+
+    /// The session a call from outside runs with: the one it names (`Authorization: Bearer`,
+    /// `?sid=`), checked and kept alive, else the shared guest session.
+    pub fn caller_sid(&self, state: &NodeState, sid: Option<String>) -> Result<String, LeverError> {
+        match sid {
+            Some(sid) => {
+                state
+                    .sessions
+                    .borrow_mut()
+                    .touch(&sid, now_unix())
+                    .map_err(|e| LeverError::Session(e.to_string()))?;
+                Ok(sid)
+            }
+            None => self.guest_sid(state),
+        }
     }
 
     fn owner_sid(&self, state: &NodeState) -> Result<String, LeverError> {
@@ -481,10 +506,11 @@ impl Lever {
                 let slot = svc.resources.entry(r.clone()).or_default();
                 let fresh = slot
                     .instance
-                    .as_ref()
-                    .is_some_and(|i| i.generation == generation && !i.dead.get());
-                if !slot.busy && fresh {
-                    let inst = slot.instance.clone().unwrap();
+                    .clone()
+                    .filter(|i| i.generation == generation && !i.dead.get());
+                if !slot.busy
+                    && let Some(inst) = fresh
+                {
                     slot.inflight += 1;
                     slot.last_used = Some(Instant::now());
                     inst.inflight.set(inst.inflight.get() + 1);
@@ -604,6 +630,53 @@ impl Lever {
         }
     }
 
+    /// The common start of a call and a stream: the service checked, an instance acquired
+    /// (with its resource), the load counted, the call's context made.
+    async fn begin(&self, t: &Target, caller: &Caller, stream: bool) -> Result<Begun, LeverError> {
+        let state = self.node()?;
+        let env = Self::env_of(t, caller);
+        let key = (env.clone(), t.service.clone());
+        let (timeout_ms, max_instructions) = self.check(&key, t, caller)?;
+        let inst = self.acquire(&state, &key, t, caller).await?;
+        if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
+            if stream {
+                svc.load.inflight += 1;
+            } else {
+                svc.load.start(self.ms());
+            }
+        }
+        let timeout_ms = if stream {
+            timeout_ms.max(STREAM_LIMIT_MS)
+        } else {
+            timeout_ms
+        };
+        let ctx = Rc::new(CallCtx::new(
+            caller.sid.clone(),
+            env,
+            t.service.clone(),
+            t.resource.clone(),
+            timeout_ms,
+            max_instructions,
+        ));
+        Ok(Begun {
+            state,
+            key,
+            inst,
+            ctx,
+            start: Instant::now(),
+        })
+    }
+
+    /// The common end: counters and resource released, a failure written to the log.
+    fn finish(&self, b: &Begun, t: &Target, r: &Result<Value, LeverError>, stream: bool) {
+        self.release(&b.key, t, &b.inst, b.start, r.is_err(), stream);
+        if let Err(e) = r
+            && let Some(svc) = self.services.borrow().get(&b.key)
+        {
+            svc.log(&format!("{} failed: {e}", t.method));
+        }
+    }
+
     /// Calls `t` with `args` as `caller`.
     pub async fn invoke(
         &self,
@@ -617,30 +690,9 @@ impl Lever {
                 t.method
             )));
         }
-        let state = self.node()?;
-        let env = Self::env_of(t, caller);
-        let key = (env.clone(), t.service.clone());
-        let (timeout_ms, max_instructions) = self.check(&key, t, caller)?;
-        let inst = self.acquire(&state, &key, t, caller).await?;
-        if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
-            svc.load.start(self.ms());
-        }
-        let ctx = Rc::new(CallCtx::new(
-            caller.sid.clone(),
-            env,
-            t.service.clone(),
-            t.resource.clone(),
-            timeout_ms,
-            max_instructions,
-        ));
-        let start = Instant::now();
-        let r = inst.call(&t.method, args, ctx, None).await;
-        self.release(&key, t, &inst, start, r.is_err(), false);
-        if let Err(e) = &r
-            && let Some(svc) = self.services.borrow().get(&key)
-        {
-            svc.log(&format!("{} failed: {e}", t.method));
-        }
+        let b = self.begin(t, caller, false).await?;
+        let r = b.inst.call(&t.method, args, b.ctx.clone(), None).await;
+        self.finish(&b, t, &r, false);
         r
     }
 
@@ -657,40 +709,26 @@ impl Lever {
                 t.method
             )));
         }
-        let state = self.node()?;
-        let env = Self::env_of(t, caller);
-        let key = (env.clone(), t.service.clone());
-        let (timeout_ms, max_instructions) = self.check(&key, t, caller)?;
-        let inst = self.acquire(&state, &key, t, caller).await?;
-        if !inst.has_method(&t.method) {
-            self.release(&key, t, &inst, Instant::now(), true, true);
+        let b = self.begin(t, caller, true).await?;
+        if !b.inst.has_method(&t.method) {
+            self.release(&b.key, t, &b.inst, b.start, true, true);
             return Err(LeverError::NoMethod {
                 service: t.service.clone(),
                 method: t.method.clone(),
             });
         }
-        if let Some(svc) = self.services.borrow_mut().get_mut(&key) {
-            svc.load.inflight += 1;
-        }
         let (in_tx, in_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (out_tx, out_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let ctx = Rc::new(CallCtx::new(
-            caller.sid.clone(),
-            env,
-            t.service.clone(),
-            t.resource.clone(),
-            timeout_ms.max(STREAM_LIMIT_MS),
-            max_instructions,
-        ));
         let t = t.clone();
         tokio::task::spawn_local(async move {
-            let start = Instant::now();
             let in_rx = Rc::new(RefCell::new(Some(in_rx)));
             let out = Rc::new(RefCell::new(Some(out_tx.clone())));
-            let s = inst.make_stream(LuaStream::handler(in_rx.clone(), out.clone()));
+            let s = b
+                .inst
+                .make_stream(LuaStream::handler(in_rx.clone(), out.clone()));
             let r = match s {
-                Ok(s) => inst.call(&t.method, &args, ctx, Some(s)).await,
+                Ok(s) => b.inst.call(&t.method, &args, b.ctx.clone(), Some(s)).await,
                 Err(e) => Err(e),
             };
             // A non-nil return value is the last message.
@@ -703,14 +741,7 @@ impl Lever {
             out.borrow_mut().take();
             in_rx.borrow_mut().take();
             drop(out_tx);
-            state
-                .lever
-                .release(&key, &t, &inst, start, r.is_err(), true);
-            if let Err(e) = &r
-                && let Some(svc) = state.lever.services.borrow().get(&key)
-            {
-                svc.log(&format!("{} failed: {e}", t.method));
-            }
+            b.state.lever.finish(&b, &t, &r, true);
             let _ = done_tx.send(r);
         });
         Ok(StreamEnds {
