@@ -18,6 +18,9 @@ pub const FILE_NAME: &str = "SystemVars.json";
 /// Default HTTP port of a node, as in Leither.
 pub const DEFAULT_PORT: u16 = 4800;
 
+/// The default libp2p port (`SwarmPort`).
+pub const DEFAULT_SWARM_PORT: u16 = 4801;
+
 /// Default memory budget of a node in MiB (a router with 64 MB of RAM keeps room for itself).
 pub const DEFAULT_MAX_MEMORY_MB: u32 = 32;
 
@@ -87,6 +90,13 @@ pub struct SystemVars {
     /// `DbDurability`: `"group"` (default: writes reach the disk within a second) or
     /// `"full"` (every acknowledged write is on disk); docs/db.md.
     pub db_durability: String,
+    /// `SwarmPort`: the libp2p TCP port (default 4801; 0 picks a free port at start).
+    pub swarm_port: u16,
+    /// `Mdns`: find nodes on the LAN by multicast DNS (default true).
+    pub mdns: bool,
+    /// `FollowSecs`: how often a provider checks the net head of each Mimei it follows, the
+    /// backstop of the real-time push (default 60).
+    pub follow_secs: u32,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -105,6 +115,9 @@ impl Default for SystemVars {
             resp_port: 0,
             resp_addr: "127.0.0.1".to_string(),
             db_durability: "group".to_string(),
+            swarm_port: DEFAULT_SWARM_PORT,
+            mdns: true,
+            follow_secs: 60,
             other: Vec::new(),
         }
     }
@@ -283,6 +296,25 @@ impl SystemVars {
                         .map(str::to_string)
                         .ok_or_else(|| field("DbDurability", "\"group\" or \"full\""))?
                 }
+                "SwarmPort" => {
+                    sv.swarm_port = value
+                        .as_i64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(|| field("SwarmPort", "a port number from 0 to 65535"))?
+                }
+                "Mdns" => {
+                    sv.mdns = match value {
+                        Value::Bool(b) => b,
+                        _ => return Err(field("Mdns", "true or false")),
+                    }
+                }
+                "FollowSecs" => {
+                    sv.follow_secs = value
+                        .as_i64()
+                        .and_then(|m| u32::try_from(m).ok())
+                        .filter(|m| (1..=86_400).contains(m))
+                        .ok_or_else(|| field("FollowSecs", "a number of seconds from 1 to 86400"))?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
@@ -320,6 +352,15 @@ impl SystemVars {
             (
                 "DbDurability".to_string(),
                 Value::Str(self.db_durability.clone()),
+            ),
+            (
+                "SwarmPort".to_string(),
+                Value::Int(i64::from(self.swarm_port)),
+            ),
+            ("Mdns".to_string(), Value::Bool(self.mdns)),
+            (
+                "FollowSecs".to_string(),
+                Value::Int(i64::from(self.follow_secs)),
             ),
         ];
         m.extend(self.other.iter().cloned());

@@ -107,6 +107,8 @@ pub fn init(home: &Path, changes: &InitChanges) -> Result<InitReport, HomeError>
     };
     if let Some(p) = changes.port {
         vars.service_port = p;
+        // The libp2p port follows: the next one, or any free one with a free HTTP port.
+        vars.swarm_port = if p == 0 { 0 } else { p.saturating_add(1) };
     }
     if let Some(b) = &changes.bootstrap {
         vars.bootstrap = b.clone();

@@ -202,9 +202,15 @@ fn start_and_serve(
             node_id,
             local.map(|a| a.to_string()).unwrap_or_default()
         );
-        if state.vars.borrow().bootstrap.is_empty() {
-            log_warn!("no Bootstrap peers configured: running standalone");
+        #[cfg(feature = "net")]
+        match crate::net::start(&state) {
+            Ok(net) => {
+                let _ = state.net.set(net);
+            }
+            Err(e) => crate::net::report_start_failure(&e),
         }
+        #[cfg(not(feature = "net"))]
+        log_warn!("built without the network (feature net): running standalone");
         if let Some(p) = ready.take() {
             p.report(Ok(()));
         }

@@ -61,6 +61,9 @@ pub enum ApiError {
     /// A Lever operation failed (deploy, rollback, a call).
     #[cfg(feature = "lever")]
     Lever(crate::lever::LeverError),
+    /// A network operation failed (dial, DHT, publish, sync).
+    #[cfg(feature = "net")]
+    Net(crate::net::NetError),
 }
 
 impl ApiError {
@@ -87,6 +90,8 @@ impl ApiError {
             ApiError::Db { error, .. } => error.http_status(),
             #[cfg(feature = "lever")]
             ApiError::Lever(e) => e.http_status(),
+            #[cfg(feature = "net")]
+            ApiError::Net(e) => e.http_status(),
         }
     }
 
@@ -108,6 +113,8 @@ impl ApiError {
             ApiError::Db { .. } => "db",
             #[cfg(feature = "lever")]
             ApiError::Lever(e) => e.code(),
+            #[cfg(feature = "net")]
+            ApiError::Net(_) => "net",
         }
     }
 }
@@ -141,6 +148,8 @@ impl fmt::Display for ApiError {
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),
             #[cfg(feature = "lever")]
             ApiError::Lever(e) => write!(f, "{e}"),
+            #[cfg(feature = "net")]
+            ApiError::Net(e) => write!(f, "{e}"),
         }
     }
 }

@@ -113,7 +113,7 @@ fn bad(c: &Call<'_>, message: String) -> ApiError {
     }
 }
 
-fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
+pub(super) fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
     if s.uid.is_empty() {
         return Ok(None);
     }
@@ -123,7 +123,7 @@ fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
         .map_err(|_| ApiError::Internal(format!("session user \"{}\" is not an ID", s.uid)))
 }
 
-fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
+pub(super) fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
     let t = c.str_arg(i, "mid")?;
     Ok(crate::mimei::MimeiPath::parse(t)?.mid)
 }
@@ -502,77 +502,83 @@ pub fn get_var(c: &Call<'_>, name: &str) -> Option<Result<Value, ApiError>> {
         "mminfo" | "mmversions" => Some((|| {
             c.arity(3, 3)?;
             let mid = mid_arg(c, 2)?;
-            let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-            let user = user_of(session)?;
-            let m = Mimeis::new(&c.state.store);
-            let header = m.header(&mid)?;
-            header.rights().check(user.as_ref(), Right::READ)?;
-            let versions = m.versions(&mid)?;
-            let state = m.state(&mid)?;
-            let list = Value::List(
-                versions
-                    .iter()
-                    .map(|r| {
-                        Value::map([
-                            ("ver", Value::Int(r.version() as i64)),
-                            (
-                                "cid",
-                                Value::Str(
-                                    Cid::from_bytes(r.root_cid())
-                                        .map(|c| c.to_string())
-                                        .unwrap_or_default(),
-                                ),
-                            ),
-                            ("time", Value::Int(r.time() as i64)),
-                            ("signer", Value::Str(r.signer().to_string())),
-                        ])
-                    })
-                    .collect(),
-            );
-            if name == "mmversions" {
-                return Ok(list);
-            }
-            let f = header.fields();
-            Ok(Value::map([
-                ("mid", Value::Str(mid.to_string())),
-                ("author", Value::Str(header.author().to_string())),
-                (
-                    "app",
-                    Value::Str(f.app.map(|a| a.to_string()).unwrap_or_default()),
-                ),
-                ("type", Value::from(f.kind.name())),
-                ("ext", Value::Str(f.ext.clone())),
-                ("mark", Value::Str(f.mark.clone())),
-                ("create", Value::Int(f.created as i64)),
-                ("revision", Value::Int(f.revision as i64)),
-                (
-                    "rights",
-                    Value::List(
-                        f.rights
-                            .grants()
-                            .iter()
-                            .map(|(m, r)| Value::Str(format!("{m}={r}")))
-                            .collect(),
-                    ),
-                ),
-                (
-                    "myRights",
-                    Value::Str(header.rights().effective(user.as_ref()).to_string()),
-                ),
-                (
-                    "cur",
-                    Value::Str(state.cur.map(|c| c.to_string()).unwrap_or_default()),
-                ),
-                (
-                    "last",
-                    Value::Int(versions.last().map_or(0, |r| r.version()) as i64),
-                ),
-                ("release", Value::Int(state.release as i64)),
-                ("versions", list),
-            ]))
+            info(c, &mid, name == "mmversions")
         })()),
         _ => None,
     }
+}
+
+/// `mminfo` of a Mimei (or, with `versions_only`, `mmversions`), for a session with read.
+pub(super) fn info(c: &Call<'_>, mid: &MimeiId, versions_only: bool) -> Result<Value, ApiError> {
+    let mid = *mid;
+    let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+    let user = user_of(session)?;
+    let m = Mimeis::new(&c.state.store);
+    let header = m.header(&mid)?;
+    header.rights().check(user.as_ref(), Right::READ)?;
+    let versions = m.versions(&mid)?;
+    let state = m.state(&mid)?;
+    let list = Value::List(
+        versions
+            .iter()
+            .map(|r| {
+                Value::map([
+                    ("ver", Value::Int(r.version() as i64)),
+                    (
+                        "cid",
+                        Value::Str(
+                            Cid::from_bytes(r.root_cid())
+                                .map(|c| c.to_string())
+                                .unwrap_or_default(),
+                        ),
+                    ),
+                    ("time", Value::Int(r.time() as i64)),
+                    ("signer", Value::Str(r.signer().to_string())),
+                ])
+            })
+            .collect(),
+    );
+    if versions_only {
+        return Ok(list);
+    }
+    let f = header.fields();
+    Ok(Value::map([
+        ("mid", Value::Str(mid.to_string())),
+        ("author", Value::Str(header.author().to_string())),
+        (
+            "app",
+            Value::Str(f.app.map(|a| a.to_string()).unwrap_or_default()),
+        ),
+        ("type", Value::from(f.kind.name())),
+        ("ext", Value::Str(f.ext.clone())),
+        ("mark", Value::Str(f.mark.clone())),
+        ("create", Value::Int(f.created as i64)),
+        ("revision", Value::Int(f.revision as i64)),
+        (
+            "rights",
+            Value::List(
+                f.rights
+                    .grants()
+                    .iter()
+                    .map(|(m, r)| Value::Str(format!("{m}={r}")))
+                    .collect(),
+            ),
+        ),
+        (
+            "myRights",
+            Value::Str(header.rights().effective(user.as_ref()).to_string()),
+        ),
+        (
+            "cur",
+            Value::Str(state.cur.map(|c| c.to_string()).unwrap_or_default()),
+        ),
+        (
+            "last",
+            Value::Int(versions.last().map_or(0, |r| r.version()) as i64),
+        ),
+        ("release", Value::Int(state.release as i64)),
+        ("versions", list),
+    ]))
 }
 
 #[path = "fns_mimei_fs.rs"]

@@ -82,9 +82,11 @@ pub fn get_var(c: Call<'_>) -> ApiFuture<'_> {
                     .unwrap_or_default(),
             ),
             "nodeinfo" => node_info(&c),
+            #[cfg(feature = "net")]
+            "netstats" => super::fns_net::stats(&c),
             other => {
                 return Err(ApiError::NotFound(format!(
-                    "GetVar: no variable \"{}\"; known: ver, hostid, peerid, hostpk, userid, nodeinfo, mminfo, mmversions",
+                    "GetVar: no variable \"{}\"; known: ver, hostid, peerid, hostpk, userid, nodeinfo, netstats, mminfo, mmversions",
                     super::truncate(other, 64)
                 )));
             }

@@ -18,6 +18,8 @@ pub mod fns_ipfs;
 pub mod fns_lever;
 #[cfg(feature = "files")]
 pub mod fns_mimei;
+#[cfg(feature = "net")]
+pub mod fns_net;
 pub mod fns_node;
 pub mod hprose;
 pub mod json;

@@ -40,9 +40,18 @@ pub struct NodeState {
     /// The Lever services and their instances.
     #[cfg(feature = "lever")]
     pub lever: crate::lever::Lever,
+    /// The network, once started (`None` in a node whose swarm failed to start).
+    #[cfg(feature = "net")]
+    pub net: std::cell::OnceCell<crate::net::Net>,
 }
 
 impl NodeState {
+    /// The network, if it runs.
+    #[cfg(feature = "net")]
+    pub fn net(&self) -> Option<&crate::net::Net> {
+        self.net.get()
+    }
+
     /// Assembles the state from its parts.
     pub fn new(home: PathBuf, key: NodeKey, vars: SystemVars, store: Store) -> NodeState {
         #[cfg(feature = "files")]
@@ -53,6 +62,8 @@ impl NodeState {
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             #[cfg(feature = "lever")]
             lever: crate::lever::Lever::new(),
+            #[cfg(feature = "net")]
+            net: std::cell::OnceCell::new(),
             home,
             key,
             vars: RefCell::new(vars),

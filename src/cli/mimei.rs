@@ -37,6 +37,18 @@ enum Cmd {
     SetRight(SetRight),
     GetRight(GetRight),
     Grep(Grep),
+    #[cfg(feature = "net")]
+    Publish(super::mimei_net::Publish),
+    #[cfg(feature = "net")]
+    Unpublish(super::mimei_net::Unpublish),
+    #[cfg(feature = "net")]
+    Provide(super::mimei_net::Provide),
+    #[cfg(feature = "net")]
+    Unprovide(super::mimei_net::Unprovide),
+    #[cfg(feature = "net")]
+    FindProvs(super::mimei_net::FindProvs),
+    #[cfg(feature = "net")]
+    Sync(super::mimei_net::Sync),
 }
 
 /// Dump a database Mimei: `mid:`, `ver:`, `Data Type KV`, then a `key value` line per key
@@ -376,9 +388,24 @@ impl Mimei {
             }
             Cmd::Show(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                #[cfg(feature = "net")]
+                let v = c.call("MiMeiShow", vec![sid, s(&a.mid)])?;
+                #[cfg(not(feature = "net"))]
                 let v = c.call("GetVar", vec![sid, s("mminfo"), s(&a.mid)])?;
                 show(&v);
             }
+            #[cfg(feature = "net")]
+            Cmd::Publish(a) => a.run(home)?,
+            #[cfg(feature = "net")]
+            Cmd::Unpublish(a) => a.run(home)?,
+            #[cfg(feature = "net")]
+            Cmd::Provide(a) => a.run(home)?,
+            #[cfg(feature = "net")]
+            Cmd::Unprovide(a) => a.run(home)?,
+            #[cfg(feature = "net")]
+            Cmd::FindProvs(a) => a.run(home)?,
+            #[cfg(feature = "net")]
+            Cmd::Sync(a) => a.run(home)?,
             Cmd::Backup(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let ver = on_cur(&c, &sid, &a.mid, "MMBackup", vec![])?;
@@ -486,6 +513,11 @@ pub(super) fn show(v: &Value) {
         Some(Value::Int(i)) => i.to_string(),
         _ => String::new(),
     };
+    if v.get("author").is_none() {
+        println!("mid= {} (not on this node)", g("mid"));
+        show_net(v);
+        return;
+    }
     println!("Author: {}", g("author"));
     let app = g("app");
     if app.is_empty() {
@@ -524,6 +556,50 @@ pub(super) fn show(v: &Value) {
     }
     println!("release= {}", g("release"));
     println!("last= {}", g("last"));
+    show_net(v);
+}
+
+/// The `from net`, `conflict` and `compare version` sections of `MiMeiShow`.
+fn show_net(v: &Value) {
+    let g = |k: &str| match v.get(k) {
+        Some(Value::Str(t)) => t.clone(),
+        _ => String::new(),
+    };
+    if v.get("compare").is_none() {
+        return;
+    }
+    println!("from net:");
+    match v.get("net") {
+        Some(n @ Value::Map(_)) => {
+            let f = |k: &str| match n.get(k) {
+                Some(Value::Str(t)) => t.clone(),
+                Some(Value::Bool(b)) => b.to_string(),
+                Some(x) => x.as_i64().unwrap_or(0).to_string(),
+                None => String::new(),
+            };
+            println!(
+                "ver= {} cid= {} seq= {} eol= {} signer= {} follow= {} publish= {}",
+                f("ver"),
+                f("cid"),
+                f("seq"),
+                f("eol"),
+                f("signer"),
+                f("follow"),
+                f("publish")
+            );
+        }
+        _ => println!("(not published)"),
+    }
+    let conflict = g("conflict");
+    println!(
+        "conflict: {}",
+        if conflict.is_empty() {
+            "none"
+        } else {
+            conflict.as_str()
+        }
+    );
+    println!("compare version: {}", g("compare"));
 }
 
 /// `mimei grep`: pages through the keys with `Scan` and prints each key's value.

@@ -7,6 +7,8 @@
 pub mod call;
 pub mod client;
 pub mod dag;
+#[cfg(feature = "net")]
+pub mod dht;
 pub mod files;
 pub mod ipfs;
 pub mod ipfs_dir;
@@ -21,6 +23,8 @@ pub mod lever_url;
 pub mod lpki;
 #[cfg(feature = "files")]
 pub mod mimei;
+#[cfg(all(feature = "net", feature = "files"))]
+pub mod mimei_net;
 pub mod node_cmds;
 pub mod progress;
 #[cfg(feature = "lever")]
@@ -60,6 +64,8 @@ enum Command {
     Stop(node_cmds::Stop),
     Version(node_cmds::Version),
     Swarm(swarm::Swarm),
+    #[cfg(feature = "net")]
+    Dht(dht::Dht),
     Lpki(lpki::Lpki),
     #[cfg(feature = "files")]
     Ipfs(ipfs::Ipfs),
@@ -213,6 +219,8 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         Command::Stop(c) => c.run(&home),
         Command::Version(c) => c.run(),
         Command::Swarm(c) => c.run(&home),
+        #[cfg(feature = "net")]
+        Command::Dht(c) => c.run(&home),
         Command::Lpki(c) => c.run(&home),
         #[cfg(feature = "files")]
         Command::Ipfs(c) => c.run(&home),

@@ -407,6 +407,60 @@ impl<'s> Mimeis<'s> {
         Ok(())
     }
 
+    /// Takes the header of a Mimei that came from the network (already verified by the
+    /// caller's bundle check, verified again here): creates the Mimei if it is new here, or
+    /// keeps the higher revision. Returns whether anything changed.
+    pub fn adopt_header(&self, header: &MimeiHeader) -> Result<bool, MimeiStoreError> {
+        header.verify()?;
+        match self.header(header.mid()) {
+            Err(MimeiStoreError::NotFound(_)) => self.create(header).map(|()| true),
+            Ok(old) if old.fields().revision < header.fields().revision => {
+                self.put_header(header).map(|()| true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a version record that came from the network under its own number (a follower
+    /// may skip versions); `next` moves past it. The same record already stored is fine
+    /// (`Ok(false)`); a different one under that number is a [`MimeiStoreError::Conflict`],
+    /// and nothing is changed.
+    pub fn put_synced_version(&self, rec: &VersionRecord) -> Result<bool, MimeiStoreError> {
+        let mid = rec.mid();
+        let header = self.header(mid)?;
+        rec.verify_for(&header)?;
+        if let Some(old) = self.get_raw(VERSIONS, &version_key(mid, rec.version()))? {
+            if old == rec.to_bytes() {
+                return Ok(false);
+            }
+            let old = check_record(&header, rec.version(), &old)?;
+            if old.root_cid() == rec.root_cid() {
+                return Ok(false);
+            }
+            return Err(MimeiStoreError::Conflict(format!(
+                "version {} of Mimei {mid} here has another root than the one from the network",
+                rec.version()
+            )));
+        }
+        let mut s = self.state(mid)?;
+        s.next = s.next.max(rec.version() + 1);
+        let tx = self.store.db().begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(VERSIONS).map_err(|e| self.err(e))?;
+            t.insert(
+                version_key(mid, rec.version()).as_slice(),
+                rec.to_bytes().as_slice(),
+            )
+            .map_err(|e| self.err(e))?;
+            let mut st = tx.open_table(STATE).map_err(|e| self.err(e))?;
+            st.insert(mid.as_bytes().as_slice(), s.to_bytes().as_slice())
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
     /// Deletes versions; a missing one is an error and nothing is deleted. Deleting the
     /// released version clears `release`.
     pub fn delete_versions(&self, mid: &MimeiId, vers: &[u64]) -> Result<(), MimeiStoreError> {

@@ -525,6 +525,27 @@ impl<'s> Blocks<'s> {
         Ok(cid.hash().code() == IDENTITY || self.record(cid)?.is_some())
     }
 
+    /// The links of a stored block: `None` if it is not stored, none for raw blocks and for
+    /// dag-pb blocks whose record says they have none (a file's leaves: not read), else
+    /// those its dag-pb or database dag-cbor node names (sync walks DAGs with this).
+    pub fn links(&self, cid: &Cid) -> Result<Option<Vec<Cid>>, StoreError> {
+        if cid.hash().code() == IDENTITY {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(rec) = self.record(cid)? else {
+            return Ok(None);
+        };
+        if cid.codec() == Codec::Raw || (cid.codec() == Codec::DagPb && rec.no_links) {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(bytes) = self.get(cid)? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            super::gc::links(cid.codec(), &bytes).unwrap_or_default(),
+        ))
+    }
+
     /// The block's length, from its record; `None` if it is not stored.
     pub fn size(&self, cid: &Cid) -> Result<Option<u64>, StoreError> {
         if cid.hash().code() == IDENTITY {

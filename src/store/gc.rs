@@ -279,7 +279,7 @@ impl<'t> Walker<'t> {
 /// block does not decode as one. Other dag-cbor blocks (not made by this node) count as
 /// undecodable leaves, and so do all dag-cbor blocks in a build without the `files` feature,
 /// which has no databases.
-fn links(codec: Codec, bytes: &[u8]) -> Option<Vec<Cid>> {
+pub(crate) fn links(codec: Codec, bytes: &[u8]) -> Option<Vec<Cid>> {
     match codec {
         Codec::DagPb => PbNode::decode(bytes)
             .ok()

@@ -1,0 +1,436 @@
+//! The network's functions in the API table: `Swarm*`, `Dht*` and the `MiMei*` set of
+//! Leither (publish, provide, find providers, sync, show). The CLI's `swarm`, `dht` and
+//! `mimei publish|unpublish|provide|unprovide|findprovs|sync|show` call these; Lua apps reach
+//! them through `require('net')`.
+
+use std::time::Duration;
+
+use super::fns_mimei::{info, mid_arg, user_of};
+use super::{ApiError, ApiFuture, Call, Value};
+use crate::ipfs::Cid;
+use crate::mimei::store::Mimeis;
+use crate::mimei::{MimeiId, Right};
+use crate::net::{Net, NetError, heads, publish, sync};
+
+impl From<NetError> for ApiError {
+    fn from(e: NetError) -> Self {
+        ApiError::Net(e)
+    }
+}
+
+fn net<'a>(c: &'a Call<'_>) -> Result<&'a Net, ApiError> {
+    c.state.net().ok_or(ApiError::Net(NetError::Off))
+}
+
+fn s(v: impl ToString) -> Value {
+    Value::Str(v.to_string())
+}
+
+fn strs<T: ToString>(v: impl IntoIterator<Item = T>) -> Value {
+    Value::List(v.into_iter().map(s).collect())
+}
+
+fn peer_arg(c: &Call<'_>, i: usize, name: &str) -> Result<libp2p::PeerId, ApiError> {
+    let t = c.str_arg(i, name)?;
+    Ok(crate::net::parse_peer(net(c)?, t)?)
+}
+
+/// A session that may write the Mimei (the owner, or a user with write right).
+fn may_write(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
+    let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+    let user = user_of(session)?;
+    let header = Mimeis::new(&c.state.store).header(mid)?;
+    header.rights().check(user.as_ref(), Right::WRITE)?;
+    Ok(())
+}
+
+/// `SwarmLocal(sid)`: our listen addresses, each ending in `/p2p/<PeerId>`.
+pub fn local(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 1)?;
+        Ok(strs(net(&c)?.local_addrs()))
+    })
+}
+
+/// `SwarmAddrs(sid, [peer])`: known addresses, `{peer: [addr...]}`.
+pub fn addrs(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 2)?;
+        let n = net(&c)?;
+        let peer = match c.opt_str_arg(1, "peer")? {
+            Some(p) if !p.is_empty() => Some(crate::net::parse_peer(n, p)?),
+            _ => None,
+        };
+        let mut list = n.addrs(peer.as_ref());
+        if let Some(p) = peer {
+            if list.is_empty() {
+                list = vec![(p, n.find_peer(p).await?)];
+            }
+        }
+        Ok(Value::Map(
+            list.into_iter()
+                .map(|(p, a)| (p.to_string(), strs(a)))
+                .collect(),
+        ))
+    })
+}
+
+/// `SwarmPeers(sid)`: connected peers, `[{peer, addr, agent}]`.
+pub fn peers(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 1)?;
+        Ok(Value::List(
+            net(&c)?
+                .peers()
+                .into_iter()
+                .map(|i| {
+                    Value::map([
+                        ("peer", s(i.peer)),
+                        ("addr", s(i.addr)),
+                        ("agent", s(i.agent.unwrap_or_default())),
+                    ])
+                })
+                .collect(),
+        ))
+    })
+}
+
+/// `SwarmConnect(sid, multiaddr)`: the PeerId connected to.
+pub fn connect(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let addr = c.str_arg(1, "multiaddr")?;
+        Ok(s(net(&c)?.connect(addr).await?))
+    })
+}
+
+/// `SwarmDisconnect(sid, peer)`: whether there was a connection.
+pub fn disconnect(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let p = peer_arg(&c, 1, "peer")?;
+        Ok(Value::Bool(net(&c)?.disconnect(p).await?))
+    })
+}
+
+/// `SwarmFilters(sid, [op, cidr])`: the filters after adding (`add`) or removing (`rm`).
+pub fn filters(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 3)?;
+        let change = match c.opt_str_arg(1, "op")? {
+            None | Some("") | Some("ls") => None,
+            Some(op @ ("add" | "rm")) => Some((op == "add", c.str_arg(2, "cidr")?.to_string())),
+            Some(other) => {
+                return Err(ApiError::BadArguments {
+                    function: c.entry.name,
+                    message: format!(
+                        "argument 2 (op) must be \"add\" or \"rm\", got \"{}\"",
+                        super::truncate(other, 20)
+                    ),
+                });
+            }
+        };
+        Ok(strs(net(&c)?.filters(change).await?))
+    })
+}
+
+/// `DhtFindPeer(sid, id)`: the addresses of a peer (PeerId or Leither ID).
+pub fn find_peer(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let p = peer_arg(&c, 1, "id")?;
+        let addrs = net(&c)?.find_peer(p).await?;
+        if addrs.is_empty() {
+            return Err(NetError::NotFound(format!("peer {p} was not found in the DHT")).into());
+        }
+        Ok(strs(addrs))
+    })
+}
+
+/// `DhtProvide(sid, cid)`: announces that this node provides a CID (which must be here).
+pub fn provide_cid(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let text = c.str_arg(1, "cid")?;
+        let cid: Cid = text.parse().map_err(|e| ApiError::BadArguments {
+            function: c.entry.name,
+            message: format!("argument 2 (cid): {e}"),
+        })?;
+        if !crate::store::blocks::Blocks::new(&c.state.store).has(&cid)? {
+            return Err(ApiError::NotFound(format!(
+                "block {cid} is not on this node; add it first (`leither ipfs add`)"
+            )));
+        }
+        net(&c)?.provide(cid.hash().to_bytes()).await?;
+        Ok(Value::Bool(true))
+    })
+}
+
+/// `MiMeiPublish(sid, mid, [eolHours])`.
+pub fn mm_publish(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 3)?;
+        let mid = mid_arg(&c, 1)?;
+        may_write(&c, &mid)?;
+        let hours = match c.args.get(2) {
+            None | Some(Value::Null) => publish::DEFAULT_EOL.as_secs() / 3600,
+            Some(v) => v
+                .as_i64()
+                .or_else(|| {
+                    v.as_str()
+                        .and_then(|t| t.trim_end_matches('h').parse().ok())
+                })
+                .and_then(|h| u64::try_from(h).ok())
+                .filter(|h| (1..=24 * 365).contains(h))
+                .ok_or_else(|| ApiError::BadArguments {
+                    function: c.entry.name,
+                    message: "argument 3 (eolHours) must be a number of hours from 1 to 8760"
+                        .into(),
+                })?,
+        };
+        let p =
+            publish::publish(net(&c)?, c.state, &mid, Duration::from_secs(hours * 3600)).await?;
+        Ok(Value::map([
+            ("mid", s(mid)),
+            ("version", Value::Int(p.version as i64)),
+            ("seq", Value::Int(p.seq as i64)),
+            ("eol", s(format!("{hours}h"))),
+            ("dhtPeers", Value::Int(p.dht_peers as i64)),
+            ("pushed", Value::Int(p.pushed as i64)),
+        ]))
+    })
+}
+
+/// `MiMeiUnpublish(sid, mid)`.
+pub fn mm_unpublish(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let mid = mid_arg(&c, 1)?;
+        may_write(&c, &mid)?;
+        publish::unpublish(net(&c)?, c.state, &mid)?;
+        Ok(Value::Bool(true))
+    })
+}
+
+/// `MiMeiProvide(sid, mid)`: announces this node as a provider (the Mimei must be here).
+pub fn mm_provide(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let mid = mid_arg(&c, 1)?;
+        Mimeis::new(&c.state.store).header(&mid)?;
+        net(&c)?.provide(sync::provider_key(&mid)).await?;
+        Ok(Value::Bool(true))
+    })
+}
+
+/// `MiMeiUnprovide(sid, mid)`.
+pub fn mm_unprovide(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let mid = mid_arg(&c, 1)?;
+        net(&c)?.unprovide(sync::provider_key(&mid))?;
+        if heads::get(c.state, &mid)?.is_some() {
+            heads::set_flags(c.state, &mid, Some(false), None)?;
+        }
+        Ok(Value::Bool(true))
+    })
+}
+
+/// `MiMeiFindProvs(sid, mid)`: `{version, providers: [{peer, addrs}]}`; version is the newest
+/// verified head's (0 when none is known).
+pub fn mm_find_provs(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let mid = mid_arg(&c, 1)?;
+        let n = net(&c)?;
+        let provs = n.providers(sync::provider_key(&mid)).await?;
+        if heads::get(c.state, &mid)?.is_none() {
+            if let Ok(found) = n.get_records(sync::head_key(&mid)).await {
+                for (_, v) in found {
+                    let _ = heads::accept(c.state, &v, heads::Via::Fetch);
+                }
+            }
+        }
+        let version = heads::get(c.state, &mid)?.map_or(0, |e| e.bundle.version.version());
+        Ok(Value::map([
+            ("mid", s(mid)),
+            ("version", Value::Int(version as i64)),
+            (
+                "providers",
+                Value::List(
+                    provs
+                        .into_iter()
+                        .map(|(p, a)| Value::map([("peer", s(p)), ("addrs", strs(a))]))
+                        .collect(),
+                ),
+            ),
+        ]))
+    })
+}
+
+fn progress_value(job: &sync::Job) -> Value {
+    let p = job.progress();
+    let (state, error) = match job.result() {
+        None => ("running", String::new()),
+        Some(Ok(_)) => ("done", String::new()),
+        Some(Err(e)) => ("failed", e),
+    };
+    Value::map([
+        ("state", s(state)),
+        ("error", Value::Str(error)),
+        ("version", Value::Int(p.version as i64)),
+        ("blocksKnown", Value::Int(p.blocks_known as i64)),
+        ("blocksDone", Value::Int(p.blocks_done as i64)),
+        ("fetched", Value::Int(p.fetched as i64)),
+        ("bytes", Value::Int(p.bytes as i64)),
+        ("providers", Value::Int(p.providers as i64)),
+        ("secs", Value::Float(job.elapsed())),
+    ])
+}
+
+/// `MiMeiSync(sid, mid, [node], [mode])`: mode `wait` (default) syncs and answers the
+/// report; `start` starts (or joins) a sync in the background; `status` answers the progress
+/// of the running or last sync.
+pub fn mm_sync(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 4)?;
+        let mid = mid_arg(&c, 1)?;
+        let n = net(&c)?;
+        let node = c
+            .opt_str_arg(2, "node")?
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        let mode = c.opt_str_arg(3, "mode")?.unwrap_or("wait");
+        match mode {
+            "status" => match n.inner.sync.get(&mid) {
+                Some(job) => Ok(progress_value(&job)),
+                None => Err(ApiError::NotFound(format!(
+                    "no sync of Mimei {mid} has run since the node started"
+                ))),
+            },
+            "start" => Ok(progress_value(&sync::start(n, mid, node))),
+            "wait" | "" => {
+                let job = sync::start(n, mid, node);
+                match job.wait().await {
+                    Ok(_) => Ok(progress_value(&job)),
+                    Err(e) => Err(ApiError::Net(NetError::Sync(e))),
+                }
+            }
+            other => Err(ApiError::BadArguments {
+                function: c.entry.name,
+                message: format!(
+                    "argument 4 (mode) must be \"wait\", \"start\" or \"status\", got \"{}\"",
+                    super::truncate(other, 20)
+                ),
+            }),
+        }
+    })
+}
+
+/// `MiMeiShow(sid, mid)`: `mminfo` plus `net` (the newest verified head), `conflict` and
+/// `compare` (local last against the net's version).
+pub fn mm_show(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let mid = mid_arg(&c, 1)?;
+        let local = match info(&c, &mid, false) {
+            Ok(v) => Some(v),
+            Err(ApiError::Mimei(crate::mimei::store::MimeiStoreError::NotFound(_))) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(n) = c.state.net() {
+            if heads::get(c.state, &mid)?.is_none() {
+                if let Ok(found) = n.get_records(sync::head_key(&mid)).await {
+                    for (_, v) in found {
+                        let _ = heads::accept(c.state, &v, heads::Via::Fetch);
+                    }
+                }
+            }
+        }
+        let head = heads::get(c.state, &mid)?;
+        if local.is_none() && head.is_none() {
+            return Err(ApiError::NotFound(format!(
+                "Mimei {mid} is neither on this node nor published in the network"
+            )));
+        }
+        let m = Mimeis::new(&c.state.store);
+        let local_last = m
+            .versions(&mid)
+            .ok()
+            .and_then(|v| v.last().map(|r| r.version()))
+            .unwrap_or(0);
+        let mut out = match local {
+            Some(Value::Map(entries)) => entries,
+            _ => vec![("mid".to_string(), s(mid))],
+        };
+        let (net_v, conflict, compare) = match &head {
+            None => (
+                Value::Null,
+                String::new(),
+                format!("local last= {local_last}, not published in the network"),
+            ),
+            Some(e) => {
+                let h = &e.bundle.head;
+                let ver = e.bundle.version.version();
+                let root = Cid::from_bytes(e.bundle.version.root_cid())
+                    .map(|c| c.to_string())
+                    .unwrap_or_default();
+                let conflict = match m.version(&mid, ver) {
+                    Ok(r) if r.root_cid() != e.bundle.version.root_cid() => format!(
+                        "version {ver}: local cid {} but net cid {root}",
+                        Cid::from_bytes(r.root_cid())
+                            .map(|c| c.to_string())
+                            .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                };
+                let compare = match local_last.cmp(&ver) {
+                    std::cmp::Ordering::Less => format!(
+                        "local last= {local_last} < net last= {ver}: the net is newer, `leither mimei sync {mid}` fetches it"
+                    ),
+                    std::cmp::Ordering::Equal => {
+                        format!("local last= {local_last} = net last= {ver}: up to date")
+                    }
+                    std::cmp::Ordering::Greater => format!(
+                        "local last= {local_last} > net last= {ver}: this node is newer, `leither mimei publish {mid}` publishes it"
+                    ),
+                };
+                (
+                    Value::map([
+                        ("ver", Value::Int(ver as i64)),
+                        ("cid", Value::Str(root)),
+                        ("seq", Value::Int(h.seq() as i64)),
+                        ("eol", Value::Int(h.eol() as i64)),
+                        ("signer", s(h.signer())),
+                        ("follow", Value::Bool(e.follow)),
+                        ("publish", Value::Bool(e.publish)),
+                    ]),
+                    conflict,
+                    compare,
+                )
+            }
+        };
+        out.push(("net".to_string(), net_v));
+        out.push(("conflict".to_string(), Value::Str(conflict)));
+        out.push(("compare".to_string(), Value::Str(compare)));
+        Ok(Value::Map(out))
+    })
+}
+
+/// `GetVar(sid, "netstats")`: bitswap counters.
+pub fn stats(c: &Call<'_>) -> Value {
+    let Some(n) = c.state.net() else {
+        return Value::Null;
+    };
+    let st = n.bitswap().stats();
+    Value::map([
+        ("blocksSent", Value::Int(st.blocks_sent as i64)),
+        ("bytesSent", Value::Int(st.bytes_sent as i64)),
+        ("wireSent", Value::Int(st.wire_sent as i64)),
+        ("blocksReceived", Value::Int(st.blocks_received as i64)),
+        ("bytesReceived", Value::Int(st.bytes_received as i64)),
+        ("wireReceived", Value::Int(st.wire_received as i64)),
+        ("unsolicited", Value::Int(st.unsolicited as i64)),
+        ("peers", Value::Int(n.peers().len() as i64)),
+    ])
+}

@@ -1,0 +1,93 @@
+//! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
+//! identify, ping, Kademlia on `/ipfs/kad/1.0.0` (so IPFS peers share our DHT), mDNS on the
+//! LAN, libp2p-stream for our own protocols (bitswap, heads), and the [`Gate`].
+
+use std::time::Duration;
+
+use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{Swarm, identify, identity, kad, mdns, noise, ping, tcp, yamux};
+
+use super::gate::Gate;
+use crate::pki::NodeKey;
+
+/// What identify says we are.
+pub fn agent_version() -> String {
+    format!("leither/{}", crate::api::fns_node::VERSION)
+}
+
+/// How long a DHT query may run.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every behaviour of the swarm.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    pub gate: Gate,
+    pub identify: identify::Behaviour,
+    pub ping: ping::Behaviour,
+    pub kad: kad::Behaviour<MemoryStore>,
+    pub mdns: Toggle<mdns::tokio::Behaviour>,
+    pub stream: libp2p_stream::Behaviour,
+}
+
+/// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
+pub fn keypair(key: &NodeKey) -> Result<identity::Keypair, String> {
+    let mut seed = key.secret_seed();
+    identity::Keypair::ed25519_from_bytes(&mut seed).map_err(|e| e.to_string())
+}
+
+/// Builds the swarm; `mdns` turns on LAN discovery.
+pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, String> {
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key| {
+            let peer = key.public().to_peer_id();
+            let identify = identify::Behaviour::new(
+                identify::Config::new("ipfs/0.1.0".into(), key.public())
+                    .with_agent_version(agent_version())
+                    .with_push_listen_addr_updates(true),
+            );
+            let mut cfg = kad::Config::new(kad::PROTOCOL_NAME);
+            cfg.set_query_timeout(QUERY_TIMEOUT);
+            // Records and provider records from peers are checked before they are kept
+            // (driver.rs): a head must verify, junk is refused and its sender banned.
+            cfg.set_record_filtering(kad::StoreInserts::FilterBoth);
+            let store = MemoryStore::with_config(
+                peer,
+                MemoryStoreConfig {
+                    max_records: 4096,
+                    max_value_bytes: 16 * 1024,
+                    max_providers_per_key: 32,
+                    max_provided_keys: 4096,
+                },
+            );
+            let mut kad = kad::Behaviour::with_config(peer, store, cfg);
+            // Serve the DHT even before an outside address is confirmed (home nodes behind NAT
+            // still answer their LAN and the peers that reach them).
+            kad.set_mode(Some(kad::Mode::Server));
+            let mdns = if mdns_on {
+                mdns::tokio::Behaviour::new(mdns::Config::default(), peer).ok()
+            } else {
+                None
+            };
+            Ok(Behaviour {
+                gate: Gate::default(),
+                identify,
+                ping: ping::Behaviour::new(ping::Config::new()),
+                kad,
+                mdns: Toggle::from(mdns),
+                stream: libp2p_stream::Behaviour::new(),
+            })
+        })
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    Ok(swarm)
+}

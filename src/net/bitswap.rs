@@ -1,0 +1,427 @@
+//! Bitswap 1.2, client and server, on libp2p-stream: how blocks move between our nodes and
+//! IPFS peers (kubo, helia).
+//!
+//! - **Server.** A peer's wantlist is answered at once from the block store: a block for a
+//!   want-block, HAVE for a want-have, DONT_HAVE when asked for it. Answers go out on a stream
+//!   we open to the peer (bitswap streams carry one direction), through one sender task per
+//!   peer that ends after a minute of quiet.
+//! - **Client.** [`Bitswap::get`] registers a want, sends want-block (with send-dont-have) to
+//!   the given peers and waits. A block that arrives is keyed by its multihash, which we
+//!   compute from the bytes: a block is only ever taken for a CID it hashes to. A peer that
+//!   sends blocks nobody asked for, or a message that does not decode, is banned.
+//!
+//! Nothing here writes the block store: callers (sync, the gateway) store what they get, in
+//! batches, and decide what a missing block means.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::{PeerId, Stream, StreamProtocol};
+use tokio::sync::{mpsc, oneshot};
+
+use super::NetError;
+use super::bitswap_wire::{Message, Presence, WantEntry, WantType};
+use super::handle::{Net, read_frame, write_frame};
+use crate::ipfs::Cid;
+use crate::store::blocks::Blocks;
+use crate::{log_debug, log_warn};
+
+/// The protocol we open streams with.
+pub const PROTOCOL: &str = "/ipfs/bitswap/1.2.0";
+/// Older names we also answer on (same message format for what we use).
+const ACCEPTED: [&str; 3] = [
+    "/ipfs/bitswap/1.2.0",
+    "/ipfs/bitswap/1.1.0",
+    "/ipfs/bitswap/1.0.0",
+];
+/// Longest message read from a peer.
+pub const MAX_MESSAGE: usize = 4 * 1024 * 1024 + 64 * 1024;
+/// Most bytes of blocks put in one answer message.
+const ANSWER_BYTES: usize = 2 * 1024 * 1024;
+/// Unwanted blocks a peer may send before it is banned.
+const MAX_UNSOLICITED: u32 = 64;
+/// A sender task with nothing to send for this long ends (and its stream closes).
+const SENDER_IDLE: Duration = Duration::from_secs(60);
+
+/// Counters shown by `GetVar netstats` and used by benches/sync.sh.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Stats {
+    /// Blocks we sent.
+    pub blocks_sent: u64,
+    /// Bytes of blocks we sent.
+    pub bytes_sent: u64,
+    /// Bytes of bitswap messages we wrote, framing included.
+    pub wire_sent: u64,
+    /// Blocks we received that someone wanted.
+    pub blocks_received: u64,
+    /// Bytes of those blocks.
+    pub bytes_received: u64,
+    /// Bytes of bitswap messages we read.
+    pub wire_received: u64,
+    /// Blocks received that nobody wanted.
+    pub unsolicited: u64,
+}
+
+enum Answer {
+    Block(Vec<u8>),
+    /// Every asked peer said it does not have it.
+    Nobody,
+}
+
+struct Want {
+    cid: Cid,
+    waiters: Vec<oneshot::Sender<Answer>>,
+    asked: HashSet<PeerId>,
+    dont_have: HashSet<PeerId>,
+}
+
+/// The engine's state; one per node, inside [`Net`].
+#[derive(Default)]
+pub struct Bitswap {
+    wants: RefCell<HashMap<Vec<u8>, Want>>,
+    senders: RefCell<HashMap<PeerId, mpsc::UnboundedSender<Message>>>,
+    strikes: RefCell<HashMap<PeerId, u32>>,
+    stats: Cell<Stats>,
+}
+
+fn key(cid: &Cid) -> Vec<u8> {
+    cid.hash().to_bytes()
+}
+
+fn empty() -> Message {
+    Message {
+        wantlist: Vec::new(),
+        full: false,
+        blocks: Vec::new(),
+        presences: Vec::new(),
+        pending_bytes: 0,
+    }
+}
+
+impl Bitswap {
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.stats.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    /// Sends a message to a peer through its sender task.
+    fn send(&self, net: &Net, peer: PeerId, msg: Message) {
+        let mut senders = self.senders.borrow_mut();
+        if let Some(tx) = senders.get(&peer) {
+            match tx.send(msg) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(m)) => {
+                    senders.remove(&peer);
+                    drop(senders);
+                    return self.send(net, peer, m);
+                }
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(msg);
+        senders.insert(peer, tx);
+        tokio::task::spawn_local(sender(net.clone(), peer, rx));
+    }
+
+    /// Fetches one block from `peers` (those asked; the block may come from any of them).
+    /// Fails with [`NetError::NotFound`] when every peer says it does not have it, and with
+    /// [`NetError::Timeout`] after `wait`. The bytes are checked against `cid`.
+    pub async fn get(
+        &self,
+        net: &Net,
+        cid: Cid,
+        peers: &[PeerId],
+        wait: Duration,
+    ) -> Result<Vec<u8>, NetError> {
+        let k = key(&cid);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut wants = self.wants.borrow_mut();
+            let w = wants.entry(k.clone()).or_insert_with(|| Want {
+                cid,
+                waiters: Vec::new(),
+                asked: HashSet::new(),
+                dont_have: HashSet::new(),
+            });
+            w.waiters.push(tx);
+            for p in peers {
+                w.asked.insert(*p);
+                w.dont_have.remove(p);
+            }
+        }
+        for p in peers {
+            let mut m = empty();
+            m.wantlist.push(WantEntry {
+                cid,
+                priority: 1,
+                cancel: false,
+                want_type: WantType::Block,
+                send_dont_have: true,
+            });
+            self.send(net, *p, m);
+        }
+        let result = tokio::time::timeout(wait, rx).await;
+        match result {
+            Ok(Ok(Answer::Block(b))) => Ok(b),
+            Ok(Ok(Answer::Nobody)) => {
+                self.forget(net, &k, false);
+                Err(NetError::NotFound(format!(
+                    "no peer asked has block {cid} (they said DONT_HAVE)"
+                )))
+            }
+            Ok(Err(_)) | Err(_) => {
+                self.forget(net, &k, true);
+                Err(NetError::Timeout(format!(
+                    "block {cid} did not come from {} peer(s) within {} s",
+                    peers.len(),
+                    wait.as_secs()
+                )))
+            }
+        }
+    }
+
+    /// Drops a want whose waiters are all gone, telling the asked peers to cancel.
+    fn forget(&self, net: &Net, k: &[u8], cancel: bool) {
+        let mut wants = self.wants.borrow_mut();
+        let Some(w) = wants.get_mut(k) else { return };
+        w.waiters.retain(|t| !t.is_closed());
+        if !w.waiters.is_empty() {
+            return;
+        }
+        let Some(w) = wants.remove(k) else { return };
+        drop(wants);
+        if cancel {
+            for p in w.asked {
+                self.send(net, p, cancel_msg(w.cid));
+            }
+        }
+    }
+
+    /// One message from a peer: serve its wants, take the blocks we want.
+    fn on_message(&self, net: &Net, peer: PeerId, msg: Message) {
+        if !msg.wantlist.is_empty() {
+            self.serve(net, peer, &msg.wantlist);
+        }
+        for (cid, data) in msg.blocks {
+            let k = key(&cid);
+            let w = self.wants.borrow_mut().remove(&k);
+            match w {
+                Some(w) => {
+                    // The CID came from hashing the bytes; check it against the wanted one
+                    // all the same (a different multihash would not have matched the key).
+                    if w.cid.hash().verify(&data).is_err() {
+                        self.strike(net, peer, "a block that does not match its hash");
+                        continue;
+                    }
+                    let n = data.len() as u64;
+                    self.count(|s| {
+                        s.blocks_received += 1;
+                        s.bytes_received += n;
+                    });
+                    for t in w.waiters {
+                        let _ = t.send(Answer::Block(data.clone()));
+                    }
+                    for p in w.asked {
+                        if p != peer {
+                            self.send(net, p, cancel_msg(w.cid));
+                        }
+                    }
+                }
+                None => {
+                    self.count(|s| s.unsolicited += 1);
+                    self.strike(net, peer, "blocks nobody asked for");
+                }
+            }
+        }
+        for (cid, presence) in msg.presences {
+            if presence != Presence::DontHave {
+                continue;
+            }
+            let k = key(&cid);
+            let mut wants = self.wants.borrow_mut();
+            let done = match wants.get_mut(&k) {
+                Some(w) => {
+                    w.dont_have.insert(peer);
+                    w.asked.iter().all(|p| w.dont_have.contains(p))
+                }
+                None => false,
+            };
+            if done {
+                if let Some(w) = wants.remove(&k) {
+                    for t in w.waiters {
+                        let _ = t.send(Answer::Nobody);
+                    }
+                }
+            }
+        }
+    }
+
+    fn strike(&self, net: &Net, peer: PeerId, what: &str) {
+        let mut strikes = self.strikes.borrow_mut();
+        let n = strikes.entry(peer).or_insert(0);
+        *n += 1;
+        if *n > MAX_UNSOLICITED {
+            strikes.remove(&peer);
+            net.ban(peer, format!("bitswap: sent {what}"));
+        }
+    }
+
+    /// Answers a wantlist from the block store.
+    fn serve(&self, net: &Net, peer: PeerId, wants: &[WantEntry]) {
+        let Some(state) = net.state() else { return };
+        let blocks = Blocks::new(&state.store);
+        let mut out = empty();
+        let mut bytes = 0usize;
+        for w in wants.iter().filter(|w| !w.cancel) {
+            let got = match w.want_type {
+                WantType::Block => blocks.get(&w.cid).ok().flatten(),
+                WantType::Have => None,
+            };
+            match got {
+                Some(data) => {
+                    if bytes + data.len() > ANSWER_BYTES && !out.blocks.is_empty() {
+                        self.send_answer(net, peer, std::mem::replace(&mut out, empty()));
+                        bytes = 0;
+                    }
+                    bytes += data.len();
+                    out.blocks.push((w.cid, data));
+                }
+                None => {
+                    let have = w.want_type == WantType::Have && blocks.has(&w.cid).unwrap_or(false);
+                    if have {
+                        out.presences.push((w.cid, Presence::Have));
+                    } else if w.send_dont_have {
+                        out.presences.push((w.cid, Presence::DontHave));
+                    }
+                }
+            }
+        }
+        if !out.blocks.is_empty() || !out.presences.is_empty() {
+            self.send_answer(net, peer, out);
+        }
+    }
+
+    fn send_answer(&self, net: &Net, peer: PeerId, m: Message) {
+        let n = m.blocks.len() as u64;
+        let b: u64 = m.blocks.iter().map(|(_, d)| d.len() as u64).sum();
+        self.count(|s| {
+            s.blocks_sent += n;
+            s.bytes_sent += b;
+        });
+        self.send(net, peer, m);
+    }
+}
+
+fn cancel_msg(cid: Cid) -> Message {
+    let mut m = empty();
+    m.wantlist.push(WantEntry {
+        cid,
+        priority: 0,
+        cancel: true,
+        want_type: WantType::Block,
+        send_dont_have: false,
+    });
+    m
+}
+
+/// The task that writes one peer's messages on a stream it opens.
+async fn sender(net: Net, peer: PeerId, mut rx: mpsc::UnboundedReceiver<Message>) {
+    let mut stream: Option<Stream> = None;
+    loop {
+        let msg = match tokio::time::timeout(SENDER_IDLE, rx.recv()).await {
+            Ok(Some(m)) => m,
+            Ok(None) | Err(_) => break,
+        };
+        let body = msg.encode();
+        let mut sent = false;
+        for _attempt in 0..2 {
+            if stream.is_none() {
+                match net.open(peer, PROTOCOL).await {
+                    Ok(s) => stream = Some(s),
+                    Err(e) => {
+                        log_debug!("bitswap: cannot reach {peer}: {e}");
+                        break;
+                    }
+                }
+            }
+            if let Some(s) = stream.as_mut() {
+                match write_frame(s, &body).await {
+                    Ok(()) => {
+                        sent = true;
+                        break;
+                    }
+                    Err(e) => {
+                        log_debug!("bitswap: stream to {peer} failed: {e}");
+                        stream = None;
+                    }
+                }
+            }
+        }
+        if sent {
+            let n = body.len() as u64 + 4;
+            net.bitswap().count(|s| s.wire_sent += n);
+        } else {
+            // The peer is gone: what is queued for it can wait for the next connection.
+            while rx.try_recv().is_ok() {}
+            break;
+        }
+    }
+    net.bitswap().senders.borrow_mut().remove(&peer);
+}
+
+/// Reads a peer's messages from one inbound stream.
+async fn reader(net: Net, peer: PeerId, mut s: Stream) {
+    loop {
+        match read_frame(&mut s, MAX_MESSAGE).await {
+            Ok(Some(body)) => {
+                let n = body.len() as u64;
+                net.bitswap().count(|st| st.wire_received += n);
+                match Message::decode(&body) {
+                    Ok(m) => net.bitswap().on_message(&net, peer, m),
+                    Err(e) => {
+                        net.ban(
+                            peer,
+                            format!("bitswap: a message that does not decode: {e}"),
+                        );
+                        return;
+                    }
+                }
+            }
+            Ok(None) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                net.ban(peer, format!("bitswap: {e}"));
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Spawns the accept loops.
+pub fn spawn(net: &Net) {
+    for name in ACCEPTED {
+        let mut control = net.inner.control.clone();
+        let incoming = match control.accept(StreamProtocol::new(name)) {
+            Ok(i) => i,
+            Err(e) => {
+                log_warn!("bitswap: cannot accept {name}: {e}");
+                continue;
+            }
+        };
+        let net = net.clone();
+        tokio::task::spawn_local(async move {
+            let mut incoming = incoming;
+            while let Some((peer, stream)) = incoming.next().await {
+                tokio::task::spawn_local(reader(net.clone(), peer, stream));
+            }
+        });
+    }
+}

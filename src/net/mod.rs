@@ -1,0 +1,49 @@
+//! The network: a rust-libp2p swarm on the node's one thread, the Kademlia DHT, bitswap 1.2
+//! with IPFS peers, signed Mimei heads, publish, provide and sync.
+//!
+//! # Layout
+//!
+//! Sans-io formats (always built, fuzzed):
+//! - [`bitswap_wire`]: the bitswap 1.2 protobuf message and its length-prefixed framing.
+//! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
+//! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//!
+//! The network itself (feature `net`):
+//! - `behaviour`: the libp2p behaviours (tcp + noise + yamux; identify, ping, kad, mdns,
+//!   libp2p-stream for our protocols) and `gate`, which enforces filters and bans.
+//! - `driver`: the task that polls the swarm and runs commands sent by [`Net`].
+//! - [`Net`] (`handle.rs`): what the API functions call: peers, addresses, dial, DHT queries.
+//! - `bitswap`: the block exchange, client and server, every block hash-checked.
+//! - `heads`: the verified net heads this node knows, follows and publishes (redb).
+//! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
+//! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
+//!
+//! Design and protocols: docs/network.md.
+
+pub mod bitswap_wire;
+pub mod cidr;
+pub mod head_wire;
+
+#[cfg(feature = "net")]
+mod behaviour;
+#[cfg(feature = "net")]
+mod bitswap;
+#[cfg(feature = "net")]
+mod driver;
+#[cfg(feature = "net")]
+mod error;
+#[cfg(feature = "net")]
+mod gate;
+#[cfg(feature = "net")]
+mod handle;
+#[cfg(feature = "net")]
+pub mod heads;
+#[cfg(feature = "net")]
+pub mod publish;
+#[cfg(feature = "net")]
+pub mod sync;
+
+#[cfg(feature = "net")]
+pub use error::NetError;
+#[cfg(feature = "net")]
+pub use handle::{Net, PeerInfo, parse_addr, parse_peer, report_start_failure, start};

@@ -1,0 +1,167 @@
+//! Publish: sign a head for a Mimei's latest version, put it in the DHT, provide the Mimei,
+//! and push the head to the providers that follow it; re-publish before the EOL runs out.
+//! `unpublish` stops all of that here (copies in the DHT expire at their EOL).
+
+use std::time::Duration;
+
+use libp2p::PeerId;
+
+use super::NetError;
+use super::handle::Net;
+use super::heads::{self, Via};
+use super::sync::{head_key, provider_key};
+use crate::api::NodeState;
+use crate::clock::unix_now;
+use crate::mimei::store::{MimeiStoreError, Mimeis};
+use crate::mimei::{HeadBundle, HeadRecord, MimeiId, Right};
+use crate::{log_info, log_warn};
+
+/// The EOL of a head when none is given: 168 hours, as in Leither.
+pub const DEFAULT_EOL: Duration = Duration::from_secs(168 * 3600);
+/// Shortest EOL accepted.
+pub const MIN_EOL: Duration = Duration::from_secs(60);
+/// How often the re-publish task looks.
+const REPUBLISH_CHECK: Duration = Duration::from_secs(300);
+
+/// What a publish did.
+pub struct Published {
+    /// The version published.
+    pub version: u64,
+    /// The head's sequence number.
+    pub seq: u64,
+    /// Peers that took the DHT record.
+    pub dht_peers: usize,
+    /// Providers told at once.
+    pub pushed: usize,
+}
+
+/// Publishes the latest version of `mid` with an EOL of `eol`.
+pub async fn publish(
+    net: &Net,
+    state: &NodeState,
+    mid: &MimeiId,
+    eol: Duration,
+) -> Result<Published, NetError> {
+    let eol = eol.max(MIN_EOL);
+    let m = Mimeis::new(&state.store);
+    let header = m.header(mid)?;
+    let key = &state.key;
+    header.rights().check(Some(&key.id()), Right::WRITE).map_err(|_| {
+        NetError::Mimei(MimeiStoreError::Conflict(format!(
+            "this node's key {} holds no write right on Mimei {mid}, so it cannot sign its head; ask its author {} to grant it write",
+            key.id(),
+            header.rights().author()
+        )))
+    })?;
+    let last = m.versions(mid)?.pop().ok_or_else(|| {
+        NetError::Mimei(MimeiStoreError::Conflict(format!(
+            "Mimei {mid} has no version yet: make one with `leither mimei backup {mid}` (MMBackup), then publish"
+        )))
+    })?;
+    let now = unix_now();
+    let old = heads::get(state, mid)?;
+    // A sequence from the clock, so that two writers' nodes order their heads without talking;
+    // always above the one known here.
+    let seq = old
+        .as_ref()
+        .map_or(0, |o| o.bundle.head.seq())
+        .saturating_add(1)
+        .max(crate::clock::unix_ms());
+    let head = HeadRecord::sign(
+        key,
+        *mid,
+        last.version(),
+        last.root_cid(),
+        seq,
+        now + eol.as_secs(),
+    )?;
+    let bundle = HeadBundle {
+        head,
+        header,
+        version: last,
+    };
+    let bytes = bundle.to_bytes();
+    heads::accept(state, &bytes, Via::Local)?;
+    if let Some(mut e) = heads::get(state, mid)? {
+        e.publish = true;
+        e.follow = true;
+        e.published_at = now;
+        heads::put(state, mid, &e)?;
+    }
+    let dht_peers = net.put_record(head_key(mid), bytes.clone(), eol).await?;
+    net.provide(provider_key(mid)).await?;
+    let pushed = announce(net, mid, &bytes, &[]).await;
+    log_info!(
+        "published Mimei {mid} version {} (seq {seq}, EOL {} h): {dht_peers} DHT peer(s), {pushed} provider(s) told",
+        bundle.version.version(),
+        eol.as_secs() / 3600
+    );
+    Ok(Published {
+        version: bundle.version.version(),
+        seq,
+        dht_peers,
+        pushed,
+    })
+}
+
+/// Stops publishing and providing `mid` here.
+pub fn unpublish(net: &Net, state: &NodeState, mid: &MimeiId) -> Result<(), NetError> {
+    net.remove_record(head_key(mid))?;
+    net.unprovide(provider_key(mid))?;
+    if heads::get(state, mid)?.is_some() {
+        heads::set_flags(state, mid, Some(false), Some(false))?;
+    }
+    Ok(())
+}
+
+/// Pushes a head to the providers of its Mimei (but not to `skip` nor ourselves); returns
+/// how many took it. Providers we cannot reach get it from the DHT on their next check.
+pub async fn announce(net: &Net, mid: &MimeiId, bytes: &[u8], skip: &[PeerId]) -> usize {
+    let me = net.peer_id();
+    let mut targets: Vec<PeerId> = Vec::new();
+    if let Ok(provs) = net.providers(provider_key(mid)).await {
+        for (p, _) in provs {
+            if p != me && !skip.contains(&p) && !targets.contains(&p) {
+                targets.push(p);
+            }
+        }
+    }
+    let pushes = targets.iter().map(|p| async move {
+        match super::heads::push_to(net, *p, bytes).await {
+            Ok(taken) => taken,
+            Err(e) => {
+                log_warn!("could not tell provider {p} about the new head of {mid}: {e}");
+                false
+            }
+        }
+    });
+    futures::future::join_all(pushes)
+        .await
+        .into_iter()
+        .filter(|t| *t)
+        .count()
+}
+
+/// Re-publishes our published heads when half their EOL has passed.
+pub fn spawn_republish(net: &Net) {
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        loop {
+            tokio::time::sleep(REPUBLISH_CHECK).await;
+            let Some(state) = net.state() else { return };
+            let Ok(rows) = heads::all(&state) else {
+                continue;
+            };
+            let now = unix_now();
+            for (mid, e) in rows.into_iter().filter(|(_, e)| e.publish) {
+                let life = e.bundle.head.eol().saturating_sub(e.published_at);
+                if now < e.published_at + life / 2 {
+                    continue;
+                }
+                if let Err(err) = publish(&net, &state, &mid, Duration::from_secs(life)).await {
+                    log_warn!("re-publishing Mimei {mid} failed: {err}");
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,508 @@
+//! Sync: bring a Mimei's newest published version to this node.
+//!
+//! 1. **Head.** Ask the DHT for head records and the providers (and `-n NODE`, if given) for
+//!    their heads; keep the verified one with the highest sequence ([`super::heads::accept`]).
+//! 2. **Blocks.** Walk the version's DAG (UnixFS for a file Mimei, the prolly tree for a
+//!    database) from its root, fetching only the blocks not stored here, up to [`WINDOW`] at
+//!    a time, each from one provider in turn (so several providers serve one sync and no
+//!    block comes twice); a block that fails or times out is asked of the next provider.
+//!    Blocks already here are skipped, so an interrupted sync resumes where it stopped.
+//! 3. **Version.** Only when every block is here: store the header and the version record
+//!    (so `last` never points at missing data), follow the Mimei, provide it, and tell the
+//!    other providers.
+//!
+//! A sync runs as a job in the background; [`start`] returns it (or the one already running
+//! for that Mimei), [`Job::wait`] waits for its end, and `GetVar syncstatus MID` shows its
+//! progress. Following (`spawn_follow`): a new head that arrives by push or DHT starts a sync
+//! of a followed Mimei; a periodic check every `FollowSecs` is the backstop.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use libp2p::PeerId;
+
+use super::NetError;
+use super::handle::{Inner, Net, parse_addr};
+use super::heads::{self, Outcome, Via};
+use crate::api::NodeState;
+use crate::ipfs::Cid;
+use crate::mimei::store::{MimeiStoreError, Mimeis};
+use crate::mimei::{HeadBundle, MimeiId};
+use crate::store::blocks::Blocks;
+use crate::{log_info, log_warn};
+
+/// DHT keys of head records start with this.
+pub const HEAD_KEY_PREFIX: &[u8] = b"/leither/head/";
+/// Blocks asked for at once.
+pub const WINDOW: usize = 16;
+/// How long one provider may take for one block before the next is asked.
+const BLOCK_WAIT: Duration = Duration::from_secs(8);
+/// Blocks are written in batches of about this many bytes (the last one durably).
+const BATCH_BYTES: usize = 4 << 20;
+/// Most blocks one version may have (a bound on the walk's memory).
+const MAX_BLOCKS: usize = 4_000_000;
+
+/// The DHT key of a Mimei's head record.
+pub fn head_key(mid: &MimeiId) -> Vec<u8> {
+    crate::mimei::head::dht_record_key(mid)
+}
+
+/// The DHT key under which providers of a Mimei announce themselves.
+pub fn provider_key(mid: &MimeiId) -> Vec<u8> {
+    crate::mimei::head::provider_key(mid)
+}
+
+/// How far a sync is.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Progress {
+    /// The version being synced (0 until the head is known).
+    pub version: u64,
+    /// Blocks of the version found so far (grows as the walk goes down).
+    pub blocks_known: u64,
+    /// Blocks of the version that are here now.
+    pub blocks_done: u64,
+    /// Blocks fetched from peers in this sync.
+    pub fetched: u64,
+    /// Bytes fetched from peers in this sync.
+    pub bytes: u64,
+    /// Providers used.
+    pub providers: u64,
+}
+
+/// What a finished sync did.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The version now here.
+    pub version: u64,
+    /// Its root.
+    pub root: Cid,
+    /// The progress at the end.
+    pub progress: Progress,
+    /// Seconds it took.
+    pub secs: f64,
+    /// False when the version was already complete here (nothing fetched).
+    pub changed: bool,
+}
+
+/// One running (or finished) sync.
+pub struct Job {
+    progress: Cell<Progress>,
+    result: RefCell<Option<Result<Report, String>>>,
+    done: tokio::sync::Notify,
+    started: Instant,
+}
+
+impl Job {
+    /// The progress so far.
+    pub fn progress(&self) -> Progress {
+        self.progress.get()
+    }
+
+    /// Seconds since it started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// The result, once finished.
+    pub fn result(&self) -> Option<Result<Report, String>> {
+        self.result.borrow().clone()
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> Result<Report, String> {
+        loop {
+            let notified = self.done.notified();
+            if let Some(r) = self.result() {
+                return r;
+            }
+            notified.await;
+        }
+    }
+
+    fn set(&self, f: impl FnOnce(&mut Progress)) {
+        let mut p = self.progress.get();
+        f(&mut p);
+        self.progress.set(p);
+    }
+}
+
+/// The sync jobs of a node: one per Mimei at a time; a finished one stays until the next.
+#[derive(Default)]
+pub struct Jobs {
+    jobs: RefCell<HashMap<MimeiId, Rc<Job>>>,
+}
+
+impl Jobs {
+    /// The job of `mid`, running or last finished.
+    pub fn get(&self, mid: &MimeiId) -> Option<Rc<Job>> {
+        self.jobs.borrow().get(mid).cloned()
+    }
+}
+
+/// Starts a sync of `mid` (from `from` only, if given: a multiaddr or a PeerId), or joins the
+/// one already running.
+pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
+    if let Some(j) = net.inner.sync.get(&mid) {
+        if j.result().is_none() {
+            return j;
+        }
+    }
+    let job = Rc::new(Job {
+        progress: Cell::new(Progress::default()),
+        result: RefCell::new(None),
+        done: tokio::sync::Notify::new(),
+        started: Instant::now(),
+    });
+    net.inner.sync.jobs.borrow_mut().insert(mid, job.clone());
+    let (net2, job2) = (net.clone(), job.clone());
+    tokio::task::spawn_local(async move {
+        let r = match net2.state() {
+            Some(state) => run(&net2, &state, mid, from.as_deref(), &job2).await,
+            None => Err(NetError::Off),
+        };
+        match &r {
+            Ok(rep) if rep.changed => log_info!(
+                "synced Mimei {mid} version {}: {} blocks, {} bytes fetched from {} provider(s) in {:.1} s",
+                rep.version,
+                rep.progress.fetched,
+                rep.progress.bytes,
+                rep.progress.providers,
+                rep.secs
+            ),
+            Ok(_) => {}
+            Err(e) => log_warn!("sync of Mimei {mid} failed: {e}"),
+        }
+        *job2.result.borrow_mut() = Some(r.map_err(|e| e.to_string()));
+        job2.done.notify_waiters();
+    });
+    job
+}
+
+/// The peers to ask: `from` alone, else the providers of the Mimei and our connections.
+async fn candidates(net: &Net, mid: &MimeiId, from: Option<&str>) -> Result<Vec<PeerId>, NetError> {
+    let me = net.peer_id();
+    if let Some(f) = from {
+        let peer = if f.starts_with('/') || f.contains(':') {
+            let addr = parse_addr(f)?;
+            net.connect(&addr.to_string()).await?
+        } else {
+            let p = super::handle::parse_peer(net, f)?;
+            net.connect_peer(p).await?
+        };
+        return Ok(if peer == me { Vec::new() } else { vec![peer] });
+    }
+    let mut out: Vec<PeerId> = Vec::new();
+    if let Ok(provs) = net.providers(provider_key(mid)).await {
+        for (p, _) in provs {
+            if p != me && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    for info in net.peers() {
+        if !out.contains(&info.peer) {
+            out.push(info.peer);
+        }
+    }
+    Ok(out)
+}
+
+/// Collects heads from the DHT and from `peers`, keeping each that verifies and is newer.
+/// Returns the peers that had a head of the Mimei.
+async fn gather_heads(
+    net: &Net,
+    state: &NodeState,
+    mid: &MimeiId,
+    peers: &[PeerId],
+    dht: bool,
+) -> Vec<PeerId> {
+    if dht {
+        if let Ok(found) = net.get_records(head_key(mid)).await {
+            for (from, value) in found {
+                offer(net, state, &value, from);
+            }
+        }
+    }
+    let mut asks: FuturesUnordered<_> = peers
+        .iter()
+        .map(|p| {
+            let p = *p;
+            async move { (p, heads::fetch_from(net, p, mid).await) }
+        })
+        .collect();
+    let mut having = Vec::new();
+    while let Some((p, r)) = asks.next().await {
+        if let Ok(Some(bytes)) = r {
+            having.push(p);
+            offer(net, state, &bytes, Some(p));
+        }
+    }
+    having
+}
+
+fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
+    match heads::accept(state, bytes, Via::Fetch) {
+        Ok(outcome) => on_new_head(&net.inner, state, outcome),
+        Err(NetError::Replay(_)) => {}
+        Err(e) => {
+            if let Some(p) = from {
+                net.ban(p, format!("sent a head that failed verification: {e}"));
+            }
+        }
+    }
+}
+
+async fn run(
+    net: &Net,
+    state: &Rc<NodeState>,
+    mid: MimeiId,
+    from: Option<&str>,
+    job: &Job,
+) -> Result<Report, NetError> {
+    let started = Instant::now();
+    let peers = candidates(net, &mid, from).await?;
+    let having = gather_heads(net, state, &mid, &peers, from.is_none()).await;
+    let entry = heads::get(state, &mid)?.ok_or_else(|| {
+        NetError::NotFound(format!(
+            "no head of Mimei {mid} was found ({} peer(s) asked): its author publishes it with `leither mimei publish {mid}`",
+            peers.len()
+        ))
+    })?;
+    let bundle: HeadBundle = entry.bundle;
+    let version = bundle.version.version();
+    let root = Cid::from_bytes(bundle.version.root_cid())
+        .map_err(|e| NetError::Refused(format!("the head's root CID does not parse: {e}")))?;
+    job.set(|p| p.version = version);
+    let m = Mimeis::new(&state.store);
+    // A version of that number here with another root is a conflict: nothing is fetched.
+    if let Ok(local) = m.version(&mid, version) {
+        if local.root_cid() != bundle.version.root_cid() {
+            return Err(NetError::Sync(format!(
+                "conflict: version {version} of Mimei {mid} here has root {} but the net's has {root}; `leither mimei show {mid}` compares them",
+                Cid::from_bytes(local.root_cid())
+                    .map(|c| c.to_string())
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    // The peers that answered with the head have the version; others are asked only when
+    // none did (an IPFS peer or a node that has the blocks but no head).
+    let order: Vec<PeerId> = if having.is_empty() {
+        peers.clone()
+    } else {
+        having.clone()
+    };
+    let changed = fetch_dag(net, state, root, &order, job).await?;
+    m.adopt_header(&bundle.header)?;
+    match m.put_synced_version(&bundle.version) {
+        Ok(_) => {}
+        Err(MimeiStoreError::Conflict(c)) => return Err(NetError::Sync(format!("conflict: {c}"))),
+        Err(e) => return Err(e.into()),
+    }
+    heads::set_flags(state, &mid, Some(true), None)?;
+    if let Err(e) = net.provide(provider_key(&mid)).await {
+        log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
+    }
+    if changed {
+        super::publish::announce(net, &mid, &entry.bytes, &having).await;
+    }
+    Ok(Report {
+        version,
+        root,
+        progress: job.progress(),
+        secs: started.elapsed().as_secs_f64(),
+        changed,
+    })
+}
+
+/// Fetches every block under `root` that is not here, from `peers`. Returns whether anything
+/// was fetched.
+async fn fetch_dag(
+    net: &Net,
+    state: &NodeState,
+    root: Cid,
+    peers: &[PeerId],
+    job: &Job,
+) -> Result<bool, NetError> {
+    let blocks = Blocks::new(&state.store);
+    let mut queue: VecDeque<Cid> = VecDeque::from([root]);
+    let mut seen: HashSet<Cid> = HashSet::from([root]);
+    let mut batch: Vec<(Cid, Vec<u8>)> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut next_peer = 0usize;
+    let mut used: HashSet<PeerId> = HashSet::new();
+    let mut inflight = FuturesUnordered::new();
+    let mut failures: HashMap<Cid, usize> = HashMap::new();
+    let mut first_peer: HashMap<Cid, usize> = HashMap::new();
+    let mut fetched_any = false;
+    job.set(|p| p.blocks_known = 1);
+    let flush = |batch: &mut Vec<(Cid, Vec<u8>)>, durable: bool| -> Result<(), NetError> {
+        if !batch.is_empty() || durable {
+            blocks.put_many_with(batch.iter().map(|(c, b)| (c, b.as_slice())), durable)?;
+            batch.clear();
+        }
+        Ok(())
+    };
+    loop {
+        while inflight.len() < WINDOW {
+            let Some(cid) = queue.pop_front() else { break };
+            // Here already (an earlier or interrupted sync, or shared with another version):
+            // only its links are needed.
+            if let Some(links) = blocks.links(&cid)? {
+                job.set(|p| p.blocks_done += 1);
+                push_links(&mut queue, &mut seen, links, job)?;
+                continue;
+            }
+            if peers.is_empty() {
+                return Err(NetError::Sync(format!(
+                    "block {cid} is not here and no provider is reachable; the blocks fetched so far are kept, run the sync again to resume"
+                )));
+            }
+            // Spread blocks over the providers; a retry goes to the next one.
+            let tries = failures.get(&cid).copied().unwrap_or(0);
+            let first = *first_peer.entry(cid).or_insert_with(|| {
+                next_peer += 1;
+                next_peer
+            });
+            let peer = peers[(first + tries) % peers.len()];
+            let net2 = net.clone();
+            inflight.push(async move {
+                let r = net2.bitswap().get(&net2, cid, &[peer], BLOCK_WAIT).await;
+                (cid, peer, r)
+            });
+        }
+        let Some((cid, peer, r)) = inflight.next().await else {
+            break;
+        };
+        match r {
+            Ok(data) => {
+                fetched_any = true;
+                used.insert(peer);
+                first_peer.remove(&cid);
+                failures.remove(&cid);
+                let links = crate::store::gc::links(cid.codec(), &data).unwrap_or_default();
+                let n = data.len();
+                job.set(|p| {
+                    p.blocks_done += 1;
+                    p.fetched += 1;
+                    p.bytes += n as u64;
+                    p.providers = used.len() as u64;
+                });
+                batch_bytes += n;
+                batch.push((cid, data));
+                if batch_bytes >= BATCH_BYTES {
+                    flush(&mut batch, false)?;
+                    batch_bytes = 0;
+                }
+                push_links(&mut queue, &mut seen, links, job)?;
+            }
+            Err(e) => {
+                let n = failures.entry(cid).or_insert(0);
+                *n += 1;
+                if *n >= peers.len() * 2 {
+                    flush(&mut batch, true)?;
+                    return Err(NetError::Sync(format!(
+                        "block {cid} could not be fetched from any of {} provider(s) (last: {e}); the blocks fetched so far are kept, run the sync again to resume",
+                        peers.len()
+                    )));
+                }
+                queue.push_front(cid);
+            }
+        }
+    }
+    flush(&mut batch, true)?;
+    Ok(fetched_any)
+}
+
+fn push_links(
+    queue: &mut VecDeque<Cid>,
+    seen: &mut HashSet<Cid>,
+    links: Vec<Cid>,
+    job: &Job,
+) -> Result<(), NetError> {
+    for l in links {
+        if seen.insert(l) {
+            if seen.len() > MAX_BLOCKS {
+                return Err(NetError::Sync(format!(
+                    "the version has more than {MAX_BLOCKS} blocks, more than a sync takes"
+                )));
+            }
+            job.set(|p| p.blocks_known += 1);
+            queue.push_back(l);
+        }
+    }
+    Ok(())
+}
+
+/// A head was taken: if we follow its Mimei (and are not its publisher), sync it now.
+pub fn on_new_head(inner: &Rc<Inner>, state: &NodeState, outcome: Outcome) {
+    let Outcome::New { mid, follow, via } = outcome else {
+        return;
+    };
+    // A newer header (rights changed) is taken at once by a node that has the Mimei.
+    let m = Mimeis::new(&state.store);
+    if m.header(&mid).is_ok() {
+        if let Ok(Some(e)) = heads::get(state, &mid) {
+            if let Err(err) = m.adopt_header(&e.bundle.header) {
+                log_warn!("Mimei {mid}: the published header was not taken: {err}");
+            }
+        }
+    }
+    if !follow || matches!(via, Via::Local) {
+        return;
+    }
+    let local_last = m
+        .versions(&mid)
+        .ok()
+        .and_then(|v| v.last().map(|r| r.version()))
+        .unwrap_or(0);
+    let head_version = heads::get(state, &mid)
+        .ok()
+        .flatten()
+        .map_or(0, |e| e.bundle.version.version());
+    if head_version > local_last {
+        log_info!("Mimei {mid}: version {head_version} published ({via:?}), syncing");
+        let net = Net {
+            inner: inner.clone(),
+        };
+        start(&net, mid, None);
+    }
+}
+
+/// The backstop of real time: every `FollowSecs`, each followed Mimei's head is asked of the
+/// DHT and its providers, and a Mimei behind its head is synced.
+pub fn spawn_follow(net: &Net) {
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        loop {
+            let secs = net
+                .state()
+                .map_or(60, |s| s.vars.borrow().follow_secs.max(1));
+            tokio::time::sleep(Duration::from_secs(u64::from(secs))).await;
+            let Some(state) = net.state() else { return };
+            let Ok(rows) = heads::all(&state) else {
+                continue;
+            };
+            for (mid, e) in rows.into_iter().filter(|(_, e)| e.follow && !e.publish) {
+                let peers = candidates(&net, &mid, None).await.unwrap_or_default();
+                gather_heads(&net, &state, &mid, &peers, true).await;
+                let head_version = heads::get(&state, &mid)
+                    .ok()
+                    .flatten()
+                    .map_or(e.bundle.version.version(), |e| e.bundle.version.version());
+                let local_last = Mimeis::new(&state.store)
+                    .versions(&mid)
+                    .ok()
+                    .and_then(|v| v.last().map(|r| r.version()))
+                    .unwrap_or(0);
+                if head_version > local_last {
+                    start(&net, mid, None);
+                }
+            }
+        }
+    });
+}
