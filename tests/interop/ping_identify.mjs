@@ -46,7 +46,8 @@ try {
     result = await node.services.identify.identify(conn, { signal: AbortSignal.timeout(10_000) })
   } catch (err) {
     process.stderr.write(`explicit identify failed (${describe(err)}); waiting for the automatic one\n`)
-    result = await identified
+    result = await Promise.race([identified, new Promise(resolve => setTimeout(resolve, 5_000))])
+    if (result == null) fail(`identify failed: ${describe(err)} (and no peer:identify event within 5 s)`)
   }
   emit({
     ping_ms: pingMs,
