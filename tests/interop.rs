@@ -470,6 +470,7 @@ impl Drop for TempFile {
 }
 
 /// The CID from `ipfs add ok /ipfs/<cid>`.
+#[cfg(feature = "files")]
 fn added_cid(out: &str) -> String {
     out.lines()
         .find_map(|l| l.trim().strip_prefix("ipfs add ok /ipfs/"))
