@@ -12,4 +12,5 @@ if [ -n "$need" ]; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need
 fi
 bash tests/peers/install.sh
+bash tests/interop/install.sh
 cargo test --no-fail-fast "$@"
