@@ -32,28 +32,33 @@ const MAX_PATH_SEGMENTS: usize = 64;
 /// Immutable content: cache for a year.
 const CACHE: &str = "public, max-age=29030400, immutable";
 
-/// What a failed lookup answers.
-struct Fail(u16, String);
+/// What a failed lookup answers: status, message, and the block it lacked if that is why
+/// (the network may have it).
+struct Fail(u16, String, Option<Cid>);
 
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Self {
-        Fail(500, e.to_string())
+        Fail(500, e.to_string(), None)
     }
 }
 
 impl From<exporter::ExportError> for Fail {
     fn from(e: exporter::ExportError) -> Self {
         match e {
-            exporter::ExportError::Missing(c) => Fail(404, format!("block {c} not found")),
-            other => Fail(502, format!("cannot read the DAG: {other}")),
+            exporter::ExportError::Missing(c) => Fail(404, format!("block {c} not found"), Some(c)),
+            other => Fail(502, format!("cannot read the DAG: {other}"), None),
         }
     }
 }
 
 fn fetch(state: &NodeState, cid: &Cid) -> Result<Vec<u8>, Fail> {
-    Blocks::new(&state.store)
-        .get(cid)?
-        .ok_or_else(|| Fail(404, format!("block {cid} not found on this node")))
+    Blocks::new(&state.store).get(cid)?.ok_or_else(|| {
+        Fail(
+            404,
+            format!("block {cid} not found on this node"),
+            Some(*cid),
+        )
+    })
 }
 
 /// The node a path names, with what is known of it.
@@ -91,10 +96,11 @@ fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, 
             return Err(Fail(
                 404,
                 format!("{cid} is not a dag-pb directory, it has no \"{seg}\""),
+                None,
             ));
         }
         let found = find_entry(state, &block, seg)?
-            .ok_or_else(|| Fail(404, format!("no link named \"{seg}\" under {cid}")))?;
+            .ok_or_else(|| Fail(404, format!("no link named \"{seg}\" under {cid}"), None))?;
         cid = found;
         block = fetch(state, &cid)?;
         name = Some(seg.clone());
@@ -103,8 +109,8 @@ fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, 
 }
 
 fn find_entry(state: &NodeState, block: &[u8], name: &str) -> Result<Option<Cid>, Fail> {
-    let listing =
-        exporter::list_directory(block).map_err(|e| Fail(404, format!("not a directory: {e}")))?;
+    let listing = exporter::list_directory(block)
+        .map_err(|e| Fail(404, format!("not a directory: {e}"), None))?;
     if let Some(e) = listing.entries.iter().find(|e| e.name == name) {
         return Ok(Some(e.cid));
     }
@@ -117,6 +123,7 @@ fn find_entry(state: &NodeState, block: &[u8], name: &str) -> Result<Option<Cid>
             return Err(Fail(
                 502,
                 "directory shards exceed the listing limit".into(),
+                None,
             ));
         }
         let l = exporter::list_directory(&fetch(state, &shard)?)?;
@@ -140,7 +147,7 @@ fn kind_of(t: &Target) -> Result<Kind, Fail> {
     if t.cid.codec() == Codec::Raw {
         return Ok(Kind::File(t.block.len() as u64));
     }
-    let bad = |e: String| Fail(502, format!("{} is not a UnixFS node: {e}", t.cid));
+    let bad = |e: String| Fail(502, format!("{} is not a UnixFS node: {e}", t.cid), None);
     let node = PbNode::decode(&t.block).map_err(|e| bad(e.to_string()))?;
     let data = node.data.as_deref().ok_or_else(|| bad("no data".into()))?;
     let fs = UnixFs::decode(data).map_err(|e| bad(e.to_string()))?;
@@ -153,6 +160,7 @@ fn kind_of(t: &Target) -> Result<Kind, Fail> {
         other => Err(Fail(
             501,
             format!("{} is a {other:?}, which the gateway does not serve", t.cid),
+            None,
         )),
     }
 }
@@ -289,7 +297,7 @@ impl CustomBody for FileBody<'_> {
                             crate::log_warn!("gateway: block {c} of {}: {e}", self.cid);
                             return Ok(());
                         }
-                        Err(Fail(_, m)) => {
+                        Err(Fail(_, m, _)) => {
                             crate::log_warn!("gateway: {m} (reading {})", self.cid);
                             return Ok(());
                         }
@@ -322,7 +330,7 @@ impl CustomBody for CarBody<'_> {
             }
             let block = match fetch(self.state, &cid) {
                 Ok(b) => b,
-                Err(Fail(_, m)) => {
+                Err(Fail(_, m, _)) => {
                     crate::log_warn!("gateway: CAR of {} stopped: {m}", self.root);
                     return Ok(());
                 }
@@ -399,10 +407,10 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
         });
     let range = header("range");
     let if_none_match = header("if-none-match");
-    let plan = plan(state, path, format.as_deref());
+    let plan = plan_with_net(state, path, format.as_deref()).await;
     let plan = match plan {
         Ok(p) => p,
-        Err(Fail(status, message)) => {
+        Err(Fail(status, message, _)) => {
             let body = super::reply::json_error(&message, "gateway");
             return send(request, writer, status, "application/json", body).await;
         }
@@ -520,6 +528,60 @@ enum Plan {
     File(Target, u64, &'static str),
 }
 
+/// [`plan`], fetching from the network the blocks it lacks: each block the lookup stops at
+/// is asked of the peers (a bounded number of times), and a file or CAR to serve is fetched
+/// whole first, so serving it never stops on a missing block.
+async fn plan_with_net(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
+    #[cfg(feature = "net")]
+    if let Some(net) = state.net() {
+        let mut rounds = 0;
+        loop {
+            match plan(state, path, format) {
+                Err(f) => {
+                    let Some(cid) = f.2 else {
+                        return Err(f);
+                    };
+                    rounds += 1;
+                    if rounds > MAX_NET_ROUNDS {
+                        return Err(f);
+                    }
+                    if let Err(e) = crate::net::sync::fetch_one(net, cid).await {
+                        return Err(Fail(
+                            404,
+                            format!(
+                                "block {cid} is not on this node, and the network did not give it: {e}"
+                            ),
+                            None,
+                        ));
+                    }
+                }
+                Ok(p) => {
+                    let whole = match &p {
+                        Plan::File(t, _, _) | Plan::Raw(t) => Some(t.cid),
+                        Plan::Car(c) => Some(*c),
+                        Plan::Html(..) => None,
+                    };
+                    if let Some(root) = whole {
+                        if let Err(e) = crate::net::sync::fetch_tree(net, root).await {
+                            return Err(Fail(
+                                502,
+                                format!("cannot fetch {root} from the network: {e}"),
+                                None,
+                            ));
+                        }
+                    }
+                    return Ok(p);
+                }
+            }
+        }
+    }
+    plan(state, path, format)
+}
+
+/// Most blocks a lookup fetches one by one (path steps, shards, index.html).
+#[cfg(feature = "net")]
+const MAX_NET_ROUNDS: usize = 256;
+
 fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
     let rest = path.strip_prefix("/ipfs/").unwrap_or("");
     let mut parts = rest.split('/');
@@ -531,18 +593,23 @@ fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fai
                 "\"{}\" is not a CID: {e}",
                 crate::api::truncate(cid_text, 100)
             ),
+            None,
         )
     })?;
     let mut segments = Vec::new();
     for raw in parts.filter(|s| !s.is_empty()) {
         let seg = percent_decode(raw)
-            .ok_or_else(|| Fail(400, format!("bad escape in path segment \"{raw}\"")))?;
+            .ok_or_else(|| Fail(400, format!("bad escape in path segment \"{raw}\""), None))?;
         if seg == "." || seg == ".." || seg.contains('/') || seg.contains('\0') {
-            return Err(Fail(400, format!("path segment \"{seg}\" is not allowed")));
+            return Err(Fail(
+                400,
+                format!("path segment \"{seg}\" is not allowed"),
+                None,
+            ));
         }
         segments.push(seg);
         if segments.len() > MAX_PATH_SEGMENTS {
-            return Err(Fail(400, "path is too deep".into()));
+            return Err(Fail(400, "path is too deep".into(), None));
         }
     }
     let target = resolve(state, cid, &segments)?;
@@ -553,6 +620,7 @@ fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fai
             return Err(Fail(
                 400,
                 format!("format \"{other}\" is not served; use raw or car"),
+                None,
             ));
         }
         None => {}

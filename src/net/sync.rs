@@ -319,6 +319,60 @@ async fn run(
     })
 }
 
+/// The peers that may have a block: providers of its multihash in the DHT, then every
+/// connected peer (as kubo asks its peers).
+async fn block_peers(net: &Net, cid: &Cid) -> Vec<PeerId> {
+    let me = net.peer_id();
+    let mut out: Vec<PeerId> = Vec::new();
+    for info in net.peers() {
+        out.push(info.peer);
+    }
+    if let Ok(provs) = net.providers(cid.hash().to_bytes()).await {
+        for (p, addrs) in provs {
+            if p == me || out.contains(&p) {
+                continue;
+            }
+            if !addrs.is_empty() && net.connect_peer(p).await.is_ok() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Fetches one block from the network and stores it (the gateway's path lookup).
+pub async fn fetch_one(net: &Net, cid: Cid) -> Result<(), NetError> {
+    let state = net.state().ok_or(NetError::Off)?;
+    let peers = block_peers(net, &cid).await;
+    if peers.is_empty() {
+        return Err(NetError::NotFound(
+            "no peer is connected or provides it".into(),
+        ));
+    }
+    let data = net.bitswap().get(net, cid, &peers, BLOCK_WAIT).await?;
+    Blocks::new(&state.store).put(&cid, &data)?;
+    Ok(())
+}
+
+/// Fetches every block under `root` that is not here (`ipfs cat`/`get`, the gateway).
+pub async fn fetch_tree(net: &Net, root: Cid) -> Result<bool, NetError> {
+    let state = net.state().ok_or(NetError::Off)?;
+    if Blocks::new(&state.store)
+        .links(&root)?
+        .is_some_and(|l| l.is_empty())
+    {
+        return Ok(false);
+    }
+    let peers = block_peers(net, &root).await;
+    let job = Job {
+        progress: Cell::new(Progress::default()),
+        result: RefCell::new(None),
+        done: tokio::sync::Notify::new(),
+        started: Instant::now(),
+    };
+    fetch_dag(net, &state, root, &peers, &job).await
+}
+
 /// Fetches every block under `root` that is not here, from `peers`. Returns whether anything
 /// was fetched.
 async fn fetch_dag(
