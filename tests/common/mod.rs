@@ -57,6 +57,8 @@ impl TestNode {
             String::from_utf8_lossy(&init.stderr)
         );
 
+        // Test nodes find each other only when a test connects them.
+        set_system_var(&home, "Mdns", leither::api::Value::Bool(false));
         configure(&home);
 
         let stderr =
