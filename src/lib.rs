@@ -57,6 +57,7 @@ pub mod log;
 #[cfg(feature = "lever")]
 pub mod lua;
 pub mod mimei;
+pub mod net;
 pub mod node;
 pub mod pki;
 #[cfg(feature = "resp")]

@@ -1,0 +1,3 @@
+//! The network: sans-io wire formats now; the swarm comes with the rest of #5.
+
+pub mod bitswap_wire;
