@@ -16,12 +16,16 @@
 //! - [`record`]: the signed [`MimeiHeader`] (who made the Mimei, its inputs, its rights) and
 //!   [`VersionRecord`] (version number -> root CID, signed by a key with write right), in a
 //!   postcard layout; bounded parsers that never panic.
+//! - [`head`]: the signed [`HeadRecord`] (latest version, root CID, sequence number, end of
+//!   life) a publisher puts in the DHT, and the [`HeadBundle`] of head, header and version
+//!   record that travels as the DHT value and in sync.
 //! - [`names`]: version names (`3`, `last`, `release`, `cur`) and `MID[:VER][/path]` with safe
 //!   path normalisation, for `mimei get` and `/mm/<mid>[:ver]/path`.
 //! - `wire`: the postcard subset the records use, hand-written (see its doc for why).
 //!
 //! Formats byte by byte, the ID derivation and the rights bits: `docs/mimei.md`.
 
+pub mod head;
 pub mod id;
 pub mod names;
 pub mod record;
@@ -29,6 +33,7 @@ pub mod rights;
 pub mod store;
 mod wire;
 
+pub use head::{HeadBundle, HeadRecord};
 pub use id::{AUTO_MARK, MimeiId, MimeiType};
 pub use names::{MimeiPath, VersionName};
 pub use record::{HeaderFields, MimeiHeader, VersionRecord};
@@ -126,8 +131,10 @@ pub enum MimeiError {
         /// Which record.
         what: &'static str,
     },
-    /// A version record signed by a key without the write right on its Mimei.
+    /// A version or head record signed by a key without the write right on its Mimei.
     SignerNotAllowed {
+        /// Which record: "version record" or "head record".
+        what: &'static str,
         /// The Mimei the record is for.
         mid: MimeiId,
         /// Who signed it.
@@ -145,6 +152,23 @@ pub enum MimeiError {
         expected: MimeiId,
         /// The Mimei the record names.
         found: MimeiId,
+    },
+    /// A head record that does not describe the version record it travels with: another
+    /// version number or another root CID.
+    HeadMismatch {
+        /// The Mimei.
+        mid: MimeiId,
+        /// What differs.
+        reason: String,
+    },
+    /// A head record whose end of life has passed: the publisher no longer vouches for it.
+    Expired {
+        /// The Mimei.
+        mid: MimeiId,
+        /// Its end of life, unix seconds.
+        eol: u64,
+        /// The time it was checked at, unix seconds.
+        now: u64,
     },
     /// The operating system's random source failed while making an `{{auto}}` ID.
     Random(getrandom::Error),
@@ -170,7 +194,9 @@ impl MimeiError {
             | Self::MalformedRecord { .. }
             | Self::BadSignature { .. }
             | Self::MidNotDerived { .. }
-            | Self::WrongMimei { .. } => 400,
+            | Self::WrongMimei { .. }
+            | Self::HeadMismatch { .. }
+            | Self::Expired { .. } => 400,
         }
     }
 
@@ -252,10 +278,10 @@ impl fmt::Display for MimeiError {
                  by the key it names; refused. Sync it again from the author or another \
                  provider"
             ),
-            Self::SignerNotAllowed { mid, signer } => write!(
+            Self::SignerNotAllowed { what, mid, signer } => write!(
                 f,
-                "version record for Mimei {mid} is signed by {signer}, who holds no write right \
-                 on it; refused. Only the author and members granted write may make versions"
+                "{what} for Mimei {mid} is signed by {signer}, who holds no write right on it; \
+                 refused. Only the author and members granted write may make versions"
             ),
             Self::MidNotDerived { mid } => write!(
                 f,
@@ -265,6 +291,17 @@ impl fmt::Display for MimeiError {
             Self::WrongMimei { expected, found } => write!(
                 f,
                 "the record is for Mimei {found}, not {expected}; refused"
+            ),
+            Self::HeadMismatch { mid, reason } => write!(
+                f,
+                "the head record of Mimei {mid} does not match the version record sent with it: \
+                 {reason}; refused. Fetch the head again from the DHT or the publisher"
+            ),
+            Self::Expired { mid, eol, now } => write!(
+                f,
+                "the head record of Mimei {mid} expired at {eol} (unix seconds; it is now \
+                 {now}), so its publisher no longer vouches for it; refused. Look for a newer \
+                 head, or check this machine's clock"
             ),
             Self::Random(e) => write!(
                 f,

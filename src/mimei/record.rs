@@ -59,7 +59,7 @@ pub fn check_ext(ext: &str) -> Result<(), MimeiError> {
 }
 
 /// Reads the ID and key of the signer (or author) and checks that the ID is the key's.
-fn read_signer(
+pub(super) fn read_signer(
     r: &mut Reader<'_>,
     what: &'static str,
     who: Who,
@@ -85,14 +85,18 @@ fn read_signer(
     Ok((id, pk))
 }
 
+/// Whose ID and key [`read_signer`] reads, for its error texts.
 #[derive(Clone, Copy)]
-enum Who {
+pub(super) enum Who {
     Signer,
     Author,
 }
 
 /// Reads the trailing signature, refuses over-long input and trailing bytes.
-fn read_signature(r: &mut Reader<'_>, what: &'static str) -> Result<[u8; 64], MimeiError> {
+pub(super) fn read_signature(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<[u8; 64], MimeiError> {
     let sig = r
         .array::<SIG_LEN>("signature")
         .map_err(|e| MimeiError::malformed(what, e))?;
@@ -100,7 +104,8 @@ fn read_signature(r: &mut Reader<'_>, what: &'static str) -> Result<[u8; 64], Mi
     Ok(sig)
 }
 
-fn refuse_long(bytes: &[u8], max: usize, what: &'static str) -> Result<(), MimeiError> {
+/// Refuses input longer than `max` before any field is read.
+pub(super) fn refuse_long(bytes: &[u8], max: usize, what: &'static str) -> Result<(), MimeiError> {
     if bytes.len() > max {
         return Err(MimeiError::malformed(
             what,
@@ -257,6 +262,7 @@ impl VersionRecord {
         rights
             .check(Some(&self.signer), Right::WRITE)
             .map_err(|_| MimeiError::SignerNotAllowed {
+                what: VERSION,
                 mid: self.mid,
                 signer: self.signer,
             })
