@@ -93,11 +93,15 @@ fn publish_findprovs_sync_and_follow_in_real_time() {
     let a = node();
     let b = node();
     let c = node();
-    let f1 = a.home.join("v1.bin");
+    let files = common::fresh_home();
+    let f1 = files.join("v1.bin");
     random_file(&f1, 1_300_000, 1);
     let mid = file_mimei(&a, &f1);
     let p = run(&a.home, &["mimei", "publish", &mid]);
-    assert!(p.starts_with(&format!("MiMeiPublish mids= [{mid}] EOL = 168h\n")), "{p}");
+    assert!(
+        p.starts_with(&format!("MiMeiPublish mids= [{mid}] EOL = 168h\n")),
+        "{p}"
+    );
     assert!(p.trim_end().ends_with("MiMeiPublish ok"), "{p}");
     let a_addr = swarm_addr(&a);
     let a_peer = a_addr.rsplit("/p2p/").next().unwrap().to_string();
@@ -122,10 +126,13 @@ fn publish_findprovs_sync_and_follow_in_real_time() {
     let show = run(&b.home, &["mimei", "show", &mid]);
     assert!(show.contains("from net:\nver= 1 "), "{show}");
     assert!(show.contains("conflict: none"), "{show}");
-    assert!(show.contains("compare version: local last= 1 = net last= 1"), "{show}");
+    assert!(
+        show.contains("compare version: local last= 1 = net last= 1"),
+        "{show}"
+    );
 
     // A new version on A reaches B and C with no command on them.
-    let f2 = a.home.join("v2.bin");
+    let f2 = files.join("v2.bin");
     random_file(&f2, 700_000, 2);
     run(&a.home, &["mimei", "add", &mid, f2.to_str().unwrap()]);
     let took = {
@@ -166,17 +173,33 @@ fn a_database_mimei_syncs_and_follows() {
         body
     };
     let sid = |n: &TestNode| -> String {
-        // The owner's pass, signed with the node key, is what the CLI uses; a test reaches
-        // the same through `lpki signppt`.
-        let ppt = run(&n.home, &["lpki", "signppt", "-t", "60"]);
-        let body = api(n, "Login", &format!("[{:?}]", ppt.trim()));
-        body.split("\"sid\":\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+        // The owner's pass, signed with the node key, as the CLI signs in.
+        let key = leither::pki::NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let pass = leither::pki::Pass::sign(&key, vec![], now, 600)
+            .unwrap()
+            .to_text();
+        let body = api(n, "Login", &format!("[\"{pass}\"]"));
+        body.split("\"sid\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
     };
     let s = sid(&a);
     let mm = api(&a, "MMOpen", &format!("[\"{s}\",\"{mid}\",\"cur\"]"));
     let mm = mm.trim().trim_matches('"').to_string();
     for i in 0..300 {
-        api(&a, "Set", &format!("[\"{mm}\",\"key:{i:04}\",\"value {i}\"]"));
+        api(
+            &a,
+            "Set",
+            &format!("[\"{mm}\",\"key:{i:04}\",\"value {i}\"]"),
+        );
     }
     api(&a, "MMBackup", &format!("[\"{mm}\"]"));
     run(&a.home, &["mimei", "publish", &mid]);
@@ -188,7 +211,9 @@ fn a_database_mimei_syncs_and_follows() {
     api(&a, "Set", &format!("[\"{mm}\",\"key:0007\",\"changed\"]"));
     api(&a, "MMBackup", &format!("[\"{mm}\"]"));
     run(&a.home, &["mimei", "publish", &mid]);
-    wait_for("B at version 2", Duration::from_secs(10), || last(&b, &mid) == 2);
+    wait_for("B at version 2", Duration::from_secs(10), || {
+        last(&b, &mid) == 2
+    });
     let grep = run(&b.home, &["mimei", "grep", &mid, "-m", "key:0007"]);
     assert!(grep.contains("key:0007 changed"), "{grep}");
 }
@@ -198,7 +223,11 @@ fn bad_addresses_filters_and_an_unreachable_bootstrap() {
     // A bootstrap that nobody answers: the node runs standalone and says so once.
     let lonely = TestNode::start_with(|h| {
         set_system_var(h, "SwarmPort", Value::Int(0));
-        set_system_var(h, "Bootstrap", Value::List(vec![Value::from("/ip4/127.0.0.1/tcp/1")]));
+        set_system_var(
+            h,
+            "Bootstrap",
+            Value::List(vec![Value::from("/ip4/127.0.0.1/tcp/1")]),
+        );
     });
     wait_for("the standalone notice", Duration::from_secs(10), || {
         std::fs::read_to_string(lonely.home.join("Leither.log"))
@@ -215,31 +244,53 @@ fn bad_addresses_filters_and_an_unreachable_bootstrap() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither a PeerId"));
     let o = leither(&b.home, &["mimei", "sync", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no head of Mimei"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no head of Mimei"),
+        "{o:?}"
+    );
     let o = leither(&b.home, &["swarm", "filters", "add", "10.0.0.1/8"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("10.0.0.0/8"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/ip4/10.0.0.0/ipcidr/8"),
+        "{o:?}"
+    );
     // A filter is enforced: no connection to a filtered address, and an open one is closed.
     let a_addr = swarm_addr(&a);
     run(&b.home, &["swarm", "connect", &a_addr]);
     assert!(run(&b.home, &["swarm", "peers"]).contains("/ip4/127.0.0.1/"));
     assert_eq!(
-        run(&b.home, &["swarm", "filters", "add", "/ip4/127.0.0.0/ipcidr/8"]),
+        run(
+            &b.home,
+            &["swarm", "filters", "add", "/ip4/127.0.0.0/ipcidr/8"]
+        ),
         "added /ip4/127.0.0.0/ipcidr/8\n"
     );
-    assert_eq!(run(&b.home, &["swarm", "filters"]), "/ip4/127.0.0.0/ipcidr/8\n");
+    assert_eq!(
+        run(&b.home, &["swarm", "filters"]),
+        "/ip4/127.0.0.0/ipcidr/8\n"
+    );
     wait_for("the filtered peer gone", Duration::from_secs(5), || {
         run(&b.home, &["swarm", "peers"]).is_empty()
     });
     let o = leither(&b.home, &["swarm", "connect", &a_addr]);
     assert!(!o.status.success(), "a filtered address was dialled");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("filtered"), "{o:?}");
-    run(&b.home, &["swarm", "filters", "rm", "/ip4/127.0.0.0/ipcidr/8"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("filtered"),
+        "{o:?}"
+    );
+    run(
+        &b.home,
+        &["swarm", "filters", "rm", "/ip4/127.0.0.0/ipcidr/8"],
+    );
     run(&b.home, &["swarm", "connect", &a_addr]);
     // findpeer by PeerId and by Leither ID.
     let a_peer = a_addr.rsplit("/p2p/").next().unwrap();
     let fp = run(&b.home, &["dht", "findpeer", a_peer]);
     assert!(fp.contains("/ip4/127.0.0.1/tcp/"), "{fp}");
-    let a_id = run(&a.home, &["swarm", "id"]).lines().next().unwrap().to_string();
+    let a_id = run(&a.home, &["swarm", "id"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let fp = run(&b.home, &["dht", "findpeer", &a_id]);
     assert!(fp.contains("/ip4/127.0.0.1/tcp/"), "{fp}");
 }
@@ -253,7 +304,11 @@ mod rogue {
     /// Connects to `addr` with a fresh identity, opens a stream of `proto`, writes each of
     /// `frames` (raw bytes: framing is the caller's), then reads the answer until the stream
     /// ends or 3 s pass. Returns the answer bytes, or why the stream could not be opened.
-    pub fn exchange(addr: &str, proto: &'static str, frames: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    pub fn exchange(
+        addr: &str,
+        proto: &'static str,
+        frames: &[Vec<u8>],
+    ) -> Result<Vec<u8>, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -261,7 +316,11 @@ mod rogue {
         rt.block_on(async {
             let mut swarm = libp2p::SwarmBuilder::with_new_identity()
                 .with_tokio()
-                .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+                .with_tcp(
+                    tcp::Config::default(),
+                    noise::Config::new,
+                    yamux::Config::default,
+                )
                 .map_err(|e| e.to_string())?
                 .with_behaviour(|_| libp2p_stream::Behaviour::new())
                 .map_err(|e| e.to_string())?
@@ -389,7 +448,10 @@ fn forged_tampered_and_replayed_heads_are_refused_and_junk_is_banned() {
     let n = tampered.len();
     tampered[n - 1] ^= 1;
     let answer = push(&b_addr, &tampered).unwrap();
-    assert!(!answer.is_empty() && !answer.contains('\u{83}'), "{answer:?}");
+    assert!(
+        !answer.is_empty() && !answer.contains('\u{83}'),
+        "{answer:?}"
+    );
     assert_eq!(last(&b, &mid), 2);
     let show = run(&b.home, &["mimei", "show", &mid]);
     assert!(show.contains("from net:\nver= 2 "), "{show}");

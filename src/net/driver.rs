@@ -108,7 +108,7 @@ impl Driver {
                 Ok(()) => {
                     self.bootstrap_dials.insert(id);
                 }
-                Err(e) => log_warn!("bootstrap {a}: {e}"),
+                Err(e) => log_warn!("bootstrap {a}: {}", dial_reason(&e)),
             }
         }
         if self.bootstrap_dials.is_empty() {
@@ -150,7 +150,7 @@ impl Driver {
                     Err(e) => {
                         let _ = tx.send(Err(NetError::Dial {
                             addr: addr.to_string(),
-                            reason: e.to_string(),
+                            reason: dial_reason(&e),
                         }));
                     }
                 }
@@ -172,7 +172,7 @@ impl Driver {
                     Err(e) => {
                         let _ = tx.send(Err(NetError::Dial {
                             addr: peer.to_string(),
-                            reason: e.to_string(),
+                            reason: dial_reason(&e),
                         }));
                     }
                 }
@@ -356,7 +356,7 @@ impl Driver {
                 error,
                 peer_id,
             } => {
-                let reason = error.to_string();
+                let reason = dial_reason(&error);
                 if let Some(tx) = self.dials.remove(&connection_id) {
                     let _ = tx.send(Err(NetError::Dial {
                         addr: peer_id.map(|p| p.to_string()).unwrap_or_default(),
@@ -480,7 +480,7 @@ impl Driver {
     /// other keys are not ours to keep.
     fn inbound_record(&mut self, source: PeerId, record: kad::Record) {
         let key = record.key.to_vec();
-        if !key.starts_with(super::sync::HEAD_KEY_PREFIX) {
+        if !key.starts_with(crate::mimei::head::DHT_KEY_PREFIX) {
             log_debug!("ignored a DHT record from {source}: not a Leither head");
             return;
         }
@@ -588,6 +588,38 @@ impl Driver {
         if !last {
             self.queries.insert(id, pending);
         }
+    }
+}
+
+/// What went wrong in a dial, in words a person can act on (libp2p's own text is often just
+/// "Dial error").
+fn dial_reason(e: &libp2p::swarm::DialError) -> String {
+    use libp2p::swarm::DialError;
+    match e {
+        DialError::Denied { cause } => cause
+            .downcast_ref::<super::gate::Refused>()
+            .map_or_else(|| cause.to_string(), |r| r.0.clone()),
+        DialError::Transport(errs) => errs
+            .iter()
+            .map(|(a, e)| {
+                let mut msg = e.to_string();
+                let mut src = std::error::Error::source(e);
+                while let Some(s) = src {
+                    msg = format!("{msg}: {s}");
+                    src = s.source();
+                }
+                format!("{a}: {msg}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        DialError::NoAddresses => {
+            "no address is known for it (try `leither dht findpeer` or connect by address)".into()
+        }
+        DialError::WrongPeerId { obtained, address } => {
+            format!("{address} is peer {obtained}, not the one asked for")
+        }
+        DialError::LocalPeerId { .. } => "that is this node itself".into(),
+        other => other.to_string(),
     }
 }
 

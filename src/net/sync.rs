@@ -35,8 +35,6 @@ use crate::mimei::{HeadBundle, MimeiId};
 use crate::store::blocks::Blocks;
 use crate::{log_info, log_warn};
 
-/// DHT keys of head records start with this.
-pub const HEAD_KEY_PREFIX: &[u8] = b"/leither/head/";
 /// Blocks asked for at once.
 pub const WINDOW: usize = 16;
 /// How long one provider may take for one block before the next is asked.
