@@ -63,7 +63,7 @@ pub enum ApiError {
     Lever(crate::lever::LeverError),
     /// A network operation failed (dial, DHT, publish, sync).
     #[cfg(feature = "net")]
-    Net(crate::net::NetError),
+    Net(Box<crate::net::NetError>),
 }
 
 impl ApiError {

@@ -14,12 +14,12 @@ use crate::net::{Net, NetError, heads, publish, sync};
 
 impl From<NetError> for ApiError {
     fn from(e: NetError) -> Self {
-        ApiError::Net(e)
+        ApiError::Net(Box::new(e))
     }
 }
 
 fn net<'a>(c: &'a Call<'_>) -> Result<&'a Net, ApiError> {
-    c.state.net().ok_or(ApiError::Net(NetError::Off))
+    c.state.net().ok_or(ApiError::Net(Box::new(NetError::Off)))
 }
 
 fn s(v: impl ToString) -> Value {
@@ -62,10 +62,10 @@ pub fn addrs(c: Call<'_>) -> ApiFuture<'_> {
             _ => None,
         };
         let mut list = n.addrs(peer.as_ref());
-        if let Some(p) = peer {
-            if list.is_empty() {
-                list = vec![(p, n.find_peer(p).await?)];
-            }
+        if let Some(p) = peer
+            && list.is_empty()
+        {
+            list = vec![(p, n.find_peer(p).await?)];
         }
         Ok(Value::Map(
             list.into_iter()
@@ -244,11 +244,11 @@ pub fn mm_find_provs(c: Call<'_>) -> ApiFuture<'_> {
         let mid = mid_arg(&c, 1)?;
         let n = net(&c)?;
         let provs = n.providers(sync::provider_key(&mid)).await?;
-        if heads::get(c.state, &mid)?.is_none() {
-            if let Ok(found) = n.get_records(sync::head_key(&mid)).await {
-                for (_, v) in found {
-                    let _ = heads::accept(c.state, &v, heads::Via::Fetch);
-                }
+        if heads::get(c.state, &mid)?.is_none()
+            && let Ok(found) = n.get_records(sync::head_key(&mid)).await
+        {
+            for (_, v) in found {
+                let _ = heads::accept(c.state, &v, heads::Via::Fetch);
             }
         }
         let version = heads::get(c.state, &mid)?.map_or(0, |e| e.bundle.version.version());
@@ -313,7 +313,7 @@ pub fn mm_sync(c: Call<'_>) -> ApiFuture<'_> {
                 let job = sync::start(n, mid, node);
                 match job.wait().await {
                     Ok(_) => Ok(progress_value(&job)),
-                    Err(e) => Err(ApiError::Net(NetError::Sync(e))),
+                    Err(e) => Err(ApiError::Net(Box::new(NetError::Sync(e)))),
                 }
             }
             other => Err(ApiError::BadArguments {
@@ -338,13 +338,12 @@ pub fn mm_show(c: Call<'_>) -> ApiFuture<'_> {
             Err(ApiError::Mimei(crate::mimei::store::MimeiStoreError::NotFound(_))) => None,
             Err(e) => return Err(e),
         };
-        if let Some(n) = c.state.net() {
-            if heads::get(c.state, &mid)?.is_none() {
-                if let Ok(found) = n.get_records(sync::head_key(&mid)).await {
-                    for (_, v) in found {
-                        let _ = heads::accept(c.state, &v, heads::Via::Fetch);
-                    }
-                }
+        if let Some(n) = c.state.net()
+            && heads::get(c.state, &mid)?.is_none()
+            && let Ok(found) = n.get_records(sync::head_key(&mid)).await
+        {
+            for (_, v) in found {
+                let _ = heads::accept(c.state, &v, heads::Via::Fetch);
             }
         }
         let head = heads::get(c.state, &mid)?;

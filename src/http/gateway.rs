@@ -34,6 +34,7 @@ const CACHE: &str = "public, max-age=29030400, immutable";
 
 /// What a failed lookup answers: status, message, and the block it lacked if that is why
 /// (the network may have it).
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 struct Fail(u16, String, Option<Cid>);
 
 impl From<StoreError> for Fail {
@@ -561,14 +562,14 @@ async fn plan_with_net(state: &NodeState, path: &str, format: Option<&str>) -> R
                         Plan::Car(c) => Some(*c),
                         Plan::Html(..) => None,
                     };
-                    if let Some(root) = whole {
-                        if let Err(e) = crate::net::sync::fetch_tree(net, root).await {
-                            return Err(Fail(
-                                502,
-                                format!("cannot fetch {root} from the network: {e}"),
-                                None,
-                            ));
-                        }
+                    if let Some(root) = whole
+                        && let Err(e) = crate::net::sync::fetch_tree(net, root).await
+                    {
+                        return Err(Fail(
+                            502,
+                            format!("cannot fetch {root} from the network: {e}"),
+                            None,
+                        ));
                     }
                     return Ok(p);
                 }

@@ -254,11 +254,9 @@ impl Bitswap {
                 }
                 None => false,
             };
-            if done {
-                if let Some(w) = wants.remove(&k) {
-                    for t in w.waiters {
-                        let _ = t.send(Answer::Nobody);
-                    }
+            if done && let Some(w) = wants.remove(&k) {
+                for t in w.waiters {
+                    let _ = t.send(Answer::Nobody);
                 }
             }
         }

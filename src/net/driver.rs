@@ -137,11 +137,11 @@ impl Driver {
                     None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
                 };
                 let id = opts.connection_id();
-                if let Some(p) = peer_of(&addr) {
-                    if self.swarm.is_connected(&p) {
-                        let _ = tx.send(Ok(p));
-                        return;
-                    }
+                if let Some(p) = peer_of(&addr)
+                    && self.swarm.is_connected(&p)
+                {
+                    let _ = tx.send(Ok(p));
+                    return;
                 }
                 match self.swarm.dial(opts) {
                     Ok(()) => {
@@ -529,10 +529,10 @@ impl Driver {
                 Pending::Providers(tx, found)
             }
             (Pending::Get(tx, mut found), QueryResult::GetRecord(r)) => {
-                if let Ok(GetRecordOk::FoundRecord(pr)) = r {
-                    if found.len() < 64 {
-                        found.push((pr.peer, pr.record.value));
-                    }
+                if let Ok(GetRecordOk::FoundRecord(pr)) = r
+                    && found.len() < 64
+                {
+                    found.push((pr.peer, pr.record.value));
                 }
                 if last {
                     let _ = tx.send(found);

@@ -57,15 +57,14 @@ pub fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
 impl Gate {
     /// Bans `peer` for [`BAN_TIME`], remembering why.
     pub fn ban(&mut self, peer: PeerId, why: String) {
-        if self.bans.len() >= MAX_BANS {
-            if let Some(oldest) = self
+        if self.bans.len() >= MAX_BANS
+            && let Some(oldest) = self
                 .bans
                 .iter()
                 .min_by_key(|(_, (t, _))| *t)
                 .map(|(p, _)| *p)
-            {
-                self.bans.remove(&oldest);
-            }
+        {
+            self.bans.remove(&oldest);
         }
         self.bans.insert(peer, (Instant::now(), why));
     }
@@ -93,12 +92,12 @@ impl Gate {
                 "{addr} is filtered (swarm filters)"
             ))));
         }
-        if let Some(p) = peer {
-            if let Some(why) = self.banned(p) {
-                return Err(ConnectionDenied::new(Refused(format!(
-                    "peer {p} is banned: {why}"
-                ))));
-            }
+        if let Some(p) = peer
+            && let Some(why) = self.banned(p)
+        {
+            return Err(ConnectionDenied::new(Refused(format!(
+                "peer {p} is banned: {why}"
+            ))));
         }
         Ok(())
     }
@@ -135,12 +134,12 @@ impl NetworkBehaviour for Gate {
         addresses: &[Multiaddr],
         _role: Endpoint,
     ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        if let Some(p) = peer {
-            if let Some(why) = self.banned(&p) {
-                return Err(ConnectionDenied::new(Refused(format!(
-                    "peer {p} is banned: {why}"
-                ))));
-            }
+        if let Some(p) = peer
+            && let Some(why) = self.banned(&p)
+        {
+            return Err(ConnectionDenied::new(Refused(format!(
+                "peer {p} is banned: {why}"
+            ))));
         }
         if !addresses.is_empty() && addresses.iter().all(|a| self.denies(a)) {
             return Err(ConnectionDenied::new(Refused(

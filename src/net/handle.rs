@@ -258,7 +258,7 @@ impl Net {
         if self.is_connected(&peer) {
             return Ok(peer);
         }
-        if self.inner.shared.borrow().book.get(&peer).is_none() {
+        if !self.inner.shared.borrow().book.contains_key(&peer) {
             let _ = self.find_peer(peer).await;
         }
         self.ask(|tx| Cmd::DialPeer(peer, tx)).await?

@@ -194,18 +194,17 @@ pub fn accept(state: &NodeState, bytes: &[u8], via: Via) -> Result<Outcome, NetE
     let mid = *bundle.head.mid();
     // Rights may have changed since the bundle's header: a newer header we hold must also
     // grant the signer write.
-    if let Ok(local) = Mimeis::new(&state.store).header(&mid) {
-        if local.fields().revision > bundle.header.fields().revision
-            && local
-                .rights()
-                .check(Some(&bundle.head.signer()), Right::WRITE)
-                .is_err()
-        {
-            return Err(NetError::Refused(format!(
-                "the head of Mimei {mid} is signed by {}, whose write right was revoked",
-                bundle.head.signer()
-            )));
-        }
+    if let Ok(local) = Mimeis::new(&state.store).header(&mid)
+        && local.fields().revision > bundle.header.fields().revision
+        && local
+            .rights()
+            .check(Some(bundle.head.signer()), Right::WRITE)
+            .is_err()
+    {
+        return Err(NetError::Refused(format!(
+            "the head of Mimei {mid} is signed by {}, whose write right was revoked",
+            bundle.head.signer()
+        )));
     }
     let old = get(state, &mid)?;
     if let Some(o) = &old {

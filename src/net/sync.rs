@@ -144,10 +144,10 @@ impl Jobs {
 /// Starts a sync of `mid` (from `from` only, if given: a multiaddr or a PeerId), or joins the
 /// one already running.
 pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
-    if let Some(j) = net.inner.sync.get(&mid) {
-        if j.result().is_none() {
-            return j;
-        }
+    if let Some(j) = net.inner.sync.get(&mid)
+        && j.result().is_none()
+    {
+        return j;
     }
     let job = Rc::new(Job {
         progress: Cell::new(Progress::default()),
@@ -218,11 +218,9 @@ async fn gather_heads(
     peers: &[PeerId],
     dht: bool,
 ) -> Vec<PeerId> {
-    if dht {
-        if let Ok(found) = net.get_records(head_key(mid)).await {
-            for (from, value) in found {
-                offer(net, state, &value, from);
-            }
+    if dht && let Ok(found) = net.get_records(head_key(mid)).await {
+        for (from, value) in found {
+            offer(net, state, &value, from);
         }
     }
     let mut asks: FuturesUnordered<_> = peers
@@ -277,15 +275,15 @@ async fn run(
     job.set(|p| p.version = version);
     let m = Mimeis::new(&state.store);
     // A version of that number here with another root is a conflict: nothing is fetched.
-    if let Ok(local) = m.version(&mid, version) {
-        if local.root_cid() != bundle.version.root_cid() {
-            return Err(NetError::Sync(format!(
-                "conflict: version {version} of Mimei {mid} here has root {} but the net's has {root}; `leither mimei show {mid}` compares them",
-                Cid::from_bytes(local.root_cid())
-                    .map(|c| c.to_string())
-                    .unwrap_or_default()
-            )));
-        }
+    if let Ok(local) = m.version(&mid, version)
+        && local.root_cid() != bundle.version.root_cid()
+    {
+        return Err(NetError::Sync(format!(
+            "conflict: version {version} of Mimei {mid} here has root {} but the net's has {root}; `leither mimei show {mid}` compares them",
+            Cid::from_bytes(local.root_cid())
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+        )));
     }
     // The peers that answered with the head have the version; others are asked only when
     // none did (an IPFS peer or a node that has the blocks but no head).
@@ -497,12 +495,11 @@ pub fn on_new_head(inner: &Rc<Inner>, state: &NodeState, outcome: Outcome) {
     };
     // A newer header (rights changed) is taken at once by a node that has the Mimei.
     let m = Mimeis::new(&state.store);
-    if m.header(&mid).is_ok() {
-        if let Ok(Some(e)) = heads::get(state, &mid) {
-            if let Err(err) = m.adopt_header(&e.bundle.header) {
-                log_warn!("Mimei {mid}: the published header was not taken: {err}");
-            }
-        }
+    if m.header(&mid).is_ok()
+        && let Ok(Some(e)) = heads::get(state, &mid)
+        && let Err(err) = m.adopt_header(&e.bundle.header)
+    {
+        log_warn!("Mimei {mid}: the published header was not taken: {err}");
     }
     if !follow || matches!(via, Via::Local) {
         return;
