@@ -13,6 +13,8 @@
 //! are missing these tests fail and say so: a silent skip would hide a broken CI. Every child
 //! process (the node, helia, the scripts, `leither` commands) is killed on every path by a guard.
 
+#![cfg(feature = "net")]
+
 mod common;
 
 use common::TestNode;

@@ -127,7 +127,8 @@ fn cli_flow_create_add_show_get_versions() {
         "{show}"
     );
     assert!(show.contains(&format!("ver= 2 cid= {cid2} ")), "{show}");
-    assert!(show.ends_with("last= 3\n"), "{show}");
+    assert!(show.contains("\nlast= 3\n"), "{show}");
+    assert!(show.contains("from net:\n(not published)\n"), "{show}");
 
     // get: last by default, a number, cur.
     let got = dir.join("got.txt");

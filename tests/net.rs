@@ -5,6 +5,7 @@
 //!
 //! The misbehaving peer is a real libp2p node built here in the test (tcp + noise + yamux +
 //! libp2p-stream): it speaks our protocols with bytes we choose.
+#![cfg(feature = "net")]
 
 mod common;
 

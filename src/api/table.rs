@@ -29,7 +29,7 @@ pub static TABLE: &[ApiFn] = &[
         name: "GetVar",
         params: "sid, name",
         access: Access::Session(Rights::Guest),
-        doc: "A node variable: ver, hostid, peerid, hostpk, userid, nodeinfo.",
+        doc: "A node variable: ver, hostid, peerid, hostpk, userid, nodeinfo, netstats.",
         run: fns_node::get_var,
     },
     ApiFn {
@@ -952,7 +952,9 @@ pub fn reference_markdown() -> String {
         "\n`GetVar` names: `ver` (version string), `hostid` (the node's 27-character ID),\n\
          `peerid` (libp2p PeerId), `hostpk` (public key, base64url), `userid` (the session's\n\
          user ID, empty for a guest), `nodeinfo` (a map: id, peerid, ver, arch, os, started,\n\
-         uptime, port, maxMemoryMB, storeBytes, sessions, calls); with a third argument mid:\n\
+         uptime, port, maxMemoryMB, storeBytes, sessions, calls), `netstats` (bitswap counters:\n\
+         blocksSent, bytesSent, wireSent, blocksReceived, bytesReceived, wireReceived,\n\
+         unsolicited, peers); with a third argument mid:\n\
          `mminfo` (a map: mid, author, app, type, ext, mark, create, revision, rights, myRights,\n\
          cur, last, release, versions) and `mmversions` (the list [{ver, cid, time, signer}]),\n\
          both needing read on the Mimei. Every stored version record is verified when read; one\n\
