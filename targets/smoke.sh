@@ -4,6 +4,7 @@
 #   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; a database
 #   over RESP with redis-cli and a version of a db Mimei read back (builds with `resp`);
 #   Lever services deployed and called, Lua on this CPU (builds with `lever`);
+#   a file Mimei published here and synced by a second node over libp2p (builds with `net`);
 #   stop; stop again.
 #
 #   targets/smoke.sh [TARGET...]     default: the four router/board targets (same names as build.sh)
@@ -94,7 +95,8 @@ smoke_one() {
   python3 - "$node/SystemVars.json" "$rport" <<'EOF'
 import json, sys
 p, port = sys.argv[1], int(sys.argv[2])
-d = json.load(open(p)); d["RespPort"] = port; json.dump(d, open(p, "w"))
+d = json.load(open(p)); d["RespPort"] = port; d["SwarmPort"] = 0; d["Mdns"] = False
+json.dump(d, open(p, "w"))
 EOF
 
   # 3. run -d: returns once the node answers
@@ -183,7 +185,38 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     echo "note $T: no lever command (a build without the lever feature): Lua check skipped"
   fi
 
-  # 7. stop: exit 0 and the process is gone
+  # 8. the network on this CPU: noise, yamux, kad, bitswap and signed heads between this build
+  # and a second node (the host's debug build when there is one: a big-endian router talking
+  # to an x86 PC), which syncs a file Mimei published here and gets the same bytes back.
+  if lei --home "$node" swarm local && grep -q '/p2p/' "$OUT"; then
+    local addr peer2 node2="$H/node2" port2 f="$H/net.bin" mid2 B2 R2
+    addr=$(head -1 "$OUT")
+    B2="$ROOT/target/debug/leither"; R2=""
+    if [[ ! -x "$B2" ]]; then B2="$B"; R2="$RUNNER"; fi
+    port2=$(free_port)
+    head -c 700000 /dev/urandom > "$f"
+    # shellcheck disable=SC2086
+    l2() { timeout "$TMO" $R2 "$B2" --home "$node2" "$@" > "$OUT" 2>&1 < /dev/null; }
+    if l2 init -p "$port2" -b "" -l 127.0.0.1 &&
+        sed -i 's/"SwarmPort": *[0-9]*/"SwarmPort": 0/; s/"Mdns": *true/"Mdns": false/' "$node2/SystemVars.json"; then
+      l2 run -d || true
+      for peer2 in $(listener_pid "$port2") $(pids_using "$node2"); do PIDS+=("$peer2"); done
+      rc=0
+      lei --home "$node" mimei create -t file -m net || rc=$?
+      mid2=$(sed -n 's/^mid= //p' "$OUT")
+      if [[ $rc -eq 0 && -n "$mid2" ]] && lei --home "$node" mimei setright -- "$mid2" '*' read &&
+          lei --home "$node" mimei add -- "$mid2" "$f" && lei --home "$node" mimei publish -- "$mid2" &&
+          l2 swarm connect "$addr" && l2 mimei sync -- "$mid2" && l2 mimei get -o "$H/net.out" -- "$mid2" &&
+          cmp -s "$f" "$H/net.out"; then
+        pass "network: $B2 synced a Mimei published here over libp2p + bitswap (${addr%%/p2p/*})"
+      else fail "network sync: $(head -c 300 "$OUT")"; fi
+      l2 stop || true
+    else fail "network: second node init: $(head -c 300 "$OUT")"; fi
+  else
+    echo "note $T: no swarm (a build without the net feature): network check skipped"
+  fi
+
+  # 9. stop: exit 0 and the process is gone
   rc=0; lei --home "$node" stop || rc=$?
   local gone=0 _
   for _ in $(seq 1 100); do
@@ -193,7 +226,7 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
   if [[ $rc -eq 0 && $gone -eq 1 ]]; then pass "stop -> exit 0, pid $pid gone"
   else fail "stop (exit $rc, pid $pid $( ((gone)) && echo gone || echo 'still alive')): $(head -c 300 "$OUT")"; fi
 
-  # 8. second stop: exit 1 (no node runs)
+  # 10. second stop: exit 1 (no node runs)
   rc=0; lei --home "$node" stop || rc=$?
   if [[ $rc -eq 1 ]]; then pass "second stop -> exit 1 ($(head -1 "$OUT" | head -c 100))"
   else fail "second stop: expected exit 1, got $rc: $(head -c 300 "$OUT")"; fi

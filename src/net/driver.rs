@@ -314,11 +314,7 @@ impl Driver {
                         .or_default()
                         .push((connection_id, remote.clone()));
                     if endpoint.is_dialer() {
-                        let book = sh.book.entry(peer_id).or_default();
-                        let plain = strip_p2p(&remote);
-                        if !book.contains(&plain) {
-                            book.push(plain);
-                        }
+                        sh.remember(peer_id, strip_p2p(&remote));
                     }
                 }
                 if endpoint.is_dialer() {
@@ -389,13 +385,9 @@ impl Driver {
                     .take(16)
                     .map(strip_p2p)
                     .collect();
-                let book = sh.book.entry(peer_id).or_default();
                 for a in &addrs {
-                    if !book.contains(a) {
-                        book.push(a.clone());
-                    }
+                    sh.remember(peer_id, a.clone());
                 }
-                book.truncate(16);
                 drop(sh);
                 let kad_proto = libp2p::StreamProtocol::new("/ipfs/kad/1.0.0");
                 if info.protocols.contains(&kad_proto) {
@@ -413,10 +405,7 @@ impl Driver {
                     }
                     {
                         let mut sh = self.net.shared.borrow_mut();
-                        let book = sh.book.entry(peer).or_default();
-                        if !book.contains(&addr) {
-                            book.push(addr.clone());
-                        }
+                        sh.remember(peer, addr.clone());
                     }
                     self.swarm
                         .behaviour_mut()
@@ -441,11 +430,8 @@ impl Driver {
                 peer, addresses, ..
             } => {
                 let mut sh = self.net.shared.borrow_mut();
-                let book = sh.book.entry(peer).or_default();
                 for a in addresses.iter().map(strip_p2p) {
-                    if !book.contains(&a) && book.len() < 16 {
-                        book.push(a);
-                    }
+                    sh.remember(peer, a);
                 }
             }
             kad::Event::InboundRequest { request } => match request {

@@ -33,6 +33,24 @@ pub struct Shared {
     pub agents: HashMap<PeerId, String>,
 }
 
+/// Most peers in the address book, and most addresses kept for one.
+const MAX_BOOK_PEERS: usize = 4096;
+const MAX_PEER_ADDRS: usize = 16;
+
+impl Shared {
+    /// Adds an address (without `/p2p`) to a peer's entry in the book, within the bounds: a
+    /// full book takes no new peers (the DHT's own table still knows them).
+    pub fn remember(&mut self, peer: PeerId, addr: Multiaddr) {
+        if !self.book.contains_key(&peer) && self.book.len() >= MAX_BOOK_PEERS {
+            return;
+        }
+        let list = self.book.entry(peer).or_default();
+        if !list.contains(&addr) && list.len() < MAX_PEER_ADDRS {
+            list.push(addr);
+        }
+    }
+}
+
 pub struct Inner {
     pub cmd: mpsc::UnboundedSender<Cmd>,
     pub control: libp2p_stream::Control,
