@@ -40,6 +40,8 @@ const ACCEPTED: [&str; 3] = [
 pub const MAX_MESSAGE: usize = 4 * 1024 * 1024 + 64 * 1024;
 /// Most bytes of blocks put in one answer message.
 const ANSWER_BYTES: usize = 2 * 1024 * 1024;
+/// Most want entries merged into one message (well under the decoder's 8192).
+const MERGE_ENTRIES: usize = 4096;
 /// Unwanted blocks a peer may send before it is banned.
 const MAX_UNSOLICITED: u32 = 64;
 /// A sender task with nothing to send for this long ends (and its stream closes).
@@ -330,14 +332,38 @@ fn cancel_msg(cid: Cid) -> Message {
     m
 }
 
+/// Whether two messages merged stay well inside what a peer accepts (4 MiB, 8192 entries).
+fn fits(a: &Message, b: &Message) -> bool {
+    let bytes = |m: &Message| m.blocks.iter().map(|(_, d)| d.len()).sum::<usize>();
+    bytes(a) + bytes(b) <= 3 * 1024 * 1024
+        && a.wantlist.len() + b.wantlist.len() <= MERGE_ENTRIES
+        && a.presences.len() + b.presences.len() <= MERGE_ENTRIES
+}
+
 /// The task that writes one peer's messages on a stream it opens.
 async fn sender(net: Net, peer: PeerId, mut rx: mpsc::UnboundedReceiver<Message>) {
     let mut stream: Option<Stream> = None;
+    let mut carry: Option<Message> = None;
     loop {
-        let msg = match tokio::time::timeout(SENDER_IDLE, rx.recv()).await {
-            Ok(Some(m)) => m,
-            Ok(None) | Err(_) => break,
+        let mut msg = match carry.take() {
+            Some(m) => m,
+            None => match tokio::time::timeout(SENDER_IDLE, rx.recv()).await {
+                Ok(Some(m)) => m,
+                Ok(None) | Err(_) => break,
+            },
         };
+        // What was queued meanwhile goes in the same message while it fits: one frame (and
+        // one noise and yamux frame) for many wants or blocks, which matters for small blocks.
+        while let Ok(more) = rx.try_recv() {
+            if fits(&msg, &more) {
+                msg.wantlist.extend(more.wantlist);
+                msg.blocks.extend(more.blocks);
+                msg.presences.extend(more.presences);
+            } else {
+                carry = Some(more);
+                break;
+            }
+        }
         let body = msg.encode();
         let mut sent = false;
         for _attempt in 0..2 {
