@@ -21,7 +21,7 @@ pub const DEFAULT_EOL: Duration = Duration::from_secs(168 * 3600);
 /// Shortest EOL accepted.
 pub const MIN_EOL: Duration = Duration::from_secs(60);
 /// How often the re-publish task looks.
-const REPUBLISH_CHECK: Duration = Duration::from_secs(300);
+const REPUBLISH_CHECK: Duration = Duration::from_secs(60);
 
 /// What a publish did.
 pub struct Published {
