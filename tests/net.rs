@@ -472,3 +472,27 @@ fn forged_tampered_and_replayed_heads_are_refused_and_junk_is_banned() {
     run(&c.home, &["mimei", "sync", &mid]);
     same_file(&c, &mid, &f2);
 }
+
+#[test]
+fn mdns_finds_a_node_on_the_lan() {
+    // Two nodes on all interfaces with mDNS on find each other with no bootstrap and no
+    // `swarm connect` (this machine's LAN interface carries the multicast).
+    let lan = || {
+        TestNode::start_with(|h| {
+            set_system_var(h, "SwarmPort", Value::Int(0));
+            set_system_var(h, "ListenAddr", Value::from("0.0.0.0"));
+            set_system_var(h, "Mdns", Value::Bool(true));
+        })
+    };
+    let a = lan();
+    let b = lan();
+    let b_peer = run(&b.home, &["swarm", "id"])
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let took = wait_for("A finding B by mDNS", Duration::from_secs(15), || {
+        run(&a.home, &["swarm", "peers"]).contains(&b_peer)
+    });
+    eprintln!("mDNS: A connected to B {took:?} after both started");
+}
