@@ -332,6 +332,7 @@ delta_report() {
   row "$label: A bytesSent" "$(kib "$a_bytes") KiB" "new blocks $(kib "$nb") KiB" "${r1}x" ""
   row "$label: A wireSent" "$(kib "$a_wire") KiB" "new blocks $(kib "$nb") KiB" "${r2}x" "<= ${GOAL_DELTA}x $(goal "$r2" "<=" "$GOAL_DELTA")"
   row "$label: B bytesReceived" "$(kib "$b_bytes") KiB" "new blocks $(kib "$nb") KiB" "$(ratio "$b_bytes" "$nb")x" ""
+  DELTA_NB=$nb
 }
 snapshot() {
   A_BYTES0=$(netstat "$A" bytesSent); A_WIRE0=$(netstat "$A" wireSent); A_BLOCKS0=$(netstat "$A" blocksSent)
@@ -355,6 +356,8 @@ lt "$B" mimei get "$MID" -o "$WORK/got" > /dev/null || die "mimei get of version
 cmp -s "$WORK/got" "$WORK/file2" || die "B's version 2 differs from A's"
 rm -f "$WORK/got"
 delta_report "(b) file 1% delta" "$MID" "$ms"
+# what chunking costs: the new blocks against the bytes overwritten (each 1 MiB spans 5 chunks)
+row "(b) new blocks / bytes overwritten" "$(kib "$DELTA_NB") KiB" "overwritten $(kib $((10 << 20))) KiB" "$(ratio "$DELTA_NB" $((10 << 20)))x" ""
 
 # --- (c) a database ------------------------------------------------------------------------
 echo
@@ -402,6 +405,8 @@ ms=$(sync_ms "$B" "$DB")
 got=$(lt "$B" mimei grep "$DB" -m 'key:000100' 2>&1 || true)
 [[ $got == *v2:000100* ]] || die "B's version 2 lacks the changed key:000100: ${got:0:200}"
 delta_report "(c) db 1% delta" "$DB" "$ms"
+# what a 1% change of keys costs against the whole version (changed leaves and their paths)
+row "(c) new blocks / all of version 1" "$(kib "$DELTA_NB") KiB" "version 1 $(kib "$V1_BYTES") KiB" "$(ratio "$DELTA_NB" "$V1_BYTES")x" ""
 
 # --- summary -------------------------------------------------------------------------------
 echo
