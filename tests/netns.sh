@@ -95,11 +95,11 @@ say "network: namespaces ${NS[a]} ${NS[b]} ${NS[c]} on a bridge in $SW (10.77.0.
 # --- the nodes -----------------------------------------------------------------------------
 set_vars() {  # set_vars HOME IP
   python3 - "$1/SystemVars.json" "$2" "$SWARM_PORT" <<'EOF'
-import json, sys
+import json, os, sys
 path, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(path) as f:
     doc = json.load(f)
-doc.update({"SwarmPort": port, "Mdns": False, "ListenAddr": ip, "Bootstrap": []})
+doc.update({"SwarmPort": port, "Mdns": False, "ListenAddr": ip, "Bootstrap": [], "LogLevel": os.environ.get("NODE_LOG", "info")})
 with open(path, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")

@@ -336,10 +336,9 @@ impl CustomBody for CarBody<'_> {
                     return Ok(());
                 }
             };
-            if cid.codec() == Codec::DagPb
-                && let Ok(node) = PbNode::decode(&block)
-            {
-                stack.extend(node.links.iter().rev().map(|l| l.hash));
+            // dag-pb (files) and dag-cbor (database versions) name their links.
+            if let Some(links) = crate::store::gc::links(cid.codec(), &block) {
+                stack.extend(links.into_iter().rev());
             }
             out.clear();
             crate::ipfs::car::encode_block(&cid, &block, &mut out);

@@ -338,10 +338,13 @@ impl BaseWrite for GuardedWrite<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.out.borrow().len() + buf.len() > WRITE_BUFFER {
+        let big = buf.len() >= WRITE_BUFFER / 2;
+        // What is gathered goes first, whenever this piece will not join it: a big piece
+        // sent ahead of a gathered response head would put the body before the head.
+        if big || self.out.borrow().len() + buf.len() > WRITE_BUFFER {
             drain(self.stream, self.out).await?;
         }
-        if buf.len() >= WRITE_BUFFER / 2 {
+        if big {
             // Big pieces (file bodies) go out as they are, without a copy.
             send(self.stream, buf).await?;
         } else {

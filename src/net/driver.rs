@@ -419,6 +419,16 @@ impl Driver {
                     }
                 }
             }
+            BehaviourEvent::Ping(libp2p::ping::Event {
+                peer,
+                connection,
+                result: Err(e),
+            }) => {
+                // A connection that stops answering pings is closed, so a peer that vanished
+                // (a cable pulled, a NAT forgetting us) is not asked for blocks any more.
+                log_debug!("ping to {peer} failed ({e}): closing that connection");
+                self.swarm.close_connection(connection);
+            }
             BehaviourEvent::Kad(ev) => self.on_kad(ev),
             _ => {}
         }

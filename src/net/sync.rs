@@ -300,12 +300,17 @@ async fn run(
         Err(e) => return Err(e.into()),
     }
     heads::set_flags(state, &mid, Some(true), None)?;
-    if let Err(e) = net.provide(provider_key(&mid)).await {
-        log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
-    }
-    if changed {
-        super::publish::announce(net, &mid, &entry.bytes, &having).await;
-    }
+    // The version is here: the sync is done. Telling the DHT and the other providers goes on
+    // in the background (a provider that vanished would hold it up for a query timeout).
+    let (net2, bytes) = (net.clone(), entry.bytes.clone());
+    tokio::task::spawn_local(async move {
+        if let Err(e) = net2.provide(provider_key(&mid)).await {
+            log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
+        }
+        if changed {
+            super::publish::announce(&net2, &mid, &bytes, &having).await;
+        }
+    });
     Ok(Report {
         version,
         root,
@@ -388,6 +393,8 @@ async fn fetch_dag(
     let mut inflight = FuturesUnordered::new();
     let mut failures: HashMap<Cid, usize> = HashMap::new();
     let mut first_peer: HashMap<Cid, usize> = HashMap::new();
+    let mut silent: HashSet<PeerId> = HashSet::new();
+    let mut last_ok: HashMap<PeerId, Instant> = HashMap::new();
     let mut fetched_any = false;
     job.set(|p| p.blocks_known = 1);
     let flush = |batch: &mut Vec<(Cid, Vec<u8>)>, durable: bool| -> Result<(), NetError> {
@@ -412,26 +419,37 @@ async fn fetch_dag(
                     "block {cid} is not here and no provider is reachable; the blocks fetched so far are kept, run the sync again to resume"
                 )));
             }
-            // Spread blocks over the providers; a retry goes to the next one.
+            // Spread blocks over the providers that answer; a retry goes to the next one. A
+            // provider that went silent (cut off, overloaded) gets no new blocks until it
+            // answers again, unless every one is silent.
             let tries = failures.get(&cid).copied().unwrap_or(0);
             let first = *first_peer.entry(cid).or_insert_with(|| {
                 next_peer += 1;
                 next_peer
             });
-            let peer = peers[(first + tries) % peers.len()];
+            let live: Vec<PeerId> = peers
+                .iter()
+                .filter(|p| !silent.contains(*p))
+                .copied()
+                .collect();
+            let pool: &[PeerId] = if live.is_empty() { peers } else { &live };
+            let peer = pool[(first + tries) % pool.len()];
             let net2 = net.clone();
+            let asked = Instant::now();
             inflight.push(async move {
                 let r = net2.bitswap().get(&net2, cid, &[peer], BLOCK_WAIT).await;
-                (cid, peer, r)
+                (cid, peer, asked, r)
             });
         }
-        let Some((cid, peer, r)) = inflight.next().await else {
+        let Some((cid, peer, asked, r)) = inflight.next().await else {
             break;
         };
         match r {
             Ok(data) => {
                 fetched_any = true;
                 used.insert(peer);
+                silent.remove(&peer);
+                last_ok.insert(peer, Instant::now());
                 first_peer.remove(&cid);
                 failures.remove(&cid);
                 let links = crate::store::gc::links(cid.codec(), &data).unwrap_or_default();
@@ -451,6 +469,12 @@ async fn fetch_dag(
                 push_links(&mut queue, &mut seen, links, job)?;
             }
             Err(e) => {
+                // A provider that delivered nothing since this block was asked is silent; one
+                // that is only busy (a slow link, many blocks queued) keeps its turn.
+                let busy = last_ok.get(&peer).is_some_and(|t| *t > asked);
+                if !busy {
+                    silent.insert(peer);
+                }
                 let n = failures.entry(cid).or_insert(0);
                 *n += 1;
                 if *n >= peers.len() * 2 {
