@@ -250,3 +250,27 @@ fn connection_limit_answers_503_then_recovers() {
     std::thread::sleep(Duration::from_millis(300));
     still_serving(&n);
 }
+
+/// Every body size around the write buffer's thresholds comes after its head (a body piece of
+/// 8 to 16 KiB once overtook the gathered head, and curl saw HTTP/0.9).
+#[cfg(feature = "files")]
+#[test]
+fn bodies_of_every_size_follow_their_head() {
+    let n = TestNode::start();
+    for len in [
+        0usize, 1, 8000, 8191, 8192, 8200, 12_000, 16_383, 16_384, 16_385, 40_000,
+    ] {
+        let path = n.home.join(format!("f{len}"));
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let out = common::ok(&common::leither(
+            &n.home,
+            &["ipfs", "add", path.to_str().unwrap()],
+        ));
+        let cid = out.trim().rsplit('/').next().unwrap().to_string();
+        let (code, body) = common::curl(&[&format!("{}/ipfs/{cid}", n.url)]);
+        assert_eq!(code, 200, "{len} bytes");
+        assert!(body == data, "{len} bytes: the body differs");
+    }
+    still_serving(&n);
+}
