@@ -94,6 +94,9 @@ pub struct SystemVars {
     pub swarm_port: u16,
     /// `Mdns`: find nodes on the LAN by multicast DNS (default true).
     pub mdns: bool,
+    /// `SwarmFilters`: address ranges the swarm refuses (`swarm filters add`), kept here so
+    /// they hold after a restart.
+    pub swarm_filters: Vec<String>,
     /// `FollowSecs`: how often a provider checks the net head of each Mimei it follows, the
     /// backstop of the real-time push (default 60).
     pub follow_secs: u32,
@@ -117,6 +120,7 @@ impl Default for SystemVars {
             db_durability: "group".to_string(),
             swarm_port: DEFAULT_SWARM_PORT,
             mdns: true,
+            swarm_filters: Vec::new(),
             follow_secs: 60,
             other: Vec::new(),
         }
@@ -308,6 +312,11 @@ impl SystemVars {
                         _ => return Err(field("Mdns", "true or false")),
                     }
                 }
+                "SwarmFilters" => {
+                    sv.swarm_filters = strings(&value).ok_or_else(|| {
+                        field("SwarmFilters", "a list of ranges such as \"10.0.0.0/8\"")
+                    })?
+                }
                 "FollowSecs" => {
                     sv.follow_secs = value
                         .as_i64()
@@ -358,6 +367,7 @@ impl SystemVars {
                 Value::Int(i64::from(self.swarm_port)),
             ),
             ("Mdns".to_string(), Value::Bool(self.mdns)),
+            ("SwarmFilters".to_string(), str_list(&self.swarm_filters)),
             (
                 "FollowSecs".to_string(),
                 Value::Int(i64::from(self.follow_secs)),

@@ -269,6 +269,9 @@ fn bad_addresses_filters_and_an_unreachable_bootstrap() {
         run(&b.home, &["swarm", "filters"]),
         "/ip4/127.0.0.0/ipcidr/8\n"
     );
+    // Kept in SystemVars.json, so it holds after a restart.
+    let vars = std::fs::read_to_string(b.home.join("SystemVars.json")).unwrap();
+    assert!(vars.contains("/ip4/127.0.0.0/ipcidr/8"), "{vars}");
     wait_for("the filtered peer gone", Duration::from_secs(5), || {
         run(&b.home, &["swarm", "peers"]).is_empty()
     });

@@ -107,6 +107,14 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
             Err(e) => log_warn!("FixedAddr: {e}"),
         }
     }
+    for f in &vars.swarm_filters {
+        match f.parse::<super::cidr::Cidr>() {
+            Ok(c) => {
+                let _ = swarm.behaviour_mut().gate.filters.add(c);
+            }
+            Err(e) => log_warn!("SwarmFilters: {e}"),
+        }
+    }
     let control = swarm.behaviour().stream.new_control();
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
@@ -339,9 +347,22 @@ impl Net {
         let _ = self.send(Cmd::Ban(peer, why));
     }
 
-    /// Adds (`Some((true, f))`), removes (`Some((false, f))`) or lists (`None`) filters.
+    /// Adds (`Some((true, f))`), removes (`Some((false, f))`) or lists (`None`) filters. A
+    /// change is kept in SystemVars.json (`SwarmFilters`), so it holds after a restart.
     pub async fn filters(&self, change: Option<(bool, String)>) -> Result<Vec<String>, NetError> {
-        self.ask(|tx| Cmd::Filter(change, tx)).await?
+        let changed = change.is_some();
+        let list: Vec<String> = self.ask(|tx| Cmd::Filter(change, tx)).await??;
+        if changed {
+            if let Some(state) = self.state() {
+                let mut vars = state.vars.borrow().clone();
+                vars.swarm_filters = list.clone();
+                if let Err(e) = crate::config::save(&state.home, &vars) {
+                    log_warn!("the filter holds until the node stops, but saving it failed: {e}");
+                }
+                *state.vars.borrow_mut() = vars;
+            }
+        }
+        Ok(list)
     }
 
     /// Opens a stream of `proto` to `peer` (connecting first if needed).
