@@ -12,9 +12,10 @@ ZIG_PINS=${ZIG_PINS:-"ziglang==0.17.1 cargo-zigbuild==0.24.0"}
 export DEBIAN_FRONTEND=noninteractive
 
 # Debian packages: qemu-user-static (qemu-{aarch64,arm,mipsel,mips}-static), file and
-# binutils (readelf: is the binary static?), curl and iproute2 (ss) for the smoke test.
+# binutils (readelf: is the binary static?), binutils-multiarch (objcopy that reads MIPS, to
+# drop .pdr: targets/build.sh), curl and iproute2 (ss) for the smoke test.
 missing=""
-for p in qemu-user-static file binutils curl iproute2; do
+for p in qemu-user-static file binutils binutils-multiarch curl iproute2; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
