@@ -2,7 +2,7 @@
 //!
 //! Leither's module names: `auth` (`Login`, `Logout`, `VerifyPPT`), `var` (`GetVar`), `ipfs`
 //! (`Ipfs*`, `Files*`, `RepoGc`), `mimei` (`MM*`, `MF*` and the database functions), `net`
-//! (the network functions, `MiMei*`, once the node has them). Each function keeps its API name
+//! (the network functions: `MiMei*`, `Swarm*`, `Dht*`). Each function keeps its API name
 //! and argument order, except that the session argument is not passed: the binding inserts
 //! the caller's session, so code acts with the rights of whoever called it and never more.
 //! Results come back as Lua values; an API error is raised as a Lua error carrying the API's
