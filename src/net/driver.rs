@@ -422,11 +422,12 @@ impl Driver {
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
-                result: Err(e),
+                result: Err(libp2p::ping::Failure::Timeout),
             }) => {
                 // A connection that stops answering pings is closed, so a peer that vanished
-                // (a cable pulled, a NAT forgetting us) is not asked for blocks any more.
-                log_debug!("ping to {peer} failed ({e}): closing that connection");
+                // (a cable pulled, a NAT forgetting us) is not asked for blocks any more. A
+                // peer that does not speak ping at all is left alone.
+                log_debug!("ping to {peer} timed out: closing that connection");
                 self.swarm.close_connection(connection);
             }
             BehaviourEvent::Kad(ev) => self.on_kad(ev),

@@ -265,9 +265,12 @@ async fn serve_one(net: Net, peer: PeerId, mut s: libp2p::Stream) {
         return;
     };
     let Some(state) = net.state() else { return };
+    // The sender of junk or a forged head is banned after it has the answer (a ban closes
+    // the connection, and the answer says why).
+    let mut ban: Option<String> = None;
     let answer = match Request::from_bytes(&body) {
         Err(e) => {
-            net.ban(peer, format!("heads: a request that does not parse: {e}"));
+            ban = Some(format!("heads: a request that does not parse: {e}"));
             Answer::Refused(e.to_string())
         }
         Ok(Request::Get(mid)) => match get(&state, &mid) {
@@ -284,10 +287,7 @@ async fn serve_one(net: Net, peer: PeerId, mut s: libp2p::Stream) {
                 if let NetError::Replay(_) = e {
                     log_warn!("refused a head pushed by {peer}: {text}");
                 } else {
-                    net.ban(
-                        peer,
-                        format!("pushed a head that failed verification: {text}"),
-                    );
+                    ban = Some(format!("pushed a head that failed verification: {text}"));
                 }
                 Answer::Refused(text)
             }
@@ -295,6 +295,11 @@ async fn serve_one(net: Net, peer: PeerId, mut s: libp2p::Stream) {
     };
     let _ = tokio::time::timeout(STREAM_TIMEOUT, write_frame(&mut s, &answer.to_bytes())).await;
     let _ = futures::AsyncWriteExt::close(&mut s).await;
+    if let Some(why) = ban {
+        // A moment for the answer to leave before the connection closes.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        net.ban(peer, why);
+    }
 }
 
 /// Asks `peer` for its head of `mid`; the answer is verified by the caller ([`accept`]).
