@@ -352,15 +352,13 @@ impl Net {
     pub async fn filters(&self, change: Option<(bool, String)>) -> Result<Vec<String>, NetError> {
         let changed = change.is_some();
         let list: Vec<String> = self.ask(|tx| Cmd::Filter(change, tx)).await??;
-        if changed {
-            if let Some(state) = self.state() {
-                let mut vars = state.vars.borrow().clone();
-                vars.swarm_filters = list.clone();
-                if let Err(e) = crate::config::save(&state.home, &vars) {
-                    log_warn!("the filter holds until the node stops, but saving it failed: {e}");
-                }
-                *state.vars.borrow_mut() = vars;
+        if changed && let Some(state) = self.state() {
+            let mut vars = state.vars.borrow().clone();
+            vars.swarm_filters = list.clone();
+            if let Err(e) = crate::config::save(&state.home, &vars) {
+                log_warn!("the filter holds until the node stops, but saving it failed: {e}");
             }
+            *state.vars.borrow_mut() = vars;
         }
         Ok(list)
     }
