@@ -499,3 +499,45 @@ fn mdns_finds_a_node_on_the_lan() {
     });
     eprintln!("mDNS: A connected to B {took:?} after both started");
 }
+
+#[test]
+fn provide_unprovide_and_unpublish_answer_in_leithers_words() {
+    let a = node();
+    let files = common::fresh_home();
+    let f = files.join("f.bin");
+    random_file(&f, 10_000, 5);
+    let mid = file_mimei(&a, &f);
+    // Publishing needs a version; one without is refused with what to do.
+    let empty = run(&a.home, &["mimei", "create", "-t", "file", "-m", "empty"]);
+    let empty = empty
+        .lines()
+        .find_map(|l| l.strip_prefix("mid= "))
+        .unwrap()
+        .to_string();
+    let o = leither(&a.home, &["mimei", "publish", &empty]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("mimei backup"),
+        "{o:?}"
+    );
+    assert_eq!(
+        run(&a.home, &["mimei", "provide", &mid]),
+        "MiMeiProvide ok\n"
+    );
+    let p = run(&a.home, &["mimei", "publish", &mid, "-e", "2"]);
+    assert!(
+        p.starts_with(&format!("MiMeiPublish mids= [{mid}] EOL = 2h\n")),
+        "{p}"
+    );
+    let show = run(&a.home, &["mimei", "show", &mid]);
+    assert!(show.contains("follow= true publish= true"), "{show}");
+    assert_eq!(
+        run(&a.home, &["mimei", "unprovide", &mid]),
+        "MiMeiUnprovide ok\n"
+    );
+    assert_eq!(
+        run(&a.home, &["mimei", "unpublish", &mid]),
+        "MiMeiUnpublish ok\n"
+    );
+    let show = run(&a.home, &["mimei", "show", &mid]);
+    assert!(show.contains("follow= false publish= false"), "{show}");
+}

@@ -138,33 +138,41 @@ impl Publish {
     }
 }
 
+/// Calls `function(sid, mid)` and prints `function ok`.
+fn mid_call(
+    home: &Path,
+    node: Option<&str>,
+    key: Option<&Path>,
+    function: &str,
+    mid: &str,
+) -> Result<(), CliError> {
+    let (c, sid) = connect(home, node, key)?;
+    c.call(function, vec![sid, s(mid)])?;
+    ok(function);
+    Ok(())
+}
+
 impl Unpublish {
     /// Runs the command.
     pub fn run(self, home: &Path) -> Result<(), CliError> {
-        let (c, sid) = connect(home, self.node.as_deref(), self.key.as_deref())?;
-        c.call("MiMeiUnpublish", vec![sid, s(&self.mid)])?;
-        ok("MiMeiUnpublish");
-        Ok(())
+        let (n, k) = (self.node.as_deref(), self.key.as_deref());
+        mid_call(home, n, k, "MiMeiUnpublish", &self.mid)
     }
 }
 
 impl Provide {
     /// Runs the command.
     pub fn run(self, home: &Path) -> Result<(), CliError> {
-        let (c, sid) = connect(home, self.node.as_deref(), self.key.as_deref())?;
-        c.call("MiMeiProvide", vec![sid, s(&self.mid)])?;
-        ok("MiMeiProvide");
-        Ok(())
+        let (n, k) = (self.node.as_deref(), self.key.as_deref());
+        mid_call(home, n, k, "MiMeiProvide", &self.mid)
     }
 }
 
 impl Unprovide {
     /// Runs the command.
     pub fn run(self, home: &Path) -> Result<(), CliError> {
-        let (c, sid) = connect(home, self.node.as_deref(), self.key.as_deref())?;
-        c.call("MiMeiUnprovide", vec![sid, s(&self.mid)])?;
-        ok("MiMeiUnprovide");
-        Ok(())
+        let (n, k) = (self.node.as_deref(), self.key.as_deref());
+        mid_call(home, n, k, "MiMeiUnprovide", &self.mid)
     }
 }
 
