@@ -44,6 +44,19 @@ fn may_write(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// When no head of `mid` is known here, asks the DHT for one (each value found is verified
+/// by [`heads::accept`]; the bad ones are dropped).
+async fn learn_head(c: &Call<'_>, n: &Net, mid: &MimeiId) -> Result<(), ApiError> {
+    if heads::get(c.state, mid)?.is_none()
+        && let Ok(found) = n.get_records(sync::head_key(mid)).await
+    {
+        for (_, v) in found {
+            let _ = heads::accept(c.state, &v, heads::Via::Fetch);
+        }
+    }
+    Ok(())
+}
+
 /// `SwarmLocal(sid)`: our listen addresses, each ending in `/p2p/<PeerId>`.
 pub fn local(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
@@ -244,13 +257,7 @@ pub fn mm_find_provs(c: Call<'_>) -> ApiFuture<'_> {
         let mid = mid_arg(&c, 1)?;
         let n = net(&c)?;
         let provs = n.providers(sync::provider_key(&mid)).await?;
-        if heads::get(c.state, &mid)?.is_none()
-            && let Ok(found) = n.get_records(sync::head_key(&mid)).await
-        {
-            for (_, v) in found {
-                let _ = heads::accept(c.state, &v, heads::Via::Fetch);
-            }
-        }
+        learn_head(&c, n, &mid).await?;
         let version = heads::get(c.state, &mid)?.map_or(0, |e| e.bundle.version.version());
         Ok(Value::map([
             ("mid", s(mid)),
@@ -338,13 +345,8 @@ pub fn mm_show(c: Call<'_>) -> ApiFuture<'_> {
             Err(ApiError::Mimei(crate::mimei::store::MimeiStoreError::NotFound(_))) => None,
             Err(e) => return Err(e),
         };
-        if let Some(n) = c.state.net()
-            && heads::get(c.state, &mid)?.is_none()
-            && let Ok(found) = n.get_records(sync::head_key(&mid)).await
-        {
-            for (_, v) in found {
-                let _ = heads::accept(c.state, &v, heads::Via::Fetch);
-            }
+        if let Some(n) = c.state.net() {
+            learn_head(&c, n, &mid).await?;
         }
         let head = heads::get(c.state, &mid)?;
         if local.is_none() && head.is_none() {

@@ -391,6 +391,13 @@ impl<'s> Mimeis<'s> {
             )));
         }
         s.next = rec.version() + 1;
+        self.write_version(rec, &s)?;
+        Ok(())
+    }
+
+    /// Writes a version record and the new local state in one transaction.
+    fn write_version(&self, rec: &VersionRecord, s: &LocalState) -> Result<(), StoreError> {
+        let mid = rec.mid();
         let tx = self.store.db().begin_write().map_err(|e| self.err(e))?;
         {
             let mut t = tx.open_table(VERSIONS).map_err(|e| self.err(e))?;
@@ -403,8 +410,7 @@ impl<'s> Mimeis<'s> {
             st.insert(mid.as_bytes().as_slice(), s.to_bytes().as_slice())
                 .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(())
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// Takes the header of a Mimei that came from the network (already verified by the
@@ -445,19 +451,7 @@ impl<'s> Mimeis<'s> {
         }
         let mut s = self.state(mid)?;
         s.next = s.next.max(rec.version() + 1);
-        let tx = self.store.db().begin_write().map_err(|e| self.err(e))?;
-        {
-            let mut t = tx.open_table(VERSIONS).map_err(|e| self.err(e))?;
-            t.insert(
-                version_key(mid, rec.version()).as_slice(),
-                rec.to_bytes().as_slice(),
-            )
-            .map_err(|e| self.err(e))?;
-            let mut st = tx.open_table(STATE).map_err(|e| self.err(e))?;
-            st.insert(mid.as_bytes().as_slice(), s.to_bytes().as_slice())
-                .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
+        self.write_version(rec, &s)?;
         Ok(true)
     }
 

@@ -486,9 +486,7 @@ impl Driver {
         };
         match super::heads::accept(&state, &record.value, super::heads::Via::Dht(source)) {
             Ok(outcome) => {
-                if outcome.keep_in_dht() {
-                    let _ = self.swarm.behaviour_mut().kad.store_mut().put(record);
-                }
+                let _ = self.swarm.behaviour_mut().kad.store_mut().put(record);
                 super::sync::on_new_head(&self.net, &state, outcome);
             }
             Err(NetError::Replay(why)) => log_debug!("DHT record from {source} not kept: {why}"),

@@ -56,13 +56,6 @@ pub enum Outcome {
     Known(MimeiId),
 }
 
-impl Outcome {
-    /// Whether the record may stay in our DHT store.
-    pub fn keep_in_dht(&self) -> bool {
-        true
-    }
-}
-
 /// One row of the table.
 #[derive(Clone)]
 pub struct Entry {
@@ -302,17 +295,18 @@ async fn serve_one(net: Net, peer: PeerId, mut s: libp2p::Stream) {
     }
 }
 
-/// Asks `peer` for its head of `mid`; the answer is verified by the caller ([`accept`]).
-pub async fn fetch_from(
+/// One request to `peer` on `/leither/head/1.0.0` and its answer (`None`: the stream ended
+/// without one). An answer that does not parse bans the peer.
+async fn exchange(
     net: &Net,
     peer: PeerId,
-    mid: &MimeiId,
-) -> Result<Option<Vec<u8>>, NetError> {
+    request: super::head_wire::Request,
+) -> Result<Option<super::head_wire::Answer>, NetError> {
     use super::handle::{STREAM_TIMEOUT, read_frame, write_frame};
-    use super::head_wire::{Answer, MAX_MESSAGE_LEN, Request};
+    use super::head_wire::{Answer, MAX_MESSAGE_LEN};
     let mut s = net.open(peer, super::head_wire::PROTOCOL).await?;
     let io = async {
-        write_frame(&mut s, &Request::Get(*mid).to_bytes()).await?;
+        write_frame(&mut s, &request.to_bytes()).await?;
         read_frame(&mut s, MAX_MESSAGE_LEN).await
     };
     let body = match tokio::time::timeout(STREAM_TIMEOUT, io).await {
@@ -324,15 +318,10 @@ pub async fn fetch_from(
                 reason: e.to_string(),
             });
         }
-        Err(_) => {
-            return Err(NetError::Timeout(format!(
-                "{peer} did not answer for its head"
-            )));
-        }
+        Err(_) => return Err(NetError::Timeout(format!("{peer} did not answer in time"))),
     };
     match Answer::from_bytes(&body) {
-        Ok(Answer::Head(b)) => Ok(Some(b)),
-        Ok(_) => Ok(None),
+        Ok(a) => Ok(Some(a)),
         Err(e) => {
             net.ban(peer, format!("heads: an answer that does not parse: {e}"));
             Err(NetError::Refused(e.to_string()))
@@ -340,22 +329,22 @@ pub async fn fetch_from(
     }
 }
 
+/// Asks `peer` for its head of `mid`; the answer is verified by the caller ([`accept`]).
+pub async fn fetch_from(
+    net: &Net,
+    peer: PeerId,
+    mid: &MimeiId,
+) -> Result<Option<Vec<u8>>, NetError> {
+    use super::head_wire::{Answer, Request};
+    Ok(match exchange(net, peer, Request::Get(*mid)).await? {
+        Some(Answer::Head(b)) => Some(b),
+        _ => None,
+    })
+}
+
 /// Pushes a head to `peer`; returns its answer (`Ok(true)`: taken).
 pub async fn push_to(net: &Net, peer: PeerId, bytes: &[u8]) -> Result<bool, NetError> {
-    use super::handle::{STREAM_TIMEOUT, read_frame, write_frame};
-    use super::head_wire::{Answer, MAX_MESSAGE_LEN, Request};
-    let mut s = net.open(peer, super::head_wire::PROTOCOL).await?;
-    let io = async {
-        write_frame(&mut s, &Request::Notify(bytes.to_vec()).to_bytes()).await?;
-        read_frame(&mut s, MAX_MESSAGE_LEN).await
-    };
-    match tokio::time::timeout(STREAM_TIMEOUT, io).await {
-        Ok(Ok(Some(b))) => Ok(matches!(Answer::from_bytes(&b), Ok(Answer::Ack))),
-        Ok(Ok(None)) => Ok(false),
-        Ok(Err(e)) => Err(NetError::Dial {
-            addr: peer.to_string(),
-            reason: e.to_string(),
-        }),
-        Err(_) => Err(NetError::Timeout(format!("{peer} did not answer the push"))),
-    }
+    use super::head_wire::{Answer, Request};
+    let answer = exchange(net, peer, Request::Notify(bytes.to_vec())).await?;
+    Ok(matches!(answer, Some(Answer::Ack)))
 }

@@ -95,6 +95,15 @@ pub struct Job {
 }
 
 impl Job {
+    fn new() -> Job {
+        Job {
+            progress: Cell::new(Progress::default()),
+            result: RefCell::new(None),
+            done: tokio::sync::Notify::new(),
+            started: Instant::now(),
+        }
+    }
+
     /// The progress so far.
     pub fn progress(&self) -> Progress {
         self.progress.get()
@@ -149,12 +158,7 @@ pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
     {
         return j;
     }
-    let job = Rc::new(Job {
-        progress: Cell::new(Progress::default()),
-        result: RefCell::new(None),
-        done: tokio::sync::Notify::new(),
-        started: Instant::now(),
-    });
+    let job = Rc::new(Job::new());
     net.inner.sync.jobs.borrow_mut().insert(mid, job.clone());
     let (net2, job2) = (net.clone(), job.clone());
     tokio::task::spawn_local(async move {
@@ -365,12 +369,7 @@ pub async fn fetch_tree(net: &Net, root: Cid) -> Result<bool, NetError> {
         return Ok(false);
     }
     let peers = block_peers(net, &root).await;
-    let job = Job {
-        progress: Cell::new(Progress::default()),
-        result: RefCell::new(None),
-        done: tokio::sync::Notify::new(),
-        started: Instant::now(),
-    };
+    let job = Job::new();
     fetch_dag(net, &state, root, &peers, &job).await
 }
 
@@ -528,22 +527,29 @@ pub fn on_new_head(inner: &Rc<Inner>, state: &NodeState, outcome: Outcome) {
     if !follow || matches!(via, Via::Local) {
         return;
     }
-    let local_last = m
-        .versions(&mid)
-        .ok()
-        .and_then(|v| v.last().map(|r| r.version()))
-        .unwrap_or(0);
-    let head_version = heads::get(state, &mid)
-        .ok()
-        .flatten()
-        .map_or(0, |e| e.bundle.version.version());
-    if head_version > local_last {
-        log_info!("Mimei {mid}: version {head_version} published ({via:?}), syncing");
+    if let Some(v) = behind(state, &mid) {
+        log_info!("Mimei {mid}: version {v} published ({via:?}), syncing");
         let net = Net {
             inner: inner.clone(),
         };
         start(&net, mid, None);
     }
+}
+
+/// The net head's version of `mid` when it is newer than the last version here.
+fn behind(state: &NodeState, mid: &MimeiId) -> Option<u64> {
+    let local_last = Mimeis::new(&state.store)
+        .versions(mid)
+        .ok()
+        .and_then(|v| v.last().map(|r| r.version()))
+        .unwrap_or(0);
+    let head = heads::get(state, mid)
+        .ok()
+        .flatten()?
+        .bundle
+        .version
+        .version();
+    (head > local_last).then_some(head)
 }
 
 /// The backstop of real time: every `FollowSecs`, each followed Mimei's head is asked of the
@@ -560,19 +566,10 @@ pub fn spawn_follow(net: &Net) {
             let Ok(rows) = heads::all(&state) else {
                 continue;
             };
-            for (mid, e) in rows.into_iter().filter(|(_, e)| e.follow && !e.publish) {
+            for (mid, _) in rows.into_iter().filter(|(_, e)| e.follow && !e.publish) {
                 let peers = candidates(&net, &mid, None).await.unwrap_or_default();
                 gather_heads(&net, &state, &mid, &peers, true).await;
-                let head_version = heads::get(&state, &mid)
-                    .ok()
-                    .flatten()
-                    .map_or(e.bundle.version.version(), |e| e.bundle.version.version());
-                let local_last = Mimeis::new(&state.store)
-                    .versions(&mid)
-                    .ok()
-                    .and_then(|v| v.last().map(|r| r.version()))
-                    .unwrap_or(0);
-                if head_version > local_last {
+                if behind(&state, &mid).is_some() {
                     start(&net, mid, None);
                 }
             }
