@@ -290,7 +290,7 @@ for run in $(seq 1 "$RUNS"); do
   start_node "$B"
   lt "$B" swarm connect "$A_ADDR" > /dev/null || die "B cannot connect to A"
   ms=$(sync_ms "$B" "$MID")
-  lt "$B" mimei get "$MID" -o "$WORK/got" > /dev/null || die "mimei get on B"
+  lt "$B" mimei get -o "$WORK/got" "$MID" > /dev/null || die "mimei get on B"
   cmp -s "$WORK/got" "$WORK/src/file" || die "B's file differs from A's"
   rm -f "$WORK/got"
   rm -rf "$WORK/dst"; mkdir -p "$WORK/dst"
@@ -345,7 +345,7 @@ snapshot
 lt "$A" mimei add "$MID" "$WORK/file2" > /dev/null || die "mimei add v2"
 lt "$A" mimei publish "$MID" > /dev/null
 ms=$(sync_ms "$B" "$MID")
-lt "$B" mimei get "$MID" -o "$WORK/got" > /dev/null || die "mimei get of version 2 on B"
+lt "$B" mimei get -o "$WORK/got" "$MID" > /dev/null || die "mimei get of version 2 on B"
 cmp -s "$WORK/got" "$WORK/file2" || die "B's version 2 differs from A's"
 rm -f "$WORK/got"
 delta_report "(b) file 1% delta" "$MID" "$ms"

@@ -302,12 +302,22 @@ fn foreground_node_stops_on_sigint_with_exit_0() {
     assert!(log.contains("SIGINT"), "{log}");
 }
 
-/// One Leither ID in 64 starts with '-'; argh reads it as an option, and the error says
-/// how to pass it.
+/// One Leither ID in 64 starts with '-', and argh reads it as an option. Where `--` before it
+/// makes the line parse, it is taken as the ID; where it does not (an option follows it), the
+/// error says how to pass it.
 #[test]
-fn an_id_that_starts_with_a_dash_gets_a_hint() {
+fn an_id_that_starts_with_a_dash_is_taken_or_gets_a_hint() {
     let home = fresh_home();
+    common::ok(&leither(&home, &["init", "-p", "0", "-b", ""]));
+    // Parsed as the ID: the command gets as far as looking for the node.
     let o = leither(&home, &["mimei", "show", "-abcdefghijklmnopqrstuvwxyz0"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no node is running"), "{err}");
+    // An option after it: the hint.
+    let o = leither(
+        &home,
+        &["mimei", "sync", "-abcdefghijklmnopqrstuvwxyz0", "-n", "x"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -206,7 +206,7 @@ fn a_database_mimei_syncs_and_follows() {
     run(&a.home, &["mimei", "publish", &mid]);
     run(&b.home, &["swarm", "connect", &swarm_addr(&a)]);
     run(&b.home, &["mimei", "sync", &mid]);
-    let grep = run(&b.home, &["mimei", "grep", &mid, "-m", "key:0007"]);
+    let grep = run(&b.home, &["mimei", "grep", "-m", "key:0007", &mid]);
     assert!(grep.contains("key:0007 value 7"), "{grep}");
     // A second version with a few keys changed reaches B by itself.
     api(&a, "Set", &format!("[\"{mm}\",\"key:0007\",\"changed\"]"));
@@ -215,7 +215,7 @@ fn a_database_mimei_syncs_and_follows() {
     wait_for("B at version 2", Duration::from_secs(10), || {
         last(&b, &mid) == 2
     });
-    let grep = run(&b.home, &["mimei", "grep", &mid, "-m", "key:0007"]);
+    let grep = run(&b.home, &["mimei", "grep", "-m", "key:0007", &mid]);
     assert!(grep.contains("key:0007 changed"), "{grep}");
 }
 
@@ -523,7 +523,7 @@ fn provide_unprovide_and_unpublish_answer_in_leithers_words() {
         run(&a.home, &["mimei", "provide", &mid]),
         "MiMeiProvide ok\n"
     );
-    let p = run(&a.home, &["mimei", "publish", &mid, "-e", "2"]);
+    let p = run(&a.home, &["mimei", "publish", "-e", "2", &mid]);
     assert!(
         p.starts_with(&format!("MiMeiPublish mids= [{mid}] EOL = 2h\n")),
         "{p}"

@@ -212,7 +212,7 @@ say "blocks sent to C by their counters: A $A_SENT (as far as it got before the 
 if (( B_SENT > 0 )); then pass "B served C"; else fail "B sent C no block"; fi
 
 # --- 4. the file C gets --------------------------------------------------------------------
-lt c mimei get "$MID" -o "$WORK/got" > "$WORK/get.log" 2>&1 || die "C's mimei get: $(tail -c 300 "$WORK/get.log")"
+lt c mimei get -o "$WORK/got" "$MID" > "$WORK/get.log" 2>&1 || die "C's mimei get: $(tail -c 300 "$WORK/get.log")"
 GOT=$(sha256sum < "$WORK/got" | cut -d' ' -f1)
 if [[ $GOT == "$WANT" ]]; then
   pass "C's file matches A's (sha256 ${GOT:0:16}..., $(stat -c %s "$WORK/got") bytes)"

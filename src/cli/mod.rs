@@ -38,7 +38,7 @@ pub mod ws_proto;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use argh::FromArgs;
+use argh::{EarlyExit, FromArgs};
 
 use crate::home::HomeError;
 use crate::node::NodeError;
@@ -186,9 +186,27 @@ fn dash_id(message: &str) -> Option<&str> {
     (id.starts_with('-') && id.len() >= 20 && base64url).then_some(arg)
 }
 
+/// Leither IDs are base64url, so one in 64 starts with '-' and argh takes it for an option.
+/// When that is the only trouble, parse again with `--` before the ID (everything after it is
+/// then positional); if that parses, the user meant it. Otherwise the first error stands and
+/// `main_with` prints how to write it.
+fn dash_id_retry(program: &str, args: &[&str], first: EarlyExit) -> Result<Top, EarlyExit> {
+    let Some(arg) = dash_id(&first.output) else {
+        return Err(first);
+    };
+    let Some(at) = args.iter().position(|a| *a == arg) else {
+        return Err(first);
+    };
+    let mut again: Vec<&str> = Vec::with_capacity(args.len() + 1);
+    again.extend_from_slice(&args[..at]);
+    again.push("--");
+    again.extend_from_slice(&args[at..]);
+    Top::from_args(&[program], &again).map_err(|_| first)
+}
+
 /// Runs the command line `args` (without the program name); returns the exit code.
 pub fn main_with(program: &str, args: &[&str]) -> i32 {
-    let top = match Top::from_args(&[program], args) {
+    let top = match Top::from_args(&[program], args).or_else(|e| dash_id_retry(program, args, e)) {
         Ok(t) => t,
         Err(early) => {
             // --help prints to stdout and succeeds; a usage error goes to stderr with code 2.
