@@ -100,6 +100,9 @@ pub struct SystemVars {
     /// `FollowSecs`: how often a provider checks the net head of each Mimei it follows, the
     /// backstop of the real-time push (default 60).
     pub follow_secs: u32,
+    /// `GatewaySecs`: how often this node reports its addresses to the DNNs in `Gateway` when
+    /// nothing changed (default 300; a change is reported within 30 s).
+    pub gateway_secs: u32,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -122,6 +125,7 @@ impl Default for SystemVars {
             mdns: true,
             swarm_filters: Vec::new(),
             follow_secs: 60,
+            gateway_secs: 300,
             other: Vec::new(),
         }
     }
@@ -324,6 +328,15 @@ impl SystemVars {
                         .filter(|m| (1..=86_400).contains(m))
                         .ok_or_else(|| field("FollowSecs", "a number of seconds from 1 to 86400"))?
                 }
+                "GatewaySecs" => {
+                    sv.gateway_secs = value
+                        .as_i64()
+                        .and_then(|m| u32::try_from(m).ok())
+                        .filter(|m| (1..=86_400).contains(m))
+                        .ok_or_else(|| {
+                            field("GatewaySecs", "a number of seconds from 1 to 86400")
+                        })?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
@@ -371,6 +384,10 @@ impl SystemVars {
             (
                 "FollowSecs".to_string(),
                 Value::Int(i64::from(self.follow_secs)),
+            ),
+            (
+                "GatewaySecs".to_string(),
+                Value::Int(i64::from(self.gateway_secs)),
             ),
         ];
         m.extend(self.other.iter().cloned());

@@ -47,6 +47,8 @@ pub mod config;
 pub mod daemon;
 #[cfg(feature = "files")]
 pub mod db;
+#[cfg(feature = "files")]
+pub mod dnn;
 pub mod fsutil;
 pub mod home;
 pub mod http;

@@ -221,6 +221,8 @@ fn start_and_serve(
         let lever_ticks = tokio::task::spawn_local(crate::lever::run_ticks(state.clone()));
         #[cfg(feature = "files")]
         let committer = tokio::task::spawn_local(group_commit(state.clone()));
+        #[cfg(feature = "files")]
+        let reporter = crate::dnn::reporter::spawn(&state);
         #[cfg(feature = "resp")]
         let resp = match crate::resp::server::bind(&state) {
             Ok(Some(l)) => Some(tokio::task::spawn_local(crate::resp::server::serve(
@@ -249,6 +251,9 @@ fn start_and_serve(
         lever_ticks.abort();
         #[cfg(feature = "files")]
         {
+            if let Some(r) = reporter {
+                r.abort();
+            }
             committer.abort();
             checkpoint_db(&state);
         }

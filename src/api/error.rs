@@ -64,6 +64,9 @@ pub enum ApiError {
     /// A network operation failed (dial, DHT, publish, sync).
     #[cfg(feature = "net")]
     Net(Box<crate::net::NetError>),
+    /// A DNN operation failed (a report refused, a domain taken).
+    #[cfg(feature = "files")]
+    Dnn(crate::dnn::DnnError),
 }
 
 impl ApiError {
@@ -92,6 +95,8 @@ impl ApiError {
             ApiError::Lever(e) => e.http_status(),
             #[cfg(feature = "net")]
             ApiError::Net(e) => e.http_status(),
+            #[cfg(feature = "files")]
+            ApiError::Dnn(e) => e.http_status(),
         }
     }
 
@@ -115,6 +120,8 @@ impl ApiError {
             ApiError::Lever(e) => e.code(),
             #[cfg(feature = "net")]
             ApiError::Net(_) => "net",
+            #[cfg(feature = "files")]
+            ApiError::Dnn(_) => "dnn",
         }
     }
 }
@@ -150,6 +157,8 @@ impl fmt::Display for ApiError {
             ApiError::Lever(e) => write!(f, "{e}"),
             #[cfg(feature = "net")]
             ApiError::Net(e) => write!(f, "{e}"),
+            #[cfg(feature = "files")]
+            ApiError::Dnn(e) => write!(f, "{e}"),
         }
     }
 }

@@ -12,6 +12,8 @@ pub mod args;
 pub mod error;
 #[cfg(feature = "files")]
 pub mod fns_db;
+#[cfg(feature = "files")]
+pub mod fns_dnn;
 pub mod fns_files;
 pub mod fns_ipfs;
 #[cfg(feature = "lever")]
@@ -38,6 +40,17 @@ pub use error::ApiError;
 pub use session::{Rights, Session};
 pub use state::NodeState;
 pub use value::Value;
+
+tokio::task_local! {
+    /// The address of the peer on the other end of the connection a call came over (set by
+    /// the HTTP front door; `DnnReport` and the DNN page need it).
+    pub static REMOTE: Option<std::net::SocketAddr>;
+}
+
+/// The caller's address, when the call came over a connection that knows it.
+pub fn remote_addr() -> Option<std::net::SocketAddr> {
+    REMOTE.try_with(|r| *r).ok().flatten()
+}
 
 /// What an API function returns.
 pub type ApiResult = Result<Value, ApiError>;

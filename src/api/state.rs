@@ -43,6 +43,9 @@ pub struct NodeState {
     /// The network, once started (`None` in a node whose swarm failed to start).
     #[cfg(feature = "net")]
     pub net: std::cell::OnceCell<crate::net::Net>,
+    /// Domain-name node state: reports received, reports sent, the page template.
+    #[cfg(feature = "files")]
+    pub dnn: crate::dnn::Dnn,
 }
 
 impl NodeState {
@@ -64,6 +67,8 @@ impl NodeState {
             lever: crate::lever::Lever::new(),
             #[cfg(feature = "net")]
             net: std::cell::OnceCell::new(),
+            #[cfg(feature = "files")]
+            dnn: crate::dnn::Dnn::default(),
             home,
             key,
             vars: RefCell::new(vars),

@@ -7,7 +7,7 @@ use super::fns_lever;
 use super::fns_net;
 use super::{Access, ApiFn, Rights, fns_node};
 #[cfg(feature = "files")]
-use super::{fns_db, fns_files, fns_ipfs, fns_mimei};
+use super::{fns_db, fns_dnn, fns_files, fns_ipfs, fns_mimei};
 
 /// Every function of the node, in the order the function list shows them.
 pub static TABLE: &[ApiFn] = &[
@@ -917,6 +917,38 @@ pub static TABLE: &[ApiFn] = &[
         access: Access::Public,
         doc: "Returns its argument unchanged (health checks, client tests).",
         run: fns_node::echo,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "MiMeiList",
+        params: "sid",
+        access: Access::Session(Rights::Guest),
+        doc: "The Mimeis this session may read: [{mid, type, app, ext, last, release, versions, publish, follow}].",
+        run: fns_dnn::list,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "MiMeiSetDomain",
+        params: "sid, mid, domain, [kind]",
+        access: Access::Session(Rights::User),
+        doc: "Binds domain to the Mimei (kind \"mm\", the default) or to it as an app (\"tpt\"); \"\" removes the Mimei's bindings. Needs write right (the node key's too: it signs the reports). Served here at once and reported to the DNNs in Gateway. A domain another node holds is refused. Returns {domain, target, gateways}.",
+        run: fns_dnn::set_domain,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "DnnReport",
+        params: "report",
+        access: Access::Public,
+        doc: "A node's signed address report (base64url), as nodes send to the DNNs in their Gateway (docs/dnn.md). Refused unless the node key's signature verifies, its sequence is newer than the last one kept, and each domain binding carries a header giving the node write right. Returns {ok, node, seen, bound, refused}.",
+        run: fns_dnn::report,
+    },
+    #[cfg(feature = "files")]
+    ApiFn {
+        name: "DnnStatus",
+        params: "sid",
+        access: Access::Session(Rights::Guest),
+        doc: "This node as a DNN client and as a DNN: {addrs (the HTTP addresses it reports), gateways [{url, ok, at, error, message}], domains [{domain, target, served, owner}], reports [{node, from, addrs, mimeis, age}]}.",
+        run: fns_dnn::status,
     },
 ];
 

@@ -50,6 +50,26 @@ enum Cmd {
     Release(Release),
     Restore(Restore),
     DelVers(DelVers),
+    SetDomain(SetDomain),
+}
+
+/// Bind a domain to the app: its DNN answers the domain with a page that opens the app from a
+/// live provider.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "setdomain")]
+struct SetDomain {
+    /// the app: its ID or its name
+    #[argh(option, short = 'a')]
+    app: String,
+    /// the domain (e.g. app.example.org), or "" to unbind
+    #[argh(option, short = 'd')]
+    domain: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
 }
 
 /// Upload a folder (named after the app, holding lever.json) as the app's next version.
@@ -310,6 +330,11 @@ impl Lapp {
                 let v = c.call("GetVar", vec![sid, s("mminfo"), s(&mid)])?;
                 println!("appid= {mid}");
                 super::mimei::show(&v);
+            }
+            Cmd::SetDomain(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                let mid = resolve_app(&c, &sid, &a.app)?;
+                super::mimei::set_domain(&c, sid, &mid, &a.domain, "tpt")?;
             }
             Cmd::Backup(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;

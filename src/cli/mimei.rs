@@ -37,6 +37,7 @@ enum Cmd {
     SetRight(SetRight),
     GetRight(GetRight),
     Grep(Grep),
+    SetDomain(SetDomain),
     #[cfg(feature = "net")]
     Publish(super::mimei_net::Publish),
     #[cfg(feature = "net")]
@@ -49,6 +50,52 @@ enum Cmd {
     FindProvs(super::mimei_net::FindProvs),
     #[cfg(feature = "net")]
     Sync(super::mimei_net::Sync),
+}
+
+/// Bind a domain to the Mimei: its DNN answers the domain with a page that opens the Mimei from
+/// a live provider ("" removes the Mimei's bindings).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "setdomain")]
+struct SetDomain {
+    /// the Mimei
+    #[argh(positional)]
+    mid: String,
+    /// the domain (e.g. blog.example.org), or "" to unbind
+    #[argh(positional)]
+    domain: String,
+    /// another node, by URL
+    #[argh(option, short = 'n')]
+    node: Option<String>,
+    /// key file to sign in with
+    #[argh(option, short = 'k')]
+    key: Option<PathBuf>,
+}
+
+/// `MiMeiSetDomain` and what it did, in one place for `mimei setdomain` and `lapp setdomain`.
+pub(super) fn set_domain(
+    c: &super::client::Client,
+    sid: Value,
+    mid: &str,
+    domain: &str,
+    kind: &str,
+) -> Result<(), CliError> {
+    let v = c.call("MiMeiSetDomain", vec![sid, s(mid), s(domain), s(kind)])?;
+    let target = v.get("target").and_then(|t| t.as_str()).unwrap_or("");
+    if domain.is_empty() {
+        println!("MiMeiSetDomain ok: {mid} has no domain now");
+    } else {
+        println!("MiMeiSetDomain ok: {domain} -> {target}");
+    }
+    match v.get("gateways") {
+        Some(Value::List(g)) if !g.is_empty() => {
+            let names: Vec<&str> = g.iter().filter_map(|x| x.as_str()).collect();
+            println!("reported to: {}", names.join(", "));
+        }
+        _ => println!(
+            "served by this node; name DNNs in Gateway (SystemVars.json) to have them serve it"
+        ),
+    }
+    Ok(())
 }
 
 /// Dump a database Mimei: `mid:`, `ver:`, `Data Type KV`, then a `key value` line per key
@@ -393,6 +440,10 @@ impl Mimei {
                 #[cfg(not(feature = "net"))]
                 let v = c.call("GetVar", vec![sid, s("mminfo"), s(&a.mid)])?;
                 show(&v);
+            }
+            Cmd::SetDomain(a) => {
+                let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
+                set_domain(&c, sid, &a.mid, &a.domain, "mm")?;
             }
             #[cfg(feature = "net")]
             Cmd::Publish(a) => a.run(home)?,

@@ -140,6 +140,11 @@ pub async fn serve_planned<R: Read, W: ResponseWriter<Error = R::Error>>(
     let sid = super::reply::session_id(&request.parts);
     match plan(state, path, sid.as_deref()) {
         Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
+        // Not here: a DNN page when providers reported it (src/http/dnn.rs), else a 404.
+        #[cfg(feature = "files")]
+        Err((404, message)) => {
+            super::dnn::not_here(state, path, code, 404, message, request, writer).await
+        }
         Err((status, message)) => {
             let body = json_error(&message, code);
             send(request, writer, status, "application/json", body).await

@@ -6,6 +6,8 @@
 //! write timeouts on every connection. Routes are in [`routes`].
 
 pub mod car_import;
+#[cfg(feature = "files")]
+pub mod dnn;
 #[cfg(feature = "lever")]
 pub mod entry;
 pub mod gateway;
@@ -54,6 +56,11 @@ static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
 })
 .keep_connection_alive();
 
+/// Whether the connection being served is HTTPS.
+pub fn is_secure() -> bool {
+    false
+}
+
 const REPLY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nContent-Length: 37\r\nConnection: close\r\n\r\ntoo many connections; try again soon";
 
 /// Serves HTTP on `listener` until `shutdown` turns true, then lets open connections finish
@@ -100,9 +107,12 @@ pub async fn serve(
                     },
                     picoserve::time::Duration::from_secs(DRAIN_TIMEOUT.as_secs()),
                 );
-            let served = REASON.scope(
-                RefCell::new(None),
-                server.serve(guard::GuardedStream::new(stream, HEAD_LIMIT)),
+            let served = crate::api::REMOTE.scope(
+                Some(peer),
+                REASON.scope(
+                    RefCell::new(None),
+                    server.serve(guard::GuardedStream::new(stream, HEAD_LIMIT)),
+                ),
             );
             if let Err(e) = served.await {
                 crate::log_debug!("connection from {peer} ended: {e:?}");

@@ -65,6 +65,14 @@ impl PathRouterService<()> for Routes {
             ("POST", p) if p.starts_with("/api/") => {
                 json_api::post(&self.state, &p["/api/".len()..], request, writer).await
             }
+            // A bound domain's DNN page, an unknown domain's 404, or the dashboard.
+            #[cfg(feature = "files")]
+            ("GET" | "HEAD", "/") => super::dnn::root(&self.state, request, writer).await,
+            #[cfg(feature = "files")]
+            ("GET" | "HEAD", "/dashboard" | "/dashboard/") => {
+                super::dnn::dashboard(request, writer).await
+            }
+            #[cfg(not(feature = "files"))]
             ("GET" | "HEAD", "/") => {
                 let body = format!(
                     "leither node {} ({})\nAPI: POST /webapi/ (Hprose), POST /api/<Function> (JSON)\n",

@@ -30,6 +30,7 @@ pub const RESERVED: &[&str] = &[
     "favicon.ico",
     "admin",
     "static",
+    "dashboard",
 ];
 
 /// A timer trigger: call `method` with `args` every `every_ms`.

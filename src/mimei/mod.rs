@@ -31,7 +31,7 @@ pub mod names;
 pub mod record;
 pub mod rights;
 pub mod store;
-mod wire;
+pub(crate) mod wire;
 
 pub use head::{HeadBundle, HeadRecord};
 pub use id::{AUTO_MARK, MimeiId, MimeiType};

@@ -237,6 +237,24 @@ impl<'s> Mimeis<'s> {
         Ok(h)
     }
 
+    /// The ID of every Mimei whose header is here, in byte order.
+    pub fn ids(&self) -> Result<Vec<MimeiId>, MimeiStoreError> {
+        let tx = self.store.db().begin_read().map_err(|e| self.err(e))?;
+        let t = match tx.open_table(HEADERS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.err(e).into()),
+        };
+        let mut out = Vec::new();
+        for item in t.iter().map_err(|e| self.err(e))? {
+            let (k, _) = item.map_err(|e| self.err(e))?;
+            if let Ok(a) = <[u8; 20]>::try_from(k.value()) {
+                out.push(MimeiId::from_bytes(a));
+            }
+        }
+        Ok(out)
+    }
+
     /// The local state of `mid`.
     pub fn state(&self, mid: &MimeiId) -> Result<LocalState, MimeiStoreError> {
         let b = self
