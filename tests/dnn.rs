@@ -269,6 +269,58 @@ fn reports_pages_domains_and_refusals() {
     assert!(page.contains(&s.url), "{page}");
 }
 
+/// An app on a home node: the DNN answers `/tpt/<appid>` and the app's bound domain with the
+/// page for `/tpt/<appid>/`.
+#[test]
+fn apps_get_pages_and_domains_too() {
+    let d = TestNode::start();
+    let p = home_node(&d);
+    let dir = common::fresh_home().join("shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("lever.json"),
+        "{\"name\": \"shop\", \"luaEntry\": \"main.lua\"}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.html"), "<h1>the shop</h1>").unwrap();
+    let out = run(&p.home, &["lapp", "uploadapp", "-i", dir.to_str().unwrap()]);
+    let appid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("appid= "))
+        .expect("appid= line")
+        .to_string();
+    let page_url = format!("{}/tpt/{appid}", d.url);
+    let mut page = String::new();
+    wait_for("the app's page", Duration::from_secs(10), || {
+        page = get(&page_url, &[]).1;
+        page.contains(&p.url)
+    });
+    assert!(
+        page.contains(&format!("\"target\":\"/tpt/{appid}/\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<title>App {appid}</title>")),
+        "{page}"
+    );
+    // On the provider the same path is the app itself.
+    assert!(
+        get(&format!("{}/tpt/{appid}", p.url), &[])
+            .1
+            .contains("the shop")
+    );
+    let out = run(
+        &p.home,
+        &["lapp", "setdomain", "-a", "shop", "-d", "shop.test"],
+    );
+    assert!(out.contains(&format!("shop.test -> /tpt/{appid}")), "{out}");
+    wait_for("the app's domain", Duration::from_secs(10), || {
+        get(&format!("{}/", d.url), &["Host: shop.test"])
+            .1
+            .contains(&format!("\"target\":\"/tpt/{appid}/\""))
+    });
+}
+
 #[test]
 fn a_broken_template_falls_back_and_an_override_is_used() {
     let d = TestNode::start();

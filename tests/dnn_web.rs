@@ -5,7 +5,8 @@
 //!   Mimei and a DNN on loopback. The DNN page shows the content from a provider without
 //!   leaving the DNN's URL, with the first content within 1 s of the page's start; the
 //!   provider that served it is killed and a reload still shows the content within 1 s from
-//!   another; with every provider down the page shows its message.
+//!   another; the provider serving an open page is killed and the page moves to the last one
+//!   by itself; with every provider down the page shows its message.
 //! - `the_dashboard_shows_the_node_and_writes_only_after_a_login`: the dashboard at `/` fills
 //!   every section from the API, keeps its write buttons disabled for a guest, and publishes a
 //!   Mimei after a login with the node's pass.
@@ -16,6 +17,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -161,7 +163,8 @@ fn the_page_picks_a_live_provider_and_survives_losing_them() {
     assert!(b.len() <= leither::dnn::page::MAX_PAGE);
 
     // The content, from a provider, at the DNN's own URL.
-    let r = web("dnn_page.mjs", &[&page_url, "content from leither"]);
+    // "ran" shows once the provider's app.js, loaded through the page's <base>, has run.
+    let r = web("dnn_page.mjs", &[&page_url, "ran"]);
     println!("first load: {r:?}");
     assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
     assert_eq!(field(&r, "sameUrl"), &Value::Bool(true), "{r:?}");
@@ -190,6 +193,33 @@ fn the_page_picks_a_live_provider_and_survives_losing_them() {
     assert!(ms < 1000.0, "first content after {ms} ms: {r:?}");
     let now = field(&r, "node").as_str().unwrap_or("");
     assert!(!now.is_empty() && now != chosen, "{r:?}");
+
+    // A page already showing the content: its node goes down later, and the page's heartbeat
+    // moves it to another live provider by itself.
+    let mut child = Command::new(node22())
+        .arg(common::repo_root().join("tests/web/dnn_failover.mjs"))
+        .args([page_url.as_str(), "content from leither"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cannot run node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a first line").unwrap();
+    let loaded = decode(first.as_bytes(), &JsonLimits::DEFAULT).expect("JSON");
+    let serving = field(&loaded, "node").as_str().expect("a node").to_string();
+    let j = providers
+        .iter()
+        .position(|p| p.url == serving)
+        .unwrap_or_else(|| panic!("{first}"));
+    providers[j].stop();
+    writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
+    let last = lines.next().expect("a result line").unwrap();
+    let _ = child.wait();
+    let r = decode(last.as_bytes(), &JsonLimits::DEFAULT).expect("JSON");
+    println!("failover after {serving} went down: {r:?}");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    let moved = field(&r, "node").as_str().unwrap_or("");
+    assert!(moved != serving && moved != chosen, "{r:?}");
 
     // Every provider down: the message, well within the page's bounded wait.
     for p in providers.iter_mut() {
