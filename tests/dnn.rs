@@ -356,3 +356,20 @@ fn a_broken_template_falls_back_and_an_override_is_used() {
     assert!(page.starts_with("<!doctype html><title>Mimei "), "{page}");
     assert!(page.contains("var mine={\"target\""), "{page}");
 }
+
+/// A flood of fresh keys from one address fills only its own share of the directory.
+#[test]
+fn one_address_cannot_fill_the_directory() {
+    let d = TestNode::start();
+    let cap = leither::dnn::directory::MAX_PER_ADDR;
+    for i in 0..cap {
+        let k = NodeKey::generate().unwrap();
+        let r = Report::sign(&k, now_ms(), loopback(1000 + i as u16), vec![], vec![]);
+        let (code, body) = post_report(&d, &r);
+        assert_eq!(code, 200, "report {i}: {body}");
+    }
+    let k = NodeKey::generate().unwrap();
+    let (code, body) = post_report(&d, &Report::sign(&k, now_ms(), loopback(1), vec![], vec![]));
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("nodes reporting from 127.0.0.1"), "{body}");
+}

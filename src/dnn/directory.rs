@@ -13,8 +13,9 @@
 //! the owner has not reported it for [`DOMAIN_HOLD`] seconds. So a stranger cannot take over
 //! a domain that is in use, and a domain whose owner is gone does not stay dead forever.
 //!
-//! Bounded: at most [`MAX_NODES`] nodes and [`MAX_ENTRIES`] (node, Mimei) pairs; a report
-//! that would pass either limit is refused with a clear error, not half-kept.
+//! Bounded: at most [`MAX_NODES`] nodes, [`MAX_PER_ADDR`] of them reporting from one address,
+//! and [`MAX_ENTRIES`] (node, Mimei) pairs; a report that would pass a limit is refused with a
+//! clear error (503), not half-kept, and nothing already known is pushed out by it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -44,6 +45,9 @@ pub const MAX_CLOCK_AHEAD_MS: u64 = 10 * 60 * 1000;
 pub const MAX_NODES: usize = 4096;
 /// Most (node, Mimei) pairs known.
 pub const MAX_ENTRIES: usize = 65_536;
+/// Most nodes whose reports come from one address (a NAT may hide a few; a flood of fresh
+/// keys from one host must not fill the directory).
+pub const MAX_PER_ADDR: usize = 32;
 
 /// A node's last report.
 #[derive(Clone, Debug)]
@@ -342,6 +346,16 @@ impl Directory {
             })
             .collect::<Result<_, _>>()?;
         let had = self.nodes.get(&node).map_or(0, |k| k.report.mimeis.len());
+        if !self.nodes.contains_key(&node)
+            && self.nodes.values().filter(|k| k.from == from).count() >= MAX_PER_ADDR
+        {
+            self.expire(now);
+            if self.nodes.values().filter(|k| k.from == from).count() >= MAX_PER_ADDR {
+                return Err(DnnError::Full(format!(
+                    "this DNN already knows {MAX_PER_ADDR} nodes reporting from {from}"
+                )));
+            }
+        }
         if !self.nodes.contains_key(&node) && self.nodes.len() >= MAX_NODES {
             self.expire(now);
             if self.nodes.len() >= MAX_NODES {
