@@ -338,6 +338,32 @@ impl<'s> Mimeis<'s> {
         Ok(out)
     }
 
+    /// The number of the newest stored version of `mid`, read from the table's key alone (no
+    /// record is verified: for hints such as the DNN reports, not for serving).
+    pub fn last_number(&self, mid: &MimeiId) -> Result<Option<u64>, MimeiStoreError> {
+        let tx = self.store.db().begin_read().map_err(|e| self.err(e))?;
+        let t = match tx.open_table(VERSIONS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.err(e).into()),
+        };
+        let lo = version_key(mid, 0);
+        let hi = version_key(mid, u64::MAX);
+        let mut range = t
+            .range(lo.as_slice()..=hi.as_slice())
+            .map_err(|e| self.err(e))?;
+        match range.next_back() {
+            Some(item) => {
+                let (k, _) = item.map_err(|e| self.err(e))?;
+                Ok(k.value()
+                    .get(20..28)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The number `name` stands for: `last` the newest, `release` the released one. `cur`
     /// has no number (`None`).
     pub fn resolve(
