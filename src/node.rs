@@ -192,6 +192,21 @@ fn start_and_serve(
             .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
         let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
+        // The RESP port is bound before leither.addr is written: whoever waits for that file
+        // (scripts, tests) may use every port at once.
+        #[cfg(feature = "resp")]
+        let resp = match crate::resp::server::bind(&state) {
+            Ok(Some(l)) => Some(tokio::task::spawn_local(crate::resp::server::serve(
+                l,
+                state.clone(),
+                stop_rx.clone(),
+            ))),
+            Ok(None) => None,
+            Err(e) => {
+                log_error!("{e}");
+                None
+            }
+        };
         if let Some(a) = local {
             lock.write_addr(loopback_for(a))
                 .map_err(|e| fail(&mut ready, NodeError::Daemon(e)))?;
@@ -223,19 +238,6 @@ fn start_and_serve(
         let committer = tokio::task::spawn_local(group_commit(state.clone()));
         #[cfg(feature = "files")]
         let reporter = crate::dnn::reporter::spawn(&state);
-        #[cfg(feature = "resp")]
-        let resp = match crate::resp::server::bind(&state) {
-            Ok(Some(l)) => Some(tokio::task::spawn_local(crate::resp::server::serve(
-                l,
-                state.clone(),
-                stop_rx.clone(),
-            ))),
-            Ok(None) => None,
-            Err(e) => {
-                log_error!("{e}");
-                None
-            }
-        };
         tokio::select! {
             _ = term.recv() => log_info!("SIGTERM: stopping"),
             _ = int.recv() => log_info!("SIGINT: stopping"),
