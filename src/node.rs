@@ -195,7 +195,6 @@ fn start_and_serve(
         let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
         // Notes for `run -d` to print (a foreground run shows them as log lines).
-        #[allow(unused_mut)]
         let mut notes: Vec<String> = Vec::new();
         #[cfg(feature = "tls")]
         let https = match crate::http::tls::bind(&state) {
