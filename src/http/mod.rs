@@ -200,3 +200,24 @@ pub async fn serve_on<A: Acceptor>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_facts_are_scoped_to_the_connection() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let peer: SocketAddr = "192.0.2.7:5555".parse().unwrap();
+        rt.block_on(async {
+            assert!(!is_secure());
+            assert_eq!(peer_addr(), None);
+            let inside = SECURE.scope(true, PEER.scope(peer, async { (is_secure(), peer_addr()) }));
+            assert_eq!(inside.await, (true, Some(peer)));
+            assert!(!is_secure());
+            assert_eq!(peer_addr(), None);
+        });
+    }
+}
