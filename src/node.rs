@@ -200,7 +200,9 @@ fn start_and_serve(
         let https = match crate::http::tls::bind(&state) {
             Ok(h) => h,
             Err(e) => {
-                let e = format!("HTTPS is off: {e}; the node serves plain HTTP only");
+                let e = format!(
+                    "HTTPS is off: {e}; plain HTTP only until the node is restarted with this fixed"
+                );
                 log_error!("{e}");
                 notes.push(e);
                 None
