@@ -103,6 +103,15 @@ pub struct SystemVars {
     /// `GatewaySecs`: how often this node reports its addresses to the DNNs in `Gateway` when
     /// nothing changed (default 300; a change is reported within 30 s).
     pub gateway_secs: u32,
+    /// `HttpsPort`: the HTTPS port, serving the same routes as `ServicePort` over TLS; 0 (the
+    /// default) = no HTTPS. HTTPS starts only when `TlsCert` and `TlsKey` are named too.
+    pub https_port: u16,
+    /// `TlsCert`: the PEM certificate chain file for HTTPS (leaf first, as certbot's
+    /// `fullchain.pem`); relative to the home unless absolute. Empty = not set.
+    pub tls_cert: String,
+    /// `TlsKey`: the PEM private key file for HTTPS (PKCS#8, RSA or SEC1 EC, as certbot's
+    /// `privkey.pem`); relative to the home unless absolute. Empty = not set.
+    pub tls_key: String,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -126,6 +135,9 @@ impl Default for SystemVars {
             swarm_filters: Vec::new(),
             follow_secs: 60,
             gateway_secs: 300,
+            https_port: 0,
+            tls_cert: String::new(),
+            tls_key: String::new(),
             other: Vec::new(),
         }
     }
@@ -205,6 +217,15 @@ fn strings(v: &Value) -> Option<Vec<String>> {
         Value::Str(s) if s.is_empty() => Some(Vec::new()),
         Value::Str(s) => Some(vec![s.clone()]),
         Value::Null => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// A file path setting: a string (empty = not set) or null.
+fn path_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.trim().to_string()),
+        Value::Null => Some(String::new()),
         _ => None,
     }
 }
@@ -337,10 +358,41 @@ impl SystemVars {
                             field("GatewaySecs", "a number of seconds from 1 to 86400")
                         })?
                 }
+                "HttpsPort" => {
+                    sv.https_port = value
+                        .as_i64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or_else(|| field("HttpsPort", "a port number (0 = no HTTPS)"))?
+                }
+                "TlsCert" => {
+                    sv.tls_cert = path_value(&value).ok_or_else(|| {
+                        field("TlsCert", "the path of a PEM certificate file, as a string")
+                    })?
+                }
+                "TlsKey" => {
+                    sv.tls_key = path_value(&value).ok_or_else(|| {
+                        field("TlsKey", "the path of a PEM private key file, as a string")
+                    })?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
+        if sv.https_port != 0 && sv.https_port == sv.service_port {
+            return Err(field(
+                "HttpsPort",
+                "a port other than ServicePort (0 = no HTTPS)",
+            ));
+        }
         Ok(sv)
+    }
+
+    /// The certificate and key files of HTTPS, resolved against `home`, when `HttpsPort` is
+    /// set and both are named; `None` means the node serves no HTTPS.
+    pub fn tls_files(&self, home: &Path) -> Option<(PathBuf, PathBuf)> {
+        if self.https_port == 0 || self.tls_cert.is_empty() || self.tls_key.is_empty() {
+            return None;
+        }
+        Some((home.join(&self.tls_cert), home.join(&self.tls_key)))
     }
 
     /// The document to write: known keys first (in a fixed order), then the kept ones.
@@ -389,6 +441,12 @@ impl SystemVars {
                 "GatewaySecs".to_string(),
                 Value::Int(i64::from(self.gateway_secs)),
             ),
+            (
+                "HttpsPort".to_string(),
+                Value::Int(i64::from(self.https_port)),
+            ),
+            ("TlsCert".to_string(), Value::Str(self.tls_cert.clone())),
+            ("TlsKey".to_string(), Value::Str(self.tls_key.clone())),
         ];
         m.extend(self.other.iter().cloned());
         Value::Map(m)
@@ -473,6 +531,33 @@ mod tests {
         assert!(e.to_string().contains("SystemVars.json"));
         let e = SystemVars::parse(b"[1]", p()).unwrap_err();
         assert!(e.to_string().contains("object"));
+    }
+
+    #[test]
+    fn https_keys_parse_validate_and_resolve() {
+        let text =
+            br#"{"HttpsPort": 4443, "TlsCert": "tls/fullchain.pem", "TlsKey": "/etc/k.pem"}"#;
+        let sv = SystemVars::parse(text, p()).unwrap();
+        assert_eq!(sv.https_port, 4443);
+        let (cert, key) = sv.tls_files(Path::new("/home/n")).unwrap();
+        assert_eq!(cert, Path::new("/home/n/tls/fullchain.pem"));
+        assert_eq!(key, Path::new("/etc/k.pem"));
+        let back = SystemVars::parse(sv.to_text().as_bytes(), p()).unwrap();
+        assert_eq!(back, sv);
+        // Off by default, and off until both files are named.
+        assert!(SystemVars::default().tls_files(Path::new("/")).is_none());
+        let sv = SystemVars::parse(br#"{"HttpsPort": 4443, "TlsCert": "c.pem"}"#, p()).unwrap();
+        assert!(sv.tls_files(Path::new("/")).is_none());
+        for (bad, name) in [
+            (&br#"{"HttpsPort": 70000}"#[..], "HttpsPort"),
+            (br#"{"HttpsPort": "443"}"#, "HttpsPort"),
+            (br#"{"ServicePort": 4800, "HttpsPort": 4800}"#, "HttpsPort"),
+            (br#"{"TlsCert": 5}"#, "TlsCert"),
+            (br#"{"TlsKey": ["k.pem"]}"#, "TlsKey"),
+        ] {
+            let msg = SystemVars::parse(bad, p()).unwrap_err().to_string();
+            assert!(msg.contains(name), "{msg}");
+        }
     }
 
     #[test]

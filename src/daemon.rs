@@ -207,6 +207,30 @@ impl ReadyPipe {
         };
         let _ = self.0.write_all(msg.as_bytes());
     }
+
+    /// Reports success with notes for the user (one per line after `ok`).
+    pub fn report_ok(mut self, notes: &[String]) {
+        let mut msg = "ok".to_string();
+        for n in notes {
+            msg.push('\n');
+            msg.push_str(&n.replace('\n', " "));
+        }
+        let _ = self.0.write_all(msg.as_bytes());
+    }
+}
+
+/// The notes of a success report (`ok`, then one note per line); `None` for a failure.
+pub fn ok_notes(report: &str) -> Option<Vec<String>> {
+    let rest = report.strip_prefix("ok")?;
+    if !rest.is_empty() && !rest.starts_with('\n') {
+        return None;
+    }
+    Some(
+        rest.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// What [`detach`] returns in each process.

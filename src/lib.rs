@@ -13,6 +13,7 @@
 //!                     node        assembles the services on one current_thread runtime
 //!                     daemon      home lock, pid/addr files, run -d, stop
 //!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON), /ipfs/ gateway
+//!                                 (and the same routes over TLS on HttpsPort: http/tls.rs)
 //!                     api/        the API table: each function once; codecs hprose, json
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records

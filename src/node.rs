@@ -76,6 +76,8 @@ pub enum RunOutcome {
         pid: i32,
         /// Where it listens.
         addr: String,
+        /// What the node said at start that its user should read (e.g. why HTTPS is off).
+        notes: Vec<String>,
     },
 }
 
@@ -93,9 +95,9 @@ pub fn run(home: &Path, detach: bool) -> Result<RunOutcome, NodeError> {
             Detached::Parent { pid, report } => {
                 // The child holds the lock now (the descriptor is shared); do not clean up.
                 std::mem::forget(lock);
-                if report == "ok" {
+                if let Some(notes) = daemon::ok_notes(&report) {
                     let addr = daemon::running_addr(home).unwrap_or_default();
-                    return Ok(RunOutcome::Detached { pid, addr });
+                    return Ok(RunOutcome::Detached { pid, addr, notes });
                 }
                 let msg = report
                     .strip_prefix("error: ")
@@ -192,6 +194,30 @@ fn start_and_serve(
             .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
         let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
             .map_err(|e| fail(&mut ready, NodeError::Runtime(e)))?;
+        // Notes for `run -d` to print (a foreground run shows them as log lines).
+        let mut notes: Vec<String> = Vec::new();
+        #[cfg(feature = "tls")]
+        let https = match crate::http::tls::bind(&state) {
+            Ok(h) => h,
+            Err(e) => {
+                let e = format!(
+                    "HTTPS is off: {e}; plain HTTP only until the node is restarted with this fixed"
+                );
+                log_error!("{e}");
+                notes.push(e);
+                None
+            }
+        };
+        #[cfg(feature = "tls")]
+        if let Some((l, _)) = &https {
+            state.https.set(l.local_addr().ok().map(|a| a.port()));
+        }
+        #[cfg(not(feature = "tls"))]
+        if state.vars.borrow().https_port != 0 {
+            let e = "HTTPS is off: this leither was built without TLS (feature tls)".to_string();
+            log_warn!("{e}");
+            notes.push(e);
+        }
         // The RESP port is bound before leither.addr is written: whoever waits for that file
         // (scripts, tests) may use every port at once.
         #[cfg(feature = "resp")]
@@ -227,10 +253,19 @@ fn start_and_serve(
         #[cfg(not(feature = "net"))]
         log_warn!("built without the network (feature net): running standalone");
         if let Some(p) = ready.take() {
-            p.report(Ok(()));
+            p.report_ok(&notes);
         }
         let server =
             tokio::task::spawn_local(crate::http::serve(listener, state.clone(), stop_rx.clone()));
+        #[cfg(feature = "tls")]
+        let https_server = https.map(|(l, certs)| {
+            tokio::task::spawn_local(crate::http::tls::serve(
+                l,
+                state.clone(),
+                stop_rx.clone(),
+                certs,
+            ))
+        });
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
         #[cfg(feature = "lever")]
         let lever_ticks = tokio::task::spawn_local(crate::lever::run_ticks(state.clone()));
@@ -244,6 +279,10 @@ fn start_and_serve(
         }
         let _ = stop_tx.send(true);
         let _ = server.await;
+        #[cfg(feature = "tls")]
+        if let Some(h) = https_server {
+            let _ = h.await;
+        }
         #[cfg(feature = "resp")]
         if let Some(r) = resp {
             let _ = r.await;

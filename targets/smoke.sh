@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke-test built binaries (target/dist/leither-<triple>, from targets/build.sh) under
 # qemu-user-static, each in a fresh temporary home, talking to it from the host with curl:
-#   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; a database
+#   version; init -p PORT -b ""; run -d; POST /api/Login; POST /api/GetVar ver; the same
+#   over HTTPS with TLS 1.2 and 1.3 (builds with `tls`, when openssl is there); a database
 #   over RESP with redis-cli and a version of a db Mimei read back (builds with `resp`);
 #   Lever services deployed and called, Lua on this CPU (builds with `lever`);
 #   a file Mimei published here and synced by a second node over libp2p (builds with `net`);
@@ -75,7 +76,7 @@ smoke_one() {
   if [[ ! -x "$B" ]]; then fail "binary $B missing (run targets/build.sh $T)"; return; fi
   if ! RUNNER=$(runner_for "$T"); then fail "no runner for $T"; return; fi
   H="$WORK/$T"; mkdir -p "$H"; OUT="$H/out.txt"
-  local node="$H/node" port ver rc pid sid resp rport mid mm want got
+  local node="$H/node" port ver rc pid sid resp rport hport mid mm want got v
   port=$(free_port)
   echo "--- $T (${RUNNER:-native}), home $node, port $port"
 
@@ -90,12 +91,21 @@ smoke_one() {
   if [[ $rc -eq 0 ]]; then pass "init -p $port -b \"\""
   else fail "init (exit $rc): $(head -c 300 "$OUT")"; return; fi
 
-  # The RESP port too, for the database check below (ignored by builds without it).
+  # The RESP port too, for the database check below (ignored by builds without it), and
+  # HTTPS with a self-signed RSA certificate when openssl is there (builds with `tls`).
   rport=$(free_port)
-  python3 - "$node/SystemVars.json" "$rport" <<'EOF'
+  hport=0
+  if command -v openssl > /dev/null &&
+     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$node/tls.key" -out "$node/tls.crt" \
+       -subj /CN=smoke.test -addext subjectAltName=DNS:smoke.test > /dev/null 2>&1; then
+    hport=$(free_port)
+  fi
+  python3 - "$node/SystemVars.json" "$rport" "$hport" <<'EOF'
 import json, sys
-p, port = sys.argv[1], int(sys.argv[2])
+p, port, hport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 d = json.load(open(p)); d["RespPort"] = port; d["SwarmPort"] = 0; d["Mdns"] = False
+if hport:
+    d["HttpsPort"] = hport; d["TlsCert"] = "tls.crt"; d["TlsKey"] = "tls.key"
 json.dump(d, open(p, "w"))
 EOF
 
@@ -131,6 +141,22 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     else fail "POST /api/GetVar ver: expected a JSON string containing $ver, got: ${resp:0:300}"; fi
   else
     fail "POST /api/GetVar ver: skipped (no sid)"
+  fi
+
+  # 5b. HTTPS on this CPU (rustls + ring: RSA signing, AES-GCM, X25519 in this byte order),
+  #     TLS 1.2 and 1.3, checked by curl against the certificate.
+  if [[ "$hport" == 0 ]]; then
+    echo "note $T: no openssl: HTTPS check skipped"
+  elif grep -q 'built without TLS' "$node/Leither.log"; then
+    echo "note $T: a build without the tls feature: HTTPS check skipped"
+  else
+    for v in "--tlsv1.2 --tls-max 1.2" "--tlsv1.3"; do
+      # shellcheck disable=SC2086  # $v is two options or one
+      resp=$(curl -s --max-time 30 $v --cacert "$node/tls.crt" --resolve "smoke.test:$hport:127.0.0.1" \
+        -X POST -d '["hi"]' "https://smoke.test:$hport/api/Echo" || true)
+      if [[ "$resp" == '"hi"' ]]; then pass "HTTPS ($v): POST /api/Echo -> $resp"
+      else fail "HTTPS ($v): expected \"hi\", got: ${resp:0:300}; log: $(grep -m1 HTTPS "$node/Leither.log")"; fi
+    done
   fi
 
   # 6. a Mimei database on this CPU (byte order, word size): redis-cli over RESP, then a

@@ -32,6 +32,8 @@ pub struct NodeState {
     pub started: u64,
     /// The address the HTTP port is bound to, once bound.
     pub listen: Cell<Option<SocketAddr>>,
+    /// The port HTTPS is listening on, once it is (see [`NodeState::https_port`]).
+    pub https: Cell<Option<u16>>,
     /// API calls served since start.
     pub calls: Cell<u64>,
     /// The writable state of the database Mimeis (memtable, transactions).
@@ -55,6 +57,13 @@ impl NodeState {
         self.net.get()
     }
 
+    /// The port HTTPS actually listens on: `None` when `HttpsPort` is 0, the certificate or
+    /// key is not named or could not be loaded at start, or the node was built without the
+    /// `tls` feature. (Whether one request came over HTTPS: [`crate::http::is_secure`].)
+    pub fn https_port(&self) -> Option<u16> {
+        self.https.get()
+    }
+
     /// Assembles the state from its parts.
     pub fn new(home: PathBuf, key: NodeKey, vars: SystemVars, store: Store) -> NodeState {
         #[cfg(feature = "files")]
@@ -76,6 +85,7 @@ impl NodeState {
             sessions: RefCell::new(SessionTable::new(MAX_SESSIONS)),
             started: crate::clock::unix_now(),
             listen: Cell::new(None),
+            https: Cell::new(None),
             calls: Cell::new(0),
         }
     }

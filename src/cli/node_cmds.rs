@@ -77,8 +77,11 @@ impl Run {
     pub fn run(self, home: &Path) -> Result<(), CliError> {
         match node::run(home, self.detach).map_err(CliError::Node)? {
             RunOutcome::Stopped => Ok(()),
-            RunOutcome::Detached { pid, addr } => {
+            RunOutcome::Detached { pid, addr, notes } => {
                 println!("Leither node started: pid {pid}, listening on {addr}");
+                for n in notes {
+                    println!("{n}");
+                }
                 println!("log: {}", home.join(crate::log::FILE_NAME).display());
                 Ok(())
             }

@@ -1,6 +1,7 @@
-//! The connection guard between a TCP stream and picoserve: it watches the HTTP framing of
-//! what a client sends and answers `431 Request Header Fields Too Large` itself when a
-//! request head outgrows its limit.
+//! The connection guard between a client's byte stream (plain TCP, or TLS over TCP) and
+//! picoserve: it watches the HTTP framing of what a client sends and answers `431 Request
+//! Header Fields Too Large` itself when a request head outgrows its limit, and it gathers
+//! small writes into one send.
 //!
 //! picoserve reads a request head into its fixed buffer and, when the buffer fills, reports
 //! the client as having closed the connection (a 400 with a misleading text). A router must
@@ -10,6 +11,10 @@
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
 use std::cell::RefCell;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::Poll;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Where the guard is in the client's byte stream.
@@ -220,9 +225,14 @@ impl std::fmt::Display for GuardError {
 
 impl std::error::Error for GuardError {}
 
-/// A TCP stream with a [`HeadGuard`] on its read side, for picoserve.
-pub struct GuardedStream {
-    stream: TcpStream,
+/// A client stream (a [`TcpStream`], or a TLS stream over one) with a [`HeadGuard`] on its
+/// read side, for picoserve.
+///
+/// The stream sits in a `RefCell` that both halves share: picoserve polls the read and the
+/// write half from the one connection task, and each poll borrows the stream only for the
+/// duration of that poll (never across an await), so the borrows cannot overlap.
+pub struct GuardedStream<S = TcpStream> {
+    stream: RefCell<S>,
     guard: HeadGuard,
     out: RefCell<Vec<u8>>,
 }
@@ -236,11 +246,11 @@ pub struct GuardedStream {
 /// while the peer waits.
 pub const WRITE_BUFFER: usize = 16 * 1024;
 
-impl GuardedStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
     /// Wraps an accepted stream; heads may be at most `head_limit` bytes.
-    pub fn new(stream: TcpStream, head_limit: usize) -> GuardedStream {
+    pub fn new(stream: S, head_limit: usize) -> GuardedStream<S> {
         GuardedStream {
-            stream,
+            stream: RefCell::new(stream),
             guard: HeadGuard::new(head_limit),
             out: RefCell::new(Vec::new()),
         }
@@ -248,33 +258,55 @@ impl GuardedStream {
 }
 
 /// The read half of a [`GuardedStream`].
-pub struct GuardedRead<'a> {
-    stream: &'a TcpStream,
+pub struct GuardedRead<'a, S> {
+    stream: &'a RefCell<S>,
     guard: &'a mut HeadGuard,
     out: &'a RefCell<Vec<u8>>,
 }
 
 /// The write half of a [`GuardedStream`].
-pub struct GuardedWrite<'a> {
-    stream: &'a TcpStream,
+pub struct GuardedWrite<'a, S> {
+    stream: &'a RefCell<S>,
     out: &'a RefCell<Vec<u8>>,
 }
 
-async fn send(stream: &TcpStream, mut buf: &[u8]) -> Result<(), GuardError> {
-    while !buf.is_empty() {
-        stream.writable().await.map_err(GuardError)?;
-        match stream.try_write(buf) {
-            Ok(0) => return Err(GuardError(std::io::ErrorKind::WriteZero.into())),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(GuardError(e)),
+/// Reads what is there (waiting for at least one byte, or end of stream).
+async fn recv<S: AsyncRead + Unpin>(stream: &RefCell<S>, buf: &mut [u8]) -> std::io::Result<usize> {
+    poll_fn(|cx| {
+        let mut rb = ReadBuf::new(&mut *buf);
+        match Pin::new(&mut *stream.borrow_mut()).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
+    })
+    .await
+}
+
+/// Writes all of `buf` and flushes it (a TLS stream holds records until flushed).
+async fn send<S: AsyncWrite + Unpin>(
+    stream: &RefCell<S>,
+    mut buf: &[u8],
+) -> Result<(), GuardError> {
+    while !buf.is_empty() {
+        let n = poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_write(cx, buf))
+            .await
+            .map_err(GuardError)?;
+        if n == 0 {
+            return Err(GuardError(std::io::ErrorKind::WriteZero.into()));
+        }
+        buf = &buf[n..];
     }
-    Ok(())
+    poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_flush(cx))
+        .await
+        .map_err(GuardError)
 }
 
 /// Sends what is pending (no borrow is held across the await).
-async fn drain(stream: &TcpStream, out: &RefCell<Vec<u8>>) -> Result<(), GuardError> {
+async fn drain<S: AsyncWrite + Unpin>(
+    stream: &RefCell<S>,
+    out: &RefCell<Vec<u8>>,
+) -> Result<(), GuardError> {
     let mut data = std::mem::take(&mut *out.borrow_mut());
     if data.is_empty() {
         return Ok(());
@@ -297,43 +329,35 @@ fn is_bare_head(buf: &[u8]) -> bool {
         && buf.windows(4).filter(|w| w == b"\r\n\r\n").count() == 1
 }
 
-impl ErrorType for GuardedRead<'_> {
+impl<S> ErrorType for GuardedRead<'_, S> {
     type Error = GuardError;
 }
 
-impl ErrorType for GuardedWrite<'_> {
+impl<S> ErrorType for GuardedWrite<'_, S> {
     type Error = GuardError;
 }
 
-impl Read for GuardedRead<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, GuardError> {
         if buf.is_empty() {
             return Ok(0);
         }
         // Before waiting for the peer, send it everything pending.
         drain(self.stream, self.out).await?;
-        loop {
-            self.stream.readable().await.map_err(GuardError)?;
-            match self.stream.try_read(buf) {
-                Ok(n) => {
-                    if self.guard.feed(&buf[..n]).is_err() {
-                        // Best effort: the socket's send buffer is empty at this point.
-                        let _ = self.stream.try_write(REPLY_431);
-                        return Err(GuardError(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "request head too large (answered 431)",
-                        )));
-                    }
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(GuardError(e)),
-            }
+        let n = recv(self.stream, buf).await.map_err(GuardError)?;
+        if self.guard.feed(&buf[..n]).is_err() {
+            // Best effort, and bounded by picoserve's read timeout around this read.
+            let _ = send(self.stream, REPLY_431).await;
+            return Err(GuardError(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "request head too large (answered 431)",
+            )));
         }
+        Ok(n)
     }
 }
 
-impl BaseWrite for GuardedWrite<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> BaseWrite for GuardedWrite<'_, S> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, GuardError> {
         if buf.is_empty() {
             return Ok(0);
@@ -362,7 +386,7 @@ impl BaseWrite for GuardedWrite<'_> {
     }
 }
 
-impl Write for GuardedWrite<'_> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Write for GuardedWrite<'_, S> {
     async fn write_with<F: FnOnce(picoserve::mem::BorrowedCursor<'_>) -> R, R>(
         &mut self,
         f: F,
@@ -379,12 +403,20 @@ impl Write for GuardedWrite<'_> {
     }
 }
 
-impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> picoserve::io::Socket<picoserve::TokioRuntime>
+    for GuardedStream<S>
+{
     type Error = GuardError;
-    type ReadHalf<'a> = GuardedRead<'a>;
-    type WriteHalf<'a> = GuardedWrite<'a>;
+    type ReadHalf<'a>
+        = GuardedRead<'a, S>
+    where
+        S: 'a;
+    type WriteHalf<'a>
+        = GuardedWrite<'a, S>
+    where
+        S: 'a;
 
-    fn split(&mut self) -> (GuardedRead<'_>, GuardedWrite<'_>) {
+    fn split(&mut self) -> (GuardedRead<'_, S>, GuardedWrite<'_, S>) {
         (
             GuardedRead {
                 stream: &self.stream,
@@ -407,27 +439,25 @@ impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
     }
 
     async fn shutdown<T: picoserve::Timer<picoserve::TokioRuntime>>(
-        mut self,
+        self,
         timeouts: &picoserve::Timeouts,
         timer: &T,
     ) -> Result<(), picoserve::Error<GuardError>> {
-        use tokio::io::AsyncReadExt;
         timer
             .run_with_timeout(timeouts.write, drain(&self.stream, &self.out))
             .await
             .map_err(picoserve::Error::WriteTimeout)?
             .map_err(picoserve::Error::Write)?;
+        // TCP: FIN. TLS: close_notify, then FIN.
+        let close = poll_fn(|cx| Pin::new(&mut *self.stream.borrow_mut()).poll_shutdown(cx));
         timer
-            .run_with_timeout(
-                timeouts.write,
-                tokio::io::AsyncWriteExt::shutdown(&mut self.stream),
-            )
+            .run_with_timeout(timeouts.write, close)
             .await
             .map_err(picoserve::Error::WriteTimeout)?
             .map_err(|e| picoserve::Error::Write(GuardError(e)))?;
         let mut buffer = [0; 128];
         while timer
-            .run_with_timeout(timeouts.read_request, self.stream.read(&mut buffer))
+            .run_with_timeout(timeouts.read_request, recv(&self.stream, &mut buffer))
             .await
             .map_err(picoserve::Error::ReadTimeout)?
             .map_err(|e| picoserve::Error::Read(GuardError(e)))?

@@ -40,6 +40,11 @@ impl TestNode {
     /// [`TestNode::start`], calling `configure` with the home between `init` and `run`
     /// (to edit SystemVars.json with [`set_system_var`], say).
     pub fn start_with(configure: impl FnOnce(&Path)) -> TestNode {
+        TestNode::start_with_env(configure, &[])
+    }
+
+    /// [`TestNode::start_with`], with `env` added to the node's environment.
+    pub fn start_with_env(configure: impl FnOnce(&Path), env: &[(&str, &str)]) -> TestNode {
         let home = fresh_home();
         let init = Command::new(BIN)
             .arg("--home")
@@ -67,6 +72,7 @@ impl TestNode {
             .arg("--home")
             .arg(&home)
             .arg("run")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
