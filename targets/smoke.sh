@@ -5,7 +5,9 @@
 #   over HTTPS with TLS 1.2 and 1.3 (builds with `tls`, when openssl is there); a database
 #   over RESP with redis-cli and a version of a db Mimei read back (builds with `resp`);
 #   Lever services deployed and called, Lua on this CPU (builds with `lever`);
-#   a file Mimei published here and synced by a second node over libp2p (builds with `net`);
+#   a file Mimei published here and synced by a second node over libp2p (builds with `net`),
+#   and that node's signed address report verified here, as a DNN, which then answers its
+#   Mimei with the page;
 #   stop; stop again.
 #
 #   targets/smoke.sh [TARGET...]     default: the four router/board targets (same names as build.sh)
@@ -224,7 +226,8 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
     # shellcheck disable=SC2086
     l2() { timeout "$TMO" $R2 "$B2" --home "$node2" "$@" > "$OUT" 2>&1 < /dev/null; }
     if l2 init -p "$port2" -b "" -l 127.0.0.1 &&
-        sed -i 's/"SwarmPort": *[0-9]*/"SwarmPort": 0/; s/"Mdns": *true/"Mdns": false/' "$node2/SystemVars.json"; then
+        sed -i 's/"SwarmPort": *[0-9]*/"SwarmPort": 0/; s/"Mdns": *true/"Mdns": false/' "$node2/SystemVars.json" &&
+        sed -i "s|\"Gateway\": *\\[\\]|\"Gateway\": [\"http://127.0.0.1:$port\"]|; s/\"GatewaySecs\": *[0-9]*/\"GatewaySecs\": 1/" "$node2/SystemVars.json"; then
       l2 run -d || true
       for peer2 in $(listener_pid "$port2") $(pids_using "$node2"); do PIDS+=("$peer2"); done
       rc=0
@@ -236,6 +239,21 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
           cmp -s "$f" "$H/net.out"; then
         pass "network: $B2 synced a Mimei published here over libp2p + bitswap (${addr%%/p2p/*})"
       else fail "network sync: $(head -c 300 "$OUT")"; fi
+      # 8b. the DNN on this CPU: the second node reports to this one (Gateway), signed; this
+      # build verifies the report and answers /mm/<mid> of a Mimei it does not hold with the
+      # page naming the second node (at most 3 KB).
+      local mid3 page i
+      if l2 mimei create -t file -m dnn && mid3=$(sed -n 's/^mid= //p' "$OUT") && [[ -n "$mid3" ]] &&
+          l2 mimei setright -- "$mid3" '*' read && l2 mimei add -- "$mid3" "$f"; then
+        for i in $(seq 1 100); do
+          page=$(curl -s -m 10 "http://127.0.0.1:$port/mm/$mid3")
+          [[ $page == *"127.0.0.1:$port2"* ]] && break
+          sleep 0.2
+        done
+        if [[ $page == *"\"url\":\"http://127.0.0.1:$port2\""* && ${#page} -le 3072 ]]; then
+          pass "DNN: a signed report verified here; the page (${#page} bytes) names the provider"
+        else fail "DNN page: $(head -c 300 <<< "$page")"; fi
+      else fail "DNN: second node's Mimei: $(head -c 300 "$OUT")"; fi
       l2 stop || true
     else fail "network: second node init: $(head -c 300 "$OUT")"; fi
   else

@@ -102,9 +102,10 @@ fn page_for(
     target: &str,
     title: &str,
 ) -> String {
+    // Unknown (never on a connection): no address, so nothing local is offered.
     let visitor = crate::api::remote_addr()
         .map(|a| addr::canonical(a.ip()))
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let secure = secure();
     let now = unix_now();
     let me = state.key.id();
