@@ -7,67 +7,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{TestNode, curl, leither, ok, set_system_var};
-use leither::api::Value;
+use common::dnn::{home_node, run, site, wait_for};
+use common::{TestNode, curl, leither};
 use leither::dnn::addr::{Host, Offer};
 use leither::dnn::page::MAX_PAGE;
 use leither::dnn::report::{Binding, Kind, Report};
 use leither::mimei::{HeaderFields, MimeiHeader, MimeiType, Rights};
 use leither::pki::NodeKey;
-
-fn run(home: &Path, args: &[&str]) -> String {
-    ok(&leither(home, args))
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A node that reports to `dnn` every second.
-fn home_node(dnn: &TestNode) -> TestNode {
-    let url = dnn.url.clone();
-    TestNode::start_with(move |h| {
-        set_system_var(h, "SwarmPort", Value::Int(0));
-        set_system_var(h, "Gateway", Value::List(vec![Value::Str(url)]));
-        set_system_var(h, "GatewaySecs", Value::Int(1));
-    })
-}
-
-/// A folder Mimei on `n` (index.html holding `marker`), readable by anyone. Returns its ID.
-pub fn site(n: &TestNode, marker: &str) -> String {
-    let dir = n.home.join("site");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("index.html"),
-        format!("<!doctype html><html><body><h1 id=\"x\">{marker}</h1><a href=\"b.html\">b</a></body></html>"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("b.html"), "page b").unwrap();
-    let out = run(&n.home, &["mimei", "create", "-t", "file"]);
-    let mid = out
-        .lines()
-        .find_map(|l| l.strip_prefix("mid= "))
-        .expect("mid= line")
-        .to_string();
-    run(&n.home, &["mimei", "setright", &mid, "*", "read"]);
-    let added = run(&n.home, &["ipfs", "add", "-r", dir.to_str().unwrap()]);
-    let cid = added
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("added "))
-        .and_then(|l| l.split(' ').next())
-        .expect("added CID line")
-        .to_string();
-    run(&n.home, &["mimei", "setcid", &mid, &cid]);
-    mid
-}
 
 fn get(url: &str, headers: &[&str]) -> (u16, String) {
     let mut args: Vec<&str> = Vec::new();

@@ -20,9 +20,10 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{TestNode, leither, ok, set_system_var};
+use common::dnn::{home_node, run, site, wait_for};
+use common::{TestNode, set_system_var};
 use leither::api::Value;
 use leither::api::json::{JsonLimits, decode};
 
@@ -73,69 +74,12 @@ fn num(v: &Value) -> f64 {
     }
 }
 
-fn run(home: &Path, args: &[&str]) -> String {
-    ok(&leither(home, args))
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn home_node(dnn: &TestNode) -> TestNode {
-    let url = dnn.url.clone();
-    TestNode::start_with(move |h| {
-        set_system_var(h, "SwarmPort", Value::Int(0));
-        set_system_var(h, "Gateway", Value::List(vec![Value::Str(url)]));
-        set_system_var(h, "GatewaySecs", Value::Int(1));
-    })
-}
-
-/// A published folder Mimei on `n`: index.html (showing `marker`) and a script it loads by a
-/// relative path, so the test sees the provider's files reached through the page's `<base>`.
-fn site(n: &TestNode, marker: &str) -> String {
-    let dir = n.home.join("site");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("index.html"),
-        format!(
-            "<!doctype html><html><head><title>site</title></head><body><h1>{marker}</h1><p id=\"js\"></p><script src=\"app.js\"></script></body></html>"
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("app.js"),
-        "document.getElementById('js').textContent = 'script from ' + location.host + ' ran';",
-    )
-    .unwrap();
-    let out = run(&n.home, &["mimei", "create", "-t", "file"]);
-    let mid = out
-        .lines()
-        .find_map(|l| l.strip_prefix("mid= "))
-        .expect("mid= line")
-        .to_string();
-    run(&n.home, &["mimei", "setright", &mid, "*", "read"]);
-    let added = run(&n.home, &["ipfs", "add", "-r", dir.to_str().unwrap()]);
-    let cid = added
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("added "))
-        .and_then(|l| l.split(' ').next())
-        .expect("added CID line")
-        .to_string();
-    run(&n.home, &["mimei", "setcid", &mid, &cid]);
-    run(&n.home, &["mimei", "publish", &mid]);
-    mid
-}
-
 #[test]
 fn the_page_picks_a_live_provider_and_survives_losing_them() {
     let d = TestNode::start();
     let p1 = home_node(&d);
     let mid = site(&p1, "content from leither");
+    run(&p1.home, &["mimei", "publish", &mid]);
     let a1 = run(&p1.home, &["swarm", "local"])
         .lines()
         .next()

@@ -149,7 +149,10 @@ fn https_serves_the_same_routes_as_http() {
     assert_eq!((s, b.as_str()), (200, "\"hi\""), "{}", n.stderr());
     let (s, b) = curl_https(port, &ca, "/", None);
     assert_eq!(s, 200, "{b}");
-    assert!(b.contains("<title>Leither node</title>"), "the dashboard: {b}");
+    assert!(
+        b.contains("<title>Leither node</title>"),
+        "the dashboard: {b}"
+    );
     // The same answer as the plain port, and errors map to the same statuses.
     let (s2, b2) = common::curl(&[&format!("{}/", n.url)]);
     assert_eq!((s2, String::from_utf8_lossy(&b2).into_owned()), (200, b));

@@ -151,21 +151,11 @@ pub fn domain(store: &Store, domain: &str) -> Result<Option<Bound>, DnnError> {
 
 /// Every binding served here.
 pub fn domains(store: &Store) -> Result<Vec<(String, Bound)>, DnnError> {
-    let path = store.path();
-    let tx = store.db().begin_read().map_err(|e| db_err(path, e))?;
-    let t = match tx.open_table(DNN_DOMAINS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(path, e).into()),
-    };
-    let mut out = Vec::new();
-    for row in t.iter().map_err(|e| db_err(path, e))? {
-        let (k, v) = row.map_err(|e| db_err(path, e))?;
-        if let Some(b) = decode_bound(v.value()) {
-            out.push((k.value().to_string(), b));
-        }
-    }
-    Ok(out)
+    let rows = store.rows(DNN_DOMAINS, |k: &str| k.to_string())?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d, v)| Some((d, decode_bound(&v)?)))
+        .collect())
 }
 
 /// Binds (or, with `target` None, unbinds) the domains `node` asks for, under the ownership
@@ -245,27 +235,15 @@ impl Directory {
             return;
         }
         self.loaded = true;
-        let rows = (|| -> Result<Vec<(IpAddr, u64, Vec<u8>)>, DnnError> {
-            let path = store.path();
-            let tx = store.db().begin_read().map_err(|e| db_err(path, e))?;
-            let t = match tx.open_table(DNN_REPORTS) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(db_err(path, e).into()),
-            };
-            let mut out = Vec::new();
-            for row in t.iter().map_err(|e| db_err(path, e))? {
-                let (_, v) = row.map_err(|e| db_err(path, e))?;
-                let v = v.value();
-                if v.len() > 25
-                    && let Some(ip) = ip_from(&v[..17])
-                {
-                    let at = u64::from_le_bytes(v[17..25].try_into().unwrap_or_default());
-                    out.push((ip, at, v[25..].to_vec()));
-                }
-            }
-            Ok(out)
-        })();
+        let rows = store.rows(DNN_REPORTS, |_: &[u8]| ()).map(|rows| {
+            rows.into_iter()
+                .filter_map(|((), v)| {
+                    let ip = ip_from(v.get(..17)?)?;
+                    let at = u64::from_le_bytes(v.get(17..25)?.try_into().ok()?);
+                    Some((ip, at, v.get(25..)?.to_vec()))
+                })
+                .collect::<Vec<_>>()
+        });
         match rows {
             Ok(rows) => {
                 for (from, at, bytes) in rows {

@@ -25,7 +25,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 use crate::mimei::MimeiId;
 use crate::store::blocks::db_err;
@@ -182,25 +182,15 @@ fn read_template(path: &Path) -> Result<String, String> {
 
 /// This node's own bindings (what it reports to its DNNs): `(domain, kind, mid)`.
 pub fn own_binds(store: &Store) -> Result<Vec<(String, Kind, MimeiId)>, DnnError> {
-    let path = store.path();
-    let tx = store.db().begin_read().map_err(|e| db_err(path, e))?;
-    let t = match tx.open_table(DNN_BINDS) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(path, e).into()),
-    };
-    let mut out = Vec::new();
-    for row in t.iter().map_err(|e| db_err(path, e))? {
-        let (k, v) = row.map_err(|e| db_err(path, e))?;
-        let v = v.value();
-        if v.len() == 21
-            && let Ok(m) = <[u8; 20]>::try_from(&v[1..])
-        {
+    let rows = store.rows(DNN_BINDS, |k: &str| k.to_string())?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(domain, v)| {
+            let mid = <[u8; 20]>::try_from(v.get(1..)?).ok()?;
             let kind = if v[0] == 1 { Kind::App } else { Kind::Mimei };
-            out.push((k.value().to_string(), kind, MimeiId::from_bytes(m)));
-        }
-    }
-    Ok(out)
+            Some((domain, kind, MimeiId::from_bytes(mid)))
+        })
+        .collect())
 }
 
 /// Sets (`Some`) or removes (`None`) one of this node's bindings.

@@ -296,6 +296,28 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Every row of a table with byte values, its key made owned by `key` (a table that does
+    /// not exist yet has no rows). For the small tables that are read whole.
+    pub fn rows<K: redb::Key + 'static, T>(
+        &self,
+        table: TableDefinition<K, &[u8]>,
+        key: impl Fn(K::SelfType<'_>) -> T,
+    ) -> Result<Vec<(T, Vec<u8>)>, StoreError> {
+        let err = |e: redb::Error| blocks::db_err(&self.path, e);
+        let tx = self.db.begin_read().map_err(|e| err(e.into()))?;
+        let t = match tx.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(err(e.into())),
+        };
+        let mut out = Vec::new();
+        for row in redb::ReadableTable::iter(&t).map_err(|e| err(e.into()))? {
+            let (k, v) = row.map_err(|e| err(e.into()))?;
+            out.push((key(k.value()), v.value().to_vec()));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

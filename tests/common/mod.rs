@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod dnn;
+
 /// How long a node may take to write `leither.addr` after `run`.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a node may take to exit after SIGTERM before it is killed.
