@@ -325,3 +325,22 @@ fn an_id_that_starts_with_a_dash_is_taken_or_gets_a_hint() {
         "{err}"
     );
 }
+
+/// `leither ... | head`: the reader stops early and the command ends quietly (SIGPIPE, as
+/// for any Unix tool), never with a panic message.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do '{}' --help | true; done",
+            common::BIN
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}

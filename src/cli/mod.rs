@@ -279,5 +279,28 @@ pub fn main() -> i32 {
         })
         .unwrap_or_else(|| "leither".to_string());
     let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    if command_of(&rest) != Some("run") {
+        // A reader that stops early (`leither swarm peers | head`) ends the command quietly,
+        // as it ends any Unix tool, instead of a panic on the broken pipe. The node (`run`)
+        // keeps SIGPIPE ignored: it must outlive clients that go away. Sockets are not
+        // affected either way: Rust writes to them with MSG_NOSIGNAL.
+        // SAFETY: setting a signal's disposition to the default, before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     main_with(&program, &rest)
+}
+
+/// The command set named on a command line (`run`, `mimei`, ...), skipping `--home DIR`.
+fn command_of<'a>(args: &[&'a str]) -> Option<&'a str> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--home" => {
+                it.next();
+            }
+            a if a.starts_with("--home=") => {}
+            a => return Some(a),
+        }
+    }
+    None
 }
