@@ -1,14 +1,14 @@
 //! The DNN's functions in the API table: `DnnReport` (what home nodes send), `DnnStatus`
-//! (what the dashboard shows), `MiMeiSetDomain` (`mimei setdomain`, `lapp setdomain`) and
-//! `MiMeiList` (the Mimeis a session may read). See src/dnn/ and docs/dnn.md.
+//! (what the dashboard shows) and `MiMeiSetDomain` (`mimei setdomain`, `lapp setdomain`).
+//! See src/dnn/ and docs/dnn.md.
 
 use super::fns_mimei::{mid_arg, user_of};
 use super::{ApiError, ApiFuture, Call, Value};
 use crate::clock::unix_now;
 use crate::dnn::report::{Kind, check_domain};
 use crate::dnn::{DnnError, directory, reporter};
+use crate::mimei::Right;
 use crate::mimei::store::Mimeis;
-use crate::mimei::{Right, VersionName};
 
 impl From<DnnError> for ApiError {
     fn from(e: DnnError) -> Self {
@@ -243,56 +243,5 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
                 Value::List(gateways.into_iter().map(Value::Str).collect()),
             ),
         ]))
-    })
-}
-
-/// `MiMeiList(sid)`: the Mimeis the session may read:
-/// [{mid, type, app, ext, last, release, versions, publish, follow}].
-pub fn list(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(async move {
-        c.arity(1, 1)?;
-        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
-        let m = Mimeis::new(&c.state.store);
-        let mut out = Vec::new();
-        for mid in m.ids()? {
-            let Ok(h) = m.header(&mid) else { continue };
-            if h.rights().check(user.as_ref(), Right::READ).is_err() {
-                continue;
-            }
-            let versions = m.versions(&mid).map(|v| v.len()).unwrap_or(0);
-            let last = m
-                .resolve(&mid, VersionName::Last)
-                .ok()
-                .flatten()
-                .unwrap_or(0);
-            let release = m.state(&mid).map(|s| s.release).unwrap_or(0);
-            #[cfg(feature = "net")]
-            let (publish, follow) = crate::net::heads::get(c.state, &mid)
-                .ok()
-                .flatten()
-                .map_or((false, false), |e| (e.publish, e.follow));
-            #[cfg(not(feature = "net"))]
-            let (publish, follow) = (false, false);
-            let f = h.fields();
-            out.push(Value::map([
-                ("mid", s(mid)),
-                (
-                    "type",
-                    s(match f.kind {
-                        crate::mimei::MimeiType::File => "file",
-                        crate::mimei::MimeiType::Db => "db",
-                    }),
-                ),
-                ("app", s(f.app.map(|a| a.to_string()).unwrap_or_default())),
-                ("ext", s(&f.ext)),
-                ("last", Value::Int(last as i64)),
-                ("release", Value::Int(release as i64)),
-                ("versions", Value::Int(versions as i64)),
-                ("publish", Value::Bool(publish)),
-                ("follow", Value::Bool(follow)),
-            ]));
-        }
-        Ok(Value::List(out))
     })
 }

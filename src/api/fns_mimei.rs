@@ -1,5 +1,6 @@
 //! Mimei functions of the table: `MMCreate`, `MMOpen` and the functions on the `mmsid` it
-//! returns (versions, rights), and `GetVar` names `mminfo`, `mmversions`. The `MF*` file
+//! returns (versions, rights), `MiMeiList` (the Mimeis a session may read), and `GetVar`
+//! names `mminfo`, `mmversions`. The `MF*` file
 //! functions are in the child module `fns_mimei_fs.rs`.
 //!
 //! **Who signs.** The node holds no user's secret key (a pass proves who a user is; it cannot
@@ -588,3 +589,57 @@ pub use fs::{get_data, open_path, readdir, set_cid, set_data, stat, truncate};
 #[cfg(test)]
 #[path = "fns_mimei_tests.rs"]
 mod tests;
+
+/// `MiMeiList(sid)`: the Mimeis the session may read:
+/// [{mid, type, app, ext, last, release, versions, publish, follow}].
+pub fn mm_list(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 1)?;
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        let user = user_of(session)?;
+        let m = Mimeis::new(&c.state.store);
+        let mut out = Vec::new();
+        for mid in m.ids()? {
+            let Ok(h) = m.header(&mid) else { continue };
+            if h.rights().check(user.as_ref(), Right::READ).is_err() {
+                continue;
+            }
+            let versions = m.versions(&mid).map(|v| v.len()).unwrap_or(0);
+            let last = m
+                .resolve(&mid, VersionName::Last)
+                .ok()
+                .flatten()
+                .unwrap_or(0);
+            let release = m.state(&mid).map(|s| s.release).unwrap_or(0);
+            #[cfg(feature = "net")]
+            let (publish, follow) = crate::net::heads::get(c.state, &mid)
+                .ok()
+                .flatten()
+                .map_or((false, false), |e| (e.publish, e.follow));
+            #[cfg(not(feature = "net"))]
+            let (publish, follow) = (false, false);
+            let f = h.fields();
+            out.push(Value::map([
+                ("mid", Value::Str(mid.to_string())),
+                (
+                    "type",
+                    Value::from(match f.kind {
+                        crate::mimei::MimeiType::File => "file",
+                        crate::mimei::MimeiType::Db => "db",
+                    }),
+                ),
+                (
+                    "app",
+                    Value::Str(f.app.map(|a| a.to_string()).unwrap_or_default()),
+                ),
+                ("ext", Value::Str(f.ext.clone())),
+                ("last", Value::Int(last as i64)),
+                ("release", Value::Int(release as i64)),
+                ("versions", Value::Int(versions as i64)),
+                ("publish", Value::Bool(publish)),
+                ("follow", Value::Bool(follow)),
+            ]));
+        }
+        Ok(Value::List(out))
+    })
+}

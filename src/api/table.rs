@@ -924,7 +924,7 @@ pub static TABLE: &[ApiFn] = &[
         params: "sid",
         access: Access::Session(Rights::Guest),
         doc: "The Mimeis this session may read: [{mid, type, app, ext, last, release, versions, publish, follow}].",
-        run: fns_dnn::list,
+        run: fns_mimei::mm_list,
     },
     #[cfg(feature = "files")]
     ApiFn {
