@@ -359,7 +359,17 @@ impl Directory {
                 .map_err(|e| db_err(path, e))?;
         }
         tx.commit().map_err(|e| db_err(path, e))?;
-        let accepted = bind(store, &node, &wanted, now)?;
+        // Most reports bind nothing, as the node's last one: then the domain table (which a
+        // bind scans for the node's released names) is left alone.
+        let had_domains = self
+            .nodes
+            .get(&node)
+            .is_none_or(|k| !k.report.domains.is_empty());
+        let accepted = if wanted.is_empty() && !had_domains {
+            Accepted::default()
+        } else {
+            bind(store, &node, &wanted, now)?
+        };
         self.insert(Known {
             report: report.clone(),
             from,
