@@ -195,10 +195,11 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
         header.rights().check(user.as_ref(), Right::WRITE)?;
         // The node signs the reports, so the node key must hold the write right too.
         header.rights().check(Some(&st.key.id()), Right::WRITE)?;
+        let before = crate::dnn::own_binds(&st.store)?;
         if domain.is_empty() {
-            for (d, _, m) in crate::dnn::own_binds(&st.store)? {
-                if m == mid {
-                    crate::dnn::set_own_bind(&st.store, &d, None)?;
+            for (d, _, m) in &before {
+                if *m == mid {
+                    crate::dnn::set_own_bind(&st.store, d, None)?;
                 }
             }
         } else {
@@ -206,10 +207,8 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
                 function: c.entry.name,
                 message: format!("argument 3 (domain): {m}"),
             })?;
-            if crate::dnn::own_binds(&st.store)?.len() >= crate::dnn::report::MAX_DOMAINS
-                && !crate::dnn::own_binds(&st.store)?
-                    .iter()
-                    .any(|(d, ..)| *d == domain)
+            if before.len() >= crate::dnn::report::MAX_DOMAINS
+                && !before.iter().any(|(d, ..)| *d == domain)
             {
                 return Err(ApiError::Dnn(DnnError::Full(format!(
                     "this node binds {} domains already; remove one first",

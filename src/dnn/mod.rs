@@ -128,8 +128,6 @@ pub struct Dnn {
     pub directory: RefCell<directory::Directory>,
     /// How reporting to each DNN went (as a home node).
     pub gateways: RefCell<Vec<GatewayStatus>>,
-    /// The HTTP addresses this node reported last.
-    pub addrs: RefCell<Vec<addr::Offer>>,
     /// Wakes the reporter (a binding changed).
     pub wake: tokio::sync::Notify,
     template: RefCell<TemplateCache>,

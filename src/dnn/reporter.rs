@@ -286,23 +286,21 @@ fn summary(answer: &str) -> String {
     s
 }
 
-/// Builds, signs and sends a report to every gateway now.
-pub async fn report_now(state: &NodeState, seq: &mut u64) {
+/// Signs a report of `offers` and `mimeis` (with this node's bindings) and sends it to every
+/// gateway now.
+pub async fn report_now(
+    state: &NodeState,
+    seq: &mut u64,
+    offers: Vec<Offer>,
+    mimeis: Vec<(MimeiId, u64)>,
+) {
     let gateways = state.vars.borrow().gateway.clone();
     if gateways.is_empty() {
         return;
     }
-    let offers = local_offers(state);
-    *state.dnn.addrs.borrow_mut() = offers.clone();
     let now_ms = crate::clock::unix_ms();
     *seq = (*seq + 1).max(now_ms);
-    let r = Report::sign(
-        &state.key,
-        *seq,
-        offers,
-        public_mimeis(state),
-        bindings(state),
-    );
+    let r = Report::sign(&state.key, *seq, offers, mimeis, bindings(state));
     let b64 = crate::pki::encoding::base64url_encode(&r.to_bytes());
     let mut statuses = Vec::with_capacity(gateways.len());
     for url in &gateways {
@@ -358,7 +356,7 @@ pub fn spawn(state: &Rc<NodeState>) -> Option<tokio::task::JoinHandle<()>> {
                 }
             };
             if due {
-                report_now(&state, &mut seq).await;
+                report_now(&state, &mut seq, offers.clone(), mimeis.clone()).await;
                 last = Some((offers, mimeis, binds, now));
             }
             tokio::select! {

@@ -94,14 +94,16 @@ fn secure() -> bool {
     super::is_secure()
 }
 
-/// The filled page for `target` (a path on a provider) of `mid`, for this visitor.
+/// The filled page for `target` (a path on a provider) of `mid`, for this visitor; `None`
+/// when no provider reported it and this node does not hold it either, unless `always`.
 fn page_for(
     state: &NodeState,
     mid: &MimeiId,
     min_version: u64,
     target: &str,
     title: &str,
-) -> String {
+    always: bool,
+) -> Option<String> {
     // Unknown (never on a connection): no address, so nothing local is offered.
     let visitor = crate::api::remote_addr()
         .map(|a| addr::canonical(a.ip()))
@@ -111,6 +113,7 @@ fn page_for(
     let me = state.key.id();
     let mut dir = state.dnn.directory.borrow_mut();
     let known = dir.providers(&state.store, mid, min_version, now);
+    let reported = !known.is_empty();
     let providers: Vec<Provider<'_>> = known
         .iter()
         .filter(|(k, _)| k.report.node() != me)
@@ -126,6 +129,9 @@ fn page_for(
         .ok()
         .flatten()
         .is_some_and(|v| v >= min_version);
+    if !(reported || here || always) {
+        return None;
+    }
     if here {
         // The DNN itself, last: it holds the content, but providers should carry the load.
         cands.push(Candidate {
@@ -153,7 +159,7 @@ fn page_for(
         cands: &cands,
         visitor: &visitor_text,
     };
-    match page::render(&template, &p) {
+    Some(match page::render(&template, &p) {
         Ok(t) => t,
         Err(e) => {
             crate::log_error!(
@@ -161,7 +167,7 @@ fn page_for(
             );
             page::render(page::BUILTIN, &p).unwrap_or_else(|e| not_found_page(&e.to_string()))
         }
-    }
+    })
 }
 
 /// `GET /mm/...` or `/tpt/...` for a Mimei that is not here: the page, or a 404.
@@ -193,18 +199,11 @@ pub async fn not_here<R: Read, W: ResponseWriter<Error = R::Error>>(
         if p.path.is_empty() && !target.ends_with('/') {
             target.push('/');
         }
-        let has = !state
-            .dnn
-            .directory
-            .borrow_mut()
-            .providers(&state.store, &p.mid, min, unix_now())
-            .is_empty();
-        if has {
-            let title = match kind {
-                Kind::Mimei => format!("Mimei {}", p.mid),
-                Kind::App => format!("App {}", p.mid),
-            };
-            let body = page_for(state, &p.mid, min, &target, &title);
+        let title = match kind {
+            Kind::Mimei => format!("Mimei {}", p.mid),
+            Kind::App => format!("App {}", p.mid),
+        };
+        if let Some(body) = page_for(state, &p.mid, min, &target, &title, false) {
             return html(request, writer, 200, "no-store", body).await;
         }
     }
@@ -232,7 +231,7 @@ pub async fn root<R: Read, W: ResponseWriter<Error = R::Error>>(
     };
     if let Some(b) = bound {
         let target = format!("/{}/{}/", b.kind.prefix(), b.mid);
-        let body = page_for(state, &b.mid, 0, &target, &h);
+        let body = page_for(state, &b.mid, 0, &target, &h, true).unwrap_or_default();
         return html(request, writer, 200, "no-store", body).await;
     }
     let is_name = !h.is_empty() && h.parse::<IpAddr>().is_err() && h != "localhost";
