@@ -2,11 +2,12 @@
 //! door (Hprose over HTTP and WebSocket, JSON over HTTP, the CLI, and later Lua).
 //!
 //! A front door decodes a call into a name and a list of [`Value`]s and hands it to
-//! [`call`]. The table ([`table::TABLE`]) says, per function, what session it needs; the
+//! [`call`]. The table ([`table::all`]) says, per function, what session it needs; the
 //! dispatcher checks that before the function runs, so no function can forget it.
 //!
 //! Adding a function: write it in the file of its subsystem (here `fns_node.rs`), add one
-//! [`ApiFn`] line to the table, and its line to docs/api.md (a test checks they agree).
+//! [`ApiFn`] row to that subsystem's slice of the table (`table/<subsystem>.rs`), and bless
+//! docs/api.md (a test checks they agree).
 
 pub mod args;
 pub mod error;
@@ -107,36 +108,36 @@ pub struct ApiFn {
 
 /// Finds a function by name.
 pub fn lookup(name: &str) -> Option<&'static ApiFn> {
-    lookup_in(table::TABLE, name)
+    lookup_in(table::TABLES, name)
 }
 
 /// Exact names first; then, as Hprose servers do, a case-insensitive match.
-fn lookup_in(table: &'static [ApiFn], name: &str) -> Option<&'static ApiFn> {
-    table
-        .iter()
+fn lookup_in(tables: &'static [&'static [ApiFn]], name: &str) -> Option<&'static ApiFn> {
+    let all = || tables.iter().flat_map(|t| t.iter());
+    all()
         .find(|f| f.name == name)
-        .or_else(|| table.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+        .or_else(|| all().find(|f| f.name.eq_ignore_ascii_case(name)))
 }
 
 /// The names of all functions, in table order (the Hprose function list).
 pub fn names() -> impl Iterator<Item = &'static str> {
-    table::TABLE.iter().map(|f| f.name)
+    table::all().map(|f| f.name)
 }
 
 /// Calls `name` with `args`: looks it up, checks the session and rights, runs it.
 pub async fn call(state: &NodeState, name: &str, args: Vec<Value>) -> ApiResult {
-    call_in(table::TABLE, state, name, args).await
+    call_in(table::TABLES, state, name, args).await
 }
 
-/// [`call`] on another table (tests use one with functions the real table lacks yet).
+/// [`call`] on other tables (tests use one with functions the real table lacks yet).
 pub async fn call_in(
-    table: &'static [ApiFn],
+    tables: &'static [&'static [ApiFn]],
     state: &NodeState,
     name: &str,
     args: Vec<Value>,
 ) -> ApiResult {
     let entry =
-        lookup_in(table, name).ok_or_else(|| ApiError::UnknownFunction(truncate(name, 64)))?;
+        lookup_in(tables, name).ok_or_else(|| ApiError::UnknownFunction(truncate(name, 64)))?;
     let session = match entry.access {
         Access::Public => None,
         Access::Session(need) => {

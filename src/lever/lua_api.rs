@@ -19,7 +19,7 @@ use super::code::AppCode;
 use super::instance::ServiceInfo;
 use super::stream::LuaStream;
 use super::{Caller, Target};
-use crate::api::table::TABLE;
+use crate::api::table;
 use crate::api::{NodeState, Value};
 use crate::lua::bindings::args_from_lua;
 use crate::lua::convert::to_lua;
@@ -130,7 +130,7 @@ pub fn db_module(
     running: Running,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    for entry in TABLE.iter().filter(|f| is_db_function(f.name, f.params)) {
+    for entry in table::all().filter(|f| is_db_function(f.name, f.params)) {
         let (s, r) = (state.clone(), running.clone());
         let name = entry.name;
         let (env, service) = (svc.env.clone(), svc.name.clone());

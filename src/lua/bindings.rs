@@ -19,7 +19,7 @@ use mlua::{Lua, MultiValue, Table};
 use super::convert::{from_lua, to_lua};
 use super::meter::{Running, current};
 use crate::api::json::{JsonLimits, decode, encode};
-use crate::api::{Access, NodeState, Value, table::TABLE};
+use crate::api::{Access, NodeState, Value, table};
 
 /// The built-in modules bound to the API table.
 pub const API_MODULES: &[&str] = &["auth", "var", "ipfs", "mimei", "net"];
@@ -75,7 +75,7 @@ pub fn api_module(
     running: Running,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    for entry in TABLE.iter().filter(|f| module_of(f.name) == Some(module)) {
+    for entry in table::all().filter(|f| module_of(f.name) == Some(module)) {
         let state = state.clone();
         let running = running.clone();
         let name = entry.name;
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn every_function_has_a_module_but_echo() {
-        for f in TABLE {
+        for f in table::all() {
             if f.name != "Echo" {
                 assert!(module_of(f.name).is_some(), "{}", f.name);
             }

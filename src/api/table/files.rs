@@ -1,0 +1,115 @@
+//! The API table's rows for one subsystem.
+//! IPFS files, pins and the MFS (`Ipfs*`, `Files*`, `RepoGc`).
+
+use crate::api::fns_files;
+use crate::api::fns_ipfs;
+use crate::api::{Access, ApiFn, Rights};
+
+/// This subsystem's functions, in the order the function list shows them.
+pub static FNS: &[ApiFn] = &[
+    ApiFn {
+        name: "IpfsAdd",
+        params: "sid, data, [options]",
+        access: Access::Session(Rights::User),
+        doc: "Adds a string or bytes as a UnixFS file and pins it; options as the query of POST /ipfs/add (cid-version=1&raw-leaves=true&chunker=size-N&trickle=true&pin=false). Returns {cid, size}. Large files: POST /ipfs/add.",
+        run: fns_ipfs::ipfs_add,
+    },
+    ApiFn {
+        name: "IpfsCat",
+        params: "sid, cid",
+        access: Access::Session(Rights::Guest),
+        doc: "A file of up to 1 MiB as bytes; larger files are read from GET /ipfs/<cid>.",
+        run: fns_ipfs::ipfs_cat,
+    },
+    ApiFn {
+        name: "IpfsPinAdd",
+        params: "sid, cid, [recursive]",
+        access: Access::Session(Rights::User),
+        doc: "Pins a stored block, recursively unless recursive is false. Returns {cid, kind}.",
+        run: fns_ipfs::pin_add,
+    },
+    ApiFn {
+        name: "IpfsPinRm",
+        params: "sid, cid",
+        access: Access::Session(Rights::User),
+        doc: "Removes a pin. Returns true.",
+        run: fns_ipfs::pin_rm,
+    },
+    ApiFn {
+        name: "IpfsPinLs",
+        params: "sid",
+        access: Access::Session(Rights::Guest),
+        doc: "Lists the pins as [{cid, kind}].",
+        run: fns_ipfs::pin_ls,
+    },
+    ApiFn {
+        name: "IpfsLs",
+        params: "sid, cid[/path]",
+        access: Access::Session(Rights::Guest),
+        doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file).",
+        run: fns_files::ipfs_ls,
+    },
+    ApiFn {
+        name: "IpfsMakeDir",
+        params: "sid, entries, [options]",
+        access: Access::Session(Rights::User),
+        doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1. Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
+        run: fns_files::ipfs_make_dir,
+    },
+    ApiFn {
+        name: "FilesLs",
+        params: "sid, [path]",
+        access: Access::Session(Rights::User),
+        doc: "Lists an MFS directory (a file lists as itself): [{name, cid, size, tsize, type}].",
+        run: fns_files::files_ls,
+    },
+    ApiFn {
+        name: "FilesStat",
+        params: "sid, [path]",
+        access: Access::Session(Rights::User),
+        doc: "What an MFS path is: {cid, type, size, cumulativeSize, childBlocks}.",
+        run: fns_files::files_stat,
+    },
+    ApiFn {
+        name: "FilesFlush",
+        params: "sid, [path]",
+        access: Access::Session(Rights::User),
+        doc: "The CID of an MFS path (default /, the MFS root). Changes are written as they are made.",
+        run: fns_files::files_flush,
+    },
+    ApiFn {
+        name: "FilesMkdir",
+        params: "sid, path, [parents]",
+        access: Access::Session(Rights::Owner),
+        doc: "Makes an MFS directory; parents true makes missing parents and accepts an existing directory. Returns the new MFS root CID.",
+        run: fns_files::files_mkdir,
+    },
+    ApiFn {
+        name: "FilesCp",
+        params: "sid, from, to",
+        access: Access::Session(Rights::Owner),
+        doc: "Copies an MFS path or /ipfs/<cid>[/path] (its root block must be stored) to a new MFS path. Returns the new MFS root CID.",
+        run: fns_files::files_cp,
+    },
+    ApiFn {
+        name: "FilesMv",
+        params: "sid, from, to",
+        access: Access::Session(Rights::Owner),
+        doc: "Moves an MFS entry; into `to` when it is an existing directory. Returns the new MFS root CID.",
+        run: fns_files::files_mv,
+    },
+    ApiFn {
+        name: "FilesRm",
+        params: "sid, path, [recursive]",
+        access: Access::Session(Rights::Owner),
+        doc: "Removes an MFS entry; a directory only with recursive true. Returns the new MFS root CID.",
+        run: fns_files::files_rm,
+    },
+    ApiFn {
+        name: "RepoGc",
+        params: "sid",
+        access: Access::Session(Rights::Owner),
+        doc: "Removes every stored block that no pin, no Mimei and not the MFS root reaches. Returns {removed, kept, bytesFreed}.",
+        run: fns_ipfs::repo_gc,
+    },
+];

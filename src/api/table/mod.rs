@@ -1,0 +1,87 @@
+//! The API table, built from one slice of rows per subsystem (`node.rs`, `files.rs`,
+//! `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
+//! added in its own file. docs/api.md is kept beside it (a test checks that every function
+//! here is documented there).
+
+#[cfg(feature = "files")]
+pub mod db;
+#[cfg(feature = "files")]
+pub mod dnn;
+#[cfg(feature = "files")]
+pub mod files;
+#[cfg(feature = "lever")]
+pub mod lever;
+#[cfg(feature = "files")]
+pub mod mimei;
+#[cfg(feature = "net")]
+pub mod net;
+pub mod node;
+
+use super::ApiFn;
+
+/// Every subsystem's slice, in the order the function list shows them.
+pub static TABLES: &[&[ApiFn]] = &[
+    node::FNS,
+    #[cfg(feature = "files")]
+    files::FNS,
+    #[cfg(feature = "files")]
+    mimei::FNS,
+    #[cfg(feature = "files")]
+    db::FNS,
+    #[cfg(feature = "lever")]
+    lever::FNS,
+    #[cfg(feature = "net")]
+    net::FNS,
+    #[cfg(feature = "files")]
+    dnn::FNS,
+];
+
+/// Every function of the node, in table order.
+pub fn all() -> impl Iterator<Item = &'static ApiFn> {
+    TABLES.iter().flat_map(|t| t.iter())
+}
+
+/// docs/api.md, generated from the table (a test keeps the file equal to this).
+pub fn reference_markdown() -> String {
+    let mut s = String::from(
+        "# API reference\n\n\
+         Generated from `src/api/table/` (`cargo test --test api_doc` checks it; run it with\n\
+         `LEITHER_BLESS=1` to rewrite this file after changing the table).\n\n\
+         Every function is reachable through every front door with the same name and argument\n\
+         order:\n\n\
+         - Hprose 2.0/3.0: `POST /webapi/` or WebSocket `/ws/`, e.g. `GetVar(sid, \"ver\")`;\n\
+         - JSON: `POST /api/<Function>` with a JSON array of the arguments, e.g.\n  \
+         `curl -X POST http://127.0.0.1:4800/api/GetVar -d '[\"SID\",\"ver\"]'`; the result is the\n  \
+         JSON body; an error is `{\"error\": message, \"code\": code}` with status 400 (bad\n  \
+         arguments or body), 401 (no or expired session, refused pass), 403 (too few rights),\n  \
+         404 (unknown function or name), 413/431 (too large), 503 (busy) or 500;\n\
+         - CLI: `leither call <Function> [args...]` (the session id is added for you).\n\n\
+         Functions marked with a session take the session id from `Login` as their first\n\
+         argument.\n\n\
+         | function | parameters | access | what it does |\n|---|---|---|---|\n",
+    );
+    for f in all() {
+        s.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            f.name,
+            f.params,
+            f.access.describe(),
+            f.doc
+        ));
+    }
+    s.push_str(
+        "\n`GetVar` names: `ver` (version string), `hostid` (the node's 27-character ID),\n\
+         `peerid` (libp2p PeerId), `hostpk` (public key, base64url), `userid` (the session's\n\
+         user ID, empty for a guest), `nodeinfo` (a map: id, peerid, ver, arch, os, started,\n\
+         uptime, port, maxMemoryMB, storeBytes, sessions, calls), `netstats` (bitswap counters:\n\
+         blocksSent, bytesSent, wireSent, blocksReceived, bytesReceived, wireReceived,\n\
+         unsolicited, peers); with a third argument mid:\n\
+         `mminfo` (a map: mid, author, app, type, ext, mark, create, revision, rights, myRights,\n\
+         cur, last, release, versions) and `mmversions` (the list [{ver, cid, time, signer}]),\n\
+         both needing read on the Mimei. Every stored version record is verified when read; one\n\
+         that fails is refused (status 500), never returned.\n\n\
+         Hprose clients also get the function list: an empty request (2.0) or a call of `~`\n\
+         (3.0), see docs/hprose.md.\n",
+    );
+    s
+}
