@@ -48,6 +48,20 @@ pub struct Session {
     last_used: u64,
 }
 
+impl Session {
+    /// The session behind Leither's empty session id `""`: a guest that never expires.
+    pub fn guest() -> Session {
+        Session {
+            sid: String::new(),
+            uid: String::new(),
+            rights: Rights::Guest,
+            expires: u64::MAX,
+            hard_end: u64::MAX,
+            last_used: 0,
+        }
+    }
+}
+
 /// Idle timeout of a guest session.
 pub const GUEST_IDLE_SECS: u64 = 3600;
 /// Idle timeout of a user or owner session.
@@ -133,8 +147,12 @@ impl SessionTable {
         Ok(s)
     }
 
-    /// Looks a session up and extends its idle timeout. An expired one is removed.
+    /// Looks a session up and extends its idle timeout. An expired one is removed. The empty
+    /// id `""` is Leither's guest: always valid, no user, guest rights.
     pub fn touch(&mut self, sid: &str, now: u64) -> Result<Session, ApiError> {
+        if sid.is_empty() {
+            return Ok(Session::guest());
+        }
         let Some(s) = self.sessions.get_mut(sid) else {
             return Err(ApiError::SessionExpired);
         };
@@ -166,6 +184,17 @@ impl SessionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_session_is_a_guest() {
+        let mut t = SessionTable::new(1);
+        let g = t.touch("", 5).unwrap();
+        assert_eq!(
+            (g.sid.as_str(), g.uid.as_str(), g.rights),
+            ("", "", Rights::Guest)
+        );
+        assert!(t.is_empty(), "the guest takes no slot");
+    }
 
     #[test]
     fn open_touch_close() {

@@ -74,9 +74,10 @@ fn writes_need_a_session_with_enough_rights() {
         block_on(call_in(TEST_TABLES, &st, "OwnerWrite", vec![])),
         Err(ApiError::NoSession { .. })
     ));
+    // "" is Leither's guest session: known, but with guest rights only.
     assert!(matches!(
         run("OwnerWrite", ""),
-        Err(ApiError::NoSession { .. })
+        Err(ApiError::Forbidden { .. })
     ));
     assert!(matches!(
         run("OwnerWrite", "made-up"),
