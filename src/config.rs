@@ -112,6 +112,9 @@ pub struct SystemVars {
     /// `TlsKey`: the PEM private key file for HTTPS (PKCS#8, RSA or SEC1 EC, as certbot's
     /// `privkey.pem`); relative to the home unless absolute. Empty = not set.
     pub tls_key: String,
+    /// `Registration`: who may `Register` an account on this node: `"loopback"` (the
+    /// default: programs on the node's own machine), `"open"` (anyone) or `"off"`.
+    pub registration: String,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -138,6 +141,7 @@ impl Default for SystemVars {
             https_port: 0,
             tls_cert: String::new(),
             tls_key: String::new(),
+            registration: "loopback".to_string(),
             other: Vec::new(),
         }
     }
@@ -374,6 +378,13 @@ impl SystemVars {
                         field("TlsKey", "the path of a PEM private key file, as a string")
                     })?
                 }
+                "Registration" => {
+                    sv.registration = value
+                        .as_str()
+                        .filter(|r| matches!(*r, "loopback" | "open" | "off"))
+                        .map(str::to_string)
+                        .ok_or_else(|| field("Registration", "\"loopback\", \"open\" or \"off\""))?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
@@ -447,6 +458,10 @@ impl SystemVars {
             ),
             ("TlsCert".to_string(), Value::Str(self.tls_cert.clone())),
             ("TlsKey".to_string(), Value::Str(self.tls_key.clone())),
+            (
+                "Registration".to_string(),
+                Value::Str(self.registration.clone()),
+            ),
         ];
         m.extend(self.other.iter().cloned());
         Value::Map(m)

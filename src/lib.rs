@@ -15,6 +15,7 @@
 //!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON), /ipfs/ gateway
 //!                                 (and the same routes over TLS on HttpsPort: http/tls.rs)
 //!                     api/        the API table: each function once; codecs hprose, json
+//!                     accounts/   accounts registered on this node (Register, Login by name)
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
 //!                     store       redb tables under <home>/db/: meta, blocks, pins, gc
@@ -41,6 +42,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod clock;

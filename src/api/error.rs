@@ -38,6 +38,8 @@ pub enum ApiError {
     },
     /// A pass (PPT) was refused.
     Pass(PkiError),
+    /// An account operation failed (a name taken, a wrong password, registration closed).
+    Account(crate::accounts::AccountError),
     /// A named thing does not exist (a variable, a Mimei, ...).
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
@@ -86,6 +88,7 @@ impl ApiError {
             ApiError::BadArguments { .. } => 400,
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
             ApiError::Forbidden { .. } => 403,
+            ApiError::Account(e) => e.http_status(),
             ApiError::Busy(_) => 503,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::SessionExpired => "session_expired",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::Pass(_) => "pass_refused",
+            ApiError::Account(_) => "account",
             ApiError::NotFound(_) => "not_found",
             ApiError::Busy(_) => "busy",
             ApiError::Store(_) => "store",
@@ -146,6 +150,7 @@ impl fmt::Display for ApiError {
                 write!(f, "{function} needs {need} rights; this session has fewer")
             }
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
+            ApiError::Account(e) => write!(f, "{e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
             ApiError::Busy(what) => write!(f, "{what}"),
             ApiError::Store(e) => write!(f, "{e}"),
@@ -164,6 +169,12 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        ApiError::Account(e)
+    }
+}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {

@@ -1,59 +1,14 @@
-//! The node's own functions: `Login`, `Logout`, `GetVar`, `VerifyPPT`, `Echo`.
+//! The node's own functions: `GetVar`, `VerifyPPT`, `Echo` (logins are in fns_auth.rs).
 
 use std::future::ready;
 
-use super::{ApiError, ApiFuture, Call, Rights, Value};
+use super::{ApiError, ApiFuture, Call, Value};
 use crate::clock::unix_now;
 use crate::pki::Pass;
 use crate::pki::encoding::base64url_encode;
 
 /// The version string shown by `GetVar(sid, "ver")` and `leither version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// `Login()` gives a guest session; `Login(ppt)` a user session after verifying the pass
-/// (an owner session when the node's own key signed it).
-pub fn login(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready(login_now(&c, unix_now())))
-}
-
-fn login_now(c: &Call<'_>, now: u64) -> Result<Value, ApiError> {
-    c.arity(0, 1)?;
-    let (uid, rights, hard_end) = match c.opt_str_arg(0, "ppt")? {
-        None => (String::new(), Rights::Guest, u64::MAX),
-        Some(text) => {
-            let pass = Pass::parse(text)?;
-            pass.verify(now)?;
-            let signer = pass.signer_id().to_string();
-            let rights = if *pass.public_key() == c.state.key.public_key() {
-                Rights::Owner
-            } else {
-                Rights::User
-            };
-            (signer, rights, pass.end_time())
-        }
-    };
-    let s = c
-        .state
-        .sessions
-        .borrow_mut()
-        .open(&uid, rights, hard_end, now)?;
-    Ok(Value::map([
-        ("sid", Value::Str(s.sid)),
-        ("uid", Value::Str(s.uid)),
-        ("rights", Value::from(s.rights.as_str())),
-        ("expires", Value::Int(s.expires as i64)),
-    ]))
-}
-
-/// `Logout(sid)` ends the session.
-pub fn logout(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready((|| {
-        c.arity(1, 1)?;
-        let sid = c.str_arg(0, "sid")?;
-        c.state.sessions.borrow_mut().close(sid);
-        Ok(Value::Bool(true))
-    })()))
-}
 
 /// `GetVar(sid, name)`: node facts by name.
 pub fn get_var(c: Call<'_>) -> ApiFuture<'_> {

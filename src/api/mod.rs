@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod error;
+pub mod fns_auth;
 #[cfg(feature = "files")]
 pub mod fns_db;
 #[cfg(feature = "files")]

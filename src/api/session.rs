@@ -6,6 +6,7 @@
 //! guest session, and only then is a new login refused.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::error::ApiError;
 use crate::pki::encoding::base64url_encode;
@@ -46,6 +47,9 @@ pub struct Session {
     /// Unix seconds after which the session is gone, used or not.
     pub hard_end: u64,
     last_used: u64,
+    /// The user's own key, for an account logged in by name (src/accounts/): `SignPPT` signs
+    /// with it. Held in memory only, and gone with the session.
+    key: Option<Rc<crate::pki::NodeKey>>,
 }
 
 impl Session {
@@ -58,6 +62,7 @@ impl Session {
             expires: u64::MAX,
             hard_end: u64::MAX,
             last_used: 0,
+            key: None,
         }
     }
 }
@@ -142,6 +147,7 @@ impl SessionTable {
             expires: now.saturating_add(idle).min(hard_end),
             hard_end,
             last_used: now,
+            key: None,
         };
         self.sessions.insert(sid, s.clone());
         Ok(s)
@@ -168,6 +174,18 @@ impl SessionTable {
         s.last_used = now;
         s.expires = now.saturating_add(idle).min(s.hard_end);
         Ok(s.clone())
+    }
+
+    /// Gives a session its user's key (an account logged in by name).
+    pub fn attach_key(&mut self, sid: &str, key: Rc<crate::pki::NodeKey>) {
+        if let Some(s) = self.sessions.get_mut(sid) {
+            s.key = Some(key);
+        }
+    }
+
+    /// The user's key held by a session, if it has one.
+    pub fn key_of(&self, sid: &str) -> Option<Rc<crate::pki::NodeKey>> {
+        self.sessions.get(sid).and_then(|s| s.key.clone())
     }
 
     /// Ends a session. Returns whether it existed.

@@ -1,8 +1,9 @@
-//! The API table, built from one slice of rows per subsystem (`node.rs`, `files.rs`,
+//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `files.rs`,
 //! `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
 
+pub mod auth;
 #[cfg(feature = "files")]
 pub mod db;
 #[cfg(feature = "files")]
@@ -21,6 +22,7 @@ use super::ApiFn;
 
 /// Every subsystem's slice, in the order the function list shows them.
 pub static TABLES: &[&[ApiFn]] = &[
+    auth::FNS,
     node::FNS,
     #[cfg(feature = "files")]
     files::FNS,

@@ -1,0 +1,369 @@
+//! Leither's authentication functions (api/Auth.md): `Login` in all its forms,
+//! `LoginWithPPT`, `Logout(sid, info)`, `Register`, `SetUserInfo`, `SignPPT` and
+//! `RequestService`.
+//!
+//! Login forms, as Leither's clients call them:
+//! - `Login()` or `Login("")`: a guest session (the empty sid `""` is a guest too).
+//! - `Login(ppt)`, `Login(ppt, "byppt")`, `LoginWithPPT(ppt)`: a pass in either text form
+//!   (ours, `ppt1.`, or Leither's JSON); the node key's pass gives the owner's session.
+//! - `Login(name, pass)`, `Login(name, pass, "byname")`: an account registered here
+//!   (src/accounts/); its key is unsealed into the session, so `SignPPT` can sign for it.
+//!
+//! Every form answers `{Sid, Uid}` as Leither's `LoginReply`, with our `sid`, `uid`, `rights`
+//! and `expires` beside them (Hprose clients decoding into a struct ignore the extra keys).
+
+use std::future::ready;
+use std::rc::Rc;
+
+use super::{ApiError, ApiFuture, Call, Rights, Session, Value};
+use crate::accounts::{AccountError, Accounts};
+use crate::clock::unix_now;
+use crate::pki::{LeitherId, NodeKey, Pass};
+
+/// Longest `Logout` info kept in the log, in bytes.
+const MAX_LOGOUT_INFO: usize = 256;
+/// Longest pass `SignPPT` signs, in hours (30 days).
+const MAX_SIGN_HOURS: i64 = 24 * 30;
+
+/// `Login([ppt | name, pass], [how])`: see the module doc.
+pub fn login(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready(login_now(&c, unix_now())))
+}
+
+/// `LoginWithPPT(ppt)`: `Login` with a pass.
+pub fn login_with_ppt(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 1)?;
+        let text = c.str_arg(0, "ppt")?;
+        login_by_pass(&c, text, unix_now())
+    })()))
+}
+
+fn login_now(c: &Call<'_>, now: u64) -> Result<Value, ApiError> {
+    c.arity(0, 3)?;
+    let first = c.opt_str_arg(0, "ppt or name")?;
+    let how = c.opt_str_arg(2, "how")?;
+    match (first, c.args.len(), how) {
+        (None, 0 | 1, _) => open(c, "", Rights::Guest, u64::MAX, None, now),
+        (Some(text), 1, _) => login_by_pass(c, text, now),
+        (Some(text), 2, _) if c.opt_str_arg(1, "how")? == Some("byppt") => {
+            login_by_pass(c, text, now)
+        }
+        (Some(text), 3, Some("byppt")) => login_by_pass(c, text, now),
+        (Some(name), 2, _) | (Some(name), 3, None | Some("byname")) => {
+            let pass = c.str_arg(1, "password")?;
+            login_by_name(c, name, pass, now)
+        }
+        (_, _, Some(other)) => Err(bad(
+            c,
+            format!(
+                "unknown login form {:?}: use \"byname\" (name, password) or \"byppt\" (a pass)",
+                super::truncate(other, 32)
+            ),
+        )),
+        _ => Err(bad(
+            c,
+            "forms: Login(), Login(ppt), Login(name, password), Login(name, password, \"byname\")"
+                .to_string(),
+        )),
+    }
+}
+
+fn bad(c: &Call<'_>, message: String) -> ApiError {
+    ApiError::BadArguments {
+        function: c.entry.name,
+        message,
+    }
+}
+
+fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> {
+    let pass = Pass::parse(text)?;
+    pass.verify(now)?;
+    let rights = if *pass.public_key() == c.state.key.public_key() {
+        Rights::Owner
+    } else {
+        Rights::User
+    };
+    open(
+        c,
+        &pass.signer_id().to_string(),
+        rights,
+        pass.end_time(),
+        None,
+        now,
+    )
+}
+
+fn login_by_name(c: &Call<'_>, name: &str, pass: &str, now: u64) -> Result<Value, ApiError> {
+    let (account, key) = Accounts::new(&c.state.store).login(name, pass)?;
+    open(c, &account.uid, Rights::User, u64::MAX, Some(key), now)
+}
+
+fn open(
+    c: &Call<'_>,
+    uid: &str,
+    rights: Rights,
+    hard_end: u64,
+    key: Option<NodeKey>,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let mut sessions = c.state.sessions.borrow_mut();
+    let s = sessions.open(uid, rights, hard_end, now)?;
+    if let Some(k) = key {
+        sessions.attach_key(&s.sid, Rc::new(k));
+    }
+    Ok(reply(&s))
+}
+
+/// Leither's `LoginReply` `{Sid, Uid}`, with our fields beside it.
+fn reply(s: &Session) -> Value {
+    Value::map([
+        ("Sid", Value::Str(s.sid.clone())),
+        ("Uid", Value::Str(s.uid.clone())),
+        ("sid", Value::Str(s.sid.clone())),
+        ("uid", Value::Str(s.uid.clone())),
+        ("rights", Value::from(s.rights.as_str())),
+        ("expires", Value::Int(s.expires as i64)),
+    ])
+}
+
+/// `Logout(sid, [info])` ends the session; `info` goes to the log (bounded, one line).
+pub fn logout(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 2)?;
+        let sid = c.str_arg(0, "sid")?;
+        let info = c.opt_str_arg(1, "info")?.unwrap_or("");
+        let ended = {
+            let mut sessions = c.state.sessions.borrow_mut();
+            let uid = sessions.touch(sid, unix_now()).map(|s| s.uid).ok();
+            sessions.close(sid);
+            uid
+        };
+        if let Some(uid) = ended.filter(|_| !info.is_empty()) {
+            let line: String = super::truncate(info, MAX_LOGOUT_INFO)
+                .chars()
+                .map(|ch| if ch.is_control() { ' ' } else { ch })
+                .collect();
+            crate::log_info!("logout {uid}: {line}");
+        }
+        Ok(Value::Bool(true))
+    })()))
+}
+
+/// Whether the caller may register an account (module doc of src/accounts/).
+fn registration_open(c: &Call<'_>) -> Result<(), ApiError> {
+    let setting = c.state.vars.borrow().registration.clone();
+    let local = super::remote_addr().is_none_or(|a| a.ip().is_loopback());
+    let owner = c
+        .session
+        .as_ref()
+        .is_some_and(|s| s.rights == Rights::Owner);
+    match setting.as_str() {
+        "open" => Ok(()),
+        "loopback" if local || owner => Ok(()),
+        "off" if owner => Ok(()),
+        _ => Err(AccountError::RegistrationClosed(setting).into()),
+    }
+}
+
+/// `Register(name, pass, [email])` or `Register(json)` with `newname`, `newpass`, `email`:
+/// makes an account and returns its user ID.
+pub fn register(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 3)?;
+        registration_open(&c)?;
+        let (name, pass, email) = if c.args.len() == 1 {
+            let text = c.str_arg(0, "params")?;
+            let doc = super::json::decode(text.as_bytes(), &super::json::JsonLimits::default())
+                .map_err(|e| bad(&c, format!("the parameter map is not JSON: {e}")))?;
+            let field = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+            (
+                field("newname")
+                    .or_else(|| field("name"))
+                    .unwrap_or_default(),
+                field("newpass")
+                    .or_else(|| field("pass"))
+                    .unwrap_or_default(),
+                field("email").unwrap_or_default(),
+            )
+        } else {
+            (
+                c.str_arg(0, "name")?.to_string(),
+                c.str_arg(1, "password")?.to_string(),
+                c.opt_str_arg(2, "email")?.unwrap_or("").to_string(),
+            )
+        };
+        let account = Accounts::new(&c.state.store).register(&name, &pass, &email, unix_now())?;
+        crate::log_info!("account {name} registered: {}", account.uid);
+        Ok(Value::Str(account.uid))
+    })()))
+}
+
+fn map_arg<'a>(c: &'a Call<'_>, i: usize, what: &str) -> Result<Vec<(&'a str, &'a str)>, ApiError> {
+    match c.args.get(i) {
+        Some(Value::Map(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Str(s) => Ok((k.as_str(), s.as_str())),
+                other => Err(bad(
+                    c,
+                    format!(
+                        "{what}: the value of {k:?} must be a string, got {}",
+                        other.kind()
+                    ),
+                )),
+            })
+            .collect(),
+        Some(v) => Err(bad(
+            c,
+            format!(
+                "argument {} ({what}) must be a map of strings, got {}",
+                i + 1,
+                v.kind()
+            ),
+        )),
+        None => Err(bad(c, format!("argument {} ({what}) is missing", i + 1))),
+    }
+}
+
+/// `SetUserInfo(sid, param)`: an account changes its `newname`, `newpass` or `email`; the
+/// owner may change another account's name or email by naming its `userid`.
+pub fn set_user_info(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let session = c.session.clone().ok_or(ApiError::NoSession {
+            function: c.entry.name,
+        })?;
+        let params = map_arg(&c, 1, "param")?;
+        let get = |k: &str| params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v);
+        let accounts = Accounts::new(&c.state.store);
+        let target_uid = match get("userid") {
+            Some(u) if u != session.uid => {
+                if session.rights != Rights::Owner {
+                    return Err(ApiError::Forbidden {
+                        function: c.entry.name,
+                        need: "owner (to change another user's account)",
+                    });
+                }
+                u.to_string()
+            }
+            _ => session.uid.clone(),
+        };
+        let uid: LeitherId = target_uid
+            .parse()
+            .map_err(|_| ApiError::NotFound("no account for this session".to_string()))?;
+        let account = accounts.by_uid(&uid)?.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{uid} has no account on this node; Register one first"
+            ))
+        })?;
+        let own_key = (target_uid == session.uid)
+            .then(|| c.state.sessions.borrow().key_of(&session.sid))
+            .flatten();
+        if get("newpass").is_some() && own_key.is_none() {
+            return Err(bad(
+                &c,
+                "a password is changed by the account itself, logged in with Login(name, password)"
+                    .to_string(),
+            ));
+        }
+        accounts.update(
+            &account,
+            own_key.as_deref(),
+            get("newname"),
+            get("newpass"),
+            get("email"),
+        )?;
+        Ok(Value::Bool(true))
+    })()))
+}
+
+/// `SignPPT(sid, info, period)`: a pass with `info` as its data, valid `period` hours,
+/// signed by the session's own key: the node key for the owner, the account key for an
+/// account logged in by name. Other users hold their key themselves (`lpki signppt`).
+pub fn sign_ppt(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(3, 3)?;
+        let session = c.session.clone().ok_or(ApiError::NoSession {
+            function: c.entry.name,
+        })?;
+        let info: Vec<(String, String)> = map_arg(&c, 1, "info")?
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let hours = c
+            .args
+            .get(2)
+            .and_then(Value::as_i64)
+            .filter(|h| (1..=MAX_SIGN_HOURS).contains(h))
+            .ok_or_else(|| {
+                bad(
+                    &c,
+                    format!("period is a number of hours from 1 to {MAX_SIGN_HOURS}"),
+                )
+            })?;
+        let now = unix_now();
+        let secs = hours as u64 * 3600;
+        let pass = if session.rights == Rights::Owner {
+            Pass::sign(&c.state.key, info, now, secs)?
+        } else if let Some(key) = c.state.sessions.borrow().key_of(&session.sid) {
+            Pass::sign(&key, info, now, secs)?
+        } else {
+            return Err(ApiError::Forbidden {
+                function: c.entry.name,
+                need: "the signer's key: an account logged in by name, or the owner; \
+                       others sign their pass with `leither lpki signppt -k KEYFILE`",
+            });
+        };
+        Ok(Value::Str(pass.to_text()))
+    })()))
+}
+
+/// `RequestService(ppt)`: a user asks for named services with a pass they signed (data key
+/// `service` or `services`, comma-separated). Answers `{service: {granted, reason}}` per
+/// service. A service is granted only by a rule of the owner's; a node without rules grants
+/// none, and says so.
+pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 1)?;
+        let pass = Pass::parse(c.str_arg(0, "ppt")?)?;
+        pass.verify(unix_now())?;
+        let names: Vec<String> = pass
+            .data()
+            .iter()
+            .filter(|(k, _)| k == "service" || k == "services")
+            .flat_map(|(_, v)| v.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .take(32)
+            .collect();
+        if names.is_empty() {
+            return Err(bad(
+                &c,
+                "the pass names no service: sign it with -m \"service=NAME\"".to_string(),
+            ));
+        }
+        Ok(Value::Map(
+            names
+                .into_iter()
+                .map(|n| {
+                    let reason = format!(
+                        "no rule of this node grants {n} to {}; ask the owner",
+                        pass.signer_id()
+                    );
+                    (
+                        n,
+                        Value::map([
+                            ("granted", Value::from("false")),
+                            ("reason", Value::Str(reason)),
+                        ]),
+                    )
+                })
+                .collect(),
+        ))
+    })()))
+}
+
+#[cfg(test)]
+#[path = "fns_auth_tests.rs"]
+mod tests;
