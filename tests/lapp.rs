@@ -49,8 +49,9 @@ fn upload(n: &TestNode, dir: &Path) -> (String, String) {
     (appid, line_value(&out, "ver= ").to_string())
 }
 
+/// GET, following the node's redirects (`/tpt/<appid>` -> `/tpt/<appid>/`).
 fn get(n: &TestNode, path: &str) -> (u16, Vec<u8>) {
-    curl(&[&format!("{}{path}", n.url)])
+    curl(&["-L", &format!("{}{path}", n.url)])
 }
 
 #[test]
@@ -62,11 +63,33 @@ fn upload_serve_release_show_delvers() {
     assert_eq!(ver, "1");
 
     // A guest (no session) gets the app's files: the first upload granted everyone read.
-    for p in [format!("/tpt/{appid}"), format!("/tpt/{appid}/")] {
+    for p in [
+        format!("/tpt/{appid}"),
+        format!("/tpt/{appid}/"),
+        format!("/tpt/,{appid}/"),
+    ] {
         let (status, body) = get(&n, &p);
         assert_eq!(status, 200, "{p}: {}", String::from_utf8_lossy(&body));
         assert_eq!(body, v1.as_bytes(), "{p}");
     }
+    // Without its slash, the app's URL moves to the slash form (relative files resolve in the
+    // app), keeping the query.
+    let (status, head) = curl(&[
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &format!("{}/tpt/{appid}?x=1", n.url),
+    ]);
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert_eq!(status, 301, "{head}");
+    assert!(
+        head.contains(&format!(
+            "location: /tpt/{}/?x=1",
+            appid.to_ascii_lowercase()
+        )),
+        "{head}"
+    );
     let (status, body) = get(&n, &format!("/tpt/{appid}/sub/page.txt"));
     assert_eq!((status, &body[..]), (200, &b"a page in a sub folder\n"[..]));
 
@@ -120,7 +143,7 @@ fn upload_serve_release_show_delvers() {
     assert_eq!(out, "RestoreApp ver= 1\n");
     let out = ok(&leither(&n.home, &["lapp", "backup", "-a", &appid]));
     assert_eq!(out, "BackupApp ver= 3\n");
-    let (status, head) = curl(&["-I", &format!("{}/tpt/{appid}", n.url)]);
+    let (status, head) = curl(&["-I", &format!("{}/tpt/{appid}/", n.url)]);
     let head = String::from_utf8_lossy(&head).to_lowercase();
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("content-type: text/html"), "{head}");

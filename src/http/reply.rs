@@ -35,6 +35,23 @@ pub async fn send<R: Read, W: ResponseWriter<Error = R::Error>>(
         .await
 }
 
+/// Writes a redirect (`status` 301, 302, 307 or 308) to `location`, a path on this node.
+pub async fn redirect<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+    status: u16,
+    location: String,
+) -> Result<ResponseSent, W::Error> {
+    let connection = request.body_connection.finalize().await?;
+    let body = format!("moved to {location}\n").into_bytes();
+    Response::new(StatusCode::new(status), body)
+        .with_content_type("text/plain; charset=utf-8")
+        .with_headers(CORS)
+        .with_header("Location", location)
+        .write_to(connection, writer)
+        .await
+}
+
 /// The raw query string of a request (`""` when it has none).
 pub fn query(parts: &picoserve::request::RequestParts<'_>) -> String {
     parts.query().map(|q| q.0.to_string()).unwrap_or_default()

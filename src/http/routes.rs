@@ -43,8 +43,12 @@ impl PathRouterService<()> for Routes {
             ("GET" | "HEAD", "/webapi" | "/webapi/") => {
                 hprose_http::function_list(request, writer).await
             }
+            // `/ws3/` is what Leither's Go client dials (Hprose 3.0); the codec serves 2.0 and
+            // 3.0 on either path.
             #[cfg(feature = "ws")]
-            ("GET", "/ws" | "/ws/") => hprose_http::websocket(&self.state, request, writer).await,
+            ("GET", "/ws" | "/ws/" | "/ws3" | "/ws3/") => {
+                hprose_http::websocket(&self.state, request, writer).await
+            }
             #[cfg(feature = "files")]
             ("POST", "/ipfs/add") => ipfs_add::post(&self.state, request, writer).await,
             #[cfg(feature = "files")]
@@ -88,7 +92,7 @@ impl PathRouterService<()> for Routes {
                 )
                 .await
             }
-            (_, "/webapi" | "/webapi/" | "/ws" | "/ws/") => {
+            (_, "/webapi" | "/webapi/" | "/ws" | "/ws/" | "/ws3" | "/ws3/") => {
                 let body = json_error("method not allowed on this path", "method_not_allowed");
                 send(request, writer, 405, "application/json", body).await
             }

@@ -3,8 +3,9 @@
 //! An app is a file Mimei made by `leither lapp uploadapp` (its `lever.json`, Lua code and
 //! static files). Visitors get the version its author released (`lapp release`), or the newest
 //! one while none is released, so an upload can be tried at `/tpt/<appid>:last/` before it
-//! goes live. `/tpt/<appid>` and `/tpt/<appid>/` serve the app's `index.html`; other paths
-//! are files or folders of the app, with the gateway's rules. Reads are checked like `/mm/`
+//! goes live. `/tpt/<appid>/` serves the app's `index.html` (`/tpt/<appid>` redirects there,
+//! and Leither's `/tpt/,<appid>/` is the same path); other paths are files or folders of the
+//! app, with the gateway's rules. Reads are checked like `/mm/`
 //! (a guest reads what `*` grants; `uploadapp` grants everyone read on an app's first upload),
 //! and answers are revalidated (`no-cache`, the content's CID as `ETag`) since `release`
 //! moves.
@@ -86,12 +87,36 @@ fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, Refu
     ipfs_path(state, &p.mid, ver, user.as_ref(), &segments, trailing_slash)
 }
 
-/// Handles `GET`/`HEAD /tpt/...`.
+/// Leither's template form `/tpt/,<appid>/...` names the same app as `/tpt/<appid>/...`.
+fn canonical(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/tpt/,") {
+        Some(rest) => format!("/tpt/{rest}").into(),
+        None => path.into(),
+    }
+}
+
+/// Handles `GET`/`HEAD /tpt/...`. An app held here and named without its trailing slash
+/// (`/tpt/<appid>` or `/tpt/<appid>:ver`) is redirected to `/tpt/<appid>/`, so the relative
+/// files of its `index.html` resolve inside the app.
 pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &NodeState,
     path: &str,
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    super::mm::serve_planned(state, path, plan, "tpt", request, writer).await
+    let path = canonical(path);
+    let rest = path.strip_prefix("/tpt/").unwrap_or("");
+    if !rest.is_empty() && !rest.contains('/') {
+        let sid = super::reply::session_id(&request.parts);
+        if plan(state, &path, sid.as_deref()).is_ok() {
+            let query = super::reply::query(&request.parts);
+            let location = if query.is_empty() {
+                format!("{path}/")
+            } else {
+                format!("{path}/?{query}")
+            };
+            return super::reply::redirect(request, writer, 301, location).await;
+        }
+    }
+    super::mm::serve_planned(state, &path, plan, "tpt", request, writer).await
 }
