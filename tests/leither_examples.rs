@@ -19,6 +19,9 @@
 //!
 //! The tests marked `#[ignore = "needs ..."]` fail today for the reason given; run them with
 //! `cargo test --test leither_examples -- --include-ignored` to see each program's calls.
+//! Run by hand, `LX_PROBE=1 LX_PPT=<pass>` carries a program past a missing session bootstrap
+//! (no /getvar pass, no LoginWithPPT, no GetGobVar) with stand-ins printed as `SUBST`, to see
+//! which later calls work; such a run is never a PASS, and these tests clear LX_PROBE.
 
 mod common;
 
