@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party Hprose clients that tests/peers.rs runs against a real node:
 #   PyPI hprose==1.4.3          -> tests/peers/.venv   (fallback: tests/peers/.pylib)
-#   npm  hprose@2.0.51, @hprose/rpc-core@3, @hprose/rpc-node@3, ws -> tests/peers/node_modules
+#   npm  hprose@2.0.51, @hprose/rpc-core@3, @hprose/rpc-node@3, ws, hprose-html5@2.0.36
+#        (the browser client the Leither web app in tests/leither_examples/webapp/ loads)
+#        -> tests/peers/node_modules
 # Idempotent: does nothing (quickly) when everything is already in place.
 # Needs python3 (3.8+) and node (18+) with npm; reaches only PyPI and the npm registry.
 set -euo pipefail
@@ -55,7 +57,8 @@ if [ -f node_modules/.package-lock.json ] \
     && [ node_modules/.package-lock.json -nt package-lock.json ] \
     && [ -f node_modules/hprose/package.json ] \
     && [ -f node_modules/@hprose/rpc-node/package.json ] \
-    && [ -f node_modules/ws/package.json ]; then
+    && [ -f node_modules/ws/package.json ] \
+    && [ -f node_modules/hprose-html5/package.json ]; then
     echo "npm hprose clients: already installed in tests/peers/node_modules"
 else
     npm ci --no-audit --no-fund --loglevel=error
