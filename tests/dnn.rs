@@ -251,9 +251,10 @@ fn apps_get_pages_and_domains_too() {
         page.contains(&format!("<title>App {appid}</title>")),
         "{page}"
     );
-    // On the provider the same path is the app itself.
+    // On the provider the app itself (its slash form; the bare path redirects there).
+    assert_eq!(get(&format!("{}/tpt/{appid}", p.url), &[]).0, 301);
     assert!(
-        get(&format!("{}/tpt/{appid}", p.url), &[])
+        get(&format!("{}/tpt/{appid}/", p.url), &[])
             .1
             .contains("the shop")
     );
