@@ -135,7 +135,7 @@ impl fmt::Display for ApiError {
         match self {
             ApiError::UnknownFunction(name) => write!(
                 f,
-                "unknown function \"{name}\"; the node's functions are listed by an empty Hprose call or in docs/api.md"
+                "Can't find this function {name}(). The node's functions are listed by an empty Hprose call, in docs/api.md and, against Leither's, in docs/compat.md"
             ),
             ApiError::BadArguments { function, message } => write!(f, "{function}: {message}"),
             ApiError::NoSession { function } => write!(
