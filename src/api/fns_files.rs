@@ -318,3 +318,15 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
         ]))
     })()))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leither_spells_an_mfs_path_three_ways() {
+        for p in ["/a/b", "files://a/b", "files/a/b"] {
+            assert_eq!(super::mfs_path(p), "/a/b", "{p}");
+        }
+        assert_eq!(super::mfs_path("files://"), "/");
+        assert_eq!(super::mfs_path("/"), "/");
+    }
+}

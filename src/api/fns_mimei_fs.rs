@@ -1069,3 +1069,25 @@ pub fn close_file(c: Call<'_>) -> ApiFuture<'_> {
         Ok(Value::Bool(true))
     })()))
 }
+
+#[cfg(test)]
+mod unit {
+    use super::{position, rfc3339};
+
+    #[test]
+    fn dates_are_rfc3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn minus_one_is_the_end_of_the_file() {
+        assert_eq!(position(-1, 10), 10);
+        assert_eq!(position(-4, 10), 7);
+        assert_eq!(position(-100, 10), 0);
+        assert_eq!(position(3, 10), 3);
+        assert_eq!(position(i64::MIN, 10), 0);
+    }
+}

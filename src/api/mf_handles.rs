@@ -82,8 +82,7 @@ fn temp_len(h: &MfHandle) -> usize {
 }
 
 impl MfHandles {
-    /// The handle `id`, cloned (a temporary file's bytes too: callers that only read a part
-    /// use [`MfHandles::with_temp`]).
+    /// The handle `id`.
     pub fn get(&self, id: &str) -> Option<&MfHandle> {
         self.map.get(id)
     }
