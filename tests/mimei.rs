@@ -294,21 +294,29 @@ fn rights_guest_and_user_without_write_are_refused() {
     api_ok(&n, "MFSetCid", &format!("[\"{mm}\", \"\", \"{cid}\"]"));
     assert_eq!(api_ok(&n, "MMBackup", &format!("[\"{mm}\"]")), "1");
 
-    // MFGetData with a negative start counts from the end.
-    let fs = unquote(&api_ok(&n, "MFOpenByPath", &format!("[\"{mm}\", \"\", 0]")));
-    let tail = api_ok(&n, "MFGetData", &format!("[\"{fs}\", -3, 2]"));
+    // MFGetData with a negative start counts from the end, where -1 is (Leither's rule).
+    let fs = unquote(&api_ok(
+        &n,
+        "MFOpenByPath",
+        &format!("[\"{owner}\", \"{mm}\", \"\", 0]"),
+    ));
+    let tail = api_ok(&n, "MFGetData", &format!("[\"{fs}\", -4, 2]"));
     assert_eq!(unquote(&tail), "Nzg", "base64url of \"78\"");
     let all = api_ok(&n, "MFGetData", &format!("[\"{fs}\", -100]"));
     assert_eq!(unquote(&all), "MDEyMzQ1Njc4OQ");
     // Write through MFSetData, read back, stat.
-    let wfs = unquote(&api_ok(&n, "MFOpenByPath", &format!("[\"{mm}\", \"\", 2]")));
+    let wfs = unquote(&api_ok(
+        &n,
+        "MFOpenByPath",
+        &format!("[\"{owner}\", \"{mm}\", \"\", 2]"),
+    ));
     api_ok(&n, "MFSetData", &format!("[\"{wfs}\", \"AB\", 8]"));
     let all = api_ok(&n, "MFGetData", &format!("[\"{wfs}\", 0]"));
     assert_eq!(unquote(&all), "MDEyMzQ1NjdBQg", "01234567AB");
     api_ok(&n, "MFTruncate", &format!("[\"{wfs}\", 4]"));
     let st = api_ok(&n, "MFStat", &format!("[\"{wfs}\"]"));
     assert!(
-        st.contains("\"size\":4") && st.contains("\"type\":\"file\""),
+        st.contains("\"fSize\":4") && st.contains("\"fIsDir\":false"),
         "{st}"
     );
     // Reading through the read-only fsid refuses writes with the reason.
@@ -386,11 +394,11 @@ fn rights_guest_and_user_without_write_are_refused() {
     let dfs = unquote(&api_ok(
         &n,
         "MFOpenByPath",
-        &format!("[\"{mm}\", \"/docs\", 0]"),
+        &format!("[\"{owner}\", \"{mid}\", \"/docs\", 0]"),
     ));
-    let ls = api_ok(&n, "MFReaddir", &format!("[\"{dfs}\"]"));
+    let ls = api_ok(&n, "MFReaddir", &format!("[\"{dfs}\", -1]"));
     assert!(
-        ls.contains("\"name\":\"a.txt\"") && ls.contains(&cid),
+        ls.contains("\"fName\":\"a.txt\"") && ls.contains(&cid),
         "{ls}"
     );
     let (s, b) = curl(&[&format!("{}/mm/{mid}:cur/docs/a.txt", n.url)]);

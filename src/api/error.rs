@@ -48,6 +48,9 @@ pub enum ApiError {
     Store(StoreError),
     /// Something failed inside the node; the message says what.
     Internal(String),
+    /// Leither has the function, but this node does not offer it; the message says why and
+    /// what to use instead.
+    Unsupported(String),
     /// A Mimei operation failed: a missing right (with the reason), a bad name, a record that
     /// failed verification, a missing version.
     Mimei(crate::mimei::store::MimeiStoreError),
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::Account(e) => e.http_status(),
             ApiError::Busy(_) => 503,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
+            ApiError::Unsupported(_) => 501,
             ApiError::Mimei(e) => e.http_status(),
             #[cfg(feature = "files")]
             ApiError::Db { error, .. } => error.http_status(),
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::Busy(_) => "busy",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
+            ApiError::Unsupported(_) => "not_supported",
             ApiError::Mimei(_) => "mimei",
             #[cfg(feature = "files")]
             ApiError::Db { .. } => "db",
@@ -155,6 +160,7 @@ impl fmt::Display for ApiError {
             ApiError::Busy(what) => write!(f, "{what}"),
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
+            ApiError::Unsupported(e) => write!(f, "{e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),
             #[cfg(feature = "files")]
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),

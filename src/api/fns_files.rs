@@ -11,7 +11,7 @@ use crate::ipfs::cid::{Cid, Version};
 use crate::ipfs::dir::{self, DirEntry};
 use crate::store::blocks::Blocks;
 use crate::store::mfs;
-use crate::store::tree::{Entry, Stat, Tree, TreeError};
+use crate::store::tree::{Entry, NodeKind, Stat, Tree, TreeError};
 
 /// Most entries `IpfsMakeDir` takes in one call (the 1 MiB body limit comes first anyway).
 pub const MAX_MAKEDIR_ENTRIES: usize = 100_000;
@@ -44,13 +44,33 @@ fn entry_value(e: &Entry) -> Value {
     ])
 }
 
-fn stat_value(s: &Stat) -> Value {
+/// Leither's `LsLink` (`lapi/stub.go`), keyed as Hprose writes a Go struct (first letter
+/// lower-cased), which Go's and JS's clients read back: `{name, hash, size, type, target}`,
+/// `type` 0 for a file and 1 for a directory (`lapi.TFile`, `lapi.TDir`); no symlinks here,
+/// so `target` is always empty.
+fn ls_link(e: &Entry) -> Value {
     Value::map([
-        ("cid", Value::Str(s.cid.to_string())),
-        ("type", Value::from(s.kind.name())),
+        ("name", Value::Str(e.name.clone())),
+        ("hash", Value::Str(e.cid.to_string())),
+        ("size", Value::Int(e.size as i64)),
+        ("type", Value::Int(i64::from(e.kind == NodeKind::Directory))),
+        ("target", Value::from("")),
+    ])
+}
+
+/// Leither's `StatInfo`: `{hash, size, cumulativeSize, blocks, type, withLocality, local,
+/// sizeLocal}`, `type` "directory" or "file" as kubo says it. Locality is not computed (as
+/// kubo without `--with-local`).
+fn stat_info(s: &Stat) -> Value {
+    Value::map([
+        ("hash", Value::Str(s.cid.to_string())),
         ("size", Value::Int(s.size as i64)),
         ("cumulativeSize", Value::Int(s.cumulative_size as i64)),
-        ("childBlocks", Value::Int(s.child_blocks as i64)),
+        ("blocks", Value::Int(s.child_blocks as i64)),
+        ("type", Value::from(s.kind.name())),
+        ("withLocality", Value::Bool(false)),
+        ("local", Value::Bool(false)),
+        ("sizeLocal", Value::Int(0)),
     ])
 }
 
@@ -58,74 +78,111 @@ fn bool_arg(c: &Call<'_>, i: usize) -> bool {
     matches!(c.args.get(i), Some(Value::Bool(true)))
 }
 
-/// Runs a change of the MFS root; answers the new root CID.
+/// An MFS path as Leither writes it: `/x`, `files://x` and `files/x` are the same path.
+pub fn mfs_path(ps: &str) -> String {
+    match ps
+        .strip_prefix("files://")
+        .or_else(|| ps.strip_prefix("files/"))
+    {
+        Some(rest) => format!("/{rest}"),
+        None if ps == "files" || ps == "files:" => "/".into(),
+        None => ps.to_string(),
+    }
+}
+
+/// Argument `i` as an MFS path (see [`mfs_path`]); `None` when absent or empty.
+fn path_arg(c: &Call<'_>, i: usize, what: &str) -> Result<Option<String>, ApiError> {
+    Ok(c.opt_str_arg(i, what)?.map(mfs_path))
+}
+
+/// A tree error of an MFS call on `path`; a missing name is reported in IPFS's words, `no
+/// link named "<name>" under <cid of its directory>`, which Leither's clients look for
+/// (`example/rpc/files/files.go`).
+fn files_error(c: &Call<'_>, root: Cid, e: TreeError) -> ApiError {
+    if let TreeError::NotFound(missing) = &e
+        && let Ok(mut segs) = crate::store::tree::parse_path(missing)
+        && let Some(name) = segs.pop()
+        && let Ok((dir, _)) =
+            Tree::new(Blocks::new(&c.state.store)).resolve(root, &crate::store::tree::join(&segs))
+    {
+        return ApiError::NotFound(format!("no link named {name:?} under {dir}"));
+    }
+    tree_error(c.entry.name, e)
+}
+
+/// Runs a change of the MFS root. Leither's `Files*` changes answer nothing (Go `error`
+/// only); `FilesFlush` gives the new root.
 fn change(
     c: &Call<'_>,
     f: impl FnOnce(&Tree<'_>, Cid) -> Result<Cid, TreeError>,
 ) -> Result<Value, ApiError> {
-    let root = mfs::update(&c.state.store, f).map_err(|e| tree_error(c.entry.name, e))?;
-    Ok(Value::Str(root.to_string()))
+    let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
+    mfs::update(&c.state.store, f).map_err(|e| files_error(c, root, e))?;
+    Ok(Value::Null)
 }
 
-/// `FilesLs(sid, [path])`: `[{name, cid, size, tsize, type}]`.
+/// The MFS root and a tree over the store, for the reading functions.
+fn read_root<'a>(c: &'a Call<'_>) -> Result<(Cid, Tree<'a>), ApiError> {
+    let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
+    Ok((root, Tree::new(Blocks::new(&c.state.store))))
+}
+
+/// `FilesLs(sid, [ps])`: Leither's `[]LsLink` of a directory (a file lists as itself).
 pub fn files_ls(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 2)?;
-        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
-        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
-        let tree = Tree::new(Blocks::new(&c.state.store));
-        let entries = tree
-            .ls(root, path)
-            .map_err(|e| tree_error(c.entry.name, e))?;
-        Ok(Value::List(entries.iter().map(entry_value).collect()))
+        let path = path_arg(&c, 1, "ps")?.unwrap_or_else(|| "/".into());
+        let (root, tree) = read_root(&c)?;
+        let entries = tree.ls(root, &path).map_err(|e| files_error(&c, root, e))?;
+        Ok(Value::List(entries.iter().map(ls_link).collect()))
     })()))
 }
 
-/// `FilesStat(sid, path)`: `{cid, type, size, cumulativeSize, childBlocks}`.
+/// `FilesStat(sid, [ps])`: Leither's `StatInfo`.
 pub fn files_stat(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 2)?;
-        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
-        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
-        let tree = Tree::new(Blocks::new(&c.state.store));
+        let path = path_arg(&c, 1, "ps")?.unwrap_or_else(|| "/".into());
+        let (root, tree) = read_root(&c)?;
         let st = tree
-            .stat(root, path)
-            .map_err(|e| tree_error(c.entry.name, e))?;
-        Ok(stat_value(&st))
+            .stat(root, &path)
+            .map_err(|e| files_error(&c, root, e))?;
+        Ok(stat_info(&st))
     })()))
 }
 
-/// `FilesFlush(sid, [path])`: the CID at `path` (default the root). Changes are written
-/// as they are made, so there is nothing to flush; the CID is what scripts want.
+/// `FilesFlush(sid, [ps])`: the CID at `ps` (default the root). Changes are written as they
+/// are made, so there is nothing to flush; the CID is what scripts want.
 pub fn files_flush(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 2)?;
-        let path = c.opt_str_arg(1, "path")?.unwrap_or("/");
-        let root = mfs::root(&c.state.store).map_err(|e| tree_error(c.entry.name, e))?;
-        let tree = Tree::new(Blocks::new(&c.state.store));
+        let path = path_arg(&c, 1, "ps")?.unwrap_or_else(|| "/".into());
+        let (root, tree) = read_root(&c)?;
         let (cid, _) = tree
-            .resolve(root, path)
-            .map_err(|e| tree_error(c.entry.name, e))?;
+            .resolve(root, &path)
+            .map_err(|e| files_error(&c, root, e))?;
         Ok(Value::Str(cid.to_string()))
     })()))
 }
 
-/// `FilesMkdir(sid, path, [parents])`: returns the new root CID.
+/// `FilesMkdir(sid, ps, [flush], [parents])`: `flush` is accepted and ignored (every change
+/// is written at once); `parents` (ours, after Leither's arguments) makes missing parents and
+/// accepts an existing directory.
 pub fn files_mkdir(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 3)?;
-        let path = c.str_arg(1, "path")?;
-        let parents = bool_arg(&c, 2);
-        change(&c, |t, r| t.mkdir(r, path, parents))
+        c.arity(2, 4)?;
+        let path = mfs_path(c.str_arg(1, "ps")?);
+        let parents = bool_arg(&c, 3);
+        change(&c, |t, r| t.mkdir(r, &path, parents))
     })()))
 }
 
-/// `FilesCp(sid, from, to)`: `from` is an MFS path or `/ipfs/<cid>[/path]`.
-pub fn files_cp(c: Call<'_>) -> ApiFuture<'_> {
+/// `FilesCopy(sid, src, dst, [flush])`: `src` is an MFS path or `/ipfs/<cid>[/path]`.
+pub fn files_copy(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(3, 3)?;
-        let from = c.str_arg(1, "from")?;
-        let to = c.str_arg(2, "to")?;
+        c.arity(3, 4)?;
+        let from = c.str_arg(1, "src")?;
+        let to = mfs_path(c.str_arg(2, "dst")?);
         if let Some(rest) = from.strip_prefix("/ipfs/") {
             let (cid_text, path) = rest.split_once('/').unwrap_or((rest, ""));
             let cid: Cid = cid_text.parse().map_err(|e| ApiError::BadArguments {
@@ -134,30 +191,31 @@ pub fn files_cp(c: Call<'_>) -> ApiFuture<'_> {
             })?;
             return change(&c, |t, r| {
                 let (src, tsize) = t.resolve(cid, path)?;
-                t.put(r, to, src, tsize, false, false)
+                t.put(r, &to, src, tsize, false, false)
             });
         }
-        change(&c, |t, r| t.cp(r, from, to))
+        let from = mfs_path(from);
+        change(&c, |t, r| t.cp(r, &from, &to))
     })()))
 }
 
-/// `FilesMv(sid, from, to)`.
+/// `FilesMv(sid, src, dst, [flush])`.
 pub fn files_mv(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(3, 3)?;
-        let from = c.str_arg(1, "from")?;
-        let to = c.str_arg(2, "to")?;
-        change(&c, |t, r| t.mv(r, from, to))
+        c.arity(3, 4)?;
+        let from = mfs_path(c.str_arg(1, "src")?);
+        let to = mfs_path(c.str_arg(2, "dst")?);
+        change(&c, |t, r| t.mv(r, &from, &to))
     })()))
 }
 
-/// `FilesRm(sid, path, [recursive])`.
+/// `FilesRm(sid, ps, [recursive], [flush])`.
 pub fn files_rm(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 3)?;
-        let path = c.str_arg(1, "path")?;
+        c.arity(2, 4)?;
+        let path = mfs_path(c.str_arg(1, "ps")?);
         let recursive = bool_arg(&c, 2);
-        change(&c, |t, r| t.rm(r, path, recursive))
+        change(&c, |t, r| t.rm(r, &path, recursive))
     })()))
 }
 
@@ -259,4 +317,16 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
             ("dagSize", Value::Int(built.dag_size as i64)),
         ]))
     })()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leither_spells_an_mfs_path_three_ways() {
+        for p in ["/a/b", "files://a/b", "files/a/b"] {
+            assert_eq!(super::mfs_path(p), "/a/b", "{p}");
+        }
+        assert_eq!(super::mfs_path("files://"), "/");
+        assert_eq!(super::mfs_path("/"), "/");
+    }
 }

@@ -11,8 +11,8 @@
 //! signer (the author) that holds write. A Mimei authored elsewhere can be versioned here only
 //! when its header grants this node's key write (checked before signing).
 //!
-//! **Handles.** `MMOpen` returns an `mmsid` naming (session, Mimei, version); `MFOpenByPath` an
-//! `fsid` naming (mmsid, path). They are in a bounded table of this thread (the node has one).
+//! **Handles.** `MMOpen` returns an `mmsid` naming (session, Mimei, version), kept in a bounded
+//! table of this thread (the node has one); file handles (`fsid`) are `mf_handles.rs`'s.
 //! The dispatcher cannot check their session (the first argument is the handle), so each call
 //! here checks that the session behind the handle is still alive and re-reads the Mimei's
 //! rights: a right revoked after `MMOpen` takes effect at the next call.
@@ -37,7 +37,7 @@ use crate::mimei::{
 use crate::pki::LeitherId;
 use crate::store::blocks::Blocks;
 
-/// Most handles (mmsid and fsid together) open at once.
+/// Most Mimei handles open at once.
 pub const MAX_HANDLES: usize = 4096;
 /// Largest read of one `MFGetData`, and largest file `MFSetData`/`MFTruncate` rewrite.
 pub const MAX_DATA: u64 = 16 << 20;
@@ -53,17 +53,9 @@ struct MmHandle {
     name: VersionName,
 }
 
-#[derive(Clone)]
-struct FsHandle {
-    mmsid: String,
-    path: Vec<String>,
-    write: bool,
-}
-
 #[derive(Default)]
 struct Handles {
     mm: HashMap<String, MmHandle>,
-    fs: HashMap<String, FsHandle>,
 }
 
 thread_local! {
@@ -86,16 +78,14 @@ fn new_handle_id() -> Result<String, ApiError> {
 
 /// Frees the handles of sessions that have ended when the table is full; errs if still full.
 fn make_room(c: &Call<'_>, t: &mut Handles) -> Result<(), ApiError> {
-    if t.mm.len() + t.fs.len() < MAX_HANDLES {
+    if t.mm.len() < MAX_HANDLES {
         return Ok(());
     }
     let now = unix_now();
     let mut sessions = c.state.sessions.borrow_mut();
     sessions.sweep(now);
     t.mm.retain(|_, h| sessions.touch(&h.sid, now).is_ok());
-    let Handles { mm, fs } = t;
-    fs.retain(|_, f| mm.contains_key(&f.mmsid));
-    if t.mm.len() + t.fs.len() >= MAX_HANDLES {
+    if t.mm.len() >= MAX_HANDLES {
         return Err(full());
     }
     Ok(())
@@ -321,16 +311,13 @@ pub fn open(c: Call<'_>) -> ApiFuture<'_> {
     })()))
 }
 
-/// `MMClose(mmsid)`: closes the handle and the file handles opened through it.
+/// `MMClose(mmsid)`: closes a Mimei handle, or a file handle (Leither closes an fsid so).
 pub fn close(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 1)?;
         let id = c.str_arg(0, "mmsid")?;
-        HANDLES.with(|t| {
-            let mut t = t.borrow_mut();
-            t.mm.remove(id);
-            t.fs.retain(|_, f| f.mmsid != id);
-        });
+        HANDLES.with(|t| t.borrow_mut().mm.remove(id));
+        c.state.mf.borrow_mut().remove(id);
         Ok(Value::Bool(true))
     })()))
 }
@@ -584,7 +571,11 @@ pub(super) fn info(c: &Call<'_>, mid: &MimeiId, versions_only: bool) -> Result<V
 
 #[path = "fns_mimei_fs.rs"]
 mod fs;
-pub use fs::{get_data, open_path, readdir, set_cid, set_data, stat, truncate};
+pub use fs::{
+    close_file, get_data, get_mime_type, get_object, get_size, is_exist, local_file, open_mac,
+    open_path, open_temp, readdir, set_cid, set_data, set_object, stat, temp_to_files,
+    temp_to_ipfs, truncate,
+};
 
 #[cfg(test)]
 #[path = "fns_mimei_tests.rs"]

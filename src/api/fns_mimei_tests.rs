@@ -63,7 +63,7 @@ fn handles_follow_their_session_and_current_rights() {
     let fs = run(
         &st,
         "MFOpenByPath",
-        vec![umm.clone(), s("a.txt"), Value::Int(0x42)],
+        vec![user.clone(), umm.clone(), s("a.txt"), Value::Int(0x42)],
     )
     .unwrap();
     run(&st, "MFSetData", vec![fs.clone(), s("hello")]).unwrap();
@@ -73,7 +73,8 @@ fn handles_follow_their_session_and_current_rights() {
     let e = run(&st, "MFSetData", vec![fs.clone(), s("x")]).unwrap_err();
     assert_eq!(e.http_status(), 403, "{e}");
     assert!(e.to_string().contains("write"), "{e}");
-    let got = run(&st, "MFGetData", vec![fs.clone(), Value::Int(-4)]).unwrap();
+    // Leither's -1 is the end of the file, so -5 is four bytes before it.
+    let got = run(&st, "MFGetData", vec![fs.clone(), Value::Int(-5)]).unwrap();
     assert_eq!(got, Value::Bytes(b"ello".to_vec()));
 
     // The session ends: its handles stop working.

@@ -27,6 +27,8 @@ pub mod fns_net;
 pub mod fns_node;
 pub mod hprose;
 pub mod json;
+#[cfg(feature = "files")]
+pub mod mf_handles;
 pub mod session;
 pub mod state;
 pub mod table;

@@ -188,6 +188,12 @@ impl SessionTable {
         self.sessions.get(sid).and_then(|s| s.key.clone())
     }
 
+    /// Whether `sid` is a live session, without extending its idle time (for sweeps of what
+    /// sessions hold).
+    pub fn is_live(&self, sid: &str, now: u64) -> bool {
+        sid.is_empty() || self.sessions.get(sid).is_some_and(|s| now < s.expires)
+    }
+
     /// Ends a session. Returns whether it existed.
     pub fn close(&mut self, sid: &str) -> bool {
         self.sessions.remove(sid).is_some()

@@ -48,6 +48,9 @@ pub struct NodeState {
     /// Domain-name node state: reports received, reports sent, the page template.
     #[cfg(feature = "files")]
     pub dnn: crate::dnn::Dnn,
+    /// The open file handles of the `MF*` functions (temporary files included).
+    #[cfg(feature = "files")]
+    pub mf: RefCell<super::mf_handles::MfHandles>,
 }
 
 impl NodeState {
@@ -78,6 +81,8 @@ impl NodeState {
             net: std::cell::OnceCell::new(),
             #[cfg(feature = "files")]
             dnn: crate::dnn::Dnn::default(),
+            #[cfg(feature = "files")]
+            mf: RefCell::new(Default::default()),
             home,
             key,
             vars: RefCell::new(vars),

@@ -129,7 +129,7 @@ impl Files {
                     for e in entries {
                         let name = e.get("name").and_then(Value::as_str).unwrap_or("");
                         if a.long {
-                            let cid = e.get("cid").and_then(Value::as_str).unwrap_or("");
+                            let cid = e.get("hash").and_then(Value::as_str).unwrap_or("");
                             let size = e.get("size").and_then(Value::as_i64).unwrap_or(0);
                             println!("{name}\t{cid}\t{size}");
                         } else {
@@ -139,25 +139,37 @@ impl Files {
                 }
             }
             FilesCmd::Mkdir(a) => {
-                c.call("FilesMkdir", vec![sid, s(&a.path), Value::Bool(a.parents)])?;
+                c.call(
+                    "FilesMkdir",
+                    vec![sid, s(&a.path), Value::Bool(true), Value::Bool(a.parents)],
+                )?;
             }
             FilesCmd::Cp(a) => {
-                c.call("FilesCp", vec![sid, s(&a.from), s(&a.to)])?;
+                c.call(
+                    "FilesCopy",
+                    vec![sid, s(&a.from), s(&a.to), Value::Bool(true)],
+                )?;
             }
             FilesCmd::Mv(a) => {
-                c.call("FilesMv", vec![sid, s(&a.from), s(&a.to)])?;
+                c.call(
+                    "FilesMv",
+                    vec![sid, s(&a.from), s(&a.to), Value::Bool(true)],
+                )?;
             }
             FilesCmd::Rm(a) => {
-                c.call("FilesRm", vec![sid, s(&a.path), Value::Bool(a.recursive)])?;
+                c.call(
+                    "FilesRm",
+                    vec![sid, s(&a.path), Value::Bool(a.recursive), Value::Bool(true)],
+                )?;
             }
             FilesCmd::Stat(a) => {
                 let path = a.path.as_deref().unwrap_or("/");
                 let v = c.call("FilesStat", vec![sid, s(path)])?;
                 let n = |k| v.get(k).and_then(Value::as_i64).unwrap_or(0);
-                println!("{}", v.get("cid").and_then(Value::as_str).unwrap_or(""));
+                println!("{}", v.get("hash").and_then(Value::as_str).unwrap_or(""));
                 println!("Size: {}", n("size"));
                 println!("CumulativeSize: {}", n("cumulativeSize"));
-                println!("ChildBlocks: {}", n("childBlocks"));
+                println!("ChildBlocks: {}", n("blocks"));
                 println!(
                     "Type: {}",
                     v.get("type").and_then(Value::as_str).unwrap_or("")

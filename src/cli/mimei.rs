@@ -429,7 +429,7 @@ impl Mimei {
                 };
                 let ver = p.version_or_last().to_string();
                 let n = with_open(&c, &sid, &p.mid.to_string(), &ver, |mm| {
-                    save(&c, mm, &p.path_string(), &target)
+                    save(&c, &sid, mm, &p.path_string(), &target)
                 })?;
                 println!("mimei get ok {} ({n} bytes)", target.display());
             }
@@ -512,17 +512,26 @@ impl Mimei {
     }
 }
 
-/// Reads `path` of the open Mimei in 1 MiB pieces into `target` (via `target.part`).
-fn save(c: &Client, mm: &Value, path: &str, target: &Path) -> Result<u64, CliError> {
+/// Reads `path` of the open Mimei `mm` in 1 MiB pieces into `target` (via `target.part`).
+fn save(c: &Client, sid: &Value, mm: &Value, path: &str, target: &Path) -> Result<u64, CliError> {
+    let fs = c.call(
+        "MFOpenByPath",
+        vec![sid.clone(), mm.clone(), s(path), Value::Int(0)],
+    )?;
+    let r = save_open(c, &fs, path, target);
+    let _ = c.call("MFClose", vec![fs]);
+    r
+}
+
+fn save_open(c: &Client, fs: &Value, path: &str, target: &Path) -> Result<u64, CliError> {
     const PIECE: i64 = 1 << 20;
-    let fs = c.call("MFOpenByPath", vec![mm.clone(), s(path), Value::Int(0)])?;
     let stat = c.call("MFStat", vec![fs.clone()])?;
-    if stat.get("type").and_then(Value::as_str) == Some("dir") {
+    if stat.get("fIsDir") == Some(&Value::Bool(true)) {
         return Err(CliError::Failed(format!(
             "\"{path}\" is a directory; name a file in it (MID[:VER]/path)"
         )));
     }
-    let size = stat.get("size").and_then(Value::as_i64).unwrap_or(0);
+    let size = stat.get("fSize").and_then(Value::as_i64).unwrap_or(0);
     let mut tmp = target.to_path_buf().into_os_string();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
