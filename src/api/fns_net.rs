@@ -435,3 +435,70 @@ pub fn stats(c: &Call<'_>) -> Value {
         ("peers", Value::Int(n.peers().len() as i64)),
     ])
 }
+
+/// The IP of a multiaddr's first `/ip4` or `/ip6` part.
+fn ip_of(a: &libp2p::Multiaddr) -> Option<std::net::IpAddr> {
+    use libp2p::multiaddr::Protocol;
+    a.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    })
+}
+
+/// `GetVar` `ips`: the IPs of our listen addresses (none when the swarm is off).
+pub fn local_ips(c: &Call<'_>) -> Vec<String> {
+    let Some(n) = c.state.net() else {
+        return Vec::new();
+    };
+    n.local_addrs()
+        .iter()
+        .filter_map(|a| a.parse::<libp2p::Multiaddr>().ok())
+        .filter_map(|a| ip_of(&a))
+        .map(|ip| ip.to_string())
+        .collect()
+}
+
+/// `GetVar` `nodeinfos` after our own: the connected peers, `{peerid, id, addr, agent}`.
+pub fn peer_infos(c: &Call<'_>) -> Vec<Value> {
+    let Some(n) = c.state.net() else {
+        return Vec::new();
+    };
+    n.peers()
+        .into_iter()
+        .map(|i| {
+            let id = crate::net::leither_id_of(&i.peer)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            Value::map([
+                ("peerid", s(i.peer)),
+                ("id", Value::Str(id)),
+                ("addr", s(i.addr)),
+                ("agent", s(i.agent.unwrap_or_default())),
+            ])
+        })
+        .collect()
+}
+
+/// `GetVar(sid, "mmprovsips", mid)`: the IPs of the Mimei's providers, `{peerid: [ip]}`
+/// (the DHT gives multiaddrs; Leither's clients want the hosts).
+pub async fn prov_ips(c: &Call<'_>) -> Result<Value, ApiError> {
+    c.arity(3, 3)?;
+    let mid = mid_arg(c, 2)?;
+    let provs = net(c)?.providers(sync::provider_key(&mid)).await?;
+    Ok(Value::Map(
+        provs
+            .into_iter()
+            .map(|(p, addrs)| {
+                let mut ips: Vec<String> = Vec::new();
+                for ip in addrs.iter().filter_map(ip_of) {
+                    let t = ip.to_string();
+                    if !ips.contains(&t) {
+                        ips.push(t);
+                    }
+                }
+                (p.to_string(), strs(ips))
+            })
+            .collect(),
+    ))
+}

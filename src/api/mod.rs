@@ -24,10 +24,13 @@ pub mod fns_mimei;
 #[cfg(feature = "net")]
 pub mod fns_net;
 pub mod fns_node;
+pub mod fns_var;
+pub mod gob;
 pub mod hprose;
 pub mod json;
 pub mod session;
 pub mod state;
+pub mod sysstat;
 pub mod table;
 pub mod value;
 

@@ -1,8 +1,8 @@
 //! The API table's rows for one subsystem.
-//! Sessions, node variables and passes: `Login`, `Logout`, `GetVar`, `VerifyPPT`, `Echo`.
+//! Sessions and passes: `Login`, `Logout`, `VerifyPPT`, `Echo`.
 
 use crate::api::fns_node;
-use crate::api::{Access, ApiFn, Rights};
+use crate::api::{Access, ApiFn};
 
 /// This subsystem's functions, in the order the function list shows them.
 pub static FNS: &[ApiFn] = &[
@@ -19,13 +19,6 @@ pub static FNS: &[ApiFn] = &[
         access: Access::Public,
         doc: "Ends the session. Returns true.",
         run: fns_node::logout,
-    },
-    ApiFn {
-        name: "GetVar",
-        params: "sid, name",
-        access: Access::Session(Rights::Guest),
-        doc: "A node variable: ver, hostid, peerid, hostpk, userid, nodeinfo, netstats.",
-        run: fns_node::get_var,
     },
     ApiFn {
         name: "VerifyPPT",
