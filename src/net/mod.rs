@@ -42,6 +42,8 @@ pub mod heads;
 pub mod publish;
 #[cfg(feature = "net")]
 pub mod sync;
+#[cfg(feature = "net")]
+pub mod values;
 
 #[cfg(feature = "net")]
 pub use error::NetError;
