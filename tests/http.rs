@@ -90,10 +90,10 @@ fn json_calls_with_curl() {
     let (s, b) = api(&n, "Nope", "[]");
     assert_eq!(s, 404, "{b}");
     assert!(b.contains("Nope") && b.contains("\"error\""), "{b}");
-    // "" is Leither's guest session; a missing sid is still refused.
+    // "" is Leither's guest; an unknown session id is refused.
     let (s, b) = api(&n, "GetVar", "[\"\", \"ver\"]");
     assert_eq!(s, 200, "{b}");
-    let (s, b) = api(&n, "GetVar", "[]");
+    let (s, b) = api(&n, "GetVar", "[\"no-such-session\", \"ver\"]");
     assert_eq!(s, 401, "{b}");
     assert!(b.contains("Login"), "{b}");
     let (s, b) = api(&n, "GetVar", &format!("[\"{sid}\", 7]"));

@@ -44,6 +44,9 @@ pub enum ApiError {
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
     Busy(String),
+    /// Leither has this (an action, a variable) but it means nothing on this node; the text
+    /// says why.
+    NotSupported(String),
     /// The store failed.
     Store(StoreError),
     /// Something failed inside the node; the message says what.
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => 403,
             ApiError::Account(e) => e.http_status(),
             ApiError::Busy(_) => 503,
+            ApiError::NotSupported(_) => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Unsupported(_) => 501,
             ApiError::Mimei(e) => e.http_status(),
@@ -119,6 +123,7 @@ impl ApiError {
             ApiError::Account(_) => "account",
             ApiError::NotFound(_) => "not_found",
             ApiError::Busy(_) => "busy",
+            ApiError::NotSupported(_) => "not_supported",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Unsupported(_) => "not_supported",
@@ -158,6 +163,7 @@ impl fmt::Display for ApiError {
             ApiError::Account(e) => write!(f, "{e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
             ApiError::Busy(what) => write!(f, "{what}"),
+            ApiError::NotSupported(why) => write!(f, "{why}"),
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Unsupported(e) => write!(f, "{e}"),

@@ -492,6 +492,26 @@ pub fn get_var(c: &Call<'_>, name: &str) -> Option<Result<Value, ApiError>> {
             let mid = mid_arg(c, 2)?;
             info(c, &mid, name == "mmversions")
         })()),
+        "mmsid2mid" => Some((|| {
+            c.arity(3, 3)?;
+            let mmsid = c.str_arg(2, "mmsid")?;
+            let sid = c.str_arg(0, "sid")?;
+            // A handle answers only to the session that opened it (it names what was opened).
+            HANDLES
+                .with(|t| {
+                    t.borrow()
+                        .mm
+                        .get(mmsid)
+                        .filter(|h| h.sid == sid)
+                        .map(|h| Value::Str(h.mid.to_string()))
+                })
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "no open Mimei handle {} in this session; MMOpen gives one",
+                        super::truncate(mmsid, 40)
+                    ))
+                })
+        })()),
         _ => None,
     }
 }

@@ -10,7 +10,7 @@ use super::{ApiError, ApiFuture, Call, Value};
 use crate::ipfs::Cid;
 use crate::mimei::store::Mimeis;
 use crate::mimei::{MimeiId, Right};
-use crate::net::{Net, NetError, heads, publish, sync};
+use crate::net::{Net, NetError, heads, publish, sync, values};
 
 impl From<NetError> for ApiError {
     fn from(e: NetError) -> Self {
@@ -434,4 +434,234 @@ pub fn stats(c: &Call<'_>) -> Value {
         ("unsolicited", Value::Int(st.unsolicited as i64)),
         ("peers", Value::Int(n.peers().len() as i64)),
     ])
+}
+
+/// The IP of a multiaddr's first `/ip4` or `/ip6` part.
+fn ip_of(a: &libp2p::Multiaddr) -> Option<std::net::IpAddr> {
+    use libp2p::multiaddr::Protocol;
+    a.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    })
+}
+
+/// `GetVar` `ips`: the IPs of our listen addresses (none when the swarm is off).
+pub fn local_ips(c: &Call<'_>) -> Vec<String> {
+    let Some(n) = c.state.net() else {
+        return Vec::new();
+    };
+    n.local_addrs()
+        .iter()
+        .filter_map(|a| a.parse::<libp2p::Multiaddr>().ok())
+        .filter_map(|a| ip_of(&a))
+        .map(|ip| ip.to_string())
+        .collect()
+}
+
+/// `GetVar` `nodeinfos` after our own: the connected peers, `{peerid, id, addr, agent}`.
+pub fn peer_infos(c: &Call<'_>) -> Vec<Value> {
+    let Some(n) = c.state.net() else {
+        return Vec::new();
+    };
+    n.peers()
+        .into_iter()
+        .map(|i| {
+            let id = crate::net::leither_id_of(&i.peer)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            Value::map([
+                ("peerid", s(i.peer)),
+                ("id", Value::Str(id)),
+                ("addr", s(i.addr)),
+                ("agent", s(i.agent.unwrap_or_default())),
+            ])
+        })
+        .collect()
+}
+
+/// `GetVar(sid, "mmprovsips", mid)`: the IPs of the Mimei's providers, `{peerid: [ip]}`
+/// (the DHT gives multiaddrs; Leither's clients want the hosts).
+pub async fn prov_ips(c: &Call<'_>) -> Result<Value, ApiError> {
+    c.arity(3, 3)?;
+    let mid = mid_arg(c, 2)?;
+    let provs = net(c)?.providers(sync::provider_key(&mid)).await?;
+    Ok(Value::Map(
+        provs
+            .into_iter()
+            .map(|(p, addrs)| {
+                let mut ips: Vec<String> = Vec::new();
+                for ip in addrs.iter().filter_map(ip_of) {
+                    let t = ip.to_string();
+                    if !ips.contains(&t) {
+                        ips.push(t);
+                    }
+                }
+                (p.to_string(), strs(ips))
+            })
+            .collect(),
+    ))
+}
+
+/// Most values one user keeps in the DHT from this node.
+pub const MAX_VALUES_PER_USER: usize = 64;
+
+/// How long a put value lives in the DHT (put it again to keep it).
+const VALUE_TTL: Duration = Duration::from_secs(36 * 3600);
+
+/// Most keys one `DhtGets` asks for.
+const MAX_GETS: usize = 16;
+
+/// The full `ID/name` of key argument `i`: a bare name is in the caller's namespace (a
+/// guest's: the node's). With `write`, a namespace other than the caller's is refused.
+fn value_key(c: &Call<'_>, i: usize, write: bool) -> Result<String, ApiError> {
+    let key = c.str_arg(i, "key")?;
+    let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+    let own = if session.uid.is_empty() {
+        c.state.key.id().to_string()
+    } else {
+        session.uid.clone()
+    };
+    let bad = |message: String| ApiError::BadArguments {
+        function: c.entry.name,
+        message,
+    };
+    let full = match key.split_once('/') {
+        Some((id, _)) if id.len() == crate::pki::LeitherId::TEXT_LEN => key.to_string(),
+        _ => format!("{own}/{key}"),
+    };
+    let (ns, _) = values::split_key(&full).map_err(bad)?;
+    if write && ns.to_string() != own {
+        return Err(bad(format!(
+            "you may put values only in your own namespace: give a bare name or {own}/name \
+             (the key names {ns}'s)"
+        )));
+    }
+    Ok(full)
+}
+
+/// Every verified value of `key` in the DHT (our store included), the best first.
+async fn values_of(n: &Net, key: &str) -> Result<Vec<values::Signed>, ApiError> {
+    let rk = values::record_key(key);
+    let owner = values::split_key(key).map(|(id, _)| id).ok();
+    let mut found: Vec<values::Signed> = Vec::new();
+    for (_, bytes) in n.get_records(rk.clone()).await? {
+        if let Ok(v) = values::open(&rk, &bytes)
+            && !found.contains(&v)
+        {
+            found.push(v);
+        }
+    }
+    if let Some(owner) = owner {
+        found.sort_by_key(|v| std::cmp::Reverse((v.signer == owner, v.time)));
+    }
+    Ok(found)
+}
+
+fn text(v: &values::Signed) -> Value {
+    Value::Str(String::from_utf8_lossy(&v.value).into_owned())
+}
+
+/// `DhtPutValue(sid, dhts, key, value)`: signs the value with the node key and puts it in
+/// the DHT under `ID/name` (the caller's namespace). Returns `{key, peers}`.
+pub fn dht_put_value(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(4, 4)?;
+        let key = value_key(&c, 2, true)?;
+        let value = match c.args.get(3) {
+            Some(Value::Bytes(b)) => b.clone(),
+            _ => c.str_arg(3, "value")?.as_bytes().to_vec(),
+        };
+        let n = net(&c)?;
+        let rk = values::record_key(&key);
+        let (ns, _) = values::split_key(&key).map_err(ApiError::Internal)?;
+        let me = c.state.key.id();
+        let mine = n
+            .local_records(values::record_key(&format!("{ns}/")))
+            .await?;
+        let held = mine
+            .iter()
+            .filter(|(k, v)| values::open(k, v).is_ok_and(|s| s.signer == me))
+            .count();
+        if held >= MAX_VALUES_PER_USER && !mine.iter().any(|(k, _)| *k == rk) {
+            return Err(ApiError::Busy(format!(
+                "{ns} already keeps {MAX_VALUES_PER_USER} values in the DHT from this node; \
+                 let some expire (36 h) or reuse their keys"
+            )));
+        }
+        let sealed = values::seal(&c.state.key, &rk, &value, crate::clock::unix_ms() * 1000)
+            .map_err(|message| ApiError::BadArguments {
+                function: c.entry.name,
+                message,
+            })?;
+        let peers = n.put_record(rk, sealed, VALUE_TTL).await?;
+        Ok(Value::map([
+            ("key", Value::Str(key)),
+            ("peers", Value::Int(peers as i64)),
+        ]))
+    })
+}
+
+/// `DhtGetValue(sid, dhts, key)`: the value of a key (signed by the namespace's own node
+/// first, then the newest).
+pub fn dht_get_value(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(3, 3)?;
+        let key = value_key(&c, 2, false)?;
+        let found = values_of(net(&c)?, &key).await?;
+        found
+            .first()
+            .map(text)
+            .ok_or_else(|| ApiError::NotFound(format!("no value for {key} in the DHT")))
+    })
+}
+
+/// `DhtGet(sid, key)`: every verified value of a key, the best first.
+pub fn dht_get(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let key = value_key(&c, 1, false)?;
+        let found = values_of(net(&c)?, &key).await?;
+        Ok(Value::List(found.iter().map(text).collect()))
+    })
+}
+
+/// `DhtGets(sid, keys...)`: `{key: [values]}` for up to 16 keys.
+pub fn dht_gets(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 1 + MAX_GETS)?;
+        let n = net(&c)?;
+        let mut out = Vec::new();
+        for i in 1..c.args.len() {
+            let asked = c.str_arg(i, "key")?.to_string();
+            let key = value_key(&c, i, false)?;
+            let found = values_of(n, &key).await?;
+            out.push((asked, Value::List(found.iter().map(text).collect())));
+        }
+        Ok(Value::Map(out))
+    })
+}
+
+/// `DhtGetAllKeys(sid)`: the keys (`ID/name`) of the values this node keeps.
+pub fn dht_get_all_keys(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 1)?;
+        let held = net(&c)?.local_records(values::KEY_PREFIX.to_vec()).await?;
+        let mut keys: Vec<String> = held
+            .iter()
+            .filter(|(k, v)| values::open(k, v).is_ok())
+            .filter_map(|(k, _)| values::user_key(k).map(str::to_string))
+            .collect();
+        keys.sort();
+        Ok(strs(keys))
+    })
+}
+
+/// `DhtNetworkSize(sid, [dhts])`: the peers in our routing table plus this node (a lower
+/// bound of the network's size).
+pub fn dht_network_size(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 2)?;
+        Ok(Value::Int(net(&c)?.table_size().await? as i64 + 1))
+    })
 }

@@ -25,12 +25,15 @@ pub mod fns_mimei;
 #[cfg(feature = "net")]
 pub mod fns_net;
 pub mod fns_node;
+pub mod fns_var;
+pub mod gob;
 pub mod hprose;
 pub mod json;
 #[cfg(feature = "files")]
 pub mod mf_handles;
 pub mod session;
 pub mod state;
+pub mod sysstat;
 pub mod table;
 pub mod value;
 

@@ -144,6 +144,126 @@ fn getvar_names_and_errors() {
 }
 
 #[test]
+fn leither_variables_rights_and_gob() {
+    let (st, home) = state("vars");
+    let now = crate::clock::unix_now();
+    let owner = login(
+        &st,
+        Some(Pass::sign(&st.key, vec![], now, 60).unwrap().to_text()),
+    );
+    let user_key = NodeKey::generate().unwrap();
+    let user = login(
+        &st,
+        Some(Pass::sign(&user_key, vec![], now, 60).unwrap().to_text()),
+    );
+    let run = |f: &str, args: &[&str]| {
+        block_on(call(&st, f, args.iter().map(|a| Value::from(*a)).collect()))
+    };
+    // Names are case-insensitive, as Leither's.
+    assert_eq!(
+        run("GetVar", &["", "VER"]).unwrap(),
+        Value::from(fns_node::VERSION)
+    );
+    let Value::List(cpu) = run("GetVar", &["", "cpu"]).unwrap() else {
+        panic!("cpu is not a list")
+    };
+    assert!(matches!(cpu[..], [Value::Float(_)]));
+    assert!(
+        run("GetVar", &["", "disk"])
+            .unwrap()
+            .get("usedPercent")
+            .is_some()
+    );
+    assert!(
+        run("GetVar", &["", "virtualmemory"])
+            .unwrap()
+            .get("total")
+            .is_some()
+    );
+    assert!(matches!(
+        run("GetVar", &["", "ips"]).unwrap(),
+        Value::List(_)
+    ));
+    assert!(matches!(run("GetVar", &["", "nodeinfos"]).unwrap(), Value::List(l) if !l.is_empty()));
+    assert_eq!(
+        run("GetVar", &[&user, "userinfo"]).unwrap().get("rights"),
+        Some(&Value::from("user"))
+    );
+    // Settings and the owner's pass: the owner only.
+    for who in ["", user.as_str()] {
+        assert!(matches!(
+            run("GetVar", &[who, "systemvars"]),
+            Err(ApiError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            run("GetVar", &[who, "ppt", "1"]),
+            Err(ApiError::Forbidden { .. })
+        ));
+    }
+    assert!(
+        run("GetVar", &[&owner, "systemvars"])
+            .unwrap()
+            .get("ServicePort")
+            .is_some()
+    );
+    let ppt = run("GetVar", &[&owner, "ppt", "2"]).unwrap();
+    let pass = Pass::parse(ppt.as_str().unwrap()).unwrap();
+    assert_eq!(pass.public_key(), &st.key.public_key());
+    assert_eq!(pass.end_time() - pass.sign_time(), 2 * 3600);
+    for bad in ["0", "721", "x", "-1"] {
+        assert!(
+            matches!(
+                run("GetVar", &[&owner, "ppt", bad]),
+                Err(ApiError::BadArguments { .. })
+            ),
+            "{bad}"
+        );
+    }
+    // The gob stream of "ver" is a Go string at top level.
+    let Value::Bytes(b) = run("GetGobVar", &["", "ver"]).unwrap() else {
+        panic!("GetGobVar gives bytes")
+    };
+    assert_eq!(&b[1..3], &[0x0c, 0x00]);
+    assert!(b.ends_with(fns_node::VERSION.as_bytes()));
+    assert!(matches!(
+        run("GetGobVar", &["", "disk"]),
+        Ok(Value::Bytes(_))
+    ));
+    // GetVarByContext takes its arguments from a map.
+    let by_ctx = block_on(call(
+        &st,
+        "GetVarByContext",
+        vec![
+            Value::from(owner.as_str()),
+            Value::from("ppt"),
+            Value::Map(vec![("hours".into(), Value::from("1"))]),
+        ],
+    ))
+    .unwrap();
+    assert!(by_ctx.as_str().unwrap().starts_with("ppt1."));
+    // Actions: known ones, refusals.
+    assert_eq!(
+        run("Act", &["", "supporttunnel"]).unwrap(),
+        Value::Bool(false)
+    );
+    assert!(matches!(
+        run("Act", &["", "warn", "x"]),
+        Err(ApiError::Forbidden { .. })
+    ));
+    assert_eq!(
+        run("Act", &[&user, "warn", "hello"]).unwrap(),
+        Value::Bool(true)
+    );
+    let e = run("Act", &["", "opentunnel"]).unwrap_err();
+    assert!(
+        matches!(e, ApiError::NotSupported(_)) && e.http_status() == 501,
+        "{e}"
+    );
+    drop(st);
+    std::fs::remove_dir_all(home).unwrap();
+}
+
+#[test]
 fn every_table_entry_is_documented_and_unique() {
     let mut names: Vec<&str> = names().collect();
     let n = names.len();

@@ -14,6 +14,7 @@ pub mod dnn;
 #[cfg(feature = "lever")]
 pub mod entry;
 pub mod gateway;
+pub mod getvar;
 pub mod guard;
 pub mod hprose_http;
 pub mod ipfs_add;

@@ -66,6 +66,10 @@ impl PathRouterService<()> for Routes {
             ("GET" | "HEAD", p) if p.starts_with("/ipfs/") => {
                 gateway::get(&self.state, p, request, writer).await
             }
+            // Leither's GET /getvar?name=&arg0=[&nojson] (the owner's pass to loopback only).
+            ("GET" | "HEAD", "/getvar" | "/getvar/") => {
+                super::getvar::get(&self.state, request, writer).await
+            }
             ("POST", p) if p.starts_with("/api/") => {
                 json_api::post(&self.state, &p["/api/".len()..], request, writer).await
             }

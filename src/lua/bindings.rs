@@ -28,7 +28,7 @@ pub const API_MODULES: &[&str] = &["auth", "var", "ipfs", "mimei", "net"];
 pub fn module_of(name: &str) -> Option<&'static str> {
     Some(match name {
         "Login" | "Logout" | "VerifyPPT" => "auth",
-        "GetVar" | "SetVar" => "var",
+        "GetVar" | "SetVar" | "GetVarByContext" | "GetGobVar" | "Act" => "var",
         "RepoGc" => "ipfs",
         "Echo" => return None,
         n if n.starts_with("Ipfs") || n.starts_with("Files") => "ipfs",

@@ -48,6 +48,10 @@ pub enum Cmd {
     Remove(RecordKey),
     /// Every value the DHT has for a key.
     Get(RecordKey, oneshot::Sender<Vec<FoundRecord>>),
+    /// The records in our own store whose key starts with the prefix (at most 4096).
+    Local(Vec<u8>, oneshot::Sender<Vec<(Vec<u8>, Vec<u8>)>>),
+    /// How many peers our routing table holds.
+    TableSize(oneshot::Sender<usize>),
     /// Ban a peer and close its connections.
     Ban(PeerId, String),
     /// Add (`true`) or remove a filter; answers the list after the change.
@@ -223,6 +227,29 @@ impl Driver {
             Cmd::Get(key, tx) => {
                 let q = self.swarm.behaviour_mut().kad.get_record(key);
                 self.queries.insert(q, Pending::Get(tx, Vec::new()));
+            }
+            Cmd::Local(prefix, tx) => {
+                let list = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .store_mut()
+                    .records()
+                    .filter(|r| r.key.as_ref().starts_with(&prefix))
+                    .take(4096)
+                    .map(|r| (r.key.to_vec(), r.value.clone()))
+                    .collect();
+                let _ = tx.send(list);
+            }
+            Cmd::TableSize(tx) => {
+                let n = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .kbuckets()
+                    .map(|b| b.num_entries())
+                    .sum();
+                let _ = tx.send(n);
             }
             Cmd::Ban(peer, why) => {
                 log_warn!("banned peer {peer} for an hour: {why}");
@@ -473,10 +500,28 @@ impl Driver {
         }
     }
 
-    /// A record a peer asks us to keep: heads must verify (and be newer than what we know);
-    /// other keys are not ours to keep.
+    /// A record a peer asks us to keep: heads must verify (and be newer than what we know),
+    /// values must verify and respect their namespace (values.rs); other keys are not ours
+    /// to keep.
     fn inbound_record(&mut self, source: PeerId, record: kad::Record) {
         let key = record.key.to_vec();
+        if key.starts_with(super::values::KEY_PREFIX) {
+            let store = self.swarm.behaviour_mut().kad.store_mut();
+            let held = store.get(&record.key).map(|r| r.value.clone());
+            match super::values::accept(&key, &record.value, held.as_deref()) {
+                Ok(()) => {
+                    let _ = store.put(record);
+                }
+                Err(super::values::Refusal::Stale(why)) => {
+                    log_debug!("DHT value from {source} not kept: {why}")
+                }
+                Err(super::values::Refusal::Bad(why)) => {
+                    let why = format!("sent a DHT value that failed verification: {why}");
+                    self.on_cmd(Cmd::Ban(source, why));
+                }
+            }
+            return;
+        }
         if !key.starts_with(crate::mimei::head::DHT_KEY_PREFIX) {
             log_debug!("ignored a DHT record from {source}: not a Leither head");
             return;

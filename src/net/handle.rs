@@ -342,6 +342,19 @@ impl Net {
         self.ask(|tx| Cmd::Get(RecordKey::new(&key), tx)).await
     }
 
+    /// The records in our own store whose key starts with `prefix`.
+    pub async fn local_records(
+        &self,
+        prefix: Vec<u8>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, NetError> {
+        self.ask(|tx| Cmd::Local(prefix, tx)).await
+    }
+
+    /// How many peers our routing table holds.
+    pub async fn table_size(&self) -> Result<usize, NetError> {
+        self.ask(Cmd::TableSize).await
+    }
+
     /// Bans a peer for an hour and closes its connections.
     pub fn ban(&self, peer: PeerId, why: String) {
         let _ = self.send(Cmd::Ban(peer, why));

@@ -42,8 +42,12 @@ pub mod heads;
 pub mod publish;
 #[cfg(feature = "net")]
 pub mod sync;
+#[cfg(feature = "net")]
+pub mod values;
 
 #[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]
-pub use handle::{Net, PeerInfo, parse_addr, parse_peer, report_start_failure, start};
+pub use handle::{
+    Net, PeerInfo, leither_id_of, parse_addr, parse_peer, report_start_failure, start,
+};

@@ -1,5 +1,5 @@
-//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `files.rs`,
-//! `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
+//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `var.rs`,
+//! `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
 
@@ -17,6 +17,7 @@ pub mod mimei;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod var;
 
 use super::ApiFn;
 
@@ -24,6 +25,7 @@ use super::ApiFn;
 pub static TABLES: &[&[ApiFn]] = &[
     auth::FNS,
     node::FNS,
+    var::FNS,
     #[cfg(feature = "files")]
     files::FNS,
     #[cfg(feature = "files")]
@@ -72,16 +74,36 @@ pub fn reference_markdown() -> String {
         ));
     }
     s.push_str(
-        "\n`GetVar` names: `ver` (version string), `hostid` (the node's 27-character ID),\n\
+        "\n`GetVar` names (case-insensitive; the same value is `GetGobVar`'s gob stream and\n\
+         `GET /getvar`'s answer): `ver` (version string), `hostid` (the node's 27-character ID),\n\
          `peerid` (libp2p PeerId), `hostpk` (public key, base64url), `userid` (the session's\n\
-         user ID, empty for a guest), `nodeinfo` (a map: id, peerid, ver, arch, os, started,\n\
-         uptime, port, maxMemoryMB, storeBytes, sessions, calls), `netstats` (bitswap counters:\n\
+         user ID, empty for a guest), `userinfo` ({uid, rights, expires} of the session),\n\
+         `nodeinfo` (a map: id, peerid, ver, arch, os, started, uptime, port, maxMemoryMB,\n\
+         storeBytes, sessions, calls), `nodeinfos` (the list: this node's nodeinfo, then each\n\
+         connected peer as {peerid, id, addr, agent}), `ips` (the IPs this node listens on),\n\
+         `cpu` ([percent]: the machine's CPU use since the previous read, gopsutil's\n\
+         `cpu.Percent(0, false)`), `disk` (gopsutil's UsageStat of the home's file system: path,\n\
+         fstype, total, free, used, usedPercent, inodesTotal, inodesUsed, inodesFree,\n\
+         inodesUsedPercent; bytes), `virtualmemory` (gopsutil's VirtualMemoryStat from\n\
+         /proc/meminfo: total, available, used, usedPercent, free, active, inactive, buffers,\n\
+         cached, swapTotal, swapFree, shared; bytes), `systemvars` (owner only: SystemVars.json\n\
+         as the node runs it, without keys that look like secrets), `ppt` with an optional\n\
+         argument hours (owner only: a pass signed by the node key, valid 1 to 720 hours,\n\
+         default 24, in the text form `Login` takes), `netstats` (bitswap counters:\n\
          blocksSent, bytesSent, wireSent, blocksReceived, bytesReceived, wireReceived,\n\
-         unsolicited, peers); with a third argument mid:\n\
-         `mminfo` (a map: mid, author, app, type, ext, mark, create, revision, rights, myRights,\n\
-         cur, last, release, versions) and `mmversions` (the list [{ver, cid, time, signer}]),\n\
-         both needing read on the Mimei. Every stored version record is verified when read; one\n\
+         unsolicited, peers); with a third argument: `mminfo` mid (a map: mid, author, app, type,\n\
+         ext, mark, create, revision, rights, myRights, cur, last, release, versions) and\n\
+         `mmversions` mid (the list [{ver, cid, time, signer}]), both needing read on the Mimei;\n\
+         `mmsid2mid` mmsid (the mid a handle of this session names); `mmprovsips` mid (the\n\
+         providers' IPs, {peerid: [ip]}). Every stored version record is verified when read; one\n\
          that fails is refused (status 500), never returned.\n\n\
+         `GET /getvar?name=NAME&arg0=A&arg1=B[&nojson]` calls `GetVar` as the guest `\"\"` and\n\
+         answers JSON, or with `nojson` the bare value (a string without quotes). One exception,\n\
+         for the Go client's `GetLocalPassport`: `name=ppt&arg0=HOURS` answers the owner's pass,\n\
+         but only to a caller whose TCP connection comes from a loopback address (127.0.0.0/8,\n\
+         ::1); anyone else gets 403. Headers such as X-Forwarded-For are never trusted for this:\n\
+         only the socket's peer address counts, so a reverse proxy on the same machine must not\n\
+         forward /getvar?name=ppt from outside.\n\n\
          Hprose clients also get the function list: an empty request (2.0) or a call of `~`\n\
          (3.0), see docs/hprose.md.\n",
     );

@@ -1,18 +1,11 @@
 //! The API table's rows for one subsystem.
-//! Node variables and passes: `GetVar`, `VerifyPPT`, `Echo`.
+//! Passes and health: `VerifyPPT`, `Echo`.
 
 use crate::api::fns_node;
-use crate::api::{Access, ApiFn, Rights};
+use crate::api::{Access, ApiFn};
 
 /// This subsystem's functions, in the order the function list shows them.
 pub static FNS: &[ApiFn] = &[
-    ApiFn {
-        name: "GetVar",
-        params: "sid, name",
-        access: Access::Session(Rights::Guest),
-        doc: "A node variable: ver, hostid, peerid, hostpk, userid, nodeinfo, netstats.",
-        run: fns_node::get_var,
-    },
     ApiFn {
         name: "VerifyPPT",
         params: "ppt",
