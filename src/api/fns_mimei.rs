@@ -12,7 +12,7 @@
 //! when its header grants this node's key write (checked before signing).
 //!
 //! **Handles.** `MMOpen` returns an `mmsid` naming (session, Mimei, version); `MFOpenByPath` an
-//! `fsid` naming (mmsid, path). They are in a bounded table of this thread (the node has one).
+//! `fsid` naming (mmsid, path). They are in a bounded table of the node (`NodeState::mm_handles`).
 //! The dispatcher cannot check their session (the first argument is the handle), so each call
 //! here checks that the session behind the handle is still alive and re-reads the Mimei's
 //! rights: a right revoked after `MMOpen` takes effect at the next call.
@@ -60,14 +60,19 @@ struct FsHandle {
     write: bool,
 }
 
+/// The open Mimei and file handles of one node ([`NodeState::mm_handles`]), so that several
+/// nodes in one process (tests) keep theirs apart.
+///
+/// [`NodeState::mm_handles`]: super::NodeState::mm_handles
 #[derive(Default)]
-struct Handles {
+pub struct Handles {
     mm: HashMap<String, MmHandle>,
     fs: HashMap<String, FsHandle>,
 }
 
-thread_local! {
-    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+/// Runs `f` on the node's handle table (the node's own, not a thread's).
+fn with_handles<R>(c: &Call<'_>, f: impl FnOnce(&RefCell<Handles>) -> R) -> R {
+    f(&c.state.mm_handles)
 }
 
 /// A fresh handle: 15 random bytes in base64url, never starting with '-' (a command line
@@ -174,8 +179,7 @@ pub(super) fn db_target(c: &Call<'_>, write: bool) -> Result<DbTarget, ApiError>
 
 fn mm_header(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, MimeiHeader), ApiError> {
     let id = c.str_arg(0, "mmsid")?;
-    let h = HANDLES
-        .with(|t| t.borrow().mm.get(id).cloned())
+    let h = with_handles(c, |t| t.borrow().mm.get(id).cloned())
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "{}: no open Mimei \"{}\"; call MMOpen first",
@@ -303,7 +307,7 @@ pub fn open(c: Call<'_>) -> ApiFuture<'_> {
             m.version(&mid, n)?;
         }
         let id = new_handle_id()?;
-        HANDLES.with(|t| {
+        with_handles(&c, |t| {
             let mut t = t.borrow_mut();
             make_room(&c, &mut t)?;
             t.mm.insert(
@@ -326,7 +330,7 @@ pub fn close(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 1)?;
         let id = c.str_arg(0, "mmsid")?;
-        HANDLES.with(|t| {
+        with_handles(&c, |t| {
             let mut t = t.borrow_mut();
             t.mm.remove(id);
             t.fs.retain(|_, f| f.mmsid != id);

@@ -191,7 +191,7 @@ pub fn open_path(c: Call<'_>) -> ApiFuture<'_> {
         }
         let id = new_handle_id()?;
         let mmsid = c.str_arg(0, "mmsid")?.to_string();
-        HANDLES.with(|t| {
+        with_handles(&c, |t| {
             let mut t = t.borrow_mut();
             make_room(&c, &mut t)?;
             t.fs.insert(id.clone(), FsHandle { mmsid, path, write });
@@ -213,8 +213,7 @@ fn fs(
     need: Right,
 ) -> Result<(FsHandle, MmHandle, Option<Cid>, Option<Cid>), ApiError> {
     let id = c.str_arg(0, "fsid")?;
-    let f = HANDLES
-        .with(|t| t.borrow().fs.get(id).cloned())
+    let f = with_handles(c, |t| t.borrow().fs.get(id).cloned())
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "{}: no open file \"{}\"; call MFOpenByPath first",

@@ -96,8 +96,8 @@ fn a_full_table_frees_the_handles_of_ended_sessions() {
     )
     .unwrap();
     let mid_id: MimeiId = mid.as_str().unwrap().parse().unwrap();
-    HANDLES.with(|t| {
-        let mut t = t.borrow_mut();
+    {
+        let mut t = st.mm_handles.borrow_mut();
         for i in 0..MAX_HANDLES {
             t.mm.insert(
                 format!("stale{i}"),
@@ -109,9 +109,9 @@ fn a_full_table_frees_the_handles_of_ended_sessions() {
                 },
             );
         }
-    });
+    }
     run(&st, "MMOpen", vec![owner, mid, s("cur")]).unwrap();
-    HANDLES.with(|t| assert_eq!(t.borrow().mm.len(), 1));
+    assert_eq!(st.mm_handles.borrow().mm.len(), 1);
     drop(st);
     std::fs::remove_dir_all(&home).unwrap();
 }
