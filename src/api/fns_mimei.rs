@@ -179,14 +179,13 @@ pub(super) fn db_target(c: &Call<'_>, write: bool) -> Result<DbTarget, ApiError>
 
 fn mm_header(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, MimeiHeader), ApiError> {
     let id = c.str_arg(0, "mmsid")?;
-    let h = with_handles(c, |t| t.borrow().mm.get(id).cloned())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "{}: no open Mimei \"{}\"; call MMOpen first",
-                c.entry.name,
-                super::truncate(id, 40)
-            ))
-        })?;
+    let h = with_handles(c, |t| t.borrow().mm.get(id).cloned()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "{}: no open Mimei \"{}\"; call MMOpen first",
+            c.entry.name,
+            super::truncate(id, 40)
+        ))
+    })?;
     let session = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
     let user = user_of(&session)?;
     let header = Mimeis::new(&c.state.store).header(&h.mid)?;

@@ -213,14 +213,13 @@ fn fs(
     need: Right,
 ) -> Result<(FsHandle, MmHandle, Option<Cid>, Option<Cid>), ApiError> {
     let id = c.str_arg(0, "fsid")?;
-    let f = with_handles(c, |t| t.borrow().fs.get(id).cloned())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "{}: no open file \"{}\"; call MFOpenByPath first",
-                c.entry.name,
-                crate::api::truncate(id, 40)
-            ))
-        })?;
+    let f = with_handles(c, |t| t.borrow().fs.get(id).cloned()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "{}: no open file \"{}\"; call MFOpenByPath first",
+            c.entry.name,
+            crate::api::truncate(id, 40)
+        ))
+    })?;
     let mut args = c.args.clone();
     args[0] = Value::Str(f.mmsid.clone());
     let inner = Call {

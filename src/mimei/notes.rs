@@ -91,7 +91,9 @@ pub fn get(store: &Store, mid: &MimeiId, version: u64) -> Result<Notes, StoreErr
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Notes::default()),
         Err(e) => return Err(err(e.into())),
     };
-    let v = t.get(key(mid, version).as_slice()).map_err(|e| err(e.into()))?;
+    let v = t
+        .get(key(mid, version).as_slice())
+        .map_err(|e| err(e.into()))?;
     Ok(v.and_then(|g| Notes::from_bytes(g.value()))
         .unwrap_or_default())
 }
