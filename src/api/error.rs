@@ -42,6 +42,9 @@ pub enum ApiError {
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
     Busy(String),
+    /// Leither defines the call or form, but this node does not do it yet; the message says
+    /// what is missing and what to use instead.
+    NotSupported(String),
     /// The store failed.
     Store(StoreError),
     /// Something failed inside the node; the message says what.
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
             ApiError::Forbidden { .. } => 403,
             ApiError::Busy(_) => 503,
+            ApiError::NotSupported(_) => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
             #[cfg(feature = "files")]
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::Pass(_) => "pass_refused",
             ApiError::NotFound(_) => "not_found",
             ApiError::Busy(_) => "busy",
+            ApiError::NotSupported(_) => "not_supported",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Mimei(_) => "mimei",
@@ -148,6 +153,7 @@ impl fmt::Display for ApiError {
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
             ApiError::Busy(what) => write!(f, "{what}"),
+            ApiError::NotSupported(what) => write!(f, "{what}"),
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),

@@ -275,7 +275,10 @@ fn t_bytes() -> Vec<u8> {
 
 #[test]
 fn leither_rights_words_grant_their_lowest_byte() {
-    assert_eq!(Right::from_word(0x07276707).unwrap(), Right::READ | Right::WRITE);
+    assert_eq!(
+        Right::from_word(0x07276707).unwrap(),
+        Right::READ | Right::WRITE
+    );
     assert_eq!(Right::from_word(0x07276705).unwrap(), Right::READ);
     assert_eq!(Right::from_word(0x07276704).unwrap(), Right::READ);
     assert_eq!(Right::from_word(0x07276700).unwrap(), Right::NONE);
