@@ -265,7 +265,11 @@ fn versions_are_read_only_and_unchanged_by_later_writes() {
     let sid = n.login(&n.owner_key());
     let mm = n.open(&sid, &mid, "cur");
     n.api_ok("Set", &format!("[\"{mm}\",\"k\",\"v1\"]"));
-    assert_eq!(n.api_ok("MMBackup", &format!("[\"{mm}\"]")), "1");
+    // Leither's examples pass the mmsid where the sid goes: its session.
+    assert_eq!(
+        n.api_ok("MMBackup", &format!("[\"{mm}\",\"{mid}\",\"MMBackup\"]")),
+        "\"1\""
+    );
     n.api_ok("Set", &format!("[\"{mm}\",\"k\",\"v2\"]"));
     let v1 = n.open(&sid, &mid, "1");
     assert_eq!(n.api_ok("Get", &format!("[\"{v1}\",\"k\"]")), "\"v1\"");
@@ -280,7 +284,10 @@ fn versions_are_read_only_and_unchanged_by_later_writes() {
     );
     assert!(r.ends_with("+OK\r\n$2\r\nv2\r\n"), "{r}");
     // Restore brings version 1 back into cur.
-    assert_eq!(n.api_ok("MMRestore", &format!("[\"{mm}\",1]")), "1");
+    assert_eq!(
+        n.api_ok("MMRestore", &format!("[\"{sid}\",\"{mid}\",1]")),
+        "1"
+    );
     assert_eq!(n.api_ok("Get", &format!("[\"{mm}\",\"k\"]")), "\"v1\"");
 }
 
@@ -299,7 +306,7 @@ fn rights_are_checked_on_every_write() {
     n.api_ok("Set", &format!("[\"{omm}\",\"k\",\"v\"]"));
     n.api_ok(
         "MMSetRight",
-        &format!("[\"{omm}\",\"{}\",\"read\"]", other.id()),
+        &format!("[\"{owner}\",\"{mid}\",\"{}\",\"read\"]", other.id()),
     );
     let mm = n.open(&sid, &mid, "cur");
     assert_eq!(n.api_ok("Get", &format!("[\"{mm}\",\"k\"]")), "\"v\"");

@@ -113,15 +113,15 @@ fn upload_serve_release_show_delvers() {
     let show = ok(&leither(&n.home, &["lapp", "showapp", "-a", "hello"]));
     assert!(show.starts_with(&format!("appid= {appid}\n")), "{show}");
     assert!(
-        show.contains("Ext: app\n") && show.contains("Mark: hello\n"),
+        show.contains("Ext     : app\n") && show.contains("Mark    : hello\n"),
         "{show}"
     );
     assert!(
-        show.contains("ver= 1 cid= ") && show.contains("ver= 2 cid= "),
+        show.contains("\n1        Qm") && show.contains("\n2        Qm"),
         "{show}"
     );
     assert!(
-        show.contains("release= 1\n") && show.ends_with("last= 2\n"),
+        show.contains("\nlast     2\nrelease  1\n") && show.ends_with("mimei show ok\n"),
         "{show}"
     );
     // By ID, the same app.
@@ -131,8 +131,8 @@ fn upload_serve_release_show_delvers() {
     let out = ok(&leither(&n.home, &["lapp", "delvers", "-a", "hello", "2"]));
     assert_eq!(out, "DelAppVers ok 2\n");
     let show = ok(&leither(&n.home, &["lapp", "showapp", "-a", "hello"]));
-    assert!(!show.contains("ver= 2 cid= "), "{show}");
-    assert!(show.contains("ver= 1 cid= "), "{show}");
+    assert!(!show.contains("\n2        Qm"), "{show}");
+    assert!(show.contains("\n1        Qm"), "{show}");
 
     // restore puts version 1 back in cur; backup makes it the next version (numbers are never
     // reused, so 3), which visitors get once released.

@@ -116,21 +116,39 @@ fn cli_flow_create_add_show_get_versions() {
 
     let show = ok(&leither(&n.home, &["mimei", "show", "--", &mid]));
     let hostid = ok(&leither(&n.home, &["lpki", "id"])).trim().to_string();
-    assert!(show.contains(&format!("Author: {hostid}\n")), "{show}");
-    assert!(show.contains("AppType: file\n"), "{show}");
+    // Leither's layout: a header block, then its sections.
     assert!(
-        show.contains("Ext: txt\n") && show.contains("Mark: blog\n"),
+        show.starts_with(&format!("MiMeiShow mid= {mid}\n")),
         "{show}"
     );
+    assert!(show.contains(&format!("Author  : {hostid}\n")), "{show}");
+    assert!(show.contains("Type    : file\n"), "{show}");
     assert!(
-        show.contains("Create: ") && show.contains("Right: "),
+        show.contains("Ext     : txt\n") && show.contains("Mark    : blog\n"),
         "{show}"
     );
-    assert!(show.contains(&format!("ver= 2 cid= {cid2} ")), "{show}");
-    assert!(show.contains("\nlast= 3\n"), "{show}");
-    assert!(show.contains("from net:\n(not published)\n"), "{show}");
+    let created = line_value(&show, "Create  : ");
+    assert!(
+        created.len() == 20 && created.as_bytes()[10] == b'T' && created.ends_with('Z'),
+        "ISO 8601: {created}"
+    );
+    assert!(show.contains("Right   : "), "{show}");
+    assert!(show.contains(&format!("\n2        {cid2}\n")), "{show}");
+    assert!(show.contains("\nlast     3\n"), "{show}");
+    for section in ["from local", "from net", "conflict", "compare version"] {
+        assert!(
+            show.contains(&format!("\n{section}\n-----")),
+            "{section}: {show}"
+        );
+    }
+    assert!(show.contains("\nnot published\n"), "{show}");
+    assert!(show.ends_with("\nmimei show ok\n"), "{show}");
 
-    // get: last by default, a number, cur.
+    // get: to stdout (also with -o -), or to a file; last by default, a number, cur.
+    let out = ok(&leither(&n.home, &["mimei", "get", "--", &mid]));
+    assert_eq!(out, "first version\n");
+    let out = ok(&leither(&n.home, &["mimei", "get", "-o", "-", "--", &mid]));
+    assert_eq!(out, "first version\n");
     let got = dir.join("got.txt");
     let g = got.to_str().unwrap();
     let out = ok(&leither(&n.home, &["mimei", "get", "-o", g, "--", &mid]));
@@ -169,10 +187,10 @@ fn cli_flow_create_add_show_get_versions() {
     );
     let show = ok(&leither(&n.home, &["mimei", "show", "--", &mid]));
     assert!(
-        !show.contains("ver= 1 ") && !show.contains("ver= 3 "),
+        !show.contains("\n1        ") && !show.contains("\n3        "),
         "{show}"
     );
-    assert!(show.contains("release= 4\nlast= 4\n"), "{show}");
+    assert!(show.contains("\nlast     4\nrelease  4\n"), "{show}");
     let e = fails(&leither(
         &n.home,
         &["mimei", "get", "-o", g, "--", &format!("{mid}:1")],
@@ -291,8 +309,15 @@ fn rights_guest_and_user_without_write_are_refused() {
         "MMOpen",
         &format!("[\"{owner}\", \"{mid}\", \"cur\"]"),
     ));
-    api_ok(&n, "MFSetCid", &format!("[\"{mm}\", \"\", \"{cid}\"]"));
-    assert_eq!(api_ok(&n, "MMBackup", &format!("[\"{mm}\"]")), "1");
+    api_ok(
+        &n,
+        "MFSetCid",
+        &format!("[\"{owner}\", \"{mid}\", \"{cid}\"]"),
+    );
+    assert_eq!(
+        api_ok(&n, "MMBackup", &format!("[\"{owner}\", \"{mid}\", \"\"]")),
+        "\"1\""
+    );
 
     // MFGetData with a negative start counts from the end, where -1 is (Leither's rule).
     let fs = unquote(&api_ok(
@@ -338,50 +363,56 @@ fn rights_guest_and_user_without_write_are_refused() {
     api_ok(
         &n,
         "MMSetRight",
-        &format!("[\"{mm}\", \"{user_id}\", \"read\"]"),
+        &format!("[\"{owner}\", \"{mid}\", \"{user_id}\", \"read\"]"),
     );
     assert_eq!(
-        api_ok(&n, "MMGetRight", &format!("[\"{mm}\", \"{user_id}\"]")),
+        api_ok(
+            &n,
+            "MMGetRight",
+            &format!("[\"{owner}\", \"{mid}\", \"{user_id}\"]")
+        ),
         "1"
     );
-    let umm = unquote(&api_ok(
-        &n,
-        "MMOpen",
-        &format!("[\"{user}\", \"{mid}\", \"1\"]"),
-    ));
-    let (s, b) = api(&n, "MMBackup", &format!("[\"{umm}\"]"));
-    assert!(s == 409 && b.contains("read-only"), "{s} {b}");
+    api_ok(&n, "MMOpen", &format!("[\"{user}\", \"{mid}\", \"1\"]"));
     let ucur = unquote(&api_ok(
         &n,
         "MMOpen",
         &format!("[\"{user}\", \"{mid}\", \"cur\"]"),
     ));
-    let (s, b) = api(&n, "MFSetCid", &format!("[\"{ucur}\", \"\", \"{cid}\"]"));
+    for (f, rest) in [
+        ("MFSetCid", format!("\"{cid}\"")),
+        ("MMBackup", "\"memo\"".to_string()),
+        ("MMAddRef", format!("\"{cid}\"")),
+    ] {
+        let (s, b) = api(&n, f, &format!("[\"{user}\", \"{mid}\", {rest}]"));
+        assert!(s == 403 && b.contains("write"), "{f}: {s} {b}");
+    }
+    // The mmsid in the sid slot, as Leither's examples pass it, is its session: no more.
+    let (s, b) = api(&n, "MMBackup", &format!("[\"{ucur}\", \"{mid}\", \"\"]"));
     assert!(s == 403 && b.contains("write"), "{s} {b}");
-    let (s, b) = api(&n, "MMBackup", &format!("[\"{ucur}\"]"));
-    assert!(s == 403 && b.contains("write"), "{s} {b}");
-    let (s, b) = api(&n, "MMSetRight", &format!("[\"{ucur}\", \"*\", \"all\"]"));
+    let (s, b) = api(
+        &n,
+        "MMSetRight",
+        &format!("[\"{user}\", \"{mid}\", \"*\", \"all\"]"),
+    );
     assert!(s == 403 && b.contains("admin"), "{s} {b}");
-    // Even with * = read,write a guest stays read-only.
+    // Even with * = read,write (Leither's word 0x07276707) a guest stays read-only.
     api_ok(
         &n,
         "MMSetRight",
-        &format!("[\"{mm}\", \"*\", \"read,write\"]"),
+        &format!("[\"{owner}\", \"{mid}\", \"\", {}]", 0x07276707),
     );
-    let gmm = unquote(&api_ok(
-        &n,
-        "MMOpen",
-        &format!("[\"{guest}\", \"{mid}\", \"cur\"]"),
-    ));
-    let (s, b) = api(&n, "MFSetCid", &format!("[\"{gmm}\", \"\", \"{cid}\"]"));
-    assert!(s == 403 && b.contains("write"), "{s} {b}");
-    // A CID put at a path makes the directories on the way; the tree lists and serves.
-    let root = unquote(&api_ok(
-        &n,
-        "MFSetCid",
-        &format!("[\"{mm}\", \"docs/a.txt\", \"{cid}\"]"),
-    ));
-    // The same tree as `ipfs add -r` (kubo's CIDs) of a folder holding docs/a.txt.
+    for who in [&guest, &String::new()] {
+        let (s, b) = api(
+            &n,
+            "MFSetCid",
+            &format!("[\"{who}\", \"{mid}\", \"{cid}\"]"),
+        );
+        assert!(s == 403 && b.contains("write"), "{s} {b}");
+        let (s, b) = api(&n, "MMBackup", &format!("[\"{who}\", \"{mid}\"]"));
+        assert!(s == 403 && b.contains("write"), "{s} {b}");
+    }
+    // A folder from `ipfs add -r` (kubo's CIDs) set as cur; the tree lists and serves.
     let folder = common::fresh_home();
     std::fs::create_dir_all(folder.join("docs")).unwrap();
     std::fs::write(folder.join("docs/a.txt"), b"0123456789").unwrap();
@@ -389,8 +420,16 @@ fn rights_guest_and_user_without_write_are_refused() {
         &n.home,
         &["ipfs", "add", "-r", folder.to_str().unwrap()],
     ));
-    assert_eq!(line_value(&out, "ipfs add ok /ipfs/"), root, "{out}");
+    let root = line_value(&out, "ipfs add ok /ipfs/").to_string();
     let _ = std::fs::remove_dir_all(&folder);
+    assert_eq!(
+        unquote(&api_ok(
+            &n,
+            "MFSetCid",
+            &format!("[\"{owner}\", \"{mid}\", \"{root}\"]"),
+        )),
+        root
+    );
     let dfs = unquote(&api_ok(
         &n,
         "MFOpenByPath",
@@ -421,7 +460,7 @@ fn rights_guest_and_user_without_write_are_refused() {
     assert!(vers.contains(&format!("\"cid\":\"{cid}\"")), "{vers}");
     api_ok(&n, "MMClose", &format!("[\"{mm}\"]"));
     let (s, _) = api(&n, "MMBackup", &format!("[\"{mm}\"]"));
-    assert_eq!(s, 404, "closed handle");
+    assert_eq!(s, 401, "a closed handle is no session");
 }
 
 #[test]
@@ -485,4 +524,105 @@ fn gc_keeps_mimei_blocks_and_a_tampered_record_is_refused() {
     assert!(e.contains("failed verification"), "{e}");
     ok(&leither(&n.home, &["stop"]));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mmroot_references_and_leither_forms_over_http() {
+    let n = TestNode::start();
+    let owner_key = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
+    let owner = login(&n, Some(&owner_key));
+    let user_key = NodeKey::generate().unwrap();
+    let user = login(&n, Some(&user_key));
+    let (_, add) = api(&n, "IpfsAdd", &format!("[\"{owner}\", \"web page\"]"));
+    let cid = add
+        .split("\"cid\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // mmroot: the node's own folder, made on first use, private until the owner opens it.
+    api_ok(
+        &n,
+        "MFSetCid",
+        &format!("[\"{owner}\", \"mmroot\", \"{cid}\"]"),
+    );
+    assert_eq!(
+        api_ok(
+            &n,
+            "MMBackup",
+            &format!("[\"{owner}\", \"mmroot\", \"first\"]")
+        ),
+        "\"1\""
+    );
+    for who in [user.as_str(), ""] {
+        let (s, b) = api(&n, "MMOpen", &format!("[\"{who}\", \"mmroot\", \"last\"]"));
+        assert_eq!(s, 403, "{b}");
+    }
+    // Leither's setup guide: MMSetRight(sid, 'mmroot', '', 0x07276707).
+    api_ok(
+        &n,
+        "MMSetRight",
+        &format!("[\"{owner}\", \"mmroot\", \"\", {}]", 0x07276707),
+    );
+    let fsid = unquote(&api_ok(
+        &n,
+        "MMOpenUrl",
+        &format!("[\"{user}\", \"mm://mmroot\"]"),
+    ));
+    let data = api_ok(&n, "MFGetData", &format!("[\"{fsid}\", 0, 100]"));
+    assert_eq!(unquote(&data), "d2ViIHBhZ2U", "base64url of \"web page\"");
+    let (s, b) = api(&n, "MMOpenUrl", &format!("[\"{user}\", \"/a.txt\"]"));
+    assert!(s == 501 && b.contains("not supported"), "{s} {b}");
+
+    // A Mimei with Leither's six MMCreate arguments, referencing mmroot's content.
+    let mid = unquote(&api_ok(
+        &n,
+        "MMCreate",
+        &format!("[\"{owner}\", \"\", \"ext\", \"refs\", 1, {}]", 0x07276705),
+    ));
+    api_ok(
+        &n,
+        "MFSetCid",
+        &format!("[\"{owner}\", \"{mid}\", \"{cid}\"]"),
+    );
+    assert_eq!(
+        api_ok(
+            &n,
+            "MMAddRef",
+            &format!("[\"{owner}\", \"{mid}\", \"{cid}\", \"{cid}\"]")
+        ),
+        "2"
+    );
+    let (s, b) = api(
+        &n,
+        "MMAddRef",
+        &format!("[\"{user}\", \"{mid}\", \"{cid}\"]"),
+    );
+    assert!(s == 403 && b.contains("write"), "{s} {b}");
+    let (s, b) = api(&n, "MMAddRef", &format!("[\"\", \"{mid}\", \"{cid}\"]"));
+    assert!(s == 403 && b.contains("write"), "{s} {b}");
+    api_ok(
+        &n,
+        "MMBackup",
+        &format!("[\"{owner}\", \"{mid}\", \"\", \"delref=1\"]"),
+    );
+    let refs = api_ok(
+        &n,
+        "MMGetRefs",
+        &format!("[\"\", \"{mid}\", \"1\", \"cur\"]"),
+    );
+    assert_eq!(refs, format!("{{\"cur\":{{}},\"1\":{{\"{cid}\":2}}}}"));
+    let sum = api_ok(&n, "MMSum", &format!("[\"\", \"{mid}\", \"1\", \"\"]"));
+    assert_eq!(unquote(&sum), cid);
+    assert_eq!(
+        api_ok(&n, "MiMeiIsProvider", &format!("[\"\", \"{mid}\"]")),
+        "true"
+    );
+    assert_eq!(
+        api_ok(&n, "MMDelVers", &format!("[\"{owner}\", \"{mid}\", \"1\"]")),
+        "1"
+    );
 }

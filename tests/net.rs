@@ -64,7 +64,7 @@ fn last(n: &TestNode, mid: &str) -> u64 {
     let o = leither(&n.home, &["mimei", "show", mid]);
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        .find_map(|l| l.strip_prefix("last= "))
+        .find_map(|l| l.strip_prefix("last "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -125,10 +125,12 @@ fn publish_findprovs_sync_and_follow_in_real_time() {
     run(&b.home, &["mimei", "sync", &mid]);
     run(&a.home, &["mimei", "sync", &mid]);
     let show = run(&b.home, &["mimei", "show", &mid]);
-    assert!(show.contains("from net:\nver= 1 "), "{show}");
-    assert!(show.contains("conflict: none"), "{show}");
+    assert!(show.contains("from net\n-----"), "{show}");
+    assert!(show.contains("-\n1        Qm"), "{show}");
+    assert!(show.contains("conflict\n-----"), "{show}");
+    assert!(show.contains("-\nno conflict\n"), "{show}");
     assert!(
-        show.contains("compare version: local last= 1 = net last= 1"),
+        show.contains("compare version\n-----") && show.contains("-\nlocal last= 1 = net last= 1"),
         "{show}"
     );
 
@@ -202,7 +204,7 @@ fn a_database_mimei_syncs_and_follows() {
             &format!("[\"{mm}\",\"key:{i:04}\",\"value {i}\"]"),
         );
     }
-    api(&a, "MMBackup", &format!("[\"{mm}\"]"));
+    api(&a, "MMBackup", &format!("[\"{s}\",\"{mid}\",\"\"]"));
     run(&a.home, &["mimei", "publish", &mid]);
     run(&b.home, &["swarm", "connect", &swarm_addr(&a)]);
     run(&b.home, &["mimei", "sync", &mid]);
@@ -210,7 +212,7 @@ fn a_database_mimei_syncs_and_follows() {
     assert!(grep.contains("key:0007 value 7"), "{grep}");
     // A second version with a few keys changed reaches B by itself.
     api(&a, "Set", &format!("[\"{mm}\",\"key:0007\",\"changed\"]"));
-    api(&a, "MMBackup", &format!("[\"{mm}\"]"));
+    api(&a, "MMBackup", &format!("[\"{s}\",\"{mid}\",\"\"]"));
     run(&a.home, &["mimei", "publish", &mid]);
     wait_for("B at version 2", Duration::from_secs(10), || {
         last(&b, &mid) == 2
@@ -458,7 +460,10 @@ fn forged_tampered_and_replayed_heads_are_refused_and_junk_is_banned() {
     );
     assert_eq!(last(&b, &mid), 2);
     let show = run(&b.home, &["mimei", "show", &mid]);
-    assert!(show.contains("from net:\nver= 2 "), "{show}");
+    assert!(
+        show.contains("from net\n-----") && show.contains("-\n2        Qm"),
+        "{show}"
+    );
 
     // Junk on bitswap: a frame longer than any message, and bytes that are not protobuf.
     let huge = vec![0xff, 0xff, 0xff, 0xff, 0x0f];

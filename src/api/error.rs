@@ -44,16 +44,13 @@ pub enum ApiError {
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
     Busy(String),
-    /// Leither has this (an action, a variable) but it means nothing on this node; the text
-    /// says why.
+    /// Leither has this call, form or name, but this node does not do it; the message says
+    /// why and what to use instead.
     NotSupported(String),
     /// The store failed.
     Store(StoreError),
     /// Something failed inside the node; the message says what.
     Internal(String),
-    /// Leither has the function, but this node does not offer it; the message says why and
-    /// what to use instead.
-    Unsupported(String),
     /// A Mimei operation failed: a missing right (with the reason), a bad name, a record that
     /// failed verification, a missing version.
     Mimei(crate::mimei::store::MimeiStoreError),
@@ -98,7 +95,6 @@ impl ApiError {
             ApiError::Busy(_) => 503,
             ApiError::NotSupported(_) => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
-            ApiError::Unsupported(_) => 501,
             ApiError::Mimei(e) => e.http_status(),
             #[cfg(feature = "files")]
             ApiError::Db { error, .. } => error.http_status(),
@@ -126,7 +122,6 @@ impl ApiError {
             ApiError::NotSupported(_) => "not_supported",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
-            ApiError::Unsupported(_) => "not_supported",
             ApiError::Mimei(_) => "mimei",
             #[cfg(feature = "files")]
             ApiError::Db { .. } => "db",
@@ -166,7 +161,6 @@ impl fmt::Display for ApiError {
             ApiError::NotSupported(why) => write!(f, "{why}"),
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
-            ApiError::Unsupported(e) => write!(f, "{e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),
             #[cfg(feature = "files")]
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),

@@ -12,7 +12,7 @@
 //! when its header grants this node's key write (checked before signing).
 //!
 //! **Handles.** `MMOpen` returns an `mmsid` naming (session, Mimei, version), kept in a bounded
-//! table of this thread (the node has one); file handles (`fsid`) are `mf_handles.rs`'s.
+//! table of the node (`NodeState::mm_handles`); file handles (`fsid`) are `mf_handles.rs`'s.
 //! The dispatcher cannot check their session (the first argument is the handle), so each call
 //! here checks that the session behind the handle is still alive and re-reads the Mimei's
 //! rights: a right revoked after `MMOpen` takes effect at the next call.
@@ -29,6 +29,7 @@ use crate::ipfs::dir::{self, DirEntry};
 use crate::ipfs::exporter;
 use crate::ipfs::importer::{FileImporter, ImportOptions};
 use crate::ipfs::unixfs::{DataType, UnixFs};
+use crate::mimei::notes;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{
     HeaderFields, Member, MimeiHeader, MimeiId, MimeiType, Right, Rights, VersionName,
@@ -53,13 +54,18 @@ struct MmHandle {
     name: VersionName,
 }
 
+/// The open Mimei handles of one node ([`NodeState::mm_handles`]), so that several nodes in
+/// one process (tests) keep theirs apart.
+///
+/// [`NodeState::mm_handles`]: super::NodeState::mm_handles
 #[derive(Default)]
-struct Handles {
+pub struct Handles {
     mm: HashMap<String, MmHandle>,
 }
 
-thread_local! {
-    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+/// Runs `f` on the node's handle table (the node's own, not a thread's).
+fn with_handles<R>(c: &Call<'_>, f: impl FnOnce(&RefCell<Handles>) -> R) -> R {
+    f(&c.state.mm_handles)
 }
 
 /// A fresh handle: 15 random bytes in base64url, never starting with '-' (a command line
@@ -114,15 +120,55 @@ pub(super) fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
         .map_err(|_| ApiError::Internal(format!("session user \"{}\" is not an ID", s.uid)))
 }
 
+/// The name Leither's apps and scripts give the node's own web folder, taken wherever a mid
+/// is (`MMOpen(sid, "mmroot", "last")`, `MMSetRight(sid, 'mmroot', '', 0x07276707)`).
+pub const MMROOT: &str = "mmroot";
+
+/// The Mimei of argument `i`: a Mimei ID (`MID[:VER][/path]` gives its MID), `mmroot`, or an
+/// open mmsid (its Mimei; a handle names no more than the Mimei here: rights are checked for
+/// the caller).
 pub(super) fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
     let t = c.str_arg(i, "mid")?;
+    if t.eq_ignore_ascii_case(MMROOT) {
+        return mmroot(c);
+    }
+    if let Some(mid) = with_handles(c, |h| h.borrow().mm.get(t).map(|h| h.mid)) {
+        return Ok(mid);
+    }
     Ok(crate::mimei::MimeiPath::parse(t)?.mid)
 }
 
-/// The handle `args[0]`, with its live session and the Mimei's current rights.
-fn mm(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, Rights), ApiError> {
-    let (h, user, header) = mm_header(c)?;
-    Ok((h, user, header.rights().clone()))
+/// The node's `mmroot`: a file Mimei authored by the node key with the mark `mmroot`, made on
+/// first use. Private at first, as Leither's is ("not open to the outside by default"; its
+/// setup guide opens it with `MMSetRight`): only the node's owner reads or writes it until
+/// the owner grants more. `MMCreate` refuses that mark without an app, so no user can make
+/// (and own) a Mimei of the same ID first.
+pub(super) fn mmroot(c: &Call<'_>) -> Result<MimeiId, ApiError> {
+    let key = &c.state.key;
+    let mid = crate::mimei::id::derive(&key.id(), None, MimeiType::File, MMROOT, None)?;
+    let m = Mimeis::new(&c.state.store);
+    match m.header(&mid) {
+        Ok(_) => return Ok(mid),
+        Err(MimeiStoreError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let header = MimeiHeader::create(
+        key,
+        HeaderFields {
+            app: None,
+            kind: MimeiType::File,
+            mark: MMROOT.to_string(),
+            nonce: None,
+            ext: String::new(),
+            created: unix_now(),
+            revision: 0,
+            rights: Rights::new(key.id()),
+        },
+    )?;
+    match m.create(&header) {
+        Ok(()) | Err(MimeiStoreError::Conflict(_)) => Ok(mid),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What a database function runs on, after the checks of [`db_target`].
@@ -164,15 +210,13 @@ pub(super) fn db_target(c: &Call<'_>, write: bool) -> Result<DbTarget, ApiError>
 
 fn mm_header(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, MimeiHeader), ApiError> {
     let id = c.str_arg(0, "mmsid")?;
-    let h = HANDLES
-        .with(|t| t.borrow().mm.get(id).cloned())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "{}: no open Mimei \"{}\"; call MMOpen first",
-                c.entry.name,
-                super::truncate(id, 40)
-            ))
-        })?;
+    let h = with_handles(c, |t| t.borrow().mm.get(id).cloned()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "{}: no open Mimei \"{}\"; call MMOpen first",
+            c.entry.name,
+            super::truncate(id, 40)
+        ))
+    })?;
     let session = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
     let user = user_of(&session)?;
     let header = Mimeis::new(&c.state.store).header(&h.mid)?;
@@ -197,16 +241,26 @@ fn check(
     Ok(rights.check(user, need)?)
 }
 
-/// `MMCreate(sid, appid, ext, mark, type)` -> mid.
+/// `MMCreate(sid, appid, ext, mark, tp, right)` -> mid. `right` (optional, as in our older
+/// five-argument form) is what everyone (`*`) is granted on a new Mimei.
 pub fn create(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(1, 5)?;
+        c.arity(1, 6)?;
         let app = match c.opt_str_arg(1, "appid")? {
             Some(a) => Some(crate::mimei::MimeiPath::parse(a)?.mid),
             None => None,
         };
         let ext = c.opt_str_arg(2, "ext")?.unwrap_or("").to_string();
         let mark = c.opt_str_arg(3, "mark")?.unwrap_or("").to_string();
+        if app.is_none() && mark.eq_ignore_ascii_case(MMROOT) {
+            return Err(bad(
+                &c,
+                format!(
+                    "the mark \"{MMROOT}\" names the node's own web folder; pass \"{MMROOT}\" \
+                     as the mid to MMOpen instead, or use another mark"
+                ),
+            ));
+        }
         let kind = match c.args.get(4) {
             None | Some(Value::Null) => MimeiType::File,
             Some(Value::Str(s)) if s.is_empty() => MimeiType::File,
@@ -222,6 +276,10 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
                 }
             },
         };
+        let everyone = match c.args.get(5) {
+            None | Some(Value::Null) => Right::NONE,
+            Some(_) => right_arg(&c, 5)?,
+        };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
         let user = user_of(session)?;
         let key = &c.state.key;
@@ -229,6 +287,7 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
         if let Some(u) = user.filter(|u| *u != key.id()) {
             rights.set(Some(&key.id()), Member::User(u), Right::ALL)?;
         }
+        rights.set(Some(&key.id()), Member::Everyone, everyone)?;
         let header = MimeiHeader::create(
             key,
             HeaderFields {
@@ -245,7 +304,8 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
         let m = Mimeis::new(&c.state.store);
         match m.create(&header) {
             Ok(()) => {}
-            // A fixed mark names the same Mimei again: give it back to whoever may write it.
+            // A fixed mark names the same Mimei again: give it back to whoever may write it
+            // (its rights stay as they are).
             Err(MimeiStoreError::Conflict(msg)) => {
                 let old = m.header(header.mid())?;
                 old.rights()
@@ -263,10 +323,15 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
     })()))
 }
 
-/// `MMOpen(sid, mid, ver)` -> mmsid.
+/// Most trailing `opt` arguments (`MMOpen`, `MMBackup`) and versions (`MMDelVers`,
+/// `MMGetRefs`) one call takes.
+pub const MAX_VARIADIC: usize = 1000;
+
+/// `MMOpen(sid, mid, ver, opt...)` -> mmsid. The options Leither defines are not documented;
+/// they are accepted and ignored.
 pub fn open(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 3)?;
+        c.arity(2, 3 + MAX_VARIADIC)?;
         let mid = mid_arg(&c, 1)?;
         let name = match c.args.get(2) {
             None | Some(Value::Null) => VersionName::Last,
@@ -274,41 +339,51 @@ pub fn open(c: Call<'_>) -> ApiFuture<'_> {
             Some(_) => ver_arg(&c, 2)?,
         };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
-        let m = Mimeis::new(&c.state.store);
-        let header = m.header(&mid)?;
-        let holds = |r| header.rights().check(user.as_ref(), r).is_ok();
-        // Bits are independent: cur opens for a writer without read, and for a reader; a
-        // refusal names write, what cur is opened for.
-        let need = if name.is_writable() && !holds(Right::WRITE) && holds(Right::READ) {
-            Right::READ
-        } else if name.is_writable() {
-            Right::WRITE
-        } else {
-            Right::READ
-        };
-        header.rights().check(user.as_ref(), need)?;
-        let version = m.resolve(&mid, name)?;
-        if let Some(n) = version {
-            m.version(&mid, n)?;
-        }
-        let id = new_handle_id()?;
-        HANDLES.with(|t| {
-            let mut t = t.borrow_mut();
-            make_room(&c, &mut t)?;
-            t.mm.insert(
-                id.clone(),
-                MmHandle {
-                    sid: session.sid.clone(),
-                    mid,
-                    version,
-                    name,
-                },
-            );
-            Ok::<(), ApiError>(())
-        })?;
-        Ok(Value::Str(id))
+        Ok(Value::Str(open_handle(&c, session, mid, name)?))
     })()))
+}
+
+/// Checks the session may open `mid` at `name` and adds the handle; returns the mmsid.
+fn open_handle(
+    c: &Call<'_>,
+    session: &Session,
+    mid: MimeiId,
+    name: VersionName,
+) -> Result<String, ApiError> {
+    let user = user_of(session)?;
+    let m = Mimeis::new(&c.state.store);
+    let header = m.header(&mid)?;
+    let holds = |r| header.rights().check(user.as_ref(), r).is_ok();
+    // Bits are independent: cur opens for a writer without read, and for a reader; a
+    // refusal names write, what cur is opened for.
+    let need = if name.is_writable() && !holds(Right::WRITE) && holds(Right::READ) {
+        Right::READ
+    } else if name.is_writable() {
+        Right::WRITE
+    } else {
+        Right::READ
+    };
+    header.rights().check(user.as_ref(), need)?;
+    let version = m.resolve(&mid, name)?;
+    if let Some(n) = version {
+        m.version(&mid, n)?;
+    }
+    let id = new_handle_id()?;
+    with_handles(c, |t| {
+        let mut t = t.borrow_mut();
+        make_room(c, &mut t)?;
+        t.mm.insert(
+            id.clone(),
+            MmHandle {
+                sid: session.sid.clone(),
+                mid,
+                version,
+                name,
+            },
+        );
+        Ok::<(), ApiError>(())
+    })?;
+    Ok(id)
 }
 
 /// `MMClose(mmsid)`: closes a Mimei handle, or a file handle (Leither closes an fsid so).
@@ -316,19 +391,105 @@ pub fn close(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
         c.arity(1, 1)?;
         let id = c.str_arg(0, "mmsid")?;
-        HANDLES.with(|t| t.borrow_mut().mm.remove(id));
+        with_handles(&c, |t| t.borrow_mut().mm.remove(id));
         c.state.mf.borrow_mut().remove(id);
         Ok(Value::Bool(true))
     })()))
 }
 
-/// `MMBackup(mmsid)` -> the new version number, made from `cur`.
+/// Who calls a `(sid, mid, ...)` function, on which Mimei, with the Mimei's current header.
+pub(super) struct Target {
+    /// The caller (`None` = a guest).
+    pub user: Option<LeitherId>,
+    /// The Mimei.
+    pub mid: MimeiId,
+    /// Its header as stored now (rights included).
+    pub header: MimeiHeader,
+}
+
+/// The session behind `args[0]` of a `(sid, mid, ...)` function: the one the dispatcher
+/// checked, or, for functions that also take Leither's habit of passing an mmsid there
+/// (`MMBackup(mmsid, mid, memo)` in its examples), the session of that handle.
+fn caller(c: &Call<'_>) -> Result<Session, ApiError> {
+    if let Some(s) = &c.session {
+        return Ok(s.clone());
+    }
+    let id = match c.args.first() {
+        Some(Value::Str(s)) => s.as_str(),
+        _ => {
+            return Err(ApiError::NoSession {
+                function: c.entry.name,
+            });
+        }
+    };
+    let sid = with_handles(c, |t| t.borrow().mm.get(id).map(|h| h.sid.clone()));
+    c.state
+        .sessions
+        .borrow_mut()
+        .touch(sid.as_deref().unwrap_or(id), unix_now())
+}
+
+/// [`caller`] and the Mimei of `args[1]` ([`mid_arg`]); with no mid (our older one-argument
+/// form `f(mmsid)`), the Mimei of the handle in `args[0]`.
+pub(super) fn target(c: &Call<'_>) -> Result<Target, ApiError> {
+    let session = caller(c)?;
+    let user = user_of(&session)?;
+    let mid = match c.args.get(1) {
+        None | Some(Value::Null) => None,
+        Some(Value::Str(s)) if s.is_empty() => None,
+        Some(_) => Some(mid_arg(c, 1)?),
+    };
+    let mid = match mid {
+        Some(m) => m,
+        None => {
+            let id = c.str_arg(0, "sid")?;
+            with_handles(c, |t| t.borrow().mm.get(id).map(|h| h.mid))
+                .ok_or_else(|| bad(c, "argument 2 (mid) is missing".into()))?
+        }
+    };
+    let header = Mimeis::new(&c.state.store).header(&mid)?;
+    Ok(Target { user, mid, header })
+}
+
+/// `MMBackup(sid, mid, memo, opt...)` -> the new version (a string), made from `cur`; needs
+/// write. `memo` is kept beside the version; the option `delref=1` (or `true`) clears `cur`'s
+/// references once the version holds them.
 pub fn backup(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(1, 1)?;
-        let (h, user, rights) = mm(&c)?;
-        check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
-        Ok(Value::Int(make_version(&c, &h.mid, &rights)? as i64))
+        c.arity(1, 3 + MAX_VARIADIC)?;
+        let t = target(&c)?;
+        let rights = t.header.rights().clone();
+        rights.check(t.user.as_ref(), Right::WRITE)?;
+        let memo = c.opt_str_arg(2, "memo")?.unwrap_or("").to_string();
+        if memo.len() > notes::MAX_MEMO {
+            return Err(bad(
+                &c,
+                format!(
+                    "the memo has {} bytes; at most {} are kept",
+                    memo.len(),
+                    notes::MAX_MEMO
+                ),
+            ));
+        }
+        let mut delref = false;
+        for i in 3..c.args.len() {
+            let opt = c.str_arg(i, "opt")?;
+            let (k, v) = opt.split_once('=').unwrap_or((opt, "1"));
+            if k.trim().eq_ignore_ascii_case("delref") {
+                delref = !matches!(v.trim(), "" | "0" | "false" | "no");
+            }
+        }
+        let n = make_version(&c, &t.mid, &rights)?;
+        let cur = notes::get(&c.state.store, &t.mid, 0)?;
+        let kept = notes::Notes {
+            memo,
+            refs: cur.refs,
+        };
+        notes::put(&c.state.store, &t.mid, n, &kept)?;
+        if delref {
+            notes::put(&c.state.store, &t.mid, 0, &notes::Notes::default())?;
+        }
+        Ok(Value::Str(n.to_string()))
     })()))
 }
 
@@ -376,60 +537,90 @@ fn ver_arg(c: &Call<'_>, i: usize) -> Result<VersionName, ApiError> {
     }
 }
 
-/// `MMRestore(mmsid, ver)`: `cur` := that version's root.
+/// `MMRestore(sid, mid, ver)`: `cur` := that version's root and references; needs write.
+/// Returns the version number.
 pub fn restore(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 2)?;
-        let (h, user, rights) = mm(&c)?;
-        check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
+        c.arity(2, 3)?;
+        let t = target(&c)?;
+        t.header.rights().check(t.user.as_ref(), Right::WRITE)?;
         let m = Mimeis::new(&c.state.store);
-        let (root, n) = m.root(&h.mid, ver_arg(&c, 1)?)?;
-        if m.header(&h.mid)?.fields().kind == MimeiType::Db {
+        // Our older form passed (mmsid, ver).
+        let at = if c.args.len() == 2 { 1 } else { 2 };
+        let (root, n) = m.root(&t.mid, ver_arg(&c, at)?)?;
+        if t.header.fields().kind == MimeiType::Db {
             let mut db = c.state.db.borrow_mut();
-            crate::db::version::restore(&mut db, &c.state.store, &h.mid, root)
+            crate::db::version::restore(&mut db, &c.state.store, &t.mid, root)
                 .map_err(|error| ApiError::db(c.entry.name, error))?;
         }
-        m.set_cur(&h.mid, Some(root))?;
+        m.set_cur(&t.mid, Some(root))?;
+        if let Some(n) = n {
+            let refs = notes::get(&c.state.store, &t.mid, n)?.refs;
+            let cur = notes::Notes {
+                memo: String::new(),
+                refs,
+            };
+            notes::put(&c.state.store, &t.mid, 0, &cur)?;
+        }
         Ok(Value::Int(n.unwrap_or(0) as i64))
     })()))
 }
 
-/// `MMDelVers(mmsid, [vers])`.
+/// The version arguments from `args[from]` on: strings or numbers, or lists of them (our
+/// older form passed one list). At most [`MAX_VARIADIC`].
+fn versions_from(c: &Call<'_>, mid: &MimeiId, from: usize) -> Result<Vec<u64>, ApiError> {
+    let mut flat = Vec::new();
+    for v in c.args.iter().skip(from) {
+        match v {
+            Value::List(l) => flat.extend(l.iter().take(MAX_VARIADIC + 1)),
+            one => flat.push(one),
+        }
+        if flat.len() > MAX_VARIADIC {
+            return Err(bad(
+                c,
+                format!("at most {MAX_VARIADIC} versions in one call"),
+            ));
+        }
+    }
+    let m = Mimeis::new(&c.state.store);
+    let mut vers = Vec::new();
+    for v in flat {
+        let n = match v {
+            Value::Str(s) => m.resolve(mid, s.parse()?)?,
+            v => v.as_i64().filter(|n| *n > 0).map(|n| n as u64),
+        };
+        vers.push(n.ok_or_else(|| bad(c, "versions must be numbers from 1".into()))?);
+    }
+    vers.sort_unstable();
+    vers.dedup();
+    Ok(vers)
+}
+
+/// `MMDelVers(sid, mid, vers...)` -> how many versions were deleted; needs delete.
 pub fn del_vers(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 2)?;
-        let (h, user, rights) = mm(&c)?;
-        check(&c, &h, user.as_ref(), &rights, Right::DELETE, false)?;
-        let list = match &c.args[1] {
-            Value::List(l) => l.clone(),
-            one => vec![one.clone()],
-        };
-        let m = Mimeis::new(&c.state.store);
-        let mut vers = Vec::new();
-        for v in &list {
-            let n = match v {
-                Value::Str(s) => m.resolve(&h.mid, s.parse()?)?,
-                v => v.as_i64().filter(|n| *n > 0).map(|n| n as u64),
-            };
-            vers.push(n.ok_or_else(|| bad(&c, "versions must be numbers from 1".into()))?);
-        }
-        m.delete_versions(&h.mid, &vers)?;
-        Ok(Value::Bool(true))
+        c.arity(2, 2 + MAX_VARIADIC)?;
+        let t = target(&c)?;
+        t.header.rights().check(t.user.as_ref(), Right::DELETE)?;
+        let vers = versions_from(&c, &t.mid, 2)?;
+        Mimeis::new(&c.state.store).delete_versions(&t.mid, &vers)?;
+        notes::remove(&c.state.store, &t.mid, &vers)?;
+        Ok(Value::Int(vers.len() as i64))
     })()))
 }
 
-/// `MMRelease(mmsid, ver)`: names a version `release`.
+/// `MMRelease(sid, mid, ver)` -> the version now named `release` (a string); needs release.
 pub fn release(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(2, 2)?;
-        let (h, user, rights) = mm(&c)?;
-        check(&c, &h, user.as_ref(), &rights, Right::RELEASE, false)?;
+        c.arity(3, 3)?;
+        let t = target(&c)?;
+        t.header.rights().check(t.user.as_ref(), Right::RELEASE)?;
         let m = Mimeis::new(&c.state.store);
         let n = m
-            .resolve(&h.mid, ver_arg(&c, 1)?)?
+            .resolve(&t.mid, ver_arg(&c, 2)?)?
             .ok_or_else(|| bad(&c, "cur cannot be released; back it up first".into()))?;
-        m.set_release(&h.mid, n)?;
-        Ok(Value::Int(n as i64))
+        m.set_release(&t.mid, n)?;
+        Ok(Value::Str(n.to_string()))
     })()))
 }
 
@@ -437,48 +628,66 @@ fn right_arg(c: &Call<'_>, i: usize) -> Result<Right, ApiError> {
     match c.args.get(i) {
         Some(Value::Str(s)) => Ok(s.parse()?),
         Some(v) => match v.as_i64() {
-            Some(n) if n >= 0 => Ok(Right::from_bits(n as u64)?),
+            Some(n) if n >= 0 => Ok(Right::from_word(n as u64)?),
             _ => Err(bad(
                 c,
                 "rights must be a number or names like read,write".into(),
             )),
         },
-        None => Err(bad(c, format!("argument {} (rights) is missing", i + 1))),
+        None => Err(bad(c, format!("argument {} (right) is missing", i + 1))),
     }
 }
 
-/// `MMSetRight(mmsid, member, rights)`: the author (this node) signs the new header.
+/// A member argument: `""` (Leither's "everyone") or `*`, or a user ID.
+fn member_arg(c: &Call<'_>, i: usize) -> Result<Member, ApiError> {
+    match c.str_arg(i, "member")? {
+        "" => Ok(Member::Everyone),
+        m => Ok(m.parse()?),
+    }
+}
+
+/// `MMSetRight(sid, mid, member, right)`: needs admin; the author (this node) signs the new
+/// header.
 pub fn set_right(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(3, 3)?;
-        let (h, user, _) = mm(&c)?;
-        let member: Member = c.str_arg(1, "member")?.parse()?;
-        let right = right_arg(&c, 2)?;
-        let m = Mimeis::new(&c.state.store);
-        let header = m.header(&h.mid)?;
-        let mut rights = header.rights().clone();
-        rights.set(user.as_ref(), member, right)?;
-        if *header.author() != c.state.key.id() {
+        c.arity(4, 4)?;
+        let t = target(&c)?;
+        let member = member_arg(&c, 2)?;
+        let right = right_arg(&c, 3)?;
+        let mut rights = t.header.rights().clone();
+        rights.set(t.user.as_ref(), member, right)?;
+        if *t.header.author() != c.state.key.id() {
             return Err(ApiError::Mimei(MimeiStoreError::Conflict(format!(
                 "Mimei {} was authored by {}; only its author can sign new rights",
-                h.mid,
-                header.author()
+                t.mid,
+                t.header.author()
             ))));
         }
-        m.put_header(&header.with_rights(&c.state.key, rights)?)?;
+        Mimeis::new(&c.state.store).put_header(&t.header.with_rights(&c.state.key, rights)?)?;
         Ok(Value::Bool(true))
     })()))
 }
 
-/// `MMGetRight(mmsid, [member])`: the bits `member` (`*` or an ID) is granted, or without a
-/// member the session's effective rights.
+/// `MMGetRight(sid, mid, uid)` -> the rights (our bits) `uid` holds: for a user ID its entry
+/// plus everyone's, for `*` everyone's, and for `""` or no uid the caller's own. Anyone who
+/// may read the Mimei may ask.
 pub fn get_right(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
-        c.arity(1, 2)?;
-        let (_, user, rights) = mm(&c)?;
-        let r = match c.opt_str_arg(1, "member")? {
-            Some(m) => rights.granted(&m.parse()?),
-            None => rights.effective(user.as_ref()),
+        c.arity(2, 3)?;
+        let t = target(&c)?;
+        let rights = t.header.rights();
+        let mine = rights.effective(t.user.as_ref());
+        let r = match c.opt_str_arg(2, "uid")? {
+            None => mine,
+            Some(m) => {
+                if mine.is_empty() {
+                    rights.check(t.user.as_ref(), Right::READ)?;
+                }
+                match m.parse::<Member>()? {
+                    Member::Everyone => rights.granted(&Member::Everyone),
+                    Member::User(u) => rights.effective(Some(&u)),
+                }
+            }
         };
         Ok(Value::Int(r.bits() as i64))
     })()))
@@ -497,20 +706,19 @@ pub fn get_var(c: &Call<'_>, name: &str) -> Option<Result<Value, ApiError>> {
             let mmsid = c.str_arg(2, "mmsid")?;
             let sid = c.str_arg(0, "sid")?;
             // A handle answers only to the session that opened it (it names what was opened).
-            HANDLES
-                .with(|t| {
-                    t.borrow()
-                        .mm
-                        .get(mmsid)
-                        .filter(|h| h.sid == sid)
-                        .map(|h| Value::Str(h.mid.to_string()))
-                })
-                .ok_or_else(|| {
-                    ApiError::NotFound(format!(
-                        "no open Mimei handle {} in this session; MMOpen gives one",
-                        super::truncate(mmsid, 40)
-                    ))
-                })
+            with_handles(c, |t| {
+                t.borrow()
+                    .mm
+                    .get(mmsid)
+                    .filter(|h| h.sid == sid)
+                    .map(|h| Value::Str(h.mid.to_string()))
+            })
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no open Mimei handle {} in this session; MMOpen gives one",
+                    super::truncate(mmsid, 40)
+                ))
+            })
         })()),
         _ => None,
     }
@@ -593,9 +801,13 @@ pub(super) fn info(c: &Call<'_>, mid: &MimeiId, versions_only: bool) -> Result<V
 mod fs;
 pub use fs::{
     close_file, get_data, get_mime_type, get_object, get_size, is_exist, local_file, open_mac,
-    open_path, open_temp, readdir, set_cid, set_data, set_object, stat, temp_to_files,
-    temp_to_ipfs, truncate,
+    open_path, open_temp, readdir, set_data, set_object, stat, temp_to_files, temp_to_ipfs,
+    truncate,
 };
+
+#[path = "fns_mimei_refs.rs"]
+mod refs;
+pub use refs::{add_ref, del_ref, get_ref, get_refs, is_provider, open_url, set_cid, sum};
 
 #[cfg(test)]
 #[path = "fns_mimei_tests.rs"]

@@ -114,37 +114,6 @@ fn import(c: &Call<'_>, data: &[u8]) -> Result<(Cid, u64), ApiError> {
     Ok((done.root, dag))
 }
 
-/// `MFSetCid(mmsid, path, cid)`: puts `cid` at `path` in `cur` (`""` or `/`: the whole root).
-pub fn set_cid(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready((|| {
-        c.arity(3, 3)?;
-        let (h, user, rights) = mm(&c)?;
-        check(&c, &h, user.as_ref(), &rights, Right::WRITE, true)?;
-        let path = norm(c.str_arg(1, "path")?)?;
-        let text = c.str_arg(2, "cid")?;
-        let cid: Cid = text.parse().map_err(|e| {
-            bad(
-                &c,
-                format!("\"{}\" is not a CID: {e}", crate::api::truncate(text, 100)),
-            )
-        })?;
-        if !Blocks::new(&c.state.store).has(&cid)? {
-            return Err(ApiError::NotFound(format!(
-                "block {cid} not found on this node; add it first"
-            )));
-        }
-        let size = crate::store::tree::Tree::new(Blocks::new(&c.state.store))
-            .stat_cid(&cid)
-            .map_err(|e| ApiError::NotFound(e.to_string()))?
-            .cumulative_size;
-        let m = Mimeis::new(&c.state.store);
-        let cur = m.state(&h.mid)?.cur;
-        let root = replace(&c, cur, &path, Some((cid, size)))?.map(|r| r.0);
-        m.set_cur(&h.mid, root)?;
-        Ok(Value::Str(root.map(|r| r.to_string()).unwrap_or_default()))
-    })()))
-}
-
 fn norm(p: &str) -> Result<Vec<String>, ApiError> {
     if p.is_empty() || p == "/" {
         return Ok(Vec::new());
@@ -488,6 +457,15 @@ pub fn open_path(c: Call<'_>) -> ApiFuture<'_> {
             }
             return open_url_read(c.state, &session, text).map(Value::Str);
         }
+        // `mmroot[:VER]` is the node's own web folder (fns_mimei.rs).
+        let rooted;
+        let which = match which.get(..6) {
+            Some(head) if head.eq_ignore_ascii_case(super::MMROOT) => {
+                rooted = format!("{}{}", super::mmroot(&c)?, &which[6..]);
+                rooted.as_str()
+            }
+            _ => which,
+        };
         // An mmsid of this session names its Mimei and version.
         let inner = Call {
             state: c.state,
@@ -686,7 +664,7 @@ pub fn open_temp(c: Call<'_>) -> ApiFuture<'_> {
 
 /// `MFPath2TempID` and `MFLocal2MacFile`: files of the node's own disk are not served.
 pub fn local_file(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready(Err(ApiError::Unsupported(format!(
+    Box::pin(ready(Err(ApiError::NotSupported(format!(
         "{}: this node does not read its local files through the API (the home holds the node \
          key); send the bytes with MFOpenTempFile and MFSetData, or add them with `leither ipfs \
          add`",

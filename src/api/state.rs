@@ -39,6 +39,9 @@ pub struct NodeState {
     /// The writable state of the database Mimeis (memtable, transactions).
     #[cfg(feature = "files")]
     pub db: RefCell<crate::db::cur::CurStore>,
+    /// The open Mimei and file handles (`MMOpen`, `MFOpenByPath`).
+    #[cfg(feature = "files")]
+    pub mm_handles: RefCell<crate::api::fns_mimei::Handles>,
     /// The Lever services and their instances.
     #[cfg(feature = "lever")]
     pub lever: crate::lever::Lever,
@@ -75,6 +78,8 @@ impl NodeState {
         NodeState {
             #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
+            #[cfg(feature = "files")]
+            mm_handles: RefCell::new(Default::default()),
             #[cfg(feature = "lever")]
             lever: crate::lever::Lever::new(),
             #[cfg(feature = "net")]

@@ -26,7 +26,7 @@ use argh::FromArgs;
 
 use super::CliError;
 use super::client::Client;
-use super::mimei::{connect, int, on_cur, s, with_open};
+use super::mimei::{connect, int, on_mimei, s, with_open};
 use crate::api::{Value, json};
 use crate::mimei::{MimeiId, MimeiType};
 
@@ -270,14 +270,11 @@ pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
         hidden: false,
     };
     let (root, _) = adder.dir(c, &top, &top, &name)?;
-    let ver = with_open(c, &sid, &mid, "cur", |mm| {
-        c.call("MFSetCid", vec![mm.clone(), s(""), s(&root)])?;
-        let ver = int(&c.call("MMBackup", vec![mm.clone()])?);
-        if first {
-            c.call("MMSetRight", vec![mm.clone(), s("*"), s("read")])?;
-        }
-        Ok(ver)
-    })?;
+    c.call("MFSetCid", vec![sid.clone(), s(&mid), s(&root)])?;
+    let ver = on_mimei(c, &sid, &mid, "MMBackup", vec![s("")])?;
+    if first {
+        c.call("MMSetRight", vec![sid.clone(), s(&mid), s("*"), s("read")])?;
+    }
     Ok(Uploaded { mid, ver })
 }
 
@@ -339,19 +336,19 @@ impl Lapp {
             Cmd::Backup(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let mid = resolve_app(&c, &sid, &a.app)?;
-                let ver = on_cur(&c, &sid, &mid, "MMBackup", vec![])?;
+                let ver = on_mimei(&c, &sid, &mid, "MMBackup", vec![s("")])?;
                 println!("BackupApp ver= {ver}");
             }
             Cmd::Release(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let mid = resolve_app(&c, &sid, &a.app)?;
-                let ver = on_cur(&c, &sid, &mid, "MMRelease", vec![s(&a.ver)])?;
+                let ver = on_mimei(&c, &sid, &mid, "MMRelease", vec![s(&a.ver)])?;
                 println!("ReleaseApp ver= {ver}");
             }
             Cmd::Restore(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let mid = resolve_app(&c, &sid, &a.app)?;
-                let ver = on_cur(&c, &sid, &mid, "MMRestore", vec![s(&a.ver)])?;
+                let ver = on_mimei(&c, &sid, &mid, "MMRestore", vec![s(&a.ver)])?;
                 println!("RestoreApp ver= {ver}");
             }
             Cmd::DelVers(a) => {
@@ -362,8 +359,8 @@ impl Lapp {
                 }
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let mid = resolve_app(&c, &sid, &a.app)?;
-                let list = Value::List(a.vers.iter().map(|v| s(v)).collect());
-                on_cur(&c, &sid, &mid, "MMDelVers", vec![list])?;
+                let vers = a.vers.iter().map(|v| s(v)).collect();
+                on_mimei(&c, &sid, &mid, "MMDelVers", vers)?;
                 println!("DelAppVers ok {}", a.vers.join(" "));
             }
         }

@@ -1,7 +1,9 @@
 //! `mimei`: file and database Mimeis on a node, through the API table (`MMCreate`, `MMOpen`, `MF*`, ...).
 //!
 //! Output keeps Leither's lines: `Create MiMei  ok` / `mid= <mid>`, `MiMeiSetCid ver= N`,
-//! `MiMeiAdd cid= <cid>` / `MiMeiAdd ver= N`. Every command signs in with the key (`-k`, default
+//! `MiMeiAdd cid= <cid>` / `MiMeiAdd ver= N`, `mimei show`'s sections (`from local`, `from
+//! net`, `conflict`, `compare version`, `Create` in ISO 8601), and `mimei get` writing the
+//! content to stdout. Every command signs in with the key (`-k`, default
 //! the home's node key) and may act on another node (`-n URL`).
 
 use std::io::Write;
@@ -139,6 +141,9 @@ struct Create {
     /// type: file (default) or db
     #[argh(option, short = 't')]
     kind: Option<String>,
+    /// what everyone is granted: none (default), read, read,write, ... or a number
+    #[argh(option, short = 'r')]
+    right: Option<String>,
     /// another node, by URL (default: the node on this home)
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -183,14 +188,15 @@ struct Add {
     key: Option<PathBuf>,
 }
 
-/// Save a file of a Mimei: MID[:VER][/path] (VER: a number, last, release or cur).
+/// Write a file of a Mimei to stdout, or to a file with -o: MID[:VER][/path] (VER: a number,
+/// last, release or cur).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "get")]
 struct Get {
     /// MID[:VER][/path]
     #[argh(positional)]
     what: String,
-    /// where to write it (default: the last path segment, or the MID, in this directory)
+    /// write it to this file instead of stdout ("-" is stdout)
     #[argh(option, short = 'o')]
     output: Option<PathBuf>,
     /// another node, by URL
@@ -223,6 +229,12 @@ struct Backup {
     /// the Mimei
     #[argh(positional)]
     mid: String,
+    /// a memo kept with the version
+    #[argh(option, short = 'm')]
+    memo: Option<String>,
+    /// clear cur's references once the version holds them
+    #[argh(switch)]
+    delref: bool,
     /// another node, by URL
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -285,7 +297,8 @@ struct Release {
     key: Option<PathBuf>,
 }
 
-/// Set a member's rights: MEMBER is * or a user ID; RIGHTS none, all, read,write,... or a number.
+/// Set a member's rights: MEMBER is * or a user ID; RIGHTS none, all, read,write,..., our bits
+/// or a Leither rights word such as 0x07276707.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "setright")]
 struct SetRight {
@@ -339,7 +352,8 @@ pub(super) fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
-/// Opens `mid` at `ver`, runs `f` with the mmsid, closes it.
+/// Opens `mid` at `ver`, runs `f` with the mmsid, closes it (for the `MF*` and database
+/// functions, which work on a handle).
 pub(super) fn with_open<T>(
     c: &Client,
     sid: &Value,
@@ -353,25 +367,27 @@ pub(super) fn with_open<T>(
     r
 }
 
+/// A number from a result that is one, or a string of one (Leither's `MMBackup` and
+/// `MMRelease` answer with the version as a string); 0 otherwise.
 pub(super) fn int(v: &Value) -> i64 {
-    v.as_i64().unwrap_or(0)
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+        .unwrap_or(0)
 }
 
-/// Calls the version function `f` (`MMBackup`, `MMRestore`, `MMRelease`, `MMDelVers`) on
-/// `mid` opened at cur, with `args` after the mmsid; returns its result as a number (0 when
-/// it is none). `mimei` and `lapp` share it.
-pub(super) fn on_cur(
+/// Calls the Mimei function `f` (`MMBackup`, `MMRestore`, `MMRelease`, `MMDelVers`, ...) in
+/// Leither's form `f(sid, mid, args...)`; returns its result as a number (0 when it is none).
+/// `mimei` and `lapp` share it.
+pub(super) fn on_mimei(
     c: &Client,
     sid: &Value,
     mid: &str,
     f: &str,
     args: Vec<Value>,
 ) -> Result<i64, CliError> {
-    with_open(c, sid, mid, "cur", |mm| {
-        let mut all = vec![mm.clone()];
-        all.extend(args);
-        Ok(int(&c.call(f, all)?))
-    })
+    let mut all = vec![sid.clone(), s(mid)];
+    all.extend(args);
+    Ok(int(&c.call(f, all)?))
 }
 
 /// `setcid` then `backup`: the next version. Returns its number.
@@ -381,10 +397,8 @@ pub(super) fn set_and_backup(
     mid: &str,
     cid: &str,
 ) -> Result<i64, CliError> {
-    with_open(c, sid, mid, "cur", |mm| {
-        c.call("MFSetCid", vec![mm.clone(), s(""), s(cid)])?;
-        Ok(int(&c.call("MMBackup", vec![mm.clone()])?))
-    })
+    c.call("MFSetCid", vec![sid.clone(), s(mid), s(cid)])?;
+    on_mimei(c, sid, mid, "MMBackup", vec![s("")])
 }
 
 impl Mimei {
@@ -394,10 +408,11 @@ impl Mimei {
             Cmd::Create(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let opt = |o: &Option<String>| s(o.as_deref().unwrap_or(""));
-                let mid = c.call(
-                    "MMCreate",
-                    vec![sid, opt(&a.app), opt(&a.ext), opt(&a.mark), opt(&a.kind)],
-                )?;
+                let mut args = vec![sid, opt(&a.app), opt(&a.ext), opt(&a.mark), opt(&a.kind)];
+                if let Some(r) = &a.right {
+                    args.push(s(r));
+                }
+                let mid = c.call("MMCreate", args)?;
                 println!("Create MiMei  ok");
                 println!("mid= {}", mid.as_str().unwrap_or(""));
             }
@@ -423,15 +438,15 @@ impl Mimei {
             Cmd::Get(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 let p = MimeiPath::parse(&a.what).map_err(|e| CliError::Usage(e.to_string()))?;
-                let target = match a.output {
-                    Some(o) => o,
-                    None => PathBuf::from(p.path.last().cloned().unwrap_or(p.mid.to_string())),
-                };
+                let target = a.output.filter(|o| o.as_os_str() != "-");
                 let ver = p.version_or_last().to_string();
                 let n = with_open(&c, &sid, &p.mid.to_string(), &ver, |mm| {
-                    save(&c, &sid, mm, &p.path_string(), &target)
+                    save(&c, &sid, mm, &p.path_string(), target.as_deref())
                 })?;
-                println!("mimei get ok {} ({n} bytes)", target.display());
+                // Only a saved file gets a status line: stdout carries the content alone.
+                if let Some(t) = target {
+                    println!("mimei get ok {} ({n} bytes)", t.display());
+                }
             }
             Cmd::Show(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
@@ -459,12 +474,16 @@ impl Mimei {
             Cmd::Sync(a) => a.run(home)?,
             Cmd::Backup(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = on_cur(&c, &sid, &a.mid, "MMBackup", vec![])?;
+                let mut args = vec![s(a.memo.as_deref().unwrap_or(""))];
+                if a.delref {
+                    args.push(s("delref=1"));
+                }
+                let ver = on_mimei(&c, &sid, &a.mid, "MMBackup", args)?;
                 println!("MiMeiBackup ver= {ver}");
             }
             Cmd::Restore(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = on_cur(&c, &sid, &a.mid, "MMRestore", vec![s(&a.ver)])?;
+                let ver = on_mimei(&c, &sid, &a.mid, "MMRestore", vec![s(&a.ver)])?;
                 println!("MiMeiRestore ver= {ver}");
             }
             Cmd::DelVer(a) => {
@@ -472,20 +491,21 @@ impl Mimei {
                     return Err(CliError::Usage("name the versions to delete".into()));
                 }
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let list = Value::List(a.vers.iter().map(|v| s(v)).collect());
-                on_cur(&c, &sid, &a.mid, "MMDelVers", vec![list])?;
+                let vers = a.vers.iter().map(|v| s(v)).collect();
+                on_mimei(&c, &sid, &a.mid, "MMDelVers", vers)?;
                 println!("MiMeiDelVer ok {}", a.vers.join(" "));
             }
             Cmd::Release(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let ver = on_cur(&c, &sid, &a.mid, "MMRelease", vec![s(&a.ver)])?;
+                let ver = on_mimei(&c, &sid, &a.mid, "MMRelease", vec![s(&a.ver)])?;
                 println!("MiMeiRelease ver= {ver}");
             }
             Cmd::SetRight(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    c.call("MMSetRight", vec![mm.clone(), s(&a.member), s(&a.rights)])
-                })?;
+                c.call(
+                    "MMSetRight",
+                    vec![sid, s(&a.mid), s(&a.member), s(&a.rights)],
+                )?;
                 println!("MiMeiSetRight ok {} {}", a.member, a.rights);
             }
             Cmd::Grep(a) => {
@@ -494,14 +514,8 @@ impl Mimei {
             }
             Cmd::GetRight(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
-                let mut args = vec![];
-                if let Some(m) = &a.member {
-                    args.push(s(m));
-                }
-                let bits = with_open(&c, &sid, &a.mid, "cur", |mm| {
-                    args.insert(0, mm.clone());
-                    Ok(int(&c.call("MMGetRight", args)?))
-                })?;
+                let member = a.member.as_deref().unwrap_or("");
+                let bits = on_mimei(&c, &sid, &a.mid, "MMGetRight", vec![s(member)])?;
                 let names = crate::mimei::Right::from_bits(bits as u64)
                     .map(|r| r.to_string())
                     .unwrap_or_default();
@@ -512,8 +526,15 @@ impl Mimei {
     }
 }
 
-/// Reads `path` of the open Mimei `mm` in 1 MiB pieces into `target` (via `target.part`).
-fn save(c: &Client, sid: &Value, mm: &Value, path: &str, target: &Path) -> Result<u64, CliError> {
+/// Reads `path` of the open Mimei `mm` in 1 MiB pieces into `target` (via `target.part`), or
+/// to stdout without one.
+fn save(
+    c: &Client,
+    sid: &Value,
+    mm: &Value,
+    path: &str,
+    target: Option<&Path>,
+) -> Result<u64, CliError> {
     let fs = c.call(
         "MFOpenByPath",
         vec![sid.clone(), mm.clone(), s(path), Value::Int(0)],
@@ -523,8 +544,7 @@ fn save(c: &Client, sid: &Value, mm: &Value, path: &str, target: &Path) -> Resul
     r
 }
 
-fn save_open(c: &Client, fs: &Value, path: &str, target: &Path) -> Result<u64, CliError> {
-    const PIECE: i64 = 1 << 20;
+fn save_open(c: &Client, fs: &Value, path: &str, target: Option<&Path>) -> Result<u64, CliError> {
     let stat = c.call("MFStat", vec![fs.clone()])?;
     if stat.get("fIsDir") == Some(&Value::Bool(true)) {
         return Err(CliError::Failed(format!(
@@ -532,34 +552,24 @@ fn save_open(c: &Client, fs: &Value, path: &str, target: &Path) -> Result<u64, C
         )));
     }
     let size = stat.get("fSize").and_then(Value::as_i64).unwrap_or(0);
+    let Some(target) = target else {
+        let mut out = std::io::stdout().lock();
+        let stdout = Path::new("stdout");
+        let n = read_pieces(c, fs, size, |b| {
+            out.write_all(b).map_err(CliError::io(stdout))
+        })?;
+        out.flush().map_err(CliError::io(stdout))?;
+        return Ok(n);
+    };
     let mut tmp = target.to_path_buf().into_os_string();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
     let mut f = std::fs::File::create(&tmp).map_err(CliError::io(&tmp))?;
     let result = (|| {
-        let mut at = 0;
-        while at < size {
-            let v = c.call(
-                "MFGetData",
-                vec![fs.clone(), Value::Int(at), Value::Int(PIECE)],
-            )?;
-            let bytes = match &v {
-                Value::Str(t) => crate::pki::encoding::base64url_decode(t)
-                    .map_err(|e| CliError::Http(format!("MFGetData sent bad base64url: {e}")))?,
-                Value::Bytes(b) => b.clone(),
-                _ => return Err(CliError::Http("MFGetData sent no bytes".into())),
-            };
-            if bytes.is_empty() {
-                return Err(CliError::Http(format!(
-                    "the node sent {at} of {size} bytes"
-                )));
-            }
-            f.write_all(&bytes).map_err(CliError::io(&tmp))?;
-            at += bytes.len() as i64;
-        }
+        let n = read_pieces(c, fs, size, |b| f.write_all(b).map_err(CliError::io(&tmp)))?;
         f.sync_all().map_err(CliError::io(&tmp))?;
         std::fs::rename(&tmp, target).map_err(CliError::io(target))?;
-        Ok(at as u64)
+        Ok(n)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -567,56 +577,109 @@ fn save_open(c: &Client, fs: &Value, path: &str, target: &Path) -> Result<u64, C
     result
 }
 
+/// Reads the `size` bytes of the open file `fs` in 1 MiB pieces, handing each to `sink`.
+fn read_pieces(
+    c: &Client,
+    fs: &Value,
+    size: i64,
+    mut sink: impl FnMut(&[u8]) -> Result<(), CliError>,
+) -> Result<u64, CliError> {
+    const PIECE: i64 = 1 << 20;
+    let mut at = 0;
+    while at < size {
+        let v = c.call(
+            "MFGetData",
+            vec![fs.clone(), Value::Int(at), Value::Int(PIECE)],
+        )?;
+        let bytes = match &v {
+            Value::Str(t) => crate::pki::encoding::base64url_decode(t)
+                .map_err(|e| CliError::Http(format!("MFGetData sent bad base64url: {e}")))?,
+            Value::Bytes(b) => b.clone(),
+            _ => return Err(CliError::Http("MFGetData sent no bytes".into())),
+        };
+        if bytes.is_empty() {
+            return Err(CliError::Http(format!(
+                "the node sent {at} of {size} bytes"
+            )));
+        }
+        sink(&bytes)?;
+        at += bytes.len() as i64;
+    }
+    Ok(at as u64)
+}
+
+/// The rule under each section heading of `mimei show`, as Leither prints it.
+const RULE: &str = "-------------------------------------------------------------";
+
+/// Unix seconds as ISO 8601 in UTC (`2022-10-06T06:22:57Z`), as Leither's `Create` line.
+pub(super) fn iso8601(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Days to a civil date (Howard Hinnant's algorithm, proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `mimei show` and `lapp showapp`: Leither's layout (a header block, then `from local`,
+/// `from net`, `conflict` and `compare version` sections, then `mimei show ok`).
 pub(super) fn show(v: &Value) {
     let g = |k: &str| match v.get(k) {
         Some(Value::Str(t)) => t.clone(),
         Some(Value::Int(i)) => i.to_string(),
         _ => String::new(),
     };
-    if v.get("author").is_none() {
-        println!("mid= {} (not on this node)", g("mid"));
-        show_net(v);
-        return;
-    }
-    println!("Author: {}", g("author"));
-    let app = g("app");
-    if app.is_empty() {
-        println!("AppType: {}", g("type"));
-    } else {
-        println!("AppType: {} {app}", g("type"));
-    }
-    println!("Ext: {}", g("ext"));
-    println!("Mark: {}", g("mark"));
-    println!("Create: {}", g("create"));
-    let rights: Vec<String> = match v.get("rights") {
-        Some(Value::List(l)) => l
-            .iter()
-            .filter_map(|r| r.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    };
-    println!("Right: {} (yours: {})", rights.join(" "), g("myRights"));
-    println!("cur: {}", g("cur"));
-    if let Some(Value::List(vers)) = v.get("versions") {
-        for r in vers {
-            let f = |k| {
-                r.get(k).map(|x| match x {
-                    Value::Str(t) => t.clone(),
-                    other => other.as_i64().unwrap_or(0).to_string(),
-                })
-            };
-            println!(
-                "ver= {} cid= {} time= {} signer= {}",
-                f("ver").unwrap_or_default(),
-                f("cid").unwrap_or_default(),
-                f("time").unwrap_or_default(),
-                f("signer").unwrap_or_default()
-            );
+    println!("MiMeiShow mid= {}", g("mid"));
+    if v.get("author").is_some() {
+        println!("Author  : {}", g("author"));
+        println!("AppType : {}", g("app"));
+        println!("Ext     : {}", g("ext"));
+        println!("Mark    : {}", g("mark"));
+        println!("Type    : {}", g("type"));
+        let created = v.get("create").and_then(Value::as_i64).unwrap_or(0);
+        println!("Create  : {}", iso8601(created));
+        let rights: Vec<String> = match v.get("rights") {
+            Some(Value::List(l)) => l
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        println!("Right   : {} (yours: {})", rights.join(" "), g("myRights"));
+        println!();
+        println!("from local");
+        println!("{RULE}");
+        if let Some(Value::List(vers)) = v.get("versions") {
+            for r in vers {
+                let ver = r.get("ver").and_then(Value::as_i64).unwrap_or(0);
+                let cid = r.get("cid").and_then(Value::as_str).unwrap_or("");
+                println!("{ver:<8} {cid}");
+            }
         }
+        println!("{:<8} {}", "last", g("last"));
+        println!("{:<8} {}", "release", g("release"));
+        let cur = g("cur");
+        if !cur.is_empty() {
+            println!("{:<8} {cur}", "cur");
+        }
+    } else {
+        println!("(not on this node)");
     }
-    println!("release= {}", g("release"));
-    println!("last= {}", g("last"));
     show_net(v);
+    println!();
+    println!("mimei show ok");
 }
 
 /// The `from net`, `conflict` and `compare version` sections of `MiMeiShow`.
@@ -628,7 +691,9 @@ fn show_net(v: &Value) {
     if v.get("compare").is_none() {
         return;
     }
-    println!("from net:");
+    println!();
+    println!("from net");
+    println!("{RULE}");
     match v.get("net") {
         Some(n @ Value::Map(_)) => {
             let f = |k: &str| match n.get(k) {
@@ -637,10 +702,10 @@ fn show_net(v: &Value) {
                 Some(x) => x.as_i64().unwrap_or(0).to_string(),
                 None => String::new(),
             };
+            println!("{:<8} {}", f("ver"), f("cid"));
+            println!("{:<8} {}", "last", f("ver"));
             println!(
-                "ver= {} cid= {} seq= {} eol= {} signer= {} follow= {} publish= {}",
-                f("ver"),
-                f("cid"),
+                "seq= {} eol= {} signer= {} follow= {} publish= {}",
                 f("seq"),
                 f("eol"),
                 f("signer"),
@@ -648,18 +713,24 @@ fn show_net(v: &Value) {
                 f("publish")
             );
         }
-        _ => println!("(not published)"),
+        _ => println!("not published"),
     }
+    println!();
+    println!("conflict");
+    println!("{RULE}");
     let conflict = g("conflict");
     println!(
-        "conflict: {}",
+        "{}",
         if conflict.is_empty() {
-            "none"
+            "no conflict"
         } else {
             conflict.as_str()
         }
     );
-    println!("compare version: {}", g("compare"));
+    println!();
+    println!("compare version");
+    println!("{RULE}");
+    println!("{}", g("compare"));
 }
 
 /// `mimei grep`: pages through the keys with `Scan` and prints each key's value.
@@ -753,5 +824,17 @@ fn text(v: &Value) -> String {
             crate::api::json::encode(other, &mut j);
             j
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso8601_matches_known_dates() {
+        assert_eq!(super::iso8601(0), "1970-01-01T00:00:00Z");
+        // Leither's README shows 2022-10-06T14:22:57+08:00 for this instant.
+        assert_eq!(super::iso8601(1_665_037_377), "2022-10-06T06:22:57Z");
+        assert_eq!(super::iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::iso8601(-1), "1969-12-31T23:59:59Z");
     }
 }

@@ -28,6 +28,7 @@
 pub mod head;
 pub mod id;
 pub mod names;
+pub mod notes;
 pub mod record;
 pub mod rights;
 pub mod store;

@@ -15,6 +15,18 @@
 //! Bits are independent (write does not imply read). Other bits are reserved and refused, so a
 //! value meant for another layout fails loudly instead of granting something unexpected.
 //!
+//! **Leither's rights word.** Leither's clients and scripts pass a 64-bit word such as
+//! `0x07276707` (`MMSetRight(sid, 'mmroot', '', 0x07276707)` in its setup guide) or
+//! `0x07276705` (`MMCreate` in its examples); its `mimei show` prints a fresh Mimei's as
+//! `7276704`. Leither documents no layout. What the values share: the high bytes stay
+//! `0x072767` and only the lowest byte varies, as a Unix mode's "others" digit would
+//! (4 read, 2 write, 1 execute), and the guide uses `...07` to open a folder to other users.
+//! So [`Right::from_word`] reads a value above `0xff` as such a word: its lowest byte is what
+//! the member (`*` when the member is `""`) gets: 4 or 1 (execute: open and run an app, which
+//! needs reading) give `read`, 2 gives `write`. The high bytes describe the author's and the
+//! node's own access, which our author always holds in full, so they grant nothing here.
+//! Values up to `0x3f` are our bits above. `MMGetRight` answers in our bits.
+//!
 //! A [`Rights`] table maps members to rights. A member is a user ID or `*`, everyone. The rules:
 //!
 //! - The **author** holds every right, always; its entry cannot be set.
@@ -83,6 +95,32 @@ impl Right {
         Ok(Right(bits))
     }
 
+    /// A rights value from an API caller: our bits (up to `0x3f`), or a Leither rights word
+    /// (above `0xff`; see the module doc). Values between are refused: they fit neither.
+    pub fn from_word(bits: u64) -> Result<Right, MimeiError> {
+        if bits <= Right::ALL.0 {
+            return Right::from_bits(bits);
+        }
+        if bits <= 0xff {
+            return Err(MimeiError::InvalidRights {
+                reason: format!(
+                    "{bits:#x} is neither our rights bits (at most 0x3f: 0x01 read, 0x02 write, \
+                     0x04 delete, 0x08 release, 0x10 publish, 0x20 admin) nor a Leither rights \
+                     word such as 0x07276705"
+                ),
+            });
+        }
+        let others = bits & 0xff;
+        let mut r = Right::NONE;
+        if others & 0x5 != 0 {
+            r = r | Right::READ;
+        }
+        if others & 0x2 != 0 {
+            r = r | Right::WRITE;
+        }
+        Ok(r)
+    }
+
     /// The bits as a `u64` (the value `MMGetRight` returns).
     pub const fn bits(self) -> u64 {
         self.0
@@ -146,7 +184,7 @@ impl FromStr for Right {
     type Err = MimeiError;
 
     /// `none`, `all`, names joined by commas (`read,write`), or a number: decimal or `0x` hex,
-    /// as Leither scripts pass it.
+    /// as Leither scripts pass it ([`Right::from_word`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let number = if let Some(hex) = s.strip_prefix("0x") {
@@ -160,7 +198,7 @@ impl FromStr for Right {
             let bits = n.map_err(|_| MimeiError::InvalidRights {
                 reason: format!("{} is not a number of at most 64 bits", quote_input(s)),
             })?;
-            return Right::from_bits(bits);
+            return Right::from_word(bits);
         }
         match s {
             "none" => return Ok(Right::NONE),

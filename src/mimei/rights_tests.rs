@@ -193,7 +193,7 @@ fn right_text_forms() {
     for bad in [
         "0x40",
         "64",
-        "0x07276707",
+        "0x80",
         "rw",
         "read,,write",
         "99999999999999999999",
@@ -271,4 +271,22 @@ fn decoding_refuses_non_canonical_tables() {
 
 fn t_bytes() -> Vec<u8> {
     table().to_bytes()
+}
+
+#[test]
+fn leither_rights_words_grant_their_lowest_byte() {
+    assert_eq!(
+        Right::from_word(0x07276707).unwrap(),
+        Right::READ | Right::WRITE
+    );
+    assert_eq!(Right::from_word(0x07276705).unwrap(), Right::READ);
+    assert_eq!(Right::from_word(0x07276704).unwrap(), Right::READ);
+    assert_eq!(Right::from_word(0x07276700).unwrap(), Right::NONE);
+    // Our own bits pass as they are; between the two layouts nothing is guessed.
+    assert_eq!(Right::from_word(0x21).unwrap(), Right::READ | Right::ADMIN);
+    assert!(Right::from_word(0x40).is_err());
+    assert_eq!(
+        "0x07276707".parse::<Right>().unwrap(),
+        Right::READ | Right::WRITE
+    );
 }
