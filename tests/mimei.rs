@@ -574,8 +574,9 @@ fn mmroot_references_and_leither_forms_over_http() {
     ));
     let data = api_ok(&n, "MFGetData", &format!("[\"{fsid}\", 0, 100]"));
     assert_eq!(unquote(&data), "d2ViIHBhZ2U", "base64url of \"web page\"");
+    // `/path` is the node's MFS, where nothing named a.txt is.
     let (s, b) = api(&n, "MMOpenUrl", &format!("[\"{user}\", \"/a.txt\"]"));
-    assert!(s == 501 && b.contains("not supported"), "{s} {b}");
+    assert!(s == 404 && b.contains("a.txt"), "{s} {b}");
 
     // A Mimei with Leither's six MMCreate arguments, referencing mmroot's content.
     let mid = unquote(&api_ok(
