@@ -128,6 +128,24 @@ pub struct Txn {
     pub overlay: Overlay,
     /// The store's sequence when it began.
     pub start: u64,
+    /// When it is rolled back if not committed (ms since the epoch; 0 = never).
+    pub deadline: u64,
+}
+
+impl Txn {
+    /// Whether it outlived its deadline at `now_ms`.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        self.deadline != 0 && now_ms >= self.deadline
+    }
+}
+
+/// What a call on a handle whose transaction timed out is told.
+pub fn timed_out() -> DbError {
+    DbError::Other(
+        "the transaction on this handle timed out and was rolled back (nothing was applied); \
+         call Begin again, with a longer timeout if needed"
+            .into(),
+    )
 }
 
 /// The memtable, the cached reader and the conflict bookkeeping.
@@ -378,8 +396,25 @@ impl CurStore {
         self.mods.get(&k).is_some_and(|&s| s > since)
     }
 
-    /// Begins a transaction for handle `id` on `mid`.
-    pub fn begin(&mut self, id: &str, mid: MimeiId) -> Result<(), DbError> {
+    /// Begins a transaction for handle `id` on `mid`, rolled back if not committed by
+    /// `deadline` (ms since the epoch, 0 = never). Transactions past their deadline at
+    /// `now_ms` are rolled back first, so abandoned ones do not hold slots.
+    pub fn begin(
+        &mut self,
+        id: &str,
+        mid: MimeiId,
+        now_ms: u64,
+        deadline: u64,
+    ) -> Result<(), DbError> {
+        let stale: Vec<String> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.expired(now_ms))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            self.rollback(&k);
+        }
         if self.txns.contains_key(id) {
             return Err(DbError::Other(
                 "a transaction is already open on this handle; Commit or Rollback it first".into(),
@@ -397,6 +432,7 @@ impl CurStore {
                 mid,
                 overlay: Overlay::default(),
                 start,
+                deadline,
             },
         );
         Ok(())
@@ -787,7 +823,7 @@ mod tests {
         let mid = MimeiId::from_bytes([7; 20]);
         let mut db = CurStore::new(Durability::Group);
         run(&mut db, &store, &mid, "SET n 1");
-        db.begin("h", mid).unwrap();
+        db.begin("h", mid, 0, 0).unwrap();
         let mut txn = db.txns.remove("h").unwrap();
         exec(
             &mut txn.overlay.over(&mut db.view(&store, &mid)),

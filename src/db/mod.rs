@@ -11,6 +11,7 @@
 pub mod cmd_hash;
 pub mod cmd_keys;
 pub mod cmd_list;
+pub mod cmd_seq;
 pub mod cmd_set;
 pub mod cmd_string;
 pub mod cmd_zset;
@@ -21,6 +22,7 @@ pub mod keys;
 pub mod kv;
 pub mod num;
 pub mod prolly;
+pub mod typed;
 pub mod version;
 pub mod wal;
 
