@@ -42,6 +42,13 @@ pub enum ApiError {
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
     Busy(String),
+    /// A Leither function this node does not provide, and why (HTTP 501).
+    NotSupported {
+        /// The function.
+        function: &'static str,
+        /// Why, and what to use instead.
+        why: &'static str,
+    },
     /// The store failed.
     Store(StoreError),
     /// Something failed inside the node; the message says what.
@@ -87,6 +94,7 @@ impl ApiError {
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
             ApiError::Forbidden { .. } => 403,
             ApiError::Busy(_) => 503,
+            ApiError::NotSupported { .. } => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
             #[cfg(feature = "files")]
@@ -111,6 +119,7 @@ impl ApiError {
             ApiError::Pass(_) => "pass_refused",
             ApiError::NotFound(_) => "not_found",
             ApiError::Busy(_) => "busy",
+            ApiError::NotSupported { .. } => "not_supported",
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Mimei(_) => "mimei",
@@ -148,6 +157,9 @@ impl fmt::Display for ApiError {
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
             ApiError::Busy(what) => write!(f, "{what}"),
+            ApiError::NotSupported { function, why } => {
+                write!(f, "{function} is not supported on this node: {why}")
+            }
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),

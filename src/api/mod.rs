@@ -10,6 +10,8 @@
 //! docs/api.md (a test checks they agree).
 
 pub mod args;
+#[cfg(feature = "files")]
+pub mod db_value;
 pub mod error;
 #[cfg(feature = "files")]
 pub mod fns_db;
