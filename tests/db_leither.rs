@@ -400,6 +400,11 @@ fn an_uncommitted_transaction_is_rolled_back_after_its_timeout() {
     d.ok("Begin", &format!("[\"{mm}\",1]"));
     d.ok("Set", &format!("[\"{mm}\",\"k\",\"inside\"]"));
     std::thread::sleep(std::time::Duration::from_millis(1300));
+    // Writes through the handle fail rather than land outside the transaction ...
+    let (s, b) = d.api("Set", &format!("[\"{mm}\",\"k\",\"late\"]"));
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("timed out"), "{b}");
+    // ... until Commit (or Rollback) hears that nothing was applied.
     let (s, b) = d.api("Commit", &format!("[\"{mm}\"]"));
     assert_eq!(s, 400, "{b}");
     assert!(b.contains("timed out"), "{b}");

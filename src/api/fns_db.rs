@@ -132,13 +132,11 @@ pub(super) fn exec_on(c: &Call<'_>, t: &DbTarget, args: &[&[u8]]) -> Result<Repl
     match t.version {
         Some(n) => crate::db::version::exec_at(&state.store, &t.mid, n, now, args, Values::Stored),
         None => {
+            db.expire_txns(now);
+            if db.take_timed_out(&t.handle, false) {
+                return Err(timed_out());
+            }
             if let Some(mut txn) = db.txns.remove(&t.handle) {
-                if txn.expired(now) {
-                    // Back in the table so rollback also ends its conflict bookkeeping.
-                    db.txns.insert(t.handle.clone(), txn);
-                    db.rollback(&t.handle);
-                    return Err(timed_out());
-                }
                 let r = {
                     let mut base = db.view(&state.store, &t.mid);
                     let mut kv = txn.overlay.over(&mut base);
@@ -575,8 +573,9 @@ api_fns! {
         let r = run(c, false, 3, 3, |c| cmd(c, "zscore", vec![name(c, 2, "member")?]))?;
         match r {
             Reply::Nil => Err(ApiError::NotFound(format!(
-                "Zscore: {:?} is not a member of sorted set {:?}",
-                c.args[2], c.args[1]
+                "Zscore: {:?} is not a member of sorted set {:?} (Zrank answers -1 for an absent member without an error)",
+                String::from_utf8_lossy(&name(c, 2, "member")?),
+                String::from_utf8_lossy(&name(c, 1, "key")?),
             ))),
             r => Ok(as_int(r)),
         }
@@ -687,8 +686,8 @@ api_fns! {
         c.arity(1, 1)?;
         let t = db_target(c, true)?;
         let mut db = c.state.db.borrow_mut();
-        let r = if db.txns.get(&t.handle).is_some_and(|x| x.expired(unix_ms())) {
-            db.rollback(&t.handle);
+        db.expire_txns(unix_ms());
+        let r = if db.take_timed_out(&t.handle, true) {
             Err(timed_out())
         } else {
             db.commit(&c.state.store, &t.handle).and_then(|()| {
@@ -705,7 +704,10 @@ api_fns! {
     rollback(c) {
         c.arity(1, 1)?;
         let t = db_target(c, true)?;
-        if c.state.db.borrow_mut().rollback(&t.handle) {
+        let mut db = c.state.db.borrow_mut();
+        db.expire_txns(unix_ms());
+        // Rolling back what the timeout already rolled back is no error.
+        if db.rollback(&t.handle) || db.take_timed_out(&t.handle, true) {
             Ok(Value::Null)
         } else {
             Err(ApiError::db(
