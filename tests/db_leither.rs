@@ -2,7 +2,7 @@
 //! example programs of Leither's `example/rpc/mdb` (`1base`, `2tx`, `3backup`) call for
 //! call, values of any type that come back as set (and stay plain for redis-cli), the
 //! ScorePair and FVPair shapes, the sequence, `*mclear`, `Scan`'s type filter, `Begin`'s
-//! timeout, and refusals (a reader writing, bad arguments, functions this node lacks).
+//! timeout, `CheckIntegrity`, and refusals (a reader writing, bad arguments, functions this node lacks).
 
 #![cfg(feature = "resp")]
 
@@ -437,8 +437,21 @@ fn refusals_say_what_went_wrong() {
     let (s, b) = d.api("MMSyncData", &format!("[\"{sid}\",\"{mid}\",\"\",\"\",0]"));
     assert_eq!(s, 501, "{b}");
     assert!(b.contains("not supported on this node"), "{b}");
-    let (s, b) = d.api("CheckIntegrity", &format!("[\"{mm}\",0,\"k\",false]"));
-    assert_eq!(s, 501, "{b}");
+    // CheckIntegrity: a sound key (or none) passes; a type that does not exist is refused.
+    d.ok("Hset", &format!("[\"{mm}\",\"h\",\"f\",\"v\"]"));
+    assert_eq!(
+        d.ok("CheckIntegrity", &format!("[\"{mm}\",2,\"h\",false]")),
+        "null"
+    );
+    assert_eq!(
+        d.ok("CheckIntegrity", &format!("[\"{mm}\",0,\"nokey\",true]")),
+        "null"
+    );
+    let (s, b) = d.api("CheckIntegrity", &format!("[\"{mm}\",1,\"h\",false]"));
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("WRONGTYPE"), "{b}");
+    let (s, b) = d.api("CheckIntegrity", &format!("[\"{mm}\",7,\"h\",false]"));
+    assert_eq!(s, 400, "{b}");
     // Another user granted read only: reads yes, the new writes no.
     d.ok("Zaddwithseq", &format!("[\"{mm}\",\"log\",\"a\"]"));
     let other = NodeKey::generate().unwrap();
@@ -449,11 +462,16 @@ fn refusals_say_what_went_wrong() {
     let osid = d.login(&other);
     let omm = d.open(&osid, &mid, "cur");
     assert_eq!(d.ok("GetLastSeq", &format!("[\"{omm}\"]")), "1");
+    assert_eq!(
+        d.ok("CheckIntegrity", &format!("[\"{omm}\",2,\"h\",false]")),
+        "null"
+    );
     for (f, args) in [
         ("Zaddwithseq", "\"log\",\"b\""),
         ("Hmclear", "\"h\""),
         ("Set", "\"k\",{\"a\":1}"),
         ("Begin", "10"),
+        ("CheckIntegrity", "2,\"h\",true"),
     ] {
         let (s, b) = d.api(f, &format!("[\"{omm}\",{args}]"));
         assert_eq!(s, 403, "{f}: {b}");

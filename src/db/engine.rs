@@ -11,8 +11,8 @@ use super::keys::{self, Kind, Meta};
 use super::kv::Kv;
 use super::typed::{self, Values};
 use super::{
-    DbError, MAX_KEY, MAX_VALUE, Reply, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set, cmd_string,
-    cmd_zset,
+    DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
+    cmd_string, cmd_zset,
 };
 
 /// What a command returns.
@@ -117,6 +117,9 @@ pub static COMMANDS: &[Command] = &[
     // Leither's sequence
     cmd!("zaddwithseq", -3, true, cmd_seq::zaddwithseq),
     cmd!("getlastseq", 1, false, cmd_seq::getlastseq),
+    // Leither's CheckIntegrity
+    cmd!("checkkey", 3, false, cmd_check::checkkey),
+    cmd!("repairkey", 3, true, cmd_check::repairkey),
     // keys
     cmd!("del", -2, true, cmd_keys::del),
     cmd!("unlink", -2, true, cmd_keys::del),

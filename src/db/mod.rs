@@ -8,6 +8,7 @@
 //! The front doors (the API table's `Set`, `Hget`, ... and the RESP listener) call
 //! [`engine::exec`] and nothing below it.
 
+pub mod cmd_check;
 pub mod cmd_hash;
 pub mod cmd_keys;
 pub mod cmd_list;
