@@ -31,8 +31,11 @@ fn kind_of(name: &[u8]) -> Result<Kind, DbError> {
     })
 }
 
-/// Every element entry of `key` (full entry key, value), in order, at most `MAX_REPAIR`.
-fn elements(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DbError> {
+/// An entry of the ordered map: its full key and its value.
+type Entry = (Vec<u8>, Vec<u8>);
+
+/// Every element entry of `key`, in order, at most `MAX_REPAIR`.
+fn elements(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Entry>, DbError> {
     let p = keys::elem_prefix(key);
     let mut out = Vec::new();
     let mut over = false;
