@@ -11,6 +11,8 @@
 
 pub mod args;
 #[cfg(feature = "files")]
+pub mod db_call;
+#[cfg(feature = "files")]
 pub mod db_value;
 pub mod error;
 #[cfg(feature = "files")]
