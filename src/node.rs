@@ -334,8 +334,8 @@ fn checkpoint_db(state: &NodeState) {
 }
 
 #[cfg(feature = "files")]
-/// The group commit: every [`crate::db::cur::GROUP_COMMIT_MS`] ms, expired keys go and the
-/// memtable is flushed.
+/// The group commit: every [`crate::db::cur::GROUP_COMMIT_MS`] ms, timed-out transactions
+/// and expired keys go and the memtable is flushed.
 async fn group_commit(state: Rc<NodeState>) {
     let ms = crate::db::cur::GROUP_COMMIT_MS;
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(ms));
@@ -343,6 +343,9 @@ async fn group_commit(state: Rc<NodeState>) {
     loop {
         tick.tick().await;
         let mut db = state.db.borrow_mut();
+        // Transactions past their timeout go now, not at their handle's next call: an
+        // open one keeps the node's change tracking on.
+        db.expire_txns(crate::clock::unix_ms());
         if let Err(e) = db.sweep_expired(&state.store, crate::clock::unix_ms(), 1000) {
             log_warn!("removing expired database keys: {e}");
         }

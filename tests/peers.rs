@@ -243,7 +243,7 @@ fn python_hprose_reaches_a_database() {
     assert_eq!(sel("HGETALL py:user"), "OK\nlang\npython\nname\nann\n");
     assert_eq!(
         sel("ZRANGE py:board 0 -1 WITHSCORES"),
-        "OK\nann\n10\nbob\n20\n"
+        "OK\nann\n10\nbob\n20\ncy\n30\n"
     );
     assert_eq!(sel("GET py:n"), "OK\n42\n");
     assert_eq!(cli(&["PING"]), "PONG");

@@ -10,6 +10,10 @@
 //! docs/api.md (a test checks they agree).
 
 pub mod args;
+#[cfg(feature = "files")]
+pub mod db_call;
+#[cfg(feature = "files")]
+pub mod db_value;
 pub mod error;
 pub mod fns_auth;
 #[cfg(feature = "files")]

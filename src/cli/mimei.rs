@@ -750,26 +750,19 @@ fn grep(c: &Client, sid: &Value, a: &Grep) -> Result<(), CliError> {
         println!("ver: {ver}");
         println!("Data Type KV");
         let mut out = std::io::stdout().lock();
-        let mut first = true;
         let mut cursor = a.begin.clone().unwrap_or_default();
+        let pattern = s(a.r#match.as_deref().unwrap_or(""));
+        // The first page starts at BEGIN itself (inclusive); later ones after the last key.
+        let mut inclusive = true;
         loop {
-            let mut args = vec![mm.clone(), s(&cursor), s("COUNT"), Value::Int(500)];
-            if let Some(m) = &a.r#match {
-                args.push(s("MATCH"));
-                args.push(s(m));
-            }
-            // The first page starts at BEGIN itself; Scan returns keys after its cursor.
-            if first && !cursor.is_empty() {
-                let v = c.call("Exists", vec![mm.clone(), s(&cursor)])?;
-                let matches = a
-                    .r#match
-                    .as_deref()
-                    .is_none_or(|m| crate::db::glob::matches(m.as_bytes(), cursor.as_bytes()));
-                if v.as_i64() == Some(1) && matches {
-                    show_key(c, mm, &cursor, &mut out)?;
-                }
-            }
-            first = false;
+            let args = vec![
+                mm.clone(),
+                s(&cursor),
+                pattern.clone(),
+                Value::Int(500),
+                Value::Bool(inclusive),
+            ];
+            inclusive = false;
             let keys = match c.call("Scan", args)? {
                 Value::List(l) => l,
                 _ => Vec::new(),
@@ -797,7 +790,22 @@ fn show_key(c: &Client, mm: &Value, key: &str, out: &mut impl Write) -> Result<(
             let _ = writeln!(out, "{key} {}", text(&v));
             return Ok(());
         }
-        "hash" => c.call("Hgetall", k())?,
+        // Shown as one map {field: value}, as before Hgetall answered FVPairs.
+        "hash" => match c.call("Hgetall", k())? {
+            Value::List(pairs) => Value::Map(
+                pairs
+                    .iter()
+                    .map(|p| {
+                        let f = p.get("Field").and_then(Value::as_str).unwrap_or("");
+                        (
+                            f.to_string(),
+                            p.get("Value").cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other,
+        },
         "list" => c.call(
             "Lrange",
             [k(), vec![Value::Int(0), Value::Int(-1)]].concat(),
@@ -805,7 +813,7 @@ fn show_key(c: &Client, mm: &Value, key: &str, out: &mut impl Write) -> Result<(
         "set" => c.call("Smembers", k())?,
         "zset" => c.call(
             "Zrange",
-            [k(), vec![Value::Int(0), Value::Int(-1), s("WITHSCORES")]].concat(),
+            [k(), vec![Value::Int(0), Value::Int(-1)]].concat(),
         )?,
         _ => return Ok(()),
     };

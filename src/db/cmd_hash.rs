@@ -10,8 +10,19 @@ use super::{DbError, Reply};
 /// A field and its value.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
-/// Parsed `cursor [COUNT n] [MATCH p]`.
-pub type ScanOpts<'a> = (&'a [u8], usize, Option<&'a [u8]>);
+/// Parsed options of the ordered scans (`HFSCAN`, `HFREVSCAN`, `KSCAN`).
+pub struct ScanOpts<'a> {
+    /// Where to start: "" = at the first (last, reversed).
+    pub cursor: &'a [u8],
+    /// At most this many items.
+    pub count: usize,
+    /// Only names matching this glob.
+    pub pattern: Option<&'a [u8]>,
+    /// Whether the cursor itself is included when it exists.
+    pub inclusive: bool,
+    /// Only keys of this type (`KSCAN`): a `TYPE` name.
+    pub kind: Option<&'a [u8]>,
+}
 
 fn hash(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
     ctx.typed(key, Kind::Hash)
@@ -23,7 +34,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, a: &[&[u8]], name: &str, only_new: bool) -> Resu
     }
     for p in a[2..].chunks(2) {
         name_ok(p[0])?;
-        bounded(p[1])?;
+        bounded(&ctx.store_val(p[1]))?;
     }
     let key = a[1];
     let old = hash(ctx, key)?;
@@ -40,7 +51,8 @@ fn set_pairs(ctx: &mut Ctx<'_>, a: &[&[u8]], name: &str, only_new: bool) -> Resu
             added += 1;
             m.len += 1;
         }
-        ctx.kv.put(&ek, p[1])?;
+        let v = ctx.store_val(p[1]);
+        ctx.kv.put(&ek, &v)?;
     }
     if added > 0 {
         ctx.put_meta(key, &m, expire)?;
@@ -76,7 +88,7 @@ pub fn hget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     if hash(ctx, a[1])?.is_none() {
         return Ok(Reply::Nil);
     }
-    Ok(field(ctx, a[1], a[2])?.map_or(Reply::Nil, Reply::Bulk))
+    Ok(field(ctx, a[1], a[2])?.map_or(Reply::Nil, |v| ctx.bulk(v)))
 }
 
 /// `HMGET key field...`.
@@ -85,14 +97,14 @@ pub fn hmget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let mut out = Vec::new();
     for f in &a[2..] {
         out.push(match live {
-            true => field(ctx, a[1], f)?.map_or(Reply::Nil, Reply::Bulk),
+            true => field(ctx, a[1], f)?.map_or(Reply::Nil, |v| ctx.bulk(v)),
             false => Reply::Nil,
         });
     }
     Ok(Reply::Array(out))
 }
 
-/// Every (field, value) of `key`, in field order.
+/// Every (field, value) of `key`, in field order, values in the command's value form.
 pub fn pairs(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Pair>, DbError> {
     let mut out = Vec::new();
     if hash(ctx, key)?.is_some() {
@@ -100,6 +112,9 @@ pub fn pairs(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Pair>, DbError> {
             out.push((f.to_vec(), v.to_vec()));
             true
         })?;
+    }
+    for p in &mut out {
+        p.1 = ctx.reply_val(std::mem::take(&mut p.1));
     }
     Ok(out)
 }
@@ -164,7 +179,7 @@ pub fn hstrlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     Ok(Reply::Int(
-        field(ctx, a[1], a[2])?.map_or(0, |v| v.len()) as i64
+        field(ctx, a[1], a[2])?.map_or(0, |v| super::typed::unescape(v).len()) as i64,
     ))
 }
 
@@ -177,12 +192,13 @@ pub fn hincrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         None => None,
     };
     let cur = match cur {
-        Some(v) => super::num::parse_int(&v)
+        Some(v) => super::typed::int_of(&v)
             .ok_or_else(|| DbError::Other("hash value is not an integer".into()))?,
         None => 0,
     };
     let n = cur.checked_add(by).ok_or(DbError::Overflow)?;
     let s = n.to_string();
+    // Decimal text is plain in either value form.
     set_pairs(ctx, &[b"hset", a[1], a[2], s.as_bytes()], "hincrby", false)?;
     Ok(Reply::Int(n))
 }
@@ -198,31 +214,45 @@ pub fn hclear(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
 }
 
-/// Parses `cursor [COUNT n] [MATCH p]` of the ordered scans: (cursor, count, pattern).
-pub fn scan_opts<'a>(a: &[&'a [u8]]) -> Result<ScanOpts<'a>, DbError> {
-    let cursor = a.first().copied().unwrap_or_default();
-    let (mut count, mut pat) = (10usize, None);
+/// Parses `cursor [COUNT n] [MATCH p] [INCLUSIVE] [TYPE t]` of the ordered scans (`TYPE`
+/// only where `types` allows it, for `KSCAN`).
+pub fn scan_opts<'a>(a: &[&'a [u8]], types: bool) -> Result<ScanOpts<'a>, DbError> {
+    let mut o = ScanOpts {
+        cursor: a.first().copied().unwrap_or_default(),
+        count: 10,
+        pattern: None,
+        inclusive: false,
+        kind: None,
+    };
     let mut i = 1;
     while i < a.len() {
+        if is(a[i], "inclusive") {
+            o.inclusive = true;
+            i += 1;
+            continue;
+        }
         let v = a.get(i + 1).ok_or(DbError::Syntax)?;
         if is(a[i], "count") {
             let n = int_arg(v)?;
             if n < 1 {
                 return Err(DbError::Syntax);
             }
-            count = (n as usize).min(100_000);
+            o.count = (n as usize).min(100_000);
         } else if is(a[i], "match") {
-            pat = Some(*v);
+            o.pattern = Some(*v);
+        } else if is(a[i], "type") && types {
+            o.kind = Some(*v);
         } else {
             return Err(DbError::Syntax);
         }
         i += 2;
     }
-    Ok((cursor, count, pat))
+    Ok(o)
 }
 
 fn fscan(ctx: &mut Ctx<'_>, a: &[&[u8]], rev: bool) -> CmdResult {
-    let (cursor, count, pat) = scan_opts(&a[2..])?;
+    let o = scan_opts(&a[2..], false)?;
+    let (cursor, count, pat) = (o.cursor, o.count, o.pattern);
     let mut out = Vec::new();
     if hash(ctx, a[1])?.is_none() {
         return Ok(Reply::Array(out));
@@ -233,19 +263,31 @@ fn fscan(ctx: &mut Ctx<'_>, a: &[&[u8]], rev: bool) -> CmdResult {
         (true, _) => (p.clone(), keys::prefix_end(&p)),
         (false, false) => {
             let mut f = keys::elem(a[1], cursor);
-            f.push(0);
+            if !o.inclusive {
+                f.push(0);
+            }
             (f, keys::prefix_end(&p))
         }
-        (false, true) => (p.clone(), keys::elem(a[1], cursor)),
+        (false, true) => {
+            let mut t = keys::elem(a[1], cursor);
+            if o.inclusive {
+                t.push(0);
+            }
+            (p.clone(), t)
+        }
     };
+    let mut raw = Vec::new();
     ctx.kv.scan(&from, &to, rev, &mut |k, v| {
         let f = &k[n..];
         if pat.is_none_or(|p| super::glob::matches(p, f)) {
-            out.push(Reply::Bulk(f.to_vec()));
-            out.push(Reply::Bulk(v.to_vec()));
+            raw.push((f.to_vec(), v.to_vec()));
         }
-        out.len() < count * 2
+        raw.len() < count
     })?;
+    for (f, v) in raw {
+        out.push(Reply::Bulk(f));
+        out.push(ctx.bulk(v));
+    }
     Ok(Reply::Array(out))
 }
 

@@ -271,10 +271,13 @@ pub fn flushdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
             ctx.remove(&k, &m)?;
         }
     }
-    // Whatever is left (expired keys' entries) goes too.
+    // Whatever is left (expired keys' entries) goes too, but not the sequence counter:
+    // numbers handed out stay unique for the database's life.
     let mut rest = Vec::new();
     ctx.kv.scan(&[], &[0xff], false, &mut |k, _| {
-        rest.push(k.to_vec());
+        if k != super::cmd_seq::SEQ_ENTRY {
+            rest.push(k.to_vec());
+        }
         true
     })?;
     for k in rest {
@@ -283,19 +286,23 @@ pub fn flushdb(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     Ok(Reply::OK)
 }
 
-/// `KSCAN cursor [COUNT n] [MATCH p]`: up to n keys after the key `cursor` ("" = from the
-/// first), in key order.
+/// `KSCAN cursor [COUNT n] [MATCH p] [INCLUSIVE] [TYPE t]`: up to n keys after the key
+/// `cursor` ("" = from the first; the cursor too with `INCLUSIVE`), in key order, only
+/// those of type t with `TYPE`.
 pub fn kscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (cursor, count, pat) = super::cmd_hash::scan_opts(&a[1..])?;
+    let o = super::cmd_hash::scan_opts(&a[1..], true)?;
     let mut out = Vec::new();
-    walk_keys(ctx, cursor, &mut |k, _| {
-        if k == cursor {
+    walk_keys(ctx, o.cursor, &mut |k, m| {
+        if k == o.cursor && !o.inclusive {
             return true;
         }
-        if pat.is_none_or(|p| super::glob::matches(p, k)) {
+        let type_ok = o
+            .kind
+            .is_none_or(|t| t.eq_ignore_ascii_case(m.kind.name().as_bytes()));
+        if type_ok && o.pattern.is_none_or(|p| super::glob::matches(p, k)) {
             out.push(k.to_vec());
         }
-        out.len() < count
+        out.len() < o.count
     })?;
     Ok(Reply::bulks(out))
 }

@@ -12,7 +12,7 @@ fn list(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
 
 fn push(ctx: &mut Ctx<'_>, a: &[&[u8]], left: bool, only_existing: bool) -> CmdResult {
     for v in &a[2..] {
-        bounded(v)?;
+        bounded(&ctx.store_val(v))?;
     }
     let key = a[1];
     let old = list(ctx, key)?;
@@ -29,7 +29,8 @@ fn push(ctx: &mut Ctx<'_>, a: &[&[u8]], left: bool, only_existing: bool) -> CmdR
             m.head + m.len
         };
         m.len += 1;
-        ctx.kv.put(&keys::list_elem(key, seq), v)?;
+        let v = ctx.store_val(v);
+        ctx.kv.put(&keys::list_elem(key, seq), &v)?;
     }
     ctx.put_meta(key, &m, expire)?;
     Ok(Reply::Int(m.len as i64))
@@ -86,7 +87,8 @@ fn pop(ctx: &mut Ctx<'_>, a: &[&[u8]], left: bool) -> CmdResult {
     for _ in 0..n {
         let seq = if left { m.head } else { m.head + m.len - 1 };
         let ek = keys::list_elem(key, seq);
-        out.push(ctx.kv.get(&ek)?.unwrap_or_default());
+        let v = ctx.kv.get(&ek)?.unwrap_or_default();
+        out.push(ctx.reply_val(v));
         ctx.kv.del(&ek)?;
         if left {
             m.head += 1;
@@ -112,7 +114,8 @@ pub fn rpop(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     pop(ctx, a, false)
 }
 
-/// The elements `start..=stop` (Redis's index rules: negative from the end, clamped).
+/// The elements `start..=stop` (Redis's index rules: negative from the end, clamped), in
+/// the command's value form.
 pub fn range(
     ctx: &mut Ctx<'_>,
     key: &[u8],
@@ -132,7 +135,7 @@ pub fn range(
         out.push(v.to_vec());
         true
     })?;
-    Ok(out)
+    Ok(out.into_iter().map(|v| ctx.reply_val(v)).collect())
 }
 
 /// `LRANGE key start stop`.
@@ -158,7 +161,7 @@ pub fn lindex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         Some(seq) => Ok(ctx
             .kv
             .get(&keys::list_elem(a[1], seq))?
-            .map_or(Reply::Nil, Reply::Bulk)),
+            .map_or(Reply::Nil, |v| ctx.bulk(v))),
         None => Ok(Reply::Nil),
     }
 }
@@ -173,9 +176,10 @@ pub fn lset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     // Redis looks the key up before it reads the index.
     let m = list(ctx, a[1])?.ok_or(DbError::NoSuchKey)?;
     let i = int_arg(a[2])?;
-    bounded(a[3])?;
+    let v = ctx.store_val(a[3]);
+    bounded(&v)?;
     let seq = index(&m, i).ok_or(DbError::OutOfRange)?;
-    ctx.kv.put(&keys::list_elem(a[1], seq), a[3])?;
+    ctx.kv.put(&keys::list_elem(a[1], seq), &v)?;
     ctx.put_meta(a[1], &m, m.expire)?;
     Ok(Reply::OK)
 }

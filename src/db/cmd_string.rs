@@ -9,7 +9,8 @@ fn value(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
     ctx.typed(key, Kind::String)
 }
 
-/// Replaces whatever `key` holds with the string `v`, expiring at `expire` (0 = never).
+/// Replaces whatever `key` holds with the value argument `v` (in the command's value
+/// form), expiring at `expire` (0 = never).
 pub fn put(ctx: &mut Ctx<'_>, key: &[u8], v: &[u8], expire: u64) -> Result<(), DbError> {
     let old = ctx.meta(key)?;
     let mut old_expire = 0;
@@ -20,14 +21,15 @@ pub fn put(ctx: &mut Ctx<'_>, key: &[u8], v: &[u8], expire: u64) -> Result<(), D
             old_expire = o.expire;
         }
     }
-    let bytes = Meta::encode_string(expire, bounded(v)?);
+    let v = ctx.store_val(v);
+    let bytes = Meta::encode_string(expire, bounded(&v)?);
     ctx.put_meta_bytes(key, bytes, expire, old_expire)
 }
 
 /// `GET key`.
 pub fn get(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     Ok(match value(ctx, a[1])? {
-        Some(m) => Reply::Bulk(m.value),
+        Some(m) => ctx.bulk(m.value),
         None => Reply::Nil,
     })
 }
@@ -97,7 +99,7 @@ pub fn set(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         return Err(DbError::WrongType);
     }
     let exists = old.is_some();
-    let prev = old.as_ref().map(|m| m.value.clone());
+    let prev = old.as_ref().map(|m| ctx.reply_val(m.value.clone()));
     if (nx && exists) || (xx && !exists) {
         return Ok(if get {
             prev.map_or(Reply::Nil, Reply::Bulk)
@@ -145,7 +147,7 @@ pub fn psetex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 pub fn getset(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let old = value(ctx, a[1])?;
     put(ctx, a[1], a[2], 0)?;
-    Ok(old.map_or(Reply::Nil, |m| Reply::Bulk(m.value)))
+    Ok(old.map_or(Reply::Nil, |m| ctx.bulk(m.value)))
 }
 
 /// `GETDEL key`.
@@ -153,7 +155,7 @@ pub fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     match value(ctx, a[1])? {
         Some(m) => {
             ctx.remove(a[1], &m)?;
-            Ok(Reply::Bulk(m.value))
+            Ok(ctx.bulk(m.value))
         }
         None => Ok(Reply::Nil),
     }
@@ -164,7 +166,7 @@ pub fn mget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 1);
     for k in &a[1..] {
         out.push(match ctx.meta(k)? {
-            Some(m) if m.kind == Kind::String => Reply::Bulk(m.value),
+            Some(m) if m.kind == Kind::String => ctx.bulk(m.value),
             _ => Reply::Nil,
         });
     }
@@ -204,7 +206,7 @@ pub fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Result<i64, DbError> {
     let old = value(ctx, key)?;
     let (cur, expire) = match &old {
         Some(m) => (
-            super::num::parse_int(&m.value).ok_or(DbError::NotInteger)?,
+            super::typed::int_of(&m.value).ok_or(DbError::NotInteger)?,
             m.expire,
         ),
         None => (0, 0),
@@ -244,7 +246,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 /// `APPEND key value`: the new length.
 pub fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let (v, expire) = match value(ctx, a[1])? {
-        Some(m) => (m.value, m.expire),
+        Some(m) => (super::typed::unescape(m.value), m.expire),
         None => (Vec::new(), 0),
     };
     let mut v = v;
@@ -253,7 +255,8 @@ pub fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
     v.extend_from_slice(a[2]);
     let n = v.len();
-    let mut m = Meta::string(v);
+    // What was appended to is plain bytes now, whatever it was before.
+    let mut m = Meta::string(super::typed::escape(&v).into_owned());
     m.expire = expire;
     ctx.put_meta(a[1], &m, expire)?;
     Ok(Reply::Int(n as i64))
@@ -262,6 +265,6 @@ pub fn append(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 /// `STRLEN key`.
 pub fn strlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     Ok(Reply::Int(
-        value(ctx, a[1])?.map_or(0, |m| m.value.len()) as i64
+        value(ctx, a[1])?.map_or(0, |m| super::typed::unescape(m.value).len()) as i64,
     ))
 }

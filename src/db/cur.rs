@@ -128,6 +128,24 @@ pub struct Txn {
     pub overlay: Overlay,
     /// The store's sequence when it began.
     pub start: u64,
+    /// When it is rolled back if not committed (ms since the epoch; 0 = never).
+    pub deadline: u64,
+}
+
+impl Txn {
+    /// Whether it outlived its deadline at `now_ms`.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        self.deadline != 0 && now_ms >= self.deadline
+    }
+}
+
+/// What a call on a handle whose transaction timed out is told.
+pub fn timed_out() -> DbError {
+    DbError::Other(
+        "the transaction on this handle timed out and was rolled back (nothing was applied); \
+         call Begin again, with a longer timeout if needed"
+            .into(),
+    )
 }
 
 /// The memtable, the cached reader and the conflict bookkeeping.
@@ -143,6 +161,10 @@ pub struct CurStore {
     mods: HashMap<Vec<u8>, u64>,
     /// Open transactions by handle (mmsid).
     pub txns: HashMap<String, Txn>,
+    /// Handles whose transaction timed out, with when: their calls fail (rather than
+    /// write outside the transaction the client thinks is open) until it calls Commit,
+    /// Rollback or Begin.
+    timed_out: HashMap<String, u64>,
     /// Mimeis (ID bytes) that set an expiry since start: the sweeper's round.
     expiring: BTreeSet<[u8; 20]>,
     /// A reused buffer for the full key of a read.
@@ -168,6 +190,7 @@ impl CurStore {
             watchers: 0,
             mods: HashMap::new(),
             txns: HashMap::new(),
+            timed_out: HashMap::new(),
             expiring: BTreeSet::new(),
             scratch: Vec::new(),
             wal: None,
@@ -378,8 +401,49 @@ impl CurStore {
         self.mods.get(&k).is_some_and(|&s| s > since)
     }
 
-    /// Begins a transaction for handle `id` on `mid`.
-    pub fn begin(&mut self, id: &str, mid: MimeiId) -> Result<(), DbError> {
+    /// Rolls back every transaction past its deadline at `now_ms`, marking its handle
+    /// (see [`CurStore::take_timed_out`]); forgets marks older than an hour.
+    pub fn expire_txns(&mut self, now_ms: u64) {
+        if !self.txns.is_empty() {
+            let stale: Vec<String> = self
+                .txns
+                .iter()
+                .filter(|(_, t)| t.expired(now_ms))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                self.rollback(&k);
+                self.timed_out.insert(k, now_ms);
+            }
+        }
+        if !self.timed_out.is_empty() {
+            self.timed_out
+                .retain(|_, at| now_ms.saturating_sub(*at) < 3_600_000);
+        }
+    }
+
+    /// Whether the transaction of handle `id` timed out and was rolled back; `clear` ends
+    /// that state (Commit, Rollback and Begin do).
+    pub fn take_timed_out(&mut self, id: &str, clear: bool) -> bool {
+        if clear {
+            self.timed_out.remove(id).is_some()
+        } else {
+            self.timed_out.contains_key(id)
+        }
+    }
+
+    /// Begins a transaction for handle `id` on `mid`, rolled back if not committed by
+    /// `deadline` (ms since the epoch, 0 = never). Transactions past their deadline at
+    /// `now_ms` are rolled back first, so abandoned ones do not hold slots.
+    pub fn begin(
+        &mut self,
+        id: &str,
+        mid: MimeiId,
+        now_ms: u64,
+        deadline: u64,
+    ) -> Result<(), DbError> {
+        self.expire_txns(now_ms);
+        self.timed_out.remove(id);
         if self.txns.contains_key(id) {
             return Err(DbError::Other(
                 "a transaction is already open on this handle; Commit or Rollback it first".into(),
@@ -397,6 +461,7 @@ impl CurStore {
                 mid,
                 overlay: Overlay::default(),
                 start,
+                deadline,
             },
         );
         Ok(())
@@ -781,13 +846,39 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_past_its_deadline_is_rolled_back_and_its_handle_told() {
+        let mid = MimeiId::from_bytes([8; 20]);
+        let mut db = CurStore::new(Durability::Group);
+        db.begin("h", mid, 1_000, 2_000).unwrap();
+        db.begin("forever", mid, 1_000, 0).unwrap();
+        db.expire_txns(1_999);
+        assert!(db.txns.contains_key("h") && !db.take_timed_out("h", false));
+        db.expire_txns(2_000);
+        assert!(!db.txns.contains_key("h"));
+        assert!(db.txns.contains_key("forever"), "no deadline, no timeout");
+        // The mark stays until the handle ends it, and is forgotten after an hour.
+        assert!(db.take_timed_out("h", false));
+        assert!(db.take_timed_out("h", true));
+        assert!(!db.take_timed_out("h", false));
+        db.begin("g", mid, 3_000, 4_000).unwrap();
+        db.expire_txns(5_000);
+        assert!(db.take_timed_out("g", false));
+        db.expire_txns(5_000 + 3_600_000);
+        assert!(!db.take_timed_out("g", false));
+        // A new Begin on the handle clears the mark too.
+        db.begin("g", mid, 0, 0).unwrap();
+        assert!(db.rollback("g") && db.rollback("forever"));
+        assert!(db.mods.is_empty() && db.watchers == 0);
+    }
+
+    #[test]
     fn a_commit_after_a_concurrent_change_fails_and_applies_nothing() {
         let dir = test_dir("cur-txn");
         let store = Store::open(&dir, 1 << 20, "test").unwrap();
         let mid = MimeiId::from_bytes([7; 20]);
         let mut db = CurStore::new(Durability::Group);
         run(&mut db, &store, &mid, "SET n 1");
-        db.begin("h", mid).unwrap();
+        db.begin("h", mid, 0, 0).unwrap();
         let mut txn = db.txns.remove("h").unwrap();
         exec(
             &mut txn.overlay.over(&mut db.view(&store, &mid)),

@@ -5,10 +5,14 @@
 //! helpers load a key's meta entry (dropping it when it has expired), enforce the type, and
 //! remove a key with all its elements. The per-type commands live in the `cmd_*` files.
 
+use std::borrow::Cow;
+
 use super::keys::{self, Kind, Meta};
 use super::kv::Kv;
+use super::typed::{self, Values};
 use super::{
-    DbError, MAX_KEY, MAX_VALUE, Reply, cmd_hash, cmd_keys, cmd_list, cmd_set, cmd_string, cmd_zset,
+    DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
+    cmd_string, cmd_zset,
 };
 
 /// What a command returns.
@@ -110,6 +114,12 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zremrangebyscore", 4, true, cmd_zset::zremrangebyscore),
     cmd!("zincrby", 4, true, cmd_zset::zincrby),
     cmd!("zclear", 2, true, cmd_zset::zclear),
+    // Leither's sequence
+    cmd!("zaddwithseq", -3, true, cmd_seq::zaddwithseq),
+    cmd!("getlastseq", 1, false, cmd_seq::getlastseq),
+    // Leither's CheckIntegrity
+    cmd!("checkkey", 3, false, cmd_check::checkkey),
+    cmd!("repairkey", 3, true, cmd_check::repairkey),
     // keys
     cmd!("del", -2, true, cmd_keys::del),
     cmd!("unlink", -2, true, cmd_keys::del),
@@ -197,15 +207,26 @@ pub fn check_arity(cmd: &Command, args: &[&[u8]]) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Runs `args` (`args[0]` the command name) on `kv` at `now_ms`.
+/// Runs `args` (`args[0]` the command name) on `kv` at `now_ms`, values given plain (as a
+/// Redis client gives and sees them).
 pub fn exec(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]]) -> CmdResult {
+    exec_values(kv, now_ms, args, Values::Plain)
+}
+
+/// Like [`exec`], with the values of arguments and replies in the form `values` says
+/// (the API door gives and takes them stored, `db/typed.rs`).
+pub fn exec_values(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]], values: Values) -> CmdResult {
     let name = args.first().copied().unwrap_or_default();
     let cmd = lookup(name).ok_or_else(|| unknown(args))?;
     check_arity(cmd, args)?;
     if let Some(why) = kv.read_only().filter(|_| cmd.write) {
         return Err(DbError::ReadOnly(why));
     }
-    let mut ctx = Ctx { kv, now: now_ms };
+    let mut ctx = Ctx {
+        kv,
+        now: now_ms,
+        values,
+    };
     (cmd.run)(&mut ctx, args)
 }
 
@@ -215,9 +236,33 @@ pub struct Ctx<'a> {
     pub kv: &'a mut dyn Kv,
     /// Milliseconds since the epoch.
     pub now: u64,
+    /// How values come in arguments and go out in replies.
+    pub values: Values,
 }
 
 impl Ctx<'_> {
+    /// The stored form of value argument `v`: plain values starting with a marker are
+    /// escaped; stored ones are already in that form.
+    pub fn store_val<'v>(&self, v: &'v [u8]) -> Cow<'v, [u8]> {
+        match self.values {
+            Values::Plain => typed::escape(v),
+            Values::Stored => Cow::Borrowed(v),
+        }
+    }
+
+    /// Stored bytes `v` in the form a reply gives values.
+    pub fn reply_val(&self, v: Vec<u8>) -> Vec<u8> {
+        match self.values {
+            Values::Plain => typed::unescape(v),
+            Values::Stored => v,
+        }
+    }
+
+    /// Stored bytes `v` as a bulk reply.
+    pub fn bulk(&self, v: Vec<u8>) -> Reply {
+        Reply::Bulk(self.reply_val(v))
+    }
+
     /// The live meta entry of `key`: an expired key reads as absent (and is removed when
     /// the map is writable).
     pub fn meta(&mut self, key: &[u8]) -> Result<Option<Meta>, DbError> {
@@ -378,7 +423,11 @@ pub fn sweep(kv: &mut dyn Kv, now_ms: u64, limit: usize) -> Result<usize, DbErro
         due.push(k.to_vec());
         due.len() < limit
     })?;
-    let mut ctx = Ctx { kv, now: now_ms };
+    let mut ctx = Ctx {
+        kv,
+        now: now_ms,
+        values: Values::Plain,
+    };
     let n = due.len();
     for entry in due {
         // meta() removes an expired key with its expiry entry; an entry that does not

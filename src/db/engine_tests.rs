@@ -192,3 +192,60 @@ fn errors_read_as_redis() {
     assert_eq!(e(&mut kv, "SET k v NX XX"), "ERR syntax error");
     assert!(kv.map.is_empty());
 }
+
+#[test]
+fn the_sequence_scores_members_in_order_and_survives_flushdb() {
+    let mut kv = MemKv::default();
+    assert_eq!(ok(&mut kv, "GETLASTSEQ"), Reply::Int(0));
+    assert_eq!(ok(&mut kv, "ZADDWITHSEQ log a b"), Reply::Int(2));
+    assert_eq!(ok(&mut kv, "ZADDWITHSEQ log c"), Reply::Int(1));
+    assert_eq!(ok(&mut kv, "GETLASTSEQ"), Reply::Int(3));
+    assert_eq!(
+        ok(&mut kv, "ZRANGE log 0 -1 WITHSCORES"),
+        arr(&["a", "1", "b", "2", "c", "3"])
+    );
+    // A failed add takes no numbers.
+    ok(&mut kv, "SET s x");
+    assert!(run(&mut kv, 1000, "ZADDWITHSEQ s m").is_err());
+    assert_eq!(ok(&mut kv, "GETLASTSEQ"), Reply::Int(3));
+    // The counter is no key, and outlives FLUSHDB.
+    assert_eq!(ok(&mut kv, "KEYS *"), arr(&["log", "s"]));
+    ok(&mut kv, "FLUSHDB");
+    assert_eq!(ok(&mut kv, "DBSIZE"), Reply::Int(0));
+    assert_eq!(ok(&mut kv, "ZADDWITHSEQ log d"), Reply::Int(1));
+    assert_eq!(ok(&mut kv, "ZSCORE log d"), bulk("4"));
+}
+
+#[test]
+fn plain_values_that_look_like_a_typed_marker_stay_plain() {
+    use super::super::typed::{TYPED, Values};
+    use super::exec_values;
+    let mut kv = MemKv::default();
+    let mut tricky = TYPED.to_vec();
+    tricky.extend_from_slice(b"m1{s1\"a\"1}");
+    // Through the plain door (RESP) the bytes come back as they went in ...
+    for (cmd, read) in [
+        (
+            &[b"SET".as_slice(), b"k", &tricky][..],
+            &[b"GET".as_slice(), b"k"][..],
+        ),
+        (&[b"HSET", b"h", b"f", &tricky], &[b"HGET", b"h", b"f"]),
+        (&[b"RPUSH", b"l", &tricky], &[b"LINDEX", b"l", b"0"]),
+    ] {
+        exec(&mut kv, 0, cmd).unwrap();
+        assert_eq!(exec(&mut kv, 0, read).unwrap(), Reply::Bulk(tricky.clone()));
+        // ... and the stored form says "plain", so the API door cannot take them for a
+        // typed value.
+        let Reply::Bulk(stored) = exec_values(&mut kv, 0, read, Values::Stored).unwrap() else {
+            panic!("no value");
+        };
+        assert_eq!(
+            super::super::typed::classify(&stored),
+            super::super::typed::Form::Plain(&tricky)
+        );
+    }
+    assert_eq!(
+        exec(&mut kv, 0, &[b"STRLEN", b"k"]).unwrap(),
+        Reply::Int(tricky.len() as i64)
+    );
+}

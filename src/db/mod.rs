@@ -8,9 +8,11 @@
 //! The front doors (the API table's `Set`, `Hget`, ... and the RESP listener) call
 //! [`engine::exec`] and nothing below it.
 
+pub mod cmd_check;
 pub mod cmd_hash;
 pub mod cmd_keys;
 pub mod cmd_list;
+pub mod cmd_seq;
 pub mod cmd_set;
 pub mod cmd_string;
 pub mod cmd_zset;
@@ -21,6 +23,7 @@ pub mod keys;
 pub mod kv;
 pub mod num;
 pub mod prolly;
+pub mod typed;
 pub mod version;
 pub mod wal;
 

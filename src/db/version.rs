@@ -138,17 +138,23 @@ pub fn root_of(store: &Store, mid: &MimeiId, n: u64) -> Result<Cid, DbError> {
     Ok(root)
 }
 
-/// Runs a (read) command on version `n` of `mid`.
+/// Runs a (read) command on version `n` of `mid`, values in the form `values` says.
 pub fn exec_at(
     store: &Store,
     mid: &MimeiId,
     n: u64,
     now_ms: u64,
     args: &[&[u8]],
+    values: super::typed::Values,
 ) -> Result<Reply, DbError> {
     let root = root_of(store, mid, n)?;
     let label = format!("version {n} of Mimei {mid} is read-only; open cur to write");
-    engine::exec(&mut VersionKv::new(store, root, label), now_ms, args)
+    engine::exec_values(
+        &mut VersionKv::new(store, root, label),
+        now_ms,
+        args,
+        values,
+    )
 }
 
 /// `cur` of `mid` := the contents of the version tree `root`.

@@ -537,7 +537,14 @@ impl Conn {
         }
         let now = self.now_ms;
         match version {
-            Some(n) => crate::db::version::exec_at(&self.state.store, &mid, n, now, args),
+            Some(n) => crate::db::version::exec_at(
+                &self.state.store,
+                &mid,
+                n,
+                now,
+                args,
+                crate::db::typed::Values::Plain,
+            ),
             None => {
                 let mut db = self.state.db.borrow_mut();
                 let r = engine::exec(&mut db.view(&self.state.store, &mid), now, args);
