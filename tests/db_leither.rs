@@ -60,13 +60,12 @@ impl Db {
         self.login(&NodeKey::load(&self.node.home.join("hostkey.cfg")).unwrap())
     }
 
-    /// A database Mimei. Leither's programs call `MMCreate(sid, "", "ext", mark, 2,
-    /// 0x07276705)`; until the six-argument form lands (another change), this uses the
-    /// five-argument form the node has today, type "db".
+    /// A database Mimei, as Leither's programs make one: `MMCreate(sid, "", "ext", mark, 2,
+    /// 0x07276705)` (type 2 is a database; the rights word lets everyone read).
     fn create(&self, sid: &str, mark: &str) -> String {
         unq(&self.ok(
             "MMCreate",
-            &format!("[\"{sid}\",\"\",\"ext\",\"{mark}\",\"db\"]"),
+            &format!("[\"{sid}\",\"\",\"ext\",\"{mark}\",2,{}]", 0x07276705),
         ))
     }
 
@@ -188,9 +187,8 @@ fn leither_example_3backup() {
         }
     };
     read(&mm);
-    // Leither calls MMBackup(mmsid, mid, "MMBackup"); until that form lands (another
-    // change) the node takes MMBackup(mmsid).
-    let ver = unq(&d.ok("MMBackup", &format!("[\"{mm}\"]")));
+    // Leither's bk.go passes the mmsid where the sid goes: MMBackup(mmsid, mid, "MMBackup").
+    let ver = unq(&d.ok("MMBackup", &format!("[\"{mm}\",\"{mid}\",\"MMBackup\"]")));
     assert_eq!(ver, "1");
     let mm2 = d.open(&sid, &mid, &ver);
     read(&mm2);
@@ -457,7 +455,7 @@ fn refusals_say_what_went_wrong() {
     let other = NodeKey::generate().unwrap();
     d.ok(
         "MMSetRight",
-        &format!("[\"{mm}\",\"{}\",\"read\"]", other.id()),
+        &format!("[\"{sid}\",\"{mid}\",\"{}\",1]", other.id()),
     );
     let osid = d.login(&other);
     let omm = d.open(&osid, &mid, "cur");
