@@ -17,6 +17,7 @@
 pub mod encoding;
 pub mod id;
 pub mod key;
+pub mod leither_files;
 pub mod peerid;
 pub mod ppt;
 

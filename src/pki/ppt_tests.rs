@@ -74,7 +74,7 @@ fn pinned_text_vector() {
     assert_eq!(sample().to_text(), SAMPLE_TEXT);
     let pass = Pass::parse(SAMPLE_TEXT).unwrap();
     pass.verify(T0 + 60).unwrap();
-    assert_eq!(pass.signer_id().to_string(), "4wy6cA-uv_nPSC01ib0cvMkD0oA");
+    assert_eq!(pass.signer_id().to_string(), "Vkdap1RjR0wChd9dvyvKtz2mUTV");
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn unicode_values_round_trip() {
 fn debug_is_compact() {
     let s = format!("{:?}", sample());
     assert!(
-        s.starts_with("Pass { signer_id: LeitherId(4wy6cA-uv_nPSC01ib0cvMkD0oA)"),
+        s.starts_with("Pass { signer_id: LeitherId(Vkdap1RjR0wChd9dvyvKtz2mUTV)"),
         "{s}"
     );
 }
