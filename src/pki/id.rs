@@ -176,16 +176,18 @@ impl FromStr for LeitherId {
             input: quote_input(s),
             reason,
         };
+        // A bad character is named when the length is right in bytes or characters, so that
+        // "27 characters, one of them é" says which one.
+        let len_ok = s.chars().count() == Self::TEXT_LEN || s.len() == Self::TEXT_LEN;
         if let Some((pos, ch)) = s
             .chars()
             .enumerate()
             .find(|(_, c)| !c.is_ascii() || sextet(*c as u8).is_none())
+            && len_ok
         {
-            if s.chars().count() == Self::TEXT_LEN || s.len() == Self::TEXT_LEN {
-                return Err(invalid(format!(
-                    "invalid character {ch:?} at position {pos}"
-                )));
-            }
+            return Err(invalid(format!(
+                "invalid character {ch:?} at position {pos}"
+            )));
         }
         if s.len() != Self::TEXT_LEN {
             let n = s.chars().count();

@@ -1,5 +1,8 @@
 //! [`NodeKey`]: an ed25519 keypair, and its key file (`hostkey.cfg`, `lpki genkey -o FILE`).
 //!
+//! New keys are saved in Leither's `pk=`/`sk=` form (`leither_files`); the format below is the
+//! one earlier versions wrote. A key read from it keeps its legacy ID (docs/identity.md).
+//!
 //! # Key file format (`leither-ed25519-v1`)
 //!
 //! UTF-8 text, at most [`MAX_KEY_FILE_LEN`] bytes, lines ending in `\n` (a `\r` before it and

@@ -59,7 +59,7 @@ pub fn base64_std(bytes: &[u8]) -> String {
             c => c,
         })
         .collect();
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s
@@ -68,7 +68,7 @@ pub fn base64_std(bytes: &[u8]) -> String {
 /// base64url with padding, as Leither prints keys (`pk=...=`).
 pub fn base64url_padded(bytes: &[u8]) -> String {
     let mut s = base64url_encode(bytes);
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s
