@@ -277,3 +277,89 @@ fn bodies_of_every_size_follow_their_head() {
     }
     still_serving(&n);
 }
+
+/// A pass as a JSON string inside the argument array.
+fn quoted(pass: &str) -> String {
+    format!(
+        "[\"{}\"]",
+        pass.trim().replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+fn std_b64(bytes: &[u8]) -> String {
+    leither::pki::leither_files::base64_std(bytes)
+}
+
+#[test]
+fn leither_json_passes_log_in_forged_and_expired_are_refused() {
+    let n = TestNode::start();
+    let now = leither::clock::unix_now();
+    // Made by our CLI in Leither's form, with Leither's flags (-p in hours), by the node key.
+    let file = n.home.join("owner.json.ppt");
+    let o = common::leither(
+        &n.home,
+        &[
+            "lpki",
+            "signppt",
+            "-f",
+            "json",
+            "-p",
+            "1",
+            "-m",
+            "CertFor=Self",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let owner = std::fs::read_to_string(&file).unwrap();
+    assert!(owner.trim_start().starts_with('{'), "{owner}");
+    let (s, b) = api(&n, "Login", &quoted(&owner));
+    assert_eq!(s, 200, "{b}");
+    assert!(b.contains("\"rights\":\"owner\""), "{b}");
+
+    // Made by hand in Leither's shape: Data and Signature as Go writes []byte (std base64), the
+    // key as the gob CertPK of a SodiumKeyPair, SignerID by Leither's rule.
+    let user_key = NodeKey::generate().unwrap();
+    let data = format!(
+        "{{\"SignTime\":\"{now}\",\"EndTime\":\"{}\",\"CertFor\":\"Self\"}}",
+        now + 600
+    );
+    let mut gob = b"\x09\x0c\x00\x06sodium\x29\xff\x81\x03\x01\x01\x0dSodiumKeyPair\x01\xff\x82\x00\x01\x02\x01\x02Sk\x01\x0a\x00\x01\x02Pk\x01\x0a\x00\x00\x00\x25\xff\x82\x02\x20".to_vec();
+    gob.extend_from_slice(&user_key.public_key());
+    gob.push(0);
+    let by_hand = |data: &str, sig: &[u8; 64]| {
+        format!(
+            "{{\"Data\":\"{}\",\"Signature\":\"{}\",\"SignerID\":\"{}\",\"KeyType\":\"sodium\",\"Version\":1,\"CertPK\":\"{}\"}}",
+            std_b64(data.as_bytes()),
+            std_b64(sig),
+            user_key.id(),
+            std_b64(&gob)
+        )
+    };
+    let pass = by_hand(&data, &user_key.sign(data.as_bytes()));
+    let (s, b) = api(&n, "Login", &quoted(&pass));
+    assert_eq!(s, 200, "{b}");
+    assert!(b.contains("\"rights\":\"user\""), "{b}");
+    assert!(b.contains(&user_key.id().to_string()), "{b}");
+    let (s, b) = api(&n, "VerifyPPT", &quoted(&pass));
+    assert_eq!(s, 200, "{b}");
+    assert!(b.contains("\"CertFor\":\"Self\""), "{b}");
+
+    // Forged: the data says a later end than the one signed.
+    let longer = data.replace(&format!("{}", now + 600), &format!("{}", now + 999_999));
+    let forged = by_hand(&longer, &user_key.sign(data.as_bytes()));
+    let (s, b) = api(&n, "Login", &quoted(&forged));
+    assert_eq!(s, 401, "{b}");
+    assert!(b.contains("signature"), "{b}");
+    // Expired.
+    let old = format!(
+        "{{\"SignTime\":\"{}\",\"EndTime\":\"{}\"}}",
+        now - 7200,
+        now - 3600
+    );
+    let expired = by_hand(&old, &user_key.sign(old.as_bytes()));
+    let (s, b) = api(&n, "Login", &quoted(&expired));
+    assert_eq!(s, 401, "{b}");
+    assert!(b.contains("expired"), "{b}");
+}

@@ -79,19 +79,14 @@ fn bad(c: &Call<'_>, message: String) -> ApiError {
 fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> {
     let pass = Pass::parse(text)?;
     pass.verify(now)?;
-    let rights = if *pass.public_key() == c.state.key.public_key() {
-        Rights::Owner
+    // The owner's session carries the node's own ID: a home made before IDs followed
+    // Leither's rule keeps its old node ID (docs/identity.md), which authored its Mimeis.
+    let (uid, rights) = if *pass.public_key() == c.state.key.public_key() {
+        (c.state.key.id().to_string(), Rights::Owner)
     } else {
-        Rights::User
+        (pass.signer_id().to_string(), Rights::User)
     };
-    open(
-        c,
-        &pass.signer_id().to_string(),
-        rights,
-        pass.end_time(),
-        None,
-        now,
-    )
+    open(c, &uid, rights, pass.end_time(), None, now)
 }
 
 fn login_by_name(c: &Call<'_>, name: &str, pass: &str, now: u64) -> Result<Value, ApiError> {

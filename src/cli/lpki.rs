@@ -63,9 +63,16 @@ struct Signppt {
     /// key file to sign with (default: the home's hostkey.cfg)
     #[argh(option, short = 'k')]
     key: Option<PathBuf>,
-    /// how long the pass is valid: 30s, 10m, 24h, 7d, 1y
+    /// a key or certificate file holding the signing key (Leither's flag; same as -k)
+    #[argh(option, short = 'c')]
+    cert: Option<PathBuf>,
+    /// how long the pass is valid: hours as a bare number (Leither's -p 720), or 30s, 10m, 24h,
+    /// 7d, 1y
     #[argh(option, short = 'p')]
     period: String,
+    /// the form to write: ppt1 (default, ours: one line, compact) or json (Leither's JSON pass)
+    #[argh(option, short = 'f', default = "String::from(\"ppt1\")")]
+    form: String,
     /// data, as "k=v,k2=v2"
     #[argh(option, short = 'm', default = "String::new()")]
     data: String,
@@ -108,11 +115,28 @@ impl Lpki {
                 Ok(())
             }
             LpkiCmd::Signppt(c) => {
-                let key = NodeKey::load(&c.key.unwrap_or_else(node_key)).map_err(CliError::Pki)?;
-                let period = parse_period(&c.period).map_err(CliError::Pki)?;
-                let data = parse_data(&c.data).map_err(CliError::Pki)?;
-                let pass = Pass::sign(&key, data, crate::clock::unix_now(), period)
+                let file = c.key.or(c.cert).unwrap_or_else(node_key);
+                let key = NodeKey::load(&file).map_err(CliError::Pki)?;
+                // Leither's -p is a number of hours.
+                let period =
+                    if !c.period.is_empty() && c.period.bytes().all(|b| b.is_ascii_digit()) {
+                        parse_period(&format!("{}h", c.period))
+                    } else {
+                        parse_period(&c.period)
+                    }
                     .map_err(CliError::Pki)?;
+                let data = parse_data(&c.data).map_err(CliError::Pki)?;
+                let now = crate::clock::unix_now();
+                let pass = match c.form.as_str() {
+                    "ppt1" => Pass::sign(&key, data, now, period),
+                    "json" => Pass::sign_json(&key, data, now, period),
+                    other => {
+                        return Err(CliError::Failed(format!(
+                            "unknown pass form {other:?}; use -f ppt1 or -f json"
+                        )));
+                    }
+                }
+                .map_err(CliError::Pki)?;
                 let text = pass.to_text();
                 match c.out {
                     Some(path) => {

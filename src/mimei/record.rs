@@ -77,11 +77,12 @@ pub(super) fn read_signer(
             "the author ID is not the ID of the author key",
         ),
     };
-    let id = LeitherId::from_bytes(r.array(id_field).map_err(wire)?);
+    let bytes: [u8; 20] = r.array(id_field).map_err(wire)?;
     let pk: [u8; 32] = r.array(key_field).map_err(wire)?;
-    if LeitherId::from_public_key(&pk) != id {
-        return Err(MimeiError::malformed(what, mismatch));
-    }
+    // The 20 bytes may be either derivation of the key (records made before IDs followed
+    // Leither's rule hold the legacy one); the key gives back the full ID, tail included.
+    let id = LeitherId::of_key_with_bytes(&pk, &bytes)
+        .ok_or_else(|| MimeiError::malformed(what, mismatch))?;
     Ok((id, pk))
 }
 

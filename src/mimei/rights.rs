@@ -392,15 +392,23 @@ impl Rights {
     }
 
     /// The grants as postcard `Vec<(Member, u64)>`, `Member` an enum: 0 = everyone,
-    /// 1 = user followed by its 20 ID bytes.
+    /// 1 = user followed by its 20 ID bytes (tail 0), 2 = user followed by its 20 ID bytes and
+    /// its tail byte (1..=3; see [`LeitherId`]).
     pub(crate) fn write_grants(&self, w: &mut Writer) {
         w.varint(self.grants.len() as u64);
         for (member, right) in &self.grants {
             match member {
                 Member::Everyone => w.varint(0),
-                Member::User(id) => {
+                // Tag 1 keeps the bytes of tables written before IDs had tails; a Leither ID
+                // whose last two bits are set needs tag 2 and one more byte.
+                Member::User(id) if id.tail() == 0 => {
                     w.varint(1);
                     w.array(id.as_bytes());
+                }
+                Member::User(id) => {
+                    w.varint(2);
+                    w.array(id.as_bytes());
+                    w.u8(id.tail());
                 }
             }
             w.varint(right.bits());
@@ -424,6 +432,14 @@ impl Rights {
                 1 => Member::User(LeitherId::from_bytes(
                     r.array("rights member").map_err(wire)?,
                 )),
+                2 => {
+                    let bytes = r.array("rights member").map_err(wire)?;
+                    let tail = r.u8("rights member tail").map_err(wire)?;
+                    match LeitherId::from_parts(bytes, tail) {
+                        Some(id) if tail != 0 => Member::User(id),
+                        _ => return Err(bad("a rights member has a tail that is 0 or over 3")),
+                    }
+                }
                 tag => {
                     return Err(bad(&format!("the rights member has an unknown tag {tag}")));
                 }

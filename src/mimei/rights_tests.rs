@@ -246,13 +246,15 @@ fn decoding_refuses_non_canonical_tables() {
         e.push(bits);
         e
     };
-    let cases: [(Vec<u8>, &str); 7] = [
+    let cases: [(Vec<u8>, &str); 9] = [
         ([vec![2], user(2, 1), user(1, 1)].concat(), "ascending"),
         ([vec![2], user(1, 1), user(1, 2)].concat(), "ascending"),
         ([vec![1], user(1, 0)].concat(), "empty"),
         ([vec![1], user(1, 0x40)].concat(), "reserved"),
         ([vec![1], user(AUTHOR, 1)].concat(), "author"),
-        (vec![1, 2, 1], "unknown tag"),
+        (vec![1, 3, 1], "unknown tag"),
+        ([vec![1, 2], vec![1; 20], vec![0, 1]].concat(), "tail"),
+        ([vec![1, 2], vec![1; 20], vec![4, 1]].concat(), "tail"),
         (vec![0x81, 0x02], "limit"),
     ];
     for (rest, reason) in cases {
@@ -288,5 +290,37 @@ fn leither_rights_words_grant_their_lowest_byte() {
     assert_eq!(
         "0x07276707".parse::<Right>().unwrap(),
         Right::READ | Right::WRITE
+    );
+}
+
+#[test]
+fn leither_ids_with_tails_round_trip_as_members() {
+    // Leither IDs from its reference docs whose last two bits are set (tails 1..=3), and one of
+    // ours (tail 0, stored with tag 1 as before).
+    let mut rights = Rights::new(id(1));
+    let members = [
+        "RXN74QNeiY08LRSaoeQhx3nOLTC",
+        "h3PPmr6HVHrmaV_WAbnEP6t3x87",
+        "xTTk7gZTywmHiR_y54TIpxQWRaa",
+        "4wy6cA-uv_nPSC01ib0cvMkD0oA",
+    ];
+    for m in members {
+        let uid: LeitherId = m.parse().unwrap();
+        rights
+            .set(Some(&id(1)), Member::User(uid), Right::READ)
+            .unwrap();
+    }
+    let bytes = rights.to_bytes();
+    let back = Rights::from_bytes(&bytes).unwrap();
+    assert_eq!(back, rights);
+    for m in members {
+        let uid: LeitherId = m.parse().unwrap();
+        assert_eq!(back.effective(Some(&uid)), Right::READ, "{m}");
+    }
+    // Same 20 bytes, other tail: a different user, with no right.
+    let twin = LeitherId::from_parts(*id(9).as_bytes(), 2).unwrap();
+    assert!(
+        back.effective(Some(&twin)).is_empty()
+            || back.effective(Some(&twin)) == back.effective(None)
     );
 }

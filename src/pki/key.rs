@@ -1,5 +1,8 @@
 //! [`NodeKey`]: an ed25519 keypair, and its key file (`hostkey.cfg`, `lpki genkey -o FILE`).
 //!
+//! New keys are saved in Leither's `pk=`/`sk=` form (`leither_files`); the format below is the
+//! one earlier versions wrote. A key read from it keeps its legacy ID (docs/identity.md).
+//!
 //! # Key file format (`leither-ed25519-v1`)
 //!
 //! UTF-8 text, at most [`MAX_KEY_FILE_LEN`] bytes, lines ending in `\n` (a `\r` before it and
@@ -58,6 +61,9 @@ pub enum Overwrite {
 pub struct NodeKey {
     kp: KeyPair,
     id: LeitherId,
+    /// Read from a `leither-ed25519-v1` file made before IDs followed Leither's rule: the key
+    /// keeps its hash160 ID (and that file format) so that what it stored stays its own.
+    legacy: bool,
 }
 
 impl fmt::Debug for NodeKey {
@@ -94,7 +100,29 @@ impl NodeKey {
     pub fn from_seed(seed: &[u8; 32]) -> Option<NodeKey> {
         let kp = KeyPair::try_from_seed(Seed::new(*seed)).ok()?;
         let id = LeitherId::from_public_key(&kp.pk);
-        Some(NodeKey { kp, id })
+        Some(NodeKey {
+            kp,
+            id,
+            legacy: false,
+        })
+    }
+
+    /// The same key under the ID versions before this one gave it (hash160), as read from a
+    /// `leither-ed25519-v1` file.
+    pub(crate) fn into_legacy(mut self) -> NodeKey {
+        self.id = LeitherId::legacy_from_public_key(&self.kp.pk);
+        self.legacy = true;
+        self
+    }
+
+    /// Whether `id` names this key under either derivation (see [`LeitherId::is_id_of`]).
+    pub fn owns(&self, id: &LeitherId) -> bool {
+        id.is_id_of(&self.kp.pk)
+    }
+
+    /// Whether this key keeps its legacy (hash160) ID, see [`NodeKey::id`].
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
     }
 
     /// The 32-byte seed, for handing the same identity to libp2p
@@ -103,12 +131,19 @@ impl NodeKey {
         *self.kp.sk.seed()
     }
 
+    /// The 64-byte libsodium secret key (seed then public key), as Leither's `sk=` holds it.
+    /// Never log or print it; wipe the copy when done.
+    pub fn sodium_secret(&self) -> [u8; 64] {
+        *self.kp.sk
+    }
+
     /// The raw 32-byte ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
         *self.kp.pk
     }
 
-    /// The 27-character Leither ID of this key.
+    /// The 27-character Leither ID of this key: Leither's derivation, or the legacy one for a
+    /// key read from a `leither-ed25519-v1` file (docs/identity.md, "IDs made before").
     pub fn id(&self) -> LeitherId {
         self.id
     }
@@ -126,6 +161,9 @@ impl NodeKey {
     /// The key file text (see the module doc). It holds the secret: write it only to a 0600
     /// file, as [`NodeKey::save`] does.
     pub fn to_file_text(&self) -> String {
+        if !self.legacy {
+            return super::leither_files::key_file_text(self);
+        }
         let mut seed = self.secret_seed();
         let encoded = base64url_encode(&seed);
         wipe(&mut seed);
@@ -152,6 +190,10 @@ impl NodeKey {
         };
         if text.len() > MAX_KEY_FILE_LEN {
             return Err(bad(0, "it is larger than 4096 bytes"));
+        }
+        if super::leither_files::looks_like_leither_key(text) {
+            return super::leither_files::parse_key_file(text)
+                .map_err(|(line, reason)| bad(line, reason));
         }
         let mut seen_magic = false;
         let mut key = None;
@@ -194,7 +236,7 @@ impl NodeKey {
             key = Some(parsed.ok_or_else(|| bad(line_no, "the seed is all zeros"))?);
         }
         match (seen_magic, key) {
-            (_, Some(key)) => Ok(key),
+            (_, Some(key)) => Ok(key.into_legacy()),
             (false, None) => Err(bad(0, "it is empty (no `leither-ed25519-v1` line)")),
             (true, None) => Err(bad(0, "the seed line is missing")),
         }
@@ -403,7 +445,8 @@ mod tests {
             key.peer_id(),
             "12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB"
         );
-        assert_eq!(key.id().to_string(), "4wy6cA-uv_nPSC01ib0cvMkD0oA");
+        // Leither's rule, recomputed with Python hashlib (docs/identity.md).
+        assert_eq!(key.id().to_string(), "Vkdap1RjR0wChd9dvyvKtz2mUTV");
         let sig = key.sign(b"leither");
         assert_eq!(
             hex(&sig),
@@ -450,7 +493,7 @@ mod tests {
         let dbg = format!("{key:?}");
         assert_eq!(
             dbg,
-            "NodeKey { id: LeitherId(4wy6cA-uv_nPSC01ib0cvMkD0oA), .. }"
+            "NodeKey { id: LeitherId(Vkdap1RjR0wChd9dvyvKtz2mUTV), .. }"
         );
         let seed_b64 = base64url_encode(&seed_0_to_31());
         assert!(!dbg.contains(&seed_b64));
@@ -458,7 +501,23 @@ mod tests {
 
     #[test]
     fn file_text_is_documented_layout() {
+        // A new key is written in Leither's form.
         let key = NodeKey::from_seed(&seed_0_to_31()).unwrap();
+        let text = key.to_file_text();
+        assert!(
+            text.starts_with(
+                "id= Vkdap1RjR0wChd9dvyvKtz2mUTV\npk=A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n"
+            ),
+            "{text}"
+        );
+        let back = NodeKey::from_file_text(&text, Path::new("k")).unwrap();
+        assert_eq!(back.id(), key.id());
+        // A key from a file of an earlier version keeps its ID and its file form.
+        let v1 = "leither-ed25519-v1\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
+        let key = NodeKey::from_file_text(v1, Path::new("k")).unwrap();
+        assert!(key.is_legacy());
+        assert_eq!(key.id().to_string(), "4wy6cA-uv_nPSC01ib0cvMkD0oA");
+        assert!(key.owns(&LeitherId::from_public_key(&key.public_key())));
         let text = key.to_file_text();
         assert_eq!(
             text,

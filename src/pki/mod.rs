@@ -3,12 +3,14 @@
 //! # Layout
 //!
 //! - [`encoding`]: base64url (no padding) and base58btc, strict decoders.
-//! - [`id`]: [`LeitherId`], the 27-character node/user ID = base64url(RIPEMD-160(SHA-256(pk))).
+//! - [`id`]: [`LeitherId`], the 27-character node/user/Mimei ID (162 bits); Leither's
+//!   derivation from a key, and the legacy hash160 one of earlier versions.
+//! - [`leither_files`]: Leither's `pk=`/`sk=` key files, the gob `CertPK`, flat JSON.
 //! - [`peerid`]: the libp2p PeerId (`12D3KooW...`) of the same ed25519 key, both directions.
 //! - [`key`]: [`NodeKey`], the keypair, and its key file (`hostkey.cfg`, `lpki genkey -o FILE`):
 //!   crash-safe save with mode 0600, load that refuses files readable by group or others.
 //! - [`ppt`]: [`Pass`], a signed, time-limited key=value statement carried as one line of text
-//!   (`ppt1.` + base64url), plus the `-p` period and `-m` data parsers of `lpki signppt`.
+//!   (`ppt1.` + base64url) or as Leither's JSON pass (`ppt_json.rs`), plus the `-p` period and `-m` data parsers of `lpki signppt`.
 //!
 //! Everything except [`NodeKey::save`], [`NodeKey::load`] and [`NodeKey::generate`] is sans-io:
 //! no clock (callers pass unix seconds), no files, no randomness. The formats are specified in
@@ -17,6 +19,7 @@
 pub mod encoding;
 pub mod id;
 pub mod key;
+pub mod leither_files;
 pub mod peerid;
 pub mod ppt;
 

@@ -63,7 +63,12 @@ pub struct Pass {
     end_time: u64,
     data: Vec<(String, String)>,
     signature: [u8; 64],
+    /// Set for a pass in Leither's JSON form: what its signature covers and its text.
+    json: Option<json::JsonForm>,
 }
+
+#[path = "ppt_json.rs"]
+mod json;
 
 impl fmt::Debug for Pass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -195,6 +200,7 @@ impl Pass {
             end_time,
             data,
             signature: [0u8; 64],
+            json: None,
         };
         let body = pass.body();
         let text_len = text_len_of(body.len() + SIG_LEN);
@@ -235,20 +241,28 @@ impl Pass {
         out
     }
 
-    /// The text form: `ppt1.` + base64url of [`Pass::to_bytes`].
+    /// The text form: `ppt1.` + base64url of [`Pass::to_bytes`], or the JSON text of a pass in
+    /// Leither's form.
     pub fn to_text(&self) -> String {
+        if let Some(j) = &self.json {
+            return j.text.clone();
+        }
         let mut out = String::from(TEXT_PREFIX);
         out.push_str(&base64url_encode(&self.to_bytes()));
         out
     }
 
-    /// Parses the text form; surrounding whitespace (a trailing newline) is ignored. Checks the
+    /// Parses either text form, `ppt1.` or Leither's JSON (`{...}`, see [`Pass::parse_json`]);
+    /// surrounding whitespace (a trailing newline) is ignored. Checks the
     /// layout and the data rules, not the signature or the times: call [`Pass::verify`].
     pub fn parse(text: &str) -> Result<Pass, PkiError> {
         let malformed = |reason: String| PkiError::PassMalformed { reason };
         let t = text.trim_ascii();
         if t.is_empty() {
             return Err(malformed("the text is empty".into()));
+        }
+        if t.starts_with('{') {
+            return Pass::parse_json(t);
         }
         if t.len() > MAX_TEXT_LEN {
             return Err(malformed(format!(
@@ -330,6 +344,7 @@ impl Pass {
             end_time,
             data,
             signature,
+            json: None,
         })
     }
 
@@ -338,7 +353,11 @@ impl Pass {
     /// `now_unix` must be before the end time. Whether the signer may do what the data asks is
     /// the caller's decision.
     pub fn verify(&self, now_unix: u64) -> Result<(), PkiError> {
-        if !verify(&self.public_key, &self.body(), &self.signature) {
+        let signed = match &self.json {
+            Some(j) => j.signed.clone(),
+            None => self.body(),
+        };
+        if !verify(&self.public_key, &signed, &self.signature) {
             return Err(PkiError::PassBadSignature);
         }
         if self.sign_time > now_unix.saturating_add(MAX_CLOCK_SKEW_SECS) {

@@ -74,7 +74,7 @@ fn pinned_text_vector() {
     assert_eq!(sample().to_text(), SAMPLE_TEXT);
     let pass = Pass::parse(SAMPLE_TEXT).unwrap();
     pass.verify(T0 + 60).unwrap();
-    assert_eq!(pass.signer_id().to_string(), "4wy6cA-uv_nPSC01ib0cvMkD0oA");
+    assert_eq!(pass.signer_id().to_string(), "Vkdap1RjR0wChd9dvyvKtz2mUTV");
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn unicode_values_round_trip() {
 fn debug_is_compact() {
     let s = format!("{:?}", sample());
     assert!(
-        s.starts_with("Pass { signer_id: LeitherId(4wy6cA-uv_nPSC01ib0cvMkD0oA)"),
+        s.starts_with("Pass { signer_id: LeitherId(Vkdap1RjR0wChd9dvyvKtz2mUTV)"),
         "{s}"
     );
 }
@@ -427,5 +427,75 @@ fn random_mutations_never_panic() {
             assert_eq!(p.to_text(), t.trim_ascii());
             let _ = p.verify(T0);
         }
+    }
+}
+
+#[test]
+fn json_pass_round_trips_and_logs_in_like_ppt1() {
+    let data = kv(&[("CertFor", "Self"), ("name", "Zoë")]);
+    let p = Pass::sign_json(&key(), data.clone(), T0, DAY).unwrap();
+    let text = p.to_text();
+    assert!(text.starts_with("{\"Data\":\""), "{text}");
+    assert!(text.contains("\"KeyType\":\"sodium\""), "{text}");
+    let back = Pass::parse(&text).unwrap();
+    back.verify(T0 + 1).unwrap();
+    assert_eq!(back.to_text(), text);
+    assert_eq!(back.signer_id(), key().id());
+    assert_eq!(back.data(), &data[..]);
+    assert_eq!((back.sign_time(), back.end_time()), (T0, T0 + DAY));
+}
+
+#[test]
+fn json_pass_in_leithers_lenient_shapes() {
+    // Data as JSON text, signature as a byte list, the key raw, times as numbers, no SignerID.
+    let k = key();
+    let data =
+        r#"{"SignTime":1700000000,"EndTime":1700086400,"Userid":"h3PPmr6HVHrmaV_WAbnEP6t3x87"}"#;
+    let sig = k.sign(data.as_bytes());
+    let list: Vec<String> = sig.iter().map(|b| b.to_string()).collect();
+    let mut d = String::new();
+    crate::pki::leither_files::json_string(data, &mut d);
+    let text = format!(
+        "{{\"Data\":{d},\"Signature\":[{}],\"PK\":\"{}\",\"Version\":1}}",
+        list.join(" ,"),
+        crate::pki::leither_files::base64_std(&k.public_key())
+    );
+    let p = Pass::parse(&text).unwrap();
+    p.verify(T0).unwrap();
+    assert_eq!(p.get("Userid"), Some("h3PPmr6HVHrmaV_WAbnEP6t3x87"));
+    assert_eq!(p.signer_id(), k.id());
+}
+
+#[test]
+fn json_pass_refusals() {
+    let good = Pass::sign_json(&key(), kv(&[("a", "b")]), T0, 60)
+        .unwrap()
+        .to_text();
+    // Forged: the data changed after signing (another end time).
+    let p = Pass::parse(&good).unwrap();
+    let forged_data = String::from_utf8(p.json.as_ref().unwrap().signed.clone())
+        .unwrap()
+        .replace(&format!("{}", T0 + 60), &format!("{}", T0 + 999_999));
+    let forged = good.replace(
+        &crate::pki::leither_files::base64_std(&p.json.as_ref().unwrap().signed),
+        &crate::pki::leither_files::base64_std(forged_data.as_bytes()),
+    );
+    let e = Pass::parse(&forged).unwrap().verify(T0).unwrap_err();
+    assert!(matches!(e, PkiError::PassBadSignature), "{e}");
+    // Expired.
+    let e = Pass::parse(&good).unwrap().verify(T0 + 60).unwrap_err();
+    assert!(e.to_string().contains("expired"), "{e}");
+    // A SignerID that is not the key's.
+    let other = good.replace(&key().id().to_string(), "h3PPmr6HVHrmaV_WAbnEP6t3x87");
+    let e = Pass::parse(&other).unwrap_err();
+    assert!(e.to_string().contains("not the ID of the key"), "{e}");
+    for (bad, why) in [
+        ("{}", "no Data"),
+        ("{\"Data\":\"{}\",\"Signature\":\"\"}", "64 bytes"),
+        ("{\"Data\":{}}", "nested"),
+        ("{\"KeyType\":\"rsa\"}", "not supported"),
+    ] {
+        let e = Pass::parse(bad).unwrap_err();
+        assert!(e.to_string().contains(why), "{bad}: {e}");
     }
 }
