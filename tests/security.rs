@@ -11,7 +11,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{TestNode, curl, leither, ok};
@@ -27,7 +27,7 @@ fn app(manifest: &str, lua: &str) -> PathBuf {
     dir
 }
 
-fn deploy(n: &TestNode, dir: &PathBuf) -> String {
+fn deploy(n: &TestNode, dir: &Path) -> String {
     ok(&leither(
         &n.home,
         &[
