@@ -24,6 +24,14 @@ pub const DEFAULT_SWARM_PORT: u16 = 4801;
 /// Default memory budget of a node in MiB (a router with 64 MB of RAM keeps room for itself).
 pub const DEFAULT_MAX_MEMORY_MB: u32 = 32;
 
+/// Default `LuaMaxTimeoutMs`: the longest a Lua call may hold the node's one thread.
+pub const DEFAULT_LUA_MAX_TIMEOUT_MS: u64 = 5_000;
+/// Default `LuaMaxInstructions`: the most Lua instructions (and pattern-matching steps) of
+/// one call.
+pub const DEFAULT_LUA_MAX_INSTRUCTIONS: u64 = 100_000_000;
+/// Default `LuaMaxRamMB`: the most memory one Lua instance may have (a 64 MB router).
+pub const DEFAULT_LUA_MAX_RAM_MB: u32 = 8;
+
 /// Largest settings file we read: it is a handful of keys, never megabytes.
 const MAX_FILE_BYTES: u64 = 256 * 1024;
 
@@ -115,6 +123,12 @@ pub struct SystemVars {
     /// `Registration`: who may `Register` an account on this node: `"loopback"` (the
     /// default: programs on the node's own machine), `"open"` (anyone) or `"off"`.
     pub registration: String,
+    /// `LuaMaxTimeoutMs`: the cap on `timeoutMs` in lever.json (default 5000).
+    pub lua_max_timeout_ms: u64,
+    /// `LuaMaxInstructions`: the cap on `maxInstructions` in lever.json (default 100 000 000).
+    pub lua_max_instructions: u64,
+    /// `LuaMaxRamMB`: the cap on `ram` in lever.json (default 8).
+    pub lua_max_ram_mb: u32,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -142,6 +156,9 @@ impl Default for SystemVars {
             tls_cert: String::new(),
             tls_key: String::new(),
             registration: "loopback".to_string(),
+            lua_max_timeout_ms: DEFAULT_LUA_MAX_TIMEOUT_MS,
+            lua_max_instructions: DEFAULT_LUA_MAX_INSTRUCTIONS,
+            lua_max_ram_mb: DEFAULT_LUA_MAX_RAM_MB,
             other: Vec::new(),
         }
     }
@@ -385,6 +402,34 @@ impl SystemVars {
                         .map(str::to_string)
                         .ok_or_else(|| field("Registration", "\"loopback\", \"open\" or \"off\""))?
                 }
+                "LuaMaxTimeoutMs" => {
+                    sv.lua_max_timeout_ms = value
+                        .as_i64()
+                        .and_then(|m| u64::try_from(m).ok())
+                        .filter(|m| (10..=3_600_000).contains(m))
+                        .ok_or_else(|| {
+                            field(
+                                "LuaMaxTimeoutMs",
+                                "a number of milliseconds from 10 to 3600000",
+                            )
+                        })?
+                }
+                "LuaMaxInstructions" => {
+                    sv.lua_max_instructions = value
+                        .as_i64()
+                        .and_then(|m| u64::try_from(m).ok())
+                        .filter(|m| (1000..=1_000_000_000_000).contains(m))
+                        .ok_or_else(|| {
+                            field("LuaMaxInstructions", "a number from 1000 to 1000000000000")
+                        })?
+                }
+                "LuaMaxRamMB" => {
+                    sv.lua_max_ram_mb = value
+                        .as_i64()
+                        .and_then(|m| u32::try_from(m).ok())
+                        .filter(|m| (1..=1024).contains(m))
+                        .ok_or_else(|| field("LuaMaxRamMB", "a number of MiB from 1 to 1024"))?
+                }
                 _ => sv.other.push((key, value)),
             }
         }
@@ -461,6 +506,18 @@ impl SystemVars {
             (
                 "Registration".to_string(),
                 Value::Str(self.registration.clone()),
+            ),
+            (
+                "LuaMaxTimeoutMs".to_string(),
+                Value::Int(self.lua_max_timeout_ms as i64),
+            ),
+            (
+                "LuaMaxInstructions".to_string(),
+                Value::Int(self.lua_max_instructions as i64),
+            ),
+            (
+                "LuaMaxRamMB".to_string(),
+                Value::Int(i64::from(self.lua_max_ram_mb)),
             ),
         ];
         m.extend(self.other.iter().cloned());
@@ -569,6 +626,35 @@ mod tests {
             (br#"{"ServicePort": 4800, "HttpsPort": 4800}"#, "HttpsPort"),
             (br#"{"TlsCert": 5}"#, "TlsCert"),
             (br#"{"TlsKey": ["k.pem"]}"#, "TlsKey"),
+        ] {
+            let msg = SystemVars::parse(bad, p()).unwrap_err().to_string();
+            assert!(msg.contains(name), "{msg}");
+        }
+    }
+
+    #[test]
+    fn lua_caps_parse_and_validate() {
+        let sv = SystemVars::parse(
+            br#"{"LuaMaxTimeoutMs": 2000, "LuaMaxInstructions": 5000, "LuaMaxRamMB": 4}"#,
+            p(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                sv.lua_max_timeout_ms,
+                sv.lua_max_instructions,
+                sv.lua_max_ram_mb
+            ),
+            (2000, 5000, 4)
+        );
+        assert_eq!(SystemVars::parse(sv.to_text().as_bytes(), p()).unwrap(), sv);
+        assert_eq!(SystemVars::default().lua_max_timeout_ms, 5000);
+        for (bad, name) in [
+            (&br#"{"LuaMaxTimeoutMs": 0}"#[..], "LuaMaxTimeoutMs"),
+            (br#"{"LuaMaxTimeoutMs": 3600001}"#, "LuaMaxTimeoutMs"),
+            (br#"{"LuaMaxInstructions": 10}"#, "LuaMaxInstructions"),
+            (br#"{"LuaMaxRamMB": 2048}"#, "LuaMaxRamMB"),
+            (br#"{"LuaMaxRamMB": "8"}"#, "LuaMaxRamMB"),
         ] {
             let msg = SystemVars::parse(bad, p()).unwrap_err().to_string();
             assert!(msg.contains(name), "{msg}");

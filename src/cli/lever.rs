@@ -255,6 +255,12 @@ impl Lever {
                     text(v.get("version")),
                     text(v.get("mid")),
                 );
+                // Limits the node lowered to its caps (LuaMaxTimeoutMs and friends).
+                if let Some(Value::List(ws)) = v.get("warnings") {
+                    for w in ws {
+                        println!("warning: {}", text(Some(w)));
+                    }
+                }
             }
             Cmd::Invoke(a) => {
                 let url = LeverUrl::parse(&a.url)?;

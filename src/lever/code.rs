@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::LeverError;
-use super::manifest::{Manifest, lua_path_ok};
+use super::manifest::{Caps, Manifest, lua_path_ok};
 use crate::api::NodeState;
 use crate::ipfs::Cid;
 use crate::ipfs::exporter;
@@ -37,6 +37,8 @@ pub struct AppCode {
     pub manifest: Manifest,
     /// Lua sources by path (`main.lua`, `lib/util.lua`).
     pub files: HashMap<String, Rc<str>>,
+    /// Limits of `lever.json` lowered to the node's caps, as warnings for the deployer.
+    pub capped: Vec<String>,
 }
 
 fn app_err(mid: &MimeiId, version: u64, e: impl std::fmt::Display) -> LeverError {
@@ -99,7 +101,7 @@ impl AppCode {
                 }
             }
         }
-        let manifest = manifest.ok_or_else(|| {
+        let mut manifest = manifest.ok_or_else(|| {
             LeverError::manifest(
                 "lever.json",
                 format!("app {mid} version {version} has no lever.json at its top"),
@@ -111,12 +113,15 @@ impl AppCode {
                 format!("\"{}\" is not a file of the app", manifest.lua_entry),
             ));
         }
+        // Capped here, once, so every instance, call and restored service sees the node's caps.
+        let capped = manifest.cap(&Caps::of(&state.vars.borrow()));
         Ok(AppCode {
             mid: *mid,
             version,
             root,
             manifest,
             files,
+            capped,
         })
     }
 }

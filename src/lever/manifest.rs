@@ -44,6 +44,36 @@ pub struct Cron {
     pub args: Vec<Value>,
 }
 
+/// The node's caps on what a `lever.json` may ask for (`LuaMaxTimeoutMs`,
+/// `LuaMaxInstructions`, `LuaMaxRamMB` in SystemVars.json): one call must not hold the node's
+/// one thread, or its memory, for longer or more than the owner allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Most `timeoutMs`.
+    pub timeout_ms: u64,
+    /// Most `maxInstructions`.
+    pub max_instructions: u64,
+    /// Most `ram` (MiB).
+    pub ram_mb: u32,
+}
+
+impl Caps {
+    /// The caps set in `vars`.
+    pub fn of(vars: &crate::config::SystemVars) -> Caps {
+        Caps {
+            timeout_ms: vars.lua_max_timeout_ms,
+            max_instructions: vars.lua_max_instructions,
+            ram_mb: vars.lua_max_ram_mb,
+        }
+    }
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps::of(&crate::config::SystemVars::default())
+    }
+}
+
 /// A validated `lever.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
@@ -59,11 +89,13 @@ pub struct Manifest {
     pub max_instance_load: f64,
     /// Instances kept running even when idle (default 0).
     pub min_instances: u32,
-    /// Memory limit of one instance in MiB (default 2: an idle instance uses about 27 KB).
+    /// Memory limit of one instance in MiB (default 2: an idle instance uses about 27 KB;
+    /// capped by `LuaMaxRamMB`).
     pub ram_mb: u32,
-    /// Wall-clock limit of one call in milliseconds (default 10 000).
+    /// Wall-clock limit of one call in milliseconds (default 5 000; capped by the node's
+    /// `LuaMaxTimeoutMs`, see [`Manifest::cap`]).
     pub timeout_ms: u64,
-    /// Lua instructions one call may run (default 50 000 000).
+    /// Lua instructions one call may run (default 50 000 000; capped by `LuaMaxInstructions`).
     pub max_instructions: u64,
     /// Variables and secrets handed to the code as `lever.env` (never logged).
     pub env: Vec<(String, String)>,
@@ -81,7 +113,7 @@ impl Default for Manifest {
             max_instance_load: 10.0,
             min_instances: 0,
             ram_mb: 2,
-            timeout_ms: 10_000,
+            timeout_ms: 5_000,
             max_instructions: 50_000_000,
             env: Vec::new(),
             cron: Vec::new(),
@@ -325,6 +357,35 @@ impl Manifest {
         Ok(m)
     }
 
+    /// Lowers the limits that ask for more than `caps` allows; one warning per limit lowered.
+    /// A deploy is not refused for it: the service runs within the node's caps (an app
+    /// written for a bigger node still works here, with less headroom).
+    pub fn cap(&mut self, caps: &Caps) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.timeout_ms > caps.timeout_ms {
+            warnings.push(format!(
+                "timeoutMs {} is above this node's LuaMaxTimeoutMs; calls get {} ms",
+                self.timeout_ms, caps.timeout_ms
+            ));
+            self.timeout_ms = caps.timeout_ms;
+        }
+        if self.max_instructions > caps.max_instructions {
+            warnings.push(format!(
+                "maxInstructions {} is above this node's LuaMaxInstructions; calls get {}",
+                self.max_instructions, caps.max_instructions
+            ));
+            self.max_instructions = caps.max_instructions;
+        }
+        if self.ram_mb > caps.ram_mb {
+            warnings.push(format!(
+                "ram {} MiB is above this node's LuaMaxRamMB; instances get {} MiB",
+                self.ram_mb, caps.ram_mb
+            ));
+            self.ram_mb = caps.ram_mb;
+        }
+        warnings
+    }
+
     /// Instance memory limit in bytes.
     pub fn ram_bytes(&self) -> usize {
         (self.ram_mb as usize) << 20
@@ -452,6 +513,24 @@ mod tests {
             ))
             .contains("the limit is")
         );
+    }
+
+    #[test]
+    fn limits_above_the_caps_are_lowered_with_a_warning() {
+        let mut m = Manifest::parse(
+            br#"{"name":"a","ram":1024,"timeoutMs":3600000,"maxInstructions":1000000000000}"#,
+        )
+        .unwrap();
+        let w = m.cap(&Caps::default());
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("LuaMaxTimeoutMs"), "{w:?}");
+        assert_eq!(
+            (m.timeout_ms, m.max_instructions, m.ram_mb),
+            (5000, 100_000_000, 8)
+        );
+        // The defaults fit the default caps: no warning for a plain lever.json.
+        let mut m = Manifest::parse(br#"{"name":"a"}"#).unwrap();
+        assert!(m.cap(&Caps::default()).is_empty());
     }
 
     #[test]

@@ -325,11 +325,26 @@ impl Lever {
                     code.version, code.mid
                 ));
                 out = summary(&svc);
-                services.insert(key, svc);
+                services.insert(key.clone(), svc);
             }
         }
         drop(services);
         self.save(state);
+        let mut out = out;
+        if !code.capped.is_empty() {
+            if let Some(svc) = self.services.borrow().get(&key) {
+                for w in &code.capped {
+                    svc.log(&format!("warning: {w}"));
+                }
+            }
+            for w in &code.capped {
+                crate::log_warn!("Lever: {name} in {env}: {w}");
+            }
+            if let Value::Map(fields) = &mut out {
+                let list = code.capped.iter().map(|w| Value::Str(w.clone())).collect();
+                fields.push(("warnings".to_string(), Value::List(list)));
+            }
+        }
         crate::log_info!(
             "Lever: {name} in {env} now runs version {} of app {}",
             code.version,

@@ -105,8 +105,18 @@ impl CallCtx {
 
     /// One hook tick: charges the budget and checks the deadline.
     fn tick(&self) -> Option<Limit> {
+        self.charge(u64::from(HOOK_EVERY))
+    }
+
+    /// Charges `n` units of work done outside the Lua VM (pattern-matching steps, see
+    /// [`super::strlib`]) to the instruction budget, and checks the deadline: the limit hit,
+    /// if any.
+    pub fn charge(&self, n: u64) -> Option<Limit> {
         if self.hit.get().is_none() {
-            let left = self.left.get() - i64::from(HOOK_EVERY);
+            let left = self
+                .left
+                .get()
+                .saturating_sub(n.min(i64::MAX as u64) as i64);
             self.left.set(left);
             if left < 0 {
                 self.hit

@@ -8,4 +8,6 @@
 pub mod bindings;
 pub mod convert;
 pub mod meter;
+pub mod pattern;
 pub mod sandbox;
+pub mod strlib;

@@ -5,7 +5,13 @@
 //! from the base library: `dofile` and `loadfile` (no file access), `load` (text chunks only,
 //! never bytecode), `string.dump` (no bytecode out either), `collectgarbage` (only `collect`,
 //! `count` and `step`: no tuning that could starve the node). `print` goes to the service's
-//! log. `pcall`, `xpcall`, `coroutine.resume` and `coroutine.close` re-raise an error when the
+//! log. `setmetatable` refuses a metatable carrying `__gc`: Lua 5.4 runs finalizers with
+//! hooks off (lgc.c `GCTM`), so a finalizer would escape the instruction meter and could hold
+//! the node's thread for good; a `__gc` added to a metatable after `setmetatable` does not
+//! mark the object for finalization, so that path is closed too. `getmetatable` returns nil
+//! for userdata (the host's objects, whose metatables carry their own `__gc`).
+//! `string.find/match/gmatch/gsub` are replaced by the metered matcher of
+//! [`super::strlib`]: Lua's own backtracks inside C, out of the hook's reach. `pcall`, `xpcall`, `coroutine.resume` and `coroutine.close` re-raise an error when the
 //! call has hit a limit, so a limit cannot be caught and ignored (see [`super::meter`]).
 //!
 //! The state's memory is capped with Lua's own allocator limit: an allocation past the cap
@@ -30,6 +36,17 @@ xpcall = function(f, h, ...)
 end
 coroutine.resume = function(co, ...) return check(_resume(co, ...)) end
 coroutine.close = function(co) return check(_close(co)) end
+local _setmetatable, _getmetatable, rawget, type = setmetatable, getmetatable, rawget, type
+setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    _error("setmetatable: a metatable with __gc is refused here: finalizers run outside the call's limits", 2)
+  end
+  return _setmetatable(t, mt)
+end
+getmetatable = function(v)
+  if type(v) == "userdata" then return nil end
+  return _getmetatable(v)
+end
 local _load = load
 load = function(chunk, name, mode, env) return _load(chunk, name, "t", env) end
 dofile, loadfile = nil, nil
@@ -57,6 +74,7 @@ pub fn new_state(
     let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     install_hook(&lua, running.clone())?;
+    let running2 = running.clone();
     let hit = lua.create_function(move |_, ()| {
         Ok(running.borrow().as_ref().and_then(|c| c.hit()).is_some())
     })?;
@@ -67,6 +85,7 @@ pub fn new_state(
     lua.load(PRELUDE)
         .set_name("=sandbox")
         .call::<()>((hit, log))?;
+    super::strlib::install(&lua, &running2, memory_limit)?;
     // After the prelude, so the libraries' own tables are counted but not capped.
     lua.set_memory_limit(memory_limit)?;
     Ok(lua)
@@ -203,5 +222,216 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(lua.used_memory() <= 4 << 20);
+    }
+
+    /// Runs `f` on its own thread and fails if it has not finished within `secs`: a limit
+    /// that no longer fires makes the test fail instead of hanging the suite.
+    fn bounded(secs: u64, f: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the check failed"),
+            Err(_) => panic!("still running after {secs} s: a loop escaped the meter"),
+        }
+    }
+
+    fn stopped(src: &str) {
+        let (lua, running, _) = state();
+        match run(&lua, &running, src, ctx(10_000, 2_000_000)) {
+            Err(MeteredError::Limit(crate::lua::meter::Limit::Instructions(_))) => {}
+            other => panic!("{src}: {other:?}"),
+        }
+        // The state still answers afterwards.
+        assert_eq!(
+            run(&lua, &running, "return 7", ctx(1000, 100_000)).unwrap(),
+            mlua::Value::Integer(7)
+        );
+    }
+
+    /// Lua 5.4 runs `__gc` with hooks off: a finalizer that loops would stop the node.
+    #[test]
+    fn gc_finalizer_loop_is_refused() {
+        bounded(30, || {
+            let (lua, running, _) = state();
+            let r = run(
+                &lua,
+                &running,
+                "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
+                ctx(1000, 1_000_000),
+            );
+            match r {
+                Err(MeteredError::Lua(e)) => assert!(e.to_string().contains("__gc"), "{e}"),
+                other => panic!("{other:?}"),
+            }
+            // __gc added after setmetatable does not mark the object for finalization.
+            let r = run(
+                &lua,
+                &running,
+                "local mt = {} local t = setmetatable({}, mt) \
+                 mt.__gc = function() while true do end end t = nil \
+                 collectgarbage() collectgarbage() return 1",
+                ctx(1000, 1_000_000),
+            );
+            assert_eq!(r.unwrap(), mlua::Value::Integer(1));
+            // The host's userdata (an error object here) show no metatable to add __gc to.
+            let r = run(
+                &lua,
+                &running,
+                "local ok, e = pcall(string.rep) return type(e) ~= 'userdata' or getmetatable(e) == nil",
+                ctx(1000, 1_000_000),
+            );
+            assert_eq!(r.unwrap(), mlua::Value::Boolean(true));
+        });
+    }
+
+    /// Every way Lua code runs from inside C is still under the count hook.
+    #[test]
+    fn metamethod_and_callback_loops_are_stopped() {
+        bounded(120, || {
+            let mt = "local loop = function() while true do end end \
+                      local function o(k) return setmetatable({}, {[k] = loop}) end ";
+            for body in [
+                "return o('__index').x",
+                "return o('__newindex') ~= nil and (function(t) t.x = 1 end)(o('__newindex'))",
+                "local a = o('__eq') return a == setmetatable({}, getmetatable(a))",
+                "return o('__lt') < o('__lt')",
+                "return o('__le') <= o('__le')",
+                "return o('__concat') .. 'x'",
+                "return tostring(o('__tostring'))",
+                "return o('__call')()",
+                "return #o('__len')",
+                "return o('__add') + 1",
+                "do local x <close> = o('__close') end",
+                "table.sort({3, 2, 1}, loop)",
+                "string.gsub('abc', '%w', loop)",
+                "string.gsub('abc', '%w', o('__index'))",
+                "for k in string.gmatch('abc', '%w') do loop() end",
+                "return string.find(('a'):rep(300), ('.-'):rep(4) .. 'b')",
+                "return (('a'):rep(300)):match(('.-'):rep(4) .. 'b')",
+                "return string.gsub(('a'):rep(300), ('.-'):rep(4) .. 'b', '')",
+                "for m in (('a'):rep(300)):gmatch(('.-'):rep(4) .. 'b') do end",
+                "while true do pcall(string.find, ('a'):rep(300), ('.-'):rep(4) .. 'b') end",
+            ] {
+                stopped(&format!("{mt}{body}"));
+            }
+        });
+    }
+
+    /// The metered `string` functions give what Lua's own give.
+    #[test]
+    fn patterns_match_lua() {
+        let cases: &[(&str, &str)] = &[
+            ("hello world", "o w"),
+            ("hello world", "o"),
+            ("hello world", ""),
+            ("hello world", "l+"),
+            ("hello world", "l*"),
+            ("hello world", "l-o"),
+            ("hello world", "^h"),
+            ("hello world", "^w"),
+            ("hello world", "d$"),
+            ("hello world", "(o)(r)"),
+            ("hello world", "()ll()"),
+            ("hello world", "(h)(e)(l)%3"),
+            ("hello world", "%a+"),
+            ("hello world", "%A+"),
+            ("  x\t\n\x0by ", "%s+"),
+            ("key = value", "(%w+)%s*=%s*(%w+)"),
+            ("THE (quick) fox", "%((%a+)%)"),
+            ("THE (quick) fox", "%f[%a]%a+"),
+            ("THE (quick) fox", "%f[%l]%a+"),
+            ("x = [[a[b]c]] y", "%b[]"),
+            ("f(a(b)c) d", "%b()"),
+            ("abc123def", "[%d]+"),
+            ("abc123def", "[^%d]+"),
+            ("abc-123", "[a-c]+"),
+            ("a]b", "[]]"),
+            ("a^b", "[%^b]+"),
+            ("a-b", "[a%-]+"),
+            ("a.b", "%."),
+            ("a.b", "."),
+            ("2024-01-05", "(%d+)-(%d+)-(%d+)"),
+            ("aaa", "a-b"),
+            ("aaab", "a-b"),
+            ("aaa", "a?a?a?a"),
+            ("one two  three", "%S+"),
+            ("0x1F 0xzz", "0x%x+"),
+            ("é ü", "[é]+"),
+            ("é ü", "[À-ÿ]+"),
+            ("abc", "((a)(b))"),
+            ("abc", "[a"),
+            ("abc", "%"),
+            ("abc", "(a"),
+            ("abc", "a)"),
+            ("abc", "%1"),
+            ("abc", "%f"),
+            ("abc", "%b"),
+            ("$x$", "%$(.)%$"),
+            ("a$b", "$b"),
+            ("a.b.c", "%.?b"),
+            ("CamelCaseWord", "%u%l+"),
+            ("a,b,,c", "([^,]*)"),
+        ];
+        let mut code = String::from(
+            "local function ser(...) local n = select('#', ...) local t = {} \
+               for i = 1, n do local v = select(i, ...) t[#t + 1] = type(v) .. ':' .. tostring(v) end \
+               return table.concat(t, ',') end \
+             local function try(f, ...) local r = table.pack(pcall(f, ...)) \
+               if r[1] then return ser(table.unpack(r, 2, r.n)) end \
+               return 'ERR:' .. (tostring(r[2]):match('[^\\n]*')) end \
+             local out = {} local function add(x) out[#out + 1] = x end \
+             local function gm(s, p) local t = {} for a, b in string.gmatch(s, p) do t[#t + 1] = ser(a, b) \
+               if #t > 50 then break end end return table.concat(t, ';') end \
+             local cases = {",
+        );
+        for (s, p) in cases {
+            code.push_str(&format!("{{{:?}, {:?}}},", s, p));
+        }
+        code.push_str(
+            "} for _, c in ipairs(cases) do local s, p = c[1], c[2] \
+               add(try(string.find, s, p)) add(try(string.find, s, p, 3)) \
+               add(try(string.find, s, p, -4)) add(try(string.find, s, p, 1, true)) \
+               add(try(string.match, s, p)) add(try(string.match, s, p, 2)) \
+               add(try(gm, s, p)) add(try(string.gsub, s, p, '<%0>')) \
+               add(try(string.gsub, s, p, '%1', 2)) add(try(string.gsub, s, p, '%%')) \
+               add(try(string.gsub, s, p, function(a, b) return b or (a .. '!') end)) \
+               add(try(string.gsub, s, p, {h = 'H', o = false, l = 1.5, a = 'A'})) \
+               add(try(s.find, s, p)) end \
+             return table.concat(out, '\\0')",
+        );
+        let real = Lua::new();
+        let want = real
+            .load(&code)
+            .eval::<mlua::String>()
+            .unwrap()
+            .to_string_lossy();
+        let (lua, running, _) = state();
+        let got = match run(&lua, &running, &code, ctx(10_000, 100_000_000)).unwrap() {
+            mlua::Value::String(s) => s.to_string_lossy(),
+            other => panic!("{other:?}"),
+        };
+        let (want, got): (Vec<&str>, Vec<&str>) =
+            (want.split('\0').collect(), got.split('\0').collect());
+        assert_eq!(want.len(), got.len());
+        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+            let (s, p) = cases[i / 13];
+            if w.starts_with("ERR:") {
+                // Lua may put a position before the message; mlua puts "runtime error: ".
+                let ours = g
+                    .trim_start_matches("ERR:")
+                    .trim_start_matches("runtime error: ");
+                assert!(
+                    g.starts_with("ERR:") && w.ends_with(ours),
+                    "{s:?} {p:?} #{}: lua {w} / ours {g}",
+                    i % 13
+                );
+            } else {
+                assert_eq!(w, g, "{s:?} {p:?} #{}", i % 13);
+            }
+        }
     }
 }
