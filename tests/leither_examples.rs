@@ -17,9 +17,9 @@
 //! the browser test also `bash tests/interop/install.sh` (playwright-core, Node 22) and Debian's
 //! chromium. When they are missing the tests fail and say so.
 //!
-//! The tests marked `#[ignore = "needs ..."]` fail today for the reason given; run them with
-//! `cargo test --test leither_examples -- --include-ignored` to see each program's calls.
-//! Run by hand, `LX_PROBE=1 LX_PPT=<pass>` carries a program past a missing session bootstrap
+//! `mfile.go` opens Leither's own app Mimei, which only a Leither node has; ours lists the
+//! node's `mmroot` instead, prepared as Leither's setup guide does (two files, readable by
+//! everyone). Run by hand, `LX_PROBE=1 LX_PPT=<pass>` carries a program past a missing session bootstrap
 //! (no /getvar pass, no LoginWithPPT, no GetGobVar) with stand-ins printed as `SUBST`, to see
 //! which later calls work; such a run is never a PASS, and these tests clear LX_PROBE.
 
@@ -148,7 +148,36 @@ fn run_script(interpreter: &Path, script: &Path, url: &str) -> Run {
 /// Runs one transcribed program against a fresh node; panics unless it printed
 /// `RESULT ...: PASS` and exited 0, listing the calls that failed.
 fn program(interpreter: &Path, script: &str) {
-    let node = TestNode::start();
+    program_on(&TestNode::start(), interpreter, script);
+}
+
+/// Prepares the node's `mmroot` as a Leither node's setup does (its Setup.md opens the web
+/// folder with `MMSetRight(sid, 'mmroot', '', ...)`): two files in it as version 2, and
+/// everyone may read it. A Leither node ships its web folder with content; ours starts empty.
+fn prepare_mmroot(node: &TestNode) {
+    let dir = common::fresh_home().join("webroot");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!DOCTYPE html><title>node</title>\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("readme.txt"), "the node's web folder\n").unwrap();
+    let run = |args: &[&str]| common::ok(&common::leither(&node.home, args));
+    let out = run(&["ipfs", "add", "-r", dir.to_str().unwrap()]);
+    let cid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ipfs add ok /ipfs/"))
+        .unwrap_or_else(|| panic!("no root CID in:\n{out}"))
+        .trim()
+        .to_string();
+    run(&["mimei", "setcid", "mmroot", &cid]);
+    run(&["mimei", "backup", "mmroot"]);
+    run(&["call", "MMSetRight", "mmroot", "", "0x07276705"]);
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
+fn program_on(node: &TestNode, interpreter: &Path, script: &str) {
     let run = run_script(interpreter, &examples_dir().join(script), &node.url);
     // The whole output: shown when the test fails, and with `-- --nocapture`.
     println!("{}", run.stdout);
@@ -194,43 +223,38 @@ fn program(interpreter: &Path, script: &str) {
 // --- Python (Hprose 2.0 over HTTP /webapi/) -------------------------------------------------
 
 #[test]
-#[ignore = "needs GetGobVar (gob-encoded GetVar) for the guest session"]
 fn py_example_reads_the_version_with_get_var_obj() {
     program(&python(), "example.py");
 }
 
 #[test]
-#[ignore = "needs GetGobVar with the cpu, disk and virtualmemory variables (gopsutil's struct shapes)"]
 fn py_getstat_reads_cpu_disk_and_memory() {
     program(&python(), "getstat.py");
 }
 
 #[test]
-#[ignore = "needs GET /getvar?name=ppt, LoginWithPPT, Logout(sid, info), FilesRm(sid, path, recursive, flush), MFOpenTempFile, MFTemp2Files, MMOpenUrl"]
 fn py_files_writes_reads_and_lists_the_files_tree() {
     program(&python(), "files.py");
 }
 
 #[test]
-#[ignore = "needs GET /getvar?name=ppt, LoginWithPPT, Logout(sid, info), the mmroot Mimei by name, MFReaddir with FileInfo {FName, ...}"]
 fn py_mfile_lists_a_mimei() {
-    program(&python(), "mfile.py");
+    let node = TestNode::start();
+    prepare_mmroot(&node);
+    program_on(&node, &python(), "mfile.py");
 }
 
 #[test]
-#[ignore = "needs GET /getvar?name=ppt, LoginWithPPT, Logout(sid, info), MMCreate with six arguments"]
 fn py_mdb_base_sets_and_gets() {
     program(&python(), "mdb_base.py");
 }
 
 #[test]
-#[ignore = "needs GET /getvar?name=ppt, LoginWithPPT, Logout(sid, info), MMCreate with six arguments"]
 fn py_mdb_tx_rolls_back_and_commits() {
     program(&python(), "mdb_tx.py");
 }
 
 #[test]
-#[ignore = "needs GET /getvar?name=ppt, LoginWithPPT, Logout(sid, info), MMCreate with six arguments, MMBackup(sid, mid, memo)"]
 fn py_mdb_backup_reads_a_backed_up_version() {
     program(&python(), "mdb_backup.py");
 }
@@ -238,19 +262,16 @@ fn py_mdb_backup_reads_a_backed_up_version() {
 // --- JavaScript (Hprose 3.0 over WebSocket /ws3/) -------------------------------------------
 
 #[test]
-#[ignore = "needs the /ws3/ route and GetGobVar"]
 fn js_ws3_example_reads_the_version_with_get_var_obj() {
     program(&node(), "example.js");
 }
 
 #[test]
-#[ignore = "needs the /ws3/ route, GET /getvar?name=ppt, LoginWithPPT and the files.go calls (see py_files)"]
 fn js_ws3_files_writes_reads_and_lists_the_files_tree() {
     program(&node(), "files.js");
 }
 
 #[test]
-#[ignore = "needs the /ws3/ route, GET /getvar?name=ppt, LoginWithPPT, MMCreate with six arguments"]
 fn js_ws3_mdb_base_sets_and_gets() {
     program(&node(), "mdb_base.js");
 }
@@ -260,7 +281,6 @@ fn js_ws3_mdb_base_sets_and_gets() {
 const WEB_INSTALL_HINT: &str = "the web app test needs `bash tests/peers/install.sh` (hprose-html5), `bash tests/interop/install.sh` (playwright-core, Node 22) and Debian's chromium (`apt-get install chromium`)";
 
 #[test]
-#[ignore = "needs Register(name, pass), Login(name, pass, \"byname\"), the mmroot Mimei by name, MFReaddir with FileInfo, MFOpenByPath(sid, mmsid, path, flag)"]
 fn web_app_logs_in_by_name_and_browses_mmroot() {
     let client = peers_dir().join("node_modules/hprose-html5/dist/hprose-html5.min.js");
     let modules = common::repo_root().join("tests/interop/node_modules");
@@ -284,6 +304,7 @@ fn web_app_logs_in_by_name_and_browses_mmroot() {
     std::fs::copy(&client, app.join("hprose-html5.min.js")).unwrap();
 
     let node = TestNode::start();
+    prepare_mmroot(&node);
     let out = common::ok(&common::leither(
         &node.home,
         &["lapp", "uploadapp", "-i", app.to_str().unwrap()],

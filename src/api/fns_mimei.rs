@@ -139,7 +139,8 @@ pub(super) fn mid_arg(c: &Call<'_>, i: usize) -> Result<MimeiId, ApiError> {
 }
 
 /// The node's `mmroot`: a file Mimei authored by the node key with the mark `mmroot`, made on
-/// first use. Private at first, as Leither's is ("not open to the outside by default"; its
+/// first use with an empty folder as version 1 (so `MMOpen(sid, "mmroot", "last")` opens it,
+/// as Leither's clients do before anything is put there). Private at first, as Leither's is ("not open to the outside by default"; its
 /// setup guide opens it with `MMSetRight`): only the node's owner reads or writes it until
 /// the owner grants more. `MMCreate` refuses that mark without an app, so no user can make
 /// (and own) a Mimei of the same ID first.
@@ -166,9 +167,17 @@ pub(super) fn mmroot(c: &Call<'_>) -> Result<MimeiId, ApiError> {
         },
     )?;
     match m.create(&header) {
-        Ok(()) | Err(MimeiStoreError::Conflict(_)) => Ok(mid),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(MimeiStoreError::Conflict(_)) => return Ok(mid),
+        Err(e) => return Err(e.into()),
     }
+    // The empty UnixFS folder (kubo's QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn).
+    const EMPTY_DIR: [u8; 4] = [0x0a, 0x02, 0x08, 0x01];
+    let root = Cid::of_block(crate::ipfs::cid::Version::V0, Codec::DagPb, &EMPTY_DIR);
+    Blocks::new(&c.state.store).put(&root, &EMPTY_DIR)?;
+    m.set_cur(&mid, Some(root))?;
+    make_version(c, &mid, header.rights())?;
+    Ok(mid)
 }
 
 /// What a database function runs on, after the checks of [`db_target`].

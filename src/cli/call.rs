@@ -44,8 +44,10 @@ impl CallCmd {
                     .unwrap_or_else(|_| Value::Str(a.clone()))
             })
             .collect();
+        // Functions that check their session themselves (their sid may be a handle, as in
+        // Leither's MMBackup(mmsid, ...)) still name it first in their parameters.
         if let Some(f) = api::lookup(&self.function)
-            && matches!(f.access, Access::Session(_))
+            && (matches!(f.access, Access::Session(_)) || f.params.starts_with("sid"))
         {
             let sid = c.login(!self.guest)?;
             args.insert(0, Value::Str(sid));
