@@ -555,7 +555,8 @@ fn mmroot_references_and_leither_forms_over_http() {
             "MMBackup",
             &format!("[\"{owner}\", \"mmroot\", \"first\"]")
         ),
-        "\"1\""
+        "\"2\"",
+        "mmroot is made with an empty folder as version 1"
     );
     for who in [user.as_str(), ""] {
         let (s, b) = api(&n, "MMOpen", &format!("[\"{who}\", \"mmroot\", \"last\"]"));

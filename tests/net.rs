@@ -545,4 +545,23 @@ fn provide_unprovide_and_unpublish_answer_in_leithers_words() {
     );
     let show = run(&a.home, &["mimei", "show", &mid]);
     assert!(show.contains("follow= false publish= false"), "{show}");
+
+    // Leither's forms put a `dhts` argument after the sid and answer []DhtReply and
+    // Ver2ProvsInfo (lapi's IMiMeiCmd).
+    for (f, dhts) in [
+        ("MiMeiProvide", "ipfs"),
+        ("MiMeiPublish", ""),
+        ("MiMeiUnprovide", "ipfs"),
+        ("MiMeiUnpublish", ""),
+    ] {
+        let out = run(&a.home, &["call", f, dhts, &mid]);
+        assert!(
+            out.contains("\"DhtName\": \"ipfs\"") && out.contains("\"Info\""),
+            "{f}: {out}"
+        );
+    }
+    run(&a.home, &["call", "MiMeiPublish", "", &mid]);
+    let provs = run(&a.home, &["call", "MiMeiFindProvs", "", &mid, "3"]);
+    assert!(provs.trim_start().starts_with('{'), "{provs}");
+    assert!(provs.contains("\"1\""), "keyed by version: {provs}");
 }

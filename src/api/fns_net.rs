@@ -30,6 +30,44 @@ fn strs<T: ToString>(v: impl IntoIterator<Item = T>) -> Value {
     Value::List(v.into_iter().map(s).collect())
 }
 
+/// Whether `v` names a Mimei as a `mid` argument can (an ID, `mmroot`, `MID:VER`).
+fn names_mimei(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_str).is_some_and(|t| {
+        t.eq_ignore_ascii_case(super::fns_mimei::MMROOT)
+            || crate::mimei::MimeiPath::parse(t).is_ok()
+    })
+}
+
+/// Leither's network functions take a `dhts` argument after the sid, naming the DHTs to use
+/// (`MiMeiPublish(sid, dhts, mid)`, `DhtFindPeer(sid, dhts, pid)`, ...). This node has one
+/// DHT, so the slot is dropped and the call goes on in our form; true when it was there.
+/// For the `MiMei*` set the slot is there when argument 2 does not name a Mimei and argument
+/// 3 does (a `dhts` value is never a Mimei ID); for the `Dht*` set, by the argument count.
+fn drop_dhts(c: &mut Call<'_>, leither_len: usize) -> bool {
+    let leither = if leither_len == 0 {
+        c.args.len() >= 3 && !names_mimei(c.args.get(1)) && names_mimei(c.args.get(2))
+    } else {
+        c.args.len() >= leither_len
+    };
+    if leither {
+        c.args.remove(1);
+    }
+    leither
+}
+
+/// Leither's `[]DhtReply` for the one DHT this node has.
+fn dht_reply(info: impl ToString) -> Value {
+    Value::List(vec![Value::map([
+        ("DhtName", s("ipfs")),
+        ("Info", s(info)),
+    ])])
+}
+
+/// go-libp2p's `AddrInfo`, as Leither's clients decode a peer.
+fn addr_info(peer: impl ToString, addrs: Vec<String>) -> Value {
+    Value::map([("ID", s(peer)), ("Addrs", strs(addrs))])
+}
+
 fn peer_arg(c: &Call<'_>, i: usize, name: &str) -> Result<libp2p::PeerId, ApiError> {
     let t = c.str_arg(i, name)?;
     Ok(crate::net::parse_peer(net(c)?, t)?)
@@ -147,22 +185,34 @@ pub fn filters(c: Call<'_>) -> ApiFuture<'_> {
     })
 }
 
-/// `DhtFindPeer(sid, id)`: the addresses of a peer (PeerId or Leither ID).
-pub fn find_peer(c: Call<'_>) -> ApiFuture<'_> {
+/// `DhtFindPeer(sid, id)`: the addresses of a peer (PeerId or Leither ID). Leither's
+/// `DhtFindPeer(sid, dhts, pid)` answers its `AddrInfo` `{ID, Addrs}`.
+pub fn find_peer(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 3);
         c.arity(2, 2)?;
         let p = peer_arg(&c, 1, "id")?;
         let addrs = net(&c)?.find_peer(p).await?;
         if addrs.is_empty() {
             return Err(NetError::NotFound(format!("peer {p} was not found in the DHT")).into());
         }
+        if leither {
+            return Ok(addr_info(
+                p,
+                addrs.iter().map(ToString::to_string).collect(),
+            ));
+        }
         Ok(strs(addrs))
     })
 }
 
 /// `DhtProvide(sid, cid)`: announces that this node provides a CID (which must be here).
-pub fn provide_cid(c: Call<'_>) -> ApiFuture<'_> {
+/// Leither's `DhtProvide(sid, dhts, cid, bAnnounce)` is the same call.
+pub fn provide_cid(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        if drop_dhts(&mut c, 3) {
+            c.args.truncate(2);
+        }
         c.arity(2, 2)?;
         let text = c.str_arg(1, "cid")?;
         let cid: Cid = text.parse().map_err(|e| ApiError::BadArguments {
@@ -179,9 +229,11 @@ pub fn provide_cid(c: Call<'_>) -> ApiFuture<'_> {
     })
 }
 
-/// `MiMeiPublish(sid, mid, [eolHours])`.
-pub fn mm_publish(c: Call<'_>) -> ApiFuture<'_> {
+/// `MiMeiPublish(sid, mid, [eolHours])`; Leither's `MiMeiPublish(sid, dhts, mid)` answers
+/// `[]DhtReply`.
+pub fn mm_publish(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 0);
         c.arity(2, 3)?;
         let mid = mid_arg(&c, 1)?;
         may_write(&c, &mid)?;
@@ -203,6 +255,12 @@ pub fn mm_publish(c: Call<'_>) -> ApiFuture<'_> {
         };
         let p =
             publish::publish(net(&c)?, c.state, &mid, Duration::from_secs(hours * 3600)).await?;
+        if leither {
+            return Ok(dht_reply(format!(
+                "published version {} of {mid} (EOL {hours}h) to {} DHT peers, pushed to {} providers",
+                p.version, p.dht_peers, p.pushed
+            )));
+        }
         Ok(Value::map([
             ("mid", s(mid)),
             ("version", Value::Int(p.version as i64)),
@@ -214,51 +272,83 @@ pub fn mm_publish(c: Call<'_>) -> ApiFuture<'_> {
     })
 }
 
-/// `MiMeiUnpublish(sid, mid)`.
-pub fn mm_unpublish(c: Call<'_>) -> ApiFuture<'_> {
+/// `MiMeiUnpublish(sid, mid)`. Leither's form
+/// takes `dhts` after the sid and answers `[]DhtReply`.
+pub fn mm_unpublish(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 0);
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         may_write(&c, &mid)?;
         publish::unpublish(net(&c)?, c.state, &mid)?;
+        if leither {
+            return Ok(dht_reply(format!("unpublished {mid}")));
+        }
         Ok(Value::Bool(true))
     })
 }
 
-/// `MiMeiProvide(sid, mid)`: announces this node as a provider (the Mimei must be here).
-pub fn mm_provide(c: Call<'_>) -> ApiFuture<'_> {
+/// `MiMeiProvide(sid, mid)`: announces this node as a provider (the Mimei must be here). Leither's form
+/// takes `dhts` after the sid and answers `[]DhtReply`.
+pub fn mm_provide(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 0);
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         Mimeis::new(&c.state.store).header(&mid)?;
         net(&c)?.provide(sync::provider_key(&mid)).await?;
+        if leither {
+            return Ok(dht_reply(format!("provided {mid}")));
+        }
         Ok(Value::Bool(true))
     })
 }
 
-/// `MiMeiUnprovide(sid, mid)`.
-pub fn mm_unprovide(c: Call<'_>) -> ApiFuture<'_> {
+/// `MiMeiUnprovide(sid, mid)`. Leither's form
+/// takes `dhts` after the sid and answers `[]DhtReply`.
+pub fn mm_unprovide(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 0);
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         net(&c)?.unprovide(sync::provider_key(&mid))?;
         if heads::get(c.state, &mid)?.is_some() {
             heads::set_flags(c.state, &mid, Some(false), None)?;
         }
+        if leither {
+            return Ok(dht_reply(format!("unprovided {mid}")));
+        }
         Ok(Value::Bool(true))
     })
 }
 
 /// `MiMeiFindProvs(sid, mid)`: `{version, providers: [{peer, addrs}]}`; version is the newest
-/// verified head's (0 when none is known).
-pub fn mm_find_provs(c: Call<'_>) -> ApiFuture<'_> {
+/// verified head's (0 when none is known). Leither's `MiMeiFindProvs(sid, dhts, mid, count)`
+/// answers its `Ver2ProvsInfo`, `{version: [{ID, Addrs}]}`, with at most `count` providers.
+pub fn mm_find_provs(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        let leither = drop_dhts(&mut c, 0);
+        let count = if leither {
+            let n = c.args.get(2).and_then(Value::as_i64).filter(|n| *n > 0);
+            c.args.truncate(2);
+            n.map(|n| n as usize)
+        } else {
+            None
+        };
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         let n = net(&c)?;
         let provs = n.providers(sync::provider_key(&mid)).await?;
         learn_head(&c, n, &mid).await?;
         let version = heads::get(c.state, &mid)?.map_or(0, |e| e.bundle.version.version());
+        if leither {
+            let infos = provs
+                .into_iter()
+                .take(count.unwrap_or(usize::MAX))
+                .map(|(p, a)| addr_info(p, a.iter().map(ToString::to_string).collect()))
+                .collect();
+            return Ok(Value::Map(vec![(version.to_string(), Value::List(infos))]));
+        }
         Ok(Value::map([
             ("mid", s(mid)),
             ("version", Value::Int(version as i64)),
@@ -298,8 +388,24 @@ fn progress_value(job: &sync::Job) -> Value {
 /// `MiMeiSync(sid, mid, [node], [mode])`: mode `wait` (default) syncs and answers the
 /// report; `start` starts (or joins) a sync in the background; `status` answers the progress
 /// of the running or last sync.
-pub fn mm_sync(c: Call<'_>) -> ApiFuture<'_> {
+///
+/// Leither's `MiMeiSync(sid, dhts, mid, param)` takes a map of strings: `node` and `mode` as
+/// above.
+pub fn mm_sync(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        if drop_dhts(&mut c, 0) {
+            if let Some(Value::Map(param)) = c.args.get(2).cloned() {
+                let get = |k: &str| {
+                    param
+                        .iter()
+                        .find(|(pk, _)| pk == k)
+                        .map_or(Value::Null, |(_, v)| v.clone())
+                };
+                c.args.truncate(2);
+                c.args.push(get("node"));
+                c.args.push(get("mode"));
+            }
+        }
         c.arity(2, 4)?;
         let mid = mid_arg(&c, 1)?;
         let n = net(&c)?;
@@ -336,8 +442,9 @@ pub fn mm_sync(c: Call<'_>) -> ApiFuture<'_> {
 
 /// `MiMeiShow(sid, mid)`: `mminfo` plus `net` (the newest verified head), `conflict` and
 /// `compare` (local last against the net's version).
-pub fn mm_show(c: Call<'_>) -> ApiFuture<'_> {
+pub fn mm_show(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
+        drop_dhts(&mut c, 0);
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         let local = match info(&c, &mid, false) {
