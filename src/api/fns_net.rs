@@ -393,18 +393,18 @@ fn progress_value(job: &sync::Job) -> Value {
 /// above.
 pub fn mm_sync(mut c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
-        if drop_dhts(&mut c, 0) {
-            if let Some(Value::Map(param)) = c.args.get(2).cloned() {
-                let get = |k: &str| {
-                    param
-                        .iter()
-                        .find(|(pk, _)| pk == k)
-                        .map_or(Value::Null, |(_, v)| v.clone())
-                };
-                c.args.truncate(2);
-                c.args.push(get("node"));
-                c.args.push(get("mode"));
-            }
+        if drop_dhts(&mut c, 0)
+            && let Some(Value::Map(param)) = c.args.get(2).cloned()
+        {
+            let get = |k: &str| {
+                param
+                    .iter()
+                    .find(|(pk, _)| pk == k)
+                    .map_or(Value::Null, |(_, v)| v.clone())
+            };
+            c.args.truncate(2);
+            c.args.push(get("node"));
+            c.args.push(get("mode"));
         }
         c.arity(2, 4)?;
         let mid = mid_arg(&c, 1)?;
