@@ -2,8 +2,8 @@
 //!
 //! `tests/leither_examples/` holds the seven Go programs of Leither's `example/rpc/`
 //! (example.go, files, getstat, mfile, mdb/1base, mdb/2tx, mdb/3backup) transcribed call for
-//! call into Python with PyPI `hprose` 1.4.3 over HTTP `/webapi/`, and example.go, files and
-//! mdb/1base into JavaScript with npm `@hprose/rpc-core` 3 over WebSocket `/ws3/` (what
+//! call into Python with PyPI `hprose` 1.4.3 over HTTP `/webapi/`, and into JavaScript with
+//! npm `@hprose/rpc-core` 3 over WebSocket `/ws3/` (what
 //! `lapi.InitLApiStubByUrl` dials; `LX_WS_PATH=/ws/` points them elsewhere). Each prints one
 //! `CALL ok|FAIL` line per remote call and ends with `RESULT <program>: PASS|FAIL`; a test
 //! here runs one program against a fresh node and asserts it passed, showing the failed calls.
@@ -274,6 +274,28 @@ fn js_ws3_files_writes_reads_and_lists_the_files_tree() {
 #[test]
 fn js_ws3_mdb_base_sets_and_gets() {
     program(&node(), "mdb_base.js");
+}
+
+#[test]
+fn js_ws3_getstat_reads_cpu_disk_and_memory() {
+    program(&node(), "getstat.js");
+}
+
+#[test]
+fn js_ws3_mfile_lists_a_mimei() {
+    let n = TestNode::start();
+    prepare_mmroot(&n);
+    program_on(&n, &node(), "mfile.js");
+}
+
+#[test]
+fn js_ws3_mdb_tx_commits_and_rolls_back() {
+    program(&node(), "mdb_tx.js");
+}
+
+#[test]
+fn js_ws3_mdb_backup_reads_a_version() {
+    program(&node(), "mdb_backup.js");
 }
 
 // --- A Leither web app with hprose-html5, in chromium ----------------------------------------
