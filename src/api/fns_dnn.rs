@@ -196,6 +196,29 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
         // The node signs the reports, so the node key must hold the write right too.
         header.rights().check(Some(&st.key.id()), Right::WRITE)?;
         let before = crate::dnn::own_binds(&st.store)?;
+        let owner = session.rights == crate::api::Rights::Owner;
+        if !domain.is_empty() {
+            // Names of the node itself (`localhost`, `*.localhost`) choose what its own
+            // address shows (the dashboard): the owner's alone.
+            if !owner && (domain == "localhost" || domain.ends_with(".localhost")) {
+                return Err(ApiError::Forbidden {
+                    function: c.entry.name,
+                    need: "owner (localhost names choose what the node itself shows)",
+                });
+            }
+            // A domain bound to another Mimei stays with whoever may write that Mimei.
+            if let Some((_, _, held)) = before.iter().find(|(d, _, m)| *d == domain && *m != mid)
+                && !owner
+            {
+                let holder = Mimeis::new(&st.store).header(held)?;
+                if holder.rights().check(user.as_ref(), Right::WRITE).is_err() {
+                    return Err(ApiError::Dnn(DnnError::Refused(format!(
+                        "{domain} is bound to Mimei {held}, which you may not write; its \
+                         holder or the node's owner can move it"
+                    ))));
+                }
+            }
+        }
         if domain.is_empty() {
             for (d, _, m) in &before {
                 if *m == mid {

@@ -82,6 +82,16 @@ fn may_write(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Providing (or no longer providing) a Mimei speaks for the node: the owner may do it for
+/// any Mimei here (a synced one too), a user only for a Mimei they may write.
+fn may_provide(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
+    let owner = c
+        .session
+        .as_ref()
+        .is_some_and(|s| s.rights == super::Rights::Owner);
+    if owner { Ok(()) } else { may_write(c, mid) }
+}
+
 /// When no head of `mid` is known here, asks the DHT for one (each value found is verified
 /// by [`heads::accept`]; the bad ones are dropped).
 async fn learn_head(c: &Call<'_>, n: &Net, mid: &MimeiId) -> Result<(), ApiError> {
@@ -296,6 +306,7 @@ pub fn mm_provide(mut c: Call<'_>) -> ApiFuture<'_> {
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
         Mimeis::new(&c.state.store).header(&mid)?;
+        may_provide(&c, &mid)?;
         net(&c)?.provide(sync::provider_key(&mid)).await?;
         if leither {
             return Ok(dht_reply(format!("provided {mid}")));
@@ -311,6 +322,7 @@ pub fn mm_unprovide(mut c: Call<'_>) -> ApiFuture<'_> {
         let leither = drop_dhts(&mut c, 0);
         c.arity(2, 2)?;
         let mid = mid_arg(&c, 1)?;
+        may_provide(&c, &mid)?;
         net(&c)?.unprovide(sync::provider_key(&mid))?;
         if heads::get(c.state, &mid)?.is_some() {
             heads::set_flags(c.state, &mid, Some(false), None)?;

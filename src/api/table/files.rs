@@ -31,14 +31,14 @@ pub static FNS: &[ApiFn] = &[
     ApiFn {
         name: "IpfsPinRm",
         params: "sid, cid",
-        access: Access::Session(Rights::User),
+        access: Access::Session(Rights::Owner),
         doc: "Removes a pin. Returns true.",
         run: fns_ipfs::pin_rm,
     },
     ApiFn {
         name: "IpfsPinLs",
         params: "sid",
-        access: Access::Session(Rights::Guest),
+        access: Access::Session(Rights::Owner),
         doc: "Lists the pins as [{cid, kind}].",
         run: fns_ipfs::pin_ls,
     },

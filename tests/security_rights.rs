@@ -1,0 +1,139 @@
+//! One test per attack on what belongs to the owner (issue #15, "Trust nobody by default",
+//! "anyone can take what is not theirs"), named after the attack: a guest or another user
+//! reaching the owner's pins, domains and provider records. Each would pass on a node without
+//! the check. The other user is an account registered on the node (an admitted user), so the
+//! refusals come from rights on the thing, not from admission.
+
+mod common;
+
+use common::{TestNode, curl};
+use leither::pki::{NodeKey, Pass};
+
+fn api(n: &TestNode, f: &str, body: &str) -> (u16, String) {
+    let (s, b) = curl(&[
+        "-X",
+        "POST",
+        "--data-binary",
+        body,
+        &format!("{}/api/{f}", n.url),
+    ]);
+    (s, String::from_utf8_lossy(&b).to_string())
+}
+
+fn ok(n: &TestNode, f: &str, body: &str) -> String {
+    let (s, b) = api(n, f, body);
+    assert_eq!(s, 200, "{f} {body}: {b}");
+    b
+}
+
+fn unquote(b: &str) -> String {
+    b.trim().trim_matches('"').to_string()
+}
+
+fn sid_of(b: &str) -> String {
+    b.split("\"sid\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no sid in {b}"))
+        .to_string()
+}
+
+/// The owner's session and an admitted user's (a registered account).
+fn owner_and_user(n: &TestNode) -> (String, String) {
+    let key = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
+    let pass = Pass::sign(&key, vec![], leither::clock::unix_now(), 600)
+        .unwrap()
+        .to_text();
+    let owner = sid_of(&ok(n, "Login", &format!("[\"{pass}\"]")));
+    ok(n, "Register", r#"["mallory","secret-pw"]"#);
+    let user = sid_of(&ok(n, "Login", r#"["mallory","secret-pw","byname"]"#));
+    (owner, user)
+}
+
+fn mimei(n: &TestNode, sid: &str, mark: &str) -> String {
+    unquote(&ok(
+        n,
+        "MMCreate",
+        &format!("[\"{sid}\",\"\",\"\",\"{mark}\",1,0]"),
+    ))
+}
+
+#[test]
+fn a_guest_lists_the_owners_pins() {
+    let n = TestNode::start();
+    let (owner, _) = owner_and_user(&n);
+    ok(&n, "IpfsAdd", &format!("[\"{owner}\",\"private notes\"]"));
+    let (s, b) = api(&n, "IpfsPinLs", "[\"\"]");
+    assert_eq!(s, 403, "{b}");
+    assert!(ok(&n, "IpfsPinLs", &format!("[\"{owner}\"]")).contains("cid"));
+}
+
+#[test]
+fn a_user_unpins_the_owners_content() {
+    let n = TestNode::start();
+    let (owner, user) = owner_and_user(&n);
+    let added = ok(&n, "IpfsAdd", &format!("[\"{owner}\",\"keep me\"]"));
+    let cid = added
+        .split("\"cid\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let (s, b) = api(&n, "IpfsPinRm", &format!("[\"{user}\",\"{cid}\"]"));
+    assert_eq!(s, 403, "{b}");
+    assert!(ok(&n, "IpfsPinLs", &format!("[\"{owner}\"]")).contains(&cid));
+}
+
+#[test]
+fn a_user_binds_localhost_to_replace_the_dashboard() {
+    let n = TestNode::start();
+    let (_, user) = owner_and_user(&n);
+    let mine = mimei(&n, &user, "fake-dashboard");
+    for d in ["localhost", "admin.localhost"] {
+        let (s, b) = api(
+            &n,
+            "MiMeiSetDomain",
+            &format!("[\"{user}\",\"{mine}\",\"{d}\"]"),
+        );
+        assert_eq!(s, 403, "{d}: {b}");
+    }
+}
+
+#[test]
+fn a_user_takes_a_domain_the_owner_bound() {
+    let n = TestNode::start();
+    let (owner, user) = owner_and_user(&n);
+    let shop = mimei(&n, &owner, "shop");
+    let theirs = mimei(&n, &user, "fake-shop");
+    ok(
+        &n,
+        "MiMeiSetDomain",
+        &format!("[\"{owner}\",\"{shop}\",\"shop.test\"]"),
+    );
+    let (s, b) = api(
+        &n,
+        "MiMeiSetDomain",
+        &format!("[\"{user}\",\"{theirs}\",\"shop.test\"]"),
+    );
+    assert!(s == 403 || s == 409, "{s} {b}");
+    assert!(b.contains("shop.test"), "{b}");
+    let status = ok(&n, "DnnStatus", &format!("[\"{owner}\"]"));
+    assert!(
+        status.contains(&shop),
+        "the owner's binding stays: {status}"
+    );
+}
+
+#[cfg(feature = "net")]
+#[test]
+fn a_user_unprovides_the_owners_mimei() {
+    let n = TestNode::start();
+    let (owner, user) = owner_and_user(&n);
+    let mid = mimei(&n, &owner, "provided");
+    ok(&n, "MiMeiProvide", &format!("[\"{owner}\",\"{mid}\"]"));
+    for f in ["MiMeiUnprovide", "MiMeiProvide"] {
+        let (s, b) = api(&n, f, &format!("[\"{user}\",\"{mid}\"]"));
+        assert_eq!(s, 403, "{f}: {b}");
+    }
+    ok(&n, "MiMeiUnprovide", &format!("[\"{owner}\",\"{mid}\"]"));
+}
