@@ -543,7 +543,8 @@ fn mmroot_references_and_leither_forms_over_http() {
         .unwrap()
         .to_string();
 
-    // mmroot: the node's own folder, made on first use, private until the owner opens it.
+    // mmroot: the node's own folder, made on first use with an empty folder as version 1,
+    // private until the owner opens it; the first backup is version 2.
     api_ok(
         &n,
         "MFSetCid",
@@ -555,7 +556,7 @@ fn mmroot_references_and_leither_forms_over_http() {
             "MMBackup",
             &format!("[\"{owner}\", \"mmroot\", \"first\"]")
         ),
-        "\"1\""
+        "\"2\""
     );
     for who in [user.as_str(), ""] {
         let (s, b) = api(&n, "MMOpen", &format!("[\"{who}\", \"mmroot\", \"last\"]"));
