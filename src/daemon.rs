@@ -4,7 +4,10 @@
 //! `<home>/leither.pid` is both the pid file and the lock: the running node holds an
 //! exclusive `flock` on it for its whole life. A lock that can be taken means no node runs,
 //! whatever pid the file still names, so a crash never leaves a stale "already running".
-//! `<home>/leither.addr` holds the `ip:port` the node listens on, for the CLI and tests.
+//! `<home>/leither.addr` holds the `ip:port` the node listens on, for the CLI and tests;
+//! `<home>/leither.ports` names every listener (HTTP, HTTPS, RESP, libp2p) with the address it
+//! bound. The node writes both once every listener is bound, `leither.ports` first, so a
+//! script that waits for `leither.addr` may use every port at once, even those set to 0.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 pub const PID_FILE: &str = "leither.pid";
 /// The address file in the home.
 pub const ADDR_FILE: &str = "leither.addr";
+/// The listeners file in the home: one `NAME ADDRESS` line per bound listener.
+pub const PORTS_FILE: &str = "leither.ports";
 
 /// What went wrong controlling a node process.
 #[derive(Debug)]
@@ -143,11 +148,23 @@ impl HomeLock {
         )
         .map_err(io("writing leither.addr"))
     }
+
+    /// Records every listener as `NAME ADDRESS` lines (`http 127.0.0.1:4800`,
+    /// `swarm /ip4/127.0.0.1/tcp/4801/p2p/12D3...`), the format of docs/storage.md.
+    pub fn write_ports(&self, listeners: &[(&str, String)]) -> Result<(), DaemonError> {
+        let text: String = listeners
+            .iter()
+            .map(|(name, addr)| format!("{name} {addr}\n"))
+            .collect();
+        crate::fsutil::write_atomic(&self.home.join(PORTS_FILE), text.as_bytes(), 0o644)
+            .map_err(io("writing leither.ports"))
+    }
 }
 
 impl Drop for HomeLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(self.home.join(ADDR_FILE));
+        let _ = std::fs::remove_file(self.home.join(PORTS_FILE));
         let _ = self.file.set_len(0);
         // The lock itself goes with the descriptor.
     }

@@ -2,7 +2,7 @@
 //! SIGTERM or SIGINT, then stops gracefully (connections drain, the store closes).
 //!
 //! Order at start: lock the home, (fork for `run -d`), read settings and key, open the store,
-//! bind the port, write `leither.addr`, report ready. Any failure before "ready" is reported
+//! bind the ports, start the swarm, write `leither.ports` and `leither.addr`, report ready. Any failure before "ready" is reported
 //! to the user with what to do, and nothing is left half-started.
 
 use std::fmt;
@@ -65,6 +65,11 @@ impl From<DaemonError> for NodeError {
         NodeError::Daemon(e)
     }
 }
+
+/// How long the start waits for the swarm to name its listen address (its socket is bound
+/// already; the address comes with its first event, within milliseconds).
+#[cfg(feature = "net")]
+const SWARM_LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How `run` went, for the CLI to print.
 pub enum RunOutcome {
@@ -218,25 +223,35 @@ fn start_and_serve(
             log_warn!("{e}");
             notes.push(e);
         }
-        // The RESP port is bound before leither.addr is written: whoever waits for that file
-        // (scripts, tests) may use every port at once.
+        // Every listener is bound before leither.ports and leither.addr are written: whoever
+        // waits for leither.addr (scripts, tests) may use every port at once, and learns from
+        // leither.ports the ones the system picked (port 0).
+        let mut listeners: Vec<(&str, String)> = Vec::new();
+        if let Some(a) = local {
+            listeners.push(("http", loopback_for(a).to_string()));
+        }
+        #[cfg(feature = "tls")]
+        if let Some(a) = https.as_ref().and_then(|(l, _)| l.local_addr().ok()) {
+            listeners.push(("https", loopback_for(a).to_string()));
+        }
         #[cfg(feature = "resp")]
         let resp = match crate::resp::server::bind(&state) {
-            Ok(Some(l)) => Some(tokio::task::spawn_local(crate::resp::server::serve(
-                l,
-                state.clone(),
-                stop_rx.clone(),
-            ))),
+            Ok(Some(l)) => {
+                if let Ok(a) = l.local_addr() {
+                    listeners.push(("resp", loopback_for(a).to_string()));
+                }
+                Some(tokio::task::spawn_local(crate::resp::server::serve(
+                    l,
+                    state.clone(),
+                    stop_rx.clone(),
+                )))
+            }
             Ok(None) => None,
             Err(e) => {
                 log_error!("{e}");
                 None
             }
         };
-        if let Some(a) = local {
-            lock.write_addr(loopback_for(a))
-                .map_err(|e| fail(&mut ready, NodeError::Daemon(e)))?;
-        }
         log_info!(
             "leither {} node {} listening on {}",
             crate::api::fns_node::VERSION,
@@ -246,12 +261,27 @@ fn start_and_serve(
         #[cfg(feature = "net")]
         match crate::net::start(&state) {
             Ok(net) => {
+                if !net.wait_listening(SWARM_LISTEN_WAIT).await {
+                    log_warn!(
+                        "the swarm named no listen address within {} s",
+                        SWARM_LISTEN_WAIT.as_secs()
+                    );
+                }
+                for a in net.local_addrs() {
+                    listeners.push(("swarm", a));
+                }
                 let _ = state.net.set(net);
             }
             Err(e) => crate::net::report_start_failure(&e),
         }
         #[cfg(not(feature = "net"))]
         log_warn!("built without the network (feature net): running standalone");
+        lock.write_ports(&listeners)
+            .map_err(|e| fail(&mut ready, NodeError::Daemon(e)))?;
+        if let Some(a) = local {
+            lock.write_addr(loopback_for(a))
+                .map_err(|e| fail(&mut ready, NodeError::Daemon(e)))?;
+        }
         if let Some(p) = ready.take() {
             p.report_ok(&notes);
         }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, curl, free_port, fresh_home, leither, ok};
+use common::{BIN, curl, free_port, fresh_home, leither, ok, read_listeners, set_system_var};
 use leither::pki::{NodeKey, Pass};
 
 /// A node on a home we keep across restarts, with the RESP port on.
@@ -46,8 +46,29 @@ fn init(durability: &str) -> PathBuf {
 }
 
 impl Node {
+    /// Starts the node on `home` and waits for its signal (`leither.addr`). RESP is on a port
+    /// picked free (0 turns it off): when another program took it before the node bound it,
+    /// the node runs without RESP, and this restarts it on another port.
     fn start(home: &Path) -> Node {
+        for _ in 0..5 {
+            let n = Node::start_once(home);
+            if n.resp != 0 {
+                return n;
+            }
+            n.kill9();
+            set_system_var(
+                home,
+                "RespPort",
+                leither::api::Value::Int(free_port().into()),
+            );
+        }
+        panic!("the node did not get a free RespPort in 5 attempts");
+    }
+
+    fn start_once(home: &Path) -> Node {
+        // A node killed with -9 leaves both files behind.
         let _ = std::fs::remove_file(home.join("leither.addr"));
+        let _ = std::fs::remove_file(home.join("leither.ports"));
         let child = Command::new(BIN)
             .arg("--home")
             .arg(home)
@@ -57,14 +78,7 @@ impl Node {
             .stderr(std::fs::File::create(home.join("node.stderr")).unwrap())
             .spawn()
             .unwrap();
-        let vars = std::fs::read_to_string(home.join("SystemVars.json")).unwrap();
-        let resp: u16 = vars
-            .split("\"RespPort\": ")
-            .nth(1)
-            .and_then(|s| s.split([',', '\n']).next())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let addr = loop {
             if let Ok(a) = std::fs::read_to_string(home.join("leither.addr"))
                 && !a.trim().is_empty()
@@ -74,7 +88,12 @@ impl Node {
             assert!(Instant::now() < deadline, "node did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
-        // The RESP port is bound before the HTTP address is written.
+        // Every port is bound before leither.addr is written; leither.ports names them.
+        let resp = read_listeners(home)
+            .iter()
+            .find(|(n, _)| n == "resp")
+            .and_then(|(_, a)| a.rsplit(':').next()?.parse().ok())
+            .unwrap_or(0);
         Node {
             home: home.to_path_buf(),
             child,

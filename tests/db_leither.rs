@@ -10,8 +10,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{TestNode, curl, free_port, set_system_var};
-use leither::api::Value;
+use common::{TestNode, curl};
 use leither::pki::{NodeKey, Pass};
 
 struct Db {
@@ -21,10 +20,8 @@ struct Db {
 
 impl Db {
     fn start() -> Db {
-        let resp = free_port();
-        let node = TestNode::start_with(|home| {
-            set_system_var(home, "RespPort", Value::Int(i64::from(resp)));
-        });
+        let node = TestNode::start_listening("resp", "RespPort", |_| {});
+        let resp = node.port_of("resp");
         Db { node, resp }
     }
 

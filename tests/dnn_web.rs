@@ -80,11 +80,7 @@ fn the_page_picks_a_live_provider_and_survives_losing_them() {
     let p1 = home_node(&d);
     let mid = site(&p1, "content from leither");
     run(&p1.home, &["mimei", "publish", &mid]);
-    let a1 = run(&p1.home, &["swarm", "local"])
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let a1 = p1.swarm_addr();
     let mut providers = vec![p1];
     for _ in 0..2 {
         let p = home_node(&d);

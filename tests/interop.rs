@@ -32,8 +32,10 @@ const INSTALL_HINT: &str =
 
 /// How long a script or a `leither` command may run before it is killed and the test fails.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long our node may take after `run` until `swarm local` names a listen address.
-const SWARM_UP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long our node may take after `run` until `swarm local` names a listen address (it
+/// does from the start: the node writes leither.addr once the swarm listens; generous for a
+/// loaded machine).
+const SWARM_UP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Random files this big span several 256 KiB blocks (5 leaves under one root).
 const FILE_SIZE: usize = 1_300_000;
 

@@ -26,12 +26,10 @@ fn run(home: &Path, args: &[&str]) -> String {
     ok(&leither(home, args))
 }
 
+/// From `leither.ports`, written once the swarm listens (`swarm local` right after the start
+/// could come before the swarm named its address).
 fn swarm_addr(n: &TestNode) -> String {
-    run(&n.home, &["swarm", "local"])
-        .lines()
-        .next()
-        .expect("swarm local prints an address")
-        .to_string()
+    n.swarm_addr()
 }
 
 fn random_file(path: &Path, len: usize, seed: u64) {

@@ -178,10 +178,8 @@ fn js_hprose_3_0_http_and_websocket() {
 #[cfg(feature = "resp")]
 #[test]
 fn python_hprose_reaches_a_database() {
-    let resp = common::free_port();
-    let node = TestNode::start_with(|home| {
-        common::set_system_var(home, "RespPort", leither::api::Value::Int(i64::from(resp)));
-    });
+    let node = TestNode::start_listening("resp", "RespPort", |_| {});
+    let resp = node.port_of("resp");
     let out = common::ok(&common::leither(
         &node.home,
         &["mimei", "create", "-t", "db", "-m", "hprose-db"],

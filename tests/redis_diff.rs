@@ -37,7 +37,6 @@
 mod common;
 
 use common::TestNode;
-use leither::api::Value;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
@@ -61,10 +60,10 @@ struct RedisServer {
 
 impl RedisServer {
     /// Starts one on a free port; a port taken between choosing and binding it (tests run
-    /// in parallel and nodes bind port 0) costs a retry on another, at most three.
+    /// in parallel and nodes bind port 0) costs a retry on another, at most five.
     fn start() -> RedisServer {
         let mut last = String::new();
-        for _ in 0..3 {
+        for _ in 0..5 {
             match RedisServer::try_start() {
                 Ok(s) => return s,
                 Err(e) => last = e,
@@ -93,12 +92,38 @@ impl RedisServer {
                      apt-get install redis-server"
                 )
             });
-        let server = RedisServer { child, port, dir };
-        if let Err(e) = wait_listening(port) {
+        let mut server = RedisServer { child, port, dir };
+        if let Err(e) = server.wait_ours() {
             let log = std::fs::read_to_string(server.dir.join("redis.log")).unwrap_or_default();
             return Err(format!("redis-server did not listen on {port}: {e}\n{log}"));
         }
         Ok(server)
+    }
+
+    /// Waits until the server answers on its port and is this one, not another program that
+    /// took the port first: a redis-server that cannot bind exits, and the server on the port
+    /// must name our `--dir`.
+    fn wait_ours(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + LISTEN_TIMEOUT;
+        let dir = self.dir.to_string_lossy().into_owned();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("redis-server exited ({status})"));
+            }
+            let e = match Conn::connect(self.port) {
+                Ok(mut c) => match c.call(&cmd(&["CONFIG", "GET", "dir"])) {
+                    Ok(r) if r.to_string().contains(&dir) => return Ok(()),
+                    Ok(R::Arr(_)) => return Err("another redis-server owns the port".into()),
+                    Ok(other) => format!("CONFIG GET dir answered {other}"),
+                    Err(e) => format!("CONFIG GET dir: {e}"),
+                },
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() > deadline {
+                return Err(e);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -123,11 +148,9 @@ impl Subject {
         match std::env::var("LEITHER_DIFF_AGAINST").as_deref() {
             Ok("redis") => Subject::Redis(RedisServer::start()),
             Ok("node") | Err(_) => {
-                let port = common::free_port();
-                let node = TestNode::start_with(|home| {
-                    common::set_system_var(home, "RespPort", Value::Int(i64::from(port)));
-                });
-                // NEEDS THE RESP SERVER: the node opens RespPort when it has the listener.
+                let node = TestNode::start_listening("resp", "RespPort", |_| {});
+                let port = node.port_of("resp");
+                // Bound before leither.addr was written: this PING checks it answers.
                 if let Err(e) = wait_listening(port) {
                     panic!(
                         "the node did not listen on RespPort {port} ({e}); is the RESP listener \

@@ -183,17 +183,10 @@ fn owner_may_raise_the_lua_caps() {
 #[cfg(feature = "resp")]
 #[test]
 fn keys_glob_with_many_stars_does_not_freeze_the_node() {
-    let port = common::free_port();
-    let n = TestNode::start_with(|home| {
-        common::set_system_var(home, "RespPort", leither::api::Value::Int(i64::from(port)));
-    });
-    let mut s = None;
-    let t = Instant::now();
-    while s.is_none() && t.elapsed() < Duration::from_secs(10) {
-        s = TcpStream::connect(("127.0.0.1", port)).ok();
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut s = s.expect("the node did not open RespPort");
+    let n = TestNode::start_listening("resp", "RespPort", |_| {});
+    // Bound before leither.addr was written: no waiting for it.
+    let mut s = TcpStream::connect(("127.0.0.1", n.port_of("resp")))
+        .expect("the node did not open RespPort");
     s.set_read_timeout(Some(ANSWER_WITHIN)).unwrap();
     let resp = |parts: &[&str]| {
         let mut b = format!("*{}\r\n", parts.len());

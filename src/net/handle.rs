@@ -235,6 +235,19 @@ impl Net {
             .collect()
     }
 
+    /// Waits until the swarm reports a listen address (the driver saw `NewListenAddr`), at
+    /// most `limit`: its socket is bound in `start`, its address comes as the first event.
+    pub async fn wait_listening(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.inner.shared.borrow().listen.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     /// The connected peers.
     pub fn peers(&self) -> Vec<PeerInfo> {
         let sh = self.inner.shared.borrow();

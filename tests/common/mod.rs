@@ -1,5 +1,9 @@
 //! Helpers shared by the black-box tests in `tests/`: a real `leither` node in a fresh
 //! temporary home, started with the built binary and stopped when the handle is dropped.
+//! Readiness is the node's own signal (`leither.addr`, written once every listener is bound)
+//! and every port comes from `leither.ports`, never from a port bound and released here, except
+//! RESP and HTTPS, which a setting of 0 turns off: those are picked free and the start is
+//! retried when another program took the port first ([`TestNode::start_listening`]).
 //!
 //! Each test file that uses this says `mod common;`; not every file uses every helper.
 #![allow(dead_code)]
@@ -12,10 +16,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod dnn;
 
-/// How long a node may take to write `leither.addr` after `run`.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a node may take to exit after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a node may take to write `leither.addr` after `run` (generous: a loaded machine
+/// may take seconds to open the store; a healthy start takes milliseconds).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often [`TestNode::start_listening`] tries another port after a collision.
+const START_ATTEMPTS: usize = 5;
+/// How long a node may take to exit after SIGTERM before it is killed (as `leither stop`
+/// waits: a loaded machine may take seconds to drain and close the store).
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The built `leither` binary (Cargo builds it for integration tests).
 pub const BIN: &str = env!("CARGO_BIN_EXE_leither");
@@ -29,6 +37,8 @@ pub struct TestNode {
     pub home: PathBuf,
     /// `http://127.0.0.1:PORT`, from `HOME/leither.addr`.
     pub url: String,
+    /// Every listener, `(name, address)`, from `HOME/leither.ports` (docs/storage.md).
+    pub listeners: Vec<(String, String)>,
     child: Child,
 }
 
@@ -83,10 +93,90 @@ impl TestNode {
         let mut node = TestNode {
             home,
             url: String::new(),
+            listeners: Vec::new(),
             child,
         };
         node.url = format!("http://{}", node.wait_for_addr());
+        node.listeners = read_listeners(&node.home);
         node
+    }
+
+    /// [`TestNode::start_with`] with the listener `name` (`"resp"`, `"https"`) on a free port
+    /// set as `key` (`RespPort`, `HttpsPort`; 0 turns those off, so the node cannot pick one):
+    /// when another program took the port before the node bound it, the node runs without that
+    /// listener, and this starts it again on another port.
+    pub fn start_listening(name: &str, key: &str, configure: impl Fn(&Path)) -> TestNode {
+        TestNode::start_listening_env(name, key, configure, &[])
+    }
+
+    /// [`TestNode::start_listening`], with `env` added to the node's environment.
+    pub fn start_listening_env(
+        name: &str,
+        key: &str,
+        configure: impl Fn(&Path),
+        env: &[(&str, &str)],
+    ) -> TestNode {
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let node = TestNode::start_with_env(
+                |h| {
+                    set_system_var(h, key, leither::api::Value::Int(port.into()));
+                    configure(h);
+                },
+                env,
+            );
+            if node.listener(name).is_some() {
+                return node;
+            }
+            eprintln!("{key} {port} was taken before the node bound it; trying another");
+        }
+        panic!("the node did not get a free {key} in {START_ATTEMPTS} attempts");
+    }
+
+    /// The address of the listener `name` (`http`, `https`, `resp`; `swarm` gives the first).
+    pub fn listener(&self, name: &str) -> Option<&str> {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.as_str())
+    }
+
+    /// The port of the listener `name`; panics if the node has none.
+    pub fn port_of(&self, name: &str) -> u16 {
+        let a = self.listener(name).unwrap_or_else(|| {
+            panic!(
+                "the node has no {name} listener ({:?}); stderr:\n{}",
+                self.listeners,
+                self.stderr()
+            )
+        });
+        a.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("ip:port")
+    }
+
+    /// The swarm's loopback TCP address, `/ip4/127.0.0.1/tcp/PORT/p2p/PEERID` (the node must
+    /// have been started with the network on: `SwarmPort` 0 in a test).
+    pub fn swarm_addr(&self) -> String {
+        let swarm: Vec<&str> = self
+            .listeners
+            .iter()
+            .filter(|(n, _)| n == "swarm")
+            .map(|(_, a)| a.as_str())
+            .collect();
+        swarm
+            .iter()
+            .find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
+            .or_else(|| swarm.iter().find(|a| a.contains("/tcp/")))
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the node names no TCP swarm address ({:?}); stderr:\n{}",
+                    self.listeners,
+                    self.stderr()
+                )
+            })
     }
 
     /// The port the node listens on.
@@ -127,6 +217,19 @@ impl TestNode {
         }
         let _ = self.child.kill();
         self.child.wait().ok()
+    }
+
+    /// Waits (without signalling) until the node exits, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) => return None,
+            }
+        }
+        None
     }
 
     fn wait_for_addr(&mut self) -> String {
@@ -257,7 +360,19 @@ pub fn set_system_var(home: &Path, key: &str, value: leither::api::Value) {
     fs::write(&path, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
+/// The listeners in `HOME/leither.ports`: `(name, address)` per line.
+pub fn read_listeners(home: &Path) -> Vec<(String, String)> {
+    fs::read_to_string(home.join("leither.ports"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, a)| (n.to_string(), a.trim().to_string()))
+        .collect()
+}
+
 /// A TCP port that was free a moment ago on 127.0.0.1 (bound to port 0, read, released).
+/// Someone else may bind it before whoever it is handed to: use it only where a collision is
+/// detected and retried ([`TestNode::start_listening`]).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
