@@ -17,16 +17,16 @@ use std::rc::Rc;
 use crate::config::SystemVars;
 
 const MIB: usize = 1 << 20;
-/// What the process needs before any work: code, runtime, libp2p, redb (measured at ~27 MiB
-/// RSS for a debug build at rest, ~9 MiB for a release build).
-pub const BASELINE_MB: usize = 12;
+/// What the process needs before any work: code, runtime, libp2p, redb (a release build at
+/// rest; a debug build needs about 27 MiB).
+pub const BASELINE_MB: usize = 8;
 /// The least the connection budget is given, whatever `MaxMemoryMB` says.
-pub const MIN_BUFFERS_MB: usize = 2;
+pub const MIN_BUFFERS_MB: usize = 4;
 
 /// The shares of `MaxMemoryMB`: (Lua instances, connections and streams), in bytes.
 ///
-/// Lua gets `LeverMemoryMB` when set (at most `MaxMemoryMB`), else half; the page cache an
-/// eighth; the process itself [`BASELINE_MB`]; connections and streams what is left, at least
+/// Lua gets `LeverMemoryMB` when set (at most `MaxMemoryMB`), else three eighths; the page
+/// cache an eighth; the process itself [`BASELINE_MB`]; connections and streams what is left, at least
 /// [`MIN_BUFFERS_MB`].
 pub fn split(vars: &SystemVars) -> (usize, usize) {
     let max = vars.max_memory_mb as usize * MIB;
@@ -37,7 +37,7 @@ pub fn split(vars: &SystemVars) -> (usize, usize) {
         .and_then(|(_, v)| v.as_i64())
         .and_then(|m| usize::try_from(m).ok())
         .map(|m| (m * MIB).min(max))
-        .unwrap_or(max / 2);
+        .unwrap_or(max / 8 * 3);
     let cache = (max / 8).clamp(MIB, 64 * MIB);
     let buffers = max
         .saturating_sub(lever)
@@ -232,8 +232,8 @@ mod tests {
             ..SystemVars::default()
         };
         let (lua, buffers) = split(&v);
-        assert_eq!(lua, 32 * MIB);
-        assert_eq!(buffers, (64 - 32 - 8 - BASELINE_MB) * MIB);
+        assert_eq!(lua, 24 * MIB);
+        assert_eq!(buffers, (64 - 24 - 8 - BASELINE_MB) * MIB);
         v.max_memory_mb = 8;
         assert_eq!(split(&v).1, MIN_BUFFERS_MB * MIB);
         v.other

@@ -7,8 +7,9 @@
 //! keep-alive that shrinks as the port fills; idle connections go first), request heads up to
 //! [`HEAD_LIMIT`] bytes (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413
 //! beyond), read and write timeouts on every connection, and the node's memory budget
-//! ([`crate::budget`]): each connection reserves [`CONNECTION_MEMORY`] and each body it reads
-//! its size, or gets `503` with the reason. Routes are in [`routes`]. Both ports run the one
+//! ([`crate::budget`]): a port reserves [`CONNECTION_MEMORY`] for each of its slots when it
+//! starts (fewer slots when the budget cannot hold them all: the log says so), and each body
+//! a connection reads reserves its size, or gets `503` with the reason. Routes are in [`routes`]. Both ports run the one
 //! accept loop ([`serve_on`]); what differs is an [`Acceptor`]: plain TCP as it is, or a TLS
 //! handshake first. A handler asks [`is_secure`] and [`peer_addr`] about its connection.
 
@@ -165,10 +166,26 @@ pub async fn serve_on<A: Acceptor>(
         state: state.clone(),
     }));
     let active = Rc::new(Cell::new(0usize));
-    let slots = slots::Slots::new(state.vars.borrow().conn.clone());
+    let memory = CONNECTION_MEMORY + if A::SECURE { TLS_MEMORY } else { 0 };
+    let mut limits = state.vars.borrow().conn.clone();
+    let room = state.budget.limit().saturating_sub(state.budget.used()) / 2 / memory;
+    if room < limits.max_connections {
+        let fit = room.max(limits.loopback_reserve + 1).max(4);
+        crate::log_warn!(
+            "HttpMaxConnections {} would take more than half of the memory budget for              connections; serving {fit} (raise MaxMemoryMB for more)",
+            limits.max_connections
+        );
+        limits.max_connections = fit;
+    }
+    // The slots' buffers are reserved once, for as long as the port is open.
+    let _table = state
+        .budget
+        .reserve(0, "connection slots")
+        .and_then(|mut g| g.grow(limits.max_connections * memory).map(|_| g))
+        .ok();
+    let slots = slots::Slots::new(limits);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let memory = CONNECTION_MEMORY + if A::SECURE { TLS_MEMORY } else { 0 };
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -198,15 +215,6 @@ pub async fn serve_on<A: Acceptor>(
                 continue;
             }
         };
-        let grant = match state.budget.reserve(memory, "a connection's buffers") {
-            Ok(g) => g,
-            Err(e) => {
-                let why = e.to_string();
-                acceptor.refuse(&stream, &why);
-                crate::log_warn!("connection from {peer} refused: {why}");
-                continue;
-            }
-        };
         let _ = stream.set_nodelay(true);
         active.set(active.get() + 1);
         let app = app.clone();
@@ -215,7 +223,6 @@ pub async fn serve_on<A: Acceptor>(
         let opening = acceptor.open(stream, peer);
         let budget = state.budget.clone();
         tokio::task::spawn_local(async move {
-            let _held = (slot.slot.clone(), grant);
             let opening = async {
                 tokio::select! {
                     s = opening => s,

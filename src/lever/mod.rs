@@ -156,7 +156,7 @@ impl Lever {
     }
 
     /// The memory the node lets instances reserve: `LeverMemoryMB` (at most `MaxMemoryMB`),
-    /// else half of `MaxMemoryMB`; the rest is for connections and caches
+    /// else three eighths of `MaxMemoryMB`; the rest is for connections and caches
     /// ([`crate::budget::split`]).
     pub fn budget(state: &NodeState) -> usize {
         crate::budget::split(&state.vars.borrow()).0
