@@ -147,6 +147,40 @@ fn reply_503(reason: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Refused connections read their request for this long before they close: closing a
+/// socket with unread input sends a reset, and the client would not read the 503.
+const LINGER: Duration = Duration::from_secs(1);
+/// Most refused connections lingering at once (beyond, they close at once).
+const MAX_LINGERING: usize = 16;
+
+/// Closes a refused connection after reading what its client sent (bounded in time, bytes
+/// and number), so the client reads the 503 rather than a reset.
+fn linger(stream: TcpStream, lingering: &Rc<Cell<usize>>) {
+    if lingering.get() >= MAX_LINGERING {
+        return;
+    }
+    lingering.set(lingering.get() + 1);
+    let lingering = lingering.clone();
+    tokio::task::spawn_local(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let _ = tokio::time::timeout(LINGER, async {
+            // FIN after the 503, then read (and drop) what the client sent.
+            let _ = stream.shutdown().await;
+            let mut buf = [0u8; 1024];
+            let mut left = 64 * 1024usize;
+            while left > 0 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+        lingering.set(lingering.get() - 1);
+    });
+}
+
 /// Serves HTTP on `listener` until `shutdown` turns true, then lets open connections finish
 /// (up to [`DRAIN_TIMEOUT`]) and returns.
 pub async fn serve(listener: TcpListener, state: Rc<NodeState>, shutdown: watch::Receiver<bool>) {
@@ -184,6 +218,7 @@ pub async fn serve_on<A: Acceptor>(
         .and_then(|mut g| g.grow(limits.max_connections * memory).map(|_| g))
         .ok();
     let slots = slots::Slots::new(limits);
+    let lingering = Rc::new(Cell::new(0usize));
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -212,6 +247,7 @@ pub async fn serve_on<A: Acceptor>(
             Err(slots::Refused(why)) => {
                 acceptor.refuse(&stream, &why);
                 crate::log_debug!("connection from {peer} refused: {why}");
+                linger(stream, &lingering);
                 continue;
             }
         };

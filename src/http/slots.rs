@@ -7,7 +7,9 @@
 //! `WsIdleSecs`). The rules ([`Slots::admit`], [`Slots::sweep`]):
 //!
 //! - one address holds at most `HttpMaxPerAddress` connections (its oldest idle one makes
-//!   room, else the new one is refused);
+//!   room, else the new one is refused); the node's own loopback address (`127.0.0.1`,
+//!   `::1`: the owner's CLI, which may run many calls at once) is not capped, the rest of
+//!   127/8 is, like any other address;
 //! - `HttpLoopbackReserve` of the `HttpMaxConnections` slots are for loopback clients only,
 //!   so the owner's CLI and dashboard on the node's machine are served whatever strangers do;
 //! - when the port is full, the connection idle the longest (between requests, still sending
@@ -192,7 +194,7 @@ impl Slots {
     pub fn admit(self: &Rc<Self>, ip: IpAddr, now: Instant) -> Result<SlotGuard, Refused> {
         let l = &self.limits;
         let from_ip = self.open.borrow().iter().filter(|s| s.ip == ip).count();
-        if from_ip >= l.max_per_address {
+        if from_ip >= l.max_per_address && !is_owner_loopback(ip) {
             match self.idlest(now, |s| s.ip == ip) {
                 Some(v) => self.evict(&v, Closed::Evicted),
                 None => {
@@ -280,6 +282,16 @@ impl Slots {
             self.evict(s, *why);
         }
         late.len()
+    }
+}
+
+/// The node's own loopback address, `127.0.0.1` or `::1` (IPv4-mapped included).
+pub fn is_owner_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4 == std::net::Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+        }
     }
 }
 
