@@ -129,6 +129,8 @@ pub struct SystemVars {
     pub lua_max_instructions: u64,
     /// `LuaMaxRamMB`: the cap on `ram` in lever.json (default 8).
     pub lua_max_ram_mb: u32,
+    /// Connection limits (`HttpMaxConnections`, `HttpMaxPerAddress`, ...): [`crate::limits`].
+    pub conn: crate::limits::ConnLimits,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -159,6 +161,7 @@ impl Default for SystemVars {
             lua_max_timeout_ms: DEFAULT_LUA_MAX_TIMEOUT_MS,
             lua_max_instructions: DEFAULT_LUA_MAX_INSTRUCTIONS,
             lua_max_ram_mb: DEFAULT_LUA_MAX_RAM_MB,
+            conn: Default::default(),
             other: Vec::new(),
         }
     }
@@ -430,9 +433,15 @@ impl SystemVars {
                         .filter(|m| (1..=1024).contains(m))
                         .ok_or_else(|| field("LuaMaxRamMB", "a number of MiB from 1 to 1024"))?
                 }
-                _ => sv.other.push((key, value)),
+                // Connection limits: a block of their own (crate::limits).
+                k => match sv.conn.parse_key(k, &value) {
+                    Ok(true) => {}
+                    Ok(false) => sv.other.push((key, value)),
+                    Err((f, expected)) => return Err(field(f, expected)),
+                },
             }
         }
+        sv.conn.check().map_err(|(f, e)| field(f, e))?;
         if sv.https_port != 0 && sv.https_port == sv.service_port {
             return Err(field(
                 "HttpsPort",
@@ -520,6 +529,7 @@ impl SystemVars {
                 Value::Int(i64::from(self.lua_max_ram_mb)),
             ),
         ];
+        m.extend(self.conn.entries());
         m.extend(self.other.iter().cloned());
         Value::Map(m)
     }

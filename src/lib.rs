@@ -22,7 +22,8 @@
 //!                     db/         the Redis-like engine; cur in redb, versions as prolly trees
 //!                     ipfs/       sans-io IPFS formats: CID, dag-pb, UnixFS importer/exporter, CAR
 //!                     pki/        ed25519 keys, Leither IDs, PeerIds, passes (PPT)
-//!                     config      SystemVars.json
+//!                     config      SystemVars.json (connection limits: limits)
+//!                     budget      the memory budget connections, bodies and streams draw from
 //!                     resp/       RESP2 codec (sans-io) and the redis-cli listener (feature `resp`)
 //!                     lever/      Lever services over the API table (feature `lever`)
 //!                     lua/        sandboxed Lua 5.4 states, limits, API bindings (feature `lever`)
@@ -44,6 +45,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod budget;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -58,6 +60,7 @@ pub mod http;
 pub mod ipfs;
 #[cfg(feature = "lever")]
 pub mod lever;
+pub mod limits;
 pub mod log;
 #[cfg(feature = "lever")]
 pub mod lua;

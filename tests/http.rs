@@ -238,18 +238,26 @@ fn routes_heads_and_cors() {
     assert_eq!(r.matches("HTTP/1.1 200").count(), 2, "{r}");
 }
 
+/// A port full of connections being served answers 503 with the reason, then recovers
+/// (idle connections would give way instead: tests/security.rs).
 #[test]
 fn connection_limit_answers_503_then_recovers() {
-    let n = TestNode::start();
-    let mut idle = Vec::new();
-    for _ in 0..leither::http::MAX_CONNECTIONS {
-        let s = TcpStream::connect(("127.0.0.1", n.port())).unwrap();
-        idle.push(s);
+    let n = TestNode::start_with(|home| {
+        common::set_system_var(home, "HttpMaxPerAddress", leither::api::Value::Int(1000));
+    });
+    let mut busy = Vec::new();
+    for _ in 0..leither::limits::ConnLimits::default().max_connections {
+        let mut s = TcpStream::connect(("127.0.0.1", n.port())).unwrap();
+        // A head whose body has not come: the connection is being served.
+        s.write_all(b"POST /api/Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            .unwrap();
+        busy.push(s);
     }
     std::thread::sleep(Duration::from_millis(300));
     let r = raw(&n, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(r.starts_with("HTTP/1.1 503"), "{r}");
-    drop(idle);
+    assert!(r.contains("HttpMaxConnections"), "{r}");
+    drop(busy);
     std::thread::sleep(Duration::from_millis(300));
     still_serving(&n);
 }

@@ -221,3 +221,279 @@ fn keys_glob_with_many_stars_does_not_freeze_the_node() {
     assert!(text.starts_with("+OK\r\n*0\r\n"), "{text}");
     node_answers(&n);
 }
+
+// ---- Connections and memory (items 6 and 7 of issue #15) ----
+
+/// A TCP connection to the node from `source` (any 127/8 address: the kernel routes all of
+/// them to lo, so each stands for another client address).
+fn connect_from(n: &TestNode, source: &str) -> std::io::Result<TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let target: std::net::SocketAddr = format!("127.0.0.1:{}", n.port()).parse().unwrap();
+    let s = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4()?;
+        s.bind(format!("{source}:0").parse().unwrap())?;
+        tokio::time::timeout(Duration::from_secs(5), s.connect(target))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+    })?;
+    let s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_write_timeout(Some(Duration::from_secs(10)))?;
+    Ok(s)
+}
+
+/// One GET from `source`: the status line of the answer ("" when none came).
+fn get_from(n: &TestNode, source: &str, path: &str) -> String {
+    let Ok(mut s) = connect_from(n, source) else {
+        return String::new();
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Opens `count` connections from `source` that send nothing (kept open by the caller).
+fn idle_from(n: &TestNode, source: &str, count: usize) -> Vec<TcpStream> {
+    (0..count)
+        .filter_map(|_| connect_from(n, source).ok())
+        .collect()
+}
+
+/// 64 idle connections denied the HTTP port to everyone, the owner included.
+#[test]
+fn idle_connections_from_one_address_do_not_lock_out_others_or_the_owner() {
+    let n = TestNode::start();
+    let mut idle = idle_from(&n, "127.0.0.2", 80);
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let other = get_from(&n, "127.0.0.3", "/api/GetVar");
+    assert!(
+        other.starts_with("HTTP/1.1 "),
+        "no answer to another address"
+    );
+    assert!(
+        !other.contains("503"),
+        "another address was refused: {other}"
+    );
+    node_answers(&n);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // The flooding address keeps at most HttpMaxPerAddress (16) of its connections: each
+    // newer one closed its idlest.
+    let open = idle
+        .iter_mut()
+        .filter(|s| {
+            let mut s: &TcpStream = s;
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut b = [0u8; 256];
+            matches!(s.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.kind() == std::io::ErrorKind::TimedOut)
+        })
+        .count();
+    assert!(
+        open <= 16,
+        "{open} idle connections from one address stayed open"
+    );
+}
+
+/// Idle connections from many addresses filled every slot: the idlest give way.
+#[test]
+fn idle_connections_from_many_addresses_give_way_when_the_port_is_full() {
+    let n = TestNode::start();
+    let mut idle = Vec::new();
+    for i in 2..7 {
+        idle.extend(idle_from(&n, &format!("127.0.0.{i}"), 16));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let newcomer = get_from(&n, "127.0.0.9", "/api/GetVar");
+    assert!(
+        newcomer.starts_with("HTTP/1.1 ") && !newcomer.contains("503"),
+        "a newcomer was not served: {newcomer:?}"
+    );
+    node_answers(&n);
+}
+
+/// Silent WebSockets held every slot: after `WsIdleSecs` of silence they give way.
+#[cfg(feature = "ws")]
+#[test]
+fn idle_websockets_give_way_when_the_port_is_full() {
+    let n = TestNode::start_with(|home| {
+        common::set_system_var(home, "WsIdleSecs", leither::api::Value::Int(2));
+        // Room in the memory budget for 64 WebSocket buffers (256 KiB each, and as much for
+        // a decoded message).
+        common::set_system_var(home, "MaxMemoryMB", leither::api::Value::Int(128));
+    });
+    let mut sockets = Vec::new();
+    for i in 2..6 {
+        for _ in 0..16 {
+            let Ok(mut s) = connect_from(&n, &format!("127.0.0.{i}")) else {
+                continue;
+            };
+            let up = "GET /ws/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                      Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+            s.write_all(up.as_bytes()).unwrap();
+            let mut buf = [0u8; 512];
+            let k = s.read(&mut buf).unwrap_or(0);
+            assert!(
+                buf[..k].starts_with(b"HTTP/1.1 101"),
+                "{}",
+                String::from_utf8_lossy(&buf[..k])
+            );
+            sockets.push(s);
+        }
+    }
+    assert_eq!(sockets.len(), 64);
+    // Busy WebSockets are not closed for a newcomer...
+    let early = get_from(&n, "127.0.0.9", "/api/GetVar");
+    assert!(early.contains("503"), "{early}");
+    // ...silent ones are, once WsIdleSecs have passed.
+    std::thread::sleep(Duration::from_secs(3));
+    let later = get_from(&n, "127.0.0.9", "/api/GetVar");
+    assert!(
+        later.starts_with("HTTP/1.1 ") && !later.contains("503"),
+        "{later:?}"
+    );
+    node_answers(&n);
+}
+
+/// Slowloris: a head sent one byte a second held a slot for as long as the client liked.
+#[test]
+fn slowloris_is_closed_within_the_header_timeout() {
+    let n = TestNode::start_with(|home| {
+        common::set_system_var(home, "HttpHeaderTimeoutSecs", leither::api::Value::Int(3));
+    });
+    let s = connect_from(&n, "127.0.0.2").unwrap();
+    let mut writer = s.try_clone().unwrap();
+    let t = Instant::now();
+    let drip = std::thread::spawn(move || {
+        for b in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+            if writer.write_all(std::slice::from_ref(b)).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut reader = s;
+    reader
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = reader.read_to_end(&mut got);
+    let took = t.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "the slow head was held {took:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    drip.join().unwrap();
+    node_answers(&n);
+}
+
+/// The VmRSS of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// NDJSON streams to an echo service took the node to 1.34 GB, far past MaxMemoryMB.
+#[test]
+fn stream_flood_stays_within_max_memory() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    const MAX_MB: u64 = 64;
+    let n = TestNode::start_with(|home| {
+        common::set_system_var(home, "MaxMemoryMB", leither::api::Value::Int(MAX_MB as i64));
+    });
+    deploy(
+        &n,
+        &app(
+            r#"{"name": "echo"}"#,
+            "return { EchoChan = function(s) while true do local v = s:recv() \
+             if v == nil then return end s:send(v) end end }",
+        ),
+    );
+    // 8 MiB of 8 KiB lines per stream, 32 streams at once.
+    let line = format!("\"{}\"\n", "x".repeat(8 * 1024 - 3));
+    let body = Arc::new(line.repeat(1024).into_bytes());
+    let pid = n.pid();
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let watch = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let t = Instant::now();
+    let flood: Vec<_> = (0..32)
+        .map(|i| {
+            let body = body.clone();
+            let port = n.port();
+            std::thread::spawn(move || {
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return String::new();
+                };
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+                let head = format!(
+                    "POST /echo/EchoChan?forceenv=dev.lever&n={i} HTTP/1.1\r\nHost: x\r\n\
+                     Content-Type: application/x-ndjson\r\nConnection: close\r\n\
+                     Content-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+                let mut got = Vec::new();
+                let _ = s.read_to_end(&mut got);
+                String::from_utf8_lossy(&got[..got.len().min(200)]).into_owned()
+            })
+        })
+        .collect();
+    let answers: Vec<String> = flood.into_iter().map(|h| h.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    watch.join().unwrap();
+    let peak_mb = peak.load(Ordering::Relaxed) / 1024;
+    let served = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 200"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 503"))
+        .count();
+    eprintln!(
+        "stream flood: peak RSS {peak_mb} MiB, {served} served, {refused} refused, {:?}",
+        t.elapsed()
+    );
+    assert!(
+        peak_mb < MAX_MB,
+        "the node's RSS reached {peak_mb} MiB, above MaxMemoryMB {MAX_MB}"
+    );
+    assert!(served > 0, "no stream was served: {answers:?}");
+    if refused > 0 {
+        let a = answers.iter().find(|a| a.contains("503")).unwrap();
+        assert!(a.contains("503"), "{a}");
+    }
+    node_answers(&n);
+}

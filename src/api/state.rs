@@ -54,6 +54,8 @@ pub struct NodeState {
     /// The open file handles of the `MF*` functions (temporary files included).
     #[cfg(feature = "files")]
     pub mf: RefCell<super::mf_handles::MfHandles>,
+    /// The memory budget of connections, bodies and streams (docs/security.md).
+    pub budget: std::rc::Rc<crate::budget::Budget>,
 }
 
 impl NodeState {
@@ -75,7 +77,9 @@ impl NodeState {
         #[cfg(feature = "files")]
         let durability = crate::db::cur::Durability::parse(&vars.db_durability)
             .unwrap_or(crate::db::cur::Durability::Group);
+        let budget = crate::budget::Budget::new(crate::budget::split(&vars).1);
         NodeState {
+            budget,
             #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             #[cfg(feature = "files")]

@@ -8,14 +8,22 @@
 //! bound header size anyway, and a client deserves the right status, so [`HeadGuard`] (sans
 //! io) follows the stream: head bytes up to the blank line, then `Content-Length` body
 //! bytes, then the next head. After an `Upgrade` head (WebSocket) it steps aside.
+//!
+//! The guard also keeps the connection's [`Slot`] up to date (fresh, in a head, busy, idle,
+//! upgraded; the last byte either way), and a read gives up when the port closes the
+//! connection ([`super::slots`]: a head past its timeout gets `408`, an idle one is closed).
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::Poll;
+use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::slots::{Activity, Closed, Slot};
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,8 @@ pub struct HeadGuard {
     phase: Phase,
     head: Vec<u8>,
     limit: usize,
+    /// Heads completed so far.
+    heads: u64,
 }
 
 impl HeadGuard {
@@ -47,7 +57,26 @@ impl HeadGuard {
             phase: Phase::Head,
             head: Vec::new(),
             limit,
+            heads: 0,
         }
+    }
+
+    /// What the connection is doing after the bytes fed so far, given what it did before
+    /// and how many heads were complete then.
+    fn activity(&self, before: Activity, heads_before: u64) -> Activity {
+        match self.phase {
+            Phase::Through => Activity::Through,
+            Phase::Body(_) => Activity::Busy,
+            Phase::Head if self.heads != heads_before => Activity::Busy,
+            Phase::Head if self.head.is_empty() => before,
+            Phase::Head if before == Activity::Fresh => Activity::Fresh,
+            Phase::Head => Activity::Head,
+        }
+    }
+
+    /// True between requests: no byte of a next head has come.
+    fn between_requests(&self) -> bool {
+        self.phase == Phase::Head && self.head.is_empty()
     }
 
     /// Feeds bytes as they arrive from the client.
@@ -87,6 +116,7 @@ impl HeadGuard {
                             self.head.truncate(end);
                             self.phase = next_phase(&self.head);
                             self.head.clear();
+                            self.heads += 1;
                         }
                         None if take < bytes.len() || self.head.len() >= self.limit => {
                             return Err(HeadTooLarge);
@@ -142,6 +172,9 @@ fn next_phase(head: &[u8]) -> Phase {
 }
 
 /// The reply written straight to the socket when a head is too large.
+/// The reply to a client whose head took longer than `HttpHeaderTimeoutSecs`.
+const REPLY_408: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 70\r\nConnection: close\r\n\r\nthe request head came too slowly (HttpHeaderTimeoutSecs in SystemVars)";
+
 const REPLY_431: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 45\r\nConnection: close\r\n\r\nrequest headers are larger than 8 KiB allowed";
 
 /// picoserve writes its status line as `HTTP/1.1 400 \r\n`, with an empty reason phrase, in a
@@ -235,6 +268,7 @@ pub struct GuardedStream<S = TcpStream> {
     stream: RefCell<S>,
     guard: HeadGuard,
     out: RefCell<Vec<u8>>,
+    slot: Option<Rc<Slot>>,
 }
 
 /// Writes smaller than this are gathered and sent at `flush` (picoserve writes a response's
@@ -253,7 +287,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
             stream: RefCell::new(stream),
             guard: HeadGuard::new(head_limit),
             out: RefCell::new(Vec::new()),
+            slot: None,
         }
+    }
+
+    /// Reports what the connection does to `slot`, and ends it when the port closes it.
+    pub fn with_slot(mut self, slot: Rc<Slot>) -> GuardedStream<S> {
+        self.slot = Some(slot);
+        self
     }
 }
 
@@ -262,12 +303,14 @@ pub struct GuardedRead<'a, S> {
     stream: &'a RefCell<S>,
     guard: &'a mut HeadGuard,
     out: &'a RefCell<Vec<u8>>,
+    slot: Option<&'a Rc<Slot>>,
 }
 
 /// The write half of a [`GuardedStream`].
 pub struct GuardedWrite<'a, S> {
     stream: &'a RefCell<S>,
     out: &'a RefCell<Vec<u8>>,
+    slot: Option<&'a Rc<Slot>>,
 }
 
 /// Reads what is there (waiting for at least one byte, or end of stream).
@@ -344,8 +387,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
         }
         // Before waiting for the peer, send it everything pending.
         drain(self.stream, self.out).await?;
-        let n = recv(self.stream, buf).await.map_err(GuardError)?;
-        if self.guard.feed(&buf[..n]).is_err() {
+        let before = match self.slot {
+            Some(slot) => {
+                // picoserve reads the next head only once the answer is out.
+                if self.guard.between_requests() && slot.activity() == Activity::Busy {
+                    slot.set(Activity::Idle, Instant::now());
+                }
+                slot.activity()
+            }
+            None => Activity::Busy,
+        };
+        let n = match self.slot {
+            Some(slot) => tokio::select! {
+                r = recv(self.stream, buf) => r.map_err(GuardError)?,
+                why = slot.closed() => return Err(self.closed_by_port(why, before).await),
+            },
+            None => recv(self.stream, buf).await.map_err(GuardError)?,
+        };
+        let heads = self.guard.heads;
+        let fed = self.guard.feed(&buf[..n]);
+        if let Some(slot) = self.slot {
+            let now = Instant::now();
+            slot.touch(now);
+            slot.set(self.guard.activity(before, heads), now);
+        }
+        if fed.is_err() {
             // Best effort, and bounded by picoserve's read timeout around this read.
             let _ = send(self.stream, REPLY_431).await;
             return Err(GuardError(std::io::Error::new(
@@ -357,10 +423,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
     }
 }
 
+impl<S: AsyncRead + AsyncWrite + Unpin> GuardedRead<'_, S> {
+    /// The port closed this connection: a client still sending its head hears why.
+    async fn closed_by_port(&self, why: Closed, doing: Activity) -> GuardError {
+        let text = match why {
+            Closed::HeaderTimeout => "request head not complete within HttpHeaderTimeoutSecs",
+            Closed::KeepAlive => "idle beyond the keep-alive time",
+            Closed::Evicted => "idle, and the port needed the slot",
+        };
+        if why == Closed::HeaderTimeout || matches!(doing, Activity::Fresh | Activity::Head) {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                send(self.stream, REPLY_408),
+            )
+            .await;
+        }
+        GuardError(std::io::Error::new(std::io::ErrorKind::TimedOut, text))
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> BaseWrite for GuardedWrite<'_, S> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, GuardError> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(slot) = self.slot {
+            slot.touch(Instant::now());
         }
         let big = buf.len() >= WRITE_BUFFER / 2;
         // What is gathered goes first, whenever this piece will not join it: a big piece
@@ -422,10 +510,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> picoserve::io::Socket<picoserve::TokioRu
                 stream: &self.stream,
                 guard: &mut self.guard,
                 out: &self.out,
+                slot: self.slot.as_ref(),
             },
             GuardedWrite {
                 stream: &self.stream,
                 out: &self.out,
+                slot: self.slot.as_ref(),
             },
         )
     }

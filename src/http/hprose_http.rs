@@ -132,7 +132,18 @@ impl picoserve::response::ws::WebSocketCallback for WsSession {
     ) -> Result<(), W::Error> {
         use picoserve::futures::Either;
         use picoserve::response::ws::Message;
-        let mut buffer = vec![0u8; MAX_API_BODY.min(256 * 1024)];
+        let size = MAX_API_BODY.min(256 * 1024);
+        // The buffer, and a message decoded from it, count against the memory budget.
+        let _grant = match self.state.budget.reserve(2 * size, "a WebSocket's buffer") {
+            Ok(g) => g,
+            Err(e) => {
+                crate::log_warn!("websocket closed: {e}");
+                return tx
+                    .close((1013, "node memory budget full; try again later"))
+                    .await;
+            }
+        };
+        let mut buffer = vec![0u8; size];
         loop {
             let message = match rx
                 .next_message(&mut buffer, core::future::pending::<()>())

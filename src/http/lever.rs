@@ -12,6 +12,10 @@
 //!   output follows; over a WebSocket (`GET` with `Upgrade: websocket`) both directions flow at
 //!   once: text messages each carry one JSON value, an empty binary message ends the input,
 //!   and the node closes the socket when the handler returns.
+//! - Memory: a stream reserves from the node's budget ([`crate::budget`]) what it holds —
+//!   its read chunk, a partial line, the answers kept while the body is read, and the
+//!   messages queued to the handler (a WebSocket: its message buffer) — and is answered
+//!   `503` with the reason when the budget has no room, instead of growing.
 //! - The caller's session (`Authorization: Bearer SID` or `?sid=`) travels with the call, so
 //!   the code acts with the caller's rights; without one, a guest's.
 
@@ -27,7 +31,7 @@ use super::MAX_API_BODY;
 use super::reply::{CORS, json_body, json_error, query, read_body, send, session_id};
 use crate::api::json::{JsonLimits, decode};
 use crate::api::{NodeState, Value};
-use crate::lever::stream::StreamEnds;
+use crate::lever::stream::{DEPTH, StreamEnds};
 use crate::lever::target::{http_env, is_stream, percent_decode};
 use crate::lever::{Caller, LeverError, Target};
 
@@ -202,6 +206,12 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
         );
         return send(request, writer, 413, JSON, json_error(&m, "bad_body")).await;
     }
+    const CHUNK: usize = 16 * 1024;
+    let no_memory = |e: crate::budget::BudgetError| LeverError::Busy(e.to_string());
+    let mut grant = match state.budget.reserve(CHUNK, "a stream") {
+        Ok(g) => g,
+        Err(e) => return refuse(&no_memory(e), request, writer).await,
+    };
     let mut ends = match state.lever.stream(&t, args, &caller).await {
         Ok(e) => e,
         Err(e) => return refuse(&e, request, writer).await,
@@ -210,10 +220,15 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
     let mut early: Vec<Value> = Vec::new();
     let mut early_bytes = 0usize;
     let mut failure: Option<LeverError> = None;
+    // What this stream holds: the answers kept, and the sizes of the messages queued to the
+    // handler (oldest first; the channel's free permits say how many it has taken).
+    let mut early_mem = 0usize;
+    let mut queued: std::collections::VecDeque<usize> = Default::default();
+    let mut out_of_memory = None;
     {
         let mut reader = request.body_connection.body().reader();
         let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 16 * 1024];
+        let mut chunk = vec![0u8; CHUNK];
         let mut left = length;
         let tx = ends.tx.clone();
         while left > 0 && failure.is_none() {
@@ -243,7 +258,16 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
                 )));
                 break;
             }
+            let held = |queued: &std::collections::VecDeque<usize>, early_mem: usize| {
+                CHUNK + buf.capacity() + early_mem + queued.iter().sum::<usize>()
+            };
+            let msg_mem: usize = msgs.iter().map(crate::budget::value_bytes).sum();
+            if let Err(e) = grant.resize(held(&queued, early_mem) + msg_mem) {
+                out_of_memory = Some(no_memory(e));
+                break;
+            }
             for m in msgs {
+                let size = crate::budget::value_bytes(&m);
                 // Deliver, taking the handler's answers meanwhile so neither side waits forever.
                 let mut send = std::pin::pin!(tx.send(m));
                 loop {
@@ -251,7 +275,12 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
                         r = &mut send => { let _ = r; break; }
                         Some(v) = ends.rx.recv() => {
                             early_bytes += json_body(&v).len();
+                            early_mem += crate::budget::value_bytes(&v);
                             early.push(v);
+                            if let Err(e) = grant.resize(held(&queued, early_mem) + size) {
+                                out_of_memory = Some(no_memory(e));
+                                break;
+                            }
                             if early_bytes > MAX_STREAM_BODY {
                                 failure = Some(LeverError::Limit("the stream's output outran its input by more than 16 MiB; use a WebSocket".into()));
                                 break;
@@ -259,8 +288,24 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
                         }
                     }
                 }
+                queued.push_back(size);
+                let taken = queued.len().saturating_sub(DEPTH - tx.capacity());
+                queued.drain(..taken);
+                if out_of_memory.is_some() {
+                    break;
+                }
+            }
+            if out_of_memory.is_some() {
+                break;
             }
         }
+    }
+    if let Some(e) = out_of_memory {
+        // Nothing was answered yet: say 503 and why; the handler sees its input end.
+        drop(ends);
+        drop(early);
+        crate::log_warn!("a stream of {} was refused: {e}", t.service);
+        return refuse(&e, request, writer).await;
     }
     // End of input.
     let StreamEnds { tx, rx, done } = ends;
@@ -341,18 +386,26 @@ async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
     use picoserve::response::ws::WebSocketUpgrade;
     let upgrade =
         WebSocketUpgrade::from_request(&(), request.parts, request.body_connection.body()).await;
-    let ends = match upgrade {
-        Ok(_) => state.lever.stream(&t, args, &caller).await,
-        Err(_) => Err(LeverError::BadRequest(
+    let grant = state
+        .budget
+        .reserve(WS_BUFFER, "a WebSocket stream's buffer")
+        .map_err(|e| LeverError::Busy(e.to_string()));
+    let ends = match (upgrade.as_ref(), grant.as_ref()) {
+        (Ok(_), Err(e)) => Err(e.clone()),
+        (Ok(_), Ok(_)) => state.lever.stream(&t, args, &caller).await,
+        (Err(_), _) => Err(LeverError::BadRequest(
             "not a valid WebSocket upgrade".into(),
         )),
     };
     let connection = request.body_connection.finalize().await?;
     match (upgrade, ends) {
         (Ok(u), Ok(ends)) => {
-            u.on_upgrade(WsStream { ends })
-                .write_to(connection, writer)
-                .await
+            u.on_upgrade(WsStream {
+                ends,
+                _grant: grant.ok(),
+            })
+            .write_to(connection, writer)
+            .await
         }
         (Err(rejection), _) => rejection.write_to(connection, writer).await,
         (Ok(_), Err(e)) => {
@@ -369,7 +422,13 @@ async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
 #[cfg(feature = "ws")]
 struct WsStream {
     ends: StreamEnds,
+    /// The message buffer's share of the memory budget.
+    _grant: Option<crate::budget::Grant>,
 }
+
+/// A Lever WebSocket's message buffer (the largest message it takes).
+#[cfg(feature = "ws")]
+const WS_BUFFER: usize = 256 * 1024;
 
 #[cfg(feature = "ws")]
 impl picoserve::response::ws::WebSocketCallback for WsStream {
@@ -386,7 +445,7 @@ impl picoserve::response::ws::WebSocketCallback for WsStream {
             done,
         } = self.ends;
         let mut to_handler = Some(to_handler);
-        let mut buffer = vec![0u8; 256 * 1024];
+        let mut buffer = vec![0u8; WS_BUFFER];
         let mut input_open = true;
         loop {
             let next = if input_open {

@@ -1,10 +1,15 @@
 //! The HTTP port: picoserve on `ServicePort`, one task per connection on the node's thread;
 //! and, with the `tls` feature, the same routes over TLS on `HttpsPort` ([`tls`]).
 //!
-//! Limits, all fixed here so a router's memory stays bounded: at most [`MAX_CONNECTIONS`]
-//! connections per port (more are refused), request heads up to [`HEAD_LIMIT`] bytes
-//! (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413 beyond), and read and
-//! write timeouts on every connection. Routes are in [`routes`]. Both ports run the one
+//! Limits, so a router's memory stays bounded and strangers cannot hold the port: the
+//! connection slots of [`slots`] (`HttpMaxConnections` per port, `HttpMaxPerAddress` per
+//! client address, `HttpLoopbackReserve` for the owner's loopback, a head timeout, a
+//! keep-alive that shrinks as the port fills; idle connections go first), request heads up to
+//! [`HEAD_LIMIT`] bytes (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413
+//! beyond), read and write timeouts on every connection, and the node's memory budget
+//! ([`crate::budget`]): a port reserves [`CONNECTION_MEMORY`] for each of its slots when it
+//! starts (fewer slots when the budget cannot hold them all: the log says so), and each body
+//! a connection reads reserves its size, or gets `503` with the reason. Routes are in [`routes`]. Both ports run the one
 //! accept loop ([`serve_on`]); what differs is an [`Acceptor`]: plain TCP as it is, or a TLS
 //! handshake first. A handler asks [`is_secure`] and [`peer_addr`] about its connection.
 
@@ -24,6 +29,7 @@ pub mod lever;
 pub mod mm;
 pub mod reply;
 pub mod routes;
+pub mod slots;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod tpt;
@@ -40,8 +46,13 @@ use tokio::sync::watch;
 
 use crate::api::NodeState;
 
-/// Most connections served at once.
-pub const MAX_CONNECTIONS: usize = 64;
+/// What one connection reserves from the memory budget: picoserve's buffer, the write
+/// buffer, the head guard and the task (a TLS connection adds [`TLS_MEMORY`]).
+pub const CONNECTION_MEMORY: usize = CONNECTION_BUFFER + guard::WRITE_BUFFER + HEAD_LIMIT + 4096;
+/// What rustls holds per connection on top (its record buffers).
+pub const TLS_MEMORY: usize = 40 * 1024;
+/// How often idle and slow connections are looked for.
+const SWEEP_EVERY: Duration = Duration::from_millis(500);
 /// Largest request line plus headers.
 pub const HEAD_LIMIT: usize = 8 * 1024;
 /// picoserve's per-connection buffer: a head plus the start of a body.
@@ -57,6 +68,9 @@ tokio::task_local! {
     pub(crate) static REASON: RefCell<Option<String>>;
     /// Whether this connection came in over TLS (the HTTPS port).
     pub(crate) static SECURE: bool;
+    /// The node's memory budget, and what the body being handled holds of it (see
+    /// [`reply::read_body`]; kept until the next body or the end of the connection).
+    pub(crate) static BODY: (Rc<crate::budget::Budget>, RefCell<Option<crate::budget::Grant>>);
 }
 
 /// True when the request being handled came over HTTPS (false outside a connection).
@@ -83,15 +97,15 @@ pub trait Acceptor {
     /// Whether connections of this kind are encrypted (what [`is_secure`] says).
     const SECURE: bool;
     /// Opens the connection: plain TCP as it is, TLS after a handshake. Runs in the
-    /// connection's own task, counted against [`MAX_CONNECTIONS`], so it must be bounded in
+    /// connection's own task, holding a slot ([`slots`]), so it must be bounded in
     /// time; `None` means the connection was closed (the reason is logged at debug).
     fn open(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
     ) -> impl Future<Output = Option<Self::Stream>> + 'static;
-    /// Tells a connection over the limit that the port is full, best effort, without waiting.
-    fn refuse(&self, stream: &TcpStream);
+    /// Tells a connection refused a slot why (`reason`), best effort, without waiting.
+    fn refuse(&self, stream: &TcpStream, reason: &str);
 }
 
 /// Plain HTTP: the TCP stream as it is.
@@ -109,20 +123,63 @@ impl Acceptor for Plain {
         std::future::ready(Some(stream))
     }
 
-    fn refuse(&self, stream: &TcpStream) {
-        let _ = stream.try_write(REPLY_503);
+    fn refuse(&self, stream: &TcpStream, reason: &str) {
+        let _ = stream.try_write(&reply_503(reason));
     }
 }
 
+// The waits for a head are the slots' to decide (HttpHeaderTimeoutSecs, HttpKeepAliveSecs,
+// at most 300 s and 3600 s); picoserve's are a backstop above them.
 static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
-    start_read_request: picoserve::time::Duration::from_secs(10),
-    persistent_start_read_request: picoserve::time::Duration::from_secs(30),
+    start_read_request: picoserve::time::Duration::from_secs(301),
+    persistent_start_read_request: picoserve::time::Duration::from_secs(3601),
     read_request: picoserve::time::Duration::from_secs(10),
     write: picoserve::time::Duration::from_secs(10),
 })
 .keep_connection_alive();
 
-const REPLY_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nContent-Length: 37\r\nConnection: close\r\n\r\ntoo many connections; try again soon";
+/// The answer to a connection refused a slot or memory: `503` with the reason.
+fn reply_503(reason: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reason}",
+        reason.len()
+    )
+    .into_bytes()
+}
+
+/// Refused connections read their request for this long before they close: closing a
+/// socket with unread input sends a reset, and the client would not read the 503.
+const LINGER: Duration = Duration::from_secs(1);
+/// Most refused connections lingering at once (beyond, they close at once).
+const MAX_LINGERING: usize = 16;
+
+/// Closes a refused connection after reading what its client sent (bounded in time, bytes
+/// and number), so the client reads the 503 rather than a reset.
+fn linger(stream: TcpStream, lingering: &Rc<Cell<usize>>) {
+    if lingering.get() >= MAX_LINGERING {
+        return;
+    }
+    lingering.set(lingering.get() + 1);
+    let lingering = lingering.clone();
+    tokio::task::spawn_local(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let _ = tokio::time::timeout(LINGER, async {
+            // FIN after the 503, then read (and drop) what the client sent.
+            let _ = stream.shutdown().await;
+            let mut buf = [0u8; 1024];
+            let mut left = 64 * 1024usize;
+            while left > 0 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+        lingering.set(lingering.get() - 1);
+    });
+}
 
 /// Serves HTTP on `listener` until `shutdown` turns true, then lets open connections finish
 /// (up to [`DRAIN_TIMEOUT`]) and returns.
@@ -143,9 +200,37 @@ pub async fn serve_on<A: Acceptor>(
         state: state.clone(),
     }));
     let active = Rc::new(Cell::new(0usize));
+    let memory = CONNECTION_MEMORY + if A::SECURE { TLS_MEMORY } else { 0 };
+    let mut limits = state.vars.borrow().conn.clone();
+    let room = state.budget.limit().saturating_sub(state.budget.used()) / 2 / memory;
+    if room < limits.max_connections {
+        let fit = room.max(limits.loopback_reserve + 1).max(4);
+        crate::log_warn!(
+            "HttpMaxConnections {} would take more than half of the memory budget for              connections; serving {fit} (raise MaxMemoryMB for more)",
+            limits.max_connections
+        );
+        limits.max_connections = fit;
+    }
+    // The slots' buffers are reserved once, for as long as the port is open.
+    let _table = state
+        .budget
+        .reserve(0, "connection slots")
+        .and_then(|mut g| g.grow(limits.max_connections * memory).map(|_| g))
+        .ok();
+    let slots = slots::Slots::new(limits);
+    let lingering = Rc::new(Cell::new(0usize));
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
+            _ = sweep.tick() => {
+                let n = slots.sweep(std::time::Instant::now());
+                if n > 0 {
+                    crate::log_debug!("closed {n} slow or idle connection(s)");
+                }
+                continue;
+            }
             _ = shutdown.wait_for(|s| *s) => break,
         };
         let (stream, peer) = match accepted {
@@ -157,18 +242,29 @@ pub async fn serve_on<A: Acceptor>(
                 continue;
             }
         };
-        if active.get() >= MAX_CONNECTIONS {
-            acceptor.refuse(&stream);
-            crate::log_warn!("connection from {peer} refused: {MAX_CONNECTIONS} connections open");
-            continue;
-        }
+        let slot = match slots.admit(peer.ip(), std::time::Instant::now()) {
+            Ok(s) => s,
+            Err(slots::Refused(why)) => {
+                acceptor.refuse(&stream, &why);
+                crate::log_debug!("connection from {peer} refused: {why}");
+                linger(stream, &lingering);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         active.set(active.get() + 1);
         let app = app.clone();
         let active = active.clone();
         let mut stop = shutdown.clone();
         let opening = acceptor.open(stream, peer);
+        let budget = state.budget.clone();
         tokio::task::spawn_local(async move {
+            let opening = async {
+                tokio::select! {
+                    s = opening => s,
+                    _ = slot.slot.closed() => None,
+                }
+            };
             let Some(stream) = opening.await else {
                 active.set(active.get() - 1);
                 return;
@@ -187,7 +283,13 @@ pub async fn serve_on<A: Acceptor>(
                     Some(peer),
                     REASON.scope(
                         RefCell::new(None),
-                        server.serve(guard::GuardedStream::new(stream, HEAD_LIMIT)),
+                        BODY.scope(
+                            (budget, RefCell::new(None)),
+                            server.serve(
+                                guard::GuardedStream::new(stream, HEAD_LIMIT)
+                                    .with_slot(slot.slot.clone()),
+                            ),
+                        ),
                     ),
                 ),
             );

@@ -112,6 +112,8 @@ pub enum BodyError {
     LengthRequired,
     /// The client went away or was too slow (400).
     Incomplete,
+    /// The node's memory budget has no room for it now (503); the text says which.
+    NoMemory(String),
 }
 
 impl BodyError {
@@ -121,6 +123,7 @@ impl BodyError {
             BodyError::TooLarge { .. } => 413,
             BodyError::LengthRequired => 411,
             BodyError::Incomplete => 400,
+            BodyError::NoMemory(_) => 503,
         }
     }
 
@@ -135,6 +138,7 @@ impl BodyError {
                     .to_string()
             }
             BodyError::Incomplete => "the request body ended early".to_string(),
+            BodyError::NoMemory(m) => m.clone(),
         }
     }
 }
@@ -150,6 +154,17 @@ pub async fn read_body<R: Read>(
     let length = request.body_connection.content_length();
     if length > limit {
         return Err(BodyError::TooLarge { length, limit });
+    }
+    // The body, and what it decodes to (about as much again), count against the node's
+    // memory budget until the next body on this connection or its end.
+    let reserved = super::BODY.try_with(|(budget, held)| {
+        held.borrow_mut().take();
+        budget
+            .reserve(length.saturating_mul(2), "a request body")
+            .map(|g| *held.borrow_mut() = Some(g))
+    });
+    if let Ok(Err(e)) = reserved {
+        return Err(BodyError::NoMemory(e.to_string()));
     }
     let mut body = vec![0u8; length];
     let mut reader = request.body_connection.body().reader();

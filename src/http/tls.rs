@@ -7,8 +7,8 @@
 //! connection after a renewal gets the new pair, a broken new pair leaves the old one in use)
 //! and the handshake ([`Tls`], an [`Acceptor`] for the accept loop the HTTP port runs too).
 //!
-//! A connection is counted against the port's connection limit from accept on, so the
-//! handshake is bounded by [`HANDSHAKE_TIMEOUT`]. A client that speaks plain HTTP to this
+//! A connection holds one of the port's slots from accept on, so the handshake is bounded by
+//! [`HANDSHAKE_TIMEOUT`], and by `HttpHeaderTimeoutSecs` (the head timeout runs from accept). A client that speaks plain HTTP to this
 //! port gets a plain `400` that says so; any other failed handshake is closed and logged at
 //! debug.
 
@@ -355,7 +355,7 @@ impl Acceptor for Tls {
         }
     }
 
-    fn refuse(&self, _stream: &TcpStream) {
+    fn refuse(&self, _stream: &TcpStream, _reason: &str) {
         // Closing is the only answer a TLS client can read before a handshake.
     }
 }

@@ -155,11 +155,11 @@ impl Lever {
         }
     }
 
-    /// The memory the node lets instances reserve: `LeverMemoryMB`, else `MaxMemoryMB`.
+    /// The memory the node lets instances reserve: `LeverMemoryMB` (at most `MaxMemoryMB`),
+    /// else three eighths of `MaxMemoryMB`; the rest is for connections and caches
+    /// ([`crate::budget::split`]).
     pub fn budget(state: &NodeState) -> usize {
-        let vars = state.vars.borrow();
-        let mb = other_u64(&vars.other, "LeverMemoryMB").unwrap_or(u64::from(vars.max_memory_mb));
-        (mb as usize) << 20
+        crate::budget::split(&state.vars.borrow()).0
     }
 
     fn idle(state: &NodeState) -> Duration {
