@@ -129,6 +129,8 @@ pub struct SystemVars {
     pub lua_max_instructions: u64,
     /// `LuaMaxRamMB`: the cap on `ram` in lever.json (default 8).
     pub lua_max_ram_mb: u32,
+    /// The admission block: per-user quotas and `GrantServices` (src/accounts/quota.rs).
+    pub quotas: crate::accounts::quota::Quotas,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -159,6 +161,7 @@ impl Default for SystemVars {
             lua_max_timeout_ms: DEFAULT_LUA_MAX_TIMEOUT_MS,
             lua_max_instructions: DEFAULT_LUA_MAX_INSTRUCTIONS,
             lua_max_ram_mb: DEFAULT_LUA_MAX_RAM_MB,
+            quotas: Default::default(),
             other: Vec::new(),
         }
     }
@@ -430,6 +433,10 @@ impl SystemVars {
                         .filter(|m| (1..=1024).contains(m))
                         .ok_or_else(|| field("LuaMaxRamMB", "a number of MiB from 1 to 1024"))?
                 }
+                k if crate::accounts::quota::Quotas::is_key(k) => sv
+                    .quotas
+                    .parse_key(k, &value)
+                    .map_err(|(k, expected)| field(k, expected))?,
                 _ => sv.other.push((key, value)),
             }
         }
@@ -520,6 +527,7 @@ impl SystemVars {
                 Value::Int(i64::from(self.lua_max_ram_mb)),
             ),
         ];
+        m.extend(self.quotas.to_entries());
         m.extend(self.other.iter().cloned());
         Value::Map(m)
     }
