@@ -40,6 +40,9 @@ use crate::store::blocks::Blocks;
 
 /// Most Mimei handles open at once.
 pub const MAX_HANDLES: usize = 4096;
+/// The share of [`MAX_HANDLES`] only the owner's sessions may use, so no one else can lock the
+/// owner out by opening handles (docs/security.md, "Quotas").
+pub const OWNER_HANDLES: usize = 256;
 /// Largest read of one `MFGetData`, and largest file `MFSetData`/`MFTruncate` rewrite.
 pub const MAX_DATA: u64 = 16 << 20;
 /// Most entries `MFReaddir` lists.
@@ -48,6 +51,9 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Clone)]
 struct MmHandle {
     sid: String,
+    /// The session's user ("" for a guest) and whether it is the owner: for the quotas.
+    uid: String,
+    owner: bool,
     mid: MimeiId,
     /// `None` = `cur` (writable); `Some(n)` = version n, read-only.
     version: Option<u64>,
@@ -82,24 +88,53 @@ fn new_handle_id() -> Result<String, ApiError> {
     }
 }
 
-/// Frees the handles of sessions that have ended when the table is full; errs if still full.
-fn make_room(c: &Call<'_>, t: &mut Handles) -> Result<(), ApiError> {
-    if t.mm.len() < MAX_HANDLES {
+/// Makes room for a handle of `session`: at most `QuotaHandles` per user (the owner exempt),
+/// and the last [`OWNER_HANDLES`] slots for the owner alone. Frees the handles of sessions
+/// that have ended when a limit is reached; errs, naming the limit, if it still is.
+fn make_room(c: &Call<'_>, t: &mut Handles, session: &Session) -> Result<(), ApiError> {
+    let owner = session.rights == crate::api::Rights::Owner;
+    let per_user = c
+        .state
+        .vars
+        .borrow()
+        .quotas
+        .limit(crate::accounts::quota::Quota::Handles);
+    let counted = !owner && !session.uid.is_empty();
+    let over = |t: &Handles| {
+        if owner {
+            return t.mm.len() >= MAX_HANDLES;
+        }
+        let shared = t.mm.values().filter(|h| !h.owner).count();
+        shared >= MAX_HANDLES - OWNER_HANDLES
+            || (counted
+                && t.mm.values().filter(|h| h.uid == session.uid).count() as u64 >= per_user)
+    };
+    if !over(t) {
         return Ok(());
     }
     let now = unix_now();
     let mut sessions = c.state.sessions.borrow_mut();
     sessions.sweep(now);
-    t.mm.retain(|_, h| sessions.touch(&h.sid, now).is_ok());
-    if t.mm.len() >= MAX_HANDLES {
-        return Err(full());
+    t.mm.retain(|_, h| sessions.is_live(&h.sid, now));
+    if !over(t) {
+        return Ok(());
     }
-    Ok(())
+    if counted && t.mm.values().filter(|h| h.uid == session.uid).count() as u64 >= per_user {
+        return Err(crate::accounts::quota::QuotaError::new(
+            crate::accounts::quota::Quota::Handles,
+            per_user,
+            &session.uid,
+        )
+        .into());
+    }
+    Err(full())
 }
 
 fn full() -> ApiError {
     ApiError::Busy(format!(
-        "{MAX_HANDLES} Mimei handles are open; close some with MMClose"
+        "the node holds its maximum of Mimei handles ({} for users and guests, {OWNER_HANDLES} \
+         more kept for its owner); close some with MMClose, or try again later",
+        MAX_HANDLES - OWNER_HANDLES
     ))
 }
 
@@ -433,11 +468,13 @@ fn open_handle(
     let id = new_handle_id()?;
     with_handles(c, |t| {
         let mut t = t.borrow_mut();
-        make_room(c, &mut t)?;
+        make_room(c, &mut t, session)?;
         t.mm.insert(
             id.clone(),
             MmHandle {
                 sid: session.sid.clone(),
+                uid: session.uid.clone(),
+                owner: session.rights == crate::api::Rights::Owner,
                 mid,
                 version,
                 name,

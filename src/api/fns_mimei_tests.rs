@@ -109,6 +109,8 @@ fn a_full_table_frees_the_handles_of_ended_sessions() {
                 format!("stale{i}"),
                 MmHandle {
                     sid: "ended".into(),
+                    uid: "x".into(),
+                    owner: false,
                     mid: mid_id,
                     version: None,
                     name: VersionName::Cur,
