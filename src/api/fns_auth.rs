@@ -353,7 +353,7 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
         let signer = pass.signer_id();
         let mut out = Vec::with_capacity(names.len());
         for n in names {
-            let (granted, reason) = if granted_to_all.iter().any(|g| *g == n) {
+            let (granted, reason) = if granted_to_all.contains(&n) {
                 admit(&c, &signer, &format!("service:{n}"))?;
                 (
                     "true",
