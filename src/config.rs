@@ -131,6 +131,8 @@ pub struct SystemVars {
     pub lua_max_ram_mb: u32,
     /// Connection limits (`HttpMaxConnections`, `HttpMaxPerAddress`, ...): [`crate::limits`].
     pub conn: crate::limits::ConnLimits,
+    /// The admission block: per-user quotas and `GrantServices` (src/accounts/quota.rs).
+    pub quotas: crate::accounts::quota::Quotas,
     /// Keys this version does not know, kept in their original order.
     pub other: Vec<(String, Value)>,
 }
@@ -162,6 +164,7 @@ impl Default for SystemVars {
             lua_max_instructions: DEFAULT_LUA_MAX_INSTRUCTIONS,
             lua_max_ram_mb: DEFAULT_LUA_MAX_RAM_MB,
             conn: Default::default(),
+            quotas: Default::default(),
             other: Vec::new(),
         }
     }
@@ -433,6 +436,10 @@ impl SystemVars {
                         .filter(|m| (1..=1024).contains(m))
                         .ok_or_else(|| field("LuaMaxRamMB", "a number of MiB from 1 to 1024"))?
                 }
+                k if crate::accounts::quota::Quotas::is_key(k) => sv
+                    .quotas
+                    .parse_key(k, &value)
+                    .map_err(|(k, expected)| field(k, expected))?,
                 // Connection limits: a block of their own (crate::limits).
                 k => match sv.conn.parse_key(k, &value) {
                     Ok(true) => {}
@@ -530,6 +537,7 @@ impl SystemVars {
             ),
         ];
         m.extend(self.conn.entries());
+        m.extend(self.quotas.to_entries());
         m.extend(self.other.iter().cloned());
         Value::Map(m)
     }

@@ -116,6 +116,7 @@ fn passes_owner_user_forged_expired() {
     assert_eq!(s, 200, "{b}");
     assert!(b.contains("\"rights\":\"owner\""), "{b}");
     let user_key = NodeKey::generate().unwrap();
+    common::admit(&n.home, &user_key.id().to_string());
     let user = Pass::sign(&user_key, vec![("app".into(), "x".into())], now, 600).unwrap();
     let (s, b) = api(&n, "Login", &format!("[\"{}\"]", user.to_text()));
     assert_eq!(s, 200, "{b}");
@@ -329,6 +330,7 @@ fn leither_json_passes_log_in_forged_and_expired_are_refused() {
     // Made by hand in Leither's shape: Data and Signature as Go writes []byte (std base64), the
     // key as the gob CertPK of a SodiumKeyPair, SignerID by Leither's rule.
     let user_key = NodeKey::generate().unwrap();
+    common::admit(&n.home, &user_key.id().to_string());
     let data = format!(
         "{{\"SignTime\":\"{now}\",\"EndTime\":\"{}\",\"CertFor\":\"Self\"}}",
         now + 600

@@ -201,6 +201,7 @@ fn temp_files_are_private_bounded_and_end_with_their_session() {
     let owner_key = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
     let owner = login(&n, Some(&owner_key));
     let user_key = NodeKey::generate().unwrap();
+    common::admit(&n.home, &user_key.id().to_string());
     let user = login(&n, Some(&user_key));
     let guest = login(&n, None);
 

@@ -252,26 +252,25 @@ fn cli_flow_create_add_show_get_versions() {
     assert!(head.contains("cache-control: no-cache"), "{head}");
 
     // Another user (a key of its own): refused the owner's Mimei with the reason, before any
-    // upload; the same fixed mark is refused too, {{auto}} works and that user may write it.
+    // upload; its own fixed marks name its own Mimeis, {{auto}} works and it may write it.
     let key = dir.join("user.key");
     ok(&leither(
         &n.home,
         &["lpki", "genkey", "-o", key.to_str().unwrap()],
     ));
     let k = key.to_str().unwrap();
+    ok(&leither(&n.home, &["lpki", "addkey", "-i", k]));
     let e = fails(&leither(
         &n.home,
         &["mimei", "add", "-k", k, "--", &mid, f1.to_str().unwrap()],
     ));
     assert!(e.contains("lacks the write right"), "{e}");
-    let e = fails(&leither(
+    // The user's fixed mark is theirs (`~UID/blog`): another Mimei, never the owner's.
+    let out = ok(&leither(
         &n.home,
         &["mimei", "create", "-m", "blog", "-e", "txt", "-k", k],
     ));
-    assert!(
-        e.contains("already exists") && e.contains("{{auto}}"),
-        "{e}"
-    );
+    assert_ne!(line_value(&out, "mid= "), mid, "{out}");
     let out = ok(&leither(
         &n.home,
         &["mimei", "create", "-m", "{{auto}}", "-k", k],
@@ -356,6 +355,7 @@ fn rights_guest_and_user_without_write_are_refused() {
 
     // A user granted read only: may read, may not write, back up or set rights.
     let user_key = NodeKey::generate().unwrap();
+    common::admit(&n.home, &user_key.id().to_string());
     let user_id = user_key.id().to_string();
     let user = login(&n, Some(&user_key));
     let (s, b) = api(&n, "MMOpen", &format!("[\"{user}\", \"{mid}\", \"1\"]"));
@@ -532,6 +532,7 @@ fn mmroot_references_and_leither_forms_over_http() {
     let owner_key = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
     let owner = login(&n, Some(&owner_key));
     let user_key = NodeKey::generate().unwrap();
+    common::admit(&n.home, &user_key.id().to_string());
     let user = login(&n, Some(&user_key));
     let (_, add) = api(&n, "IpfsAdd", &format!("[\"{owner}\", \"web page\"]"));
     let cid = add

@@ -497,3 +497,205 @@ fn stream_flood_stays_within_max_memory() {
     }
     node_answers(&n);
 }
+// ---- Admission, quotas and names (issue #15 items 1-3) ----
+
+use leither::pki::{NodeKey, Pass};
+
+/// `POST path` with `body` over a fresh connection: the status and the body.
+fn post(n: &TestNode, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", n.port())).unwrap();
+    s.set_read_timeout(Some(ANSWER_WITHIN)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// `Login` with a pass of `key`: the sid and the rights the node gave.
+fn login(n: &TestNode, key: &NodeKey) -> (String, String) {
+    let pass = Pass::sign(key, vec![], leither::clock::unix_now(), 3600)
+        .unwrap()
+        .to_text();
+    let (code, body) = post(n, "/api/Login", &format!("[\"{pass}\"]"));
+    assert_eq!(code, 200, "{body}");
+    let field = |k: &str| {
+        let at = body.find(&format!("\"{k}\":\"")).expect(k) + k.len() + 4;
+        body[at..].split('"').next().unwrap().to_string()
+    };
+    (field("sid"), field("rights"))
+}
+
+fn owner_key(n: &TestNode) -> NodeKey {
+    NodeKey::load(&n.home.join("hostkey.cfg")).unwrap()
+}
+
+/// What a session may use of the node's shared resources: blocks, Mimeis, temp files, a
+/// deploy. Returns each call's status and body.
+fn try_to_store(n: &TestNode, sid: &str) -> Vec<(&'static str, u16, String)> {
+    let calls: [(&str, String); 4] = [
+        ("IpfsAdd", format!("[\"{sid}\", \"hello\"]")),
+        (
+            "MMCreate",
+            format!("[\"{sid}\", \"\", \"\", \"mine\", \"file\"]"),
+        ),
+        ("MFOpenTempFile", format!("[\"{sid}\"]")),
+        ("LeverDeploy", format!("[\"{sid}\", \"dev.lever\", \"x\"]")),
+    ];
+    let mut out: Vec<_> = calls
+        .iter()
+        .map(|(f, body)| {
+            let (code, b) = post(n, &format!("/api/{f}"), body);
+            (*f, code, b)
+        })
+        .collect();
+    let (code, b) = post(n, &format!("/ipfs/add?sid={sid}"), "raw bytes");
+    out.push(("/ipfs/add", code, b));
+    out
+}
+
+/// Any self-made key got a user session: unlimited blocks, Mimeis and services from a key the
+/// node had never seen.
+#[test]
+fn self_made_key_cannot_add_blocks_create_mimeis_or_deploy() {
+    let n = TestNode::start();
+    let stranger = NodeKey::generate().unwrap();
+    let (sid, rights) = login(&n, &stranger);
+    assert_eq!(rights, "visitor");
+    for (f, code, body) in try_to_store(&n, &sid) {
+        assert_eq!(code, 403, "{f}: {body}");
+        assert!(body.contains("lpki addkey"), "{f} names the way in: {body}");
+    }
+    node_answers(&n);
+}
+
+/// The owner admits a key (`lpki addkey`): it may store; `delkey` ends that at once, for the
+/// sessions it already holds too.
+#[test]
+fn lpki_addkey_admits_a_key_and_delkey_withdraws_it() {
+    let n = TestNode::start();
+    let k = NodeKey::generate().unwrap();
+    let (sid, rights) = login(&n, &k);
+    assert_eq!(rights, "visitor");
+    common::admit(&n.home, &k.id().to_string());
+    let users = ok(&leither(&n.home, &["lpki", "users"]));
+    assert!(users.contains(&k.id().to_string()), "{users}");
+    // The live session is a user's now, and so is a new one.
+    let (code, body) = post(&n, "/api/IpfsAdd", &format!("[\"{sid}\", \"hello\"]"));
+    assert_eq!(code, 200, "{body}");
+    let (sid2, rights) = login(&n, &k);
+    assert_eq!(rights, "user");
+    let (code, body) = post(
+        &n,
+        "/api/MMCreate",
+        &format!("[\"{sid2}\", \"\", \"\", \"notes\", \"file\"]"),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = post(&n, &format!("/ipfs/add?sid={sid2}"), "raw bytes");
+    assert_eq!(code, 200, "{body}");
+
+    ok(&leither(
+        &n.home,
+        &["lpki", "delkey", "-i", &k.id().to_string()],
+    ));
+    for (f, code, body) in try_to_store(&n, &sid2) {
+        assert_eq!(code, 403, "after delkey, {f}: {body}");
+    }
+    assert_eq!(login(&n, &k).1, "visitor");
+}
+
+/// 1,024 sessions from one caller locked the owner out until a restart.
+#[test]
+fn session_flood_does_not_lock_the_owner_out() {
+    let n = TestNode::start();
+    let user = common::admitted_key(&n.home);
+    let stranger = NodeKey::generate().unwrap();
+    for _ in 0..600 {
+        login(&n, &user);
+        login(&n, &stranger);
+    }
+    let (code, _) = post(&n, "/api/Login", "[]");
+    assert_eq!(code, 200, "guests still get in");
+    let (_, rights) = login(&n, &owner_key(&n));
+    assert_eq!(rights, "owner");
+    // The owner's CLI works too, and the admitted user still logs in.
+    ok(&leither(&n.home, &["lpki", "users"]));
+    assert_eq!(login(&n, &user).1, "user");
+}
+
+/// An attacker made a Mimei with the mark the owner's `lapp uploadapp` uses first, and the
+/// owner's upload landed in it (the attacker then replaced the app).
+#[test]
+fn squatted_app_mark_does_not_capture_the_owners_upload() {
+    let n = TestNode::start();
+    let attacker = common::admitted_key(&n.home);
+    let (sid, _) = login(&n, &attacker);
+    let (code, squat) = post(
+        &n,
+        "/api/MMCreate",
+        &format!("[\"{sid}\", \"\", \"app\", \"myapp\", \"file\"]"),
+    );
+    assert_eq!(code, 200, "{squat}");
+    let squat = squat.trim().trim_matches('"').to_string();
+
+    let dir = common::fresh_home().join("myapp");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lever.json"), r#"{"name": "myapp"}"#).unwrap();
+    std::fs::write(
+        dir.join("main.lua"),
+        "return {Hi = function() return 'hi' end}",
+    )
+    .unwrap();
+    let out = ok(&leither(
+        &n.home,
+        &["lapp", "uploadapp", "-i", &dir.display().to_string()],
+    ));
+    let host = owner_key(&n).id();
+    let mine =
+        leither::mimei::id::derive(&host, None, leither::mimei::MimeiType::File, "myapp", None)
+            .unwrap()
+            .to_string();
+    assert!(
+        out.contains(&mine),
+        "the owner's app is the node's own: {out}"
+    );
+    assert_ne!(
+        squat, mine,
+        "the attacker's mark lives under the attacker's ID"
+    );
+    // The attacker holds no write on the owner's app.
+    let empty_dir = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn";
+    let (code, body) = post(
+        &n,
+        "/api/MFSetCid",
+        &format!("[\"{sid}\", \"{mine}\", \"{empty_dir}\"]"),
+    );
+    assert_eq!(code, 403, "{body}");
+    // And the owner's MMCreate of the attacker's own namespaced mark is not adopted either.
+    let (osid, _) = login(&n, &owner_key(&n));
+    let (code, body) = post(
+        &n,
+        "/api/MMCreate",
+        &format!(
+            "[\"{osid}\", \"\", \"app\", \"~{}/myapp\", \"file\"]",
+            attacker.id()
+        ),
+    );
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("was made by"), "{body}");
+}

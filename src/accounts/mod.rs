@@ -15,7 +15,10 @@
 //! letters, digits and `_ . @ -`; passwords of 6 to 128 bytes; emails up to 128 bytes; at
 //! most [`MAX_ACCOUNTS`] accounts.
 
+pub mod admitted;
+pub mod authors;
 pub mod password;
+pub mod quota;
 
 use std::fmt;
 
@@ -58,6 +61,8 @@ pub enum AccountError {
     WrongLogin,
     /// The node keeps its maximum of accounts.
     Full,
+    /// The node admits its maximum of users ([`admitted::MAX_ADMITTED`]).
+    TooManyAdmitted,
     /// Registration is not open to this caller (the setting's value).
     RegistrationClosed(String),
     /// A stored record does not parse; it is left as it is.
@@ -74,7 +79,7 @@ impl AccountError {
             AccountError::Taken(_) => 409,
             AccountError::WrongLogin => 401,
             AccountError::RegistrationClosed(_) => 403,
-            AccountError::Full => 503,
+            AccountError::Full | AccountError::TooManyAdmitted => 503,
             AccountError::Damaged(_) | AccountError::Store(_) => 500,
         }
     }
@@ -100,6 +105,11 @@ impl fmt::Display for AccountError {
             AccountError::Full => write!(
                 f,
                 "this node keeps its maximum of {MAX_ACCOUNTS} accounts; ask the owner"
+            ),
+            AccountError::TooManyAdmitted => write!(
+                f,
+                "this node admits at most {} users; remove some with `leither lpki delkey -i ID`",
+                admitted::MAX_ADMITTED
             ),
             AccountError::RegistrationClosed(setting) => write!(
                 f,

@@ -36,6 +36,16 @@ pub enum ApiError {
         /// The rights it needs.
         need: &'static str,
     },
+    /// The session's key signed a valid pass but is not a user of this node, and the function
+    /// uses the node's shared resources (docs/security.md, "Who may do what").
+    NotAdmitted {
+        /// The function called.
+        function: &'static str,
+        /// The caller's user ID.
+        uid: String,
+    },
+    /// A per-user quota would be exceeded ([`crate::accounts::quota`]).
+    Quota(crate::accounts::quota::QuotaError),
     /// A pass (PPT) was refused.
     Pass(PkiError),
     /// An account operation failed (a name taken, a wrong password, registration closed).
@@ -90,7 +100,8 @@ impl ApiError {
             ApiError::UnknownFunction(_) | ApiError::NotFound(_) => 404,
             ApiError::BadArguments { .. } => 400,
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
-            ApiError::Forbidden { .. } => 403,
+            ApiError::Forbidden { .. } | ApiError::NotAdmitted { .. } => 403,
+            ApiError::Quota(_) => 429,
             ApiError::Account(e) => e.http_status(),
             ApiError::Busy(_) => 503,
             ApiError::NotSupported(_) => 501,
@@ -115,6 +126,8 @@ impl ApiError {
             ApiError::NoSession { .. } => "no_session",
             ApiError::SessionExpired => "session_expired",
             ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotAdmitted { .. } => "not_admitted",
+            ApiError::Quota(_) => "quota",
             ApiError::Pass(_) => "pass_refused",
             ApiError::Account(_) => "account",
             ApiError::NotFound(_) => "not_found",
@@ -154,6 +167,13 @@ impl fmt::Display for ApiError {
             ApiError::Forbidden { function, need } => {
                 write!(f, "{function} needs {need} rights; this session has fewer")
             }
+            ApiError::NotAdmitted { function, uid } => write!(
+                f,
+                "{function} uses this node's storage or services, which only its users may: \
+                 {uid} is not admitted here. The owner admits a key with \
+                 `leither lpki addkey -i {uid}`; or Register an account where registration is open"
+            ),
+            ApiError::Quota(e) => write!(f, "{e}"),
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
             ApiError::Account(e) => write!(f, "{e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
@@ -179,6 +199,12 @@ impl std::error::Error for ApiError {}
 impl From<crate::accounts::AccountError> for ApiError {
     fn from(e: crate::accounts::AccountError) -> Self {
         ApiError::Account(e)
+    }
+}
+
+impl From<crate::accounts::quota::QuotaError> for ApiError {
+    fn from(e: crate::accounts::quota::QuotaError) -> Self {
+        ApiError::Quota(e)
     }
 }
 

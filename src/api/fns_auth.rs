@@ -9,6 +9,10 @@
 //! - `Login(name, pass)`, `Login(name, pass, "byname")`: an account registered here
 //!   (src/accounts/); its key is unsealed into the session, so `SignPPT` can sign for it.
 //!
+//! Who a pass makes you (docs/security.md, "Who may do what"): the node key's pass, the owner;
+//! a key the owner admitted (`lpki addkey`, `AddUser`, a `RequestService` grant) or an
+//! account's key, a user; any other key, a visitor: a guest known by its ID.
+//!
 //! Every form answers `{Sid, Uid}` as Leither's `LoginReply`, with our `sid`, `uid`, `rights`
 //! and `expires` beside them (Hprose clients decoding into a struct ignore the extra keys).
 
@@ -16,6 +20,7 @@ use std::future::ready;
 use std::rc::Rc;
 
 use super::{ApiError, ApiFuture, Call, Rights, Session, Value};
+use crate::accounts::admitted::AdmittedUsers;
 use crate::accounts::{AccountError, Accounts};
 use crate::clock::unix_now;
 use crate::pki::{LeitherId, NodeKey, Pass};
@@ -84,7 +89,13 @@ fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> 
     let (uid, rights) = if *pass.public_key() == c.state.key.public_key() {
         (c.state.key.id().to_string(), Rights::Owner)
     } else {
-        (pass.signer_id().to_string(), Rights::User)
+        let uid = pass.signer_id().to_string();
+        let rights = if crate::accounts::admitted::is_member(&c.state.store, &uid)? {
+            Rights::User
+        } else {
+            Rights::Visitor
+        };
+        (uid, rights)
     };
     open(c, &uid, rights, pass.end_time(), None, now)
 }
@@ -338,21 +349,107 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
                 "the pass names no service: sign it with -m \"service=NAME\"".to_string(),
             ));
         }
-        Ok(Value::Map(
-            names
-                .into_iter()
-                .map(|n| {
-                    let reason = format!(
-                        "no rule of this node grants {n} to {}; ask the owner",
-                        pass.signer_id()
-                    );
-                    (
-                        n,
-                        Value::map([
-                            ("granted", Value::from("false")),
-                            ("reason", Value::Str(reason)),
-                        ]),
-                    )
+        let granted_to_all = c.state.vars.borrow().quotas.grant_services.clone();
+        let signer = pass.signer_id();
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            let (granted, reason) = if granted_to_all.contains(&n) {
+                admit(&c, &signer, &format!("service:{n}"))?;
+                (
+                    "true",
+                    format!(
+                        "{n} is granted to everyone here (GrantServices); {signer} is a user now"
+                    ),
+                )
+            } else {
+                (
+                    "false",
+                    format!(
+                        "no rule of this node grants {n} to {signer}; ask the owner (`leither \
+                         lpki addkey -i {signer}`, or {n} in GrantServices)"
+                    ),
+                )
+            };
+            out.push((
+                n,
+                Value::map([
+                    ("granted", Value::from(granted)),
+                    ("reason", Value::Str(reason)),
+                ]),
+            ));
+        }
+        Ok(Value::Map(out))
+    })()))
+}
+
+/// Admits `uid` (`how` says why) and makes its live sessions a user's.
+fn admit(c: &Call<'_>, uid: &LeitherId, how: &str) -> Result<bool, ApiError> {
+    let added = AdmittedUsers::new(&c.state.store).add(uid, how, unix_now())?;
+    c.state
+        .sessions
+        .borrow_mut()
+        .set_rights_of(&uid.to_string(), Rights::User);
+    if added {
+        crate::log_info!("admitted {uid} ({how})");
+    }
+    Ok(added)
+}
+
+fn uid_arg(c: &Call<'_>) -> Result<LeitherId, ApiError> {
+    let text = c.str_arg(1, "uid")?;
+    text.trim().parse().map_err(|e| {
+        bad(
+            c,
+            format!("{:?} is not a user ID: {e}", super::truncate(text, 40)),
+        )
+    })
+}
+
+/// `AddUser(sid, uid)` (owner): admits a user ID, Leither's `lpki addkey`. Answers whether it
+/// was new.
+pub fn add_user(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let uid = uid_arg(&c)?;
+        Ok(Value::Bool(admit(&c, &uid, "addkey")?))
+    })()))
+}
+
+/// `DelUser(sid, uid)` (owner): withdraws an admission, Leither's `lpki delkey`. The user's
+/// live sessions become a visitor's at once (an account stays a user). Answers whether it
+/// was admitted.
+pub fn del_user(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(2, 2)?;
+        let uid = uid_arg(&c)?;
+        let removed = AdmittedUsers::new(&c.state.store).remove(&uid)?;
+        let text = uid.to_string();
+        if !crate::accounts::admitted::is_member(&c.state.store, &text)? {
+            c.state
+                .sessions
+                .borrow_mut()
+                .set_rights_of(&text, Rights::Visitor);
+        }
+        if removed {
+            crate::log_info!("admission of {uid} withdrawn");
+        }
+        Ok(Value::Bool(removed))
+    })()))
+}
+
+/// `ListUsers(sid)` (owner): the admitted users, `[{uid, at, how}]`.
+pub fn list_users(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(ready((|| {
+        c.arity(1, 1)?;
+        let list = AdmittedUsers::new(&c.state.store).list()?;
+        Ok(Value::List(
+            list.into_iter()
+                .map(|a| {
+                    Value::map([
+                        ("uid", Value::Str(a.uid)),
+                        ("at", Value::Int(a.at as i64)),
+                        ("how", Value::Str(a.how)),
+                    ])
                 })
                 .collect(),
         ))

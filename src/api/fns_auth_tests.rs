@@ -143,6 +143,9 @@ fn set_user_info_renames_and_changes_the_password() {
     assert!(run(&st, "Login", vec![s("lsb2"), s("654321")]).is_ok());
     // Another user may not touch this account.
     let other = NodeKey::generate().unwrap();
+    crate::accounts::admitted::AdmittedUsers::new(&st.store)
+        .add(&other.id(), "test", 0)
+        .unwrap();
     let o = sid(&run(
         &st,
         "Login",

@@ -49,6 +49,8 @@ pub fn ipfs_add(c: Call<'_>) -> ApiFuture<'_> {
             function: c.entry.name,
             message: e.to_string(),
         })?;
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        super::need_member_to_add(c.state, session, c.entry.name, data.len())?;
         let mut blocks = imp.push(data);
         let done = imp.finish();
         blocks.extend(done.blocks);

@@ -40,6 +40,9 @@ use crate::store::blocks::Blocks;
 
 /// Most Mimei handles open at once.
 pub const MAX_HANDLES: usize = 4096;
+/// The share of [`MAX_HANDLES`] only the owner's sessions may use, so no one else can lock the
+/// owner out by opening handles (docs/security.md, "Quotas").
+pub const OWNER_HANDLES: usize = 256;
 /// Largest read of one `MFGetData`, and largest file `MFSetData`/`MFTruncate` rewrite.
 pub const MAX_DATA: u64 = 16 << 20;
 /// Most entries `MFReaddir` lists.
@@ -48,6 +51,9 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Clone)]
 struct MmHandle {
     sid: String,
+    /// The session's user ("" for a guest) and whether it is the owner: for the quotas.
+    uid: String,
+    owner: bool,
     mid: MimeiId,
     /// `None` = `cur` (writable); `Some(n)` = version n, read-only.
     version: Option<u64>,
@@ -82,24 +88,53 @@ fn new_handle_id() -> Result<String, ApiError> {
     }
 }
 
-/// Frees the handles of sessions that have ended when the table is full; errs if still full.
-fn make_room(c: &Call<'_>, t: &mut Handles) -> Result<(), ApiError> {
-    if t.mm.len() < MAX_HANDLES {
+/// Makes room for a handle of `session`: at most `QuotaHandles` per user (the owner exempt),
+/// and the last [`OWNER_HANDLES`] slots for the owner alone. Frees the handles of sessions
+/// that have ended when a limit is reached; errs, naming the limit, if it still is.
+fn make_room(c: &Call<'_>, t: &mut Handles, session: &Session) -> Result<(), ApiError> {
+    let owner = session.rights == crate::api::Rights::Owner;
+    let per_user = c
+        .state
+        .vars
+        .borrow()
+        .quotas
+        .limit(crate::accounts::quota::Quota::Handles);
+    let counted = !owner && !session.uid.is_empty();
+    let over = |t: &Handles| {
+        if owner {
+            return t.mm.len() >= MAX_HANDLES;
+        }
+        let shared = t.mm.values().filter(|h| !h.owner).count();
+        shared >= MAX_HANDLES - OWNER_HANDLES
+            || (counted
+                && t.mm.values().filter(|h| h.uid == session.uid).count() as u64 >= per_user)
+    };
+    if !over(t) {
         return Ok(());
     }
     let now = unix_now();
     let mut sessions = c.state.sessions.borrow_mut();
     sessions.sweep(now);
-    t.mm.retain(|_, h| sessions.touch(&h.sid, now).is_ok());
-    if t.mm.len() >= MAX_HANDLES {
-        return Err(full());
+    t.mm.retain(|_, h| sessions.is_live(&h.sid, now));
+    if !over(t) {
+        return Ok(());
     }
-    Ok(())
+    if counted && t.mm.values().filter(|h| h.uid == session.uid).count() as u64 >= per_user {
+        return Err(crate::accounts::quota::QuotaError::new(
+            crate::accounts::quota::Quota::Handles,
+            per_user,
+            &session.uid,
+        )
+        .into());
+    }
+    Err(full())
 }
 
 fn full() -> ApiError {
     ApiError::Busy(format!(
-        "{MAX_HANDLES} Mimei handles are open; close some with MMClose"
+        "the node holds its maximum of Mimei handles ({} for users and guests, {OWNER_HANDLES} \
+         more kept for its owner); close some with MMClose, or try again later",
+        MAX_HANDLES - OWNER_HANDLES
     ))
 }
 
@@ -292,6 +327,16 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
         let user = user_of(session)?;
         let key = &c.state.key;
+        let owner = session.rights == crate::api::Rights::Owner;
+        // A fixed mark names the same Mimei each time, so it is someone's name: the owner's
+        // marks are the node's own (apps, service databases), everyone else's live under
+        // their ID, so no one can make a Mimei that the owner's mark (or another user's)
+        // will name later (docs/security.md, "Names that cannot be squatted").
+        let mark = if owner || mark == crate::mimei::id::AUTO_MARK {
+            mark
+        } else {
+            user_mark(&session.uid, &mark)
+        };
         let mut rights = Rights::new(key.id());
         if let Some(u) = user.filter(|u| *u != key.id()) {
             rights.set(Some(&key.id()), Member::User(u), Right::ALL)?;
@@ -311,25 +356,68 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
             },
         )?;
         let m = Mimeis::new(&c.state.store);
+        let mid = header.mid().to_string();
+        let store = &c.state.store;
+        if m.header(header.mid()).is_ok() {
+            // A fixed mark names the same Mimei again: give it back to its creator, never to
+            // anyone else (its rights stay as they are).
+            adopt(&c, &m, &header, session, user.as_ref())?;
+            return Ok(Value::Str(mid));
+        }
+        let quotas = c.state.vars.borrow().quotas.clone();
+        crate::accounts::quota::charge_create(store, session, &quotas)?;
         match m.create(&header) {
-            Ok(()) => {}
-            // A fixed mark names the same Mimei again: give it back to whoever may write it
-            // (its rights stay as they are).
-            Err(MimeiStoreError::Conflict(msg)) => {
-                let old = m.header(header.mid())?;
-                old.rights()
-                    .check(user.as_ref(), Right::WRITE)
-                    .map_err(|_| {
-                        ApiError::Mimei(MimeiStoreError::Conflict(format!(
-                            "{msg}, and you hold no write right on it: use another mark, or \
-                             {{{{auto}}}} for a fresh ID"
-                        )))
-                    })?;
-            }
+            Ok(()) => crate::accounts::authors::record(store, &mid, &session.uid)?,
+            Err(MimeiStoreError::Conflict(_)) => adopt(&c, &m, &header, session, user.as_ref())?,
             Err(e) => return Err(e.into()),
         }
-        Ok(Value::Str(header.mid().to_string()))
+        Ok(Value::Str(mid))
     })()))
+}
+
+/// The mark a non-owner's fixed `mark` is derived from: `~UID/mark`, their own namespace.
+pub fn user_mark(uid: &str, mark: &str) -> String {
+    format!("~{uid}/{mark}")
+}
+
+/// `MMCreate` of a fixed mark whose Mimei exists: answers it only to its creator (recorded in
+/// `mimei_creators`), or, for a Mimei made before creators were recorded, to a caller with
+/// write right when no other user holds write on it.
+fn adopt(
+    c: &Call<'_>,
+    m: &Mimeis<'_>,
+    header: &MimeiHeader,
+    session: &Session,
+    user: Option<&LeitherId>,
+) -> Result<(), ApiError> {
+    let mid = header.mid();
+    let old = m.header(mid)?;
+    let refuse = |why: String| {
+        ApiError::Mimei(MimeiStoreError::Conflict(format!(
+            "Mimei {mid} (mark {:?}) exists and {why}; it is not given to you: use another \
+             mark, or {{{{auto}}}} for a fresh ID",
+            header.fields().mark
+        )))
+    };
+    match crate::accounts::authors::creator(&c.state.store, &mid.to_string())? {
+        Some(creator) if creator == session.uid => Ok(()),
+        Some(creator) => Err(refuse(format!("was made by {creator}"))),
+        None => {
+            old.rights()
+                .check(user, Right::WRITE)
+                .map_err(|_| refuse("you hold no write right on it".to_string()))?;
+            let other = old.rights().grants().iter().find(|(member, right)| {
+                matches!(member, Member::User(u) if Some(u) != user) && right.contains(Right::WRITE)
+            });
+            match other {
+                Some((Member::User(u), _)) => Err(refuse(format!(
+                    "{u} holds write on it too, so it may be theirs (remove their right with \
+                     MMSetRight to take it)"
+                ))),
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 /// Most trailing `opt` arguments (`MMOpen`, `MMBackup`) and versions (`MMDelVers`,
@@ -380,11 +468,13 @@ fn open_handle(
     let id = new_handle_id()?;
     with_handles(c, |t| {
         let mut t = t.borrow_mut();
-        make_room(c, &mut t)?;
+        make_room(c, &mut t, session)?;
         t.mm.insert(
             id.clone(),
             MmHandle {
                 sid: session.sid.clone(),
+                uid: session.uid.clone(),
+                owner: session.rights == crate::api::Rights::Owner,
                 mid,
                 version,
                 name,

@@ -577,12 +577,7 @@ pub(crate) fn open_url_read(
             (at, name.to_string())
         }
         None => {
-            if session.rights < crate::api::Rights::User {
-                return Err(ApiError::Forbidden {
-                    function: entry.name,
-                    need: crate::api::Rights::User.as_str(),
-                });
-            }
+            crate::api::need_member(session, entry.name)?;
             let path = crate::api::fns_files::mfs_path(url);
             if !path.starts_with('/') {
                 return Err(bad(
@@ -710,13 +705,7 @@ pub fn temp_to_ipfs(c: Call<'_>) -> ApiFuture<'_> {
             None if c.entry.name == "MFTemp2MacFile" => {
                 return Err(bad(&c, "argument 2 (mid) is missing".into()));
             }
-            None if f.session.rights < crate::api::Rights::User => {
-                return Err(ApiError::Forbidden {
-                    function: c.entry.name,
-                    need: crate::api::Rights::User.as_str(),
-                });
-            }
-            None => {}
+            None => crate::api::need_member_to_add(c.state, &f.session, c.entry.name, data.len())?,
         }
         let (cid, _) = store_pinned(&c, &data)?;
         Ok(Value::Str(cid.to_string()))

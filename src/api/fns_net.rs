@@ -702,10 +702,21 @@ pub fn dht_put_value(c: Call<'_>) -> ApiFuture<'_> {
             .iter()
             .filter(|(k, v)| values::open(k, v).is_ok_and(|s| s.signer == me))
             .count();
-        if held >= MAX_VALUES_PER_USER && !mine.iter().any(|(k, _)| *k == rk) {
+        let owner = c
+            .session
+            .as_ref()
+            .is_some_and(|s| s.rights == crate::api::Rights::Owner);
+        // QuotaDhtValues (docs/security.md); the owner keeps the fixed bound of the table.
+        let limit = if owner {
+            MAX_VALUES_PER_USER
+        } else {
+            let q = crate::accounts::quota::Quota::DhtValues;
+            c.state.vars.borrow().quotas.limit(q) as usize
+        };
+        if held >= limit && !mine.iter().any(|(k, _)| *k == rk) {
             return Err(ApiError::Busy(format!(
-                "{ns} already keeps {MAX_VALUES_PER_USER} values in the DHT from this node; \
-                 let some expire (36 h) or reuse their keys"
+                "{ns} already keeps {limit} values in the DHT from this node (quota \
+                 QuotaDhtValues, UCI quota_dht_values); let some expire (36 h) or reuse their keys"
             )));
         }
         let sealed = values::seal(&c.state.key, &rk, &value, crate::clock::unix_ms() * 1000)

@@ -116,12 +116,7 @@ pub fn act(c: Call<'_>) -> ApiFuture<'_> {
         match name.as_str() {
             "warn" => {
                 let s = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-                if s.rights < Rights::User {
-                    return Err(ApiError::Forbidden {
-                        function: c.entry.name,
-                        need: Rights::User.as_str(),
-                    });
-                }
+                super::need_member(s, c.entry.name)?;
                 let mut text = String::new();
                 for i in 2..c.args.len() {
                     text.push_str(c.str_arg(i, "message")?);

@@ -96,6 +96,7 @@ impl Access {
         match self {
             Access::Public => "public",
             Access::Session(Rights::Guest) => "any session",
+            Access::Session(Rights::Visitor) => "signed session",
             Access::Session(Rights::User) => "user session",
             Access::Session(Rights::Owner) => "owner session",
         }
@@ -164,6 +165,12 @@ pub async fn call_in(
                 .sessions
                 .borrow_mut()
                 .touch(sid, crate::clock::unix_now())?;
+            if s.rights == Rights::Visitor && need == Rights::User {
+                return Err(ApiError::NotAdmitted {
+                    function: entry.name,
+                    uid: s.uid,
+                });
+            }
             if s.rights < need {
                 return Err(ApiError::Forbidden {
                     function: entry.name,
@@ -180,6 +187,42 @@ pub async fn call_in(
         entry,
     })
     .await
+}
+
+/// Refuses a session that is not a user of this node (the owner, an admitted key, an
+/// account) for a `function` that uses the node's shared resources; the error tells a visitor
+/// how to be admitted.
+pub fn need_member(s: &Session, function: &'static str) -> Result<(), ApiError> {
+    match s.rights {
+        Rights::User | Rights::Owner => Ok(()),
+        Rights::Visitor => Err(ApiError::NotAdmitted {
+            function,
+            uid: s.uid.clone(),
+        }),
+        Rights::Guest => Err(ApiError::Forbidden {
+            function,
+            need: Rights::User.as_str(),
+        }),
+    }
+}
+
+/// [`need_member`], then charges `bytes` about to be stored to the session's user
+/// (`QuotaAddMBPerDay`; the owner is exempt).
+pub fn need_member_to_add(
+    state: &NodeState,
+    s: &Session,
+    function: &'static str,
+    bytes: usize,
+) -> Result<(), ApiError> {
+    need_member(s, function)?;
+    let quotas = state.vars.borrow().quotas.clone();
+    crate::accounts::quota::charge_add(
+        &state.store,
+        s,
+        &quotas,
+        bytes as u64,
+        crate::clock::unix_now(),
+    )
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary (names from outside in messages).

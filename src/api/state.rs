@@ -94,9 +94,16 @@ impl NodeState {
             mf: RefCell::new(Default::default()),
             home,
             key,
+            sessions: RefCell::new(
+                SessionTable::new(MAX_SESSIONS).with_per_user(
+                    vars.quotas
+                        .limit(crate::accounts::quota::Quota::Sessions)
+                        .try_into()
+                        .unwrap_or(usize::MAX),
+                ),
+            ),
             vars: RefCell::new(vars),
             store,
-            sessions: RefCell::new(SessionTable::new(MAX_SESSIONS)),
             started: crate::clock::unix_now(),
             listen: Cell::new(None),
             https: Cell::new(None),

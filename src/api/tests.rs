@@ -61,6 +61,9 @@ fn writes_need_a_session_with_enough_rights() {
     let now = crate::clock::unix_now();
     let guest = login(&st, None);
     let user_key = NodeKey::generate().unwrap();
+    crate::accounts::admitted::AdmittedUsers::new(&st.store)
+        .add(&user_key.id(), "test", 0)
+        .unwrap();
     let user = login(
         &st,
         Some(Pass::sign(&user_key, vec![], now, 60).unwrap().to_text()),
@@ -152,6 +155,9 @@ fn leither_variables_rights_and_gob() {
         Some(Pass::sign(&st.key, vec![], now, 60).unwrap().to_text()),
     );
     let user_key = NodeKey::generate().unwrap();
+    crate::accounts::admitted::AdmittedUsers::new(&st.store)
+        .add(&user_key.id(), "test", 0)
+        .unwrap();
     let user = login(
         &st,
         Some(Pass::sign(&user_key, vec![], now, 60).unwrap().to_text()),

@@ -1,4 +1,5 @@
-//! `lpki`: keys and passes. These work on files and need no running node.
+//! `lpki`: keys and passes. These work on files and need no running node; `addkey`, `delkey`
+//! and `users` (src/cli/lpki_users.rs) change who is a user of the node.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,9 @@ enum LpkiCmd {
     Id(Id),
     Signppt(Signppt),
     Verifyppt(Verifyppt),
+    Addkey(super::lpki_users::Addkey),
+    Delkey(super::lpki_users::Delkey),
+    Users(super::lpki_users::Users),
 }
 
 /// Make a new ed25519 key file (mode 0600).
@@ -109,6 +113,9 @@ impl Lpki {
                 Ok(())
             }
             LpkiCmd::Show(c) => show(&c.input),
+            LpkiCmd::Addkey(c) => c.run(home),
+            LpkiCmd::Delkey(c) => c.run(home),
+            LpkiCmd::Users(c) => c.run(home),
             LpkiCmd::Id(c) => {
                 let key = NodeKey::load(&c.key.unwrap_or_else(node_key)).map_err(CliError::Pki)?;
                 println!("{}", key.id());

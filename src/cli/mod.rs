@@ -21,6 +21,7 @@ mod lever_stream;
 #[cfg(feature = "lever")]
 pub mod lever_url;
 pub mod lpki;
+pub mod lpki_users;
 #[cfg(feature = "files")]
 pub mod mimei;
 #[cfg(all(feature = "net", feature = "files"))]

@@ -39,7 +39,13 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
     let query = query(&request.parts);
-    if let Err((s, b)) = authorize(state, session_id(&request.parts).as_deref(), "import") {
+    let length = request.body_connection.content_length();
+    if let Err((s, b)) = authorize(
+        state,
+        session_id(&request.parts).as_deref(),
+        "import",
+        length,
+    ) {
         return send(request, writer, s, JSON, b).await;
     }
     if request.parts.headers().get("transfer-encoding").is_some() {
@@ -50,7 +56,6 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         return send(request, writer, 411, JSON, b).await;
     }
     let pin = !query.split('&').any(|kv| kv == "pin-roots=false");
-    let length = request.body_connection.content_length();
     let result = {
         let mut reader = request.body_connection.body().reader();
         import_stream(state, length, &mut reader).await

@@ -19,7 +19,7 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::reply::{json_body, json_error, query, send, session_id};
-use crate::api::{NodeState, Rights, Value};
+use crate::api::{NodeState, Value};
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::store::blocks::Blocks;
 
@@ -77,35 +77,36 @@ pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
     Ok((o, pin))
 }
 
-/// Checks the user session of an upload (from [`super::reply::session_id`]).
-/// `what` names the upload in messages. On failure: the status and a JSON error body.
+/// Checks the session of an upload of `length` bytes (from [`super::reply::session_id`]): a
+/// user of this node ([`crate::api::need_member`]) within `QuotaAddMBPerDay`, which the
+/// upload is charged to. `what` names the upload in messages. On failure: the status and a
+/// JSON error body.
 pub(crate) fn authorize(
     state: &NodeState,
     sid: Option<&str>,
-    what: &str,
+    what: &'static str,
+    length: usize,
 ) -> Result<(), (u16, Vec<u8>)> {
     let fail = |status: u16, msg: &str, code: &str| Err((status, json_error(msg, code)));
-    match sid {
-        None => fail(
+    let Some(sid) = sid else {
+        return fail(
             401,
             &format!(
                 "{what} needs a user session: pass ?sid=SID or Authorization: Bearer SID (from Login)"
             ),
             "no_session",
-        ),
-        Some(sid) => match state
-            .sessions
-            .borrow_mut()
-            .touch(sid, crate::clock::unix_now())
-        {
-            Ok(s) if s.rights >= Rights::User => Ok(()),
-            Ok(_) => fail(
-                403,
-                &format!("guests cannot {what}; Login with a pass"),
-                "forbidden",
-            ),
-            Err(e) => fail(401, &e.to_string(), "session_expired"),
-        },
+        );
+    };
+    let now = crate::clock::unix_now();
+    let session = state.sessions.borrow_mut().touch(sid, now);
+    let checked = session.and_then(|s| {
+        crate::api::need_member(&s, what)?;
+        let quotas = state.vars.borrow().quotas.clone();
+        crate::accounts::quota::charge_add(&state.store, &s, &quotas, length as u64, now)
+    });
+    match checked {
+        Ok(()) => Ok(()),
+        Err(e) => fail(e.http_status(), &e.to_string(), e.code()),
     }
 }
 
@@ -116,7 +117,8 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
     let query = query(&request.parts);
-    let checked = authorize(state, session_id(&request.parts).as_deref(), "add");
+    let length = request.body_connection.content_length();
+    let checked = authorize(state, session_id(&request.parts).as_deref(), "add", length);
     let fail = |status: u16, msg: &str, code: &str| (status, json_error(msg, code));
     let opts = checked.and_then(|()| options(&query).map_err(|m| fail(400, &m, "bad_option")));
     if request.parts.headers().get("transfer-encoding").is_some() {
@@ -131,7 +133,6 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         Ok(o) => o,
         Err((s, b)) => return send(request, writer, s, JSON, b).await,
     };
-    let length = request.body_connection.content_length();
     let result = {
         let mut reader = request.body_connection.body().reader();
         add_stream(state, opts, pin, length, &mut reader).await

@@ -278,6 +278,19 @@ impl Lever {
                 "this node runs its maximum of {MAX_SERVICES} services; remove one with `lever rm`"
             )));
         }
+        if !services.contains_key(&key) && !session.owner {
+            use crate::accounts::quota::{Quota, QuotaError};
+            let limit = state.vars.borrow().quotas.limit(Quota::Services);
+            let mine = services
+                .values()
+                .filter(|s| s.deployer == session.uid)
+                .count() as u64;
+            if mine >= limit {
+                return Err(LeverError::Busy(
+                    QuotaError::new(Quota::Services, limit, &session.uid).to_string(),
+                ));
+            }
+        }
         let now = now_unix();
         let budget = Self::budget(state);
         let reserved: usize = services.values().map(Service::reserved).sum();

@@ -379,3 +379,16 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("cannot bind 127.0.0.1:0")
 }
+
+/// Admits `uid` as a user of the node at `home` (`leither lpki addkey -i UID`), as an owner
+/// does before a key of theirs may store anything (docs/security.md, "Who may do what").
+pub fn admit(home: &Path, uid: &str) {
+    ok(&leither(home, &["lpki", "addkey", "-i", uid]));
+}
+
+/// A fresh key that the node at `home` admitted.
+pub fn admitted_key(home: &Path) -> leither::pki::NodeKey {
+    let k = leither::pki::NodeKey::generate().expect("a key");
+    admit(home, &k.id().to_string());
+    k
+}

@@ -1,6 +1,7 @@
 //! The API table's rows for one subsystem.
 //! Authentication (api/Auth.md): `Login`, `LoginWithPPT`, `Logout`, `Register`,
-//! `SetUserInfo`, `SignPPT`, `RequestService`.
+//! `SetUserInfo`, `SignPPT`, `RequestService`; and who is a user of this node: `AddUser`,
+//! `DelUser`, `ListUsers` (the owner's, Leither's `lpki addkey` / `lpki delkey`).
 
 use crate::api::fns_auth;
 use crate::api::{Access, ApiFn, Rights};
@@ -11,7 +12,7 @@ pub static FNS: &[ApiFn] = &[
         name: "Login",
         params: "[ppt | name, password], [\"byppt\" | \"byname\"]",
         access: Access::Public,
-        doc: "Login() or Login(\"\"): a guest session (the empty sid \"\" is a guest too). Login(ppt): a pass in our ppt1. text or Leither's JSON; the node key's pass gives the owner's session, any other valid pass a user session. Login(name, password[, \"byname\"]): an account registered here. Returns Leither's {Sid, Uid} with our sid, uid, rights and expires beside them.",
+        doc: "Login() or Login(\"\"): a guest session (the empty sid \"\" is a guest too). Login(ppt): a pass in our ppt1. text or Leither's JSON; the node key's pass gives the owner's session; a pass of a key the owner admitted (AddUser, lpki addkey) or of an account a user session; any other valid pass a visitor session (a guest known by its ID: Mimei rights granted to it hold, but it stores nothing on the node). Login(name, password[, \"byname\"]): an account registered here. Returns Leither's {Sid, Uid} with our sid, uid, rights and expires beside them.",
         run: fns_auth::login,
     },
     ApiFn {
@@ -53,7 +54,28 @@ pub static FNS: &[ApiFn] = &[
         name: "RequestService",
         params: "ppt",
         access: Access::Public,
-        doc: "A user asks for services with a pass they signed (data service=NAME[,NAME]). Returns {NAME: {granted, reason}}; a service is granted only by a rule of the owner's, so a node without rules grants none and says why.",
+        doc: "A user asks for services with a pass they signed (data service=NAME[,NAME]). Returns {NAME: {granted, reason}}. A service named in SystemVars.json's GrantServices (default none) is granted to everyone and admits the signer as a user of this node; any other is refused with the reason.",
         run: fns_auth::request_service,
+    },
+    ApiFn {
+        name: "AddUser",
+        params: "sid, uid",
+        access: Access::Session(Rights::Owner),
+        doc: "Admits the user ID uid as a user of this node (Leither's `lpki addkey`): its passes then give user sessions, which may store blocks, make Mimeis and deploy within their quotas; its live sessions become users' at once. Returns true if it was not admitted before.",
+        run: fns_auth::add_user,
+    },
+    ApiFn {
+        name: "DelUser",
+        params: "sid, uid",
+        access: Access::Session(Rights::Owner),
+        doc: "Withdraws uid's admission (Leither's `lpki delkey`): its live sessions become visitors' at once (an account registered here stays a user). What it stored stays. Returns true if it was admitted.",
+        run: fns_auth::del_user,
+    },
+    ApiFn {
+        name: "ListUsers",
+        params: "sid",
+        access: Access::Session(Rights::Owner),
+        doc: "The admitted users: [{uid, at (unix seconds), how (addkey, or service:NAME for a RequestService grant)}]. Accounts are not listed here.",
+        run: fns_auth::list_users,
     },
 ];
