@@ -446,6 +446,7 @@ fn forged_tampered_and_replayed_heads_are_refused_and_junk_is_banned() {
         head: forged_head,
         header: real.header.clone(),
         version: real.version.clone(),
+        refs: None,
     };
     let answer = push(&b_addr, &forged.to_bytes()).unwrap();
     assert!(answer.contains("write"), "{answer:?}");

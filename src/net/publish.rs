@@ -79,6 +79,7 @@ pub async fn publish(
         head,
         header,
         version: last,
+        refs: None,
     };
     let bytes = bundle.to_bytes();
     heads::accept(state, &bytes, Via::Local)?;
