@@ -292,7 +292,7 @@ fn progress_value(job: &sync::Job) -> Value {
         ("bytes", Value::Int(p.bytes as i64)),
         ("providers", Value::Int(p.providers as i64)),
         ("secs", Value::Float(job.elapsed())),
-        ("refs", refs_value(&job)),
+        ("refs", refs_value(job)),
     ])
 }
 

@@ -130,9 +130,9 @@ impl Cert {
     pub fn public(&self) -> Cert {
         Cert {
             public_key: self.public_key,
-            id: self.id.clone(),
+            id: self.id,
             data: self.data.clone(),
-            signer_id: self.signer_id.clone(),
+            signer_id: self.signer_id,
             signature: self.signature,
             signed: self.signed.clone(),
             key: None,
@@ -228,7 +228,7 @@ impl Cert {
         };
         let signer_id = match get(&outer, "SignerID") {
             Some(Flat::Str(s)) if !s.is_empty() => s.parse()?,
-            _ => id.clone(),
+            _ => id,
         };
         let mut data = Vec::new();
         for (k, v) in inner {
