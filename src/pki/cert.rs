@@ -160,10 +160,12 @@ impl Cert {
         }
     }
 
-    /// Whether `text` looks like a certificate (a JSON object with `Data` on its first line).
+    /// Whether `text` looks like a certificate (a JSON object with `Data` on its first line,
+    /// and no `CertPK` beside it, which passes carry).
     pub fn looks_like(text: &str) -> bool {
         let first = text.trim_start().lines().next().unwrap_or("");
-        first.starts_with('{') && first.contains("\"Data\"") && !first.contains("\"EndTime\"")
+        // A JSON pass has the same outer members plus its signer's `CertPK`.
+        first.starts_with('{') && first.contains("\"Data\"") && !first.contains("\"CertPK\"")
     }
 
     /// Reads a certificate or a public certificate. Checks its shape and, when it holds the
