@@ -269,6 +269,137 @@ fn lpki_keys_and_passes() {
     );
 }
 
+/// Leither's certificates: gencert (self-signed and by a CA), genpkcert, show of both, and a
+/// certificate as the signing key of signppt -c.
+#[test]
+fn lpki_certificates() {
+    let h = fresh_home();
+    let p = |n: &str| h.join(n).to_str().unwrap().to_string();
+    let (key, ca, cert, pk, ppt) = (
+        p("k.key"),
+        p("ca.key"),
+        p("o.cert"),
+        p("o.pkcert"),
+        p("t.ppt"),
+    );
+    for k in [&key, &ca] {
+        let o = leither(&h, &["lpki", "genkey", "-o", k]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let id = stdout(&leither(&h, &["lpki", "id", "-k", &key]))
+        .trim()
+        .to_string();
+    let o = leither(
+        &h,
+        &[
+            "lpki",
+            "gencert",
+            "-k",
+            &key,
+            "-m",
+            "name=weixin",
+            "-o",
+            &cert,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("id= {id}")), "{}", text(&o));
+    assert!(
+        out.contains("\"CertPKID\":") && out.contains("\"name\":\"weixin\""),
+        "{out}"
+    );
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(&cert).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode, 0o600, "a certificate holds the secret key");
+    // Never overwritten.
+    let o = leither(&h, &["lpki", "gencert", "-k", &key, "-o", &cert]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+
+    let o = leither(&h, &["lpki", "genpkcert", "-i", &cert, "-o", &pk]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains(&format!("CertPKID:{id}")),
+        "{}",
+        text(&o)
+    );
+    assert!(stdout(&o).contains("KeyType : sodium"), "{}", text(&o));
+    let public = fs::read_to_string(&pk).unwrap();
+    assert!(!public.contains("sk="), "{public}");
+
+    let o = leither(&h, &["lpki", "show", "-i", &cert]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = stdout(&o);
+    assert!(
+        shown.contains("file type is Cert") && shown.contains(&format!("id= {id}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("signature: ok") && !shown.contains("sk="),
+        "{shown}"
+    );
+    let o = leither(&h, &["lpki", "show", "-i", &pk]);
+    assert!(stdout(&o).contains("file type is PkCert"), "{}", text(&o));
+    let o = leither(&h, &["lpki", "show", "-i", &key]);
+    assert!(stdout(&o).contains(&format!("id= {id}")), "{}", text(&o));
+
+    // A certificate signs a pass; a public certificate cannot.
+    let o = leither(
+        &h,
+        &[
+            "lpki",
+            "signppt",
+            "-c",
+            &cert,
+            "-p",
+            "720",
+            "-m",
+            "CertFor=Self",
+            "-o",
+            &ppt,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = leither(&h, &["lpki", "verifyppt", "-i", &ppt]);
+    assert!(
+        o.status.success() && stdout(&o).contains(&id),
+        "{}",
+        text(&o)
+    );
+    let o = leither(&h, &["lpki", "signppt", "-c", &pk, "-p", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("public certificate"), "{}", text(&o));
+
+    // Signed by a CA: the CA's ID is the signer.
+    let ca_id = stdout(&leither(&h, &["lpki", "id", "-k", &ca]))
+        .trim()
+        .to_string();
+    let cert2 = p("c2.cert");
+    let o = leither(
+        &h,
+        &[
+            "lpki", "gencert", "-k", &key, "-c", &ca, "-m", "name=x", "-o", &cert2,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = leither(&h, &["lpki", "show", "-i", &cert2]);
+    assert!(
+        stdout(&o).contains(&format!("SignerID: {ca_id}")),
+        "{}",
+        text(&o)
+    );
+    // A changed certificate is refused.
+    let t = fs::read_to_string(&pk).unwrap();
+    let at = t.find("\"Signature\":\"").unwrap() + "\"Signature\":\"".len();
+    let c = if &t[at..at + 1] == "A" { "B" } else { "A" };
+    let forged = format!("{}{c}{}", &t[..at], &t[at + 1..]);
+    fs::write(&pk, forged).unwrap();
+    let o = leither(&h, &["lpki", "show", "-i", &pk]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
 #[test]
 fn foreground_node_stops_on_sigterm_with_exit_0() {
     let mut n = TestNode::start();

@@ -429,3 +429,76 @@ fn objects_mime_types_and_file_info_of_a_mimei() {
     );
     assert_eq!(ok(&n, "MFReaddir", vec![h]), Value::List(vec![]));
 }
+
+/// `GET /mf/<path>?mmsid=`: the file of an open Mimei over plain HTTP, as a page shows an
+/// image of a Mimei it opened through the API. The mmsid is the capability.
+#[test]
+fn mf_route_streams_a_file_of_an_open_mimei() {
+    let n = TestNode::start();
+    let owner_key = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
+    let owner = login(&n, Some(&owner_key));
+    let mid = ok(
+        &n,
+        "MMCreate",
+        vec![owner.clone(), s(""), s(""), s("pics"), s("file")],
+    );
+    let f = ok(
+        &n,
+        "MFOpenByPath",
+        vec![owner.clone(), mid.clone(), s("img/a.png"), Value::Int(0x42)],
+    );
+    let png = "\u{89}PNG\r\n\u{1a}\nsome image bytes";
+    ok(&n, "MFSetData", vec![f, s(png)]);
+    let mm = ok(&n, "MMOpen", vec![owner.clone(), mid.clone(), s("cur")]);
+    let mmsid = mm.as_str().unwrap().to_string();
+    let url = |p: &str, q: &str| format!("{}/mf/{p}?mmsid={q}", n.url);
+
+    // The bytes of the file, with a content type from its name.
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-D", "-", &url("img/a.png", &mmsid)])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(text.contains("content-type: image/png"), "{text}");
+    let (code, body) = curl(&[&url("img/a.png", &mmsid)]);
+    assert_eq!(code, 200);
+    assert_eq!(body, png.as_bytes());
+    // Ranges, as the gateway gives them.
+    let (code, body) = curl(&["-r", "1-3", &url("img/a.png", &mmsid)]);
+    assert_eq!(code, 206);
+    assert_eq!(body, &png.as_bytes()[1..4]);
+    // A version handle serves that version.
+    ok(&n, "MMBackup", vec![owner.clone(), mid.clone(), s("v1")]);
+    let v1 = ok(&n, "MMOpen", vec![owner.clone(), mid.clone(), s("last")]);
+    let (code, body) = curl(&[&url("img/a.png", v1.as_str().unwrap())]);
+    assert_eq!((code, body.as_slice()), (200, png.as_bytes()));
+
+    // Missing paths, escapes, absent and unknown handles: clear JSON errors.
+    let (code, body) = curl(&[&url("img/nope.png", &mmsid)]);
+    assert_eq!(code, 404, "{}", String::from_utf8_lossy(&body));
+    let (code, _) = curl(&[&url("../x", &mmsid)]);
+    assert!(code == 400 || code == 404, "{code}");
+    let (code, body) = curl(&[&format!("{}/mf/img/a.png", n.url)]);
+    assert_eq!(code, 401);
+    let v = decode(&body, &JsonLimits::DEFAULT).unwrap();
+    assert!(
+        v.get("error")
+            .and_then(Value::as_str)
+            .unwrap()
+            .contains("mmsid"),
+        "{v:?}"
+    );
+    let (code, _) = curl(&[&url("img/a.png", "nosuchhandle")]);
+    assert_eq!(code, 404);
+
+    // A closed handle is refused.
+    ok(&n, "MMClose", vec![mm]);
+    let (code, _) = curl(&[&url("img/a.png", &mmsid)]);
+    assert_eq!(code, 404);
+    // A handle dies with its session.
+    let again = ok(&n, "MMOpen", vec![owner.clone(), mid, s("cur")]);
+    ok(&n, "Logout", vec![owner]);
+    let (code, _) = curl(&[&url("img/a.png", again.as_str().unwrap())]);
+    assert!(code == 401 || code == 404, "{code}");
+}

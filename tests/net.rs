@@ -58,6 +58,19 @@ fn file_mimei(a: &TestNode, file: &Path) -> String {
     mid
 }
 
+/// [`file_mimei`] with its own mark, so one node can hold several.
+fn marked_mimei(a: &TestNode, file: &Path, mark: &str) -> String {
+    let out = run(&a.home, &["mimei", "create", "-t", "file", "-m", mark]);
+    let mid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mid= "))
+        .expect("mid= line")
+        .to_string();
+    run(&a.home, &["mimei", "setright", &mid, "*", "read"]);
+    run(&a.home, &["mimei", "add", &mid, file.to_str().unwrap()]);
+    mid
+}
+
 fn last(n: &TestNode, mid: &str) -> u64 {
     let o = leither(&n.home, &["mimei", "show", mid]);
     String::from_utf8_lossy(&o.stdout)
@@ -444,6 +457,7 @@ fn forged_tampered_and_replayed_heads_are_refused_and_junk_is_banned() {
         head: forged_head,
         header: real.header.clone(),
         version: real.version.clone(),
+        refs: None,
     };
     let answer = push(&b_addr, &forged.to_bytes()).unwrap();
     assert!(answer.contains("write"), "{answer:?}");
@@ -562,4 +576,67 @@ fn provide_unprovide_and_unpublish_answer_in_leithers_words() {
     let provs = run(&a.home, &["call", "MiMeiFindProvs", "", &mid, "3"]);
     assert!(provs.trim_start().starts_with('{'), "{provs}");
     assert!(provs.contains("\"1\""), "keyed by version: {provs}");
+}
+
+/// References travel with a published version: A's Mimei X refers to Mimei Y and to a CID; B
+/// syncs X only and then holds Y and the CID's blocks (pinned), and MMGetRef gives A's map.
+#[test]
+fn sync_follows_references_one_level() {
+    let a = node();
+    let b = node();
+    let files = common::fresh_home();
+    let (fx, fy, fz) = (
+        files.join("x.bin"),
+        files.join("y.bin"),
+        files.join("z.bin"),
+    );
+    random_file(&fx, 50_000, 11);
+    random_file(&fy, 300_000, 12);
+    random_file(&fz, 20_000, 13);
+    // Y refers to W: B keeps that reference but does not follow it (one level only).
+    let w = marked_mimei(&a, &fz, "w");
+    run(&a.home, &["mimei", "publish", &w]);
+    let y = marked_mimei(&a, &fy, "y");
+    run(&a.home, &["call", "MMAddRef", &y, &w]);
+    run(&a.home, &["mimei", "backup", &y]);
+    run(&a.home, &["mimei", "publish", &y]);
+    let added = run(&a.home, &["ipfs", "add", fz.to_str().unwrap()]);
+    let cid = added
+        .lines()
+        .find_map(|l| l.strip_prefix("ipfs add ok /ipfs/"))
+        .expect("ipfs add ok line")
+        .trim()
+        .to_string();
+    let x = marked_mimei(&a, &fx, "x");
+    run(&a.home, &["call", "MMAddRef", &x, &y, &cid]);
+    run(&a.home, &["call", "MMAddRef", &x, &y]);
+    // A Mimei never published: its sync fails on B, which is reported and fails nothing else.
+    let z = marked_mimei(&a, &fz, "z");
+    run(&a.home, &["call", "MMAddRef", &x, &z]);
+    run(&a.home, &["mimei", "backup", &x]);
+    run(&a.home, &["mimei", "publish", &x]);
+    let refs_a = run(&a.home, &["call", "MMGetRef", &x, "last"]);
+    assert!(refs_a.contains(&y) && refs_a.contains(&cid), "{refs_a}");
+
+    run(&b.home, &["swarm", "connect", &swarm_addr(&a)]);
+    let s = run(&b.home, &["mimei", "sync", &x]);
+    assert!(s.contains("references: 2 of 3 followed, 1 failed"), "{s}");
+    assert!(s.contains(&format!("reference failed: {z}: ")), "{s}");
+    assert!(s.trim_end().ends_with("MiMeiSync ok"), "{s}");
+    same_file(&b, &x, &fx);
+    // Y came along (one level), and the referenced CID is pinned on B.
+    assert_eq!(last(&b, &y), last(&a, &y));
+    same_file(&b, &y, &fy);
+    let pins = run(&b.home, &["ipfs", "pin", "ls"]);
+    assert!(pins.contains(&cid), "{pins}");
+    let refs_b = run(&b.home, &["call", "MMGetRef", &x, "last"]);
+    assert_eq!(refs_b, refs_a);
+    let o = leither(&b.home, &["call", "MMGetRef", &w]);
+    assert!(
+        !o.status.success(),
+        "references are followed one level only: W is not on B"
+    );
+    let y_refs = run(&b.home, &["call", "MMGetRef", &y, "last"]);
+    assert!(y_refs.contains(&w), "{y_refs}");
+    assert_eq!(y_refs, run(&a.home, &["call", "MMGetRef", &y, "last"]));
 }

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(node) = PbNode::decode(data) {
         let again = node.encode();
         assert_eq!(again.len(), node.encoded_len());
-        assert_eq!(PbNode::decode(&again).expect("encoded node must decode"), node);
+        assert_eq!(
+            PbNode::decode(&again).expect("encoded node must decode"),
+            node
+        );
         if data.first() != Some(&0x0a) {
             assert_eq!(again, data);
         }

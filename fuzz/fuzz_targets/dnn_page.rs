@@ -35,6 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let fixed = "<title>{{title}}</title><p>{{note}}</p><script>var d={{data}}</script>";
     if let Ok(out) = render(fixed, &page) {
         assert!(out.len() <= MAX_PAGE);
-        assert_eq!(out.matches('<').count(), fixed.matches('<').count(), "{out}");
+        assert_eq!(
+            out.matches('<').count(),
+            fixed.matches('<').count(),
+            "{out}"
+        );
     }
 });

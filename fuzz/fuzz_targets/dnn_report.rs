@@ -7,7 +7,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Report::from_bytes(data) {
-        assert_eq!(r.to_bytes(), data, "a parsed report re-encodes to its input");
+        assert_eq!(
+            r.to_bytes(),
+            data,
+            "a parsed report re-encodes to its input"
+        );
         assert_eq!(Report::from_bytes(&r.to_bytes()).ok().as_ref(), Some(&r));
         let _ = r.verify();
         let node = r.node();

@@ -1,11 +1,28 @@
 //! Head records and bundles from untrusted bytes: the parsers never panic, whatever parses
 //! re-encodes to exactly its input and parses again to an equal value, and verification never
-//! panics, whatever was parsed.
+//! panics, whatever was parsed. The same for references records and reference list blocks
+//! (bundle format 2).
 #![no_main]
 use leither::mimei::head::{HeadBundle, HeadRecord};
+use leither::mimei::refs::{RefsRecord, list_bytes, parse_list};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(r) = RefsRecord::from_bytes(data) {
+        assert_eq!(
+            r.to_bytes(),
+            data,
+            "a parsed references record re-encodes to its input"
+        );
+        assert!(r.version() >= 1 && r.count() >= 1);
+    }
+    if let Ok(l) = parse_list(data) {
+        assert_eq!(
+            list_bytes(&l),
+            data,
+            "a parsed reference list re-encodes to its input"
+        );
+    }
     if let Ok(h) = HeadRecord::from_bytes(data) {
         assert_eq!(
             h.to_bytes(),

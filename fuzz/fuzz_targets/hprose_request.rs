@@ -6,14 +6,21 @@ use leither::api::hprose::{self, Limits};
 use leither::api::value::Value;
 use libfuzzer_sys::fuzz_target;
 
-const LIMITS: Limits = Limits { max_depth: 16, max_items: 10_000, max_bytes: 1 << 20 };
+const LIMITS: Limits = Limits {
+    max_depth: 16,
+    max_items: 10_000,
+    max_bytes: 1 << 20,
+};
 
 /// `decode(encode(v)) == v`, NaN included (hence the comparison of the debug text).
 fn round_trips(v: &Value) {
     let mut wire = Vec::new();
     hprose::encode_value(&mut wire, v);
     // References were expanded, so the re-encoded form may be longer than the input was.
-    let limits = Limits { max_bytes: usize::MAX, ..LIMITS };
+    let limits = Limits {
+        max_bytes: usize::MAX,
+        ..LIMITS
+    };
     match hprose::decode_value(&wire, &limits) {
         Ok(again) => assert_eq!(format!("{again:?}"), format!("{v:?}")),
         Err(e) => panic!("re-encoded value does not decode: {e}\n{v:?}"),

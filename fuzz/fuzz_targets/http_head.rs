@@ -1,8 +1,8 @@
 //! The connection guard follows any byte stream without panicking, and never lets a head
 //! grow past its limit: fed in arbitrary pieces, it agrees with itself fed all at once.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use leither::http::guard::HeadGuard;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut whole = HeadGuard::new(256);

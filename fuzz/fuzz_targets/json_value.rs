@@ -6,16 +6,23 @@ use leither::api::json::{self, JsonLimits};
 use leither::api::value::Value;
 use libfuzzer_sys::fuzz_target;
 
-const LIMITS: JsonLimits = JsonLimits { max_depth: 32, max_items: 100_000, max_bytes: 1 << 20 };
+const LIMITS: JsonLimits = JsonLimits {
+    max_depth: 32,
+    max_items: 100_000,
+    max_bytes: 1 << 20,
+};
 
 /// What encoding keeps: a non-finite float is written as null.
 fn encoded_form(v: &Value) -> Value {
     match v {
         Value::Float(f) if !f.is_finite() => Value::Null,
         Value::List(items) => Value::List(items.iter().map(encoded_form).collect()),
-        Value::Map(entries) => {
-            Value::Map(entries.iter().map(|(k, v)| (k.clone(), encoded_form(v))).collect())
-        }
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), encoded_form(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -25,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let want = encoded_form(&v);
-    let unbounded = JsonLimits { max_bytes: usize::MAX, max_items: usize::MAX, ..LIMITS };
+    let unbounded = JsonLimits {
+        max_bytes: usize::MAX,
+        max_items: usize::MAX,
+        ..LIMITS
+    };
     for pretty in [false, true] {
         let mut text = String::new();
         if pretty {

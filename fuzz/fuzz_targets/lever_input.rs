@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     for t in [Target::parse_url(text), Target::parse_path(text)] {
         if let Ok(t) = t {
             assert!(service_name_ok(&t.service) && method_ok(&t.method));
-            assert!(t.resource.as_ref().is_none_or(|r| !r.is_empty() && r.len() <= MAX_RESOURCE));
+            assert!(
+                t.resource
+                    .as_ref()
+                    .is_none_or(|r| !r.is_empty() && r.len() <= MAX_RESOURCE)
+            );
             assert!(t.env.as_ref().is_none_or(|e| env_ok(e)));
         }
     }

@@ -12,20 +12,38 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let header = MimeiHeader::from_bytes(data).ok();
     if let Some(h) = &header {
-        assert_eq!(h.to_bytes(), data, "a parsed header re-encodes to its input");
-        assert_eq!(MimeiHeader::from_bytes(&h.to_bytes()).ok().as_ref(), Some(h));
+        assert_eq!(
+            h.to_bytes(),
+            data,
+            "a parsed header re-encodes to its input"
+        );
+        assert_eq!(
+            MimeiHeader::from_bytes(&h.to_bytes()).ok().as_ref(),
+            Some(h)
+        );
         let _ = h.verify();
     }
     if let Ok(rec) = VersionRecord::from_bytes(data) {
-        assert_eq!(rec.to_bytes(), data, "a parsed version record re-encodes to its input");
+        assert_eq!(
+            rec.to_bytes(),
+            data,
+            "a parsed version record re-encodes to its input"
+        );
         assert!(rec.version() >= 1 && rec.prev_version() < rec.version());
-        assert_eq!(VersionRecord::from_bytes(&rec.to_bytes()).ok(), Some(rec.clone()));
+        assert_eq!(
+            VersionRecord::from_bytes(&rec.to_bytes()).ok(),
+            Some(rec.clone())
+        );
         // Against a table naming the signer's ID as author, and against an empty one.
         let _ = rec.verify(&Rights::new(*rec.signer()));
         let _ = rec.verify(&Rights::new(*rec.mid()));
     }
     if let Ok(rights) = Rights::from_bytes(data) {
-        assert_eq!(rights.to_bytes(), data, "a parsed rights table re-encodes to its input");
+        assert_eq!(
+            rights.to_bytes(),
+            data,
+            "a parsed rights table re-encodes to its input"
+        );
         let _ = rights.check(None, leither::mimei::rights::Right::READ);
     }
     if let Ok(text) = std::str::from_utf8(data) {

@@ -1,7 +1,7 @@
 //! SystemVars.json parsing never panics, and what it accepts writes back to an equal value.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use leither::config::SystemVars;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = std::path::Path::new("SystemVars.json");

@@ -965,3 +965,34 @@ pub fn mm_list(c: Call<'_>) -> ApiFuture<'_> {
         Ok(Value::List(out))
     })
 }
+
+/// What an mmsid gives a plain HTTP request (`GET /mf/<path>?mmsid=`, src/http/mf.rs): its
+/// Mimei and version, once the handle's session is found alive and its user still allowed to
+/// read. The handle is the capability: whoever presents it reads as the session that opened
+/// it, as every `MF*` call on it does. The version is `None` for `cur`.
+pub(crate) fn mmsid_for_read(
+    state: &super::NodeState,
+    mmsid: &str,
+) -> Result<(MimeiId, Option<u64>), ApiError> {
+    let h = state
+        .mm_handles
+        .borrow()
+        .mm
+        .get(mmsid)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no open Mimei \"{}\"; open it with MMOpen and pass the mmsid it gives",
+                super::truncate(mmsid, 40)
+            ))
+        })?;
+    let session = state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
+    let user = user_of(&session)?;
+    let header = Mimeis::new(&state.store).header(&h.mid)?;
+    let rights = header.rights();
+    // As for every read through a handle: cur opened by a writer reads without the read bit.
+    if h.version.is_some() || rights.check(user.as_ref(), Right::WRITE).is_err() {
+        rights.check(user.as_ref(), Right::READ)?;
+    }
+    Ok((h.mid, h.version))
+}

@@ -394,6 +394,26 @@ fn progress_value(job: &sync::Job) -> Value {
         ("bytes", Value::Int(p.bytes as i64)),
         ("providers", Value::Int(p.providers as i64)),
         ("secs", Value::Float(job.elapsed())),
+        ("refs", refs_value(job)),
+    ])
+}
+
+/// How following the version's references went: `{total, done, failed, errors}` (all 0 and
+/// `[]` until the sync ends, or when the head carries no references). A failed reference
+/// does not fail the sync; it is listed here.
+fn refs_value(job: &sync::Job) -> Value {
+    let r = match job.result() {
+        Some(Ok(rep)) => rep.refs,
+        _ => sync::RefsReport::default(),
+    };
+    Value::map([
+        ("total", Value::Int(r.total as i64)),
+        ("done", Value::Int(r.done as i64)),
+        ("failed", Value::Int(r.failed as i64)),
+        (
+            "errors",
+            Value::List(r.errors.into_iter().map(Value::Str).collect()),
+        ),
     ])
 }
 

@@ -1,5 +1,6 @@
-//! `lpki`: keys and passes. These work on files and need no running node; `addkey`, `delkey`
-//! and `users` (src/cli/lpki_users.rs) change who is a user of the node.
+//! `lpki`: keys, certificates and passes. These work on files and need no running node;
+//! certificates (`gencert`, `genpkcert`) are `pki::cert`'s format. `addkey`, `delkey` and
+//! `users` (src/cli/lpki_users.rs) change who is a user of the node.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,7 @@ use argh::FromArgs;
 
 use super::CliError;
 use crate::api::json;
-use crate::pki::{NodeKey, Overwrite, Pass, parse_data, parse_period};
+use crate::pki::{Cert, NodeKey, Overwrite, Pass, parse_data, parse_period};
 
 /// Keys and passes (PPT).
 #[derive(FromArgs)]
@@ -28,6 +29,8 @@ enum LpkiCmd {
     Addkey(super::lpki_users::Addkey),
     Delkey(super::lpki_users::Delkey),
     Users(super::lpki_users::Users),
+    Gencert(Gencert),
+    Genpkcert(Genpkcert),
 }
 
 /// Make a new ed25519 key file (mode 0600).
@@ -42,11 +45,11 @@ struct Genkey {
     force: bool,
 }
 
-/// Show a key file (ID, PeerId, public key; never the secret) or a pass.
+/// Show a key file (ID, PeerId, public key; never the secret), a certificate or a pass.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "show")]
 struct Show {
-    /// the key or pass file
+    /// the key, certificate or pass file
     #[argh(option, short = 'i')]
     input: PathBuf,
 }
@@ -94,6 +97,38 @@ struct Verifyppt {
     input: PathBuf,
 }
 
+/// Make a certificate of a key (Leither's gencert): signed by the key itself, or by a CA with
+/// -c. It holds the secret key (mode 0600): give others the output of genpkcert instead.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "gencert")]
+struct Gencert {
+    /// the key to certify (a key file)
+    #[argh(option, short = 'k')]
+    key: PathBuf,
+    /// what the certificate states, as "name=...,k2=v2"
+    #[argh(option, short = 'm', default = "String::new()")]
+    data: String,
+    /// a CA's key or certificate file to sign with (default: self-signed)
+    #[argh(option, short = 'c')]
+    ca: Option<PathBuf>,
+    /// the certificate file to write (mode 0600; never overwritten)
+    #[argh(option, short = 'o')]
+    out: PathBuf,
+}
+
+/// Export the public certificate of a certificate (Leither's genpkcert): the same signed
+/// statement without the secret key.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "genpkcert")]
+struct Genpkcert {
+    /// the certificate file (from gencert)
+    #[argh(option, short = 'i')]
+    input: PathBuf,
+    /// the public certificate file to write
+    #[argh(option, short = 'o')]
+    out: PathBuf,
+}
+
 impl Lpki {
     /// Runs an `lpki` command.
     pub fn run(self, home: &Path) -> Result<(), CliError> {
@@ -116,6 +151,8 @@ impl Lpki {
             LpkiCmd::Addkey(c) => c.run(home),
             LpkiCmd::Delkey(c) => c.run(home),
             LpkiCmd::Users(c) => c.run(home),
+            LpkiCmd::Gencert(c) => gencert(c),
+            LpkiCmd::Genpkcert(c) => genpkcert(c),
             LpkiCmd::Id(c) => {
                 let key = NodeKey::load(&c.key.unwrap_or_else(node_key)).map_err(CliError::Pki)?;
                 println!("{}", key.id());
@@ -123,7 +160,7 @@ impl Lpki {
             }
             LpkiCmd::Signppt(c) => {
                 let file = c.key.or(c.cert).unwrap_or_else(node_key);
-                let key = NodeKey::load(&file).map_err(CliError::Pki)?;
+                let key = load_signing_key(&file)?;
                 // Leither's -p is a number of hours.
                 let period =
                     if !c.period.is_empty() && c.period.bytes().all(|b| b.is_ascii_digit()) {
@@ -209,12 +246,119 @@ fn show(path: &Path) -> Result<(), CliError> {
         print_pass(&pass);
         return Ok(());
     }
+    if Cert::looks_like(&text) {
+        return show_cert(path, &text);
+    }
     let key = NodeKey::load(path).map_err(CliError::Pki)?;
-    println!("id: {}", key.id());
+    println!("file type is Key");
+    // Leither's form of the ID line.
+    println!("id= {}", key.id());
     println!("peerid: {}", key.peer_id());
     println!(
         "public key: {}",
         crate::pki::encoding::base64url_encode(&key.public_key())
     );
+    Ok(())
+}
+
+/// A key to sign with from a key file or a certificate file; a public certificate is refused
+/// with what to use instead.
+fn load_signing_key(path: &Path) -> Result<NodeKey, CliError> {
+    match NodeKey::load(path) {
+        Ok(k) => Ok(k),
+        Err(e) => match read_small(path) {
+            Ok(t) if Cert::looks_like(&t) && Cert::parse(&t).is_ok_and(|c| c.key.is_none()) => {
+                Err(CliError::Failed(format!(
+                    "{} is a public certificate (genpkcert): it has no secret key to sign with; \
+                     pass the certificate from gencert, or the key file",
+                    path.display()
+                )))
+            }
+            _ => Err(CliError::Pki(e)),
+        },
+    }
+}
+
+fn read_cert(path: &Path) -> Result<Cert, CliError> {
+    let text = read_small(path)?;
+    Cert::parse(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+}
+
+fn gencert(c: Gencert) -> Result<(), CliError> {
+    let key = NodeKey::load(&c.key).map_err(CliError::Pki)?;
+    let ca = c.ca.as_deref().map(load_signing_key).transpose()?;
+    let data = parse_data(&c.data).map_err(CliError::Pki)?;
+    let cert = Cert::create(&key, data, ca.as_ref()).map_err(CliError::Pki)?;
+    if c.out.exists() {
+        return Err(CliError::Failed(format!(
+            "{} already exists; a certificate holds a secret key, so it is never replaced: \
+             move it away or choose another name",
+            c.out.display()
+        )));
+    }
+    crate::fsutil::write_atomic(&c.out, cert.to_text().as_bytes(), 0o600)
+        .map_err(CliError::io(&c.out))?;
+    match &ca {
+        None => println!("caFile is empty, self-signed"),
+        Some(ca) => println!("signed by the CA {}", ca.id()),
+    }
+    println!("Sign Cert to file [{}] ok!", c.out.display());
+    println!("id= {}", cert.id);
+    println!("{}", String::from_utf8_lossy(&cert.signed));
+    Ok(())
+}
+
+fn genpkcert(c: Genpkcert) -> Result<(), CliError> {
+    let cert = read_cert(&c.input)?;
+    if cert.is_self_signed() {
+        cert.verify_with(&cert.public_key)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", c.input.display())))?;
+    }
+    let public = cert.public();
+    crate::fsutil::write_atomic(&c.out, public.to_text().as_bytes(), 0o644)
+        .map_err(CliError::io(&c.out))?;
+    print_cert(&public);
+    println!("genpkcert public key Cert[{}] ok!", c.out.display());
+    Ok(())
+}
+
+/// Leither's printout of a certificate (never the secret key).
+fn print_cert(cert: &Cert) {
+    println!("CertPKID:{}", cert.id);
+    for (k, v) in &cert.data {
+        println!("{k:<8}:{v}");
+    }
+    let gob = crate::pki::leither_files::gob_cert_pk(&cert.public_key);
+    println!(
+        "CertPK  :{}",
+        crate::pki::leither_files::base64url_padded(&gob)
+    );
+    println!("SignerID: {}", cert.signer_id);
+    println!("KeyType : sodium");
+    println!("Version : 1");
+}
+
+fn show_cert(path: &Path, text: &str) -> Result<(), CliError> {
+    let cert =
+        Cert::parse(text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+    match cert.key {
+        Some(_) => println!("file type is Cert"),
+        None => println!("file type is PkCert"),
+    }
+    println!("id= {}", cert.id);
+    print_cert(&cert);
+    if cert.is_self_signed() {
+        cert.verify_with(&cert.public_key)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+        println!("signature: ok (self-signed)");
+    } else {
+        println!(
+            "signature: signed by {}; check it with that CA's key",
+            cert.signer_id
+        );
+    }
+    if cert.key.is_some() {
+        println!("secret key: in the file (not shown; keep the file private)");
+    }
     Ok(())
 }

@@ -248,6 +248,7 @@ impl Sync {
                         _ => 0.0,
                     };
                     println!("{line} in {secs:.1} s");
+                    print_refs(status.get("refs"));
                     ok("MiMeiSync");
                     return Ok(());
                 }
@@ -264,6 +265,27 @@ impl Sync {
                 "MiMeiSync",
                 vec![sid.clone(), s(&self.mid), from.clone(), s("status")],
             )?;
+        }
+    }
+}
+
+/// The references a sync followed one level: a line when the version has any, and each
+/// failure (which does not fail the sync).
+fn print_refs(refs: Option<&Value>) {
+    let Some(r) = refs else { return };
+    let n = |k: &str| r.get(k).and_then(Value::as_i64).unwrap_or(0);
+    if n("total") == 0 {
+        return;
+    }
+    println!(
+        "references: {} of {} followed, {} failed",
+        n("done"),
+        n("total"),
+        n("failed")
+    );
+    if let Some(Value::List(errors)) = r.get("errors") {
+        for e in errors.iter().filter_map(Value::as_str) {
+            println!("reference failed: {e}");
         }
     }
 }

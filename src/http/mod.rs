@@ -26,6 +26,8 @@ pub mod ipfs_add;
 pub mod json_api;
 #[cfg(feature = "lever")]
 pub mod lever;
+#[cfg(feature = "files")]
+pub mod mf;
 pub mod mm;
 pub mod reply;
 pub mod routes;

@@ -57,6 +57,11 @@ impl PathRouterService<()> for Routes {
             ("GET" | "HEAD", p) if p.starts_with("/mm/") => {
                 super::mm::get(&self.state, p, request, writer).await
             }
+            // Leither's file of an open Mimei: /mf/<path>?mmsid= (src/http/mf.rs).
+            #[cfg(feature = "files")]
+            ("GET" | "HEAD", p) if p == "/mf" || p.starts_with("/mf/") => {
+                super::mf::get(&self.state, p, request, writer).await
+            }
             // lapp (issue #6): an app's files at /tpt/<appid>[/path]; src/http/tpt.rs.
             #[cfg(feature = "files")]
             ("GET" | "HEAD", p) if p == "/tpt" || p.starts_with("/tpt/") => {

@@ -22,6 +22,7 @@ use super::id::MimeiId;
 use super::record::{
     self, MimeiHeader, VersionRecord, Who, read_signature, read_signer, refuse_long,
 };
+use super::refs::RefsRecord;
 use super::rights::Right;
 use super::wire::{Reader, WireError, Writer};
 use crate::pki::{LeitherId, NodeKey, verify};
@@ -30,11 +31,18 @@ use crate::pki::{LeitherId, NodeKey, verify};
 pub const HEAD_MAGIC: [u8; 4] = *b"LMP\x01";
 /// First bytes of a head bundle: "LMB" and the format version.
 pub const BUNDLE_MAGIC: [u8; 4] = *b"LMB\x01";
+/// First bytes of a head bundle that also carries a references record (format 2). A bundle
+/// without references is still written as format 1, so nodes that predate references read
+/// every head of a version without them.
+pub const BUNDLE_MAGIC_REFS: [u8; 4] = *b"LMB\x02";
 /// Longest encoded head record accepted (the largest valid one is 300 bytes).
 pub const MAX_HEAD_RECORD_LEN: usize = 384;
 /// Longest encoded bundle accepted: the largest header and version record, and room for the
 /// head record, the magic and three length prefixes.
-pub const MAX_BUNDLE_LEN: usize = record::MAX_HEADER_LEN + record::MAX_VERSION_RECORD_LEN + 512;
+pub const MAX_BUNDLE_LEN: usize = record::MAX_HEADER_LEN
+    + record::MAX_VERSION_RECORD_LEN
+    + super::refs::MAX_REFS_RECORD_LEN
+    + 512;
 
 /// Prefix of the DHT record key under which a Mimei's [`HeadBundle`] is published.
 pub const DHT_KEY_PREFIX: &[u8] = b"/leither/head/";
@@ -277,17 +285,27 @@ pub struct HeadBundle {
     pub header: MimeiHeader,
     /// The version record the head names.
     pub version: VersionRecord,
+    /// The signed references of that version, when it has any (format 2).
+    pub refs: Option<RefsRecord>,
 }
 
 impl HeadBundle {
     /// `LMB\x01`, then the header, version record and head record, each as a postcard byte
-    /// string (varint length, then its own encoding).
+    /// string (varint length, then its own encoding); with references, `LMB\x02` and the
+    /// references record as a fourth byte string.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.array(&BUNDLE_MAGIC);
+        w.array(if self.refs.is_some() {
+            &BUNDLE_MAGIC_REFS
+        } else {
+            &BUNDLE_MAGIC
+        });
         w.bytes(&self.header.to_bytes());
         w.bytes(&self.version.to_bytes());
         w.bytes(&self.head.to_bytes());
+        if let Some(r) = &self.refs {
+            w.bytes(&r.to_bytes());
+        }
         w.into_vec()
     }
 
@@ -297,32 +315,50 @@ impl HeadBundle {
         refuse_long(bytes, MAX_BUNDLE_LEN, BUNDLE)?;
         let wire = |e: WireError| MimeiError::malformed(BUNDLE, e);
         let mut r = Reader::new(bytes);
-        if r.array::<4>("magic").map_err(wire)? != BUNDLE_MAGIC {
-            return Err(MimeiError::malformed(
-                BUNDLE,
-                "it does not start with the head bundle magic LMB 0x01",
-            ));
-        }
+        let with_refs = match r.array::<4>("magic").map_err(wire)? {
+            BUNDLE_MAGIC => false,
+            BUNDLE_MAGIC_REFS => true,
+            _ => {
+                return Err(MimeiError::malformed(
+                    BUNDLE,
+                    "it does not start with the head bundle magic LMB 0x01 or 0x02",
+                ));
+            }
+        };
         let header = r.bytes("header", record::MAX_HEADER_LEN).map_err(wire)?;
         let version = r
             .bytes("version record", record::MAX_VERSION_RECORD_LEN)
             .map_err(wire)?;
         let head = r.bytes("head record", MAX_HEAD_RECORD_LEN).map_err(wire)?;
+        let refs = if with_refs {
+            let b = r
+                .bytes("references record", super::refs::MAX_REFS_RECORD_LEN)
+                .map_err(wire)?;
+            Some(RefsRecord::from_bytes(b)?)
+        } else {
+            None
+        };
         r.finish().map_err(wire)?;
         Ok(HeadBundle {
             header: MimeiHeader::from_bytes(header)?,
             version: VersionRecord::from_bytes(version)?,
             head: HeadRecord::from_bytes(head)?,
+            refs,
         })
     }
 
     /// Checks the bundle as a whole at unix time `now`: the header (signature, derived ID),
     /// the version record against it (same Mimei, signature, write right), and the head
-    /// against both ([`HeadRecord::verify_for`]).
+    /// against both ([`HeadRecord::verify_for`]), and the references record, when present,
+    /// against the header and the version ([`RefsRecord::verify_for`]).
     pub fn verify(&self, now: u64) -> Result<(), MimeiError> {
         self.header.verify()?;
         self.version.verify_for(&self.header)?;
-        self.head.verify_for(&self.header, &self.version, now)
+        self.head.verify_for(&self.header, &self.version, now)?;
+        match &self.refs {
+            Some(r) => r.verify_for(&self.header, &self.version),
+            None => Ok(()),
+        }
     }
 }
 

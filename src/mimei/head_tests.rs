@@ -64,6 +64,7 @@ fn bundle() -> HeadBundle {
         head: head(),
         header: header(),
         version: version(),
+        refs: None,
     }
 }
 
@@ -207,6 +208,7 @@ fn signer_without_write_is_refused_until_granted() {
         head: h,
         header: granted,
         version: version(),
+        refs: None,
     };
     b.verify(T0).unwrap();
     assert_eq!(HeadBundle::from_bytes(&b.to_bytes()).unwrap(), b);
@@ -363,4 +365,44 @@ fn dht_keys() {
     assert_eq!(&key[..12], b"/leither/mm/");
     assert_eq!(&key[12..], mid.as_bytes());
     assert_eq!(key.len(), 32);
+}
+
+#[test]
+fn references_travel_signed_in_a_format_2_bundle() {
+    use crate::mimei::refs::RefsRecord;
+    let b = bundle();
+    const VV: u64 = 2;
+    assert_eq!(b.version.version(), VV);
+    // Without references the bundle stays format 1, as older nodes read it.
+    assert_eq!(&b.to_bytes()[..4], b"LMB\x01");
+    let refs = RefsRecord::sign(&author_key(), *header().mid(), VV, &cid(), 3).unwrap();
+    let with = HeadBundle {
+        refs: Some(refs),
+        ..bundle()
+    };
+    let bytes = with.to_bytes();
+    assert_eq!(&bytes[..4], b"LMB\x02");
+    let back = HeadBundle::from_bytes(&bytes).unwrap();
+    assert_eq!(back, with);
+    back.verify(T0).unwrap();
+    // For another version, or signed by a key without write: refused.
+    let wrong = HeadBundle {
+        refs: Some(RefsRecord::sign(&author_key(), *header().mid(), VV + 1, &cid(), 3).unwrap()),
+        ..bundle()
+    };
+    assert!(wrong.verify(T0).is_err());
+    let stranger = HeadBundle {
+        refs: Some(RefsRecord::sign(&other_key(), *header().mid(), VV, &cid(), 3).unwrap()),
+        ..bundle()
+    };
+    assert!(stranger.verify(T0).is_err());
+    // A flipped byte anywhere in the references record fails parsing or verification.
+    let start = bytes.len() - 100;
+    for i in start..bytes.len() {
+        let mut t = bytes.clone();
+        t[i] ^= 1;
+        if let Ok(b) = HeadBundle::from_bytes(&t) {
+            assert!(b.verify(T0).is_err(), "byte {i}");
+        }
+    }
 }

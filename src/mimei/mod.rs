@@ -30,6 +30,7 @@ pub mod id;
 pub mod names;
 pub mod notes;
 pub mod record;
+pub mod refs;
 pub mod rights;
 pub mod store;
 pub(crate) mod wire;

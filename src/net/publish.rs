@@ -12,8 +12,11 @@ use super::heads::{self, Via};
 use super::sync::{head_key, provider_key};
 use crate::api::NodeState;
 use crate::clock::unix_now;
+use crate::ipfs::Cid;
+use crate::mimei::refs::RefsRecord;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{HeadBundle, HeadRecord, MimeiId, Right};
+use crate::store::blocks::Blocks;
 use crate::{log_info, log_warn};
 
 /// The EOL of a head when none is given: 168 hours, as in Leither.
@@ -75,10 +78,12 @@ pub async fn publish(
         seq,
         now + eol.as_secs(),
     )?;
+    let refs = refs_record(state, mid, last.version())?;
     let bundle = HeadBundle {
         head,
         header,
         version: last,
+        refs,
     };
     let bytes = bundle.to_bytes();
     heads::accept(state, &bytes, Via::Local)?;
@@ -102,6 +107,34 @@ pub async fn publish(
         dht_peers,
         pushed,
     })
+}
+
+/// The signed references of version `version` of `mid`, when it has any: their list goes
+/// into a raw block (stored and pinned here, so providers serve it over bitswap) and the
+/// record naming it into the head bundle (`mimei::refs`).
+fn refs_record(
+    state: &NodeState,
+    mid: &MimeiId,
+    version: u64,
+) -> Result<Option<RefsRecord>, NetError> {
+    use crate::ipfs::cid::{Codec, Version};
+    let notes = crate::mimei::notes::get(&state.store, mid, version)?;
+    if notes.refs.is_empty() {
+        return Ok(None);
+    }
+    let list = crate::mimei::refs::list_bytes(&notes.refs);
+    let cid = Cid::of_block(Version::V1, Codec::Raw, &list);
+    let blocks = Blocks::new(&state.store);
+    blocks.put(&cid, &list)?;
+    blocks.pin_add(&cid, false)?;
+    let record = RefsRecord::sign(
+        &state.key,
+        *mid,
+        version,
+        &cid.to_bytes(),
+        notes.refs.len() as u64,
+    )?;
+    Ok(Some(record))
 }
 
 /// Stops publishing and providing `mid` here.

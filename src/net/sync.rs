@@ -31,7 +31,7 @@ use super::heads::{self, Outcome, Via};
 use crate::api::NodeState;
 use crate::ipfs::Cid;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
-use crate::mimei::{HeadBundle, MimeiId};
+use crate::mimei::{HeadBundle, MimeiId, notes};
 use crate::store::blocks::Blocks;
 use crate::{log_info, log_warn};
 
@@ -84,6 +84,33 @@ pub struct Report {
     pub secs: f64,
     /// False when the version was already complete here (nothing fetched).
     pub changed: bool,
+    /// What following the version's references did.
+    pub refs: RefsReport,
+}
+
+/// Most failures of referenced syncs a report keeps word for word (the rest are counted).
+const MAX_REF_ERRORS: usize = 32;
+
+/// What following a version's references one level did ([`follow_refs`]).
+#[derive(Clone, Debug, Default)]
+pub struct RefsReport {
+    /// References the version has (0 when its head carries none).
+    pub total: u64,
+    /// Referenced Mimeis synced and referenced CIDs fetched and pinned.
+    pub done: u64,
+    /// References that failed.
+    pub failed: u64,
+    /// Why, for the first [`MAX_REF_ERRORS`] of them: `"ID: reason"`.
+    pub errors: Vec<String>,
+}
+
+impl RefsReport {
+    fn fail(&mut self, what: &str, why: impl std::fmt::Display) {
+        self.failed += 1;
+        if self.errors.len() < MAX_REF_ERRORS {
+            self.errors.push(format!("{what}: {why}"));
+        }
+    }
 }
 
 /// One running (or finished) sync.
@@ -163,7 +190,7 @@ pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
     let (net2, job2) = (net.clone(), job.clone());
     tokio::task::spawn_local(async move {
         let r = match net2.state() {
-            Some(state) => run(&net2, &state, mid, from.as_deref(), &job2).await,
+            Some(state) => run(&net2, &state, mid, from.as_deref(), &job2, true).await,
             None => Err(NetError::Off),
         };
         match &r {
@@ -256,12 +283,15 @@ fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
     }
 }
 
+/// Syncs `mid`; with `refs`, then follows the version's references one level
+/// ([`follow_refs`]); the syncs of referenced Mimeis run without, so they never recurse.
 async fn run(
     net: &Net,
     state: &Rc<NodeState>,
     mid: MimeiId,
     from: Option<&str>,
     job: &Job,
+    refs: bool,
 ) -> Result<Report, NetError> {
     let started = Instant::now();
     let peers = candidates(net, &mid, from).await?;
@@ -304,6 +334,7 @@ async fn run(
         Err(e) => return Err(e.into()),
     }
     heads::set_flags(state, &mid, Some(true), None)?;
+    let refs = follow_refs(net, state, &bundle, &order, refs).await;
     // The version is here: the sync is done. Telling the DHT and the other providers goes on
     // in the background (a provider that vanished would hold it up for a query timeout).
     let (net2, bytes) = (net.clone(), entry.bytes.clone());
@@ -321,7 +352,131 @@ async fn run(
         progress: job.progress(),
         secs: started.elapsed().as_secs_f64(),
         changed,
+        refs,
     })
+}
+
+/// After a version is here: fetches the list of its references the head carries (checked
+/// against the signed record) and keeps them as that version's references; with `follow`,
+/// then syncs each referenced Mimei (one level: their references are kept, not followed) and
+/// fetches and pins each referenced CID. Failures are reported, never fatal to the sync.
+async fn follow_refs(
+    net: &Net,
+    state: &Rc<NodeState>,
+    bundle: &HeadBundle,
+    peers: &[PeerId],
+    follow: bool,
+) -> RefsReport {
+    let mut rep = RefsReport::default();
+    let Some(record) = &bundle.refs else {
+        return rep;
+    };
+    let mid = *bundle.head.mid();
+    let version = record.version();
+    rep.total = record.count();
+    let refs = match fetch_ref_list(net, state, record, peers).await {
+        Ok(r) => r,
+        Err(e) => {
+            rep.fail("the reference list", e);
+            rep.failed = rep.total.max(1);
+            return rep;
+        }
+    };
+    let mut kept = notes::get(&state.store, &mid, version).unwrap_or_default();
+    kept.refs = refs.clone();
+    if let Err(e) = notes::put(&state.store, &mid, version, &kept) {
+        rep.fail("the reference list", format!("cannot be stored: {e}"));
+    }
+    if !follow {
+        return rep;
+    }
+    for id in refs.keys() {
+        if let Ok(rmid) = id.parse::<MimeiId>() {
+            if rmid == mid {
+                rep.done += 1;
+                continue;
+            }
+            match sync_referenced(net, state, rmid).await {
+                Ok(_) => rep.done += 1,
+                Err(e) => rep.fail(id, e),
+            }
+        } else if let Ok(cid) = id.parse::<Cid>() {
+            let got = async {
+                fetch_tree(net, cid).await?;
+                crate::store::blocks::Blocks::new(&state.store).pin_add(&cid, true)?;
+                Ok::<(), NetError>(())
+            };
+            match got.await {
+                Ok(()) => rep.done += 1,
+                Err(e) => rep.fail(id, e),
+            }
+        } else {
+            rep.fail(id, "neither a Mimei ID nor a CID");
+        }
+    }
+    if rep.failed > 0 {
+        log_warn!(
+            "sync of Mimei {mid}: {} of {} reference(s) could not be followed; `leither mimei sync {mid}` again retries them",
+            rep.failed,
+            rep.total
+        );
+    }
+    rep
+}
+
+/// The verified list of references `record` names: its block from here or from `peers`,
+/// pinned so it stays while the version does.
+async fn fetch_ref_list(
+    net: &Net,
+    state: &NodeState,
+    record: &crate::mimei::refs::RefsRecord,
+    peers: &[PeerId],
+) -> Result<std::collections::BTreeMap<String, u64>, NetError> {
+    use crate::mimei::refs::parse_list;
+    let cid = Cid::from_bytes(record.list_cid())
+        .map_err(|e| NetError::Refused(format!("its CID does not parse: {e}")))?;
+    let blocks = Blocks::new(&state.store);
+    if !blocks.has(&cid)? {
+        let data = match net.bitswap().get(net, cid, peers, BLOCK_WAIT).await {
+            Ok(d) => d,
+            Err(_) => {
+                let more = block_peers(net, &cid).await;
+                net.bitswap().get(net, cid, &more, BLOCK_WAIT).await?
+            }
+        };
+        blocks.put(&cid, &data)?;
+    }
+    let data = blocks
+        .get(&cid)?
+        .ok_or_else(|| NetError::NotFound(format!("block {cid} vanished")))?;
+    let refs = parse_list(&data).map_err(|e| NetError::Refused(e.to_string()))?;
+    if refs.len() as u64 != record.count() {
+        return Err(NetError::Refused(format!(
+            "it holds {} references where the signed record says {}",
+            refs.len(),
+            record.count()
+        )));
+    }
+    blocks.pin_add(&cid, false)?;
+    Ok(refs)
+}
+
+/// Syncs a referenced Mimei without following its references: joins the sync of it that is
+/// running, else runs one, registered like any other so `MiMeiSync ... status` shows it.
+async fn sync_referenced(net: &Net, state: &Rc<NodeState>, mid: MimeiId) -> Result<Report, String> {
+    if let Some(j) = net.inner.sync.get(&mid)
+        && j.result().is_none()
+    {
+        return j.wait().await;
+    }
+    let job = Rc::new(Job::new());
+    net.inner.sync.jobs.borrow_mut().insert(mid, job.clone());
+    let r = Box::pin(run(net, state, mid, None, &job, false))
+        .await
+        .map_err(|e| e.to_string());
+    *job.result.borrow_mut() = Some(r.clone());
+    job.done.notify_waiters();
+    r
 }
 
 /// The peers that may have a block: providers of its multihash in the DHT, then every

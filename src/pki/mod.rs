@@ -16,6 +16,7 @@
 //! no clock (callers pass unix seconds), no files, no randomness. The formats are specified in
 //! `docs/identity.md`. Secrets (the seed) never appear in `Debug`, `Display` or an error.
 
+pub mod cert;
 pub mod encoding;
 pub mod id;
 pub mod key;
@@ -23,6 +24,7 @@ pub mod leither_files;
 pub mod peerid;
 pub mod ppt;
 
+pub use cert::Cert;
 pub use encoding::EncodingError;
 pub use id::LeitherId;
 pub use key::{NodeKey, Overwrite, verify};
@@ -93,6 +95,12 @@ pub enum PkiError {
         /// What is wrong.
         reason: String,
     },
+    /// A certificate (`lpki gencert`/`genpkcert` file) is not one: broken JSON, members
+    /// missing, a key that is not the certified one.
+    CertMalformed {
+        /// What is wrong.
+        reason: String,
+    },
     /// A pass's signature does not verify with the public key it carries: it was altered after
     /// signing, or was never signed by that key.
     PassBadSignature,
@@ -137,6 +145,7 @@ impl PkiError {
             Self::InvalidId { .. }
             | Self::InvalidPeerId { .. }
             | Self::PassMalformed { .. }
+            | Self::CertMalformed { .. }
             | Self::InvalidPassData { .. }
             | Self::InvalidPeriod { .. } => 400,
         }
@@ -197,6 +206,11 @@ impl fmt::Display for PkiError {
                 f,
                 "malformed pass: {reason}. Copy the whole `ppt1.` line again, or ask its signer \
                  for a new one (`lpki signppt`)"
+            ),
+            Self::CertMalformed { reason } => write!(
+                f,
+                "not a certificate: {reason}. Make one with `lpki gencert -k KEY -m \"name=...\" \
+                 -o FILE`, or ask its owner for it again"
             ),
             Self::PassBadSignature => f.write_str(
                 "pass signature is invalid: the pass was changed after signing or was not signed \

@@ -104,6 +104,9 @@ pub fn reference_markdown() -> String {
          ::1); anyone else gets 403. Headers such as X-Forwarded-For are never trusted for this:\n\
          only the socket's peer address counts, so a reverse proxy on the same machine must not\n\
          forward /getvar?name=ppt from outside.\n\n\
+         `GET /mf/<path>?mmsid=MMSID` serves a file of the Mimei version an open handle names,\n\
+         with the handle as its only credential (docs/mimei.md, \"`/mf/`\"): treat mmsids as\n\
+         secrets.\n\n\
          Hprose clients also get the function list: an empty request (2.0) or a call of `~`\n\
          (3.0), see docs/hprose.md.\n",
     );
