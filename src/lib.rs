@@ -64,6 +64,7 @@ pub mod lua;
 pub mod mimei;
 pub mod net;
 pub mod node;
+pub mod ops;
 pub mod pki;
 #[cfg(feature = "resp")]
 pub mod resp;

@@ -2,7 +2,7 @@
 //! (what the dashboard shows) and `MiMeiSetDomain` (`mimei setdomain`, `lapp setdomain`).
 //! See src/dnn/ and docs/dnn.md.
 
-use super::fns_mimei::{mid_arg, user_of};
+use super::fns_mimei::mid_arg;
 use super::{ApiError, ApiFuture, Call, Value};
 use crate::clock::unix_now;
 use crate::dnn::report::{Kind, check_domain};
@@ -189,7 +189,7 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
             }
         };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
+        let user = crate::ops::session::uid(session)?;
         let st = c.state;
         let header = Mimeis::new(&st.store).header(&mid)?;
         header.rights().check(user.as_ref(), Right::WRITE)?;

@@ -160,10 +160,7 @@ pub async fn call_in(
                     });
                 }
             };
-            let s = state
-                .sessions
-                .borrow_mut()
-                .touch(sid, crate::clock::unix_now())?;
+            let s = crate::ops::session::touch(state, sid)?;
             if s.rights < need {
                 return Err(ApiError::Forbidden {
                     function: entry.name,

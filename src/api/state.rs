@@ -54,6 +54,9 @@ pub struct NodeState {
     /// The open file handles of the `MF*` functions (temporary files included).
     #[cfg(feature = "files")]
     pub mf: RefCell<super::mf_handles::MfHandles>,
+    /// The owner's default database Mimei once made or found (`ops::db::default_db`).
+    #[cfg(feature = "files")]
+    pub default_db: Cell<Option<crate::mimei::MimeiId>>,
 }
 
 impl NodeState {
@@ -88,6 +91,8 @@ impl NodeState {
             dnn: crate::dnn::Dnn::default(),
             #[cfg(feature = "files")]
             mf: RefCell::new(Default::default()),
+            #[cfg(feature = "files")]
+            default_db: Cell::new(None),
             home,
             key,
             vars: RefCell::new(vars),

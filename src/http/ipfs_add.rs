@@ -93,11 +93,7 @@ pub(crate) fn authorize(
             ),
             "no_session",
         ),
-        Some(sid) => match state
-            .sessions
-            .borrow_mut()
-            .touch(sid, crate::clock::unix_now())
-        {
+        Some(sid) => match crate::ops::session::touch(state, sid) {
             Ok(s) if s.rights >= Rights::User => Ok(()),
             Ok(_) => fail(
                 403,
