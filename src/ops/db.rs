@@ -4,8 +4,8 @@
 //! (src/resp/server.rs) both ask [`may_run`], so `Get` over Hprose and `GET` over redis-cli
 //! are allowed for exactly the same callers.
 
-use crate::api::NodeState;
 use crate::mimei::{MimeiError, MimeiId, MimeiType, Right, Rights};
+use crate::node::NodeState;
 use crate::pki::LeitherId;
 
 /// The mark of the owner's default database Mimei (what a RESP connection starts on).

@@ -7,10 +7,10 @@
 //! error from [`authorize`] or [`open`] is always the rights refusal: a door that words
 //! that refusal its own way matches on it.
 
-use crate::api::NodeState;
 use crate::ipfs::Cid;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{HeaderFields, MimeiHeader, MimeiId, MimeiType, Right, Rights, VersionName};
+use crate::node::NodeState;
 use crate::pki::LeitherId;
 
 /// A Mimei the caller was found to hold a right on.
