@@ -8,7 +8,6 @@ use crate::clock::unix_now;
 use crate::dnn::report::{Kind, check_domain};
 use crate::dnn::{DnnError, directory, reporter};
 use crate::mimei::Right;
-use crate::mimei::store::Mimeis;
 
 impl From<DnnError> for ApiError {
     fn from(e: DnnError) -> Self {
@@ -191,8 +190,7 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
         let user = crate::ops::session::uid(session)?;
         let st = c.state;
-        let header = Mimeis::new(&st.store).header(&mid)?;
-        header.rights().check(user.as_ref(), Right::WRITE)?;
+        let header = crate::ops::mimei::authorize(st, user.as_ref(), &mid, Right::WRITE)?;
         // The node signs the reports, so the node key must hold the write right too.
         header.rights().check(Some(&st.key.id()), Right::WRITE)?;
         let before = crate::dnn::own_binds(&st.store)?;

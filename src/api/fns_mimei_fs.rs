@@ -704,8 +704,7 @@ pub fn temp_to_ipfs(c: Call<'_>) -> ApiFuture<'_> {
             Some(t) => {
                 let mid = crate::mimei::MimeiPath::parse(t)?.mid;
                 let user = crate::ops::session::uid(&f.session)?;
-                let header = Mimeis::new(&c.state.store).header(&mid)?;
-                header.rights().check(user.as_ref(), Right::WRITE)?;
+                crate::ops::mimei::authorize(c.state, user.as_ref(), &mid, Right::WRITE)?;
             }
             None if c.entry.name == "MFTemp2MacFile" => {
                 return Err(bad(&c, "argument 2 (mid) is missing".into()));

@@ -39,8 +39,7 @@ fn peer_arg(c: &Call<'_>, i: usize, name: &str) -> Result<libp2p::PeerId, ApiErr
 fn may_write(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
     let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
     let user = crate::ops::session::uid(session)?;
-    let header = Mimeis::new(&c.state.store).header(mid)?;
-    header.rights().check(user.as_ref(), Right::WRITE)?;
+    crate::ops::mimei::authorize(c.state, user.as_ref(), mid, Right::WRITE)?;
     Ok(())
 }
 
