@@ -46,3 +46,38 @@ pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
     state.default_db.set(Some(mid));
     Ok(mid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::may_run;
+    use crate::mimei::{Member, Right, Rights};
+    use crate::pki::NodeKey;
+
+    /// The rule both the API and RESP follow: writes need write; reads need read, except
+    /// that a writer may read `cur`.
+    #[test]
+    fn may_run_is_the_one_rule() {
+        let owner = NodeKey::generate().unwrap().id();
+        let (reader, writer, stranger) = (
+            NodeKey::generate().unwrap().id(),
+            NodeKey::generate().unwrap().id(),
+            NodeKey::generate().unwrap().id(),
+        );
+        let mut r = Rights::new(owner);
+        r.set(Some(&owner), Member::User(reader), Right::READ)
+            .unwrap();
+        r.set(Some(&owner), Member::User(writer), Right::WRITE)
+            .unwrap();
+        let ok = |u, write, version| may_run(&r, Some(u), write, version).is_ok();
+        assert!(ok(&owner, true, None) && ok(&owner, false, Some(1)));
+        assert!(ok(&reader, false, None) && ok(&reader, false, Some(1)));
+        assert!(!ok(&reader, true, None));
+        assert!(ok(&writer, true, None) && ok(&writer, false, None));
+        assert!(!ok(&writer, false, Some(1)), "a version is read with read");
+        assert!(!ok(&stranger, false, None) && !ok(&stranger, true, None));
+        assert!(
+            may_run(&r, None, false, None).is_err(),
+            "a guest reads what * grants"
+        );
+    }
+}
