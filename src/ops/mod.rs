@@ -11,6 +11,9 @@
 //!   authors for itself;
 //! - [`db`] (feature `files`): who may run a database command, the node's default database.
 //!
+//! The UnixFS path lookup every walk shares is `ipfs::exporter::find_in`: it sits below
+//! `store`, which needs it too, so it cannot live here.
+//!
 //! Errors are the model's (`MimeiStoreError`, `MimeiError`) or, for sessions, the API's:
 //! each door maps them to its own shape (an HTTP status, a RESP `-ERR`, a Lever error).
 
