@@ -10,11 +10,14 @@
 //!
 //! ```text
 //! main.rs (argh)  ->  cli/        one file per command set; talks to the node over its API
-//!                     node        assembles the services on one current_thread runtime
+//!                     node        assembles the services on one current_thread runtime;
+//!                                 node/state.rs: NodeState, all one node holds (no globals)
 //!                     daemon      home lock, pid/addr files, run -d, stop
 //!                     http/       picoserve routes: /webapi/ (Hprose), /ws/, /api/ (JSON), /ipfs/ gateway
 //!                                 (and the same routes over TLS on HttpsPort: http/tls.rs)
 //!                     api/        the API table: each function once; codecs hprose, json
+//!                     ops/        typed operations below every door: session to user, a Mimei
+//!                                 opened with a needed right, release-else-last, database rights
 //!                     accounts/   accounts registered on this node (Register, Login by name)
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
@@ -29,6 +32,9 @@
 //!                     lua/        sandboxed Lua 5.4 states, limits, API bindings (feature `lever`)
 //!                     log, fsutil, clock   the edges: log file, crash-safe writes, time
 //! ```
+//!
+//! Doors (http/, api/'s functions, resp/, lever/) parse, call one operation of `ops/` and
+//! format; rights and version rules are decided in `ops/`, never again in a door.
 //!
 //! Later layers (net/, dnn/) slot in between `api/` and `store` as
 //! docs/architecture.md describes. `db::prolly`, the version format, is sans-io and used by
@@ -67,6 +73,7 @@ pub mod lua;
 pub mod mimei;
 pub mod net;
 pub mod node;
+pub mod ops;
 pub mod pki;
 #[cfg(feature = "resp")]
 pub mod resp;

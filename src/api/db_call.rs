@@ -150,18 +150,27 @@ pub(super) fn exec_on(c: &Call<'_>, t: &DbTarget, args: &[&[u8]]) -> Result<Repl
 
 /// Checks the arity (`min..=max` arguments, the mmsid included) and the rights, then runs
 /// the command `build` makes.
+///
+/// Whether the call needs write is the engine's word on `command` (`engine::COMMANDS`, the
+/// one list of database commands), never a second flag here.
 pub(super) fn run(
     c: &Call<'_>,
-    write: bool,
+    command: &str,
     min: usize,
     max: usize,
     build: impl FnOnce(&Call<'_>) -> Result<Vec<Vec<u8>>, ApiError>,
 ) -> Result<Reply, ApiError> {
     c.arity(min, max)?;
-    let t = db_target(c, write)?;
+    let t = db_target(c, writes(command))?;
     let args = build(c)?;
     let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     exec_on(c, &t, &refs).map_err(|error| ApiError::db(c.entry.name, error))
+}
+
+/// Whether the engine command `name` may write (an unknown name counts as a write: the
+/// stricter check; every name the API uses is in the list: db_call's tests).
+pub(super) fn writes(name: &str) -> bool {
+    engine::lookup(name.as_bytes()).is_none_or(|c| c.write)
 }
 
 /// A command of the name and the key (argument 1), then `rest`.
@@ -253,5 +262,40 @@ pub(super) fn as_int(r: Reply) -> Value {
     match r {
         Reply::Bulk(b) => super::db_value::score(&b),
         other => plain_value(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every engine command the database functions name is in `engine::COMMANDS`, so
+    /// [`super::writes`] answers from the one list (never its "unknown: write" fallback).
+    #[test]
+    fn every_db_command_is_known() {
+        let src = include_str!("fns_db.rs");
+        let mut seen = 0;
+        for call in [
+            "run(c, \"",
+            "key_only(c, \"",
+            "key_names(c, \"",
+            "keys_only(c, \"",
+            "mclear(c, \"",
+            "zbyrank(c, \"",
+            "zbyscore(c, \"",
+            "hscan_args(c, \"",
+        ] {
+            for (i, _) in src.match_indices(call) {
+                let rest = &src[i + call.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                assert!(
+                    crate::db::engine::lookup(name.as_bytes()).is_some(),
+                    "{name} is not an engine command"
+                );
+                seen += 1;
+            }
+        }
+        assert!(
+            seen > 60,
+            "only {seen} commands found: has fns_db.rs changed shape?"
+        );
     }
 }

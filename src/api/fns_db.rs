@@ -45,13 +45,13 @@ macro_rules! api_fns {
 }
 
 /// A function `F(mmsid, key)` answering the reply as it is.
-fn key_only(c: &Call<'_>, name: &str, write: bool) -> Result<Value, ApiError> {
-    run(c, write, 2, 2, |c| cmd(c, name, vec![])).map(plain_value)
+fn key_only(c: &Call<'_>, name: &str) -> Result<Value, ApiError> {
+    run(c, name, 2, 2, |c| cmd(c, name, vec![])).map(plain_value)
 }
 
 /// `F(mmsid, key, names...)` answering the reply as it is (`min` arguments at least).
-fn key_names(c: &Call<'_>, name: &str, write: bool, min: usize) -> Result<Value, ApiError> {
-    run(c, write, min, MAX_ARGS, |c| {
+fn key_names(c: &Call<'_>, name: &str, min: usize) -> Result<Value, ApiError> {
+    run(c, name, min, MAX_ARGS, |c| {
         let rest = names(c, 2, "name")?;
         cmd(c, name, rest)
     })
@@ -59,8 +59,8 @@ fn key_names(c: &Call<'_>, name: &str, write: bool, min: usize) -> Result<Value,
 }
 
 /// `F(mmsid, keys...)` answering the reply as it is.
-fn keys_only(c: &Call<'_>, name: &str, write: bool) -> Result<Value, ApiError> {
-    run(c, write, 2, MAX_ARGS, |c| {
+fn keys_only(c: &Call<'_>, name: &str) -> Result<Value, ApiError> {
+    run(c, name, 2, MAX_ARGS, |c| {
         let mut a = vec![name.as_bytes().to_vec()];
         a.extend(names(c, 1, "key")?);
         Ok(a)
@@ -71,7 +71,7 @@ fn keys_only(c: &Call<'_>, name: &str, write: bool) -> Result<Value, ApiError> {
 /// `*mclear(mmsid, keys...)`: clears each key with `clear`; how many keys were removed.
 fn mclear(c: &Call<'_>, clear: &str) -> Result<Value, ApiError> {
     c.arity(1, MAX_ARGS)?;
-    let t = db_target(c, true)?;
+    let t = db_target(c, super::db_call::writes(clear))?;
     let keys = names(c, 1, "key")?;
     let mut removed = 0;
     for k in &keys {
@@ -186,7 +186,7 @@ fn scan_opts(c: &Call<'_>, i: usize) -> Result<Vec<Vec<u8>>, ApiError> {
 
 /// `Zrangebyscore`/`Zrevrangebyscore(mmsid, key, mins, maxs, [offset], [count])`.
 fn zbyscore(c: &Call<'_>, name: &str, rev: bool) -> Result<Value, ApiError> {
-    run(c, false, 4, 6, |c| {
+    run(c, name, 4, 6, |c| {
         let (min, max) = (self::name(c, 2, "mins")?, self::name(c, 3, "maxs")?);
         let off = int(c, 4, "offset", Some(0))?;
         let count = int(c, 5, "count", Some(-1))?;
@@ -204,7 +204,7 @@ fn zbyscore(c: &Call<'_>, name: &str, rev: bool) -> Result<Value, ApiError> {
 
 /// `Zrange`/`Zrevrange(mmsid, key, start, stop)`.
 fn zbyrank(c: &Call<'_>, name: &str) -> Result<Value, ApiError> {
-    run(c, false, 4, 4, |c| {
+    run(c, name, 4, 4, |c| {
         let (s, e) = (int(c, 2, "start", None)?, int(c, 3, "stop", None)?);
         let rest = vec![
             s.to_string().into_bytes(),
@@ -220,7 +220,7 @@ api_fns! {
     /// `Set(mmsid, key, value, [options...])`: null; with Redis's options (NX, XX, GET,
     /// EX s, ...), SET's reply.
     set(c) {
-        let r = run(c, true, 3, 12, |c| {
+        let r = run(c, "set", 3, 12, |c| {
             let mut a = cmd(c, "set", vec![to_stored(&c.args[2])])?;
             a.extend(names(c, 3, "option")?);
             Ok(a)
@@ -228,135 +228,135 @@ api_fns! {
         Ok(if c.args.len() == 3 { Value::Null } else { stored_value(r) })
     }
     /// `Get(mmsid, key)`: the value as it was set, or null.
-    get(c) { run(c, false, 2, 2, |c| cmd(c, "get", vec![])).map(stored_value) }
+    get(c) { run(c, "get", 2, 2, |c| cmd(c, "get", vec![])).map(stored_value) }
     /// `Del(mmsid, key...)`: how many keys were removed.
     del(c) {
         if c.args.len() == 1 {
             db_target(c, true)?;
             return Ok(Value::Int(0));
         }
-        keys_only(c, "del", true)
+        keys_only(c, "del")
     }
     /// `Exists(mmsid, key...)`.
-    exists(c) { keys_only(c, "exists", false) }
+    exists(c) { keys_only(c, "exists") }
     /// `Incr(mmsid, key)`.
-    incr(c) { key_only(c, "incr", true) }
+    incr(c) { key_only(c, "incr") }
     /// `IncrBy(mmsid, key, delta)`.
     incr_by(c) {
-        run(c, true, 3, 3, |c| cmd(c, "incrby", vec![int(c, 2, "delta", None)?.to_string().into_bytes()]))
+        run(c, "incrby", 3, 3, |c| cmd(c, "incrby", vec![int(c, 2, "delta", None)?.to_string().into_bytes()]))
             .map(plain_value)
     }
     /// `Strlen(mmsid, key)`.
-    strlen(c) { key_only(c, "strlen", false) }
+    strlen(c) { key_only(c, "strlen") }
     /// `Expire(mmsid, key, seconds)`.
     expire(c) {
-        run(c, true, 3, 3, |c| cmd(c, "expire", vec![int(c, 2, "seconds", None)?.to_string().into_bytes()]))
+        run(c, "expire", 3, 3, |c| cmd(c, "expire", vec![int(c, 2, "seconds", None)?.to_string().into_bytes()]))
             .map(plain_value)
     }
     /// `Ttl(mmsid, key)`.
-    ttl(c) { key_only(c, "ttl", false) }
+    ttl(c) { key_only(c, "ttl") }
     /// `Persist(mmsid, key)`.
-    persist(c) { key_only(c, "persist", true) }
+    persist(c) { key_only(c, "persist") }
     /// `Type(mmsid, key)`.
-    type_(c) { key_only(c, "type", false) }
+    type_(c) { key_only(c, "type") }
     /// `Hmclear(mmsid, key...)`.
     hmclear(c) { mclear(c, "hclear") }
     /// `Hclear(mmsid, key)`.
-    hclear(c) { key_only(c, "hclear", true) }
+    hclear(c) { key_only(c, "hclear") }
     /// `Hdel(mmsid, key, field...)`.
-    hdel(c) { key_names(c, "hdel", true, 3) }
+    hdel(c) { key_names(c, "hdel", 3) }
     /// `Hlen(mmsid, key)`.
-    hlen(c) { key_only(c, "hlen", false) }
+    hlen(c) { key_only(c, "hlen") }
     /// `Hset(mmsid, key, field, value)`: 1 if the field is new, else 0.
     hset(c) {
-        run(c, true, 4, 4, |c| cmd(c, "hset", vec![name(c, 2, "field")?, to_stored(&c.args[3])]))
+        run(c, "hset", 4, 4, |c| cmd(c, "hset", vec![name(c, 2, "field")?, to_stored(&c.args[3])]))
             .map(plain_value)
     }
     /// `Hget(mmsid, key, field)`: the value, or null.
     hget(c) {
-        run(c, false, 3, 3, |c| cmd(c, "hget", vec![name(c, 2, "field")?])).map(stored_value)
+        run(c, "hget", 3, 3, |c| cmd(c, "hget", vec![name(c, 2, "field")?])).map(stored_value)
     }
     /// `Hmget(mmsid, key, fields...)`: the values (null for absent fields).
     hmget(c) {
-        run(c, false, 3, MAX_ARGS, |c| cmd(c, "hmget", names(c, 2, "field")?)).map(stored_value)
+        run(c, "hmget", 3, MAX_ARGS, |c| cmd(c, "hmget", names(c, 2, "field")?)).map(stored_value)
     }
     /// `Hmset(mmsid, key, values...FVPair)`: null.
     hmset(c) {
-        run(c, true, 3, MAX_ARGS, |c| cmd(c, "hmset", hmset_args(c)?))?;
+        run(c, "hmset", 3, MAX_ARGS, |c| cmd(c, "hmset", hmset_args(c)?))?;
         Ok(Value::Null)
     }
     /// `Hgetall(mmsid, key)`: `[{Field, Value}]`.
-    hgetall(c) { run(c, false, 2, 2, |c| cmd(c, "hgetall", vec![])).map(fv_pairs) }
+    hgetall(c) { run(c, "hgetall", 2, 2, |c| cmd(c, "hgetall", vec![])).map(fv_pairs) }
     /// `Hkeys(mmsid, key)`.
-    hkeys(c) { key_only(c, "hkeys", false) }
+    hkeys(c) { key_only(c, "hkeys") }
     /// `Hscan(mmsid, key, beginfield, match, count, inclusive)`: `[{Field, Value}]`.
-    hscan(c) { run(c, false, 3, 6, |c| hscan_args(c, "hfscan")).map(fv_pairs) }
+    hscan(c) { run(c, "hfscan", 3, 6, |c| hscan_args(c, "hfscan")).map(fv_pairs) }
     /// `Hrevscan(mmsid, key, beginfield, match, count, inclusive)`, descending.
-    hrevscan(c) { run(c, false, 3, 6, |c| hscan_args(c, "hfrevscan")).map(fv_pairs) }
+    hrevscan(c) { run(c, "hfrevscan", 3, 6, |c| hscan_args(c, "hfrevscan")).map(fv_pairs) }
     /// `HincrBy(mmsid, key, field, delta)`.
     hincr_by(c) {
-        run(c, true, 4, 4, |c| {
+        run(c, "hincrby", 4, 4, |c| {
             cmd(c, "hincrby", vec![name(c, 2, "field")?, int(c, 3, "delta", None)?.to_string().into_bytes()])
         })
         .map(plain_value)
     }
     /// `Lpush(mmsid, key, value...)`: the new length.
     lpush(c) {
-        run(c, true, 3, MAX_ARGS, |c| cmd(c, "lpush", c.args[2..].iter().map(to_stored).collect()))
+        run(c, "lpush", 3, MAX_ARGS, |c| cmd(c, "lpush", c.args[2..].iter().map(to_stored).collect()))
             .map(plain_value)
     }
     /// `Lpop(mmsid, key)`: the value, or null.
-    lpop(c) { run(c, true, 2, 2, |c| cmd(c, "lpop", vec![])).map(stored_value) }
+    lpop(c) { run(c, "lpop", 2, 2, |c| cmd(c, "lpop", vec![])).map(stored_value) }
     /// `Rpush(mmsid, key, value...)`.
     rpush(c) {
-        run(c, true, 3, MAX_ARGS, |c| cmd(c, "rpush", c.args[2..].iter().map(to_stored).collect()))
+        run(c, "rpush", 3, MAX_ARGS, |c| cmd(c, "rpush", c.args[2..].iter().map(to_stored).collect()))
             .map(plain_value)
     }
     /// `Rpop(mmsid, key)`.
-    rpop(c) { run(c, true, 2, 2, |c| cmd(c, "rpop", vec![])).map(stored_value) }
+    rpop(c) { run(c, "rpop", 2, 2, |c| cmd(c, "rpop", vec![])).map(stored_value) }
     /// `Lrange(mmsid, key, start, stop)`: the values.
     lrange(c) {
-        run(c, false, 4, 4, |c| {
+        run(c, "lrange", 4, 4, |c| {
             let (s, e) = (int(c, 2, "start", None)?, int(c, 3, "stop", None)?);
             cmd(c, "lrange", vec![s.to_string().into_bytes(), e.to_string().into_bytes()])
         })
         .map(stored_value)
     }
     /// `Lclear(mmsid, key)`.
-    lclear(c) { key_only(c, "lclear", true) }
+    lclear(c) { key_only(c, "lclear") }
     /// `Lmclear(mmsid, keys...)`.
     lmclear(c) { mclear(c, "lclear") }
     /// `Lindex(mmsid, key, index)`.
     lindex(c) {
-        run(c, false, 3, 3, |c| cmd(c, "lindex", vec![int(c, 2, "index", None)?.to_string().into_bytes()]))
+        run(c, "lindex", 3, 3, |c| cmd(c, "lindex", vec![int(c, 2, "index", None)?.to_string().into_bytes()]))
             .map(stored_value)
     }
     /// `Llen(mmsid, key)`.
-    llen(c) { key_only(c, "llen", false) }
+    llen(c) { key_only(c, "llen") }
     /// `Lset(mmsid, key, index, value)`: null.
     lset(c) {
-        run(c, true, 4, 4, |c| {
+        run(c, "lset", 4, 4, |c| {
             let i = int(c, 2, "index", None)?.to_string().into_bytes();
             cmd(c, "lset", vec![i, to_stored(&c.args[3])])
         })?;
         Ok(Value::Null)
     }
     /// `Zadd(mmsid, key, ScorePair...)`: how many members were added.
-    zadd(c) { run(c, true, 3, MAX_ARGS, |c| cmd(c, "zadd", zadd_args(c)?)).map(plain_value) }
+    zadd(c) { run(c, "zadd", 3, MAX_ARGS, |c| cmd(c, "zadd", zadd_args(c)?)).map(plain_value) }
     /// `Zaddwithseq(mmsid, key, members...)`: each member scored with the next sequence.
-    zaddwithseq(c) { key_names(c, "zaddwithseq", true, 3) }
+    zaddwithseq(c) { key_names(c, "zaddwithseq", 3) }
     /// `Zcard(mmsid, key)`.
-    zcard(c) { key_only(c, "zcard", false) }
+    zcard(c) { key_only(c, "zcard") }
     /// `Zcount(mmsid, key, mins, maxs)`.
     zcount(c) {
-        run(c, false, 4, 4, |c| cmd(c, "zcount", vec![name(c, 2, "mins")?, name(c, 3, "maxs")?]))
+        run(c, "zcount", 4, 4, |c| cmd(c, "zcount", vec![name(c, 2, "mins")?, name(c, 3, "maxs")?]))
             .map(plain_value)
     }
     /// `Zrem(mmsid, key, members...)`.
-    zrem(c) { key_names(c, "zrem", true, 3) }
+    zrem(c) { key_names(c, "zrem", 3) }
     /// `Zscore(mmsid, key, member)`: the score; an error when the member is absent.
     zscore(c) {
-        let r = run(c, false, 3, 3, |c| cmd(c, "zscore", vec![name(c, 2, "member")?]))?;
+        let r = run(c, "zscore", 3, 3, |c| cmd(c, "zscore", vec![name(c, 2, "member")?]))?;
         match r {
             Reply::Nil => Err(ApiError::NotFound(format!(
                 "Zscore: {:?} is not a member of sorted set {:?} (Zrank answers -1 for an absent member without an error)",
@@ -368,7 +368,7 @@ api_fns! {
     }
     /// `Zrank(mmsid, key, member)`: the 0-based rank, -1 when absent.
     zrank(c) {
-        let r = run(c, false, 3, 3, |c| cmd(c, "zrank", vec![name(c, 2, "member")?]))?;
+        let r = run(c, "zrank", 3, 3, |c| cmd(c, "zrank", vec![name(c, 2, "member")?]))?;
         Ok(match r {
             Reply::Nil => Value::Int(-1),
             r => plain_value(r),
@@ -380,7 +380,7 @@ api_fns! {
     zrangebyscore(c) { zbyscore(c, "zrangebyscore", false) }
     /// `Zremrangebyscore(mmsid, key, mins, maxs)`.
     zremrangebyscore(c) {
-        run(c, true, 4, 4, |c| cmd(c, "zremrangebyscore", vec![name(c, 2, "mins")?, name(c, 3, "maxs")?]))
+        run(c, "zremrangebyscore", 4, 4, |c| cmd(c, "zremrangebyscore", vec![name(c, 2, "mins")?, name(c, 3, "maxs")?]))
             .map(plain_value)
     }
     /// `Zrevrange(mmsid, key, start, stop)`, highest first.
@@ -390,37 +390,37 @@ api_fns! {
     /// `Zmclear(mmsid, keys...)`.
     zmclear(c) { mclear(c, "zclear") }
     /// `Zclear(mmsid, key)`.
-    zclear(c) { key_only(c, "zclear", true) }
+    zclear(c) { key_only(c, "zclear") }
     /// `ZincrBy(mmsid, key, delta, member)`: the new score.
     zincr_by(c) {
-        run(c, true, 4, 4, |c| cmd(c, "zincrby", vec![name(c, 2, "delta")?, name(c, 3, "member")?]))
+        run(c, "zincrby", 4, 4, |c| cmd(c, "zincrby", vec![name(c, 2, "delta")?, name(c, 3, "member")?]))
             .map(as_int)
     }
     /// `Sadd(mmsid, key, members...)`.
-    sadd(c) { key_names(c, "sadd", true, 3) }
+    sadd(c) { key_names(c, "sadd", 3) }
     /// `Scard(mmsid, key)`.
-    scard(c) { key_only(c, "scard", false) }
+    scard(c) { key_only(c, "scard") }
     /// `Sclear(mmsid, key)`.
-    sclear(c) { key_only(c, "sclear", true) }
+    sclear(c) { key_only(c, "sclear") }
     /// `Sdiff(mmsid, keys...)`.
-    sdiff(c) { keys_only(c, "sdiff", false) }
+    sdiff(c) { keys_only(c, "sdiff") }
     /// `Sinter(mmsid, keys...)`.
-    sinter(c) { keys_only(c, "sinter", false) }
+    sinter(c) { keys_only(c, "sinter") }
     /// `Smclear(mmsid, keys...)`.
     smclear(c) { mclear(c, "sclear") }
     /// `Smembers(mmsid, key)`.
-    smembers(c) { key_only(c, "smembers", false) }
+    smembers(c) { key_only(c, "smembers") }
     /// `Srem(mmsid, key, member)`.
     srem(c) {
-        run(c, true, 3, 3, |c| cmd(c, "srem", vec![name(c, 2, "member")?])).map(plain_value)
+        run(c, "srem", 3, 3, |c| cmd(c, "srem", vec![name(c, 2, "member")?])).map(plain_value)
     }
     /// `Sunion(mmsid, keys...)`.
-    sunion(c) { keys_only(c, "sunion", false) }
+    sunion(c) { keys_only(c, "sunion") }
     /// `Scan(mmsid, begin, match, count, inclusive, tp)`: keys from `begin` in key order;
     /// tp as ledisdb numbers data types (0 string, 1 list, 2 hash, 3 set, 4 zset), absent =
     /// every type.
     scan(c) {
-        run(c, false, 2, 6, |c| {
+        run(c, "kscan", 2, 6, |c| {
             let mut a = vec![b"kscan".to_vec(), name(c, 1, "begin")?];
             a.extend(scan_opts(c, 2)?);
             if c.args.get(5).is_some_and(|v| *v != Value::Null) {
@@ -432,7 +432,7 @@ api_fns! {
         .map(plain_value)
     }
     /// `GetLastSeq(mmsid)`: the last number `Zaddwithseq` handed out in this database.
-    get_last_seq(c) { run(c, false, 1, 1, |_| Ok(vec![b"getlastseq".to_vec()])).map(plain_value) }
+    get_last_seq(c) { run(c, "getlastseq", 1, 1, |_| Ok(vec![b"getlastseq".to_vec()])).map(plain_value) }
     /// `Begin(mmsid, timeout)`: later writes through this handle go into a transaction,
     /// rolled back unless committed within `timeout` seconds.
     begin(c) {
@@ -507,7 +507,7 @@ api_fns! {
         let kind = type_name(c, 1, "dataType")?;
         let repair = flag(c, 3, "bRepair")?;
         let cmd = if repair { "repairkey" } else { "checkkey" };
-        run(c, repair, 3, 4, |c| Ok(vec![cmd.as_bytes().to_vec(), name(c, 2, "key")?, kind.as_bytes().to_vec()]))?;
+        run(c, cmd, 3, 4, |c| Ok(vec![cmd.as_bytes().to_vec(), name(c, 2, "key")?, kind.as_bytes().to_vec()]))?;
         Ok(Value::Null)
     }
 }

@@ -2,13 +2,12 @@
 //! (what the dashboard shows) and `MiMeiSetDomain` (`mimei setdomain`, `lapp setdomain`).
 //! See src/dnn/ and docs/dnn.md.
 
-use super::fns_mimei::{mid_arg, user_of};
+use super::fns_mimei::mid_arg;
 use super::{ApiError, ApiFuture, Call, Value};
 use crate::clock::unix_now;
 use crate::dnn::report::{Kind, check_domain};
 use crate::dnn::{DnnError, directory, reporter};
 use crate::mimei::Right;
-use crate::mimei::store::Mimeis;
 
 impl From<DnnError> for ApiError {
     fn from(e: DnnError) -> Self {
@@ -189,10 +188,9 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
             }
         };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
+        let user = crate::ops::session::uid(session)?;
         let st = c.state;
-        let header = Mimeis::new(&st.store).header(&mid)?;
-        header.rights().check(user.as_ref(), Right::WRITE)?;
+        let header = crate::ops::mimei::authorize(st, user.as_ref(), &mid, Right::WRITE)?;
         // The node signs the reports, so the node key must hold the write right too.
         header.rights().check(Some(&st.key.id()), Right::WRITE)?;
         let before = crate::dnn::own_binds(&st.store)?;
@@ -209,14 +207,12 @@ pub fn set_domain(c: Call<'_>) -> ApiFuture<'_> {
             // A domain bound to another Mimei stays with whoever may write that Mimei.
             if let Some((_, _, held)) = before.iter().find(|(d, _, m)| *d == domain && *m != mid)
                 && !owner
+                && crate::ops::mimei::authorize(st, user.as_ref(), held, Right::WRITE).is_err()
             {
-                let holder = Mimeis::new(&st.store).header(held)?;
-                if holder.rights().check(user.as_ref(), Right::WRITE).is_err() {
-                    return Err(ApiError::Dnn(DnnError::Refused(format!(
-                        "{domain} is bound to Mimei {held}, which you may not write; its \
-                         holder or the node's owner can move it"
-                    ))));
-                }
+                return Err(ApiError::Dnn(DnnError::Refused(format!(
+                    "{domain} is bound to Mimei {held}, which you may not write; its holder or \
+                     the node's owner can move it"
+                ))));
             }
         }
         if domain.is_empty() {

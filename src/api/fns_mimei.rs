@@ -145,16 +145,6 @@ fn bad(c: &Call<'_>, message: String) -> ApiError {
     }
 }
 
-pub(super) fn user_of(s: &Session) -> Result<Option<LeitherId>, ApiError> {
-    if s.uid.is_empty() {
-        return Ok(None);
-    }
-    s.uid
-        .parse()
-        .map(Some)
-        .map_err(|_| ApiError::Internal(format!("session user \"{}\" is not an ID", s.uid)))
-}
-
 /// The name Leither's apps and scripts give the node's own web folder, taken wherever a mid
 /// is (`MMOpen(sid, "mmroot", "last")`, `MMSetRight(sid, 'mmroot', '', 0x07276707)`).
 pub const MMROOT: &str = "mmroot";
@@ -188,30 +178,16 @@ pub(super) fn mmroot(c: &Call<'_>) -> Result<MimeiId, ApiError> {
         Err(MimeiStoreError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let header = MimeiHeader::create(
-        key,
-        HeaderFields {
-            app: None,
-            kind: MimeiType::File,
-            mark: MMROOT.to_string(),
-            nonce: None,
-            ext: String::new(),
-            created: unix_now(),
-            revision: 0,
-            rights: Rights::new(key.id()),
-        },
-    )?;
-    match m.create(&header) {
-        Ok(()) => {}
-        Err(MimeiStoreError::Conflict(_)) => return Ok(mid),
-        Err(e) => return Err(e.into()),
+    let (mid, made) = crate::ops::mimei::create_own(c.state, MimeiType::File, MMROOT, "")?;
+    if !made {
+        return Ok(mid);
     }
     // The empty UnixFS folder (kubo's QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn).
     const EMPTY_DIR: [u8; 4] = [0x0a, 0x02, 0x08, 0x01];
     let root = Cid::of_block(crate::ipfs::cid::Version::V0, Codec::DagPb, &EMPTY_DIR);
     Blocks::new(&c.state.store).put(&root, &EMPTY_DIR)?;
     m.set_cur(&mid, Some(root))?;
-    make_version(c, &mid, header.rights())?;
+    make_version(c, &mid, &Rights::new(key.id()))?;
     Ok(mid)
 }
 
@@ -239,12 +215,10 @@ pub(super) fn db_target(c: &Call<'_>, write: bool) -> Result<DbTarget, ApiError>
             ),
         ));
     }
-    let rights = header.rights();
     if write {
-        check(c, &h, user.as_ref(), rights, Right::WRITE, true)?;
-    } else if h.version.is_some() || rights.check(user.as_ref(), Right::WRITE).is_err() {
-        rights.check(user.as_ref(), Right::READ)?;
+        writable(c, &h)?;
     }
+    crate::ops::db::may_run(header.rights(), user.as_ref(), write, h.version)?;
     Ok(DbTarget {
         handle: c.str_arg(0, "mmsid")?.to_string(),
         mid: h.mid,
@@ -261,28 +235,20 @@ fn mm_header(c: &Call<'_>) -> Result<(MmHandle, Option<LeitherId>, MimeiHeader),
             super::truncate(id, 40)
         ))
     })?;
-    let session = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
-    let user = user_of(&session)?;
+    let user = crate::ops::session::user(c.state, &h.sid)?;
     let header = Mimeis::new(&c.state.store).header(&h.mid)?;
     Ok((h, user, header))
 }
 
-/// Checks `need` and, for a change to `cur`, that the handle is writable.
-fn check(
-    c: &Call<'_>,
-    h: &MmHandle,
-    user: Option<&LeitherId>,
-    rights: &Rights,
-    need: Right,
-    on_cur: bool,
-) -> Result<(), ApiError> {
-    if on_cur && h.version.is_some() {
+/// Refuses a change through a handle opened on a read-only version.
+fn writable(c: &Call<'_>, h: &MmHandle) -> Result<(), ApiError> {
+    if h.version.is_some() {
         return Err(ApiError::Mimei(MimeiStoreError::Conflict(format!(
             "{}: Mimei {} is open read-only (version {}); open it with version \"cur\" to change it",
             c.entry.name, h.mid, h.name
         ))));
     }
-    Ok(rights.check(user, need)?)
+    Ok(())
 }
 
 /// `MMCreate(sid, appid, ext, mark, tp, right)` -> mid. `right` (optional, as in our older
@@ -325,7 +291,7 @@ pub fn create(c: Call<'_>) -> ApiFuture<'_> {
             Some(_) => right_arg(&c, 5)?,
         };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
+        let user = crate::ops::session::uid(session)?;
         let key = &c.state.key;
         let owner = session.rights == crate::api::Rights::Owner;
         // A fixed mark names the same Mimei each time, so it is someone's name: the owner's
@@ -447,23 +413,12 @@ fn open_handle(
     mid: MimeiId,
     name: VersionName,
 ) -> Result<String, ApiError> {
-    let user = user_of(session)?;
-    let m = Mimeis::new(&c.state.store);
-    let header = m.header(&mid)?;
-    let holds = |r| header.rights().check(user.as_ref(), r).is_ok();
-    // Bits are independent: cur opens for a writer without read, and for a reader; a
-    // refusal names write, what cur is opened for.
-    let need = if name.is_writable() && !holds(Right::WRITE) && holds(Right::READ) {
-        Right::READ
-    } else if name.is_writable() {
-        Right::WRITE
-    } else {
-        Right::READ
-    };
-    header.rights().check(user.as_ref(), need)?;
-    let version = m.resolve(&mid, name)?;
+    let user = crate::ops::session::uid(session)?;
+    let header = Mimeis::new(&c.state.store).header(&mid)?;
+    let need = crate::ops::mimei::open_right(&header, user.as_ref(), name);
+    let version = crate::ops::mimei::open(c.state, user.as_ref(), &mid, name, need)?.version;
     if let Some(n) = version {
-        m.version(&mid, n)?;
+        Mimeis::new(&c.state.store).version(&mid, n)?;
     }
     let id = new_handle_id()?;
     with_handles(c, |t| {
@@ -522,17 +477,14 @@ fn caller(c: &Call<'_>) -> Result<Session, ApiError> {
         }
     };
     let sid = with_handles(c, |t| t.borrow().mm.get(id).map(|h| h.sid.clone()));
-    c.state
-        .sessions
-        .borrow_mut()
-        .touch(sid.as_deref().unwrap_or(id), unix_now())
+    crate::ops::session::touch(c.state, sid.as_deref().unwrap_or(id))
 }
 
 /// [`caller`] and the Mimei of `args[1]` ([`mid_arg`]); with no mid (our older one-argument
 /// form `f(mmsid)`), the Mimei of the handle in `args[0]`.
 pub(super) fn target(c: &Call<'_>) -> Result<Target, ApiError> {
     let session = caller(c)?;
-    let user = user_of(&session)?;
+    let user = crate::ops::session::uid(&session)?;
     let mid = match c.args.get(1) {
         None | Some(Value::Null) => None,
         Some(Value::Str(s)) if s.is_empty() => None,
@@ -827,10 +779,9 @@ pub fn get_var(c: &Call<'_>, name: &str) -> Option<Result<Value, ApiError>> {
 pub(super) fn info(c: &Call<'_>, mid: &MimeiId, versions_only: bool) -> Result<Value, ApiError> {
     let mid = *mid;
     let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-    let user = user_of(session)?;
+    let user = crate::ops::session::uid(session)?;
+    let header = crate::ops::mimei::authorize(c.state, user.as_ref(), &mid, Right::READ)?;
     let m = Mimeis::new(&c.state.store);
-    let header = m.header(&mid)?;
-    header.rights().check(user.as_ref(), Right::READ)?;
     let versions = m.versions(&mid)?;
     let state = m.state(&mid)?;
     let list = Value::List(
@@ -918,7 +869,7 @@ pub fn mm_list(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
         c.arity(1, 1)?;
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let user = user_of(session)?;
+        let user = crate::ops::session::uid(session)?;
         let m = Mimeis::new(&c.state.store);
         let mut out = Vec::new();
         for mid in m.ids()? {
@@ -986,8 +937,8 @@ pub(crate) fn mmsid_for_read(
                 super::truncate(mmsid, 40)
             ))
         })?;
-    let session = state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
-    let user = user_of(&session)?;
+    let session = crate::ops::session::touch(state, &h.sid)?;
+    let user = crate::ops::session::uid(&session)?;
     let header = Mimeis::new(&state.store).header(&h.mid)?;
     let rights = header.rights();
     // As for every read through a handle: cur opened by a writer reads without the read bit.

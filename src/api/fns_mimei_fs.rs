@@ -220,7 +220,7 @@ fn open_fs(c: &Call<'_>, need: Right) -> Result<Fs, ApiError> {
     });
     let (session, target, opened_write) = match found {
         Some((sid, (target, w))) => {
-            let s = c.state.sessions.borrow_mut().touch(&sid, unix_now());
+            let s = crate::ops::session::touch(c.state, &sid);
             match s {
                 Ok(s) => (s, target, w),
                 Err(e) => {
@@ -235,7 +235,7 @@ fn open_fs(c: &Call<'_>, need: Right) -> Result<Fs, ApiError> {
                 Err(ApiError::NotFound(_)) => return Err(no_file(c, id)),
                 Err(e) => return Err(e),
             };
-            let s = c.state.sessions.borrow_mut().touch(&h.sid, unix_now())?;
+            let s = crate::ops::session::touch(c.state, &h.sid)?;
             let target = Target::Tree {
                 mid: h.mid,
                 version: h.version,
@@ -255,7 +255,7 @@ fn open_fs(c: &Call<'_>, need: Right) -> Result<Fs, ApiError> {
         ))));
     }
     if let Target::Tree { mid, version, .. } = &target {
-        let user = user_of(&session)?;
+        let user = crate::ops::session::uid(&session)?;
         let rights = Mimeis::new(&c.state.store).header(mid)?.rights().clone();
         if writing {
             if version.is_some() {
@@ -483,7 +483,7 @@ pub fn open_path(c: Call<'_>) -> ApiFuture<'_> {
             }
         };
         path.extend(norm(text)?);
-        let user = user_of(&session)?;
+        let user = crate::ops::session::uid(&session)?;
         let m = Mimeis::new(&c.state.store);
         let rights = m.header(&mid)?.rights().clone();
         let holds = |r| rights.check(user.as_ref(), r).is_ok();
@@ -609,7 +609,7 @@ pub fn open_mac(c: Call<'_>) -> ApiFuture<'_> {
         c.arity(3, 3)?;
         let session = c.session.clone().ok_or(ApiError::SessionExpired)?;
         let mid = mid_arg(&c, 1)?;
-        let user = user_of(&session)?;
+        let user = crate::ops::session::uid(&session)?;
         let rights = Mimeis::new(&c.state.store).header(&mid)?.rights().clone();
         if rights.check(user.as_ref(), Right::WRITE).is_err() {
             rights.check(user.as_ref(), Right::READ)?;
@@ -698,9 +698,8 @@ pub fn temp_to_ipfs(c: Call<'_>) -> ApiFuture<'_> {
         match mid {
             Some(t) => {
                 let mid = crate::mimei::MimeiPath::parse(t)?.mid;
-                let user = user_of(&f.session)?;
-                let header = Mimeis::new(&c.state.store).header(&mid)?;
-                header.rights().check(user.as_ref(), Right::WRITE)?;
+                let user = crate::ops::session::uid(&f.session)?;
+                crate::ops::mimei::authorize(c.state, user.as_ref(), &mid, Right::WRITE)?;
             }
             None if c.entry.name == "MFTemp2MacFile" => {
                 return Err(bad(&c, "argument 2 (mid) is missing".into()));

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::fns_mimei::{info, mid_arg, user_of};
+use super::fns_mimei::{info, mid_arg};
 use super::{ApiError, ApiFuture, Call, Value};
 use crate::ipfs::Cid;
 use crate::mimei::store::Mimeis;
@@ -76,9 +76,8 @@ fn peer_arg(c: &Call<'_>, i: usize, name: &str) -> Result<libp2p::PeerId, ApiErr
 /// A session that may write the Mimei (the owner, or a user with write right).
 fn may_write(c: &Call<'_>, mid: &MimeiId) -> Result<(), ApiError> {
     let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-    let user = user_of(session)?;
-    let header = Mimeis::new(&c.state.store).header(mid)?;
-    header.rights().check(user.as_ref(), Right::WRITE)?;
+    let user = crate::ops::session::uid(session)?;
+    crate::ops::mimei::authorize(c.state, user.as_ref(), mid, Right::WRITE)?;
     Ok(())
 }
 

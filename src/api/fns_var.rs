@@ -192,7 +192,7 @@ async fn var(c: &Call<'_>, name: &str) -> Result<Value, ApiError> {
         "ips" => Value::List(ips(c).into_iter().map(Value::Str).collect()),
         "cpu" => {
             no_args()?;
-            sysstat::cpu()
+            sysstat::cpu(&st.cpu_sample)
         }
         "disk" => {
             no_args()?;

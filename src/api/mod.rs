@@ -36,7 +36,6 @@ pub mod json;
 #[cfg(feature = "files")]
 pub mod mf_handles;
 pub mod session;
-pub mod state;
 pub mod sysstat;
 pub mod table;
 pub mod value;
@@ -47,9 +46,11 @@ mod tests;
 use std::future::Future;
 use std::pin::Pin;
 
+/// The node's state lives in the node layer (`crate::node::NodeState`); this re-export keeps
+/// the many `crate::api::NodeState` imports of the doors and tests working.
+pub use crate::node::NodeState;
 pub use error::ApiError;
 pub use session::{Rights, Session};
-pub use state::NodeState;
 pub use value::Value;
 
 tokio::task_local! {
@@ -161,10 +162,7 @@ pub async fn call_in(
                     });
                 }
             };
-            let s = state
-                .sessions
-                .borrow_mut()
-                .touch(sid, crate::clock::unix_now())?;
+            let s = crate::ops::session::touch(state, sid)?;
             if s.rights == Rights::Visitor && need == Rights::User {
                 return Err(ApiError::NotAdmitted {
                     function: entry.name,

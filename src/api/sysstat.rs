@@ -15,11 +15,6 @@ use std::path::Path;
 use super::Value;
 use super::gob::{Field, GobType};
 
-thread_local! {
-    /// (busy, total) jiffies at the previous `cpu` read.
-    static LAST_CPU: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
 /// The most bytes read from one /proc file (they are a few KiB).
 const MAX_PROC: u64 = 64 * 1024;
 
@@ -51,12 +46,12 @@ fn cpu_jiffies(stat: &str) -> Option<(u64, u64)> {
 }
 
 /// `cpu`: `[percent]`, the whole machine's use since the previous read (gopsutil's
-/// `cpu.Percent(0, false)`).
-pub fn cpu() -> Value {
+/// `cpu.Percent(0, false)`). `last` is the node's previous sample (`NodeState::cpu_sample`).
+pub fn cpu(last: &Cell<(u64, u64)>) -> Value {
     let Some((busy, total)) = cpu_jiffies(&read_proc("/proc/stat")) else {
         return Value::List(vec![Value::Float(0.0)]);
     };
-    let (b0, t0) = LAST_CPU.with(|c| c.replace((busy, total)));
+    let (b0, t0) = last.replace((busy, total));
     let (db, dt) = if total > t0 && busy >= b0 {
         (busy - b0, total - t0)
     } else {

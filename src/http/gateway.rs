@@ -109,31 +109,24 @@ fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, 
     Ok(Target { cid, block, name })
 }
 
+/// The CID of entry `name` of the directory `block` ([`exporter::find_in`], the one lookup).
 fn find_entry(state: &NodeState, block: &[u8], name: &str) -> Result<Option<Cid>, Fail> {
     let listing = exporter::list_directory(block)
         .map_err(|e| Fail(404, format!("not a directory: {e}"), None))?;
-    if let Some(e) = listing.entries.iter().find(|e| e.name == name) {
-        return Ok(Some(e.cid));
-    }
-    // A sharded directory: search the sub-shards, breadth first, bounded.
-    let mut queue = listing.shards;
-    let mut seen = 0usize;
-    while let Some(shard) = queue.pop() {
-        seen += 1;
-        if seen > MAX_LISTING {
-            return Err(Fail(
+    let found = exporter::find_in(
+        listing,
+        name,
+        MAX_LISTING,
+        |c: &Cid| fetch(state, c),
+        || {
+            Fail(
                 502,
                 "directory shards exceed the listing limit".into(),
                 None,
-            ));
-        }
-        let l = exporter::list_directory(&fetch(state, &shard)?)?;
-        if let Some(e) = l.entries.iter().find(|e| e.name == name) {
-            return Ok(Some(e.cid));
-        }
-        queue.extend(l.shards);
-    }
-    Ok(None)
+            )
+        },
+    )?;
+    Ok(found.map(|e| e.cid))
 }
 
 /// What a resolved node is.

@@ -98,7 +98,7 @@ pub(crate) fn authorize(
         );
     };
     let now = crate::clock::unix_now();
-    let session = state.sessions.borrow_mut().touch(sid, now);
+    let session = crate::ops::session::touch(state, sid);
     let checked = session.and_then(|s| {
         crate::api::need_member(&s, what)?;
         let quotas = state.vars.borrow().quotas.clone();

@@ -15,7 +15,8 @@
 //! opening the link has no session yet, and the page is the app's content, not the Mimei's.
 //! Every other path of such a Mimei is its own content, as for any Mimei.
 //!
-//! [`session_user`] and [`ipfs_path`] are the resolution both fronts share.
+//! [`session_user`] and [`ipfs_path`] are the resolution both fronts share; the rules behind
+//! them (who a session is, the read right, which version) are `crate::ops`'s.
 
 use picoserve::ResponseSent;
 use picoserve::io::Read;
@@ -24,7 +25,6 @@ use picoserve::response::ResponseWriter;
 
 use super::reply::{json_error, send};
 use crate::api::NodeState;
-use crate::ipfs::Cid;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{MimeiId, MimeiPath, Right, VersionName};
 use crate::pki::LeitherId;
@@ -46,16 +46,7 @@ pub(crate) fn session_user(
     sid: Option<&str>,
 ) -> Result<Option<LeitherId>, Refusal> {
     let Some(sid) = sid else { return Ok(None) };
-    let s = state
-        .sessions
-        .borrow_mut()
-        .touch(sid, crate::clock::unix_now())
-        .map_err(|e| (e.http_status(), e.to_string()))?;
-    Ok(if s.uid.is_empty() {
-        None
-    } else {
-        s.uid.parse().ok()
-    })
+    crate::ops::session::user(state, sid).map_err(|e| (e.http_status(), e.to_string()))
 }
 
 /// The gateway path `/ipfs/<root>[/seg...][/]` of `mid` at `ver`, once `user` is found to
@@ -68,13 +59,9 @@ pub(crate) fn ipfs_path(
     path: &[String],
     trailing_slash: bool,
 ) -> Result<String, Refusal> {
-    let m = Mimeis::new(&state.store);
-    let header = m.header(mid).map_err(store_refusal)?;
-    header
-        .rights()
-        .check(user, Right::READ)
-        .map_err(|e| (e.http_status(), e.to_string()))?;
-    let (root, _): (Cid, _) = m.root(mid, ver).map_err(store_refusal)?;
+    let root = crate::ops::mimei::open(state, user, mid, ver, Right::READ)
+        .and_then(|o| o.root(state))
+        .map_err(store_refusal)?;
     let mut out = format!("/ipfs/{root}");
     for seg in path {
         out.push('/');

@@ -20,7 +20,7 @@ use picoserve::response::ResponseWriter;
 
 use super::mm::{Refusal, ipfs_path, session_user};
 use crate::api::NodeState;
-use crate::mimei::store::{MimeiStoreError, Mimeis};
+use crate::mimei::store::MimeiStoreError;
 use crate::mimei::{MimeiId, MimeiPath, VersionName};
 use crate::pki::LeitherId;
 
@@ -36,18 +36,9 @@ fn served_version(state: &NodeState, app: &MimeiId) -> Result<VersionName, Refus
             ),
         )
     };
-    let m = Mimeis::new(&state.store);
-    let st = match m.state(app) {
-        Ok(s) => s,
-        Err(MimeiStoreError::NotFound(_)) => return Err(missing()),
-        Err(e) => return Err(super::mm::store_refusal(e)),
-    };
-    if st.release != 0 {
-        return Ok(VersionName::Release);
-    }
-    match m.versions(app) {
-        Ok(v) if !v.is_empty() => Ok(VersionName::Last),
-        Ok(_) | Err(MimeiStoreError::NotFound(_)) => Err(missing()),
+    match crate::ops::mimei::release_else_last(state, app) {
+        Ok(n) => Ok(VersionName::Number(n)),
+        Err(MimeiStoreError::NotFound(_)) => Err(missing()),
         Err(e) => Err(super::mm::store_refusal(e)),
     }
 }

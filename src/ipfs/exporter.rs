@@ -413,6 +413,38 @@ pub fn list_directory(block: &[u8]) -> Result<Listing, ExportError> {
     Ok(listing)
 }
 
+/// The entry `name` of a directory whose first block `listing` lists: one step of a path
+/// walk, the one lookup both the gateway's walk (`http/gateway.rs`) and the store's trees
+/// (`store::tree`) take. A HAMT-sharded directory's sub-shards are read with `fetch` only
+/// until the name is found, at most `max_shards` of them (`too_many` is the refusal past
+/// that: a DAG that reuses a shard cannot make the search explode). `Ok(None)`: no entry of
+/// that name. `fetch` decides whether blocks are verified against their CIDs.
+pub fn find_in<E: From<ExportError>>(
+    listing: Listing,
+    name: &str,
+    max_shards: usize,
+    mut fetch: impl FnMut(&Cid) -> Result<Vec<u8>, E>,
+    too_many: impl FnOnce() -> E,
+) -> Result<Option<DirEntry>, E> {
+    if let Some(e) = listing.entries.into_iter().find(|e| e.name == name) {
+        return Ok(Some(e));
+    }
+    let mut queue = listing.shards;
+    let mut seen = 0usize;
+    while let Some(shard) = queue.pop() {
+        seen += 1;
+        if seen > max_shards {
+            return Err(too_many());
+        }
+        let l = list_directory(&fetch(&shard)?)?;
+        if let Some(e) = l.entries.into_iter().find(|e| e.name == name) {
+            return Ok(Some(e));
+        }
+        queue.extend(l.shards);
+    }
+    Ok(None)
+}
+
 /// Every entry of the directory `root`, walking HAMT shards with `fetch`; refuses directories
 /// of more than `max_entries` entries and shards (so a DAG that reuses a shard cannot make the
 /// walk explode). Entries come in block order, shard by shard.

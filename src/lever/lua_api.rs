@@ -117,9 +117,13 @@ pub fn lever_module(
     Ok(t)
 }
 
-/// True for the database functions (those taking an `mmsid` that are not `MM*`/`MF*`).
-pub fn is_db_function(name: &str, params: &str) -> bool {
-    params.starts_with("mmsid") && !name.starts_with("MM") && !name.starts_with("MF")
+/// The database functions `db.*` offers: the API table's database slice
+/// (`api::table::db`), those on an `mmsid` (all but `MMSyncData`, which takes a session and
+/// is not supported on this node). The slice is the one list; nothing here repeats it.
+pub fn db_functions() -> impl Iterator<Item = &'static crate::api::ApiFn> {
+    table::db::FNS
+        .iter()
+        .filter(|f| f.params.starts_with("mmsid"))
 }
 
 /// The `db` module of an instance.
@@ -130,7 +134,7 @@ pub fn db_module(
     running: Running,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    for entry in table::all().filter(|f| is_db_function(f.name, f.params)) {
+    for entry in db_functions() {
         let (s, r) = (state.clone(), running.clone());
         let name = entry.name;
         let (env, service) = (svc.env.clone(), svc.name.clone());

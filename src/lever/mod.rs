@@ -38,6 +38,7 @@ use self::stream::{DEPTH, LuaStream, StreamEnds};
 use crate::api::{NodeState, Rights, Session, Value};
 use crate::lua::meter::CallCtx;
 use crate::mimei::MimeiId;
+use crate::mimei::store::MimeiStoreError;
 
 /// Idle time after which an instance beyond what the load needs is stopped (default; the
 /// SystemVars key `LeverIdleSecs` overrides it).
@@ -178,10 +179,7 @@ impl Lever {
     pub fn caller_sid(&self, state: &NodeState, sid: Option<String>) -> Result<String, LeverError> {
         match sid {
             Some(sid) => {
-                state
-                    .sessions
-                    .borrow_mut()
-                    .touch(&sid, now_unix())
+                crate::ops::session::touch(state, &sid)
                     .map_err(|e| LeverError::Session(e.to_string()))?;
                 Ok(sid)
             }
@@ -249,14 +247,15 @@ impl Lever {
                 crate::api::truncate(env, 64)
             )));
         }
-        let user = session.uid.parse().ok();
-        let header = crate::mimei::store::Mimeis::new(&state.store)
-            .header(mid)
-            .map_err(|e| LeverError::App(e.to_string()))?;
-        header
-            .rights()
-            .check(user.as_ref(), crate::mimei::Right::WRITE)
-            .map_err(|e| LeverError::Conflict(format!("deploying app {mid}: {e}")))?;
+        let user = crate::ops::session::uid(session).ok().flatten();
+        crate::ops::mimei::authorize(state, user.as_ref(), mid, crate::mimei::Right::WRITE)
+            .map_err(|e| match e {
+                // The rights refusal (a header read never fails as Model).
+                MimeiStoreError::Model(e) => {
+                    LeverError::Conflict(format!("deploying app {mid}: {e}"))
+                }
+                e => LeverError::App(e.to_string()),
+            })?;
         let code = Rc::new(AppCode::load(state, mid, version)?);
         self.install(state, &Who::of(session), env, code, true)
     }
@@ -790,26 +789,20 @@ impl Lever {
         caller: &Caller,
     ) -> Result<Value, LeverError> {
         let state = self.node()?;
-        let m = crate::mimei::store::Mimeis::new(&state.store);
-        let header = m.header(aid).map_err(|e| LeverError::App(e.to_string()))?;
-        let user = state
-            .sessions
-            .borrow_mut()
-            .touch(&caller.sid, now_unix())
+        // A session that is gone reads as a guest here: the app's own rights decide.
+        let user = crate::ops::session::user(&state, &caller.sid)
             .ok()
-            .and_then(|s| s.uid.parse().ok());
-        header
-            .rights()
-            .check(user.as_ref(), crate::mimei::Right::READ)
-            .map_err(|e| LeverError::Private {
-                service: format!("{aid} ({e})"),
-                env: "its app".into(),
+            .flatten();
+        crate::ops::mimei::authorize(&state, user.as_ref(), aid, crate::mimei::Right::READ)
+            .map_err(|e| match e {
+                MimeiStoreError::Model(e) => LeverError::Private {
+                    service: format!("{aid} ({e})"),
+                    env: "its app".into(),
+                },
+                e => LeverError::App(e.to_string()),
             })?;
-        let version = m
-            .resolve(aid, crate::mimei::VersionName::Release)
-            .or_else(|_| m.resolve(aid, crate::mimei::VersionName::Last))
-            .map_err(|e| LeverError::App(e.to_string()))?
-            .unwrap_or(0);
+        let version = crate::ops::mimei::release_else_last(&state, aid)
+            .map_err(|e| LeverError::App(e.to_string()))?;
         let env = format!("{aid}.app");
         let running = self
             .services

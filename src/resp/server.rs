@@ -28,15 +28,15 @@ use super::proto::{self, Limits, Parser};
 use crate::api::NodeState;
 use crate::db::cur::Durability;
 use crate::db::{DbError, Reply, engine};
-use crate::mimei::store::{MimeiStoreError, Mimeis};
-use crate::mimei::{HeaderFields, MimeiHeader, MimeiId, MimeiType, Right, Rights, VersionName};
+use crate::mimei::store::Mimeis;
+use crate::mimei::{MimeiId, MimeiType, Rights, VersionName};
+use crate::ops;
+pub use crate::ops::db::{DEFAULT_MARK, default_db};
 use crate::pki::LeitherId;
 use crate::{log_info, log_warn};
 
 /// Most RESP connections at once.
 pub const MAX_CONNS: usize = 1024;
-/// The mark of the owner's default database Mimei.
-pub const DEFAULT_MARK: &str = "leither-resp-default";
 /// Replies held before they are written out while commands of one read remain.
 const MAX_OUT: usize = 256 << 10;
 /// Most commands a `MULTI` may queue.
@@ -93,39 +93,6 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     }
     for t in tasks {
         let _ = t.await;
-    }
-}
-
-thread_local! {
-    static DEFAULT_DB: Cell<Option<MimeiId>> = const { Cell::new(None) };
-}
-
-/// The owner's default database Mimei, made on first use.
-pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
-    if let Some(m) = DEFAULT_DB.with(Cell::get) {
-        return Ok(m);
-    }
-    let key = &state.key;
-    let header = MimeiHeader::create(
-        key,
-        HeaderFields {
-            app: None,
-            kind: MimeiType::Db,
-            mark: DEFAULT_MARK.into(),
-            nonce: None,
-            ext: "the default database of RESP connections".into(),
-            created: crate::clock::unix_now(),
-            revision: 0,
-            rights: Rights::new(key.id()),
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    match Mimeis::new(&state.store).create(&header) {
-        Ok(()) | Err(MimeiStoreError::Conflict(_)) => {
-            DEFAULT_DB.with(|d| d.set(Some(*header.mid())));
-            Ok(*header.mid())
-        }
-        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -468,15 +435,8 @@ impl Conn {
                 "Mimei {mid} is a file Mimei, not a database"
             )));
         }
-        let need = if name.is_writable() {
-            Right::WRITE
-        } else {
-            Right::READ
-        };
-        let rights = header.rights();
-        if rights.check(self.user.as_ref(), need).is_err()
-            && rights.check(self.user.as_ref(), Right::READ).is_err()
-        {
+        let need = ops::mimei::open_right(&header, self.user.as_ref(), name);
+        if header.rights().check(self.user.as_ref(), need).is_err() {
             return Err(DbError::Other(format!(
                 "no read or write right on Mimei {mid}"
             )));
@@ -523,12 +483,7 @@ impl Conn {
         let cmd = engine::lookup(args[0]).ok_or_else(|| engine::unknown(args))?;
         let user = self.user;
         let rights = self.rights(mid)?;
-        let need = if cmd.write { Right::WRITE } else { Right::READ };
-        if rights.check(user.as_ref(), need).is_err()
-            && (cmd.write
-                || version.is_some()
-                || rights.check(user.as_ref(), Right::WRITE).is_err())
-        {
+        if ops::db::may_run(rights, user.as_ref(), cmd.write, version).is_err() {
             return Err(DbError::Other(format!(
                 "NOPERM this user has no {} right on Mimei {mid}",
                 if cmd.write { "write" } else { "read" }

@@ -318,14 +318,42 @@ impl<'s> Tree<'s> {
             cur.1 = self.stat_at(&root, segs)?.cumulative_size;
         }
         for i in 0..segs.len() {
-            let entries = self.entries(&cur.0, &segs[..i])?;
-            let e = entries
-                .into_iter()
-                .find(|e| e.name == segs[i])
+            let e = self
+                .child(&cur.0, &segs[..i], &segs[i])?
                 .ok_or_else(|| TreeError::NotFound(join(&segs[..=i])))?;
             cur = (e.cid, e.tsize);
         }
         Ok(cur)
+    }
+
+    /// The entry `name` of the directory `cid` (`path` names it in errors): one step of the
+    /// walk, through [`exporter::find_in`], the lookup the gateway takes too. Blocks are
+    /// verified against their CIDs, and errors are worded, as a full listing
+    /// ([`Self::entries`]) words them.
+    fn child(&self, cid: &Cid, path: &[String], name: &str) -> Result<Option<DirEntry>, TreeError> {
+        if cid.codec() == Codec::Raw {
+            // Raw bytes may parse as dag-pb by chance; a raw block is always a file.
+            return Err(TreeError::NotADirectory(join(path)));
+        }
+        let fetch = |c: &Cid| -> Result<Vec<u8>, TreeError> {
+            let block = self.fetch(c, path)?;
+            c.verify(&block).map_err(ExportError::from)?;
+            Ok(block)
+        };
+        let found = fetch(cid)
+            .and_then(|block| Ok(exporter::list_directory(&block)?))
+            .and_then(|listing| {
+                exporter::find_in(listing, name, MAX_ENTRIES, fetch, || {
+                    ExportError::TooManyEntries(MAX_ENTRIES).into()
+                })
+            });
+        match found {
+            Err(TreeError::Dag {
+                error: ExportError::NotADirectory | ExportError::NotUnixFs,
+                ..
+            }) => Err(TreeError::NotADirectory(join(path))),
+            other => other,
+        }
     }
 
     /// `files stat`: what is at `path`.

@@ -10,11 +10,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::api::NodeState;
 use crate::daemon::{self, DaemonError, Detached, HomeLock, ReadyPipe};
 use crate::home::{self, HomeError};
 use crate::store::{Store, StoreError};
 use crate::{log_error, log_info, log_warn};
+
+pub mod state;
+
+pub use state::{MAX_SESSIONS, NodeState};
 
 /// Why the node could not run.
 #[derive(Debug)]

@@ -1,14 +1,17 @@
-//! The node's state as API functions see it: identity, settings, store, sessions.
+//! The node's state: identity, settings, store, sessions, handles, services, network.
 //!
-//! Built by `node` at start and shared by reference with every front door. Interior
-//! mutability is `RefCell`/`Cell`: everything runs on one thread, and no borrow is held
-//! across an `.await`.
+//! Built by `node` at start and shared by reference with every front door and operation
+//! (`crate::ops`). Everything a node holds lives here, never in a global or a thread-local,
+//! so several nodes can run in one process (tests, the scale simulation): the only statics
+//! left are immutable tables and per-task values (docs/architecture.md, "State").
+//! Interior mutability is `RefCell`/`Cell`: everything runs on one thread, and no borrow is
+//! held across an `.await`.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::session::SessionTable;
+use crate::api::session::SessionTable;
 use crate::config::SystemVars;
 use crate::pki::NodeKey;
 use crate::store::Store;
@@ -36,6 +39,9 @@ pub struct NodeState {
     pub https: Cell<Option<u16>>,
     /// API calls served since start.
     pub calls: Cell<u64>,
+    /// (busy, total) jiffies of the machine at the previous `GetVar("cpu")`, which reports
+    /// the use since then.
+    pub cpu_sample: Cell<(u64, u64)>,
     /// The writable state of the database Mimeis (memtable, transactions).
     #[cfg(feature = "files")]
     pub db: RefCell<crate::db::cur::CurStore>,
@@ -53,7 +59,10 @@ pub struct NodeState {
     pub dnn: crate::dnn::Dnn,
     /// The open file handles of the `MF*` functions (temporary files included).
     #[cfg(feature = "files")]
-    pub mf: RefCell<super::mf_handles::MfHandles>,
+    pub mf: RefCell<crate::api::mf_handles::MfHandles>,
+    /// The owner's default database Mimei once made or found (`ops::db::default_db`).
+    #[cfg(feature = "files")]
+    pub default_db: Cell<Option<crate::mimei::MimeiId>>,
     /// The memory budget of connections, bodies and streams (docs/security.md).
     pub budget: std::rc::Rc<crate::budget::Budget>,
 }
@@ -92,6 +101,8 @@ impl NodeState {
             dnn: crate::dnn::Dnn::default(),
             #[cfg(feature = "files")]
             mf: RefCell::new(Default::default()),
+            #[cfg(feature = "files")]
+            default_db: Cell::new(None),
             home,
             key,
             sessions: RefCell::new(
@@ -108,6 +119,7 @@ impl NodeState {
             listen: Cell::new(None),
             https: Cell::new(None),
             calls: Cell::new(0),
+            cpu_sample: Cell::new((0, 0)),
         }
     }
 }

@@ -1,0 +1,83 @@
+//! Database Mimeis: who may run a command on one, and the node's default database.
+//!
+//! The API's database functions (src/api/db_call.rs) and the RESP listener
+//! (src/resp/server.rs) both ask [`may_run`], so `Get` over Hprose and `GET` over redis-cli
+//! are allowed for exactly the same callers.
+
+use crate::mimei::{MimeiError, MimeiId, MimeiType, Right, Rights};
+use crate::node::NodeState;
+use crate::pki::LeitherId;
+
+/// The mark of the owner's default database Mimei (what a RESP connection starts on).
+pub const DEFAULT_MARK: &str = "leither-resp-default";
+
+/// May `user` run a command that reads (`write` false) or writes the database with `rights`,
+/// at `version` (`None` = `cur`)? A write needs write. A read needs read, except on `cur`,
+/// which a writer may also read (what it writes it may see). The error is the refusal of the
+/// right that was missing.
+pub fn may_run(
+    rights: &Rights,
+    user: Option<&LeitherId>,
+    write: bool,
+    version: Option<u64>,
+) -> Result<(), MimeiError> {
+    if write {
+        rights.check(user, Right::WRITE)
+    } else if version.is_some() || rights.check(user, Right::WRITE).is_err() {
+        rights.check(user, Right::READ)
+    } else {
+        Ok(())
+    }
+}
+
+/// The owner's default database Mimei (mark [`DEFAULT_MARK`]), made on first use and then
+/// remembered in the node's state.
+pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
+    if let Some(m) = state.default_db.get() {
+        return Ok(m);
+    }
+    let (mid, _) = super::mimei::create_own(
+        state,
+        MimeiType::Db,
+        DEFAULT_MARK,
+        "the default database of RESP connections",
+    )
+    .map_err(|e| e.to_string())?;
+    state.default_db.set(Some(mid));
+    Ok(mid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_run;
+    use crate::mimei::{Member, Right, Rights};
+    use crate::pki::NodeKey;
+
+    /// The rule both the API and RESP follow: writes need write; reads need read, except
+    /// that a writer may read `cur`.
+    #[test]
+    fn may_run_is_the_one_rule() {
+        let owner = NodeKey::generate().unwrap().id();
+        let (reader, writer, stranger) = (
+            NodeKey::generate().unwrap().id(),
+            NodeKey::generate().unwrap().id(),
+            NodeKey::generate().unwrap().id(),
+        );
+        let mut r = Rights::new(owner);
+        r.set(Some(&owner), Member::User(reader), Right::READ)
+            .unwrap();
+        r.set(Some(&owner), Member::User(writer), Right::WRITE)
+            .unwrap();
+        let ok = |u, write, version| may_run(&r, Some(u), write, version).is_ok();
+        assert!(ok(&owner, true, None) && ok(&owner, false, Some(1)));
+        assert!(ok(&reader, false, None) && ok(&reader, false, Some(1)));
+        assert!(!ok(&reader, true, None));
+        assert!(ok(&writer, true, None) && ok(&writer, false, None));
+        assert!(!ok(&writer, false, Some(1)), "a version is read with read");
+        assert!(!ok(&stranger, false, None) && !ok(&stranger, true, None));
+        assert!(
+            may_run(&r, None, false, None).is_err(),
+            "a guest reads what * grants"
+        );
+    }
+}
