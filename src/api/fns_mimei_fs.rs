@@ -857,25 +857,7 @@ pub fn get_size(c: Call<'_>) -> ApiFuture<'_> {
 /// Unix seconds as RFC 3339 in UTC, the text Go's Hprose and JSON decoders read into a
 /// `time.Time`.
 fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar), by 400-year
-    // eras of 146 097 days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::clock::iso8601(secs.min(i64::MAX as u64) as i64)
 }
 
 /// Leither's `FileInfo`, keyed as Hprose writes a Go struct (first letter lower-cased):
