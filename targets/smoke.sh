@@ -181,7 +181,7 @@ assert isinstance(v, str) and os.environ["VER"] in v' 2>/dev/null; then
         lei --home "$node" mimei backup -- "$mid" &&
         lei --home "$node" call -- Set "$mm" user changed-after-the-backup || true
       rc=0; lei --home "$node" mimei grep -- "$mid" 1 || rc=$?
-      if [[ $rc -eq 0 ]] && grep -qx 'user hash {"name":"ann"}' "$OUT" && grep -qx 'z zset \["a","1","b","2"\]' "$OUT"; then
+      if [[ $rc -eq 0 ]] && grep -qx 'user hash {"name":"ann"}' "$OUT" && grep -qx 'z zset \[{"Score":1,"Member":"a"},{"Score":2,"Member":"b"}\]' "$OUT"; then
         pass "db Mimei: version 1 made (prolly tree) and read back by mimei grep"
       else fail "db Mimei version: $(head -c 300 "$OUT")"; fi
     else
