@@ -137,3 +137,40 @@ fn a_user_unprovides_the_owners_mimei() {
     }
     ok(&n, "MiMeiUnprovide", &format!("[\"{owner}\",\"{mid}\"]"));
 }
+
+/// `/entry` runs an app's method inside the app's environment, where private services
+/// answer; a private app must not be callable that way by a visitor with no login.
+#[cfg(feature = "lever")]
+#[test]
+fn a_guest_calls_a_private_app_through_entry() {
+    let n = TestNode::start();
+    let (owner, _) = owner_and_user(&n);
+    let dir = common::repo_root().join("tests/apps/secret");
+    let out = common::ok(&common::leither(
+        &n.home,
+        &[
+            "lever",
+            "deploy",
+            dir.to_str().unwrap(),
+            "--env",
+            "dev.lever",
+        ],
+    ));
+    let aid = out
+        .trim()
+        .rsplit("(app ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_string();
+    let url = format!("{}/entry?aid={aid}&entry=whisper", n.url);
+    let (s, b) = curl(&[&url]);
+    let b = String::from_utf8_lossy(&b);
+    assert_eq!(s, 403, "{b}");
+    assert!(b.contains("private"), "{b}");
+    // The owner (who may write the app) still reaches it: the method runs (it wants a string,
+    // /entry hands it a table, so the app's own Lua error comes back).
+    let (s, b) = curl(&[&format!("{url}&sid={owner}")]);
+    let b = String::from_utf8_lossy(&b);
+    assert!(s != 403 && b.contains("main.lua"), "{s} {b}");
+}

@@ -828,6 +828,30 @@ impl Lever {
                 name
             }
         };
+        // A private app (`"private": true` in its lever.json) answers /entry only to callers
+        // who may write it (its author, the node's owner): a visitor's browser is outside.
+        let private = self
+            .services
+            .borrow()
+            .get(&(env.clone(), name.clone()))
+            .is_some_and(|s| s.code.manifest.private);
+        if private {
+            let owner = crate::ops::session::touch(&state, &caller.sid)
+                .is_ok_and(|s| s.rights == crate::api::Rights::Owner);
+            let writer = crate::ops::mimei::authorize(
+                &state,
+                user.as_ref(),
+                aid,
+                crate::mimei::Right::WRITE,
+            )
+            .is_ok();
+            if !owner && !writer {
+                return Err(LeverError::Private {
+                    service: name,
+                    env: format!("{env} (log in as the app's author or the node's owner)"),
+                });
+            }
+        }
         let t = Target {
             env: Some(env.clone()),
             service: name,
