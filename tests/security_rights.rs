@@ -174,3 +174,63 @@ fn a_guest_calls_a_private_app_through_entry() {
     let b = String::from_utf8_lossy(&b);
     assert!(s != 403 && b.contains("main.lua"), "{s} {b}");
 }
+
+/// A user deploying into the owner's environment (or into an app's own `<appid>.app`, where
+/// `/entry` runs it) would hijack what the owner serves there.
+#[cfg(feature = "lever")]
+#[test]
+fn a_user_deploys_into_the_owners_environment() {
+    let n = TestNode::start();
+    let (_, user) = owner_and_user(&n);
+    let hello = common::repo_root().join("tests/apps/hello");
+    let out = common::ok(&common::leither(
+        &n.home,
+        &[
+            "lever",
+            "deploy",
+            hello.to_str().unwrap(),
+            "--env",
+            "dev.lever",
+        ],
+    ));
+    let owner_app = out
+        .trim()
+        .rsplit("(app ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_string();
+    // The user's own app Mimei with the same code (the blocks are on the node already).
+    let added = common::ok(&common::leither(
+        &n.home,
+        &["ipfs", "add", "-r", hello.to_str().unwrap()],
+    ));
+    let cid = added
+        .lines()
+        .find_map(|l| l.strip_prefix("ipfs add ok /ipfs/"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let mine = mimei(&n, &user, "my-hello");
+    ok(
+        &n,
+        "MFSetCid",
+        &format!("[\"{user}\",\"{mine}\",\"{cid}\"]"),
+    );
+    ok(&n, "MMBackup", &format!("[\"{user}\",\"{mine}\",\"\"]"));
+    for env in ["dev.lever".to_string(), format!("{owner_app}.app")] {
+        let (s, b) = api(
+            &n,
+            "LeverDeploy",
+            &format!("[\"{user}\",\"{env}\",\"{mine}\"]"),
+        );
+        assert!(s == 409 || s == 403, "{env}: {s} {b}");
+        assert!(b.contains("environment"), "{env}: {b}");
+    }
+    // The owner's service still answers as deployed, and the user's own environment works.
+    ok(
+        &n,
+        "LeverDeploy",
+        &format!("[\"{user}\",\"mine.lever\",\"{mine}\"]"),
+    );
+}

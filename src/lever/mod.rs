@@ -256,8 +256,46 @@ impl Lever {
                 }
                 e => LeverError::App(e.to_string()),
             })?;
+        let who = Who::of(session);
+        self.may_deploy_into(state, &who, user.as_ref(), env)?;
         let code = Rc::new(AppCode::load(state, mid, version)?);
-        self.install(state, &Who::of(session), env, code, true)
+        self.install(state, &who, env, code, true)
+    }
+
+    /// An environment belongs to whoever deployed in it: a user deploys only into an
+    /// environment that is empty or holds only their own services, and an app's own
+    /// environment (`<appid>.app`, where `/entry` runs it) only if they may write that app.
+    /// The owner may deploy anywhere.
+    fn may_deploy_into(
+        &self,
+        state: &NodeState,
+        who: &Who,
+        user: Option<&crate::pki::LeitherId>,
+        env: &str,
+    ) -> Result<(), LeverError> {
+        if who.owner {
+            return Ok(());
+        }
+        if let Some(app) = env.strip_suffix(".app") {
+            let refused = || {
+                LeverError::Conflict(format!(
+                    "{env} is the environment of app {app}, where /entry runs it; only who may \
+                     write that app deploys there: deploy into an environment of your own"
+                ))
+            };
+            let app: MimeiId = app.parse().map_err(|_| refused())?;
+            crate::ops::mimei::authorize(state, user, &app, crate::mimei::Right::WRITE)
+                .map_err(|_| refused())?;
+        }
+        for svc in self.services.borrow().values().filter(|s| s.env == env) {
+            Self::may_change(who, svc).map_err(|_| {
+                LeverError::Conflict(format!(
+                    "environment {env} holds services deployed by someone else; deploy into an \
+                     environment of your own"
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     fn install(
