@@ -138,14 +138,10 @@ fn a_user_unprovides_the_owners_mimei() {
     ok(&n, "MiMeiUnprovide", &format!("[\"{owner}\",\"{mid}\"]"));
 }
 
-/// `/entry` runs an app's method inside the app's environment, where private services
-/// answer; a private app must not be callable that way by a visitor with no login.
+/// Deploys `tests/apps/NAME` as the owner into `dev.lever`; returns the app's ID.
 #[cfg(feature = "lever")]
-#[test]
-fn a_guest_calls_a_private_app_through_entry() {
-    let n = TestNode::start();
-    let (owner, _) = owner_and_user(&n);
-    let dir = common::repo_root().join("tests/apps/secret");
+fn deploy_owner_app(n: &TestNode, name: &str) -> String {
+    let dir = common::repo_root().join("tests/apps").join(name);
     let out = common::ok(&common::leither(
         &n.home,
         &[
@@ -156,13 +152,22 @@ fn a_guest_calls_a_private_app_through_entry() {
             "dev.lever",
         ],
     ));
-    let aid = out
-        .trim()
+    out.trim()
         .rsplit("(app ")
         .next()
         .unwrap()
         .trim_end_matches(')')
-        .to_string();
+        .to_string()
+}
+
+/// `/entry` runs an app's method inside the app's environment, where private services
+/// answer; a private app must not be callable that way by a visitor with no login.
+#[cfg(feature = "lever")]
+#[test]
+fn a_guest_calls_a_private_app_through_entry() {
+    let n = TestNode::start();
+    let (owner, _) = owner_and_user(&n);
+    let aid = deploy_owner_app(&n, "secret");
     let url = format!("{}/entry?aid={aid}&entry=whisper", n.url);
     let (s, b) = curl(&[&url]);
     let b = String::from_utf8_lossy(&b);
@@ -183,23 +188,7 @@ fn a_user_deploys_into_the_owners_environment() {
     let n = TestNode::start();
     let (_, user) = owner_and_user(&n);
     let hello = common::repo_root().join("tests/apps/hello");
-    let out = common::ok(&common::leither(
-        &n.home,
-        &[
-            "lever",
-            "deploy",
-            hello.to_str().unwrap(),
-            "--env",
-            "dev.lever",
-        ],
-    ));
-    let owner_app = out
-        .trim()
-        .rsplit("(app ")
-        .next()
-        .unwrap()
-        .trim_end_matches(')')
-        .to_string();
+    let owner_app = deploy_owner_app(&n, "hello");
     // The user's own app Mimei with the same code (the blocks are on the node already).
     let added = common::ok(&common::leither(
         &n.home,

@@ -6,20 +6,10 @@
 
 use super::*;
 use crate::api::{NodeState, call};
-use crate::config::SystemVars;
 use crate::pki::{NodeKey, Pass};
-use crate::store::Store;
 
 fn state(name: &str) -> (NodeState, std::path::PathBuf) {
-    let home = std::env::temp_dir().join(format!("leither-fnmm-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).unwrap();
-    let key = NodeKey::generate().unwrap();
-    let store = Store::open(&home, 1 << 20, "test").unwrap();
-    (
-        NodeState::new(home.clone(), key, SystemVars::default(), store),
-        home,
-    )
+    crate::api::tests::fresh_state(&format!("fnmm-{name}"))
 }
 
 fn run(st: &NodeState, f: &str, args: Vec<Value>) -> Result<Value, ApiError> {

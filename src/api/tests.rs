@@ -31,7 +31,13 @@ static TEST_TABLE: &[ApiFn] = &[
 ];
 
 fn state(name: &str) -> (NodeState, std::path::PathBuf) {
-    let home = std::env::temp_dir().join(format!("leither-api-{name}-{}", std::process::id()));
+    fresh_state(&format!("api-{name}"))
+}
+
+/// A node's state on a fresh home in the temp dir, named by `tag` (unique per test), for
+/// the in-process tests of the API's functions.
+pub(crate) fn fresh_state(tag: &str) -> (NodeState, std::path::PathBuf) {
+    let home = std::env::temp_dir().join(format!("leither-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).unwrap();
     let key = NodeKey::generate().unwrap();
