@@ -63,7 +63,7 @@ boot() {
     -serial "file:$log" -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
     -append "console=ttyAMA0 rdinit=/init loglevel=4" \
     -drive "if=none,id=card,file=$W/disk.img,format=raw" -device virtio-blk-pci,drive=card \
-    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:4800,hostfwd=tcp:127.0.0.1:$SSHPORT-:22" -device virtio-net-pci,netdev=n0 \
+    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:4800,hostfwd=tcp:127.0.0.1:$SSHPORT-:22" -device virtio-net-pci,netdev=n0,romfile= \
     -device virtio-rng-pci < /dev/null > "$W/qemu$n.out" 2>&1 &
   QPID=$!
   deadline=$(( $(date +%s) + TMO ))
