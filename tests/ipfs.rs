@@ -205,3 +205,48 @@ fn small_files_through_the_json_api() {
     // Bytes come back as base64url in JSON.
     assert!(out.contains("aGVsbG8gd29ybGQK"), "{out}");
 }
+
+/// An upload may take as long as it needs while it keeps moving: picoserve's request timeout
+/// (10 s for the whole request, body included) cut `mimei add` of 60 MiB off half way on a
+/// busy machine, and would on any slow uplink. Here a body trickles in over 12 s.
+#[test]
+fn a_slow_upload_that_keeps_moving_is_not_cut_off() {
+    use std::io::{Read, Write};
+    let n = TestNode::start();
+    let key = leither::pki::NodeKey::load(&n.home.join("hostkey.cfg")).unwrap();
+    let pass = leither::pki::Pass::sign(&key, vec![], leither::clock::unix_now(), 3600)
+        .unwrap()
+        .to_text();
+    let (s, body) = curl(&[
+        "-X",
+        "POST",
+        &format!("{}/api/Login", n.url),
+        "-d",
+        &format!("[\"{pass}\"]"),
+    ]);
+    assert_eq!(s, 200);
+    let body = String::from_utf8(body).unwrap();
+    let at = body.find("\"sid\":\"").unwrap() + 7;
+    let sid = body[at..].split('"').next().unwrap();
+
+    let chunks = 12;
+    let chunk = noise(4096, 3);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", n.port())).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        c,
+        "POST /ipfs/add?sid={sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        chunks * chunk.len()
+    )
+    .unwrap();
+    for _ in 0..chunks {
+        c.write_all(&chunk).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let mut got = String::new();
+    let _ = c.read_to_string(&mut got);
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains("\"cid\""), "{got}");
+}

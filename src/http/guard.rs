@@ -12,6 +12,8 @@
 //! The guard also keeps the connection's [`Slot`] up to date (fresh, in a head, busy, idle,
 //! upgraded; the last byte either way), and a read gives up when the port closes the
 //! connection ([`super::slots`]: a head past its timeout gets `408`, an idle one is closed).
+//! Inside a body, a read that waits longer than [`BODY_STALL`] for a byte ends the request:
+//! an upload may take as long as it needs, as long as it keeps moving.
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
 use std::cell::RefCell;
@@ -24,6 +26,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::slots::{Activity, Closed, Slot};
+
+/// The longest a request body may send nothing before the connection is dropped.
+pub const BODY_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,12 +402,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
             }
             None => Activity::Busy,
         };
+        let in_body = matches!(self.guard.phase, Phase::Body(_));
+        let receive = async {
+            if in_body {
+                tokio::time::timeout(BODY_STALL, recv(self.stream, buf))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the request body sent nothing for 30 s",
+                        ))
+                    })
+            } else {
+                recv(self.stream, buf).await
+            }
+        };
         let n = match self.slot {
             Some(slot) => tokio::select! {
-                r = recv(self.stream, buf) => r.map_err(GuardError)?,
+                r = receive => r.map_err(GuardError)?,
                 why = slot.closed() => return Err(self.closed_by_port(why, before).await),
             },
-            None => recv(self.stream, buf).await.map_err(GuardError)?,
+            None => receive.await.map_err(GuardError)?,
         };
         let heads = self.guard.heads;
         let fed = self.guard.feed(&buf[..n]);

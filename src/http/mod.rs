@@ -131,11 +131,15 @@ impl Acceptor for Plain {
 }
 
 // The waits for a head are the slots' to decide (HttpHeaderTimeoutSecs, HttpKeepAliveSecs,
-// at most 300 s and 3600 s); picoserve's are a backstop above them.
+// at most 300 s and 3600 s); picoserve's are a backstop above them. picoserve's
+// `read_request` bounds a whole request, body included, from its first byte: at 10 s an
+// upload that took longer (60 MiB over a home uplink, or a busy node) broke off half way.
+// It is now a backstop of an hour; a body that stalls is the guard's to end
+// (`guard::BODY_STALL`), and a slow head the slots'.
 static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
     start_read_request: picoserve::time::Duration::from_secs(301),
     persistent_start_read_request: picoserve::time::Duration::from_secs(3601),
-    read_request: picoserve::time::Duration::from_secs(10),
+    read_request: picoserve::time::Duration::from_secs(3600),
     write: picoserve::time::Duration::from_secs(10),
 })
 .keep_connection_alive();
