@@ -32,6 +32,8 @@ pub struct ServiceInfo {
     pub name: String,
     /// The service's log.
     pub logs: Rc<RefCell<LogRing>>,
+    /// Its variables and secrets (`lever.env`).
+    pub vars: Rc<super::settings::Vars>,
 }
 
 /// One running Lua state of a service.

@@ -10,6 +10,9 @@
 //! authored by the node) and opened by the node, so a service keeps state across calls,
 //! instances, upgrades and restarts without granting rights to its callers: `db.Set(k, v)`,
 //! `db.Hget(k, f)`, ... take the database API's arguments without the `mmsid`.
+//!
+//! `lever.env` holds the service's variables from the node's settings (never the app's
+//! files: see `settings`).
 
 use std::rc::{Rc, Weak};
 
@@ -39,8 +42,8 @@ pub fn lever_module(
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let env = lua.create_table()?;
-    for (k, v) in &code.manifest.env {
-        env.raw_set(k.as_str(), v.as_str())?;
+    for (k, v) in svc.vars.iter() {
+        env.raw_set(k, v)?;
     }
     t.raw_set("env", env)?;
     t.raw_set("service", svc.name.as_str())?;
