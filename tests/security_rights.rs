@@ -1,7 +1,7 @@
 //! One test per attack on what belongs to the owner (issue #15, "Trust nobody by default",
 //! "anyone can take what is not theirs"), named after the attack: a guest or another user
-//! reaching the owner's pins, domains and provider records, or a service's secrets. Each would
-//! pass on a node without the check. The other user is an account registered on the node (an admitted user), so the
+//! reaching the owner's pins, domains and provider records, a service's secrets, or a removed
+//! service's database. Each would pass on a node without the check. The other user is an account registered on the node (an admitted user), so the
 //! refusals come from rights on the thing, not from admission.
 
 mod common;
@@ -302,4 +302,71 @@ fn a_guest_reads_a_services_env_secrets() {
     assert!(ls.contains("PASS") && !ls.contains("s3cret"), "{ls}");
     let ls = ok(&n, "LeverLs", "[\"\"]");
     assert!(!ls.contains("PASS") && !ls.contains("s3cret"), "{ls}");
+}
+
+/// `lever rm` left the service's database behind under a name the next deploy of the same
+/// environment and service gets again: a redeploy (by the owner, or by whoever may deploy
+/// there) read and wrote the removed service's data.
+#[cfg(feature = "lever")]
+#[test]
+fn a_redeploy_after_rm_gets_a_fresh_database() {
+    let n = TestNode::start();
+    deploy_owner_app(&n, "vault");
+    assert_eq!(invoke(&n, "/vault/put", "[\"hello\"]").0, 200);
+    assert_eq!(invoke(&n, "/vault/get", "[]"), (200, "\"hello\"".into()));
+    common::ok(&common::leither(&n.home, &["lever", "rm", "vault"]));
+    deploy_owner_app(&n, "vault");
+    let (s, b) = invoke(&n, "/vault/get", "[]");
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        !b.contains("hello"),
+        "the new service got the removed one's data: {b}"
+    );
+    // And it works as a database of its own.
+    assert_eq!(invoke(&n, "/vault/put", "[\"again\"]").0, 200);
+    assert_eq!(invoke(&n, "/vault/get", "[]"), (200, "\"again\"".into()));
+}
+
+/// A handle on a service's database outlived `lever rm`: whoever held it (the node's own
+/// handle, or one the owner opened) kept reading and writing the removed service's data.
+#[cfg(feature = "lever")]
+#[test]
+fn a_handle_left_by_lever_rm_is_dead() {
+    let n = TestNode::start();
+    let (owner, _) = owner_and_user(&n);
+    let aid = deploy_owner_app(&n, "vault");
+    assert_eq!(invoke(&n, "/vault/put", "[\"hello\"]").0, 200);
+    let ls = ok(&n, "LeverLs", &format!("[\"{owner}\"]"));
+    // The owner sees the service's database; a node that did not show it named it by mark.
+    let db = ls
+        .split("\"db\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let host = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap().id();
+            leither::mimei::id::derive(
+                &host,
+                Some(&aid.parse().unwrap()),
+                leither::mimei::MimeiType::Db,
+                "lever-db:dev.lever/vault",
+                None,
+            )
+            .unwrap()
+            .to_string()
+        });
+    let mmsid = unquote(&ok(
+        &n,
+        "MMOpen",
+        &format!("[\"{owner}\",\"{db}\",\"cur\"]"),
+    ));
+    assert_eq!(
+        ok(&n, "Get", &format!("[\"{mmsid}\",\"k\"]")).trim(),
+        "\"hello\""
+    );
+    common::ok(&common::leither(&n.home, &["lever", "rm", "vault"]));
+    for (f, args) in [("Get", "\"k\""), ("Set", "\"k\",\"x\"")] {
+        let (s, b) = api(&n, f, &format!("[\"{mmsid}\",{args}]"));
+        assert_eq!(s, 404, "{f} through a handle left by lever rm: {b}");
+    }
 }

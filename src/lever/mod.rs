@@ -7,8 +7,8 @@
 //! keeps resources sticky, streams ([`stream`]), and once a second ([`Lever::tick`]) rolls
 //! the load statistics, reaps idle instances, keeps `minInstances` warm, closes idle resources
 //! and fires cron triggers. Deployments survive restarts ([`persist`]); each service's own
-//! settings, its env (secrets), are the node's ([`settings`]), never the app's, and go with
-//! the service when it is removed.
+//! settings, its env (secrets) and its database, are the node's ([`settings`]), never the
+//! app's, and go with the service when it is removed.
 //!
 //! Every front door comes here: the HTTP routes (`POST /<service>/<method>`), the API table
 //! (`LeverDeploy`, `LeverLs`, ...) and Lua (`lever.invoke`, `lever.stream`).
@@ -91,7 +91,7 @@ pub struct Lever {
     state: RefCell<Weak<NodeState>>,
     guest: RefCell<Option<String>>,
     owner: RefCell<Option<String>>,
-    db_mmsids: RefCell<HashMap<(String, String), String>>,
+    incarnations: Cell<u64>,
     epoch: Instant,
     ticks: Cell<u64>,
 }
@@ -114,7 +114,7 @@ impl Lever {
             state: RefCell::new(Weak::new()),
             guest: RefCell::new(None),
             owner: RefCell::new(None),
-            db_mmsids: RefCell::new(HashMap::new()),
+            incarnations: Cell::new(0),
             epoch: Instant::now(),
             ticks: Cell::new(0),
         }
@@ -122,6 +122,11 @@ impl Lever {
 
     fn ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    fn next_incarnation(&self) -> u64 {
+        self.incarnations.set(self.incarnations.get() + 1);
+        self.incarnations.get()
     }
 
     /// Connects Lever to its node and brings back the services deployed before a restart,
@@ -136,7 +141,15 @@ impl Lever {
             match AppCode::load(state, &last.mid, last.version) {
                 Ok(code) => {
                     let settings = settings::restored(state, &env, &name, &code);
-                    let mut svc = Service::new(&env, Rc::new(code), &deployer, last.at, settings);
+                    let incarnation = self.next_incarnation();
+                    let mut svc = Service::new(
+                        &env,
+                        Rc::new(code),
+                        &deployer,
+                        last.at,
+                        settings,
+                        incarnation,
+                    );
                     svc.history = history;
                     svc.log("service restored at node start");
                     self.services.borrow_mut().insert((env, name), svc);
@@ -407,7 +420,9 @@ impl Lever {
                     vars: vars.unwrap_or_default(),
                     db: None,
                 };
-                let mut svc = Service::new(env, code.clone(), &session.uid, now, fresh);
+                let incarnation = self.next_incarnation();
+                let mut svc =
+                    Service::new(env, code.clone(), &session.uid, now, fresh, incarnation);
                 let inst = svc.start_instance(weak)?;
                 keep(&mut svc, inst);
                 svc.log(&format!(
@@ -525,15 +540,28 @@ impl Lever {
         Ok(())
     }
 
-    /// Takes a service out with its settings (its env with them), so they never reach a
-    /// later service of the same environment and name.
+    /// Takes a service out with everything the node kept for it: its settings are deleted
+    /// (its env with them) and every handle on its database is closed, so neither reaches a
+    /// later service of the same environment and name. The database itself stays in the
+    /// store, detached: the node's, so only the owner may open it (docs/lever.md).
     fn drop_service(&self, state: &NodeState, env: &str, name: &str) -> Result<(), LeverError> {
         let key = (env.to_string(), name.to_string());
-        if self.services.borrow_mut().remove(&key).is_none() {
+        let Some(svc) = self.services.borrow_mut().remove(&key) else {
             return Ok(());
+        };
+        let closed = svc
+            .db
+            .map(|db| crate::ops::db::close_handles(state, &db))
+            .unwrap_or(0);
+        let gone = settings::remove(&state.store, env, name);
+        match svc.db {
+            Some(db) => crate::log_info!(
+                "Lever: {name} removed from {env}; its database {db} is detached ({closed} \
+                 handles closed; the owner may still open it)"
+            ),
+            None => crate::log_info!("Lever: {name} removed from {env}"),
         }
-        crate::log_info!("Lever: {name} removed from {env}");
-        settings::remove(&state.store, env, name)
+        gone
     }
 
     /// The services (of `env`, or all), as `lever ls` shows them to `viewer`: the names of a
@@ -984,40 +1012,52 @@ impl Lever {
         self.invoke(&t, &[arg], &inside).await
     }
 
-    /// The mmsid of a service's own database (made on first use), opened by the node.
+    /// The mmsid of a service's own database, opened by the node: the database is made on
+    /// the service's first use ({{auto}}, a fresh ID) and recorded in its settings. Asked by
+    /// the code of service `incarnation`; a removed service's code gets no database.
     pub async fn service_db(
         &self,
         env: &str,
         service: &str,
+        incarnation: u64,
         fresh: bool,
     ) -> Result<String, LeverError> {
         let key = (env.to_string(), service.to_string());
-        if !fresh && let Some(m) = self.db_mmsids.borrow().get(&key) {
-            return Ok(m.clone());
-        }
+        let (app, db) = {
+            let services = self.services.borrow();
+            let svc = services
+                .get(&key)
+                .filter(|s| s.incarnation == incarnation)
+                .ok_or_else(|| no_service(env, service))?;
+            if !fresh && let Some(h) = &svc.db_handle {
+                return Ok(h.clone());
+            }
+            (svc.code.mid.to_string(), svc.db)
+        };
         let state = self.node()?;
         let sid = self.owner_sid(&state)?;
-        let app = self
-            .services
-            .borrow()
-            .get(&key)
-            .map(|s| s.code.mid.to_string())
-            .ok_or_else(|| no_service(env, service))?;
         let fail =
             |e: crate::api::ApiError| LeverError::App(format!("the service's database: {e}"));
-        let mid = crate::api::call(
-            &state,
-            "MMCreate",
-            vec![
-                Value::Str(sid.clone()),
-                Value::Str(app),
-                Value::Str("lever-db".into()),
-                Value::Str(format!("lever-db:{env}/{service}")),
-                Value::Str("db".into()),
-            ],
-        )
-        .await
-        .map_err(fail)?;
+        let mid = match db {
+            Some(mid) => Value::Str(mid.to_string()),
+            None => crate::api::call(
+                &state,
+                "MMCreate",
+                vec![
+                    Value::Str(sid.clone()),
+                    Value::Str(app),
+                    Value::Str("lever-db".into()),
+                    Value::Str(crate::mimei::id::AUTO_MARK.into()),
+                    Value::Str("db".into()),
+                ],
+            )
+            .await
+            .map_err(fail)?,
+        };
+        let made: MimeiId = mid
+            .as_str()
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(|| LeverError::App("MMCreate answered no Mimei ID".into()))?;
         let mmsid = crate::api::call(
             &state,
             "MMOpen",
@@ -1026,7 +1066,32 @@ impl Lever {
         .await
         .map_err(fail)?;
         let mmsid = mmsid.as_str().unwrap_or_default().to_string();
-        self.db_mmsids.borrow_mut().insert(key, mmsid.clone());
+        // The service may have gone while the database was opened: then close it again.
+        let mut services = self.services.borrow_mut();
+        let Some(svc) = services
+            .get_mut(&key)
+            .filter(|s| s.incarnation == incarnation)
+        else {
+            drop(services);
+            crate::ops::db::close_handles(&state, &made);
+            return Err(no_service(env, service));
+        };
+        match svc.db {
+            None => {
+                svc.db = Some(made);
+                settings::save(&state.store, env, service, &svc.settings())?;
+            }
+            Some(db) if db != made => {
+                // Another call made the database meanwhile: this one's stays unused.
+                drop(services);
+                state.mm_handles.borrow_mut().close_mimei(&made);
+                return Err(LeverError::Busy(
+                    "the service's database was being made by another call; try again".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        svc.db_handle = Some(mmsid.clone());
         Ok(mmsid)
     }
 
@@ -1162,7 +1227,7 @@ fn other_u64(other: &[(String, Value)], key: &str) -> Option<u64> {
 }
 
 /// One service as `lever ls` and `LeverDeploy` show it; `theirs` (the deployer or the owner
-/// asks) adds the names of its env variables, never their values.
+/// asks) adds the names of its env variables, never their values, and its database.
 fn summary(s: &Service, theirs: bool) -> Value {
     let m = &s.code.manifest;
     let current = s.current().count();
@@ -1202,6 +1267,8 @@ fn summary(s: &Service, theirs: bool) -> Value {
     if theirs && let Value::Map(fields) = &mut v {
         let names = s.vars.names().map(|n| Value::Str(n.to_string())).collect();
         fields.push(("envNames".to_string(), Value::List(names)));
+        let db = s.db.map(|d| d.to_string()).unwrap_or_default();
+        fields.push(("db".to_string(), Value::Str(db)));
     }
     v
 }

@@ -82,8 +82,13 @@ pub struct Service {
     pub last_start_us: u64,
     /// Its variables and secrets (`lever.env`), kept by the node ([`super::settings`]).
     pub vars: Rc<Vars>,
-    /// Its database Mimei, as its settings record it.
+    /// Its database Mimei, once made.
     pub db: Option<MimeiId>,
+    /// The node's open handle on that database (the node's owner session's).
+    pub db_handle: Option<String>,
+    /// Tells this service from an earlier one of the same environment and name: code of a
+    /// removed service still running a call must not reach the next one's database.
+    pub incarnation: u64,
     next_id: u64,
 }
 
@@ -95,6 +100,7 @@ impl Service {
         deployer: &str,
         at: u64,
         settings: Settings,
+        incarnation: u64,
     ) -> Service {
         let logs = Rc::new(RefCell::new(LogRing::new()));
         logs.borrow_mut().set_secrets(settings.vars.values());
@@ -117,6 +123,8 @@ impl Service {
             last_start_us: 0,
             vars: Rc::new(settings.vars),
             db: settings.db,
+            db_handle: None,
+            incarnation,
             next_id: 1,
         }
     }
@@ -145,6 +153,7 @@ impl Service {
             name: self.name.clone(),
             logs: self.logs.clone(),
             vars: self.vars.clone(),
+            incarnation: self.incarnation,
         }
     }
 

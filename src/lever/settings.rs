@@ -5,8 +5,8 @@
 //! secrets"; docs/security.md, "What belongs to whom").
 //!
 //! The settings live as long as the service: a deploy that creates the service makes them
-//! fresh (no database recorded, the deploy's variables), `lever rm` deletes them, so a later
-//! deploy of the same environment and name never inherits the removed service's secrets.
+//! fresh (no database yet, the deploy's variables), `lever rm` deletes them, so a later deploy
+//! of the same environment and name never inherits the removed service's secrets or data.
 //!
 //! One redb table, `lever_settings`: `ENV/NAME` (environment names hold no `/`) → record `1`
 //! (format) ‖ database: `0`, or `1` and its 27-character Mimei ID ‖ variables: count (u16 BE),
