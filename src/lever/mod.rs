@@ -535,9 +535,10 @@ impl Lever {
                 .ok_or_else(|| no_service(env, name))?;
             Self::may_change(&Who::of(session), svc)?;
         }
-        self.drop_service(state, env, name)?;
+        // The service is out even if its settings could not be deleted: saved so.
+        let dropped = self.drop_service(state, env, name);
         self.save(state);
-        Ok(())
+        dropped
     }
 
     /// Takes a service out with everything the node kept for it: its settings are deleted
