@@ -649,3 +649,120 @@ fn instances_scale_with_load_within_the_budget_and_are_reaped() {
     assert!(body.contains("LeverMemoryMB"), "{body}");
     assert!(logs(&n, "big").contains("no instance kept running"));
 }
+
+/// `lever.json`'s `env` is the service's, kept by the node and never uploaded: a redeploy
+/// without `env` keeps it, one with `env` replaces it (`{}` empties it), a rollback and a
+/// restart keep it; `lapp uploadapp` leaves it out too; a lever.json uploaded with env by
+/// another client still deploys, with a warning.
+#[test]
+fn env_is_kept_by_the_node_across_redeploys_and_restarts() {
+    let mut n = TestNode::start();
+    let dir = n.home.join("src").join("vault");
+    copy_dir(&apps().join("vault"), &dir);
+    let dir_s = dir.display().to_string();
+    let manifest = |env: Option<&str>| {
+        let env = env.map(|e| format!(", \"env\": {e}")).unwrap_or_default();
+        std::fs::write(
+            dir.join("lever.json"),
+            format!("{{\"name\": \"vault\", \"luaEntry\": \"main.lua\"{env}}}"),
+        )
+        .unwrap();
+    };
+    let out = deploy(&n, &dir_s);
+    assert!(out.contains("env PASS not uploaded"), "{out}");
+    assert_eq!(post(&n.url, "/vault/pass", "[]").1, "\"s3cret\"");
+    manifest(None);
+    deploy(&n, &dir_s);
+    assert_eq!(post(&n.url, "/vault/pass", "[]").1, "\"s3cret\"", "kept");
+    manifest(Some("{\"PASS\": \"n3w-secret\"}"));
+    deploy(&n, &dir_s);
+    assert_eq!(post(&n.url, "/vault/pass", "[]").1, "\"n3w-secret\"");
+    ok(&leither(&n.home, &["lever", "rollback", "vault"]));
+    assert_eq!(
+        post(&n.url, "/vault/pass", "[]").1,
+        "\"n3w-secret\"",
+        "a rollback keeps the env"
+    );
+    // The owner sees the names, never the values; no file of the app holds a value.
+    let v = ok(&leither(&n.home, &["call", "LeverLs"]));
+    let names = service(&ls(&n), "vault").get("envNames").cloned();
+    assert_eq!(
+        names,
+        Some(leither::api::Value::List(vec!["PASS".into()])),
+        "{v}"
+    );
+    assert!(!v.contains("s3cret") && !v.contains("n3w-secret"), "{v}");
+    let aid = service(&ls(&n), "vault")
+        .get("mid")
+        .and_then(|m| m.as_str())
+        .unwrap()
+        .to_string();
+    for ver in 1..=3 {
+        let (code, body) = curl(&[&format!("{}/tpt/{aid}:{ver}/lever.json", n.url)]);
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(code, 200, "{body}");
+        assert!(!body.contains("secret") && !body.contains("env"), "{body}");
+    }
+
+    // A restart keeps it.
+    n.stop();
+    let status = Command::new(BIN)
+        .arg("--home")
+        .arg(&n.home)
+        .args(["run", "-d"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let url = format!(
+        "http://{}",
+        std::fs::read_to_string(n.home.join("leither.addr"))
+            .unwrap()
+            .trim()
+    );
+    assert_eq!(post(&url, "/vault/pass", "[]").1, "\"n3w-secret\"");
+    // `{}` empties it.
+    manifest(Some("{}"));
+    deploy(&n, &dir_s);
+    assert_eq!(post(&url, "/vault/pass", "[]").1, "null");
+
+    // lapp uploadapp leaves env out, and says so.
+    manifest(Some("{\"PASS\": \"up-secret\"}"));
+    let o = leither(&n.home, &["lapp", "uploadapp", "-i", &dir_s]);
+    let out = ok(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("env was not uploaded"),
+        "{o:?}"
+    );
+    let ver = out.lines().find_map(|l| l.strip_prefix("ver= ")).unwrap();
+    let (_, body) = curl(&[&format!("{url}/tpt/{aid}:{}/lever.json", ver.trim())]);
+    assert!(!String::from_utf8_lossy(&body).contains("up-secret"));
+
+    // A lever.json uploaded with its env by another client: the values are public already;
+    // the deploy takes them and warns.
+    let raw = n.home.join("src").join("raw");
+    copy_dir(&apps().join("vault"), &raw);
+    let added = ok(&leither(
+        &n.home,
+        &["ipfs", "add", "-r", raw.to_str().unwrap()],
+    ));
+    let cid = added
+        .lines()
+        .find_map(|l| l.strip_prefix("ipfs add ok /ipfs/"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let mid = ok(&leither(&n.home, &["mimei", "create", "-m", "raw-vault"]));
+    let mid = mid.split_whitespace().last().unwrap().to_string();
+    ok(&leither(&n.home, &["call", "MFSetCid", &mid, &cid]));
+    ok(&leither(&n.home, &["call", "MMBackup", &mid, ""]));
+    let out = ok(&leither(
+        &n.home,
+        &["call", "LeverDeploy", "raw.lever", &mid],
+    ));
+    assert!(out.contains("holds env values"), "{out}");
+    assert_eq!(
+        post(&url, "/vault/pass?forceenv=raw.lever", "[]").1,
+        "\"s3cret\""
+    );
+    ok(&leither(&n.home, &["stop"]));
+}

@@ -1,7 +1,7 @@
 //! One test per attack on what belongs to the owner (issue #15, "Trust nobody by default",
 //! "anyone can take what is not theirs"), named after the attack: a guest or another user
-//! reaching the owner's pins, domains and provider records. Each would pass on a node without
-//! the check. The other user is an account registered on the node (an admitted user), so the
+//! reaching the owner's pins, domains and provider records, a service's secrets, or a removed
+//! service's database. Each would pass on a node without the check. The other user is an account registered on the node (an admitted user), so the
 //! refusals come from rights on the thing, not from admission.
 
 mod common;
@@ -222,4 +222,151 @@ fn a_user_deploys_into_the_owners_environment() {
         "LeverDeploy",
         &format!("[\"{user}\",\"mine.lever\",\"{mine}\"]"),
     );
+}
+
+/// Calls `/SERVICE/METHOD` of `dev.lever` with the JSON array `args`, as a guest.
+#[cfg(feature = "lever")]
+fn invoke(n: &TestNode, path: &str, args: &str) -> (u16, String) {
+    let (s, b) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        args,
+        &format!("{}{path}?forceenv=dev.lever", n.url),
+    ]);
+    (s, String::from_utf8_lossy(&b).to_string())
+}
+
+/// Every `"cid":"..."` of a JSON answer.
+#[cfg(feature = "lever")]
+fn cids(b: &str) -> Vec<String> {
+    b.split("\"cid\":\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A service's `env` (its secrets) was part of `lever.json` inside the app Mimei, so whoever
+/// may read the app (everyone, for an uploaded app) read them through every door that serves
+/// the app's files; a node syncing the app got them too (the app's blocks, `/ipfs/`).
+#[cfg(feature = "lever")]
+#[test]
+fn a_guest_reads_a_services_env_secrets() {
+    let n = TestNode::start();
+    let (owner, user) = owner_and_user(&n);
+    let aid = deploy_owner_app(&n, "vault");
+    // The code still gets its env.
+    assert_eq!(invoke(&n, "/vault/pass", "[]"), (200, "\"s3cret\"".into()));
+    let info = ok(&n, "GetVar", &format!("[\"{owner}\",\"mminfo\",\"{aid}\"]"));
+    let roots = cids(&info);
+    assert!(!roots.is_empty(), "{info}");
+    for (who, sid) in [("a guest", ""), ("another user", user.as_str())] {
+        let q = if sid.is_empty() {
+            String::new()
+        } else {
+            format!("?sid={sid}")
+        };
+        let mut paths = vec![
+            format!("/tpt/{aid}/lever.json{q}"),
+            format!("/tpt/{aid}:last/lever.json{q}"),
+            format!("/mm/{aid}/lever.json{q}"),
+        ];
+        paths.extend(roots.iter().map(|r| format!("/ipfs/{r}/lever.json")));
+        for p in paths {
+            let (s, b) = curl(&[&format!("{}{p}", n.url)]);
+            let b = String::from_utf8_lossy(&b);
+            assert_eq!(s, 200, "{who}: {p}: {b}");
+            assert!(b.contains("vault"), "{who}: {p}: {b}");
+            assert!(!b.contains("s3cret"), "{who} read the secret at {p}: {b}");
+        }
+        let fsid = unquote(&ok(
+            &n,
+            "MFOpenByPath",
+            &format!("[\"{sid}\",\"{aid}\",\"lever.json\",0]"),
+        ));
+        let data = unquote(&ok(&n, "MFGetData", &format!("[\"{fsid}\",0,-1]")));
+        let text = leither::pki::encoding::base64url_decode(&data).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(text.contains("vault"), "{who}: {text}");
+        assert!(
+            !text.contains("s3cret"),
+            "{who} read the secret by MFGetData: {text}"
+        );
+    }
+    // The owner's listing shows the variable's name, never its value.
+    let ls = ok(&n, "LeverLs", &format!("[\"{owner}\"]"));
+    assert!(ls.contains("PASS") && !ls.contains("s3cret"), "{ls}");
+    let ls = ok(&n, "LeverLs", "[\"\"]");
+    assert!(!ls.contains("PASS") && !ls.contains("s3cret"), "{ls}");
+}
+
+/// `lever rm` left the service's database behind under a name the next deploy of the same
+/// environment and service gets again: a redeploy (by the owner, or by whoever may deploy
+/// there) read and wrote the removed service's data.
+#[cfg(feature = "lever")]
+#[test]
+fn a_redeploy_after_rm_gets_a_fresh_database() {
+    let n = TestNode::start();
+    deploy_owner_app(&n, "vault");
+    assert_eq!(invoke(&n, "/vault/put", "[\"hello\"]").0, 200);
+    assert_eq!(invoke(&n, "/vault/get", "[]"), (200, "\"hello\"".into()));
+    common::ok(&common::leither(&n.home, &["lever", "rm", "vault"]));
+    deploy_owner_app(&n, "vault");
+    let (s, b) = invoke(&n, "/vault/get", "[]");
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        !b.contains("hello"),
+        "the new service got the removed one's data: {b}"
+    );
+    // And it works as a database of its own.
+    assert_eq!(invoke(&n, "/vault/put", "[\"again\"]").0, 200);
+    assert_eq!(invoke(&n, "/vault/get", "[]"), (200, "\"again\"".into()));
+}
+
+/// A handle on a service's database outlived `lever rm`: whoever held it (the node's own
+/// handle, or one the owner opened) kept reading and writing the removed service's data.
+#[cfg(feature = "lever")]
+#[test]
+fn a_handle_left_by_lever_rm_is_dead() {
+    let n = TestNode::start();
+    let (owner, _) = owner_and_user(&n);
+    let aid = deploy_owner_app(&n, "vault");
+    assert_eq!(invoke(&n, "/vault/put", "[\"hello\"]").0, 200);
+    let ls = ok(&n, "LeverLs", &format!("[\"{owner}\"]"));
+    // The owner sees the service's database; a node that did not show it named it by mark.
+    let db = ls
+        .split("\"db\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let host = NodeKey::load(&n.home.join("hostkey.cfg")).unwrap().id();
+            leither::mimei::id::derive(
+                &host,
+                Some(&aid.parse().unwrap()),
+                leither::mimei::MimeiType::Db,
+                "lever-db:dev.lever/vault",
+                None,
+            )
+            .unwrap()
+            .to_string()
+        });
+    let mmsid = unquote(&ok(
+        &n,
+        "MMOpen",
+        &format!("[\"{owner}\",\"{db}\",\"cur\"]"),
+    ));
+    assert_eq!(
+        ok(&n, "Get", &format!("[\"{mmsid}\",\"k\"]")).trim(),
+        "\"hello\""
+    );
+    common::ok(&common::leither(&n.home, &["lever", "rm", "vault"]));
+    for (f, args) in [("Get", "\"k\""), ("Set", "\"k\",\"x\"")] {
+        let (s, b) = api(&n, f, &format!("[\"{mmsid}\",{args}]"));
+        assert_eq!(s, 404, "{f} through a handle left by lever rm: {b}");
+    }
 }

@@ -2,6 +2,7 @@
 //! `leither lever ...` calls these (and `POST /<service>/<method>` for invoke and stream).
 
 use super::{ApiError, ApiFuture, Call, Value};
+use crate::lever::settings::Vars;
 use crate::lever::{Caller, LeverError, Target};
 
 fn session(c: &Call<'_>) -> Result<crate::api::Session, ApiError> {
@@ -41,10 +42,11 @@ fn env_arg<'a>(c: &'a Call<'_>, i: usize) -> Result<&'a str, ApiError> {
     })
 }
 
-/// `LeverDeploy(sid, env, appMid, ver)`.
+/// `LeverDeploy(sid, env, appMid, [ver], [vars])`: `vars`, an object of names to strings,
+/// become the service's env (kept by the node, never in the app); `null` or absent keeps it.
 pub fn deploy(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
-        c.arity(3, 4)?;
+        c.arity(3, 5)?;
         let s = session(&c)?;
         let env = env_arg(&c, 1)?;
         let mid = c.str_arg(2, "appMid")?;
@@ -53,7 +55,14 @@ pub fn deploy(c: Call<'_>) -> ApiFuture<'_> {
             message: format!("argument 3 (appMid): {e}"),
         })?;
         let ver = int_arg(&c, 3, "ver")?;
-        Ok(c.state.lever.deploy(c.state, &s, env, &mid, ver)?)
+        let vars = match c.args.get(4) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Vars::parse(v).map_err(|e| ApiError::BadArguments {
+                function: c.entry.name,
+                message: format!("argument 5 (vars): {}: {e}", e.field("vars")),
+            })?),
+        };
+        Ok(c.state.lever.deploy(c.state, &s, env, &mid, ver, vars)?)
     })
 }
 
@@ -62,7 +71,7 @@ pub fn ls(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
         c.arity(1, 2)?;
         let env = c.opt_str_arg(1, "env")?.filter(|e| !e.is_empty());
-        Ok(c.state.lever.list(env))
+        Ok(c.state.lever.list(env, c.session.as_ref()))
     })
 }
 

@@ -69,6 +69,23 @@ pub struct Handles {
     mm: HashMap<String, MmHandle>,
 }
 
+impl Handles {
+    /// Closes every handle open on `mid`; returns their ids (the caller ends their
+    /// transactions: `ops::db::close_handles`).
+    pub fn close_mimei(&mut self, mid: &MimeiId) -> Vec<String> {
+        let ids: Vec<String> = self
+            .mm
+            .iter()
+            .filter(|(_, h)| h.mid == *mid)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            self.mm.remove(id);
+        }
+        ids
+    }
+}
+
 /// Runs `f` on the node's handle table (the node's own, not a thread's).
 fn with_handles<R>(c: &Call<'_>, f: impl FnOnce(&RefCell<Handles>) -> R) -> R {
     f(&c.state.mm_handles)

@@ -127,9 +127,27 @@ impl Client {
     /// Streams `file` to `POST path` (e.g. `/ipfs/add?...`) with this client's session and
     /// returns the JSON answer.
     pub fn post_file(&mut self, path: &str, file: &Path) -> Result<Value, CliError> {
-        let sid = self.login(true)?;
         let mut f = std::fs::File::open(file).map_err(CliError::io(file))?;
         let len = f.metadata().map_err(CliError::io(file))?.len();
+        let label = format!("adding {}", file.display());
+        self.post_stream(path, &mut f, len, &label)
+    }
+
+    /// `POST path` with `bytes` as the body (a file's bytes as they are to be stored), like
+    /// [`Client::post_file`].
+    pub fn post_bytes(&mut self, path: &str, bytes: &[u8], label: &str) -> Result<Value, CliError> {
+        let mut r = bytes;
+        self.post_stream(path, &mut r, bytes.len() as u64, label)
+    }
+
+    fn post_stream(
+        &mut self,
+        path: &str,
+        f: &mut dyn Read,
+        len: u64,
+        label: &str,
+    ) -> Result<Value, CliError> {
+        let sid = self.login(true)?;
         let mut s = connect(&self.base)?;
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sid}\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
@@ -140,12 +158,12 @@ impl Client {
         };
         s.write_all(head.as_bytes()).map_err(io)?;
         let mut p = if self.progress {
-            Progress::new(&format!("adding {}", file.display()), Some(len))
+            Progress::new(label, Some(len))
         } else {
             Progress::off()
         };
         let mut counted = CountRead {
-            inner: &mut f,
+            inner: f,
             progress: &mut p,
         };
         std::io::copy(&mut counted, &mut s).map_err(io)?;

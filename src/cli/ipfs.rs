@@ -223,6 +223,7 @@ impl Ipfs {
                 let adder = super::ipfs_dir::AddDir {
                     query: &q,
                     hidden: a.hidden,
+                    replace: None,
                 };
                 let top = std::fs::canonicalize(&a.file).map_err(CliError::io(&a.file))?;
                 let name = top

@@ -32,6 +32,9 @@ pub struct AddDir<'a> {
     pub query: &'a str,
     /// Add hidden names (starting with `.`).
     pub hidden: bool,
+    /// One file added with these bytes instead of its own (an app's `lever.json` without its
+    /// `env`, which must not be published): its path as [`AddDir::dir`] walks it.
+    pub replace: Option<(&'a Path, &'a [u8])>,
 }
 
 /// One added entry: CID and cumulative size.
@@ -45,6 +48,17 @@ impl AddDir<'_> {
     /// Adds one file unpinned; prints `added CID NAME`.
     pub fn file(&self, c: &mut Client, path: &Path, shown: &str) -> Result<Added, CliError> {
         let v = c.post_file(&format!("/ipfs/add?{}&pin=false", self.query), path)?;
+        Ok(self.added(v, shown))
+    }
+
+    /// Adds `bytes` unpinned as the file `shown`; prints `added CID NAME`.
+    pub fn bytes(&self, c: &mut Client, bytes: &[u8], shown: &str) -> Result<Added, CliError> {
+        let to = format!("/ipfs/add?{}&pin=false", self.query);
+        let v = c.post_bytes(&to, bytes, &format!("adding {shown}"))?;
+        Ok(self.added(v, shown))
+    }
+
+    fn added(&self, v: Value, shown: &str) -> Added {
         let cid = v
             .get("cid")
             .and_then(Value::as_str)
@@ -52,7 +66,7 @@ impl AddDir<'_> {
             .to_string();
         let tsize = v.get("dagSize").and_then(Value::as_i64).unwrap_or(0) as u64;
         println!("added {cid} {shown}");
-        Ok((cid, tsize))
+        (cid, tsize)
     }
 
     /// Builds a directory over `entries` with `IpfsMakeDir`.
@@ -119,6 +133,10 @@ impl AddDir<'_> {
                 continue;
             }
             let child_shown = format!("{shown}/{name}");
+            if let Some((_, bytes)) = self.replace.filter(|(p, _)| *p == path) {
+                entries.push((name, self.bytes(c, bytes, &child_shown)?));
+                continue;
+            }
             let meta = std::fs::symlink_metadata(&path).map_err(CliError::io(&path))?;
             let kind = meta.file_type();
             let added = if kind.is_symlink() {

@@ -15,6 +15,11 @@
 //! when the app is deployed as a Lever service (`leither lever deploy`, which shares
 //! [`upload`]).
 //!
+//! `lever.json`'s `env` (a service's variables and secrets) is never uploaded: an app is
+//! readable wherever it is (its first upload grants everyone read, and nodes sync it), so the
+//! uploaded `lever.json` is the folder's without `env`, and `lever deploy` hands the variables
+//! to the node apart (`LeverDeploy`'s `vars`), which keeps them as the service's own.
+//!
 //! The other commands take `-a APP`: an app ID, or a name, which stands for this node's app of
 //! that name. A name is turned into its ID locally (`mimei::id::derive` with the node's ID
 //! from `GetVar hostid`, which is what `MMCreate` derives), so a mistyped name never creates
@@ -177,12 +182,34 @@ pub(crate) struct Uploaded {
     pub mid: String,
     /// The version the upload made.
     pub ver: i64,
+    /// The `env` of the folder's `lever.json`, which was not uploaded (module doc).
+    pub env: Option<Value>,
+}
+
+/// `lever.json` as uploaded: without its `env` field. Returns the bytes to upload instead of
+/// the folder's and the `env` taken out, or `None` when there is no `env` (the file goes as
+/// it is, so its CID stays what `ipfs add` gives).
+pub(crate) fn without_env(text: &[u8]) -> Option<(Vec<u8>, Value)> {
+    let Ok(Value::Map(mut fields)) = json::decode(text, &json::JsonLimits::default()) else {
+        return None;
+    };
+    let at = fields.iter().position(|(k, _)| k == "env")?;
+    let (_, env) = fields.remove(at);
+    let mut out = String::new();
+    json::encode_pretty(&Value::Map(fields), &mut out);
+    out.push('\n');
+    Some((out.into_bytes(), env))
 }
 
 /// The app's name (the folder's), once the folder is found to be an app: a directory whose
 /// name can be a mark and is not an ID, holding a `lever.json` that is a JSON object.
 /// Returns the name and the canonical folder.
 pub(crate) fn check_app_dir(dir: &Path) -> Result<(String, PathBuf), CliError> {
+    read_app_dir(dir).map(|(name, top, _)| (name, top))
+}
+
+/// [`check_app_dir`], with the bytes of the folder's `lever.json`.
+fn read_app_dir(dir: &Path) -> Result<(String, PathBuf, Vec<u8>), CliError> {
     let top = std::fs::canonicalize(dir).map_err(CliError::io(dir))?;
     if !top.is_dir() {
         return Err(CliError::Usage(format!(
@@ -236,7 +263,7 @@ pub(crate) fn check_app_dir(dir: &Path) -> Result<(String, PathBuf), CliError> {
         )));
     }
     match json::decode(&text, &json::JsonLimits::default()) {
-        Ok(Value::Map(_)) => Ok((name, top)),
+        Ok(Value::Map(_)) => Ok((name, top, text)),
         Ok(other) => Err(CliError::Failed(format!(
             "{} is a JSON {}, not an object; write it as {{\"name\": \"{name}\", ...}}",
             lever.display(),
@@ -251,7 +278,9 @@ pub(crate) fn check_app_dir(dir: &Path) -> Result<(String, PathBuf), CliError> {
 
 /// Uploads the app folder `dir` as the next version of its app (see the module doc).
 pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
-    let (name, top) = check_app_dir(dir)?;
+    let (name, top, text) = read_app_dir(dir)?;
+    let split = without_env(&text);
+    let lever_json = top.join("lever.json");
     let sid = Value::Str(c.login(true)?);
     let mid = c.call(
         "MMCreate",
@@ -268,6 +297,9 @@ pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
     let adder = super::ipfs_dir::AddDir {
         query: "cid-version=0",
         hidden: false,
+        replace: split
+            .as_ref()
+            .map(|(bytes, _)| (lever_json.as_path(), bytes.as_slice())),
     };
     let (root, _) = adder.dir(c, &top, &top, &name)?;
     c.call("MFSetCid", vec![sid.clone(), s(&mid), s(&root)])?;
@@ -275,7 +307,11 @@ pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
     if first {
         c.call("MMSetRight", vec![sid.clone(), s(&mid), s("*"), s("read")])?;
     }
-    Ok(Uploaded { mid, ver })
+    Ok(Uploaded {
+        mid,
+        ver,
+        env: split.map(|(_, env)| env),
+    })
 }
 
 /// The Mimei ID `-a APP` names: an ID as it is; a name through this node's ID, refused when
@@ -320,6 +356,13 @@ impl Lapp {
                 println!("UploadApp ok");
                 println!("appid= {}", up.mid);
                 println!("ver= {}", up.ver);
+                if up.env.is_some() {
+                    eprintln!(
+                        "note: lever.json's env was not uploaded (whoever may read the app \
+                         could read it); `leither lever deploy` hands it to the node, which \
+                         keeps it as the service's own"
+                    );
+                }
             }
             Cmd::ShowApp(a) => {
                 let (c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;

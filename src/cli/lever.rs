@@ -1,7 +1,8 @@
 //! `lever`: Lua apps as Lever services, from the command line.
 //!
 //! `deploy` uploads an app folder exactly as `lapp uploadapp` does (it calls [`upload`]) and
-//! asks the node to run that version as a service (`LeverDeploy`). `invoke` and `stream` speak
+//! asks the node to run that version as a service (`LeverDeploy`), handing it `lever.json`'s
+//! `env` apart, since the upload leaves it out of the app. `invoke` and `stream` speak
 //! Lever's own HTTP contract, so what works here works from any Lever client: `POST
 //! /<service>[/<resource>]/<method>?forceenv=<env>` with a JSON array of arguments, and the
 //! same path as a WebSocket (`GET`, arguments in `?args=`) for streaming methods. `ls`,
@@ -244,10 +245,20 @@ impl Lever {
                 let (mut c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
                 c.progress = true;
                 let up = upload(&mut c, &a.dir)?;
-                let v = c.call(
-                    "LeverDeploy",
-                    vec![sid, s(&a.env), s(&up.mid), Value::Int(up.ver)],
-                )?;
+                let mut args = vec![sid, s(&a.env), s(&up.mid), Value::Int(up.ver)];
+                // lever.json's env, kept out of the app: the node keeps it for the service.
+                // Without one, a redeploy keeps what the service has.
+                if let Some(env) = up.env {
+                    if let Value::Map(vars) = &env {
+                        let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+                        println!(
+                            "env {} not uploaded: handed to the node for the service",
+                            names.join(", ")
+                        );
+                    }
+                    args.push(env);
+                }
+                let v = c.call("LeverDeploy", args)?;
                 println!(
                     "Deployed {} to {}: version {} (app {})",
                     text(v.get("name")),

@@ -54,6 +54,9 @@ pub enum LeverError {
     Conflict(String),
     /// Reading the app's Mimei failed.
     App(String),
+    /// The node could not read or write a service's own settings (its env and database) in
+    /// its store.
+    Settings(String),
 }
 
 impl LeverError {
@@ -64,7 +67,10 @@ impl LeverError {
             LeverError::NoService { .. } | LeverError::NoMethod { .. } => 404,
             LeverError::Session(_) => 401,
             LeverError::Private { .. } => 403,
-            LeverError::Lua(_) | LeverError::Limit(_) | LeverError::App(_) => 500,
+            LeverError::Lua(_)
+            | LeverError::Limit(_)
+            | LeverError::App(_)
+            | LeverError::Settings(_) => 500,
             LeverError::Busy(_) => 503,
             LeverError::Conflict(_) => 409,
         }
@@ -85,6 +91,7 @@ impl LeverError {
             LeverError::Busy(_) => "busy",
             LeverError::Conflict(_) => "conflict",
             LeverError::App(_) => "app",
+            LeverError::Settings(_) => "settings",
         }
     }
 
@@ -125,6 +132,7 @@ impl fmt::Display for LeverError {
             LeverError::Busy(m) => write!(f, "{m}"),
             LeverError::Conflict(m) => write!(f, "{m}"),
             LeverError::App(m) => write!(f, "{m}"),
+            LeverError::Settings(m) => write!(f, "{m}"),
         }
     }
 }

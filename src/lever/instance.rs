@@ -32,6 +32,10 @@ pub struct ServiceInfo {
     pub name: String,
     /// The service's log.
     pub logs: Rc<RefCell<LogRing>>,
+    /// Its variables and secrets (`lever.env`).
+    pub vars: Rc<super::settings::Vars>,
+    /// Which service of that environment and name (see `Service::incarnation`).
+    pub incarnation: u64,
 }
 
 /// One running Lua state of a service.

@@ -1,7 +1,7 @@
 //! A service's log: the last [`MAX_LINES`] lines its code wrote (`print`, `log.info`, ...) and
 //! the node wrote about it (starts, reaps, errors), numbered so `lever logs -f` can follow.
 //!
-//! Lines are cut at [`MAX_LINE`] bytes. The manifest's `env` values are never written here:
+//! Lines are cut at [`MAX_LINE`] bytes. The service's `env` values are never written here:
 //! the node does not log them, and a value the code prints itself is masked (see
 //! [`LogRing::push`]).
 
@@ -18,7 +18,7 @@ pub struct LogRing {
     lines: VecDeque<String>,
     /// Sequence number of the next line.
     next: u64,
-    /// Secrets to mask (the manifest's env values of 4 bytes or more).
+    /// Secrets to mask (the service's env values of 4 bytes or more).
     secrets: Vec<String>,
 }
 

@@ -6,10 +6,15 @@
 //! (`lever://SERVICE/METHOD`, `/SERVICE/METHOD`) stays in it, and private services of that
 //! environment answer. The caller's session travels with the call.
 //!
-//! `db` is a database Mimei made for the service on first use (mark `lever-db:ENV/NAME`,
-//! authored by the node) and opened by the node, so a service keeps state across calls,
-//! instances, upgrades and restarts without granting rights to its callers: `db.Set(k, v)`,
-//! `db.Hget(k, f)`, ... take the database API's arguments without the `mmsid`.
+//! `db` is a database Mimei made for the service on first use (a fresh ID, authored by the
+//! node, recorded in the service's settings) and opened by the node, so a service keeps
+//! state across calls, instances, upgrades and restarts without granting rights to its
+//! callers: `db.Set(k, v)`, `db.Hget(k, f)`, ... take the database API's arguments without
+//! the `mmsid`. It is this service's alone: after `lever rm` the code of the removed service
+//! (a call still finishing) gets no database, and a later service of the same name a new one.
+//!
+//! `lever.env` holds the service's variables from the node's settings (never the app's
+//! files: see `settings`).
 
 use std::rc::{Rc, Weak};
 
@@ -39,8 +44,8 @@ pub fn lever_module(
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let env = lua.create_table()?;
-    for (k, v) in &code.manifest.env {
-        env.raw_set(k.as_str(), v.as_str())?;
+    for (k, v) in svc.vars.iter() {
+        env.raw_set(k, v)?;
     }
     t.raw_set("env", env)?;
     t.raw_set("service", svc.name.as_str())?;
@@ -137,7 +142,7 @@ pub fn db_module(
     for entry in db_functions() {
         let (s, r) = (state.clone(), running.clone());
         let name = entry.name;
-        let (env, service) = (svc.env.clone(), svc.name.clone());
+        let (env, service, incarnation) = (svc.env.clone(), svc.name.clone(), svc.incarnation);
         let f = lua.create_async_function(move |lua, args: MultiValue| {
             let ctx = current(&r);
             let state = s.upgrade();
@@ -151,7 +156,7 @@ pub fn db_module(
                 loop {
                     let mmsid = state
                         .lever
-                        .service_db(&env, &service, fresh)
+                        .service_db(&env, &service, incarnation, fresh)
                         .await
                         .map_err(|e| runtime(e.to_string()))?;
                     let mut full = Vec::with_capacity(args.len() + 1);

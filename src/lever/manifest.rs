@@ -10,6 +10,7 @@ use crate::api::Value;
 use crate::api::json::{JsonLimits, decode};
 
 use super::LeverError;
+use super::settings::Vars;
 
 /// Largest `lever.json` read.
 pub const MAX_MANIFEST: usize = 64 * 1024;
@@ -100,8 +101,11 @@ pub struct Manifest {
     pub timeout_ms: u64,
     /// Lua instructions one call may run (default 50 000 000; capped by `LuaMaxInstructions`).
     pub max_instructions: u64,
-    /// Variables and secrets handed to the code as `lever.env` (never logged).
-    pub env: Vec<(String, String)>,
+    /// `env` as this `lever.json` holds it (`None` when it has no `env` field). The values
+    /// are in the app, readable by whoever reads the app: a deploy moves them into the
+    /// node's own settings of the service ([`super::settings`]), where the code reads them
+    /// as `lever.env`, and warns; `leither lever deploy` never uploads them.
+    pub env: Option<Vars>,
     /// Timer triggers.
     pub cron: Vec<Cron>,
 }
@@ -118,7 +122,7 @@ impl Default for Manifest {
             ram_mb: 2,
             timeout_ms: 5_000,
             max_instructions: 50_000_000,
-            env: Vec::new(),
+            env: None,
             cron: Vec::new(),
         }
     }
@@ -288,33 +292,9 @@ impl Manifest {
                         int_in(v, "maxInstructions", 1000, 1_000_000_000_000)? as u64
                 }
                 "env" => {
-                    let Value::Map(vars) = v else {
-                        return Err(LeverError::manifest(
-                            "env",
-                            format!("must be an object of names to strings, got {}", v.kind()),
-                        ));
-                    };
-                    if vars.len() > MAX_ENTRIES {
-                        return Err(LeverError::manifest(
-                            "env",
-                            format!("holds more than {MAX_ENTRIES} variables"),
-                        ));
-                    }
-                    for (name, value) in vars {
-                        let field = format!("env.{}", crate::api::truncate(name, 64));
-                        let text = match value {
-                            Value::Str(s) => s.clone(),
-                            Value::Int(i) => i.to_string(),
-                            Value::Bool(b) => b.to_string(),
-                            other => {
-                                return Err(LeverError::manifest(
-                                    &field,
-                                    format!("must be a string, got {}", other.kind()),
-                                ));
-                            }
-                        };
-                        m.env.push((name.clone(), text));
-                    }
+                    let vars = Vars::parse(v)
+                        .map_err(|e| LeverError::manifest(&e.field("env"), e.to_string()))?;
+                    m.env = Some(vars);
                 }
                 "cron" => {
                     let Value::List(items) = v else {
@@ -480,9 +460,10 @@ mod tests {
         assert_eq!(m.min_instances, 1);
         assert_eq!(m.ram_bytes(), 4 << 20);
         assert_eq!(m.timeout_ms, 50);
+        let env = m.env.unwrap();
         assert_eq!(
-            m.env,
-            vec![("KEY".into(), "s3cret".into()), ("N".into(), "3".into())]
+            env.iter().collect::<Vec<_>>(),
+            vec![("KEY", "s3cret"), ("N", "3")]
         );
         assert_eq!(m.cron[0].every_ms, 2000);
         assert_eq!(m.cron[0].args, vec![Value::Int(1)]);

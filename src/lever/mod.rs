@@ -6,7 +6,9 @@
 //! services of the node, routes calls to instances ([`service`] has the scheduling rules),
 //! keeps resources sticky, streams ([`stream`]), and once a second ([`Lever::tick`]) rolls
 //! the load statistics, reaps idle instances, keeps `minInstances` warm, closes idle resources
-//! and fires cron triggers. Deployments survive restarts ([`persist`]).
+//! and fires cron triggers. Deployments survive restarts ([`persist`]); each service's own
+//! settings, its env (secrets) and its database, are the node's ([`settings`]), never the
+//! app's, and go with the service when it is removed.
 //!
 //! Every front door comes here: the HTTP routes (`POST /<service>/<method>`), the API table
 //! (`LeverDeploy`, `LeverLs`, ...) and Lua (`lever.invoke`, `lever.stream`).
@@ -20,6 +22,7 @@ pub mod lua_api;
 pub mod manifest;
 pub mod persist;
 pub mod service;
+pub mod settings;
 pub mod stream;
 pub mod target;
 
@@ -34,6 +37,7 @@ pub use target::Target;
 use self::code::AppCode;
 use self::instance::Instance;
 use self::service::Service;
+use self::settings::{Settings, Vars};
 use self::stream::{DEPTH, LuaStream, StreamEnds};
 use crate::api::{NodeState, Rights, Session, Value};
 use crate::lua::meter::CallCtx;
@@ -87,7 +91,7 @@ pub struct Lever {
     state: RefCell<Weak<NodeState>>,
     guest: RefCell<Option<String>>,
     owner: RefCell<Option<String>>,
-    db_mmsids: RefCell<HashMap<(String, String), String>>,
+    incarnations: Cell<u64>,
     epoch: Instant,
     ticks: Cell<u64>,
 }
@@ -110,7 +114,7 @@ impl Lever {
             state: RefCell::new(Weak::new()),
             guest: RefCell::new(None),
             owner: RefCell::new(None),
-            db_mmsids: RefCell::new(HashMap::new()),
+            incarnations: Cell::new(0),
             epoch: Instant::now(),
             ticks: Cell::new(0),
         }
@@ -120,7 +124,14 @@ impl Lever {
         self.epoch.elapsed().as_millis() as u64 + 1
     }
 
-    /// Connects Lever to its node and brings back the services deployed before a restart.
+    fn next_incarnation(&self) -> u64 {
+        self.incarnations.set(self.incarnations.get() + 1);
+        self.incarnations.get()
+    }
+
+    /// Connects Lever to its node and brings back the services deployed before a restart,
+    /// each with its settings; settings of services that did not come back are deleted (a
+    /// later deploy of that name is a new service).
     pub fn attach(&self, state: &Rc<NodeState>) {
         *self.state.borrow_mut() = Rc::downgrade(state);
         for (env, name, deployer, history) in persist::load(&state.home) {
@@ -129,7 +140,16 @@ impl Lever {
             };
             match AppCode::load(state, &last.mid, last.version) {
                 Ok(code) => {
-                    let mut svc = Service::new(&env, Rc::new(code), &deployer, last.at);
+                    let settings = settings::restored(state, &env, &name, &code);
+                    let incarnation = self.next_incarnation();
+                    let mut svc = Service::new(
+                        &env,
+                        Rc::new(code),
+                        &deployer,
+                        last.at,
+                        settings,
+                        incarnation,
+                    );
                     svc.history = history;
                     svc.log("service restored at node start");
                     self.services.borrow_mut().insert((env, name), svc);
@@ -138,6 +158,18 @@ impl Lever {
                     "Lever service {name} in {env} could not be restored: {e}; redeploy it"
                 ),
             }
+        }
+        let keep: Vec<(String, String)> = self.services.borrow().keys().cloned().collect();
+        match settings::retain(&state.store, &keep) {
+            Ok(detached) => {
+                for db in detached {
+                    crate::log_warn!(
+                        "Lever: the database {db} of a service that was not restored is \
+                         detached (the owner may still open it)"
+                    );
+                }
+            }
+            Err(e) => crate::log_error!("Lever: {e}"),
         }
     }
 
@@ -233,6 +265,9 @@ impl Lever {
 
     /// Deploys version `version` (0 = latest) of app `mid` into `env`: validates lever.json,
     /// compiles the code by starting one instance, and makes it the service's current version.
+    /// `vars` (given apart from the app, so they are never in it) replace the service's env;
+    /// without them, an `env` in the app's lever.json does; without either, a redeploy keeps
+    /// the service's env.
     pub fn deploy(
         &self,
         state: &NodeState,
@@ -240,6 +275,7 @@ impl Lever {
         env: &str,
         mid: &MimeiId,
         version: u64,
+        vars: Option<Vars>,
     ) -> Result<Value, LeverError> {
         if !target::env_ok(env) {
             return Err(LeverError::BadRequest(format!(
@@ -259,7 +295,8 @@ impl Lever {
         let who = Who::of(session);
         self.may_deploy_into(state, &who, user.as_ref(), env)?;
         let code = Rc::new(AppCode::load(state, mid, version)?);
-        self.install(state, &who, env, code, true)
+        let vars = vars.or_else(|| code.manifest.env.clone());
+        self.install(state, &who, env, code, true, vars)
     }
 
     /// An environment belongs to whoever deployed in it: a user deploys only into an
@@ -298,6 +335,9 @@ impl Lever {
         Ok(())
     }
 
+    /// Makes `code` the current version of its service in `env` (a new service, fresh
+    /// settings and all, when there is none of that name). `vars` replace the service's env;
+    /// `None` keeps it.
     fn install(
         &self,
         state: &NodeState,
@@ -305,6 +345,7 @@ impl Lever {
         env: &str,
         code: Rc<AppCode>,
         record: bool,
+        vars: Option<Vars>,
     ) -> Result<Value, LeverError> {
         let name = code.manifest.name.clone();
         let key = (env.to_string(), name.clone());
@@ -342,18 +383,23 @@ impl Lever {
             }
         };
         let out;
+        let settings;
         match services.get_mut(&key) {
             Some(svc) => {
                 Self::may_change(session, svc)?;
                 // Start one instance of the new code first: a version that cannot load is
                 // refused and the running one stays.
-                let old = (svc.code.clone(), svc.generation);
+                let old = (svc.code.clone(), svc.generation, svc.vars.clone());
                 svc.switch(code.clone(), now, record);
+                if let Some(v) = vars {
+                    svc.set_vars(v);
+                }
                 match svc.start_instance(weak) {
                     Ok(inst) => keep(svc, inst),
                     Err(e) => {
                         svc.code = old.0;
                         svc.generation = old.1;
+                        svc.vars = old.2;
                         if record {
                             svc.history.pop();
                         }
@@ -364,34 +410,59 @@ impl Lever {
                     "version {} of app {} deployed; calls in flight finish on the old version",
                     code.version, code.mid
                 ));
-                out = summary(svc);
+                out = summary(svc, true);
+                settings = svc.settings();
             }
             None => {
-                let mut svc = Service::new(env, code.clone(), &session.uid, now);
+                // A new service: nothing of an earlier one of this name (removed, or not
+                // restored) is taken over, neither its env nor its database.
+                let fresh = Settings {
+                    vars: vars.unwrap_or_default(),
+                    db: None,
+                };
+                let incarnation = self.next_incarnation();
+                let mut svc =
+                    Service::new(env, code.clone(), &session.uid, now, fresh, incarnation);
                 let inst = svc.start_instance(weak)?;
                 keep(&mut svc, inst);
                 svc.log(&format!(
                     "version {} of app {} deployed",
                     code.version, code.mid
                 ));
-                out = summary(&svc);
+                out = summary(&svc, true);
+                settings = svc.settings();
                 services.insert(key.clone(), svc);
             }
         }
         drop(services);
         self.save(state);
+        let mut warnings = code.capped.clone();
+        if code.manifest.env.as_ref().is_some_and(|v| !v.is_empty()) {
+            warnings.push(format!(
+                "lever.json of app {} version {} holds env values, which whoever may read the \
+                 app can read (/tpt/, /ipfs/, nodes that sync it): upload it without env \
+                 (`leither lever deploy` keeps env on the node) and change those secrets",
+                code.mid, code.version
+            ));
+        }
+        if let Err(e) = settings::save(&state.store, env, &name, &settings) {
+            crate::log_error!("Lever: {name} in {env}: {e}");
+            warnings.push(format!(
+                "the service's env could not be kept for a restart ({e}); deploy again"
+            ));
+        }
         let mut out = out;
-        if !code.capped.is_empty() {
+        if !warnings.is_empty() {
             if let Some(svc) = self.services.borrow().get(&key) {
-                for w in &code.capped {
+                for w in &warnings {
                     svc.log(&format!("warning: {w}"));
                 }
             }
-            for w in &code.capped {
+            for w in &warnings {
                 crate::log_warn!("Lever: {name} in {env}: {w}");
             }
             if let Value::Map(fields) = &mut out {
-                let list = code.capped.iter().map(|w| Value::Str(w.clone())).collect();
+                let list = warnings.iter().map(|w| Value::Str(w.clone())).collect();
                 fields.push(("warnings".to_string(), Value::List(list)));
             }
         }
@@ -437,7 +508,8 @@ impl Lever {
                 (d.mid, d.version)
             };
         let code = Rc::new(AppCode::load(state, &mid, target)?);
-        let out = self.install(state, &Who::of(session), env, code, true)?;
+        // The env is the service's, not the version's: a rollback keeps it.
+        let out = self.install(state, &Who::of(session), env, code, true, None)?;
         if let Some(svc) = self
             .services
             .borrow()
@@ -448,7 +520,7 @@ impl Lever {
         Ok(out)
     }
 
-    /// Removes a service; calls in flight finish.
+    /// Removes a service with its settings; calls in flight finish.
     pub fn remove(
         &self,
         state: &NodeState,
@@ -457,26 +529,62 @@ impl Lever {
         name: &str,
     ) -> Result<(), LeverError> {
         {
-            let mut services = self.services.borrow_mut();
-            let key = (env.to_string(), name.to_string());
-            let svc = services.get(&key).ok_or_else(|| no_service(env, name))?;
+            let services = self.services.borrow();
+            let svc = services
+                .get(&(env.to_string(), name.to_string()))
+                .ok_or_else(|| no_service(env, name))?;
             Self::may_change(&Who::of(session), svc)?;
-            services.remove(&key);
         }
+        // The service is out even if its settings could not be deleted: saved so.
+        let dropped = self.drop_service(state, env, name);
         self.save(state);
-        crate::log_info!("Lever: {name} removed from {env}");
-        Ok(())
+        dropped
     }
 
-    /// The services (of `env`, or all), as `lever ls` shows them.
-    pub fn list(&self, env: Option<&str>) -> Value {
+    /// Takes a service out with everything the node kept for it: its settings are deleted
+    /// (its env with them) and every handle on its database is closed, so neither reaches a
+    /// later service of the same environment and name. The database itself stays in the
+    /// store, detached: the node's, so only the owner may open it (docs/lever.md).
+    fn drop_service(&self, state: &NodeState, env: &str, name: &str) -> Result<(), LeverError> {
+        let key = (env.to_string(), name.to_string());
+        let Some(svc) = self.services.borrow_mut().remove(&key) else {
+            return Ok(());
+        };
+        let closed = svc
+            .db
+            .map(|db| crate::ops::db::close_handles(state, &db))
+            .unwrap_or(0);
+        let gone = settings::remove(&state.store, env, name);
+        match svc.db {
+            Some(db) => crate::log_info!(
+                "Lever: {name} removed from {env}; its database {db} is detached ({closed} \
+                 handles closed; the owner may still open it)"
+            ),
+            None => crate::log_info!("Lever: {name} removed from {env}"),
+        }
+        gone
+    }
+
+    /// The services (of `env`, or all), as `lever ls` shows them to `viewer`: the names of a
+    /// service's env variables and its database only to whoever deployed it and the owner.
+    pub fn list(&self, env: Option<&str>, viewer: Option<&Session>) -> Value {
         let services = self.services.borrow();
         let mut rows: Vec<&Service> = services
             .values()
             .filter(|s| env.is_none_or(|e| e == s.env))
             .collect();
         rows.sort_by(|a, b| (&a.env, &a.name).cmp(&(&b.env, &b.name)));
-        Value::List(rows.into_iter().map(summary).collect())
+        let viewer = viewer.map(Who::of);
+        Value::List(
+            rows.into_iter()
+                .map(|s| {
+                    let theirs = viewer
+                        .as_ref()
+                        .is_some_and(|w| w.owner || (!w.uid.is_empty() && w.uid == s.deployer));
+                    summary(s, theirs)
+                })
+                .collect(),
+        )
     }
 
     /// Log lines of a service from `since` on: `{lines, next}`.
@@ -856,13 +964,14 @@ impl Lever {
                 if let Some((old, _)) = running
                     && old != name
                 {
-                    self.services.borrow_mut().remove(&(env.clone(), old));
+                    self.drop_service(&state, &env, &old)?;
                 }
                 let node = Who {
                     uid: String::new(),
                     owner: true,
                 };
-                self.install(&state, &node, &env, code, true)?;
+                let vars = code.manifest.env.clone();
+                self.install(&state, &node, &env, code, true, vars)?;
                 name
             }
         };
@@ -904,40 +1013,52 @@ impl Lever {
         self.invoke(&t, &[arg], &inside).await
     }
 
-    /// The mmsid of a service's own database (made on first use), opened by the node.
+    /// The mmsid of a service's own database, opened by the node: the database is made on
+    /// the service's first use ({{auto}}, a fresh ID) and recorded in its settings. Asked by
+    /// the code of service `incarnation`; a removed service's code gets no database.
     pub async fn service_db(
         &self,
         env: &str,
         service: &str,
+        incarnation: u64,
         fresh: bool,
     ) -> Result<String, LeverError> {
         let key = (env.to_string(), service.to_string());
-        if !fresh && let Some(m) = self.db_mmsids.borrow().get(&key) {
-            return Ok(m.clone());
-        }
+        let (app, db) = {
+            let services = self.services.borrow();
+            let svc = services
+                .get(&key)
+                .filter(|s| s.incarnation == incarnation)
+                .ok_or_else(|| no_service(env, service))?;
+            if !fresh && let Some(h) = &svc.db_handle {
+                return Ok(h.clone());
+            }
+            (svc.code.mid.to_string(), svc.db)
+        };
         let state = self.node()?;
         let sid = self.owner_sid(&state)?;
-        let app = self
-            .services
-            .borrow()
-            .get(&key)
-            .map(|s| s.code.mid.to_string())
-            .ok_or_else(|| no_service(env, service))?;
         let fail =
             |e: crate::api::ApiError| LeverError::App(format!("the service's database: {e}"));
-        let mid = crate::api::call(
-            &state,
-            "MMCreate",
-            vec![
-                Value::Str(sid.clone()),
-                Value::Str(app),
-                Value::Str("lever-db".into()),
-                Value::Str(format!("lever-db:{env}/{service}")),
-                Value::Str("db".into()),
-            ],
-        )
-        .await
-        .map_err(fail)?;
+        let mid = match db {
+            Some(mid) => Value::Str(mid.to_string()),
+            None => crate::api::call(
+                &state,
+                "MMCreate",
+                vec![
+                    Value::Str(sid.clone()),
+                    Value::Str(app),
+                    Value::Str("lever-db".into()),
+                    Value::Str(crate::mimei::id::AUTO_MARK.into()),
+                    Value::Str("db".into()),
+                ],
+            )
+            .await
+            .map_err(fail)?,
+        };
+        let made: MimeiId = mid
+            .as_str()
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(|| LeverError::App("MMCreate answered no Mimei ID".into()))?;
         let mmsid = crate::api::call(
             &state,
             "MMOpen",
@@ -946,7 +1067,32 @@ impl Lever {
         .await
         .map_err(fail)?;
         let mmsid = mmsid.as_str().unwrap_or_default().to_string();
-        self.db_mmsids.borrow_mut().insert(key, mmsid.clone());
+        // The service may have gone while the database was opened: then close it again.
+        let mut services = self.services.borrow_mut();
+        let Some(svc) = services
+            .get_mut(&key)
+            .filter(|s| s.incarnation == incarnation)
+        else {
+            drop(services);
+            crate::ops::db::close_handles(&state, &made);
+            return Err(no_service(env, service));
+        };
+        match svc.db {
+            None => {
+                svc.db = Some(made);
+                settings::save(&state.store, env, service, &svc.settings())?;
+            }
+            Some(db) if db != made => {
+                // Another call made the database meanwhile: this one's stays unused.
+                drop(services);
+                state.mm_handles.borrow_mut().close_mimei(&made);
+                return Err(LeverError::Busy(
+                    "the service's database was being made by another call; try again".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        svc.db_handle = Some(mmsid.clone());
         Ok(mmsid)
     }
 
@@ -1081,11 +1227,12 @@ fn other_u64(other: &[(String, Value)], key: &str) -> Option<u64> {
         .and_then(|n| u64::try_from(n).ok())
 }
 
-/// One service as `lever ls` and `LeverDeploy` show it.
-fn summary(s: &Service) -> Value {
+/// One service as `lever ls` and `LeverDeploy` show it; `theirs` (the deployer or the owner
+/// asks) adds the names of its env variables, never their values, and its database.
+fn summary(s: &Service, theirs: bool) -> Value {
     let m = &s.code.manifest;
     let current = s.current().count();
-    Value::map([
+    let mut v = Value::map([
         ("env", Value::Str(s.env.clone())),
         ("name", Value::Str(s.name.clone())),
         ("description", Value::Str(m.description.clone())),
@@ -1117,5 +1264,12 @@ fn summary(s: &Service) -> Value {
                     .collect(),
             ),
         ),
-    ])
+    ]);
+    if theirs && let Value::Map(fields) = &mut v {
+        let names = s.vars.names().map(|n| Value::Str(n.to_string())).collect();
+        fields.push(("envNames".to_string(), Value::List(names)));
+        let db = s.db.map(|d| d.to_string()).unwrap_or_default();
+        fields.push(("db".to_string(), Value::Str(db)));
+    }
+    v
 }

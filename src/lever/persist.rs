@@ -4,7 +4,8 @@
 //!
 //! The code itself is not copied: it is the app's Mimei versions in the store, which the
 //! file names (`[{env, name, deployer, history: [{mid, version, at}]}]`, the last entry of
-//! `history` being the current one).
+//! `history` being the current one). A service's env and database are not here either: they
+//! are its settings, in the store ([`super::settings`]).
 
 use std::path::Path;
 

@@ -24,6 +24,7 @@ use super::code::AppCode;
 use super::instance::{Instance, ServiceInfo};
 use super::load::Load;
 use super::logs::LogRing;
+use super::settings::{Settings, Vars};
 use crate::api::NodeState;
 use crate::mimei::MimeiId;
 
@@ -79,15 +80,30 @@ pub struct Service {
     pub cron_due: Vec<u64>,
     /// Microseconds of the last instance start.
     pub last_start_us: u64,
+    /// Its variables and secrets (`lever.env`), kept by the node ([`super::settings`]).
+    pub vars: Rc<Vars>,
+    /// Its database Mimei, once made.
+    pub db: Option<MimeiId>,
+    /// The node's open handle on that database (the node's owner session's).
+    pub db_handle: Option<String>,
+    /// Tells this service from an earlier one of the same environment and name: code of a
+    /// removed service still running a call must not reach the next one's database.
+    pub incarnation: u64,
     next_id: u64,
 }
 
 impl Service {
-    /// A service running `code`, deployed by `deployer`.
-    pub fn new(env: &str, code: Rc<AppCode>, deployer: &str, at: u64) -> Service {
+    /// A service running `code`, deployed by `deployer`, with the node's `settings` for it.
+    pub fn new(
+        env: &str,
+        code: Rc<AppCode>,
+        deployer: &str,
+        at: u64,
+        settings: Settings,
+        incarnation: u64,
+    ) -> Service {
         let logs = Rc::new(RefCell::new(LogRing::new()));
-        logs.borrow_mut()
-            .set_secrets(code.manifest.env.iter().map(|(_, v)| v.clone()).collect());
+        logs.borrow_mut().set_secrets(settings.vars.values());
         Service {
             env: env.to_string(),
             name: code.manifest.name.clone(),
@@ -105,8 +121,29 @@ impl Service {
             logs,
             cron_due: Vec::new(),
             last_start_us: 0,
+            vars: Rc::new(settings.vars),
+            db: settings.db,
+            db_handle: None,
+            incarnation,
             next_id: 1,
         }
+    }
+
+    /// What the node keeps for it.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            vars: (*self.vars).clone(),
+            db: self.db,
+        }
+    }
+
+    /// Replaces its variables; instances started from now on get them. The log keeps masking
+    /// the old values too, which instances still draining may print.
+    pub fn set_vars(&mut self, vars: Vars) {
+        let mut secrets = vars.values();
+        secrets.extend(self.vars.values());
+        self.logs.borrow_mut().set_secrets(secrets);
+        self.vars = Rc::new(vars);
     }
 
     /// What instances know of the service.
@@ -115,6 +152,8 @@ impl Service {
             env: self.env.clone(),
             name: self.name.clone(),
             logs: self.logs.clone(),
+            vars: self.vars.clone(),
+            incarnation: self.incarnation,
         }
     }
 
@@ -132,9 +171,6 @@ impl Service {
                 at,
             });
         }
-        self.logs
-            .borrow_mut()
-            .set_secrets(code.manifest.env.iter().map(|(_, v)| v.clone()).collect());
         self.name = code.manifest.name.clone();
         self.code = code;
         self.generation += 1;

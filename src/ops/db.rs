@@ -1,4 +1,5 @@
-//! Database Mimeis: who may run a command on one, and the node's default database.
+//! Database Mimeis: who may run a command on one, the node's default database, and closing
+//! every handle on one when its service goes.
 //!
 //! The API's database functions (src/api/db_call.rs) and the RESP listener
 //! (src/resp/server.rs) both ask [`may_run`], so `Get` over Hprose and `GET` over redis-cli
@@ -45,6 +46,18 @@ pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
     .map_err(|e| e.to_string())?;
     state.default_db.set(Some(mid));
     Ok(mid)
+}
+
+/// Closes every Mimei handle open on the database `mid`, whoever opened it, and ends their
+/// transactions unapplied: once a Lever service is removed, nothing opened before reaches its
+/// database (a new one is opened, with the rights of then). Returns how many were closed.
+pub fn close_handles(state: &NodeState, mid: &MimeiId) -> usize {
+    let ids = state.mm_handles.borrow_mut().close_mimei(mid);
+    let mut cur = state.db.borrow_mut();
+    for id in &ids {
+        cur.rollback(id);
+    }
+    ids.len()
 }
 
 #[cfg(test)]

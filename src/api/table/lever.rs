@@ -8,16 +8,16 @@ use crate::api::{Access, ApiFn, Rights};
 pub static FNS: &[ApiFn] = &[
     ApiFn {
         name: "LeverDeploy",
-        params: "sid, env, appMid, [ver]",
+        params: "sid, env, appMid, [ver], [vars]",
         access: Access::Session(Rights::User),
-        doc: "Deploys version ver (default the latest) of app Mimei appMid as the service its lever.json names, in env (default dev.lever); needs write on the app. The code is checked by starting one instance; a redeploy is a new version (calls in flight finish on the old one). Returns {env, name, mid, version, instances, ...}.",
+        doc: "Deploys version ver (default the latest) of app Mimei appMid as the service its lever.json names, in env (default dev.lever); needs write on the app. The code is checked by starting one instance; a redeploy is a new version (calls in flight finish on the old one). vars, an object of names to strings, is the service's env (lever.env), kept by the node and never in the app; absent or null, a redeploy keeps the env the service has. Returns {env, name, mid, version, instances, envNames, db, warnings?, ...}.",
         run: fns_lever::deploy,
     },
     ApiFn {
         name: "LeverLs",
         params: "sid, [env]",
         access: Access::Session(Rights::Guest),
-        doc: "The services (of env, or all): a list of {env, name, description, mid, version, private, instances, draining, inflight, calls, errors, rate, latencyMs, resources, startUs, memory, versions}.",
+        doc: "The services (of env, or all): a list of {env, name, description, mid, version, private, instances, draining, inflight, calls, errors, rate, latencyMs, resources, startUs, memory, versions}; to whoever deployed a service and the owner also envNames (the names of its env variables, never their values) and db (its database Mimei, \"\" until first used).",
         run: fns_lever::ls,
     },
     ApiFn {
@@ -38,7 +38,7 @@ pub static FNS: &[ApiFn] = &[
         name: "LeverRm",
         params: "sid, env, service",
         access: Access::Session(Rights::User),
-        doc: "Removes a service (calls in flight finish); only the deployer or the owner. Returns true.",
+        doc: "Removes a service (calls in flight finish) with its env; its database is detached, every handle on it closed, and a later deploy of that env and name gets a fresh one (the owner may still open the old one). Only the deployer or the owner. Returns true.",
         run: fns_lever::rm,
     },
     ApiFn {
