@@ -11,7 +11,8 @@
 //!
 //! The guard also keeps the connection's [`Slot`] up to date (fresh, in a head, busy, idle,
 //! upgraded; the last byte either way), and a read gives up when the port closes the
-//! connection ([`super::slots`]: a head past its timeout gets `408`, an idle one is closed).
+//! connection ([`crate::limits::slots`]: a head past its timeout gets `408`, an idle one is
+//! closed).
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
 use std::cell::RefCell;
@@ -23,7 +24,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::slots::{Activity, Closed, Slot};
+use crate::limits::slots::{Activity, Closed, Slot};
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

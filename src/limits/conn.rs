@@ -5,7 +5,7 @@
 //!
 //! A block of its own so `config` stays one match over keys: [`ConnLimits::parse_key`]
 //! takes the keys it knows, [`ConnLimits::entries`] writes them back. Used by the accept
-//! loop in [`crate::http`] (policy in [`crate::http::slots`]) and the RESP listener.
+//! loop in [`crate::http`] (policy in [`super::slots`]).
 
 use crate::api::Value;
 
