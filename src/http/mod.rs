@@ -3,8 +3,10 @@
 //!
 //! Limits, so a router's memory stays bounded and strangers cannot hold the port: the
 //! connection slots of [`crate::limits::slots`] (`HttpMaxConnections` per port,
-//! `HttpMaxPerAddress` per client address, `HttpLoopbackReserve` for the owner's loopback, a head timeout, a
-//! keep-alive that shrinks as the port fills; idle connections go first), request heads up to
+//! `HttpMaxPerAddress` per client address, `HttpLoopbackReserve` for the owner's loopback, a
+//! head timeout, a keep-alive that shrinks as the port fills; idle connections go first), the
+//! rate of calls per address ([`crate::ops::rate`], paid in [`routes`] and per API call),
+//! request heads up to
 //! [`HEAD_LIMIT`] bytes (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413
 //! beyond), read and write timeouts on every connection, and the node's memory budget
 //! ([`crate::budget`]): a port reserves [`CONNECTION_MEMORY`] for each of its slots when it
