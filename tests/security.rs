@@ -908,3 +908,109 @@ fn a_guest_floods_calls_from_one_address() {
     );
     node_answers(&n);
 }
+
+/// RESP commands from `s`: writes them all at once, reads `count` reply lines.
+fn resp_lines(s: &mut TcpStream, commands: &str, count: usize) -> Vec<String> {
+    s.write_all(commands.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.iter().filter(|&&b| b == b'\n').count() < count {
+        match s.read(&mut buf) {
+            Ok(0) => panic!("closed after {}", String::from_utf8_lossy(&got)),
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+            Err(e) => panic!("no reply ({e}) after {}", String::from_utf8_lossy(&got)),
+        }
+    }
+    String::from_utf8_lossy(&got)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether the node closed `s` (EOF or reset) within `within`.
+fn closed_within(s: &TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut b = [0u8; 256];
+    let mut r = s;
+    loop {
+        match r.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+/// The RESP port took 1,024 connections from anyone, with no cap per address, no timeout
+/// and no memory accounting: bound beyond loopback, a stranger could fill it and hold it.
+#[cfg(feature = "resp")]
+#[test]
+fn a_stranger_fills_the_resp_port() {
+    use leither::api::Value;
+    let n = TestNode::start_listening("resp", "RespPort", |home| {
+        common::set_system_var(home, "RespAddr", Value::Str("0.0.0.0".into()));
+        common::set_system_var(home, "RespMaxConnections", Value::Int(32));
+        common::set_system_var(home, "HttpHeaderTimeoutSecs", Value::Int(2));
+    });
+    let port = n.port_of("resp");
+    let from = |source: &str| connect_to(port, source).unwrap();
+    // One address keeps at most HttpMaxPerAddress (16): each newer one closes its idlest.
+    let idle: Vec<TcpStream> = (0..40).map(|_| from("127.0.0.2")).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let open = idle
+        .iter()
+        .filter(|s| !closed_within(s, Duration::from_millis(50)))
+        .count();
+    assert!(
+        open <= 16,
+        "{open} idle RESP connections from one address stayed open"
+    );
+    // Many addresses fill the port: the idlest give way to newcomers and to the owner.
+    let crowd: Vec<TcpStream> = (3..7)
+        .flat_map(|i| (0..16).map(move |_| i))
+        .map(|i| from(&format!("127.0.0.{i}")))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let ping = "*1\r\n$4\r\nPING\r\n";
+    let mut owner = from("127.0.0.1");
+    assert_eq!(resp_lines(&mut owner, ping, 1), ["+PONG"]);
+    let mut newcomer = from("127.0.0.9");
+    assert_eq!(resp_lines(&mut newcomer, ping, 1), ["+PONG"]);
+    let open = crowd
+        .iter()
+        .filter(|s| !closed_within(s, Duration::from_millis(20)))
+        .count();
+    assert!(open <= 32, "{open} connections held a port of 32");
+    // A command that stops coming is closed after HttpHeaderTimeoutSecs (2).
+    let mut slow = from("127.0.0.7");
+    slow.write_all(b"*1\r\n$4\r\nPI").unwrap();
+    let t = Instant::now();
+    assert!(
+        closed_within(&slow, Duration::from_secs(8)),
+        "a half command held its slot"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // A stranger's commands are paid from its address's bucket (RateBurst 100 at once)...
+    let mut flood = from("127.0.0.8");
+    let replies = resp_lines(&mut flood, &ping.repeat(300), 300);
+    let refused = replies
+        .iter()
+        .filter(|l| l.contains("RateCallsPerSec"))
+        .count();
+    let served = replies.iter().filter(|l| *l == "+PONG").count();
+    assert!(
+        served >= 100 && refused >= 100 && served + refused == 300,
+        "{served} served, {refused} refused: {replies:?}"
+    );
+    // ...the owner's loopback pays nothing (a fresh connection: idle ones go fast on a port
+    // this full).
+    let mut owner = from("127.0.0.1");
+    let replies = resp_lines(&mut owner, &ping.repeat(300), 300);
+    assert!(replies.iter().all(|l| l == "+PONG"), "{replies:?}");
+    node_answers(&n);
+}

@@ -3,13 +3,13 @@
 //! address.
 //!
 //! One concept per file:
-//! - [`conn`]: the connection settings (`HttpMaxConnections`, ...);
-//! - [`slots`]: the slots of one port and who goes when they run short;
+//! - [`conn`]: the connection settings (`HttpMaxConnections`, `RespMaxConnections`, ...);
+//! - [`slots`]: the slots of one port and who goes when they run short (HTTP and RESP);
 //! - [`rate_limits`]: the rate settings (`RateCallsPerSec`, `LoginFailuresPerMin`, ...);
 //! - [`rate`]: token buckets per address, bounded, sans-io.
 //!
 //! Who pays which bucket (guests, users, the owner's loopback) is decided above, in
-//! [`crate::ops::rate`]; the doors only call it.
+//! [`crate::ops::rate`]; the doors (HTTP, RESP) only call it.
 
 pub mod conn;
 pub mod rate;

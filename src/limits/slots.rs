@@ -1,4 +1,5 @@
-//! Connection slots of one port, and who goes when they run short (issue #15, item 7).
+//! Connection slots of one port (an HTTP port or the RESP port), and who goes when they run
+//! short (issue #15, item 7).
 //!
 //! Each accepted connection holds a [`Slot`] saying what it is doing: waiting for its first
 //! request head ([`Activity::Fresh`]), inside a head ([`Activity::Head`]), being served
@@ -20,8 +21,9 @@
 //! - an idle keep-alive connection is closed after `HttpKeepAliveSecs` while the port is at
 //!   most half full, and sooner as it fills (1 s when full).
 //!
-//! A refusal names the settings of its port ([`Names`]), so another kind of port can apply
-//! the same rules under its own settings.
+//! The names above are the HTTP port's settings; the RESP port applies the same rules with
+//! `RespMaxConnections` and `RespIdleSecs` ([`crate::limits::ConnLimits::resp`]), and a
+//! refusal names the settings of its port ([`Names`]).
 //!
 //! The table is sans-io: it takes the time from the caller; the connection's task learns of
 //! its eviction through [`Slot::closed`].
@@ -89,6 +91,12 @@ impl Slot {
         }
     }
 
+    /// Restarts the clock of the current activity (RESP: a command's timeout counts from
+    /// its last byte, so a large value on a slow link is not cut off).
+    pub fn restart(&self, now: Instant) {
+        self.since.set(now);
+    }
+
     /// Bytes went one way or the other.
     pub fn touch(&self, now: Instant) {
         self.last_io.set(now);
@@ -146,6 +154,12 @@ impl Names {
     /// An HTTP port's.
     pub const HTTP: Names = Names {
         max: "HttpMaxConnections",
+        per_address: "HttpMaxPerAddress",
+        reserve: "HttpLoopbackReserve",
+    };
+    /// The RESP port's.
+    pub const RESP: Names = Names {
+        max: "RespMaxConnections",
         per_address: "HttpMaxPerAddress",
         reserve: "HttpLoopbackReserve",
     };
