@@ -141,7 +141,7 @@ pub async fn call(state: &NodeState, name: &str, args: Vec<Value>) -> ApiResult 
     call_in(table::TABLES, state, name, args).await
 }
 
-/// Calls `name` for a client of a front door (HTTP, WebSocket): the call is first paid from
+/// Calls `name` for a client of a front door (JSON, Hprose over HTTP and WebSocket): the call is first paid from
 /// the rate bucket of the caller's address ([`crate::ops::rate`]: guests and visitors pay
 /// `RateCallsPerSec`, a user's session `RateUserCallsPerSec`; the owner and the node's
 /// loopback nothing), then made as [`call`]. The session is looked up from the first

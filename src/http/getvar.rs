@@ -195,7 +195,7 @@ pub async fn answer(state: &NodeState, query: &str, asker: &Asker) -> Answer {
             None => break,
         }
     }
-    match api::call_at_door(state, "GetVar", args).await {
+    match api::call(state, "GetVar", args).await {
         Ok(Value::Str(s)) if nojson => Answer {
             status: 200,
             content_type: "text/plain; charset=utf-8",

@@ -19,15 +19,15 @@ use crate::ops::rate;
 
 /// What a request costs at the door: nothing for the API's routes (each call is paid inside)
 /// and preflights; a file GET a quarter of a call (a web app loads dozens of files); any
-/// other request (a Lever call or stream, `/entry`, an upload) one call.
+/// other request (a Lever call or stream, `/entry`, `/getvar`, an upload) one call.
 pub fn cost_of(method: &str, path: &str, upgrade: bool) -> Option<Cost> {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    let api = matches!(first, "api" | "webapi" | "ws" | "ws3" | "getvar");
+    let api = matches!(first, "api" | "webapi" | "ws" | "ws3");
     if api || method == "OPTIONS" {
         return None;
     }
-    let entry = first == "entry";
-    if matches!(method, "GET" | "HEAD") && !entry && !upgrade {
+    let call = matches!(first, "entry" | "getvar");
+    if matches!(method, "GET" | "HEAD") && !call && !upgrade {
         Some(Cost::FILE)
     } else {
         Some(Cost::CALL)
@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(cost_of("POST", "/api/GetVar", false), None);
         assert_eq!(cost_of("POST", "/webapi/", false), None);
         assert_eq!(cost_of("GET", "/ws3/", true), None);
-        assert_eq!(cost_of("GET", "/getvar", false), None);
+        assert_eq!(cost_of("GET", "/getvar", false), Some(Cost::CALL));
         assert_eq!(cost_of("GET", "/ipfs/Qm", false), Some(Cost::FILE));
         assert_eq!(
             cost_of("HEAD", "/tpt/x/index.html", false),
