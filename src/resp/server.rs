@@ -234,14 +234,22 @@ impl Conn {
                 };
                 let now = Instant::now();
                 slot.touch(now);
-                // The input buffer grows only within the memory budget.
-                let need = chunk.len() + buf.capacity().max(buf.len() + n) + out.capacity();
+                // The input buffer grows only within the memory budget: doubling up to 1 MiB,
+                // then a MiB at a time, so a large value needs little more than its size.
+                let want = if buf.len() + n > buf.capacity() {
+                    let step = buf.capacity().clamp(CHUNK, 1 << 20);
+                    (buf.capacity() + step).max(buf.len() + n)
+                } else {
+                    buf.capacity()
+                };
+                let need = chunk.len() + want + out.capacity();
                 if let Err(e) = grant.resize(need.max(CONN_MEMORY)) {
                     out.clear();
                     write_error(&mut out, &format!("ERR {e}"));
-                    let _ = s.write_all(&out).await;
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out)).await;
                     break;
                 }
+                buf.reserve_exact(want - buf.len());
                 buf.extend_from_slice(&chunk[..n]);
                 slot.set(Activity::Busy, now);
             }
