@@ -131,6 +131,9 @@ pub struct SystemVars {
     pub lua_max_ram_mb: u32,
     /// Connection limits (`HttpMaxConnections`, `HttpMaxPerAddress`, ...): [`crate::limits`].
     pub conn: crate::limits::ConnLimits,
+    /// Rate limits per address (`RateCallsPerSec`, `LoginFailuresPerMin`, ...):
+    /// [`crate::limits::rate_limits`].
+    pub rate: crate::limits::RateLimits,
     /// The admission block: per-user quotas and `GrantServices` (src/accounts/quota.rs).
     pub quotas: crate::accounts::quota::Quotas,
     /// Keys this version does not know, kept in their original order.
@@ -164,6 +167,7 @@ impl Default for SystemVars {
             lua_max_instructions: DEFAULT_LUA_MAX_INSTRUCTIONS,
             lua_max_ram_mb: DEFAULT_LUA_MAX_RAM_MB,
             conn: Default::default(),
+            rate: Default::default(),
             quotas: Default::default(),
             other: Vec::new(),
         }
@@ -440,10 +444,14 @@ impl SystemVars {
                     .quotas
                     .parse_key(k, &value)
                     .map_err(|(k, expected)| field(k, expected))?,
-                // Connection limits: a block of their own (crate::limits).
+                // Connection and rate limits: blocks of their own (crate::limits).
                 k => match sv.conn.parse_key(k, &value) {
                     Ok(true) => {}
-                    Ok(false) => sv.other.push((key, value)),
+                    Ok(false) => match sv.rate.parse_key(k, &value) {
+                        Ok(true) => {}
+                        Ok(false) => sv.other.push((key, value)),
+                        Err((f, expected)) => return Err(field(f, expected)),
+                    },
                     Err((f, expected)) => return Err(field(f, expected)),
                 },
             }
@@ -537,6 +545,7 @@ impl SystemVars {
             ),
         ];
         m.extend(self.conn.entries());
+        m.extend(self.rate.entries());
         m.extend(self.quotas.to_entries());
         m.extend(self.other.iter().cloned());
         Value::Map(m)

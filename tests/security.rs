@@ -227,10 +227,15 @@ fn keys_glob_with_many_stars_does_not_freeze_the_node() {
 /// A TCP connection to the node from `source` (any 127/8 address: the kernel routes all of
 /// them to lo, so each stands for another client address).
 fn connect_from(n: &TestNode, source: &str) -> std::io::Result<TcpStream> {
+    connect_to(n.port(), source)
+}
+
+/// A TCP connection to `127.0.0.1:port` from `source`.
+fn connect_to(port: u16, source: &str) -> std::io::Result<TcpStream> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let target: std::net::SocketAddr = format!("127.0.0.1:{}", n.port()).parse().unwrap();
+    let target: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let s = rt.block_on(async {
         let s = tokio::net::TcpSocket::new_v4()?;
         s.bind(format!("{source}:0").parse().unwrap())?;
@@ -698,4 +703,314 @@ fn squatted_app_mark_does_not_capture_the_owners_upload() {
     );
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("was made by"), "{body}");
+}
+
+// ---- Calls and logins per address (issue #15 item 2) ----
+
+/// One answer read off a connection: the status, the head, the body.
+struct Answer {
+    code: u16,
+    head: String,
+    body: String,
+}
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` off `s`.
+fn read_answer(s: &mut TcpStream) -> Answer {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            _ => panic!(
+                "the answer ended early: {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&got).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).unwrap();
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Answer {
+        code,
+        head,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// `POST path` with `body` on the kept-alive connection `s`.
+fn post_on(s: &mut TcpStream, path: &str, body: &str) -> Answer {
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    read_answer(s)
+}
+
+/// `POST path` from `source` over a fresh connection, and how long the answer took.
+fn post_from(n: &TestNode, source: &str, path: &str, body: &str) -> (Answer, Duration) {
+    let mut s = connect_from(n, source).unwrap();
+    let t = Instant::now();
+    let a = post_on(&mut s, path, body);
+    (a, t.elapsed())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// `Login(name, pass)` hashes the password (PBKDF2, 10,000 rounds) on the node's one thread,
+/// and nothing limited guesses: one address could guess for ever and keep the thread busy.
+#[test]
+fn a_stranger_guesses_passwords_from_one_address() {
+    let n = TestNode::start();
+    let (code, body) = post(&n, "/api/Register", r#"["alice", "right-password"]"#);
+    assert_eq!(code, 200, "{body}");
+    let guess = |source: &str, pass: &str| {
+        post_from(&n, source, "/api/Login", &format!(r#"["alice", "{pass}"]"#))
+    };
+    // LoginFailuresPerMin (10) wrong guesses are hashed and answered 401...
+    let mut hashed = Vec::new();
+    for i in 0..10 {
+        let (a, took) = guess("127.0.0.2", &format!("wrong-{i}"));
+        assert_eq!(a.code, 401, "guess {i}: {}", a.body);
+        hashed.push(took);
+    }
+    // ...then the address is refused before any hash: 429, fast, naming the rule.
+    let mut refused = Vec::new();
+    for i in 0..10 {
+        let (a, took) = guess("127.0.0.2", &format!("more-{i}"));
+        assert_eq!(a.code, 429, "guess {i} after the limit: {}", a.body);
+        assert!(a.body.contains("LoginFailuresPerMin"), "{}", a.body);
+        assert!(a.head.contains("Retry-After: "), "{}", a.head);
+        refused.push(took);
+    }
+    let (h, r) = (median(hashed), median(refused));
+    eprintln!("median login: hashed {h:?}, refused {r:?}");
+    assert!(
+        r * 3 < h,
+        "a refused guess ({r:?}) should cost far less than a hashed one ({h:?})"
+    );
+    // The right password from the guessing address is refused too while it is limited...
+    let (a, _) = guess("127.0.0.2", "right-password");
+    assert_eq!(a.code, 429, "{}", a.body);
+    // ...while another address, and the owner's loopback, log in.
+    let (a, _) = guess("127.0.0.3", "right-password");
+    assert_eq!(a.code, 200, "{}", a.body);
+    for i in 0..12 {
+        let (code, body) = post(&n, "/api/Login", &format!(r#"["alice", "owner-typo-{i}"]"#));
+        assert_eq!(code, 401, "{body}");
+    }
+    let (code, body) = post(&n, "/api/Login", r#"["alice", "right-password"]"#);
+    assert_eq!(
+        code, 200,
+        "the owner's loopback is never locked out: {body}"
+    );
+    node_answers(&n);
+}
+
+/// Calls from `source` on one kept-alive connection until one is refused (at most `max`):
+/// how many were served, and the refusal.
+fn flood(
+    n: &TestNode,
+    source: &str,
+    path: &str,
+    body: &str,
+    max: usize,
+) -> (usize, Option<Answer>) {
+    let mut s = connect_from(n, source).unwrap();
+    for served in 0..max {
+        let a = post_on(&mut s, path, body);
+        match a.code {
+            200 => {}
+            429 => return (served, Some(a)),
+            other => panic!("call {served}: {other} {}", a.body),
+        }
+    }
+    (max, None)
+}
+
+/// The first of `tries` answers from `f` that was a refusal (429).
+fn refused_within(tries: usize, mut f: impl FnMut() -> Answer) -> Option<Answer> {
+    (0..tries).map(|_| f()).find(|a| a.code == 429)
+}
+
+/// Nothing limited how often one address calls: a guest could keep the node's one thread
+/// busy with calls from a single address.
+#[test]
+fn a_guest_floods_calls_from_one_address() {
+    let n = TestNode::start_with(|home| {
+        // One call a second after a burst of the default 100: refusals stay refusals for
+        // the rest of the test however slow the machine is.
+        common::set_system_var(home, "RateCallsPerSec", leither::api::Value::Int(1));
+    });
+    let ver = r#"["", "ver"]"#;
+    let (served, refused) = flood(&n, "127.0.0.2", "/api/GetVar", ver, 1000);
+    let refused = refused.expect("a flood of calls from one address was never refused");
+    assert!(
+        served >= 100,
+        "a burst of RateBurst (100) calls is served: {served}"
+    );
+    assert!(refused.body.contains("RateCallsPerSec"), "{}", refused.body);
+    assert!(refused.body.contains("rate_limited"), "{}", refused.body);
+    assert!(refused.head.contains("Retry-After: "), "{}", refused.head);
+    // Every door refuses the address: Hprose, Lever, the gateway (a file GET costs a
+    // quarter of a call, so it may pass a few times before it is refused).
+    let mut s = connect_from(&n, "127.0.0.2").unwrap();
+    let hprose = refused_within(4, || {
+        post_on(&mut s, "/webapi/", "Cs6\"GetVar\"a2{es3\"ver\"}z")
+    })
+    .expect("Hprose calls are paid");
+    assert!(hprose.head.contains("Retry-After: "), "{}", hprose.head);
+    assert!(hprose.head.contains("RateCallsPerSec"), "{}", hprose.head);
+    let lever = refused_within(4, || post_on(&mut s, "/someservice/Method", "[]"))
+        .expect("Lever calls are paid");
+    assert!(lever.body.contains("RateCallsPerSec"), "{}", lever.body);
+    let empty_dir = "/ipfs/QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn";
+    refused_within(16, || {
+        write!(s, "GET {empty_dir} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        read_answer(&mut s)
+    })
+    .expect("file GETs are paid");
+    // Another address is served; so is a user's session from the flooding address (a bucket
+    // of its own), and the owner's loopback is never limited.
+    let (a, _) = post_from(&n, "127.0.0.3", "/api/GetVar", ver);
+    assert_eq!(a.code, 200, "{}", a.body);
+    let user = common::admitted_key(&n.home);
+    let (sid, _) = login(&n, &user);
+    let (a, _) = post_from(
+        &n,
+        "127.0.0.2",
+        "/api/GetVar",
+        &format!(r#"["{sid}", "ver"]"#),
+    );
+    assert_eq!(a.code, 200, "{}", a.body);
+    let (served, refused) = flood(&n, "127.0.0.1", "/api/GetVar", ver, 500);
+    assert!(
+        refused.is_none(),
+        "the owner's loopback was limited after {served} calls"
+    );
+    node_answers(&n);
+}
+
+/// RESP commands from `s`: writes them all at once, reads `count` reply lines.
+fn resp_lines(s: &mut TcpStream, commands: &str, count: usize) -> Vec<String> {
+    s.write_all(commands.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.iter().filter(|&&b| b == b'\n').count() < count {
+        match s.read(&mut buf) {
+            Ok(0) => panic!("closed after {}", String::from_utf8_lossy(&got)),
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+            Err(e) => panic!("no reply ({e}) after {}", String::from_utf8_lossy(&got)),
+        }
+    }
+    String::from_utf8_lossy(&got)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether the node closed `s` (EOF or reset) within `within`.
+fn closed_within(s: &TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut b = [0u8; 256];
+    let mut r = s;
+    loop {
+        match r.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+/// The RESP port took 1,024 connections from anyone, with no cap per address, no timeout
+/// and no memory accounting: bound beyond loopback, a stranger could fill it and hold it.
+#[cfg(feature = "resp")]
+#[test]
+fn a_stranger_fills_the_resp_port() {
+    use leither::api::Value;
+    let n = TestNode::start_listening("resp", "RespPort", |home| {
+        common::set_system_var(home, "RespAddr", Value::Str("0.0.0.0".into()));
+        common::set_system_var(home, "RespMaxConnections", Value::Int(32));
+        common::set_system_var(home, "HttpHeaderTimeoutSecs", Value::Int(2));
+    });
+    let port = n.port_of("resp");
+    let from = |source: &str| connect_to(port, source).unwrap();
+    // One address keeps at most HttpMaxPerAddress (16): each newer one closes its idlest.
+    let idle: Vec<TcpStream> = (0..40).map(|_| from("127.0.0.2")).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let open = idle
+        .iter()
+        .filter(|s| !closed_within(s, Duration::from_millis(50)))
+        .count();
+    assert!(
+        open <= 16,
+        "{open} idle RESP connections from one address stayed open"
+    );
+    // Many addresses fill the port: the idlest give way to newcomers and to the owner.
+    let crowd: Vec<TcpStream> = (3..7)
+        .flat_map(|i| (0..16).map(move |_| i))
+        .map(|i| from(&format!("127.0.0.{i}")))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let ping = "*1\r\n$4\r\nPING\r\n";
+    let mut owner = from("127.0.0.1");
+    assert_eq!(resp_lines(&mut owner, ping, 1), ["+PONG"]);
+    let mut newcomer = from("127.0.0.9");
+    assert_eq!(resp_lines(&mut newcomer, ping, 1), ["+PONG"]);
+    let open = crowd
+        .iter()
+        .filter(|s| !closed_within(s, Duration::from_millis(20)))
+        .count();
+    assert!(open <= 32, "{open} connections held a port of 32");
+    // A command that stops coming is closed after HttpHeaderTimeoutSecs (2).
+    let mut slow = from("127.0.0.7");
+    slow.write_all(b"*1\r\n$4\r\nPI").unwrap();
+    let t = Instant::now();
+    assert!(
+        closed_within(&slow, Duration::from_secs(8)),
+        "a half command held its slot"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // A stranger's commands are paid from its address's bucket (RateBurst 100 at once)...
+    let mut flood = from("127.0.0.8");
+    let replies = resp_lines(&mut flood, &ping.repeat(300), 300);
+    let refused = replies
+        .iter()
+        .filter(|l| l.contains("RateCallsPerSec"))
+        .count();
+    let served = replies.iter().filter(|l| *l == "+PONG").count();
+    assert!(
+        served >= 100 && refused >= 100 && served + refused == 300,
+        "{served} served, {refused} refused: {replies:?}"
+    );
+    // ...the owner's loopback pays nothing (a fresh connection: idle ones go fast on a port
+    // this full).
+    let mut owner = from("127.0.0.1");
+    let replies = resp_lines(&mut owner, &ping.repeat(300), 300);
+    assert!(replies.iter().all(|l| l == "+PONG"), "{replies:?}");
+    node_answers(&n);
 }

@@ -46,6 +46,9 @@ pub enum ApiError {
     },
     /// A per-user quota would be exceeded ([`crate::accounts::quota`]).
     Quota(crate::accounts::quota::QuotaError),
+    /// A rate limit per address (or the node's password hashes) was reached
+    /// ([`crate::ops::rate`]); the door adds `Retry-After`.
+    RateLimited(crate::ops::rate::Limited),
     /// A pass (PPT) was refused.
     Pass(PkiError),
     /// An account operation failed (a name taken, a wrong password, registration closed).
@@ -101,7 +104,7 @@ impl ApiError {
             ApiError::BadArguments { .. } => 400,
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
             ApiError::Forbidden { .. } | ApiError::NotAdmitted { .. } => 403,
-            ApiError::Quota(_) => 429,
+            ApiError::Quota(_) | ApiError::RateLimited(_) => 429,
             ApiError::Account(e) => e.http_status(),
             ApiError::Busy(_) => 503,
             ApiError::NotSupported(_) => 501,
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotAdmitted { .. } => "not_admitted",
             ApiError::Quota(_) => "quota",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Pass(_) => "pass_refused",
             ApiError::Account(_) => "account",
             ApiError::NotFound(_) => "not_found",
@@ -174,6 +178,7 @@ impl fmt::Display for ApiError {
                  `leither lpki addkey -i {uid}`; or Register an account where registration is open"
             ),
             ApiError::Quota(e) => write!(f, "{e}"),
+            ApiError::RateLimited(e) => write!(f, "{e}"),
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
             ApiError::Account(e) => write!(f, "{e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
@@ -205,6 +210,22 @@ impl From<crate::accounts::AccountError> for ApiError {
 impl From<crate::accounts::quota::QuotaError> for ApiError {
     fn from(e: crate::accounts::quota::QuotaError) -> Self {
         ApiError::Quota(e)
+    }
+}
+
+impl From<crate::ops::rate::Limited> for ApiError {
+    fn from(e: crate::ops::rate::Limited) -> Self {
+        ApiError::RateLimited(e)
+    }
+}
+
+impl ApiError {
+    /// Seconds a client should wait before it tries again, when the error says so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(l) => Some(l.retry_after()),
+            _ => None,
+        }
     }
 }
 

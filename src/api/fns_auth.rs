@@ -23,6 +23,7 @@ use super::{ApiError, ApiFuture, Call, Rights, Session, Value};
 use crate::accounts::admitted::AdmittedUsers;
 use crate::accounts::{AccountError, Accounts};
 use crate::clock::unix_now;
+use crate::ops::rate;
 use crate::pki::{LeitherId, NodeKey, Pass};
 
 /// Longest `Logout` info kept in the log, in bytes.
@@ -100,8 +101,21 @@ fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> 
     open(c, &uid, rights, pass.end_time(), None, now)
 }
 
+/// A login by name hashes the password: the caller's address must have failed logins left
+/// and the node hashes left ([`crate::ops::rate`], checked before hashing); a failure costs
+/// the address one, a success gives nothing back.
 fn login_by_name(c: &Call<'_>, name: &str, pass: &str, now: u64) -> Result<Value, ApiError> {
-    let (account, key) = Accounts::new(&c.state.store).login(name, pass)?;
+    let ip = rate::caller_ip();
+    rate::before_hash(c.state, ip)?;
+    let (account, key) = match Accounts::new(&c.state.store).login(name, pass) {
+        Ok(k) => k,
+        Err(e) => {
+            if matches!(e, AccountError::WrongLogin) {
+                rate::failed(c.state, ip);
+            }
+            return Err(e.into());
+        }
+    };
     open(c, &account.uid, Rights::User, u64::MAX, Some(key), now)
 }
 
@@ -199,6 +213,10 @@ pub fn register(c: Call<'_>) -> ApiFuture<'_> {
                 c.opt_str_arg(2, "email")?.unwrap_or("").to_string(),
             )
         };
+        // Every attempt hashes a password: it counts as a failed login of the address.
+        let ip = rate::caller_ip();
+        rate::before_hash(c.state, ip)?;
+        rate::failed(c.state, ip);
         let account = Accounts::new(&c.state.store).register(&name, &pass, &email, unix_now())?;
         crate::log_info!("account {name} registered: {}", account.uid);
         Ok(Value::Str(account.uid))

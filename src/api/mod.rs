@@ -141,6 +141,23 @@ pub async fn call(state: &NodeState, name: &str, args: Vec<Value>) -> ApiResult 
     call_in(table::TABLES, state, name, args).await
 }
 
+/// Calls `name` for a client of a front door (JSON, Hprose over HTTP and WebSocket): the call is first paid from
+/// the rate bucket of the caller's address ([`crate::ops::rate`]: guests and visitors pay
+/// `RateCallsPerSec`, a user's session `RateUserCallsPerSec`; the owner and the node's
+/// loopback nothing), then made as [`call`]. The session is looked up from the first
+/// argument without being extended; a call that does not carry one pays as a guest's.
+/// Calls inside the node (Lua, the CLI in-process) use [`call`] and pay nothing.
+pub async fn call_at_door(state: &NodeState, name: &str, args: Vec<Value>) -> ApiResult {
+    let sid = args.first().and_then(Value::as_str);
+    crate::ops::rate::charge_sid(
+        state,
+        crate::ops::rate::caller_ip(),
+        sid,
+        crate::limits::rate::Cost::CALL,
+    )?;
+    call(state, name, args).await
+}
+
 /// [`call`] on other tables (tests use one with functions the real table lacks yet).
 pub async fn call_in(
     tables: &'static [&'static [ApiFn]],

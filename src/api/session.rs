@@ -271,6 +271,19 @@ impl SessionTable {
         self.sessions.get(sid).and_then(|s| s.key.clone())
     }
 
+    /// The rights of the live session `sid` (`""`: a guest's), without extending its idle
+    /// time; `None` when it is unknown or expired (the rate limits count such a caller as a
+    /// guest).
+    pub fn rights_of(&self, sid: &str, now: u64) -> Option<Rights> {
+        if sid.is_empty() {
+            return Some(Rights::Guest);
+        }
+        self.sessions
+            .get(sid)
+            .filter(|s| now < s.expires)
+            .map(|s| s.rights)
+    }
+
     /// Whether `sid` is a live session, without extending its idle time (for sweeps of what
     /// sessions hold).
     pub fn is_live(&self, sid: &str, now: u64) -> bool {

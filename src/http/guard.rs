@@ -11,9 +11,9 @@
 //!
 //! The guard also keeps the connection's [`Slot`] up to date (fresh, in a head, busy, idle,
 //! upgraded; the last byte either way), and a read gives up when the port closes the
-//! connection ([`super::slots`]: a head past its timeout gets `408`, an idle one is closed).
-//! Inside a body, a read that waits longer than [`BODY_STALL`] for a byte ends the request:
-//! an upload may take as long as it needs, as long as it keeps moving.
+//! connection ([`crate::limits::slots`]: a head past its timeout gets `408`, an idle one is
+//! closed). Inside a body, a read that waits longer than [`BODY_STALL`] for a byte ends the
+//! request: an upload may take as long as it needs, as long as it keeps moving.
 
 use picoserve::io::{BaseWrite, ErrorKind, ErrorType, Read, Write};
 use std::cell::RefCell;
@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::slots::{Activity, Closed, Slot};
+use crate::limits::slots::{Activity, Closed, Slot};
 
 /// The longest a request body may send nothing before the connection is dropped.
 pub const BODY_STALL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -214,6 +214,7 @@ pub fn standard_reason(code: u16) -> &'static str {
         411 => "Length Required",
         413 => "Content Too Large",
         416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",

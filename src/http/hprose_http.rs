@@ -1,9 +1,11 @@
 //! The Hprose front door: `POST /webapi/` (one request per body) and WebSocket `/ws/`
 //! (binary messages, each a 4-byte request id then a request; the reply carries the same id).
 //!
-//! Both decode with [`crate::api::hprose`] and call [`crate::api::call`] for each call of a
-//! batch, in order. A malformed or oversized request is answered with a 4xx status and an
-//! Hprose error body, so clients show the message.
+//! Both decode with [`crate::api::hprose`] and call [`crate::api::call_at_door`] for each
+//! call of a batch, in order: each call is paid from the caller's rate bucket, and a call
+//! refused by it gets the error in its place of the reply. A malformed or oversized request
+//! is answered with a 4xx status and an Hprose error body, so clients show the message; a
+//! `POST` whose every call was refused by a rate limit, with `429` and `Retry-After`.
 
 #[cfg(feature = "ws")]
 use std::rc::Rc;
@@ -14,7 +16,7 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::MAX_API_BODY;
-use super::reply::{read_body, send, set_reason};
+use super::reply::{read_body, send, send_retry, set_reason};
 use crate::api::{self, NodeState, hprose};
 
 const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
@@ -27,16 +29,30 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
 ) -> Result<ResponseSent, W::Error> {
     let (status, out, reason) = match read_body(&mut request, MAX_API_BODY).await {
         Ok(body) => match answer(state, &body).await {
-            Ok(out) => (200, out, None),
-            Err(message) => (400, error_body(&message), Some(message)),
+            Ok(Answer {
+                body,
+                limited: Some(l),
+            }) => (429, body, Some((l.to_string(), Some(l.retry_after())))),
+            Ok(a) => (200, a.body, None),
+            Err(message) => (400, error_body(&message), Some((message, None))),
         },
-        Err(e) => (e.status(), error_body(&e.message()), Some(e.message())),
+        Err(e) => (
+            e.status(),
+            error_body(&e.message()),
+            Some((e.message(), None)),
+        ),
     };
-    if let Some(r) = reason {
+    match reason {
         // Hprose clients show "400:<reason phrase>" and drop the body of a non-200 answer.
-        set_reason(&r);
+        Some((r, retry)) => {
+            set_reason(&r);
+            match retry {
+                Some(secs) => send_retry(request, writer, status, CONTENT_TYPE, out, secs).await,
+                None => send(request, writer, status, CONTENT_TYPE, out).await,
+            }
+        }
+        None => send(request, writer, status, CONTENT_TYPE, out).await,
     }
-    send(request, writer, status, CONTENT_TYPE, out).await
 }
 
 /// Handles `GET /webapi/`: the function list, as Hprose 2.0 servers answer a GET.
@@ -56,17 +72,29 @@ fn error_body(message: &str) -> Vec<u8> {
     out
 }
 
-/// The reply body for one Hprose request body, or why the request is malformed.
-pub async fn answer(state: &NodeState, body: &[u8]) -> Result<Vec<u8>, String> {
+/// The reply to one Hprose request.
+pub struct Answer {
+    /// The reply body.
+    pub body: Vec<u8>,
+    /// Set when every call of the request was refused by a rate limit (the last refusal).
+    pub limited: Option<crate::ops::rate::Limited>,
+}
+
+/// The reply for one Hprose request body, or why the request is malformed.
+pub async fn answer(state: &NodeState, body: &[u8]) -> Result<Answer, String> {
     let request = hprose::decode_request(body, &hprose::Limits::default())
         .map_err(|e| format!("malformed Hprose request: {e}"))?;
     let mut out = Vec::new();
     if request.calls.is_empty() {
         let names: Vec<&str> = api::names().collect();
         hprose::encode_function_list(&mut out, &names, false);
-        return Ok(out);
+        return Ok(Answer {
+            body: out,
+            limited: None,
+        });
     }
     let mut results = Vec::with_capacity(request.calls.len());
+    let (mut refused, mut limited) = (0, None);
     for call in request.calls {
         state.calls.set(state.calls.get() + 1);
         let r = if call.name == "~" {
@@ -75,12 +103,19 @@ pub async fn answer(state: &NodeState, body: &[u8]) -> Result<Vec<u8>, String> {
                 api::names().map(api::Value::from).collect(),
             ))
         } else {
-            api::call(state, &call.name, call.args).await
+            api::call_at_door(state, &call.name, call.args).await
         };
+        if let Err(api::ApiError::RateLimited(l)) = &r {
+            refused += 1;
+            limited = Some(l.clone());
+        }
         results.push(r.map_err(|e| e.to_string()));
     }
     hprose::encode_replies(&mut out, &results);
-    Ok(out)
+    Ok(Answer {
+        body: out,
+        limited: limited.filter(|_| refused == results.len()),
+    })
 }
 
 /// Handles `GET /ws/`: upgrades to a WebSocket carrying Hprose requests.
@@ -171,7 +206,7 @@ impl picoserve::response::ws::WebSocketCallback for WsSession {
                 Ok((id, payload)) => {
                     let reply = answer(&self.state, payload)
                         .await
-                        .unwrap_or_else(|message| error_body(&message));
+                        .map_or_else(|message| error_body(&message), |a| a.body);
                     hprose::ws_frame(id, &reply, &mut out);
                 }
                 Err(e) => {

@@ -2,9 +2,11 @@
 //! and, with the `tls` feature, the same routes over TLS on `HttpsPort` ([`tls`]).
 //!
 //! Limits, so a router's memory stays bounded and strangers cannot hold the port: the
-//! connection slots of [`slots`] (`HttpMaxConnections` per port, `HttpMaxPerAddress` per
-//! client address, `HttpLoopbackReserve` for the owner's loopback, a head timeout, a
-//! keep-alive that shrinks as the port fills; idle connections go first), request heads up to
+//! connection slots of [`crate::limits::slots`] (`HttpMaxConnections` per port,
+//! `HttpMaxPerAddress` per client address, `HttpLoopbackReserve` for the owner's loopback, a
+//! head timeout, a keep-alive that shrinks as the port fills; idle connections go first), the
+//! rate of calls per address ([`crate::ops::rate`], paid in [`routes`] and per API call),
+//! request heads up to
 //! [`HEAD_LIMIT`] bytes (431 beyond, see [`guard`]), API bodies up to [`MAX_API_BODY`] (413
 //! beyond), read and write timeouts on every connection, and the node's memory budget
 //! ([`crate::budget`]): a port reserves [`CONNECTION_MEMORY`] for each of its slots when it
@@ -31,7 +33,6 @@ pub mod mf;
 pub mod mm;
 pub mod reply;
 pub mod routes;
-pub mod slots;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod tpt;
@@ -47,6 +48,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::api::NodeState;
+use crate::limits::slots;
 
 /// What one connection reserves from the memory budget: picoserve's buffer, the write
 /// buffer, the head guard and the task (a TLS connection adds [`TLS_MEMORY`]).
@@ -223,7 +225,7 @@ pub async fn serve_on<A: Acceptor>(
         .reserve(0, "connection slots")
         .and_then(|mut g| g.grow(limits.max_connections * memory).map(|_| g))
         .ok();
-    let slots = slots::Slots::new(limits);
+    let slots = slots::Slots::new(limits, slots::Names::HTTP);
     let lingering = Rc::new(Cell::new(0usize));
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -35,6 +35,47 @@ pub async fn send<R: Read, W: ResponseWriter<Error = R::Error>>(
         .await
 }
 
+/// Writes a complete response that tells the client to wait `retry_after` seconds (a `429`
+/// of the rate limits, [`crate::ops::rate`]): `Retry-After`, and the message as the reason
+/// phrase too, for clients that show only the status line.
+pub async fn send_retry<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: u64,
+) -> Result<ResponseSent, W::Error> {
+    let connection = request.body_connection.finalize().await?;
+    Response::new(StatusCode::new(status), body)
+        .with_content_type(content_type)
+        .with_headers(CORS)
+        .with_header("Retry-After", retry_after.to_string())
+        .write_to(connection, writer)
+        .await
+}
+
+/// Answers a call refused by a rate limit: `429`, `Retry-After`, and the JSON error naming
+/// the rule and the settings that raise it.
+pub async fn too_many<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+    limited: &crate::ops::rate::Limited,
+) -> Result<ResponseSent, W::Error> {
+    let message = limited.to_string();
+    set_reason(&message);
+    let body = json_error(&message, "rate_limited");
+    send_retry(
+        request,
+        writer,
+        429,
+        "application/json",
+        body,
+        limited.retry_after(),
+    )
+    .await
+}
+
 /// Writes a redirect (`status` 301, 302, 307 or 308) to `location`, a path on this node.
 pub async fn redirect<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,

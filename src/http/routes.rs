@@ -9,11 +9,30 @@ use picoserve::request::{Path, Request};
 use picoserve::response::ResponseWriter;
 use picoserve::routing::PathRouterService;
 
-use super::reply::{json_error, send};
+use super::reply::{json_error, send, session_id, too_many};
 #[cfg(feature = "files")]
 use super::{car_import, gateway, ipfs_add};
 use super::{hprose_http, json_api};
 use crate::api::NodeState;
+use crate::limits::rate::Cost;
+use crate::ops::rate;
+
+/// What a request costs at the door: nothing for the API's routes (each call is paid inside)
+/// and preflights; a file GET a quarter of a call (a web app loads dozens of files); any
+/// other request (a Lever call or stream, `/entry`, `/getvar`, an upload) one call.
+pub fn cost_of(method: &str, path: &str, upgrade: bool) -> Option<Cost> {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let api = matches!(first, "api" | "webapi" | "ws" | "ws3");
+    if api || method == "OPTIONS" {
+        return None;
+    }
+    let call = matches!(first, "entry" | "getvar");
+    if matches!(method, "GET" | "HEAD") && !call && !upgrade {
+        Some(Cost::FILE)
+    } else {
+        Some(Cost::CALL)
+    }
+}
 
 /// The node's routes, as one picoserve service.
 pub struct Routes {
@@ -35,6 +54,17 @@ impl PathRouterService<()> for Routes {
         if method == "OPTIONS" {
             // CORS preflight: the headers come with every response.
             return send(request, writer, 204, "text/plain", Vec::new()).await;
+        }
+        #[cfg(feature = "lever")]
+        let upgrade = super::lever::is_upgrade(&request.parts);
+        #[cfg(not(feature = "lever"))]
+        let upgrade = false;
+        if let Some(cost) = cost_of(method, path, upgrade) {
+            let sid = session_id(&request.parts);
+            let paid = rate::charge_sid(&self.state, rate::caller_ip(), sid.as_deref(), cost);
+            if let Err(limited) = paid {
+                return too_many(request, writer, &limited).await;
+            }
         }
         match (method, path) {
             ("POST", "/webapi" | "/webapi/") => {
@@ -131,5 +161,28 @@ impl PathRouterService<()> for Routes {
                 send(request, writer, 404, "application/json", body).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_routes_are_paid_inside_and_files_cost_a_quarter() {
+        assert_eq!(cost_of("POST", "/api/GetVar", false), None);
+        assert_eq!(cost_of("POST", "/webapi/", false), None);
+        assert_eq!(cost_of("GET", "/ws3/", true), None);
+        assert_eq!(cost_of("GET", "/getvar", false), Some(Cost::CALL));
+        assert_eq!(cost_of("GET", "/ipfs/Qm", false), Some(Cost::FILE));
+        assert_eq!(
+            cost_of("HEAD", "/tpt/x/index.html", false),
+            Some(Cost::FILE)
+        );
+        assert_eq!(cost_of("GET", "/entry", false), Some(Cost::CALL));
+        assert_eq!(cost_of("GET", "/svc/Chan", true), Some(Cost::CALL));
+        assert_eq!(cost_of("POST", "/svc/Hello", false), Some(Cost::CALL));
+        assert_eq!(cost_of("POST", "/wsx/Hello", false), Some(Cost::CALL));
+        assert_eq!(cost_of("POST", "/ipfs/add", false), Some(Cost::CALL));
     }
 }

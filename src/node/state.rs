@@ -65,6 +65,9 @@ pub struct NodeState {
     pub default_db: Cell<Option<crate::mimei::MimeiId>>,
     /// The memory budget of connections, bodies and streams (docs/security.md).
     pub budget: std::rc::Rc<crate::budget::Budget>,
+    /// The rate buckets per address: calls, failed logins, password hashes
+    /// ([`crate::ops::rate`]).
+    pub rate: RefCell<crate::ops::rate::Limiter>,
 }
 
 impl NodeState {
@@ -89,6 +92,7 @@ impl NodeState {
         let budget = crate::budget::Budget::new(crate::budget::split(&vars).1);
         NodeState {
             budget,
+            rate: crate::ops::rate::new_limiter(),
             #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             #[cfg(feature = "files")]

@@ -9,7 +9,8 @@
 //! - [`session`]: the one place a session id becomes a user;
 //! - [`mimei`]: a Mimei opened with a needed right, the version visitors get, Mimeis the node
 //!   authors for itself;
-//! - [`db`] (feature `files`): who may run a database command, the node's default database.
+//! - [`db`] (feature `files`): who may run a database command, the node's default database;
+//! - [`rate`]: who pays which rate bucket (calls and password hashes per address).
 //!
 //! The UnixFS path lookup every walk shares is `ipfs::exporter::find_in`: it sits below
 //! `store`, which needs it too, so it cannot live here.
@@ -20,4 +21,5 @@
 #[cfg(feature = "files")]
 pub mod db;
 pub mod mimei;
+pub mod rate;
 pub mod session;

@@ -3,9 +3,10 @@
 //!
 //! Off unless `RespPort` is set; bound to `RespAddr` (loopback by default). A connection
 //! starts on the node owner's default database Mimei (mark `leither-resp-default`, made on
-//! first use). Who it acts as: a client on loopback is the node owner until it sends
-//! `AUTH <pass>` (a PPT pass, as for `Login`), which makes it that pass's user; a client from
-//! any other address must `AUTH` before anything but `PING`/`QUIT`. `SELECT <mid> [ver]`
+//! first use). Who it acts as: a client on the node's own loopback address (`127.0.0.1`,
+//! `::1`) is the node owner until it sends `AUTH <pass>` (a PPT pass, as for `Login`), which
+//! makes it that pass's user; a client from any other address (the rest of 127/8 included,
+//! as for HTTP's slots) must `AUTH` before anything but `PING`/`QUIT`. `SELECT <mid> [ver]`
 //! switches to another database Mimei (`cur`, or a read-only version: a number, `last`,
 //! `release`); `SELECT 0` goes back to the default. Rights are the Mimei's: read for read
 //! commands, write on `cur` for writes, re-read at least every second.
@@ -14,8 +15,18 @@
 //! their replies go out in one write; in full durability mode the database is flushed before
 //! that write. `MULTI`/`EXEC`/`DISCARD`/`WATCH`/`UNWATCH` behave as Redis's. Malformed RESP
 //! gets Redis's `-ERR Protocol error: ...` and the connection is closed; others go on.
+//!
+//! What a stranger may take (docs/security.md, "Connections and memory"): the port's slots
+//! are HTTP's rules ([`crate::limits::slots`]) with `RespMaxConnections` slots and idle
+//! connections kept `RespIdleSecs` (less as the port fills); one address holds at most
+//! `HttpMaxPerAddress`, `HttpLoopbackReserve` slots are loopback's, a command must go on
+//! arriving (`HttpHeaderTimeoutSecs` from its last byte), and when the port is full the
+//! idlest connection goes for a newcomer. Each connection reserves its buffers from the
+//! memory budget ([`CONN_MEMORY`] when it opens, more as a command or its replies grow);
+//! without room it gets `-ERR` and is closed. Every command of a client that is not the
+//! owner (by address or `AUTH`) is paid from its address's rate bucket
+//! ([`crate::ops::rate`]; a user's pass pays the user's rate).
 
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -25,9 +36,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::proto::{self, Limits, Parser};
-use crate::api::NodeState;
+use crate::api::{NodeState, Rights as Class};
+use crate::budget::Grant;
 use crate::db::cur::Durability;
 use crate::db::{DbError, Reply, engine};
+use crate::limits::rate::Cost;
+use crate::limits::slots::{self, Activity, SlotGuard, Slots};
 use crate::mimei::store::Mimeis;
 use crate::mimei::{MimeiId, MimeiType, Rights, VersionName};
 use crate::ops;
@@ -35,14 +49,21 @@ pub use crate::ops::db::{DEFAULT_MARK, default_db};
 use crate::pki::LeitherId;
 use crate::{log_info, log_warn};
 
-/// Most RESP connections at once.
-pub const MAX_CONNS: usize = 1024;
 /// Replies held before they are written out while commands of one read remain.
 const MAX_OUT: usize = 256 << 10;
 /// Most commands a `MULTI` may queue.
 pub const MAX_QUEUED: usize = 10_000;
 /// How long a connection trusts the rights it read.
 const RIGHTS_TTL: Duration = Duration::from_secs(1);
+/// The read chunk, and the starting size of the input and reply buffers.
+const CHUNK: usize = 16 << 10;
+/// What a connection reserves from the memory budget when it opens: its read chunk, input
+/// and reply buffers, the task.
+pub const CONN_MEMORY: usize = 3 * CHUNK + 4096;
+/// How long a reply may take to be written (a client that stops reading is closed).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often slow and idle connections are looked for.
+const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Binds the RESP port if `RespPort` is set.
 pub fn bind(state: &NodeState) -> Result<Option<TcpListener>, String> {
@@ -67,29 +88,64 @@ pub fn bind(state: &NodeState) -> Result<Option<TcpListener>, String> {
     Ok(Some(l))
 }
 
+/// Tells a refused client why, best effort, without waiting; the socket is then dropped.
+fn refuse(s: &TcpStream, why: &str) {
+    let mut line = Vec::new();
+    proto::write_error(&mut line, &format!("ERR {why}"));
+    let _ = s.try_write(&line);
+}
+
 /// Accepts connections until `stop` turns true, then waits for them to end.
 pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiver<bool>) {
-    let open = Rc::new(Cell::new(0usize));
+    let limits = state.vars.borrow().conn.resp();
+    let slots = Slots::new(limits, slots::Names::RESP);
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = Vec::new();
     loop {
-        tokio::select! {
+        let (s, peer) = tokio::select! {
             _ = stop.changed() => break,
-            r = l.accept() => {
-                let Ok((mut s, peer)) = r else { continue };
-                if open.get() >= MAX_CONNS {
-                    let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+            _ = sweep.tick() => {
+                let n = slots.sweep(Instant::now());
+                if n > 0 {
+                    crate::log_debug!("RESP: closed {n} slow or idle connection(s)");
+                }
+                continue;
+            }
+            r = l.accept() => match r {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: wait a little instead of spinning.
+                    log_warn!("RESP accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
-                let _ = s.set_nodelay(true);
-                open.set(open.get() + 1);
-                let (st, o, stp) = (state.clone(), open.clone(), stop.clone());
-                tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
-                tasks.push(tokio::task::spawn_local(async move {
-                    Conn::new(st, peer).run(s, stp).await;
-                    o.set(o.get() - 1);
-                }));
+            },
+        };
+        let now = Instant::now();
+        let slot = match slots.admit(peer.ip(), now) {
+            Ok(g) => g,
+            Err(slots::Refused(why)) => {
+                refuse(&s, &why);
+                crate::log_debug!("RESP connection from {peer} refused: {why}");
+                continue;
             }
-        }
+        };
+        let grant = match state.budget.reserve(CONN_MEMORY, "a RESP connection") {
+            Ok(g) => g,
+            Err(e) => {
+                refuse(&s, &e.to_string());
+                continue;
+            }
+        };
+        // A Redis client may keep a pooled connection idle before its first command.
+        slot.slot.set(Activity::Idle, now);
+        let _ = s.set_nodelay(true);
+        let (st, stp) = (state.clone(), stop.clone());
+        tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+        tasks.push(tokio::task::spawn_local(async move {
+            Conn::new(st, peer).run(s, stp, slot, grant).await;
+        }));
     }
     for t in tasks {
         let _ = t.await;
@@ -101,8 +157,12 @@ type Watch = (u64, Vec<(MimeiId, Vec<u8>)>);
 
 struct Conn {
     state: Rc<NodeState>,
+    /// The client's address.
+    peer: SocketAddr,
     /// Who the connection acts as; `None` before AUTH from a remote address.
     user: Option<LeitherId>,
+    /// What the node makes of `user` for the rate limits (owner, user, visitor).
+    class: Option<Class>,
     /// The database: Mimei and version (`None` = cur); `None` until first used.
     db: Option<(MimeiId, Option<u64>)>,
     rights: Option<(Instant, MimeiId, Rights)>,
@@ -118,10 +178,13 @@ struct Conn {
 
 impl Conn {
     fn new(state: Rc<NodeState>, peer: SocketAddr) -> Conn {
-        let user = peer.ip().is_loopback().then(|| state.key.id());
+        let owner = slots::is_owner_loopback(peer.ip());
+        let user = owner.then(|| state.key.id());
         Conn {
             state,
+            peer,
             user,
+            class: owner.then_some(Class::Owner),
             db: None,
             rights: None,
             multi: None,
@@ -134,11 +197,28 @@ impl Conn {
         }
     }
 
-    async fn run(mut self, mut s: TcpStream, mut stop: watch::Receiver<bool>) {
-        let mut buf: Vec<u8> = Vec::with_capacity(16 << 10);
-        let mut out: Vec<u8> = Vec::with_capacity(16 << 10);
+    /// Pays for one command from the client's rate bucket; the error line when refused.
+    fn pay(&mut self) -> Result<(), String> {
+        ops::rate::charge(&self.state, Some(self.peer.ip()), self.class, Cost::CALL).map_err(|l| {
+            if self.multi.is_some() {
+                self.multi_failed = true;
+            }
+            format!("ERR {l}")
+        })
+    }
+
+    async fn run(
+        mut self,
+        mut s: TcpStream,
+        mut stop: watch::Receiver<bool>,
+        guard: SlotGuard,
+        mut grant: Grant,
+    ) {
+        let slot = guard.slot.clone();
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+        let mut out: Vec<u8> = Vec::with_capacity(CHUNK);
         let mut parser = Parser::new(Limits::DEFAULT);
-        let mut chunk = vec![0u8; 16 << 10];
+        let mut chunk = vec![0u8; CHUNK];
         // Set when replies were sent before every buffered command ran: run the rest before
         // reading more.
         let mut backlog = false;
@@ -146,12 +226,32 @@ impl Conn {
             if !backlog {
                 let n = tokio::select! {
                     _ = stop.changed() => break,
+                    _ = slot.closed() => break,
                     r = s.read(&mut chunk) => match r {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     },
                 };
+                let now = Instant::now();
+                slot.touch(now);
+                // The input buffer grows only within the memory budget: doubling up to 1 MiB,
+                // then a MiB at a time, so a large value needs little more than its size.
+                let want = if buf.len() + n > buf.capacity() {
+                    let step = buf.capacity().clamp(CHUNK, 1 << 20);
+                    (buf.capacity() + step).max(buf.len() + n)
+                } else {
+                    buf.capacity()
+                };
+                let need = chunk.len() + want + out.capacity();
+                if let Err(e) = grant.resize(need.max(CONN_MEMORY)) {
+                    out.clear();
+                    write_error(&mut out, &format!("ERR {e}"));
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out)).await;
+                    break;
+                }
+                buf.reserve_exact(want - buf.len());
                 buf.extend_from_slice(&chunk[..n]);
+                slot.set(Activity::Busy, now);
             }
             backlog = false;
             self.now_ms = crate::clock::unix_ms();
@@ -165,7 +265,10 @@ impl Conn {
                         used += len;
                         let args: Vec<&[u8]> = cmd.args.iter().map(|a| a.as_ref()).collect();
                         if !args.is_empty() {
-                            self.command(&args, &mut out);
+                            match self.pay() {
+                                Ok(()) => self.command(&args, &mut out),
+                                Err(line) => write_error(&mut out, &line),
+                            }
                         }
                         if self.quit {
                             break;
@@ -204,10 +307,19 @@ impl Conn {
                     }
                 }
             }
+            // The replies are held already; past the budget, the connection goes after them.
+            let held = chunk.len() + buf.capacity() + out.capacity();
+            if let Err(e) = grant.resize(held.max(CONN_MEMORY)) {
+                write_error(&mut out, &format!("ERR {e}"));
+                fatal = true;
+            }
             if !out.is_empty() {
-                if s.write_all(&out).await.is_err() {
-                    break;
+                // A client that does not read its replies does not hold its slot for ever.
+                match tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out)).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
+                slot.touch(Instant::now());
                 out.clear();
             }
             if fatal || self.quit {
@@ -216,10 +328,27 @@ impl Conn {
             if buf.capacity() > (1 << 20) && buf.len() < (64 << 10) {
                 buf.shrink_to(64 << 10);
             }
+            if out.capacity() > (1 << 20) {
+                out.shrink_to(CHUNK);
+            }
+            let _ = grant.resize((chunk.len() + buf.capacity() + out.capacity()).max(CONN_MEMORY));
+            // Between commands the connection is idle; inside one (a partial command in the
+            // buffer), the command's clock counts from its last byte.
+            let now = Instant::now();
+            if backlog {
+                continue;
+            }
+            if buf.is_empty() {
+                slot.set(Activity::Idle, now);
+            } else {
+                slot.set(Activity::Head, now);
+                slot.restart(now);
+            }
         }
         if self.watch.take().is_some() {
             self.state.db.borrow_mut().unwatch();
         }
+        drop(guard);
     }
 
     fn command(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
@@ -399,7 +528,17 @@ impl Conn {
         let text = std::str::from_utf8(pass).map_err(|_| wrong())?;
         let p = crate::pki::Pass::parse(text).map_err(|_| wrong())?;
         p.verify(crate::clock::unix_now()).map_err(|_| wrong())?;
-        self.user = Some(p.signer_id());
+        let id = p.signer_id();
+        self.class = Some(if *p.public_key() == self.state.key.public_key() {
+            Class::Owner
+        } else if crate::accounts::admitted::is_member(&self.state.store, &id.to_string())
+            .unwrap_or(false)
+        {
+            Class::User
+        } else {
+            Class::Visitor
+        });
+        self.user = Some(id);
         self.rights = None;
         Ok(Reply::OK)
     }

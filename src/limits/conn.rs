@@ -1,11 +1,13 @@
 //! The connection settings of `SystemVars.json` (issue #15, item 7): how many connections
-//! the HTTP ports hold, how many one address may hold, the slots kept for loopback, and how
-//! long a client may take to send a request head, stay idle between requests, or keep a
-//! WebSocket silent before it is the first to go when slots run short.
+//! the HTTP ports and the RESP port hold, how many one address may hold, the slots kept for
+//! loopback, and how long a client may take to send a request head (a RESP command), stay
+//! idle between requests, or keep a WebSocket silent before it is the first to go when slots
+//! run short.
 //!
 //! A block of its own so `config` stays one match over keys: [`ConnLimits::parse_key`]
 //! takes the keys it knows, [`ConnLimits::entries`] writes them back. Used by the accept
-//! loop in [`crate::http`] (policy in [`crate::http::slots`]) and the RESP listener.
+//! loops of [`crate::http`] and the RESP listener, through the policy of
+//! [`super::slots`] (HTTP takes these settings as they are; [`ConnLimits::resp`] is RESP's view).
 
 use crate::api::Value;
 
@@ -28,6 +30,12 @@ pub struct ConnLimits {
     /// `WsIdleSecs`: a WebSocket with no message either way for this long is idle; idle
     /// ones are closed first when the port is full (default 60).
     pub ws_idle_secs: u64,
+    /// `RespMaxConnections`: connections the RESP port holds at once (default 64); each
+    /// reserves its buffers from the memory budget while it is open.
+    pub resp_max_connections: usize,
+    /// `RespIdleSecs`: how long an idle RESP connection is kept while the port is at most
+    /// half full (default 300); it shrinks to 1 s as the port fills.
+    pub resp_idle_secs: u64,
 }
 
 impl Default for ConnLimits {
@@ -39,6 +47,8 @@ impl Default for ConnLimits {
             header_timeout_secs: 5,
             keep_alive_secs: 30,
             ws_idle_secs: 60,
+            resp_max_connections: 64,
+            resp_idle_secs: 300,
         }
     }
 }
@@ -81,6 +91,18 @@ const KEYS: &[(&str, u64, u64, &str)] = &[
         86_400,
         "a number of seconds from 1 to 86400",
     ),
+    (
+        "RespMaxConnections",
+        4,
+        65_536,
+        "a number of connections from 4 to 65536, above HttpLoopbackReserve",
+    ),
+    (
+        "RespIdleSecs",
+        1,
+        86_400,
+        "a number of seconds from 1 to 86400",
+    ),
 ];
 
 impl ConnLimits {
@@ -106,7 +128,9 @@ impl ConnLimits {
             "HttpLoopbackReserve" => self.loopback_reserve = u,
             "HttpHeaderTimeoutSecs" => self.header_timeout_secs = n,
             "HttpKeepAliveSecs" => self.keep_alive_secs = n,
-            _ => self.ws_idle_secs = n,
+            "WsIdleSecs" => self.ws_idle_secs = n,
+            "RespMaxConnections" => self.resp_max_connections = u,
+            _ => self.resp_idle_secs = n,
         }
         Ok(true)
     }
@@ -116,7 +140,21 @@ impl ConnLimits {
         if self.loopback_reserve >= self.max_connections {
             return Err(("HttpLoopbackReserve", KEYS[2].3));
         }
+        if self.loopback_reserve >= self.resp_max_connections {
+            return Err(("RespMaxConnections", KEYS[6].3));
+        }
         Ok(())
+    }
+
+    /// The limits of the RESP port: `RespMaxConnections` slots, idle ones kept
+    /// `RespIdleSecs` (Redis clients keep pooled connections open), a command due
+    /// `HttpHeaderTimeoutSecs` after its last byte; per address and loopback as HTTP's.
+    pub fn resp(&self) -> ConnLimits {
+        ConnLimits {
+            max_connections: self.resp_max_connections,
+            keep_alive_secs: self.resp_idle_secs,
+            ..self.clone()
+        }
     }
 
     /// The settings as `SystemVars.json` entries, in a fixed order.
@@ -129,6 +167,8 @@ impl ConnLimits {
             (KEYS[3].0.into(), n(self.header_timeout_secs)),
             (KEYS[4].0.into(), n(self.keep_alive_secs)),
             (KEYS[5].0.into(), n(self.ws_idle_secs)),
+            (KEYS[6].0.into(), n(self.resp_max_connections as u64)),
+            (KEYS[7].0.into(), n(self.resp_idle_secs)),
         ]
     }
 }
@@ -153,6 +193,9 @@ mod tests {
             assert_eq!(again.parse_key(&k, &v), Ok(true));
         }
         assert_eq!(again, l);
+        assert_eq!(l.parse_key("RespIdleSecs", &Value::Int(9)), Ok(true));
+        assert_eq!(l.resp().keep_alive_secs, 9);
+        assert_eq!(l.resp().max_connections, 64);
         l.loopback_reserve = 64;
         assert!(l.check().is_err());
     }

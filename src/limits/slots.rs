@@ -1,4 +1,5 @@
-//! Connection slots of one HTTP port, and who goes when they run short (issue #15, item 7).
+//! Connection slots of one port (an HTTP port or the RESP port), and who goes when they run
+//! short (issue #15, item 7).
 //!
 //! Each accepted connection holds a [`Slot`] saying what it is doing: waiting for its first
 //! request head ([`Activity::Fresh`]), inside a head ([`Activity::Head`]), being served
@@ -19,6 +20,10 @@
 //!   for the next request on a kept-alive connection): a slowloris is closed;
 //! - an idle keep-alive connection is closed after `HttpKeepAliveSecs` while the port is at
 //!   most half full, and sooner as it fills (1 s when full).
+//!
+//! The names above are the HTTP port's settings; the RESP port applies the same rules with
+//! `RespMaxConnections` and `RespIdleSecs` ([`crate::limits::ConnLimits::resp`]), and a
+//! refusal names the settings of its port ([`Names`]).
 //!
 //! The table is sans-io: it takes the time from the caller; the connection's task learns of
 //! its eviction through [`Slot::closed`].
@@ -86,6 +91,12 @@ impl Slot {
         }
     }
 
+    /// Restarts the clock of the current activity (RESP: a command's timeout counts from
+    /// its last byte, so a large value on a slow link is not cut off).
+    pub fn restart(&self, now: Instant) {
+        self.since.set(now);
+    }
+
     /// Bytes went one way or the other.
     pub fn touch(&self, now: Instant) {
         self.last_io.set(now);
@@ -128,10 +139,37 @@ impl Slot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);
 
+/// The settings a refusal names, per kind of port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    /// Connections per port.
+    pub max: &'static str,
+    /// Connections per address.
+    pub per_address: &'static str,
+    /// Slots for loopback clients.
+    pub reserve: &'static str,
+}
+
+impl Names {
+    /// An HTTP port's.
+    pub const HTTP: Names = Names {
+        max: "HttpMaxConnections",
+        per_address: "HttpMaxPerAddress",
+        reserve: "HttpLoopbackReserve",
+    };
+    /// The RESP port's.
+    pub const RESP: Names = Names {
+        max: "RespMaxConnections",
+        per_address: "HttpMaxPerAddress",
+        reserve: "HttpLoopbackReserve",
+    };
+}
+
 /// The slots of one port.
 #[derive(Debug)]
 pub struct Slots {
     limits: ConnLimits,
+    names: Names,
     open: RefCell<Vec<Rc<Slot>>>,
 }
 
@@ -150,10 +188,11 @@ impl Drop for SlotGuard {
 }
 
 impl Slots {
-    /// An empty table with these limits.
-    pub fn new(limits: ConnLimits) -> Rc<Slots> {
+    /// An empty table with these limits; refusals name the settings in `names`.
+    pub fn new(limits: ConnLimits, names: Names) -> Rc<Slots> {
         Rc::new(Slots {
             limits,
+            names,
             open: RefCell::new(Vec::new()),
         })
     }
@@ -200,8 +239,8 @@ impl Slots {
                 None => {
                     return Err(Refused(format!(
                         "your address holds {} connections already, the most one address may \
-                         (HttpMaxPerAddress in SystemVars.json); close one and try again",
-                        l.max_per_address
+                         ({} in SystemVars.json); close one and try again",
+                        l.max_per_address, self.names.per_address
                     )));
                 }
             }
@@ -223,10 +262,11 @@ impl Slots {
             match victim {
                 Some(v) => self.evict(&v, Closed::Evicted),
                 None => {
+                    let n = self.names;
                     return Err(Refused(format!(
                         "all {cap} connections open to outside clients are busy \
-                         (HttpMaxConnections, HttpLoopbackReserve in SystemVars.json); \
-                         try again soon"
+                         ({}, {} in SystemVars.json); try again soon",
+                        n.max, n.reserve
                     )));
                 }
             }
@@ -322,7 +362,7 @@ mod tests {
 
     #[test]
     fn one_address_is_capped_and_its_idlest_makes_room() {
-        let slots = Slots::new(limits(8, 2, 1));
+        let slots = Slots::new(limits(8, 2, 1), Names::HTTP);
         let t = Instant::now();
         let a = slots.admit(ip("192.0.2.1"), t).unwrap();
         let b = slots.admit(ip("192.0.2.1"), t).unwrap();
@@ -346,7 +386,7 @@ mod tests {
 
     #[test]
     fn a_full_port_closes_the_idlest_and_keeps_loopback_slots() {
-        let slots = Slots::new(limits(4, 4, 1));
+        let slots = Slots::new(limits(4, 4, 1), Names::HTTP);
         let t = Instant::now();
         let held: Vec<_> = (0..3)
             .map(|i| {
@@ -380,7 +420,7 @@ mod tests {
     fn silent_websockets_go_first_only_after_ws_idle() {
         let mut l = limits(2, 2, 0);
         l.ws_idle_secs = 10;
-        let slots = Slots::new(l);
+        let slots = Slots::new(l, Names::HTTP);
         let t = Instant::now();
         let a = slots.admit(ip("192.0.2.1"), t).unwrap();
         let b = slots.admit(ip("192.0.2.2"), t).unwrap();
@@ -404,7 +444,7 @@ mod tests {
         let mut l = limits(4, 4, 0);
         l.header_timeout_secs = 5;
         l.keep_alive_secs = 30;
-        let slots = Slots::new(l);
+        let slots = Slots::new(l, Names::HTTP);
         let t = Instant::now();
         let slow = slots.admit(ip("192.0.2.1"), t).unwrap();
         let idle = slots.admit(ip("192.0.2.2"), t).unwrap();
