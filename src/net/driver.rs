@@ -78,6 +78,8 @@ pub struct Driver {
     dials: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, NetError>>>,
     /// Dials to bootstrap peers not settled yet; when all fail, the node says it is alone.
     bootstrap_dials: HashSet<ConnectionId>,
+    /// Dials already retried from a fresh local port (see `fresh_port_redial`).
+    fresh_port_dials: HashSet<ConnectionId>,
     bootstrap_ok: bool,
 }
 
@@ -90,6 +92,7 @@ impl Driver {
             queries: HashMap::new(),
             dials: HashMap::new(),
             bootstrap_dials: HashSet::new(),
+            fresh_port_dials: HashSet::new(),
             bootstrap_ok: false,
         }
     }
@@ -379,6 +382,25 @@ impl Driver {
                 error,
                 peer_id,
             } => {
+                // The TCP transport dials from the listen port (for NATs to see it); when
+                // that 4-tuple is still taken (a connection between the same two ports in
+                // TIME_WAIT, or both sides dialling at once) Linux says EADDRINUSE, which
+                // libp2p-tcp does not retry. A dial someone waits for is retried once from a
+                // fresh port.
+                if self.dials.contains_key(&connection_id)
+                    && !self.fresh_port_dials.remove(&connection_id)
+                    && let Some(opts) = fresh_port_redial(&error, peer_id)
+                {
+                    let id = opts.connection_id();
+                    if self.swarm.dial(opts).is_ok()
+                        && let Some(tx) = self.dials.remove(&connection_id)
+                    {
+                        log_debug!("dial: local port taken, retrying from a fresh port");
+                        self.dials.insert(id, tx);
+                        self.fresh_port_dials.insert(id);
+                        return;
+                    }
+                }
                 let reason = dial_reason(&error);
                 if let Some(tx) = self.dials.remove(&connection_id) {
                     let _ = tx.send(Err(NetError::Dial {
@@ -633,6 +655,47 @@ impl Driver {
 
 /// What went wrong in a dial, in words a person can act on (libp2p's own text is often just
 /// "Dial error").
+/// The same dial from a fresh local port, when `e` failed only because the local address was
+/// in use (EADDRINUSE from dialling out of the listen port).
+fn fresh_port_redial(e: &libp2p::swarm::DialError, peer: Option<PeerId>) -> Option<DialOpts> {
+    let libp2p::swarm::DialError::Transport(errs) = e else {
+        return None;
+    };
+    if !errs.iter().any(|(_, e)| addr_in_use(e, 0)) {
+        return None;
+    }
+    let addrs: Vec<Multiaddr> = errs.iter().map(|(a, _)| a.clone()).collect();
+    Some(match peer {
+        Some(p) => DialOpts::peer_id(p)
+            .addresses(addrs)
+            .allocate_new_port()
+            .build(),
+        None => DialOpts::unknown_peer_id()
+            .address(addrs.first()?.clone())
+            .allocate_new_port()
+            .build(),
+    })
+}
+
+/// Whether `e`, or an error it wraps, is EADDRINUSE. The transports box their errors into
+/// `io::Error`s, whose `source()` skips the boxed error, so the box is opened too.
+fn addr_in_use(e: &(dyn std::error::Error + 'static), depth: u8) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::AddrInUse {
+            return true;
+        }
+        if let Some(inner) = io.get_ref()
+            && addr_in_use(inner, depth + 1)
+        {
+            return true;
+        }
+    }
+    e.source().is_some_and(|s| addr_in_use(s, depth + 1))
+}
+
 fn dial_reason(e: &libp2p::swarm::DialError) -> String {
     use libp2p::swarm::DialError;
     match e {
@@ -676,4 +739,31 @@ pub fn strip_p2p(addr: &Multiaddr) -> Multiaddr {
     addr.iter()
         .filter(|p| !matches!(p, libp2p::core::multiaddr::Protocol::P2p(_)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libp2p::core::transport::TransportError;
+    use std::io::{Error, ErrorKind};
+
+    fn transport_error(e: Error) -> libp2p::swarm::DialError {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
+        libp2p::swarm::DialError::Transport(vec![(addr, TransportError::Other(e))])
+    }
+
+    #[test]
+    fn a_taken_local_port_is_retried_from_a_fresh_one() {
+        // As the boxed transports wrap it: an io::Error holding the io::Error.
+        let e = transport_error(Error::other(Error::from(ErrorKind::AddrInUse)));
+        // (PortUse::New is set by `allocate_new_port`; DialOpts does not show it outside.)
+        assert!(fresh_port_redial(&e, Some(PeerId::random())).is_some());
+        assert!(
+            fresh_port_redial(&transport_error(Error::from(ErrorKind::AddrInUse)), None).is_some()
+        );
+        // Any other failure is reported, not retried.
+        let e = transport_error(Error::from(ErrorKind::ConnectionRefused));
+        assert!(fresh_port_redial(&e, None).is_none());
+        assert!(fresh_port_redial(&libp2p::swarm::DialError::NoAddresses, None).is_none());
+    }
 }
