@@ -317,6 +317,9 @@ fn a_guest_reads_a_private_mimei_by_cid() {
     assert_eq!((s, b.as_str()), (200, secret));
     let (s, _) = get(&format!("{}/mm/{mid}/doc.txt?sid={mallory}", n.url), &[]);
     assert_eq!(s, 200);
+    // The owner's CLI signs in with the node key to read through the gateway.
+    let cat = common::ok(&common::leither(&n.home, &["ipfs", "cat", &doc]));
+    assert_eq!(cat, secret);
     // A public Mimei's blocks and a plain add are anyone's, as in IPFS.
     let (_, open_root, _) = mimei_with_doc(&n, &owner, "open", 1, "hello world");
     let (s, b) = get(&format!("{}/ipfs/{open_root}/doc.txt", n.url), &[]);
