@@ -426,6 +426,44 @@ fn a_public_folder_links_a_private_block() {
     assert!(!b.contains(secret));
 }
 
+/// A database version is a tree of blocks too: its root (`MMSum`) must not open the
+/// database to whoever names it.
+#[test]
+fn a_guest_reads_a_private_database_version_by_cid() {
+    let n = TestNode::start();
+    let (owner, mallory, _) = owner_and_mallory(&n);
+    let mid = unquote(&ok(
+        &n,
+        "MMCreate",
+        &format!("[\"{owner}\",\"\",\"\",\"ledger\",2,0]"),
+    ));
+    let mm = unquote(&ok(
+        &n,
+        "MMOpen",
+        &format!("[\"{owner}\",\"{mid}\",\"cur\"]"),
+    ));
+    ok(&n, "Set", &format!("[\"{mm}\",\"pin-code\",\"8812\"]"));
+    ok(&n, "MMBackup", &format!("[\"{mm}\",\"{mid}\",\"\"]"));
+    let root = unquote(&ok(
+        &n,
+        "MMSum",
+        &format!("[\"{owner}\",\"{mid}\",\"last\"]"),
+    ));
+    for sid in ["", mallory.as_str()] {
+        for q in ["format=raw", "format=car"] {
+            let (s, b) = get(&format!("{}/ipfs/{root}?{q}&sid={sid}", n.url), &[]);
+            assert_eq!(s, 403, "{q}: {b}");
+            assert!(!b.contains("8812"), "{b}");
+        }
+    }
+    let (s, b) = get(
+        &format!("{}/ipfs/{root}?format=car&sid={owner}", n.url),
+        &[],
+    );
+    assert_eq!(s, 200);
+    assert!(b.contains("8812"), "the owner's CAR holds the entry");
+}
+
 /// A node that connects to ours asks for the diary's blocks over bitswap (its gateway does,
 /// for a CID it lacks). A peer is the user its node key is: it gets public blocks, and a
 /// private Mimei's only once that Mimei grants its node ID read.
