@@ -306,6 +306,16 @@ fn a_guest_reads_a_private_mimei_by_cid() {
     // The owner reads it; so does a user the diary grants read, and by the same rule /mm/.
     let (s, b) = get(&format!("{file}?sid={owner}"), &[]);
     assert_eq!((s, b.as_str()), (200, secret));
+    // Served for the session's rights: no shared cache may keep it.
+    let (_, head) = get(
+        &format!("{file}?sid={owner}"),
+        &["-D", "-", "-o", "/dev/null"],
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: private, max-age"),
+        "{head}"
+    );
     ok(
         &n,
         "MMSetRight",
@@ -327,6 +337,15 @@ fn a_guest_reads_a_private_mimei_by_cid() {
     let added = ok(&n, "IpfsAdd", &format!("[\"{owner}\",\"plain words\"]"));
     let (s, b) = get(&format!("{}/ipfs/{}", n.url, field(&added, "cid", 0)), &[]);
     assert_eq!((s, b.as_str()), (200, "plain words"));
+    let (_, head) = get(
+        &format!("{}/ipfs/{}", n.url, field(&added, "cid", 0)),
+        &["-D", "-", "-o", "/dev/null"],
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: public, max-age"),
+        "{head}"
+    );
     // A stale session does not stop public content (it is looked up only when needed).
     let (s, _) = get(
         &format!("{}/ipfs/{open_root}?sid=nosuchsession", n.url),

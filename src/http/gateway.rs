@@ -38,6 +38,11 @@ const MAX_LISTING: usize = 100_000;
 const MAX_PATH_SEGMENTS: usize = 64;
 /// Immutable content: cache for a year.
 const CACHE: &str = "public, max-age=29030400, immutable";
+/// [`CACHE`] for content served only because of the caller's rights: no shared cache may
+/// keep it (`public` would let one store an answer to a request with `Authorization`).
+const PRIVATE_CACHE: &str = "private, max-age=29030400, immutable";
+/// What a front's `no-cache` becomes for such content.
+const PRIVATE_NO_CACHE: &str = "private, no-cache";
 
 /// What a failed lookup answers: status, message, and the block it lacked if that is why
 /// (the network may have it).
@@ -443,6 +448,15 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
             let body = super::reply::json_error(&message, "gateway");
             return send(request, writer, status, "application/json", body).await;
         }
+    };
+    let cache = if reads.access.borrow().restricted() {
+        if cache == CACHE {
+            PRIVATE_CACHE
+        } else {
+            PRIVATE_NO_CACHE
+        }
+    } else {
+        cache
     };
     let etag = match &plan {
         Plan::Raw(t) => format!("\"{}.raw\"", t.cid),

@@ -134,7 +134,10 @@ pub struct BlockAccess<'s> {
     /// The session named did not resolve: reading goes on as a guest, and a refusal is this.
     stale: Option<BlockError>,
     within: Option<MimeiId>,
+    /// Mimeis decided for the reader, and for a guest.
     decided: Vec<(MimeiId, bool)>,
+    decided_guest: Vec<(MimeiId, bool)>,
+    restricted: bool,
 }
 
 /// Most Mimeis remembered per [`BlockAccess`] (a block records at most 64).
@@ -150,6 +153,8 @@ impl<'s> BlockAccess<'s> {
             stale: None,
             within: None,
             decided: Vec::new(),
+            decided_guest: Vec::new(),
+            restricted: false,
         }
     }
 
@@ -163,7 +168,15 @@ impl<'s> BlockAccess<'s> {
             stale: None,
             within: None,
             decided: Vec::new(),
+            decided_guest: Vec::new(),
+            restricted: false,
         }
+    }
+
+    /// Whether a block passed that a guest could not have had: what was read must not go to
+    /// a shared cache.
+    pub fn restricted(&self) -> bool {
+        self.restricted
     }
 
     /// Reading inside Mimei `mid`, which the door found the reader may read (`/mm/`, `/mf/`,
@@ -201,37 +214,22 @@ impl<'s> BlockAccess<'s> {
         if who == Who::Owner {
             return true;
         }
-        for m in &tags.mimeis {
-            let mid = MimeiId::from_bytes(*m);
-            if let Some((_, ok)) = self.decided.iter().find(|(d, _)| *d == mid) {
-                if *ok {
-                    return true;
-                }
-                continue;
-            }
-            let ok = may_read(self.state, who.user(), &mid);
-            if self.decided.len() < MAX_DECIDED {
-                self.decided.push((mid, ok));
-            }
-            if ok {
-                return true;
-            }
-        }
-        false
+        one_readable(self.state, who.user(), tags, &mut self.decided)
     }
 
     /// Whether the reader may have `cid` (stored or not: tags may come before the block).
     pub fn check(&mut self, cid: &Cid) -> Result<(), BlockError> {
         let tags = Blocks::new(&self.state.store).tags(cid)?;
-        if tags.open() {
+        if tags.open() || empty_node(cid) {
             return Ok(());
         }
-        if let Some(m) = &self.within
-            && (tags.has(m.as_bytes()) || tags.full())
-        {
-            return Ok(());
-        }
-        if empty_node(cid) || self.may_read_one(&tags) {
+        let inside = self
+            .within
+            .is_some_and(|m| tags.has(m.as_bytes()) || tags.full());
+        if inside || self.may_read_one(&tags) {
+            if !self.restricted && !one_readable(self.state, None, &tags, &mut self.decided_guest) {
+                self.restricted = true;
+            }
             return Ok(());
         }
         Err(match &self.stale {
@@ -242,6 +240,33 @@ impl<'s> BlockAccess<'s> {
             _ => BlockError::Private { cid: *cid },
         })
     }
+}
+
+/// Whether `user` (`None`: a guest) may read one of `tags`' Mimeis, with the answers so far
+/// in `decided` (each Mimei's header is verified once).
+fn one_readable(
+    state: &NodeState,
+    user: Option<&LeitherId>,
+    tags: &Tags,
+    decided: &mut Vec<(MimeiId, bool)>,
+) -> bool {
+    for m in &tags.mimeis {
+        let mid = MimeiId::from_bytes(*m);
+        if let Some((_, ok)) = decided.iter().find(|(d, _)| *d == mid) {
+            if *ok {
+                return true;
+            }
+            continue;
+        }
+        let ok = may_read(state, user, &mid);
+        if decided.len() < MAX_DECIDED {
+            decided.push((mid, ok));
+        }
+        if ok {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether `user` (`None`: a guest) may read Mimei `mid` here: its read right, or write
