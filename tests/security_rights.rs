@@ -370,3 +370,303 @@ fn a_handle_left_by_lever_rm_is_dead() {
         assert_eq!(s, 404, "{f} through a handle left by lever rm: {b}");
     }
 }
+
+// --- Blocks by CID (docs/security.md): a private Mimei's blocks go only to its readers. ---
+
+/// What a JSON answer holds after `"key":"`, the `nth` time (0 = first).
+fn field(b: &str, key: &str, nth: usize) -> String {
+    b.split(&format!("\"{key}\":\""))
+        .nth(nth + 1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no {key} #{nth} in {b}"))
+        .to_string()
+}
+
+/// The owner's session, mallory's (an admitted user), and mallory's user ID.
+fn owner_and_mallory(n: &TestNode) -> (String, String, String) {
+    let (owner, user) = owner_and_user(n);
+    let info = ok(n, "Login", r#"["mallory","secret-pw","byname"]"#);
+    (owner, user, field(&info, "uid", 0))
+}
+
+/// A file Mimei of `sid` granting everyone `right` (0: private), holding `doc.txt` with
+/// `text`, backed up as version 1. Returns its ID, the version's root and the file's CID.
+fn mimei_with_doc(
+    n: &TestNode,
+    sid: &str,
+    mark: &str,
+    right: u32,
+    text: &str,
+) -> (String, String, String) {
+    let mid = unquote(&ok(
+        n,
+        "MMCreate",
+        &format!("[\"{sid}\",\"\",\"\",\"{mark}\",1,{right}]"),
+    ));
+    let fsid = unquote(&ok(
+        n,
+        "MFOpenByPath",
+        &format!("[\"{sid}\",\"{mid}\",\"doc.txt\",66]"),
+    ));
+    ok(n, "MFSetData", &format!("[\"{fsid}\",\"{text}\"]"));
+    ok(n, "MFClose", &format!("[\"{fsid}\"]"));
+    ok(n, "MMBackup", &format!("[\"{sid}\",\"{mid}\",\"\"]"));
+    let root = unquote(&ok(n, "MMSum", &format!("[\"{sid}\",\"{mid}\",\"last\"]")));
+    let ls = ok(n, "IpfsLs", &format!("[\"{sid}\",\"{root}\"]"));
+    (mid, root, field(&ls, "cid", 1))
+}
+
+fn get(url: &str, extra: &[&str]) -> (u16, String) {
+    let mut args = extra.to_vec();
+    args.push(url);
+    let (s, b) = curl(&args);
+    (s, String::from_utf8_lossy(&b).to_string())
+}
+
+/// The owner keeps a diary in a private Mimei; anyone who learns its CIDs (a published head
+/// names the root) used to read it at /ipfs/<cid>.
+#[test]
+fn a_guest_reads_a_private_mimei_by_cid() {
+    let n = TestNode::start();
+    let (owner, mallory, mallory_id) = owner_and_mallory(&n);
+    let secret = "dear diary: the code is 4711";
+    let (mid, root, doc) = mimei_with_doc(&n, &owner, "diary", 0, secret);
+    let urls = [
+        format!("{}/ipfs/{root}", n.url),
+        format!("{}/ipfs/{root}/doc.txt", n.url),
+        format!("{}/ipfs/{doc}", n.url),
+        format!("{}/ipfs/{doc}?format=raw", n.url),
+        format!("{}/ipfs/{root}?format=car", n.url),
+    ];
+    for u in &urls {
+        let (s, b) = get(u, &[]);
+        assert_eq!(s, 403, "a guest at {u}: {b}");
+        assert!(
+            b.contains("private Mimei") && !b.contains(secret),
+            "{u}: {b}"
+        );
+        // Another user of the node, who holds no right on the diary, neither.
+        let (s, b) = get(u, &["-H", &format!("Authorization: Bearer {mallory}")]);
+        assert_eq!(s, 403, "mallory at {u}: {b}");
+    }
+    let file = format!("{}/ipfs/{doc}", n.url);
+    // The owner reads it; so does a user the diary grants read, and by the same rule /mm/.
+    let (s, b) = get(&format!("{file}?sid={owner}"), &[]);
+    assert_eq!((s, b.as_str()), (200, secret));
+    // Served for the session's rights: no shared cache may keep it.
+    let (_, head) = get(
+        &format!("{file}?sid={owner}"),
+        &["-D", "-", "-o", "/dev/null"],
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: private, max-age"),
+        "{head}"
+    );
+    ok(
+        &n,
+        "MMSetRight",
+        &format!("[\"{owner}\",\"{mid}\",\"{mallory_id}\",\"read\"]"),
+    );
+    let (s, b) = get(&file, &["-H", &format!("Authorization: Bearer {mallory}")]);
+    assert_eq!((s, b.as_str()), (200, secret));
+    let (s, b) = get(&format!("{}/ipfs/{root}/doc.txt?sid={mallory}", n.url), &[]);
+    assert_eq!((s, b.as_str()), (200, secret));
+    let (s, _) = get(&format!("{}/mm/{mid}/doc.txt?sid={mallory}", n.url), &[]);
+    assert_eq!(s, 200);
+    // The owner's CLI signs in with the node key to read through the gateway.
+    let cat = common::ok(&common::leither(&n.home, &["ipfs", "cat", &doc]));
+    assert_eq!(cat, secret);
+    // A public Mimei's blocks and a plain add are anyone's, as in IPFS.
+    let (_, open_root, _) = mimei_with_doc(&n, &owner, "open", 1, "hello world");
+    let (s, b) = get(&format!("{}/ipfs/{open_root}/doc.txt", n.url), &[]);
+    assert_eq!((s, b.as_str()), (200, "hello world"));
+    let added = ok(&n, "IpfsAdd", &format!("[\"{owner}\",\"plain words\"]"));
+    let (s, b) = get(&format!("{}/ipfs/{}", n.url, field(&added, "cid", 0)), &[]);
+    assert_eq!((s, b.as_str()), (200, "plain words"));
+    let (_, head) = get(
+        &format!("{}/ipfs/{}", n.url, field(&added, "cid", 0)),
+        &["-D", "-", "-o", "/dev/null"],
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: public, max-age"),
+        "{head}"
+    );
+    // A stale session does not stop public content (it is looked up only when needed).
+    let (s, _) = get(
+        &format!("{}/ipfs/{open_root}?sid=nosuchsession", n.url),
+        &[],
+    );
+    assert_eq!(s, 200);
+    // Whoever adds the same bytes plainly makes that block public: they had them anyway.
+    ok(&n, "IpfsAdd", &format!("[\"{mallory}\",\"{secret}\"]"));
+    let (s, b) = get(&file, &[]);
+    assert_eq!((s, b.as_str()), (200, secret));
+}
+
+/// The API functions that read IPFS by CID follow the gateway's rule.
+#[test]
+fn a_guest_reads_a_private_mimei_by_cid_through_the_api() {
+    let n = TestNode::start();
+    let (owner, mallory, _) = owner_and_mallory(&n);
+    let secret = "the vault opens at dawn";
+    let (_, root, doc) = mimei_with_doc(&n, &owner, "vault", 0, secret);
+    let mine = mimei(&n, &mallory, "mine");
+    for sid in ["", mallory.as_str()] {
+        for (f, args) in [
+            ("IpfsCat", format!("[\"{sid}\",\"{doc}\"]")),
+            ("IpfsLs", format!("[\"{sid}\",\"{root}\"]")),
+            ("IpfsLs", format!("[\"{sid}\",\"/ipfs/{root}/doc.txt\"]")),
+            (
+                "MFOpenByPath",
+                format!("[\"{sid}\",\"\",\"/ipfs/{root}/doc.txt\",0]"),
+            ),
+        ] {
+            let (s, b) = api(&n, f, &args);
+            assert_eq!(s, 403, "{f} {args}: {b}");
+            assert!(!b.contains(secret), "{b}");
+        }
+    }
+    // Through a Mimei mallory may read, a file that is not that Mimei's.
+    let (s, b) = api(
+        &n,
+        "MFOpenMacFile",
+        &format!("[\"{mallory}\",\"{mine}\",\"{doc}\"]"),
+    );
+    assert_eq!(s, 403, "{b}");
+    // The owner reads it (the bytes come back base64 in JSON).
+    let (s, b) = api(&n, "IpfsCat", &format!("[\"{owner}\",\"{doc}\"]"));
+    assert_eq!(s, 200, "{b}");
+}
+
+/// Mallory knows the diary's file CID; she builds a public folder linking it and reads the
+/// file under her folder, or takes it into a Mimei of her own and reads it there.
+#[test]
+fn a_public_folder_links_a_private_block() {
+    let n = TestNode::start();
+    let (owner, mallory, _) = owner_and_mallory(&n);
+    let secret = "meet me under the old oak";
+    let (_, _, doc) = mimei_with_doc(&n, &owner, "letters", 0, secret);
+    let entries = format!("[{{\"name\":\"stolen.txt\",\"cid\":\"{doc}\",\"tsize\":40}}]");
+    let dir = field(
+        &ok(&n, "IpfsMakeDir", &format!("[\"{mallory}\",{entries}]")),
+        "cid",
+        0,
+    );
+    // The folder is hers and public; what it links is not.
+    let (s, _) = get(&format!("{}/ipfs/{dir}", n.url), &[]);
+    assert_eq!(s, 200);
+    for sid in ["", mallory.as_str()] {
+        let (s, b) = get(&format!("{}/ipfs/{dir}/stolen.txt?sid={sid}", n.url), &[]);
+        assert_eq!(s, 403, "{b}");
+        let (s, b) = api(
+            &n,
+            "MFOpenByPath",
+            &format!("[\"{sid}\",\"\",\"/ipfs/{dir}/stolen.txt\",0]"),
+        );
+        assert_eq!(s, 403, "{b}");
+    }
+    // Her own Mimei takes neither the file nor her folder over it, and /mm/ has nothing.
+    let mine = mimei(&n, &mallory, "loot");
+    for cid in [&doc, &dir] {
+        let (s, b) = api(
+            &n,
+            "MFSetCid",
+            &format!("[\"{mallory}\",\"{mine}\",\"{cid}\"]"),
+        );
+        assert_eq!(s, 403, "MFSetCid {cid}: {b}");
+        assert!(b.contains("may not read"), "{b}");
+    }
+    let (s, b) = api(
+        &n,
+        "IpfsMakeDir",
+        &format!("[\"{mallory}\",{entries},\"mid={mine}\"]"),
+    );
+    assert_eq!(s, 403, "{b}");
+    let (s, b) = get(
+        &format!("{}/mm/{mine}/stolen.txt?sid={mallory}", n.url),
+        &[],
+    );
+    assert!(s == 404 || s == 403, "{s} {b}");
+    assert!(!b.contains(secret));
+}
+
+/// A database version is a tree of blocks too: its root (`MMSum`) must not open the
+/// database to whoever names it.
+#[test]
+fn a_guest_reads_a_private_database_version_by_cid() {
+    let n = TestNode::start();
+    let (owner, mallory, _) = owner_and_mallory(&n);
+    let mid = unquote(&ok(
+        &n,
+        "MMCreate",
+        &format!("[\"{owner}\",\"\",\"\",\"ledger\",2,0]"),
+    ));
+    let mm = unquote(&ok(
+        &n,
+        "MMOpen",
+        &format!("[\"{owner}\",\"{mid}\",\"cur\"]"),
+    ));
+    ok(&n, "Set", &format!("[\"{mm}\",\"pin-code\",\"8812\"]"));
+    ok(&n, "MMBackup", &format!("[\"{mm}\",\"{mid}\",\"\"]"));
+    let root = unquote(&ok(
+        &n,
+        "MMSum",
+        &format!("[\"{owner}\",\"{mid}\",\"last\"]"),
+    ));
+    for sid in ["", mallory.as_str()] {
+        for q in ["format=raw", "format=car"] {
+            let (s, b) = get(&format!("{}/ipfs/{root}?{q}&sid={sid}", n.url), &[]);
+            assert_eq!(s, 403, "{q}: {b}");
+            assert!(!b.contains("8812"), "{b}");
+        }
+    }
+    let (s, b) = get(
+        &format!("{}/ipfs/{root}?format=car&sid={owner}", n.url),
+        &[],
+    );
+    assert_eq!(s, 200);
+    assert!(b.contains("8812"), "the owner's CAR holds the entry");
+}
+
+/// A node that connects to ours asks for the diary's blocks over bitswap (its gateway does,
+/// for a CID it lacks). A peer is the user its node key is: it gets public blocks, and a
+/// private Mimei's only once that Mimei grants its node ID read.
+#[cfg(feature = "net")]
+#[test]
+fn a_peer_fetches_a_private_mimeis_blocks_over_bitswap() {
+    let net = |h: &std::path::Path| {
+        common::set_system_var(h, "SwarmPort", leither::api::Value::Int(0));
+    };
+    let a = TestNode::start_with(net);
+    let b = TestNode::start_with(net);
+    let (owner_a, _) = owner_and_user(&a);
+    let (owner_b, _) = owner_and_user(&b);
+    let secret = "the treasure is under the third stone";
+    let (mid, _, doc) = mimei_with_doc(&a, &owner_a, "map", 0, secret);
+    let plain = field(
+        &ok(&a, "IpfsAdd", &format!("[\"{owner_a}\",\"a postcard\"]")),
+        "cid",
+        0,
+    );
+    common::ok(&common::leither(
+        &b.home,
+        &["swarm", "connect", &a.swarm_addr()],
+    ));
+    let (s, body) = get(&format!("{}/ipfs/{plain}", b.url), &[]);
+    assert_eq!((s, body.as_str()), (200, "a postcard"));
+    // Even B's owner gets nothing private from A: A answers B as it answers a guest.
+    let (s, body) = get(&format!("{}/ipfs/{doc}?sid={owner_b}", b.url), &[]);
+    assert_ne!(s, 200, "{body}");
+    assert!(!body.contains(secret), "{body}");
+    // The diary grants B's node read: now A sends B its blocks.
+    let b_id = NodeKey::load(&b.home.join("hostkey.cfg")).unwrap().id();
+    ok(
+        &a,
+        "MMSetRight",
+        &format!("[\"{owner_a}\",\"{mid}\",\"{b_id}\",\"read\"]"),
+    );
+    let (s, body) = get(&format!("{}/ipfs/{doc}?sid={owner_b}", b.url), &[]);
+    assert_eq!((s, body.as_str()), (200, secret));
+}

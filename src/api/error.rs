@@ -67,6 +67,9 @@ pub enum ApiError {
     /// A Mimei operation failed: a missing right (with the reason), a bad name, a record that
     /// failed verification, a missing version.
     Mimei(crate::mimei::store::MimeiStoreError),
+    /// A block asked for by its CID is content of a private Mimei the caller may not read
+    /// (`ops::blocks`, docs/security.md "Blocks by CID").
+    Block(crate::ops::blocks::BlockError),
     /// A database command failed (wrong type, bad number, read-only version, conflict); the
     /// text is Redis's.
     #[cfg(feature = "files")]
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::NotSupported(_) => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
             ApiError::Mimei(e) => e.http_status(),
+            ApiError::Block(e) => e.http_status(),
             #[cfg(feature = "files")]
             ApiError::Db { error, .. } => error.http_status(),
             #[cfg(feature = "lever")]
@@ -140,6 +144,7 @@ impl ApiError {
             ApiError::Store(_) => "store",
             ApiError::Internal(_) => "internal",
             ApiError::Mimei(_) => "mimei",
+            ApiError::Block(_) => "private",
             #[cfg(feature = "files")]
             ApiError::Db { .. } => "db",
             #[cfg(feature = "lever")]
@@ -187,6 +192,7 @@ impl fmt::Display for ApiError {
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => write!(f, "internal error: {e}"),
             ApiError::Mimei(e) => write!(f, "{e}"),
+            ApiError::Block(e) => write!(f, "{e}"),
             #[cfg(feature = "files")]
             ApiError::Db { function, error } => write!(f, "{function}: {error}"),
             #[cfg(feature = "lever")]
@@ -255,6 +261,15 @@ impl From<crate::mimei::store::MimeiStoreError> for ApiError {
 impl From<crate::mimei::MimeiError> for ApiError {
     fn from(e: crate::mimei::MimeiError) -> Self {
         ApiError::Mimei(e.into())
+    }
+}
+
+impl From<crate::ops::blocks::BlockError> for ApiError {
+    fn from(e: crate::ops::blocks::BlockError) -> Self {
+        match e {
+            crate::ops::blocks::BlockError::Store(e) => ApiError::Store(e),
+            other => ApiError::Block(other),
+        }
     }
 }
 

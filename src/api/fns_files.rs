@@ -11,6 +11,7 @@ use crate::ipfs::cid::{Cid, Version};
 use crate::ipfs::dir::{self, DirEntry};
 use crate::store::blocks::Blocks;
 use crate::store::mfs;
+use crate::store::tags::Tag;
 use crate::store::tree::{Entry, NodeKind, Stat, Tree, TreeError};
 
 /// Most entries `IpfsMakeDir` takes in one call (the 1 MiB body limit comes first anyway).
@@ -233,7 +234,10 @@ pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
         })?;
         let tree = Tree::new(Blocks::new(&c.state.store));
         let err = |e| tree_error(c.entry.name, e);
-        let (target, _) = tree.resolve(cid, path).map_err(err)?;
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        let mut access =
+            crate::ops::blocks::BlockAccess::new(c.state, crate::ops::blocks::Who::of(session)?);
+        let (target, _) = resolve_checked(&tree, &mut access, cid, path, c.entry.name)?;
         let st = tree.stat_cid(&target).map_err(err)?;
         let entries = if st.kind == crate::store::tree::NodeKind::Directory {
             tree.ls(target, "/").map_err(err)?
@@ -250,6 +254,30 @@ pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
             ),
         ]))
     })()))
+}
+
+/// The CID and `Tsize` at `path` under `root`, each block on the way (the root, each step)
+/// checked for the caller (`ops::blocks`): a path under a private root is private, and so is
+/// a private block a public folder links. `function` names the caller in errors.
+pub(crate) fn resolve_checked(
+    tree: &Tree<'_>,
+    access: &mut crate::ops::blocks::BlockAccess<'_>,
+    root: Cid,
+    path: &str,
+    function: &'static str,
+) -> Result<(Cid, u64), ApiError> {
+    let err = |e| tree_error(function, e);
+    access.check(&root)?;
+    let segs = crate::store::tree::parse_path(path).map_err(err)?;
+    if segs.is_empty() {
+        return tree.resolve(root, "").map_err(err);
+    }
+    let mut at = (root, 0);
+    for seg in &segs {
+        at = tree.resolve(at.0, seg).map_err(err)?;
+        access.check(&at.0)?;
+    }
+    Ok(at)
 }
 
 /// `IpfsMakeDir(sid, [{name, cid, tsize}...], [options])`: a UnixFS directory over stored
@@ -274,15 +302,17 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
                 "more than {MAX_MAKEDIR_ENTRIES} entries in one directory"
             )));
         }
-        let version = match c.opt_str_arg(2, "options")? {
+        let (version, mid) = match c.opt_str_arg(2, "options")? {
             Some(q) => {
-                crate::http::ipfs_add::options(q)
-                    .map_err(bad)?
-                    .0
-                    .cid_version
+                let o = crate::http::ipfs_add::options(q).map_err(bad)?;
+                (o.import.cid_version, o.mid)
             }
-            None => Version::V0,
+            None => (Version::V0, None),
         };
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        if let Some(m) = &mid {
+            crate::http::ipfs_add::may_add_for(c.state, session, m)?;
+        }
         let store = Blocks::new(&c.state.store);
         let mut entries = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
@@ -310,8 +340,29 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
                     .map_err(|_| bad(format!("entry {name:?}: negative tsize")))?,
             });
         }
+        let linked: Vec<Cid> = entries.iter().map(|e| e.cid).collect();
         let built = dir::build(entries, version).map_err(|e| bad(e.to_string()))?;
-        store.put_many(built.blocks.iter().map(|b| (&b.cid, b.data.as_slice())))?;
+        // A plain directory is public; one for a Mimei is its content, built here from the
+        // caller's entries, and takes each entry only if the caller may read it.
+        let tag = match &mid {
+            Some(m) => Tag::Mimei(*m.as_bytes()),
+            None => Tag::Public,
+        };
+        store.put_many_tagged(
+            built.blocks.iter().map(|b| (&b.cid, b.data.as_slice())),
+            true,
+            Some(tag),
+        )?;
+        if let Some(m) = &mid {
+            let who = crate::ops::blocks::Who::of(session)?;
+            store
+                .tag(
+                    &linked,
+                    m.as_bytes(),
+                    &mut crate::ops::blocks::verdict(c.state, &who),
+                )
+                .map_err(|e| ApiError::Mimei(e.into()))?;
+        }
         Ok(Value::map([
             ("cid", Value::Str(built.cid.to_string())),
             ("dagSize", Value::Int(built.dag_size as i64)),

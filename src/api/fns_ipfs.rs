@@ -38,24 +38,36 @@ pub fn ipfs_add(c: Call<'_>) -> ApiFuture<'_> {
                 });
             }
         };
-        let (opts, pin) = match c.opt_str_arg(2, "options")? {
+        let opts = match c.opt_str_arg(2, "options")? {
             Some(q) => crate::http::ipfs_add::options(q).map_err(|m| ApiError::BadArguments {
                 function: c.entry.name,
                 message: m,
             })?,
-            None => (ImportOptions::default(), true),
+            None => crate::http::ipfs_add::AddOptions {
+                import: ImportOptions::default(),
+                pin: true,
+                mid: None,
+            },
         };
-        let mut imp = FileImporter::new(opts).map_err(|e| ApiError::BadArguments {
+        let (tag, pin) = (opts.tag(), opts.pin);
+        let mut imp = FileImporter::new(opts.import).map_err(|e| ApiError::BadArguments {
             function: c.entry.name,
             message: e.to_string(),
         })?;
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        if let Some(m) = &opts.mid {
+            crate::http::ipfs_add::may_add_for(c.state, session, m)?;
+        }
         super::need_member_to_add(c.state, session, c.entry.name, data.len())?;
         let mut blocks = imp.push(data);
         let done = imp.finish();
         blocks.extend(done.blocks);
         let store = Blocks::new(&c.state.store);
-        store.put_many(blocks.iter().map(|b| (&b.cid, b.data.as_slice())))?;
+        store.put_many_tagged(
+            blocks.iter().map(|b| (&b.cid, b.data.as_slice())),
+            true,
+            Some(tag),
+        )?;
         if pin {
             store.pin_add(&done.root, true)?;
         }
@@ -72,8 +84,14 @@ pub fn ipfs_cat(c: Call<'_>) -> ApiFuture<'_> {
         c.arity(2, 2)?;
         let cid = cid_arg(&c, 1)?;
         let store = Blocks::new(&c.state.store);
+        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
+        // Each block read by CID is checked for the caller, not only the root
+        // (ops::blocks, docs/security.md "Blocks by CID").
+        let mut access =
+            crate::ops::blocks::BlockAccess::new(c.state, crate::ops::blocks::Who::of(session)?);
         let mut out = Vec::new();
         let fetch = |x: &Cid| -> Result<Vec<u8>, ApiError> {
+            access.check(x)?;
             store
                 .get(x)?
                 .ok_or_else(|| ApiError::NotFound(format!("block {x} not found on this node")))

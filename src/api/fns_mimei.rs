@@ -203,8 +203,13 @@ pub(super) fn mmroot(c: &Call<'_>) -> Result<MimeiId, ApiError> {
     const EMPTY_DIR: [u8; 4] = [0x0a, 0x02, 0x08, 0x01];
     let root = Cid::of_block(crate::ipfs::cid::Version::V0, Codec::DagPb, &EMPTY_DIR);
     Blocks::new(&c.state.store).put(&root, &EMPTY_DIR)?;
-    m.set_cur(&mid, Some(root))?;
-    make_version(c, &mid, &Rights::new(key.id()))?;
+    m.set_cur(&mid, Some(root), &mut crate::ops::blocks::node_verdict)?;
+    make_version(
+        c,
+        &mid,
+        &Rights::new(key.id()),
+        &crate::ops::blocks::Who::Owner,
+    )?;
     Ok(mid)
 }
 
@@ -472,6 +477,8 @@ pub fn close(c: Call<'_>) -> ApiFuture<'_> {
 pub(super) struct Target {
     /// The caller (`None` = a guest).
     pub user: Option<LeitherId>,
+    /// The caller, for what its changes may take into the Mimei (`ops::blocks::verdict`).
+    pub who: crate::ops::blocks::Who,
     /// The Mimei.
     pub mid: MimeiId,
     /// Its header as stored now (rights included).
@@ -502,6 +509,7 @@ fn caller(c: &Call<'_>) -> Result<Session, ApiError> {
 pub(super) fn target(c: &Call<'_>) -> Result<Target, ApiError> {
     let session = caller(c)?;
     let user = crate::ops::session::uid(&session)?;
+    let who = crate::ops::blocks::Who::of(&session)?;
     let mid = match c.args.get(1) {
         None | Some(Value::Null) => None,
         Some(Value::Str(s)) if s.is_empty() => None,
@@ -516,7 +524,12 @@ pub(super) fn target(c: &Call<'_>) -> Result<Target, ApiError> {
         }
     };
     let header = Mimeis::new(&c.state.store).header(&mid)?;
-    Ok(Target { user, mid, header })
+    Ok(Target {
+        user,
+        who,
+        mid,
+        header,
+    })
 }
 
 /// `MMBackup(sid, mid, memo, opt...)` -> the new version (a string), made from `cur`; needs
@@ -547,7 +560,7 @@ pub fn backup(c: Call<'_>) -> ApiFuture<'_> {
                 delref = !matches!(v.trim(), "" | "0" | "false" | "no");
             }
         }
-        let n = make_version(&c, &t.mid, &rights)?;
+        let n = make_version(&c, &t.mid, &rights, &t.who)?;
         let cur = notes::get(&c.state.store, &t.mid, 0)?;
         let kept = notes::Notes {
             memo,
@@ -561,7 +574,15 @@ pub fn backup(c: Call<'_>) -> ApiFuture<'_> {
     })()))
 }
 
-fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, ApiError> {
+/// Signs `cur` of `mid` as its next version, for `who` (what the version's blocks may take:
+/// `ops::blocks::verdict`; a database's version tree is built here from the Mimei's own
+/// entries, so all of it is the Mimei's).
+fn make_version(
+    c: &Call<'_>,
+    mid: &MimeiId,
+    rights: &Rights,
+    who: &crate::ops::blocks::Who,
+) -> Result<u64, ApiError> {
     let m = Mimeis::new(&c.state.store);
     let key = &c.state.key;
     rights.check(Some(&key.id()), Right::WRITE).map_err(|_| {
@@ -573,7 +594,8 @@ fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, Api
         )))
     })?;
     let state = m.state(mid)?;
-    let root = if m.header(mid)?.fields().kind == MimeiType::Db {
+    let db = m.header(mid)?.fields().kind == MimeiType::Db;
+    let root = if db {
         // A database's cur lives in db_cur; the version is its prolly tree.
         let mut db = c.state.db.borrow_mut();
         crate::db::version::snapshot(&mut db, &c.state.store, mid)
@@ -587,7 +609,11 @@ fn make_version(c: &Call<'_>, mid: &MimeiId, rights: &Rights) -> Result<u64, Api
     };
     let prev = m.versions(mid)?.last().map_or(0, |r| r.version());
     let rec = VersionRecord::sign(key, *mid, state.next, &root.to_bytes(), prev, unix_now())?;
-    m.add_version(&rec)?;
+    if db {
+        m.add_version(&rec, &mut crate::ops::blocks::node_verdict)?;
+    } else {
+        m.add_version(&rec, &mut crate::ops::blocks::verdict(c.state, who))?;
+    }
     Ok(rec.version())
 }
 
@@ -621,7 +647,11 @@ pub fn restore(c: Call<'_>) -> ApiFuture<'_> {
             crate::db::version::restore(&mut db, &c.state.store, &t.mid, root)
                 .map_err(|error| ApiError::db(c.entry.name, error))?;
         }
-        m.set_cur(&t.mid, Some(root))?;
+        m.set_cur(
+            &t.mid,
+            Some(root),
+            &mut crate::ops::blocks::verdict(c.state, &t.who),
+        )?;
         if let Some(n) = n {
             let refs = notes::get(&c.state.store, &t.mid, n)?.refs;
             let cur = notes::Notes {
@@ -941,7 +971,7 @@ pub fn mm_list(c: Call<'_>) -> ApiFuture<'_> {
 pub(crate) fn mmsid_for_read(
     state: &super::NodeState,
     mmsid: &str,
-) -> Result<(MimeiId, Option<u64>), ApiError> {
+) -> Result<(MimeiId, Option<u64>, crate::ops::blocks::Who), ApiError> {
     let h = state
         .mm_handles
         .borrow()
@@ -962,5 +992,5 @@ pub(crate) fn mmsid_for_read(
     if h.version.is_some() || rights.check(user.as_ref(), Right::WRITE).is_err() {
         rights.check(user.as_ref(), Right::READ)?;
     }
-    Ok((h.mid, h.version))
+    Ok((h.mid, h.version, crate::ops::blocks::Who::of(&session)?))
 }

@@ -20,6 +20,7 @@ use std::future::ready;
 use super::*;
 use crate::api::NodeState;
 use crate::api::mf_handles::{MfHandle, MfKind};
+use crate::store::tags::Tag;
 fn blocks_fetch<'a>(c: &'a Call<'_>) -> impl FnMut(&Cid) -> Result<Vec<u8>, ApiError> + 'a {
     move |x: &Cid| {
         Blocks::new(&c.state.store)
@@ -68,9 +69,11 @@ fn lookup(c: &Call<'_>, root: Cid, path: &[String]) -> Result<Option<Cid>, ApiEr
 
 /// A new root: `root` with `path` replaced by `new` (a CID and its cumulative DAG size, kubo's
 /// link `Tsize`; `None` removes it); missing directories on the way are made. The new
-/// directory blocks are stored. Returns the new root and its cumulative size.
+/// directory blocks are stored, tagged as content of `mid` (they are built here from its
+/// entries). Returns the new root and its cumulative size.
 fn replace(
     c: &Call<'_>,
+    mid: &MimeiId,
     root: Option<Cid>,
     path: &[String],
     new: Option<(Cid, u64)>,
@@ -84,7 +87,7 @@ fn replace(
     };
     let child = list.iter().position(|e| &e.name == name);
     let old = child.map(|i| list[i].cid);
-    let replaced = replace(c, old, rest, new)?;
+    let replaced = replace(c, mid, old, rest, new)?;
     if let Some(i) = child {
         list.remove(i);
     }
@@ -98,19 +101,28 @@ fn replace(
     list.sort_by(|a, b| a.name.cmp(&b.name));
     let version = root.map_or(crate::ipfs::cid::Version::V0, |r| r.version());
     let built = dir::build(list, version).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Blocks::new(&c.state.store)
-        .put_many(built.blocks.iter().map(|b| (&b.cid, b.data.as_slice())))?;
+    Blocks::new(&c.state.store).put_many_tagged(
+        built.blocks.iter().map(|b| (&b.cid, b.data.as_slice())),
+        true,
+        Some(Tag::Mimei(*mid.as_bytes())),
+    )?;
     Ok(Some((built.cid, built.dag_size)))
 }
 
-fn import(c: &Call<'_>, data: &[u8]) -> Result<(Cid, u64), ApiError> {
+/// Imports `data` as a UnixFS file; its blocks get `tag` in the block index (`store::tags`):
+/// the Mimei it is written for, the public mark for a plain add, none for the node's MFS.
+fn import(c: &Call<'_>, data: &[u8], tag: Option<Tag>) -> Result<(Cid, u64), ApiError> {
     let mut imp = FileImporter::new(ImportOptions::default())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut blocks = imp.push(data);
     let done = imp.finish();
     blocks.extend(done.blocks);
     let dag: u64 = blocks.iter().map(|b| b.data.len() as u64).sum();
-    Blocks::new(&c.state.store).put_many(blocks.iter().map(|b| (&b.cid, b.data.as_slice())))?;
+    Blocks::new(&c.state.store).put_many_tagged(
+        blocks.iter().map(|b| (&b.cid, b.data.as_slice())),
+        true,
+        tag,
+    )?;
     Ok((done.root, dag))
 }
 
@@ -168,6 +180,7 @@ enum Target {
     Dag {
         cid: Cid,
         name: String,
+        within: Option<MimeiId>,
     },
     Temp,
 }
@@ -207,10 +220,11 @@ fn open_fs(c: &Call<'_>, need: Right) -> Result<Fs, ApiError> {
                 },
                 *write,
             ),
-            MfKind::Dag { cid, name } => (
+            MfKind::Dag { cid, name, within } => (
                 Target::Dag {
                     cid: *cid,
                     name: name.clone(),
+                    within: *within,
                 },
                 false,
             ),
@@ -308,9 +322,26 @@ fn dag_of(c: &Call<'_>, f: &Fs) -> Result<Option<Cid>, ApiError> {
                 ))
             })
         }
-        Target::Dag { cid, .. } => Ok(Some(*cid)),
+        Target::Dag { cid, .. } => {
+            // A DAG opened by its CID is read by CID: the block rule applies at each read.
+            dag_access(c, f)?.check(cid)?;
+            Ok(Some(*cid))
+        }
         Target::Temp => Ok(None),
     }
+}
+
+/// The block checks of the reader of a DAG handle (`ops::blocks`): its session, inside the
+/// Mimei it was opened through.
+fn dag_access<'s>(c: &Call<'s>, f: &Fs) -> Result<crate::ops::blocks::BlockAccess<'s>, ApiError> {
+    let who = crate::ops::blocks::Who::of(&f.session)?;
+    let access = crate::ops::blocks::BlockAccess::new(c.state, who);
+    Ok(match &f.target {
+        Target::Dag {
+            within: Some(m), ..
+        } => access.within(*m),
+        _ => access,
+    })
 }
 
 fn temp_gone(c: &Call<'_>, f: &Fs) -> ApiError {
@@ -348,9 +379,26 @@ fn read(c: &Call<'_>, f: &Fs, start: u64, len: u64) -> Result<Vec<u8>, ApiError>
             let start = start.min(size);
             let end = start.saturating_add(len).min(size);
             let mut out = Vec::with_capacity((end - start) as usize);
-            exporter::read_range(cid, start, end, blocks_fetch(c), |d| {
-                out.extend_from_slice(d)
-            })?;
+            if let Target::Dag { .. } = &f.target {
+                // Every block of a DAG read by CID is checked, not only its root: a public
+                // node may link a private Mimei's blocks.
+                let mut access = dag_access(c, f)?;
+                let mut fetch = blocks_fetch(c);
+                exporter::read_range(
+                    cid,
+                    start,
+                    end,
+                    |x: &Cid| -> Result<Vec<u8>, ApiError> {
+                        access.check(x)?;
+                        fetch(x)
+                    },
+                    |d| out.extend_from_slice(d),
+                )?;
+            } else {
+                exporter::read_range(cid, start, end, blocks_fetch(c), |d| {
+                    out.extend_from_slice(d)
+                })?;
+            }
             Ok(out)
         }
         None => c
@@ -400,9 +448,14 @@ fn rewrite(
                 .ok_or_else(too_big)?;
             edit(&mut file);
             debug_assert_eq!(file.len(), n);
-            let (cid, size) = import(c, &file)?;
-            let root = replace(c, root, path, Some((cid, size)))?.map(|r| r.0);
-            Mimeis::new(&c.state.store).set_cur(mid, root)?;
+            let (cid, size) = import(c, &file, Some(Tag::Mimei(*mid.as_bytes())))?;
+            let root = replace(c, mid, root, path, Some((cid, size)))?.map(|r| r.0);
+            let who = crate::ops::blocks::Who::of(&f.session)?;
+            Mimeis::new(&c.state.store).set_cur(
+                mid,
+                root,
+                &mut crate::ops::blocks::verdict(c.state, &who),
+            )?;
             Ok(())
         }
         Target::Temp => {
@@ -518,9 +571,10 @@ pub fn open_path(c: Call<'_>) -> ApiFuture<'_> {
                     ),
                 }));
             }
-            let (cid, size) = import(&c, b"")?;
-            let root = replace(&c, root, &path, Some((cid, size)))?.map(|r| r.0);
-            m.set_cur(&mid, root)?;
+            let (cid, size) = import(&c, b"", Some(Tag::Mimei(*mid.as_bytes())))?;
+            let root = replace(&c, &mid, root, &path, Some((cid, size)))?.map(|r| r.0);
+            let who = crate::ops::blocks::Who::of(&session)?;
+            m.set_cur(&mid, root, &mut crate::ops::blocks::verdict(c.state, &who))?;
         }
         add_handle(
             &c,
@@ -570,9 +624,10 @@ pub(crate) fn open_url_read(
                     ),
                 )
             })?;
-            let (at, _) = tree
-                .resolve(cid, path)
-                .map_err(|e| crate::api::fns_files::tree_error(entry.name, e))?;
+            let mut access =
+                crate::ops::blocks::BlockAccess::new(state, crate::ops::blocks::Who::of(session)?);
+            let (at, _) =
+                crate::api::fns_files::resolve_checked(&tree, &mut access, cid, path, entry.name)?;
             let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
             (at, name.to_string())
         }
@@ -596,7 +651,15 @@ pub(crate) fn open_url_read(
             (at, name.to_string())
         }
     };
-    match add_handle(&c, &session.sid, MfKind::Dag { cid, name })? {
+    match add_handle(
+        &c,
+        &session.sid,
+        MfKind::Dag {
+            cid,
+            name,
+            within: None,
+        },
+    )? {
         Value::Str(id) => Ok(id),
         _ => Err(ApiError::Internal("a handle id is a string".into())),
     }
@@ -629,12 +692,17 @@ pub fn open_mac(c: Call<'_>) -> ApiFuture<'_> {
                 "MFOpenMacFile: file {cid} is not on this node"
             )));
         }
+        // The Mimei vouches for its own files only: any other block by the rule of every CID.
+        crate::ops::blocks::BlockAccess::new(c.state, crate::ops::blocks::Who::of(&session)?)
+            .within(mid)
+            .check(&cid)?;
         add_handle(
             &c,
             &session.sid,
             MfKind::Dag {
                 cid,
                 name: String::new(),
+                within: Some(mid),
             },
         )
     })()))
@@ -681,8 +749,8 @@ fn temp_bytes(c: &Call<'_>) -> Result<(Fs, Vec<u8>), ApiError> {
 }
 
 /// Imports the bytes as a UnixFS file (kubo's CID) and pins it.
-fn store_pinned(c: &Call<'_>, data: &[u8]) -> Result<(Cid, u64), ApiError> {
-    let (cid, size) = import(c, data)?;
+fn store_pinned(c: &Call<'_>, data: &[u8], tag: Tag) -> Result<(Cid, u64), ApiError> {
+    let (cid, size) = import(c, data, Some(tag))?;
     Blocks::new(&c.state.store).pin_add(&cid, true)?;
     Ok((cid, size))
 }
@@ -695,18 +763,23 @@ pub fn temp_to_ipfs(c: Call<'_>) -> ApiFuture<'_> {
         c.arity(1, 2)?;
         let (f, data) = temp_bytes(&c)?;
         let mid = c.opt_str_arg(1, "mid")?;
-        match mid {
+        // For a Mimei, the file is its content (private as it is); else a plain add, public.
+        let tag = match mid {
             Some(t) => {
                 let mid = crate::mimei::MimeiPath::parse(t)?.mid;
                 let user = crate::ops::session::uid(&f.session)?;
                 crate::ops::mimei::authorize(c.state, user.as_ref(), &mid, Right::WRITE)?;
+                Tag::Mimei(*mid.as_bytes())
             }
             None if c.entry.name == "MFTemp2MacFile" => {
                 return Err(bad(&c, "argument 2 (mid) is missing".into()));
             }
-            None => crate::api::need_member_to_add(c.state, &f.session, c.entry.name, data.len())?,
-        }
-        let (cid, _) = store_pinned(&c, &data)?;
+            None => {
+                crate::api::need_member_to_add(c.state, &f.session, c.entry.name, data.len())?;
+                Tag::Public
+            }
+        };
+        let (cid, _) = store_pinned(&c, &data, tag)?;
         Ok(Value::Str(cid.to_string()))
     })()))
 }
@@ -725,7 +798,7 @@ pub fn temp_to_files(c: Call<'_>) -> ApiFuture<'_> {
             });
         }
         let ps = crate::api::fns_files::mfs_path(c.str_arg(1, "ps")?);
-        let (cid, size) = import(&c, &data)?;
+        let (cid, size) = import(&c, &data, None)?;
         crate::store::mfs::update(&c.state.store, |t, r| {
             t.put(r, &ps, cid, size, false, false)
         })
@@ -920,7 +993,7 @@ pub fn stat(c: Call<'_>) -> ApiFuture<'_> {
             Target::Tree { mid, path, .. } => {
                 path.last().cloned().unwrap_or_else(|| mid.to_string())
             }
-            Target::Dag { cid, name } if name.is_empty() => cid.to_string(),
+            Target::Dag { cid, name, .. } if name.is_empty() => cid.to_string(),
             Target::Dag { name, .. } => name.clone(),
             Target::Temp => String::new(),
         };

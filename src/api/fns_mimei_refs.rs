@@ -37,7 +37,13 @@ pub fn set_cid(c: Call<'_>) -> ApiFuture<'_> {
                 "block {cid} not found on this node; add it first (`leither ipfs add`)"
             )));
         }
-        Mimeis::new(&c.state.store).set_cur(&t.mid, Some(cid))?;
+        // A CID names content the caller did not upload here: the Mimei takes it only if the
+        // caller may read it (ops::blocks::verdict; a refusal is 403 and changes nothing).
+        Mimeis::new(&c.state.store).set_cur(
+            &t.mid,
+            Some(cid),
+            &mut crate::ops::blocks::verdict(c.state, &t.who),
+        )?;
         Ok(Value::Str(cid.to_string()))
     })()))
 }

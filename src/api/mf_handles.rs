@@ -47,6 +47,9 @@ pub enum MfKind {
         cid: Cid,
         /// The last name of the path it was opened by ("" for a bare CID).
         name: String,
+        /// The Mimei it was opened through (`MFOpenMacFile`): its blocks pass the block
+        /// checks of reads (`ops::blocks::BlockAccess::within`).
+        within: Option<crate::mimei::MimeiId>,
     },
     /// A temporary file in memory.
     Temp {

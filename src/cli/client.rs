@@ -107,6 +107,16 @@ impl Client {
 }
 
 impl Client {
+    /// Signs in with the key when it can be read (the owner's CLI reads the owner's private
+    /// content, docs/security.md "Blocks by CID"), else as a guest; later GETs carry it.
+    pub fn login_reader(&mut self) -> Result<String, CliError> {
+        match self.login(true) {
+            Ok(sid) => Ok(sid),
+            Err(CliError::Pki(_)) => self.login(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `POST path` with a JSON `body` and this client's session (signed in with the key) as
     /// `Authorization: Bearer`; returns the status and body whatever the status (Lever's
     /// routes answer errors as JSON of their own).
@@ -212,7 +222,11 @@ impl Client {
             url: self.base.clone(),
             error: e,
         };
-        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let auth = match &self.sid {
+            Some(sid) if !sid.is_empty() => format!("Authorization: Bearer {sid}\r\n"),
+            _ => String::new(),
+        };
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
         s.write_all(head.as_bytes()).map_err(io)?;
         let mut r = std::io::BufReader::new(s);
         let mut status_line = String::new();

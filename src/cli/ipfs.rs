@@ -254,7 +254,8 @@ impl Ipfs {
                 Ok(())
             }
             IpfsCmd::Cat(a) => {
-                let c = Client::new(home, a.node.as_deref(), None)?;
+                let mut c = Client::new(home, a.node.as_deref(), None)?;
+                c.login_reader()?;
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
                 c.get_to(&gateway_path(&a.cid)?, &mut out)?;
@@ -268,7 +269,7 @@ impl Ipfs {
                     Some(p) => p,
                     None => safe_name(&a.cid)?,
                 };
-                let sid = Value::Str(c.login(false)?);
+                let sid = Value::Str(c.login_reader()?);
                 let what = c.call("IpfsLs", vec![sid, Value::Str(a.cid.clone())])?;
                 if what.get("type").and_then(Value::as_str) == Some("directory") {
                     let (files, bytes) = super::ipfs_dir::get_dir(&mut c, &a.cid, &target)?;

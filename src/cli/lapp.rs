@@ -294,8 +294,10 @@ pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
     let first = int(info.get("last").unwrap_or(&Value::Null)) == 0;
     // Refuse early, before the upload, if the app cannot be written.
     with_open(c, &sid, &mid, "cur", |_| Ok(()))?;
+    // The app's files are its content: tagged for it, as private as it is until it is open.
+    let query = format!("cid-version=0&mid={mid}");
     let adder = super::ipfs_dir::AddDir {
-        query: "cid-version=0",
+        query: &query,
         hidden: false,
         replace: split
             .as_ref()

@@ -425,7 +425,12 @@ impl Mimei {
                 let (mut c, sid) = connect(home, a.node.as_deref(), a.key.as_deref())?;
                 // Refuse early, before the upload, if the Mimei cannot be written.
                 with_open(&c, &sid, &a.mid, "cur", |_| Ok(()))?;
-                let v = c.post_file("/ipfs/add", &a.file)?;
+                // For the Mimei: its blocks are as private as it is (a plain add is public).
+                let url = match a.mid.parse::<crate::mimei::MimeiId>() {
+                    Ok(mid) => format!("/ipfs/add?mid={mid}"),
+                    Err(_) => "/ipfs/add".to_string(),
+                };
+                let v = c.post_file(&url, &a.file)?;
                 let cid = v
                     .get("cid")
                     .and_then(Value::as_str)

@@ -28,8 +28,11 @@ pub fn snapshot(db: &mut CurStore, store: &Store, mid: &MimeiId) -> Result<Cid, 
     let blocks = Blocks::new(store);
     let mut batch: Vec<(Cid, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0usize;
+    // The tree is the Mimei's content: tagged as such when written (store::tags), so the
+    // version's walk (Mimeis::add_version) stops at its root.
+    let tag = Some(crate::store::tags::Tag::Mimei(*mid.as_bytes()));
     let write = |batch: &mut Vec<(Cid, Vec<u8>)>| -> Result<(), StoreError> {
-        blocks.put_many(batch.iter().map(|(c, b)| (c, b.as_slice())))?;
+        blocks.put_many_tagged(batch.iter().map(|(c, b)| (c, b.as_slice())), true, tag)?;
         batch.clear();
         Ok(())
     };

@@ -45,6 +45,7 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         session_id(&request.parts).as_deref(),
         "import",
         length,
+        None,
     ) {
         return send(request, writer, s, JSON, b).await;
     }
@@ -125,9 +126,14 @@ async fn import_stream<R: Read>(
     let store_err =
         |e: crate::store::StoreError| (507, format!("the import failed, nothing was pinned: {e}"));
     let flush = |batch: &mut Vec<crate::ipfs::Block>| -> Result<(), (u16, String)> {
-        // CarReader checked each block's hash against its CID already.
+        // CarReader checked each block's hash against its CID already. A plain import: the
+        // blocks are public (docs/security.md, "Blocks by CID").
         blocks
-            .put_many(batch.iter().map(|b| (&b.cid, b.data.as_slice())))
+            .put_many_tagged(
+                batch.iter().map(|b| (&b.cid, b.data.as_slice())),
+                true,
+                Some(crate::store::tags::Tag::Public),
+            )
             .map_err(store_err)?;
         batch.clear();
         Ok(())

@@ -9,6 +9,12 @@
 //! Errors name what failed: an unparsable CID or path is 400, a missing block or name 404. A
 //! block found missing or corrupt after the headers went out ends the body early, so the
 //! client sees a short read against `Content-Length`, never wrong bytes.
+//!
+//! Every block read, the root, each one a path walks and each one streamed, is checked
+//! against the rule of `ops::blocks` for the caller (`?sid=` or `Authorization: Bearer`, a
+//! guest without): a private Mimei's blocks go only to whoever may read it, 403 naming the
+//! rule (docs/security.md, "Blocks by CID"). A refusal met while streaming ends the body
+//! early, as a missing block does.
 
 use picoserve::ResponseSent;
 use picoserve::io::{Read, Write};
@@ -22,6 +28,7 @@ use crate::ipfs::cid::{Cid, Codec};
 use crate::ipfs::dagpb::PbNode;
 use crate::ipfs::exporter::{self, FileReader, Step};
 use crate::ipfs::unixfs::{DataType, UnixFs};
+use crate::ops::blocks::{BlockAccess, BlockError};
 use crate::store::StoreError;
 use crate::store::blocks::Blocks;
 
@@ -31,6 +38,11 @@ const MAX_LISTING: usize = 100_000;
 const MAX_PATH_SEGMENTS: usize = 64;
 /// Immutable content: cache for a year.
 const CACHE: &str = "public, max-age=29030400, immutable";
+/// [`CACHE`] for content served only because of the caller's rights: no shared cache may
+/// keep it (`public` would let one store an answer to a request with `Authorization`).
+const PRIVATE_CACHE: &str = "private, max-age=29030400, immutable";
+/// What a front's `no-cache` becomes for such content.
+const PRIVATE_NO_CACHE: &str = "private, no-cache";
 
 /// What a failed lookup answers: status, message, and the block it lacked if that is why
 /// (the network may have it).
@@ -52,14 +64,38 @@ impl From<exporter::ExportError> for Fail {
     }
 }
 
-fn fetch(state: &NodeState, cid: &Cid) -> Result<Vec<u8>, Fail> {
-    Blocks::new(&state.store).get(cid)?.ok_or_else(|| {
-        Fail(
-            404,
-            format!("block {cid} not found on this node"),
-            Some(*cid),
-        )
-    })
+impl From<BlockError> for Fail {
+    fn from(e: BlockError) -> Self {
+        Fail(e.http_status(), e.to_string(), None)
+    }
+}
+
+/// The block store as one caller sees it: each block is checked (`ops::blocks`) before it is
+/// read, and a refused one is never looked for on the network.
+pub(crate) struct Reads<'a> {
+    state: &'a NodeState,
+    access: std::cell::RefCell<BlockAccess<'a>>,
+}
+
+impl<'a> Reads<'a> {
+    /// Reads for the caller `access` checks.
+    pub(crate) fn new(state: &'a NodeState, access: BlockAccess<'a>) -> Self {
+        Reads {
+            state,
+            access: std::cell::RefCell::new(access),
+        }
+    }
+
+    fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, Fail> {
+        self.access.borrow_mut().check(cid)?;
+        Blocks::new(&self.state.store).get(cid)?.ok_or_else(|| {
+            Fail(
+                404,
+                format!("block {cid} not found on this node"),
+                Some(*cid),
+            )
+        })
+    }
 }
 
 /// The node a path names, with what is known of it.
@@ -88,9 +124,9 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Walks `segments` from the root CID through directories.
-fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, Fail> {
+fn resolve(reads: &Reads<'_>, root: Cid, segments: &[String]) -> Result<Target, Fail> {
     let mut cid = root;
-    let mut block = fetch(state, &cid)?;
+    let mut block = reads.fetch(&cid)?;
     let mut name = None;
     for seg in segments {
         if cid.codec() != Codec::DagPb {
@@ -100,24 +136,24 @@ fn resolve(state: &NodeState, root: Cid, segments: &[String]) -> Result<Target, 
                 None,
             ));
         }
-        let found = find_entry(state, &block, seg)?
+        let found = find_entry(reads, &block, seg)?
             .ok_or_else(|| Fail(404, format!("no link named \"{seg}\" under {cid}"), None))?;
         cid = found;
-        block = fetch(state, &cid)?;
+        block = reads.fetch(&cid)?;
         name = Some(seg.clone());
     }
     Ok(Target { cid, block, name })
 }
 
 /// The CID of entry `name` of the directory `block` ([`exporter::find_in`], the one lookup).
-fn find_entry(state: &NodeState, block: &[u8], name: &str) -> Result<Option<Cid>, Fail> {
+fn find_entry(reads: &Reads<'_>, block: &[u8], name: &str) -> Result<Option<Cid>, Fail> {
     let listing = exporter::list_directory(block)
         .map_err(|e| Fail(404, format!("not a directory: {e}"), None))?;
     let found = exporter::find_in(
         listing,
         name,
         MAX_LISTING,
-        |c: &Cid| fetch(state, c),
+        |c: &Cid| reads.fetch(c),
         || {
             Fail(
                 502,
@@ -264,7 +300,7 @@ pub fn percent_encode(s: &str) -> String {
 
 /// A file's bytes `[start, end)`, streamed block by block.
 struct FileBody<'a> {
-    state: &'a NodeState,
+    reads: Reads<'a>,
     cid: Cid,
     start: u64,
     end: u64,
@@ -284,7 +320,7 @@ impl CustomBody for FileBody<'_> {
             match step {
                 Step::Need(c) => {
                     // The store checked the block (checksum on read, hash on arrival).
-                    let provided = fetch(self.state, &c).map(|b| r.provide_checked(b));
+                    let provided = self.reads.fetch(&c).map(|b| r.provide_checked(b));
                     match provided {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => {
@@ -306,7 +342,7 @@ impl CustomBody for FileBody<'_> {
 
 /// The DAG under a root as CAR v1, depth first, each block once.
 struct CarBody<'a> {
-    state: &'a NodeState,
+    reads: Reads<'a>,
     root: Cid,
 }
 
@@ -322,7 +358,7 @@ impl CustomBody for CarBody<'_> {
             if !seen.insert(cid) {
                 continue;
             }
-            let block = match fetch(self.state, &cid) {
+            let block = match self.reads.fetch(&cid) {
                 Ok(b) => b,
                 Err(Fail(_, m, _)) => {
                     crate::log_warn!("gateway: CAR of {} stopped: {m}", self.root);
@@ -341,8 +377,8 @@ impl CustomBody for CarBody<'_> {
     }
 }
 
-fn listing_html(state: &NodeState, t: &Target, url_path: &str) -> Result<String, Fail> {
-    let entries = exporter::list_all(t.cid, MAX_LISTING, |c: &Cid| fetch(state, c))?;
+fn listing_html(reads: &Reads<'_>, t: &Target, url_path: &str) -> Result<String, Fail> {
+    let entries = exporter::list_all(t.cid, MAX_LISTING, |c: &Cid| reads.fetch(c))?;
     let base = url_path.trim_end_matches('/');
     let mut s = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{0}</title></head><body><h1>{0}</h1><ul>",
@@ -367,19 +403,24 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
-    get_with(state, path, CACHE, request, writer).await
+    let sid = super::reply::session_id(&request.parts);
+    let access = BlockAccess::for_sid(state, sid);
+    get_with(state, path, CACHE, access, request, writer).await
 }
 
 /// [`get`] for another front (`/mm/`, src/http/mm.rs): `path` is an `/ipfs/<cid>[/path]` the
 /// caller resolved, `cache` the `Cache-Control` to send (a Mimei's `last` or `cur` changes, so
-/// it must not be cached as immutable).
+/// it must not be cached as immutable), `access` the caller's checks (`within` the Mimei the
+/// front found it may read).
 pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &NodeState,
     path: &str,
     cache: &'static str,
+    access: BlockAccess<'_>,
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
+    let reads = Reads::new(state, access);
     let head = request.parts.method() == "HEAD";
     let query = super::reply::query(&request.parts);
     let header = |n: &str| {
@@ -400,13 +441,22 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
         });
     let range = header("range");
     let if_none_match = header("if-none-match");
-    let plan = plan_with_net(state, path, format.as_deref()).await;
+    let plan = plan_with_net(&reads, path, format.as_deref()).await;
     let plan = match plan {
         Ok(p) => p,
         Err(Fail(status, message, _)) => {
             let body = super::reply::json_error(&message, "gateway");
             return send(request, writer, status, "application/json", body).await;
         }
+    };
+    let cache = if reads.access.borrow().restricted() {
+        if cache == CACHE {
+            PRIVATE_CACHE
+        } else {
+            PRIVATE_NO_CACHE
+        }
+    } else {
+        cache
     };
     let etag = match &plan {
         Plan::Raw(t) => format!("\"{}.raw\"", t.cid),
@@ -449,7 +499,7 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
                     ("ETag", etag.as_str()),
                     ("Cache-Control", cache),
                 ])
-                .with_body(CarBody { state, root })
+                .with_body(CarBody { reads, root })
                 .write_to(connection, writer)
                 .await
         }
@@ -484,7 +534,7 @@ pub(crate) async fn get_with<R: Read, W: ResponseWriter<Error = R::Error>>(
             let (start, end) = if head { (0, 0) } else { (start, end) };
             builder
                 .with_body(FileBody {
-                    state,
+                    reads,
                     cid: t.cid,
                     start,
                     end,
@@ -524,12 +574,12 @@ enum Plan {
 /// [`plan`], fetching from the network the blocks it lacks: each block the lookup stops at
 /// is asked of the peers (a bounded number of times), and a file or CAR to serve is fetched
 /// whole first, so serving it never stops on a missing block.
-async fn plan_with_net(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
+async fn plan_with_net(reads: &Reads<'_>, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
     #[cfg(feature = "net")]
-    if let Some(net) = state.net() {
+    if let Some(net) = reads.state.net() {
         let mut rounds = 0;
         loop {
-            match plan(state, path, format) {
+            match plan(reads, path, format) {
                 Err(f) => {
                     let Some(cid) = f.2 else {
                         return Err(f);
@@ -568,14 +618,14 @@ async fn plan_with_net(state: &NodeState, path: &str, format: Option<&str>) -> R
             }
         }
     }
-    plan(state, path, format)
+    plan(reads, path, format)
 }
 
 /// Most blocks a lookup fetches one by one (path steps, shards, index.html).
 #[cfg(feature = "net")]
 const MAX_NET_ROUNDS: usize = 256;
 
-fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
+fn plan(reads: &Reads<'_>, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
     let rest = path.strip_prefix("/ipfs/").unwrap_or("");
     let mut parts = rest.split('/');
     let cid_text = parts.next().unwrap_or("");
@@ -605,7 +655,7 @@ fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fai
             return Err(Fail(400, "path is too deep".into(), None));
         }
     }
-    let target = resolve(state, cid, &segments)?;
+    let target = resolve(reads, cid, &segments)?;
     match format {
         Some("raw") => return Ok(Plan::Raw(target)),
         Some("car") => return Ok(Plan::Car(target.cid)),
@@ -620,13 +670,13 @@ fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fai
     }
     match kind_of(&target)? {
         Kind::File(size) => {
-            let head = first_bytes(state, &target);
+            let head = first_bytes(reads, &target);
             let ctype = content_type(target.name.as_deref(), &head);
             Ok(Plan::File(target, size, ctype))
         }
         Kind::Dir => {
-            if let Some(index) = find_entry(state, &target.block, "index.html")? {
-                let block = fetch(state, &index)?;
+            if let Some(index) = find_entry(reads, &target.block, "index.html")? {
+                let block = reads.fetch(&index)?;
                 let t = Target {
                     cid: index,
                     block,
@@ -636,20 +686,20 @@ fn plan(state: &NodeState, path: &str, format: Option<&str>) -> Result<Plan, Fai
                     return Ok(Plan::File(t, size, "text/html; charset=utf-8"));
                 }
             }
-            let html = listing_html(state, &target, path)?;
+            let html = listing_html(reads, &target, path)?;
             Ok(Plan::Html(target, html))
         }
     }
 }
 
 /// Up to 512 bytes from the start of a file, for sniffing its type.
-fn first_bytes(state: &NodeState, t: &Target) -> Vec<u8> {
+fn first_bytes(reads: &Reads<'_>, t: &Target) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = exporter::read_range(
         t.cid,
         0,
         512,
-        |c: &Cid| fetch(state, c),
+        |c: &Cid| reads.fetch(c),
         |d| out.extend_from_slice(d),
     );
     out

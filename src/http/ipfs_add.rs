@@ -10,8 +10,11 @@
 //!
 //! Query: `sid` (a user or owner session; or `Authorization: Bearer SID`), `cid-version`
 //! (0 or 1), `raw-leaves` (true/false), `chunker` (`size-N`), `trickle` (true), `pin`
-//! (default true). Answer: `{"cid": ..., "size": ..., "dagSize": ...}` (`dagSize` is the
-//! `Tsize` a directory link to the file carries, for `IpfsMakeDir`).
+//! (default true), `mid` (the file is content of that Mimei, which the session must be able to
+//! write: its blocks are as private as the Mimei; without it the add is plain and its blocks
+//! are public, as in IPFS; docs/security.md "Blocks by CID"). Answer: `{"cid": ..., "size":
+//! ..., "dagSize": ...}` (`dagSize` is the `Tsize` a directory link to the file carries, for
+//! `IpfsMakeDir`).
 
 use picoserve::ResponseSent;
 use picoserve::io::Read;
@@ -21,7 +24,9 @@ use picoserve::response::ResponseWriter;
 use super::reply::{json_body, json_error, query, send, session_id};
 use crate::api::{NodeState, Value};
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
+use crate::mimei::MimeiId;
 use crate::store::blocks::Blocks;
+use crate::store::tags::Tag;
 
 const JSON: &str = "application/json";
 /// Blocks are written in batches of about this many bytes: well under redb's cache (an eighth
@@ -32,10 +37,31 @@ const READ_BYTES: usize = 256 * 1024;
 /// The largest chunk size accepted (bitswap's block limit is 2 MiB).
 const MAX_CHUNK: usize = 1 << 20;
 
+/// What the query of an add asks for.
+pub struct AddOptions {
+    /// How to build the DAG.
+    pub import: ImportOptions,
+    /// Pin the root (default true).
+    pub pin: bool,
+    /// The Mimei the content is for (`mid=`); `None`: a plain, public add.
+    pub mid: Option<MimeiId>,
+}
+
+impl AddOptions {
+    /// The tag the blocks get in the block index (`store::tags`).
+    pub fn tag(&self) -> Tag {
+        match &self.mid {
+            Some(m) => Tag::Mimei(*m.as_bytes()),
+            None => Tag::Public,
+        }
+    }
+}
+
 /// Import options from the query string, or a message saying which one is wrong.
-pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
+pub fn options(query: &str) -> Result<AddOptions, String> {
     let mut o = ImportOptions::default();
     let mut pin = true;
+    let mut mid = None;
     for kv in query.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
         let flag = |v: &str| match v {
@@ -70,11 +96,32 @@ pub fn options(query: &str) -> Result<(ImportOptions, bool), String> {
                     })?;
                 o.chunk_size = n;
             }
+            "mid" => {
+                mid = Some(
+                    v.parse::<MimeiId>()
+                        .map_err(|e| format!("mid must be a Mimei ID: {e}"))?,
+                )
+            }
             "sid" => {}
             _ => return Err(format!("unknown option \"{k}\"")),
         }
     }
-    Ok((o, pin))
+    Ok(AddOptions {
+        import: o,
+        pin,
+        mid,
+    })
+}
+
+/// For an add `for` a Mimei: the session must be able to write it (`ops::mimei`).
+pub(crate) fn may_add_for(
+    state: &NodeState,
+    session: &crate::api::Session,
+    mid: &MimeiId,
+) -> Result<(), crate::api::ApiError> {
+    let user = crate::ops::session::uid(session)?;
+    crate::ops::mimei::authorize(state, user.as_ref(), mid, crate::mimei::Right::WRITE)?;
+    Ok(())
 }
 
 /// Checks the session of an upload of `length` bytes (from [`super::reply::session_id`]): a
@@ -86,6 +133,7 @@ pub(crate) fn authorize(
     sid: Option<&str>,
     what: &'static str,
     length: usize,
+    mid: Option<&MimeiId>,
 ) -> Result<(), (u16, Vec<u8>)> {
     let fail = |status: u16, msg: &str, code: &str| Err((status, json_error(msg, code)));
     let Some(sid) = sid else {
@@ -101,6 +149,9 @@ pub(crate) fn authorize(
     let session = crate::ops::session::touch(state, sid);
     let checked = session.and_then(|s| {
         crate::api::need_member(&s, what)?;
+        if let Some(m) = mid {
+            may_add_for(state, &s, m)?;
+        }
         let quotas = state.vars.borrow().quotas.clone();
         crate::accounts::quota::charge_add(&state.store, &s, &quotas, length as u64, now)
     });
@@ -118,9 +169,13 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
 ) -> Result<ResponseSent, W::Error> {
     let query = query(&request.parts);
     let length = request.body_connection.content_length();
-    let checked = authorize(state, session_id(&request.parts).as_deref(), "add", length);
     let fail = |status: u16, msg: &str, code: &str| (status, json_error(msg, code));
-    let opts = checked.and_then(|()| options(&query).map_err(|m| fail(400, &m, "bad_option")));
+    let opts = options(&query)
+        .map_err(|m| fail(400, &m, "bad_option"))
+        .and_then(|o| {
+            let sid = session_id(&request.parts);
+            authorize(state, sid.as_deref(), "add", length, o.mid.as_ref()).map(|()| o)
+        });
     if request.parts.headers().get("transfer-encoding").is_some() {
         let (s, b) = fail(
             411,
@@ -129,13 +184,13 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
         );
         return send(request, writer, s, JSON, b).await;
     }
-    let (opts, pin) = match opts {
+    let opts = match opts {
         Ok(o) => o,
         Err((s, b)) => return send(request, writer, s, JSON, b).await,
     };
     let result = {
         let mut reader = request.body_connection.body().reader();
-        add_stream(state, opts, pin, length, &mut reader).await
+        add_stream(state, opts, length, &mut reader).await
     };
     let (status, body) = match result {
         Ok((cid, size, dag_size)) => {
@@ -155,16 +210,17 @@ pub async fn post<R: Read, W: ResponseWriter<Error = R::Error>>(
     send(request, writer, status, JSON, body).await
 }
 
-/// Reads `length` bytes from `reader` into the importer and the store; pins the root.
+/// Reads `length` bytes from `reader` into the importer and the store, each block tagged as
+/// `opts` says; pins the root.
 async fn add_stream<R: Read>(
     state: &NodeState,
-    opts: ImportOptions,
-    pin: bool,
+    opts: AddOptions,
     length: usize,
     reader: &mut R,
 ) -> Result<(crate::ipfs::cid::Cid, u64, u64), (u16, String)> {
     let blocks = Blocks::new(&state.store);
-    let mut importer = FileImporter::new(opts).map_err(|e| (400, e.to_string()))?;
+    let tag = Some(opts.tag());
+    let mut importer = FileImporter::new(opts.import).map_err(|e| (400, e.to_string()))?;
     let mut buf = vec![0u8; READ_BYTES];
     let mut batch = Vec::new();
     let mut batch_bytes = 0usize;
@@ -188,7 +244,11 @@ async fn add_stream<R: Read>(
         if batch_bytes >= BATCH_BYTES {
             // Not flushed: the last batch below (or the pin) makes them durable together.
             blocks
-                .put_many_with(batch.iter().map(|b| (&b.cid, b.data.as_slice())), false)
+                .put_many_tagged(
+                    batch.iter().map(|b| (&b.cid, b.data.as_slice())),
+                    false,
+                    tag,
+                )
                 .map_err(store_err)?;
             batch.clear();
             batch_bytes = 0;
@@ -199,9 +259,9 @@ async fn add_stream<R: Read>(
     let done = importer.finish();
     batch.extend(done.blocks);
     blocks
-        .put_many(batch.iter().map(|b| (&b.cid, b.data.as_slice())))
+        .put_many_tagged(batch.iter().map(|b| (&b.cid, b.data.as_slice())), true, tag)
         .map_err(store_err)?;
-    if pin {
+    if opts.pin {
         blocks.pin_add(&done.root, true).map_err(store_err)?;
     }
     Ok((done.root, done.size, done.dag_size))

@@ -14,7 +14,7 @@ use picoserve::io::Read;
 use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
-use super::mm::{CACHE, Refusal, store_refusal};
+use super::mm::{CACHE, Planned, Refusal, store_refusal};
 use super::reply::{json_error, send};
 use crate::api::NodeState;
 use crate::mimei::store::Mimeis;
@@ -31,8 +31,12 @@ fn mmsid_of(query: &str) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The gateway path `/ipfs/<root>/<path>` the request names.
-fn plan(state: &NodeState, path: &str, query: &str) -> Result<String, Refusal> {
+/// The gateway path `/ipfs/<root>/<path>` the request names, and who the mmsid reads as.
+fn plan(
+    state: &NodeState,
+    path: &str,
+    query: &str,
+) -> Result<(Planned, crate::ops::blocks::Who), Refusal> {
     let mmsid = mmsid_of(query).ok_or_else(|| {
         (
             401,
@@ -44,7 +48,7 @@ fn plan(state: &NodeState, path: &str, query: &str) -> Result<String, Refusal> {
     if mmsid.len() > MAX_MMSID {
         return Err((400, format!("mmsid is longer than {MAX_MMSID} characters")));
     }
-    let (mid, version) = crate::api::fns_mimei::mmsid_for_read(state, mmsid)
+    let (mid, version, who) = crate::api::fns_mimei::mmsid_for_read(state, mmsid)
         .map_err(|e| (e.http_status(), e.to_string()))?;
     // The Mimei's own URL rules apply to the path, as under /mm/.
     let rest = path
@@ -65,7 +69,13 @@ fn plan(state: &NodeState, path: &str, query: &str) -> Result<String, Refusal> {
     if p.trailing_slash && !p.path.is_empty() {
         out.push('/');
     }
-    Ok(out)
+    Ok((
+        Planned {
+            path: out,
+            within: mid,
+        },
+        who,
+    ))
 }
 
 /// Handles `GET`/`HEAD /mf/...`.
@@ -77,7 +87,10 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
 ) -> Result<ResponseSent, W::Error> {
     let query = super::reply::query(&request.parts);
     match plan(state, path, &query) {
-        Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
+        Ok((p, who)) => {
+            let access = crate::ops::blocks::BlockAccess::new(state, who).within(p.within);
+            super::gateway::get_with(state, &p.path, CACHE, access, request, writer).await
+        }
         Err((status, message)) => {
             let body = json_error(&message, "mf");
             send(request, writer, status, "application/json", body).await

@@ -35,6 +35,15 @@ pub(crate) const CACHE: &str = "no-cache";
 /// Why a request cannot be served: the HTTP status and a message for the client.
 pub(crate) type Refusal = (u16, String);
 
+/// Where a front sends the gateway: an `/ipfs/<root>[/path]`, and the Mimei the caller was
+/// found to read it through (the gateway's block checks take it as read: `ops::blocks`).
+pub(crate) struct Planned {
+    /// The gateway path.
+    pub path: String,
+    /// The Mimei.
+    pub within: MimeiId,
+}
+
 pub(crate) fn store_refusal(e: MimeiStoreError) -> Refusal {
     (e.http_status(), e.to_string())
 }
@@ -58,7 +67,7 @@ pub(crate) fn ipfs_path(
     user: Option<&LeitherId>,
     path: &[String],
     trailing_slash: bool,
-) -> Result<String, Refusal> {
+) -> Result<Planned, Refusal> {
     let root = crate::ops::mimei::open(state, user, mid, ver, Right::READ)
         .and_then(|o| o.root(state))
         .map_err(store_refusal)?;
@@ -70,11 +79,14 @@ pub(crate) fn ipfs_path(
     if trailing_slash && !path.is_empty() {
         out.push('/');
     }
-    Ok(out)
+    Ok(Planned {
+        path: out,
+        within: *mid,
+    })
 }
 
 /// The gateway path `/mm/...` names.
-fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, Refusal> {
+fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<Planned, Refusal> {
     let rest = path.strip_prefix("/mm/").unwrap_or("");
     let p = MimeiPath::parse_url(rest).map_err(|e| (e.http_status(), e.to_string()))?;
     let user = session_user(state, sid)?;
@@ -116,17 +128,20 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
 
 /// Serves what `plan` makes of `path` (an `/ipfs/...` path) through the gateway, or its
 /// refusal as a JSON error with `code`: the shared end of `/mm/` and `/tpt/`.
-pub async fn serve_planned<R: Read, W: ResponseWriter<Error = R::Error>>(
+pub(crate) async fn serve_planned<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &NodeState,
     path: &str,
-    plan: fn(&NodeState, &str, Option<&str>) -> Result<String, Refusal>,
+    plan: fn(&NodeState, &str, Option<&str>) -> Result<Planned, Refusal>,
     code: &str,
     request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
     let sid = super::reply::session_id(&request.parts);
     match plan(state, path, sid.as_deref()) {
-        Ok(ipfs_path) => super::gateway::get_with(state, &ipfs_path, CACHE, request, writer).await,
+        Ok(p) => {
+            let access = crate::ops::blocks::BlockAccess::for_sid(state, sid).within(p.within);
+            super::gateway::get_with(state, &p.path, CACHE, access, request, writer).await
+        }
         // Not here: a DNN page when providers reported it (src/http/dnn.rs), else a 404.
         #[cfg(feature = "files")]
         Err((404, message)) => {

@@ -18,7 +18,7 @@ use picoserve::io::Read;
 use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
-use super::mm::{Refusal, ipfs_path, session_user};
+use super::mm::{Planned, Refusal, ipfs_path, session_user};
 use crate::api::NodeState;
 use crate::mimei::store::MimeiStoreError;
 use crate::mimei::{MimeiId, MimeiPath, VersionName};
@@ -49,13 +49,13 @@ pub(crate) fn index_path(
     state: &NodeState,
     app: &MimeiId,
     user: Option<&LeitherId>,
-) -> Result<String, Refusal> {
+) -> Result<Planned, Refusal> {
     let ver = served_version(state, app)?;
     ipfs_path(state, app, ver, user, &["index.html".to_string()], false)
 }
 
 /// The gateway path `/tpt/...` names.
-fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<String, Refusal> {
+fn plan(state: &NodeState, path: &str, sid: Option<&str>) -> Result<Planned, Refusal> {
     let rest = path.strip_prefix("/tpt/").unwrap_or("");
     if rest.is_empty() {
         return Err((

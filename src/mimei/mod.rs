@@ -21,10 +21,13 @@
 //!   record that travels as the DHT value and in sync.
 //! - [`names`]: version names (`3`, `last`, `release`, `cur`) and `MID[:VER][/path]` with safe
 //!   path normalisation, for `mimei get` and `/mm/<mid>[:ver]/path`.
+//! - [`store`] and [`content`] (I/O, over the node's redb file): Mimeis stored, and the block
+//!   index built once for a store older than it (`store::tags`).
 //! - `wire`: the postcard subset the records use, hand-written (see its doc for why).
 //!
 //! Formats byte by byte, the ID derivation and the rights bits: `docs/mimei.md`.
 
+pub mod content;
 pub mod head;
 pub mod id;
 pub mod names;

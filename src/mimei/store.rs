@@ -14,7 +14,13 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use super::{MimeiError, MimeiHeader, MimeiId, VersionName, VersionRecord};
 use crate::ipfs::Cid;
 use crate::store::blocks::db_err;
+use crate::store::tags::{TagError, Tags, Verdict};
 use crate::store::{Store, StoreError};
+
+/// What a change of a Mimei's content does with a block of other Mimeis that is not public:
+/// asked by the tag walk (`store::tags`) with that block's tags. The doors build it from
+/// who is writing (`ops::blocks::verdict`).
+pub type Verdicts<'v> = &'v mut dyn FnMut(&Tags) -> Verdict;
 
 /// `mimei_headers`: Mimei ID (20 bytes) -> the signed header (docs/mimei.md).
 pub const HEADERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mimei_headers");
@@ -46,6 +52,12 @@ pub enum MimeiStoreError {
     },
     /// The operation needs a state the Mimei is not in (an empty `cur`, ...).
     Conflict(String),
+    /// The new content links a block of another Mimei that the writer may not read
+    /// (`store::tags`, docs/security.md "Blocks by CID"); nothing was changed.
+    Foreign {
+        /// The block.
+        cid: Cid,
+    },
 }
 
 impl MimeiStoreError {
@@ -56,6 +68,7 @@ impl MimeiStoreError {
             MimeiStoreError::Model(e) => e.http_status(),
             MimeiStoreError::NotFound(_) => 404,
             MimeiStoreError::Conflict(_) => 409,
+            MimeiStoreError::Foreign { .. } => 403,
         }
     }
 }
@@ -71,6 +84,12 @@ impl fmt::Display for MimeiStoreError {
                 "the stored {what} of Mimei {mid} failed verification ({detail}); it was refused \
                  and not served: the database is damaged or was changed outside leither"
             ),
+            MimeiStoreError::Foreign { cid } => write!(
+                f,
+                "block {cid} belongs to a Mimei you may not read, so no Mimei of yours may take \
+                 it: a Mimei holds only content its writer may read (add the bytes yourself; \
+                 docs/security.md, \"Blocks by CID\")"
+            ),
         }
     }
 }
@@ -80,6 +99,16 @@ impl std::error::Error for MimeiStoreError {}
 impl From<StoreError> for MimeiStoreError {
     fn from(e: StoreError) -> Self {
         MimeiStoreError::Store(e)
+    }
+}
+
+impl From<TagError> for MimeiStoreError {
+    fn from(e: TagError) -> Self {
+        match e {
+            TagError::Store(e) => MimeiStoreError::Store(e),
+            TagError::Foreign { cid } => MimeiStoreError::Foreign { cid },
+            other => MimeiStoreError::Conflict(other.to_string()),
+        }
     }
 }
 
@@ -278,11 +307,28 @@ impl<'s> Mimeis<'s> {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// Sets the `cur` root (`MFSetCid`, `MMRestore`, writes through `MF*`).
-    pub fn set_cur(&self, mid: &MimeiId, root: Option<Cid>) -> Result<(), MimeiStoreError> {
+    /// Sets the `cur` root (`MFSetCid`, `MMRestore`, writes through `MF*`), and tags the
+    /// blocks under it as the Mimei's in the block index in the same transaction, asking
+    /// `verdict` about blocks of other Mimeis (a refusal changes nothing).
+    pub fn set_cur(
+        &self,
+        mid: &MimeiId,
+        root: Option<Cid>,
+        verdict: Verdicts<'_>,
+    ) -> Result<(), MimeiStoreError> {
         let mut s = self.state(mid)?;
         s.cur = root;
-        Ok(self.put_state(mid, &s)?)
+        let tx = self.store.db().begin_write().map_err(|e| self.err(e))?;
+        if let Some(r) = &root {
+            crate::store::tags::tag_in(&tx, self.store.path(), r, mid.as_bytes(), verdict)?;
+        }
+        {
+            let mut t = tx.open_table(STATE).map_err(|e| self.err(e))?;
+            t.insert(mid.as_bytes().as_slice(), s.to_bytes().as_slice())
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Names version `version` (which must exist) `release`.
@@ -421,8 +467,13 @@ impl<'s> Mimeis<'s> {
     }
 
     /// Stores a signed record as the next version (its number must be the state's `next`).
-    /// The record is verified against the header first.
-    pub fn add_version(&self, rec: &VersionRecord) -> Result<(), MimeiStoreError> {
+    /// The record is verified against the header first. Its blocks are tagged as the
+    /// Mimei's ([`Mimeis::set_cur`]).
+    pub fn add_version(
+        &self,
+        rec: &VersionRecord,
+        verdict: Verdicts<'_>,
+    ) -> Result<(), MimeiStoreError> {
         let mid = rec.mid();
         let header = self.header(mid)?;
         rec.verify_for(&header)?;
@@ -435,14 +486,29 @@ impl<'s> Mimeis<'s> {
             )));
         }
         s.next = rec.version() + 1;
-        self.write_version(rec, &s)?;
+        self.write_version(rec, &s, verdict)?;
         Ok(())
     }
 
-    /// Writes a version record and the new local state in one transaction.
-    fn write_version(&self, rec: &VersionRecord, s: &LocalState) -> Result<(), StoreError> {
+    /// Writes a version record and the new local state in one transaction, with the tags of
+    /// its blocks.
+    fn write_version(
+        &self,
+        rec: &VersionRecord,
+        s: &LocalState,
+        verdict: Verdicts<'_>,
+    ) -> Result<(), MimeiStoreError> {
         let mid = rec.mid();
+        let root = Cid::from_bytes(rec.root_cid()).map_err(|e| MimeiStoreError::Corrupt {
+            mid: *mid,
+            what: format!("version {}", rec.version()),
+            detail: MimeiError::InvalidRecord {
+                what: "version record",
+                reason: format!("its root is not a CID: {e}"),
+            },
+        })?;
         let tx = self.store.db().begin_write().map_err(|e| self.err(e))?;
+        crate::store::tags::tag_in(&tx, self.store.path(), &root, mid.as_bytes(), verdict)?;
         {
             let mut t = tx.open_table(VERSIONS).map_err(|e| self.err(e))?;
             t.insert(
@@ -454,7 +520,8 @@ impl<'s> Mimeis<'s> {
             st.insert(mid.as_bytes().as_slice(), s.to_bytes().as_slice())
                 .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     /// Takes the header of a Mimei that came from the network (already verified by the
@@ -475,8 +542,12 @@ impl<'s> Mimeis<'s> {
     /// Stores a version record that came from the network under its own number (a follower
     /// may skip versions); `next` moves past it. The same record already stored is fine
     /// (`Ok(false)`); a different one under that number is a [`MimeiStoreError::Conflict`],
-    /// and nothing is changed.
-    pub fn put_synced_version(&self, rec: &VersionRecord) -> Result<bool, MimeiStoreError> {
+    /// and nothing is changed. Its blocks are tagged as the Mimei's ([`Mimeis::set_cur`]).
+    pub fn put_synced_version(
+        &self,
+        rec: &VersionRecord,
+        verdict: Verdicts<'_>,
+    ) -> Result<bool, MimeiStoreError> {
         let mid = rec.mid();
         let header = self.header(mid)?;
         rec.verify_for(&header)?;
@@ -495,7 +566,7 @@ impl<'s> Mimeis<'s> {
         }
         let mut s = self.state(mid)?;
         s.next = s.next.max(rec.version() + 1);
-        self.write_version(rec, &s)?;
+        self.write_version(rec, &s, verdict)?;
         Ok(true)
     }
 
@@ -588,6 +659,52 @@ pub fn mimei_roots(store: &Store) -> Result<Vec<Cid>, StoreError> {
     }
     out.sort_by_key(|c| c.to_bytes());
     out.dedup();
+    Ok(out)
+}
+
+/// The roots of each Mimei (its `cur`, its versions'), read like [`mimei_roots`]: records
+/// unverified, for their CID only. For building the block index of an older store
+/// (`mimei::content`).
+pub fn roots_by_mimei(
+    store: &Store,
+) -> Result<std::collections::BTreeMap<MimeiId, Vec<Cid>>, StoreError> {
+    let err = |e: redb::Error| db_err(store.path(), e);
+    let tx = store.db().begin_read().map_err(|e| err(e.into()))?;
+    let mut out: std::collections::BTreeMap<MimeiId, Vec<Cid>> = Default::default();
+    let mid_of = |k: &[u8]| {
+        k.get(..20)
+            .and_then(|b| <[u8; 20]>::try_from(b).ok())
+            .map(MimeiId::from_bytes)
+    };
+    match tx.open_table(STATE) {
+        Ok(t) => {
+            for item in t.iter().map_err(|e| err(e.into()))? {
+                let (k, v) = item.map_err(|e| err(e.into()))?;
+                if let (Some(mid), Some(LocalState { cur: Some(c), .. })) =
+                    (mid_of(k.value()), LocalState::from_bytes(v.value()))
+                {
+                    out.entry(mid).or_default().push(c);
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(err(e.into())),
+    }
+    match tx.open_table(VERSIONS) {
+        Ok(t) => {
+            for item in t.iter().map_err(|e| err(e.into()))? {
+                let (k, v) = item.map_err(|e| err(e.into()))?;
+                if let (Some(mid), Ok(rec)) =
+                    (mid_of(k.value()), VersionRecord::from_bytes(v.value()))
+                    && let Ok(c) = Cid::from_bytes(rec.root_cid())
+                {
+                    out.entry(mid).or_default().push(c);
+                }
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(err(e.into())),
+    }
     Ok(out)
 }
 

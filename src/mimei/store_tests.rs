@@ -4,6 +4,10 @@ use super::*;
 use crate::mimei::{HeaderFields, MimeiType, Rights};
 use crate::pki::NodeKey;
 
+fn take(_: &Tags) -> Verdict {
+    Verdict::Take
+}
+
 fn setup(name: &str) -> (std::path::PathBuf, Store, NodeKey) {
     let h = std::env::temp_dir().join(format!("leither-mmstore-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&h);
@@ -49,10 +53,10 @@ fn versions_round_trip_and_numbers_are_not_reused() {
         m.root(&mid, VersionName::Last),
         Err(MimeiStoreError::NotFound(_))
     ));
-    m.set_cur(&mid, Some(cid(1))).unwrap();
+    m.set_cur(&mid, Some(cid(1)), &mut take).unwrap();
     for v in 1..=2u64 {
         let rec = VersionRecord::sign(&key, mid, v, &cid(v as u8).to_bytes(), v - 1, 5).unwrap();
-        m.add_version(&rec).unwrap();
+        m.add_version(&rec, &mut take).unwrap();
     }
     assert_eq!(m.root(&mid, VersionName::Last).unwrap(), (cid(2), Some(2)));
     assert_eq!(m.root(&mid, VersionName::Cur).unwrap(), (cid(1), None));
@@ -64,7 +68,7 @@ fn versions_round_trip_and_numbers_are_not_reused() {
     // The next record must be 3: numbers are never reused.
     let again = VersionRecord::sign(&key, mid, 1, &cid(9).to_bytes(), 0, 5).unwrap();
     assert!(matches!(
-        m.add_version(&again),
+        m.add_version(&again, &mut take),
         Err(MimeiStoreError::Conflict(_))
     ));
     let roots = mimei_roots(&s).unwrap();
@@ -82,7 +86,7 @@ fn a_record_by_a_key_without_write_is_refused() {
     let other = NodeKey::from_seed(&[8; 32]).unwrap();
     let rec = VersionRecord::sign(&other, *hd.mid(), 1, &cid(1).to_bytes(), 0, 5).unwrap();
     assert!(matches!(
-        m.add_version(&rec),
+        m.add_version(&rec, &mut take),
         Err(MimeiStoreError::Model(MimeiError::SignerNotAllowed { .. }))
     ));
     drop(s);
@@ -97,7 +101,7 @@ fn a_tampered_record_is_refused_on_read() {
     let mid = *hd.mid();
     m.create(&hd).unwrap();
     let rec = VersionRecord::sign(&key, mid, 1, &cid(1).to_bytes(), 0, 5).unwrap();
-    m.add_version(&rec).unwrap();
+    m.add_version(&rec, &mut take).unwrap();
     let mut bytes = rec.to_bytes();
     let n = bytes.len();
     bytes[n - 1] ^= 1;

@@ -2,7 +2,11 @@
 //! IPFS peers (kubo, helia).
 //!
 //! - **Server.** A peer's wantlist is answered at once from the block store: a block for a
-//!   want-block, HAVE for a want-have, DONT_HAVE when asked for it. Answers go out on a stream
+//!   want-block, HAVE for a want-have, DONT_HAVE when asked for it. A peer is the user its
+//!   node key is (`handle::leither_id_of`; a guest if its key is not ed25519): a block of a
+//!   private Mimei goes only to a peer that may read that Mimei, by the rule of every door
+//!   (`ops::blocks`); to any other it is DONT_HAVE, as a block we lack. So providers of a
+//!   Mimei `*` may read, or that grants read to their node IDs, sync from each other. Answers go out on a stream
 //!   we open to the peer (bitswap streams carry one direction), through one sender task per
 //!   peer that ends after a minute of quiet.
 //! - **Client.** [`Bitswap::get`] registers a want, sends want-block (with send-dont-have) to
@@ -25,6 +29,7 @@ use super::NetError;
 use super::bitswap_wire::{Message, Presence, WantEntry, WantType};
 use super::handle::{Net, read_frame, write_frame};
 use crate::ipfs::Cid;
+use crate::ops::blocks::{BlockAccess, Who};
 use crate::store::blocks::Blocks;
 use crate::{log_debug, log_warn};
 
@@ -274,12 +279,19 @@ impl Bitswap {
     fn serve(&self, net: &Net, peer: PeerId, wants: &[WantEntry]) {
         let Some(state) = net.state() else { return };
         let blocks = Blocks::new(&state.store);
+        let who = match super::handle::leither_id_of(&peer) {
+            Some(id) => Who::User(id),
+            None => Who::Guest,
+        };
+        let mut access = BlockAccess::new(&state, who);
         let mut out = empty();
         let mut bytes = 0usize;
         for w in wants.iter().filter(|w| !w.cancel) {
+            // A block the peer may not read is one we do not have, for it.
+            let allowed = access.check(&w.cid).is_ok();
             let got = match w.want_type {
-                WantType::Block => blocks.get(&w.cid).ok().flatten(),
-                WantType::Have => None,
+                WantType::Block if allowed => blocks.get(&w.cid).ok().flatten(),
+                _ => None,
             };
             match got {
                 Some(data) => {
@@ -291,7 +303,9 @@ impl Bitswap {
                     out.blocks.push((w.cid, data));
                 }
                 None => {
-                    let have = w.want_type == WantType::Have && blocks.has(&w.cid).unwrap_or(false);
+                    let have = allowed
+                        && w.want_type == WantType::Have
+                        && blocks.has(&w.cid).unwrap_or(false);
                     if have {
                         out.presences.push((w.cid, Presence::Have));
                     } else if w.send_dont_have {

@@ -326,9 +326,22 @@ async fn run(
     } else {
         having.clone()
     };
+    // The version's blocks are the Mimei's before they arrive (each new block carries its
+    // tags to its links as it is stored), so none is served as public on the way in.
+    let signer = *bundle.version.signer();
+    Blocks::new(&state.store)
+        .tag(
+            std::slice::from_ref(&root),
+            mid.as_bytes(),
+            &mut crate::ops::blocks::synced_verdict(state, &signer),
+        )
+        .map_err(|e| NetError::Sync(format!("cannot index the version's blocks: {e}")))?;
     let changed = fetch_dag(net, state, root, &order, job).await?;
     m.adopt_header(&bundle.header)?;
-    match m.put_synced_version(&bundle.version) {
+    match m.put_synced_version(
+        &bundle.version,
+        &mut crate::ops::blocks::synced_verdict(state, &signer),
+    ) {
         Ok(_) => {}
         Err(MimeiStoreError::Conflict(c)) => return Err(NetError::Sync(format!("conflict: {c}"))),
         Err(e) => return Err(e.into()),

@@ -191,6 +191,23 @@ fn start_and_serve(
         Ok(n) => log_info!("replayed {n} database writes from the log of an unclean stop"),
         Err(e) => return Err(fail(&mut ready, NodeError::Store(e))),
     }
+    // Before any door opens: a store from before the block index gets its Mimeis' blocks
+    // tagged, so none of them is served by CID as public (docs/security.md, "Blocks by CID").
+    match crate::mimei::content::build_index_once(&state.store) {
+        Ok(None) => {}
+        Ok(Some(b)) => log_info!(
+            "block index built: {} Mimei(s), {} root(s), {} block(s) tagged ({} not stored yet),              {} root(s) too large, in {} ms",
+            b.mimeis,
+            b.roots,
+            b.report.tagged,
+            b.report.pending,
+            b.too_large,
+            b.millis
+        ),
+        Err(e) => log_warn!(
+            "the block index could not be built ({e}); blocks of Mimeis stored before it are              served by CID as public until the next start"
+        ),
+    }
     #[cfg(feature = "lever")]
     state.lever.attach(&state);
     let local_set = tokio::task::LocalSet::new();

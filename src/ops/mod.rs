@@ -7,6 +7,7 @@
 //!
 //! One concept per file:
 //! - [`session`]: the one place a session id becomes a user;
+//! - [`blocks`]: who may read a block by its CID, and what a change may take into a Mimei;
 //! - [`mimei`]: a Mimei opened with a needed right, the version visitors get, Mimeis the node
 //!   authors for itself;
 //! - [`db`] (feature `files`): who may run a database command, the node's default database;
@@ -18,6 +19,7 @@
 //! Errors are the model's (`MimeiStoreError`, `MimeiError`) or, for sessions, the API's:
 //! each door maps them to its own shape (an HTTP status, a RESP `-ERR`, a Lever error).
 
+pub mod blocks;
 #[cfg(feature = "files")]
 pub mod db;
 pub mod mimei;

@@ -28,6 +28,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableError};
 
+use super::tags::{BLOCK_TAGS, Tag, Tags};
 use super::{BLOCK_PIECES, BLOCKS, Store, StoreError};
 use crate::ipfs::multihash::IDENTITY;
 use crate::ipfs::proto::{FIXED32, LEN, Reader, VARINT};
@@ -182,7 +183,7 @@ fn piece_sum(key: &[u8], bytes: &[u8]) -> [u8; PIECE_SUM] {
 /// Whether `data` is certainly a dag-pb node without links: a scan of the top-level fields
 /// that finds no field 2 (`Links`). Anything it cannot parse counts as "may have links", so
 /// the flag can only ever save a read, never hide a link from a DAG walk.
-fn dagpb_without_links(data: &[u8]) -> bool {
+pub(crate) fn dagpb_without_links(data: &[u8]) -> bool {
     let mut r = Reader::new(data, "PBNode");
     while !r.is_empty() {
         let Ok((field, wt)) = r.key() else {
@@ -442,6 +443,19 @@ impl<'s> Blocks<'s> {
         blocks: impl IntoIterator<Item = (&'b Cid, &'b [u8])>,
         durable: bool,
     ) -> Result<usize, StoreError> {
+        self.put_many_tagged(blocks, durable, None)
+    }
+
+    /// [`Blocks::put_many_with`] that also records `tag` for every block of the batch, new or
+    /// already stored (the caller had the bytes): [`Tag::Public`] for a plain add,
+    /// [`Tag::Mimei`] for content written for a Mimei. Either way, the Mimei tags of each new
+    /// block are carried to its links in the same transaction (`tags::propagate`).
+    pub fn put_many_tagged<'b>(
+        &self,
+        blocks: impl IntoIterator<Item = (&'b Cid, &'b [u8])>,
+        durable: bool,
+        tag: Option<Tag>,
+    ) -> Result<usize, StoreError> {
         let mut tx = self.db.begin_write().map_err(|e| self.err(e))?;
         if !durable {
             tx.set_durability(redb::Durability::None)
@@ -451,6 +465,8 @@ impl<'s> Blocks<'s> {
         {
             let mut index = tx.open_table(BLOCKS).map_err(|e| self.err(e))?;
             let mut pieces = tx.open_table(BLOCK_PIECES).map_err(|e| self.err(e))?;
+            let mut tags = tx.open_table(BLOCK_TAGS).map_err(|e| self.err(e))?;
+            let mut changed: Vec<(&Cid, &[u8])> = Vec::new();
             for (cid, data) in blocks {
                 if data.len() > MAX_BLOCK_LEN {
                     return Err(StoreError::BlockTooLarge {
@@ -458,13 +474,46 @@ impl<'s> Blocks<'s> {
                         len: data.len(),
                     });
                 }
-                if write_block(&mut index, &mut pieces, cid, data, self.path)? {
+                let fresh = write_block(&mut index, &mut pieces, cid, data, self.path)?;
+                let retagged = match tag {
+                    Some(t) if cid.hash().code() != IDENTITY => {
+                        super::tags::insert(&mut tags, &block_key(cid), t, self.path)?
+                            && matches!(t, Tag::Mimei(_))
+                    }
+                    _ => false,
+                };
+                if fresh {
                     new += 1;
                 }
+                if fresh || retagged {
+                    changed.push((cid, data));
+                }
             }
+            let mut t = super::tags::Tagger {
+                tags: &mut tags,
+                index: &index,
+                pieces: &pieces,
+                path: self.path,
+            };
+            super::tags::propagate(&mut t, &changed)?;
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(new)
+    }
+
+    /// What the block index says about a block (`store::tags`): its public mark and the
+    /// Mimeis it is content of. Identity CIDs and blocks never tagged have none.
+    pub fn tags(&self, cid: &Cid) -> Result<Tags, StoreError> {
+        if cid.hash().code() == IDENTITY {
+            return Ok(Tags::default());
+        }
+        let tx = self.read_tx()?;
+        let table = match tx.open_table(BLOCK_TAGS) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Tags::default()),
+            Err(e) => return Err(self.err(e)),
+        };
+        super::tags::read_tags(&table, &block_key(cid), self.path)
     }
 
     fn read_tx(&self) -> Result<redb::ReadTransaction, StoreError> {
@@ -564,6 +613,8 @@ impl<'s> Blocks<'s> {
         let gone = {
             let mut index = tx.open_table(BLOCKS).map_err(|e| self.err(e))?;
             let mut pieces = tx.open_table(BLOCK_PIECES).map_err(|e| self.err(e))?;
+            // Its tags stay (a damaged block deleted to be fetched again comes back as private
+            // as it was); `gc` removes the tags of blocks no longer stored.
             remove_block(&mut index, &mut pieces, &block_key(cid), self.path)?.is_some()
         };
         tx.commit().map_err(|e| self.err(e))?;

@@ -333,6 +333,11 @@ impl Blocks<'_> {
                 });
             }
             let (removed, bytes_freed) = sweep(&mut index, &mut pieces, &walk.marks, self.path)?;
+            // The block index keeps tags only for stored blocks.
+            let mut tags = tx
+                .open_table(super::tags::BLOCK_TAGS)
+                .map_err(|e| self.err(e))?;
+            super::tags::remove_orphans(&mut tags, &index, self.path)?;
             GcReport {
                 removed,
                 kept: index.len().map_err(|e| self.err(e))?,

@@ -15,6 +15,7 @@ pub mod blocks;
 pub mod gc;
 pub mod mfs;
 pub mod pins;
+pub mod tags;
 pub mod tree;
 mod tree_file;
 

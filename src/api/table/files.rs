@@ -11,14 +11,14 @@ pub static FNS: &[ApiFn] = &[
         name: "IpfsAdd",
         params: "sid, data, [options]",
         access: Access::Session(Rights::User),
-        doc: "Adds a string or bytes as a UnixFS file and pins it; options as the query of POST /ipfs/add (cid-version=1&raw-leaves=true&chunker=size-N&trickle=true&pin=false). Returns {cid, size}. Large files: POST /ipfs/add.",
+        doc: "Adds a string or bytes as a UnixFS file and pins it; options as the query of POST /ipfs/add (cid-version=1&raw-leaves=true&chunker=size-N&trickle=true&pin=false&mid=MID). A plain add is public; with mid (a Mimei the session may write) the blocks are that Mimei's content, as private as it. Returns {cid, size}. Large files: POST /ipfs/add.",
         run: fns_ipfs::ipfs_add,
     },
     ApiFn {
         name: "IpfsCat",
         params: "sid, cid",
         access: Access::Session(Rights::Guest),
-        doc: "A file of up to 1 MiB as bytes; larger files are read from GET /ipfs/<cid>.",
+        doc: "A file of up to 1 MiB as bytes; larger files are read from GET /ipfs/<cid>. Every block must be public or in a Mimei the session may read (403 otherwise).",
         run: fns_ipfs::ipfs_cat,
     },
     ApiFn {
@@ -46,14 +46,14 @@ pub static FNS: &[ApiFn] = &[
         name: "IpfsLs",
         params: "sid, cid[/path]",
         access: Access::Session(Rights::Guest),
-        doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file).",
+        doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file). The root and each block of the path must be public or in a Mimei the session may read (403 otherwise).",
         run: fns_files::ipfs_ls,
     },
     ApiFn {
         name: "IpfsMakeDir",
         params: "sid, entries, [options]",
         access: Access::Session(Rights::User),
-        doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1. Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
+        doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1, mid=MID to build it as content of a Mimei the session may write (each entry must then be one it may read). Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
         run: fns_files::ipfs_make_dir,
     },
     ApiFn {

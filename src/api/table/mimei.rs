@@ -73,7 +73,7 @@ pub static FNS: &[ApiFn] = &[
         name: "MFSetCid",
         params: "sid, mid, cid",
         access: Access::Public,
-        doc: "cur := a CID stored on this node (file or directory; /ipfs/ prefix allowed) in a file Mimei; needs write. MMBackup makes it a version. Returns the CID.",
+        doc: "cur := a CID stored on this node (file or directory; /ipfs/ prefix allowed) in a file Mimei; needs write, and read of every block under it that is another Mimei's (403 naming the block otherwise). MMBackup makes it a version. Returns the CID.",
         run: fns_mimei::set_cid,
     },
     ApiFn {
@@ -136,7 +136,7 @@ pub static FNS: &[ApiFn] = &[
         name: "MFOpenMacFile",
         params: "sid, mid, fileid",
         access: Access::Session(Rights::Guest),
-        doc: "Opens a stored file read-only by its id (the CID MFTemp2MacFile gave) through Mimei mid, which the session must be able to read. Returns an fsid.",
+        doc: "Opens a stored file read-only by its id (the CID MFTemp2MacFile gave) through Mimei mid, which the session must be able to read; a file that is not mid's must be public or in a Mimei the session may read. Returns an fsid.",
         run: fns_mimei::open_mac,
     },
     ApiFn {
@@ -171,7 +171,7 @@ pub static FNS: &[ApiFn] = &[
         name: "MFTemp2Ipfs",
         params: "fsid, [mid]",
         access: Access::Public,
-        doc: "Stores a temporary file as a pinned IPFS file (kubo's CID); a user's session; with mid, it needs write on it. Returns the CID.",
+        doc: "Stores a temporary file as a pinned IPFS file (kubo's CID); a user's session; with mid, it needs write on it and the file is that Mimei's content (as private as it), else it is public. Returns the CID.",
         run: fns_mimei::temp_to_ipfs,
     },
     ApiFn {
