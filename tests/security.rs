@@ -493,6 +493,33 @@ fn slowloris_is_closed_within_the_header_timeout() {
     node_answers(&n);
 }
 
+/// A burst of connections while the node's thread was busy filled std's accept queue (128):
+/// the kernel then dropped every further SYN, the owner's too, whose client waited a second
+/// (TCP's first retransmission) before it tried again; the flood run's p99 was that second.
+#[test]
+fn connection_burst_while_the_node_is_busy_does_not_drop_the_owners_connect() {
+    let n = TestNode::start();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", n.port()).parse().unwrap();
+    // The node's thread is busy (stopped, here); the kernel queues what it cannot accept.
+    // SAFETY: kill(2) on the pid of the node this test started.
+    unsafe { libc::kill(n.pid() as libc::pid_t, libc::SIGSTOP) };
+    let held: Vec<TcpStream> = (0..300)
+        .map_while(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok())
+        .collect();
+    let t = Instant::now();
+    let owner = TcpStream::connect_timeout(&addr, Duration::from_secs(3));
+    let took = t.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(n.pid() as libc::pid_t, libc::SIGCONT) };
+    assert_eq!(held.len(), 300, "the accept queue took only {}", held.len());
+    assert!(
+        owner.is_ok() && took < Duration::from_millis(500),
+        "{owner:?} after {took:?}"
+    );
+    drop(held);
+    node_answers(&n);
+}
+
 /// The VmRSS of a process, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
