@@ -559,6 +559,16 @@ def rss_kib(pid, key="VmRSS"):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds the process has used."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def sampler(pid, stop, peak):
     while not stop.is_set():
         peak[0] = max(peak[0], rss_kib(pid))
@@ -695,6 +705,7 @@ def main():
     mp.set_start_method("fork")
     out = mp.Queue()
     start = time.time()
+    cpu0 = cpu_s(args.pid)
     deadline = start + args.duration
     procs = [mp.Process(target=flood_process, args=(n, node, ctx, deadline, out, args.nice), daemon=True)
              for n in names]
@@ -724,6 +735,7 @@ def main():
                 break
     stop.set()
     sam.join()
+    cpu = (cpu_s(args.pid) - cpu0) / max(0.001, time.time() - start)
     for p in procs + owner:
         p.join(1)
         if p.is_alive():
@@ -736,6 +748,7 @@ def main():
     ok = True
     print()
     print(f"floods: {', '.join(names)} for {args.duration:.0f}s; attackers from {args.net}.N, nice {args.nice}")
+    print(f"node CPU: {cpu * 100:.0f}% of one core over the run (its one thread: 100% is saturated)")
     lat = sorted(results.get("owner", {}).get("lat", []))
     bad = results.get("owner", {}).get("bad", {})
     p50, p99, mx = pct(lat, 50), pct(lat, 99), (lat[-1] if lat else float("nan"))

@@ -18,8 +18,12 @@
 #
 #   benches/flood.sh [--short] [--only FLOOD,...]
 #   env: DURATION=60 (s; --short: 15), MAX_MB=64, P99_MS=50, ADDS=5 (--short: 3),
-#        ATTACK_NICE=0 (niceness of the attacker processes), LEITHER_BIN=path (no build),
-#        FLOOD_NET=198.18.15 (the attackers' /24; see below), JSON=file (the figures as JSON)
+#        SERVER_CPU=0, CLIENT_CPU=1 (the node on one core, attackers and owner on the other,
+#        as on a router whose attackers are elsewhere; one core: both on core 0),
+#        ATTACK_NICE=10 (the attackers yield their core to the owner's prober, whose
+#        latencies would otherwise include waiting for the CPU behind 13 flood processes),
+#        LEITHER_BIN=path (no build), FLOOD_NET=198.18.15 (the attackers' /24; see below),
+#        JSON=file (the figures as JSON)
 # Builds target/release/leither (under $CARGO_TARGET_DIR if set) when LEITHER_BIN is not set
 # and it is missing or older than the sources. Attackers need many source addresses that the
 # node sees as outside ones: as root this routes FLOOD_NET.0/24 (198.18.0.0/15 is the
@@ -45,7 +49,9 @@ DURATION=${DURATION:-60}
 ADDS=${ADDS:-5}
 MAX_MB=${MAX_MB:-64}
 P99_MS=${P99_MS:-50}
-ATTACK_NICE=${ATTACK_NICE:-0}
+ATTACK_NICE=${ATTACK_NICE:-10}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
 FLOOD_NET=${FLOOD_NET:-198.18.15}
 
 WORK=$(mktemp -d /tmp/leither-flood.XXXXXX)
@@ -62,6 +68,8 @@ trap flood_cleanup EXIT
 
 need python3 python3
 need curl curl
+need taskset util-linux
+if (( $(nproc) < 2 )); then SERVER_CPU=0; CLIENT_CPU=0; fi
 if [[ -z ${LEITHER_BIN:-} ]] && { [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; }; then
   echo "building $BIN (cargo build --release)..." >&2
   cargo build --release >&2
@@ -98,17 +106,20 @@ with open(path, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")
 EOF
-"$BIN" --home "$H" run -d > "$WORK/run.log" 2>&1 || { echo "run -d failed: $(cat "$WORK/run.log")" >&2; exit 2; }
+taskset -c "$SERVER_CPU" "$BIN" --home "$H" run -d > "$WORK/run.log" 2>&1 ||
+  { echo "run -d failed: $(cat "$WORK/run.log")" >&2; exit 2; }
 for _ in $(seq 1 600); do [[ -s "$H/leither.addr" ]] && break; sleep 0.05; done
 [[ -s "$H/leither.addr" ]] || { echo "the node wrote no address: $(tail -c 400 "$H/Leither.log")" >&2; exit 2; }
 NODE_PID=$(tr -dc 0-9 < "$H/leither.pid"); PIDS+=("$NODE_PID")
+taskset -a -p -c "$SERVER_CPU" "$NODE_PID" > /dev/null 2>&1 || true   # every thread
 ADDR=$(head -1 "$H/leither.addr" | tr -d '[:space:]'); ADDR=${ADDR#http://}
 grep -q '^resp ' "$H/leither.ports" 2>/dev/null || RESP_PORT=0   # taken meanwhile: no RESP flood
 
 echo "leither: $BIN ($(stat -c %s "$BIN") bytes); node pid $NODE_PID at $ADDR, MaxMemoryMB $MAX_MB"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "node on core $SERVER_CPU; attackers (nice $ATTACK_NICE) and the owner on core $CLIENT_CPU"
 rc=0
-python3 "$ROOT/benches/flood.py" --bin "$BIN" --home "$H" --pid "$NODE_PID" --port "${ADDR##*:}" \
+taskset -c "$CLIENT_CPU" python3 "$ROOT/benches/flood.py" --bin "$BIN" --home "$H" --pid "$NODE_PID" --port "${ADDR##*:}" \
   --resp-port "$RESP_PORT" --net "$NET" --work "$WORK" --duration "$DURATION" --max-mb "$MAX_MB" \
   --p99-ms "$P99_MS" --adds "$ADDS" --nice "$ATTACK_NICE" --only "$ONLY" ${JSON:+--json "$JSON"} || rc=$?
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
