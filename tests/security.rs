@@ -222,6 +222,96 @@ fn keys_glob_with_many_stars_does_not_freeze_the_node() {
     node_answers(&n);
 }
 
+/// Runs `method` of the deployed attack service from two threads, over and over, while
+/// asking GetVar every 20 ms: how long each attack call took, and each GetVar.
+fn getvar_beside(n: &TestNode, method: &str) -> (Vec<Duration>, Vec<Duration>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let attackers: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, url, path) = (stop.clone(), n.url.clone(), format!("/attack/{method}"));
+            std::thread::spawn(move || {
+                let mut took = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let (code, _) = curl(&[
+                        "-m",
+                        "60",
+                        "-X",
+                        "POST",
+                        "-d",
+                        "[]",
+                        &format!("{url}{path}"),
+                    ]);
+                    assert_eq!(code, 500, "the attack call got {code}");
+                    took.push(t.elapsed());
+                }
+                took
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut lat = Vec::new();
+    for _ in 0..60 {
+        let t = Instant::now();
+        let (code, body) = post(n, "/api/GetVar", r#"["", "ver"]"#);
+        assert_eq!(code, 200, "{body}");
+        lat.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let took = attackers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    lat.sort();
+    (took, lat)
+}
+
+/// `while true do end` (or any computation) held the node's one thread for the call's whole
+/// budget, a second and more: every door waited, the owner's too. Lua runs in 1 ms slices.
+#[test]
+fn lua_loop_flood_does_not_stall_the_node() {
+    let n = TestNode::start();
+    deploy(&n, &app(r#"{"name": "attack"}"#, ATTACKS));
+    let (took, lat) = getvar_beside(&n, "Loop");
+    let shortest = took.iter().min().copied().unwrap_or_default();
+    let p90 = lat[lat.len() * 9 / 10];
+    eprintln!(
+        "attack calls {shortest:?}..{:?}; GetVar p50 {:?} p90 {p90:?} max {:?}",
+        took.iter().max().unwrap(),
+        lat[lat.len() / 2],
+        lat.last().unwrap()
+    );
+    // Without slices GetVar waited for whole calls; bounds loose for a loaded debug build.
+    assert!(
+        p90 < Duration::from_millis(300) && p90 * 3 < shortest,
+        "GetVar p90 {p90:?} beside loops of {shortest:?}"
+    );
+}
+
+/// One `string.find(("a"):rep(300), (".-"):rep(4).."b")` held the thread for its whole budget
+/// inside the matcher (a Rust function: no hook runs there). The match pauses between steps.
+#[test]
+fn lua_pattern_flood_does_not_stall_the_node() {
+    let n = TestNode::start();
+    deploy(&n, &app(r#"{"name": "attack"}"#, ATTACKS));
+    let (took, lat) = getvar_beside(&n, "Pattern");
+    let shortest = took.iter().min().copied().unwrap_or_default();
+    let p90 = lat[lat.len() * 9 / 10];
+    eprintln!(
+        "attack calls {shortest:?}..{:?}; GetVar p50 {:?} p90 {p90:?} max {:?}",
+        took.iter().max().unwrap(),
+        lat[lat.len() / 2],
+        lat.last().unwrap()
+    );
+    assert!(
+        p90 < Duration::from_millis(300) && p90 * 3 < shortest,
+        "GetVar p90 {p90:?} beside matches of {shortest:?}"
+    );
+}
+
 // ---- Connections and memory (items 6 and 7 of issue #15) ----
 
 /// A TCP connection to the node from `source` (any 127/8 address: the kernel routes all of
@@ -405,6 +495,33 @@ fn slowloris_is_closed_within_the_header_timeout() {
         String::from_utf8_lossy(&got)
     );
     drip.join().unwrap();
+    node_answers(&n);
+}
+
+/// A burst of connections while the node's thread was busy filled std's accept queue (128):
+/// the kernel then dropped every further SYN, the owner's too, whose client waited a second
+/// (TCP's first retransmission) before it tried again; the flood run's p99 was that second.
+#[test]
+fn connection_burst_while_the_node_is_busy_does_not_drop_the_owners_connect() {
+    let n = TestNode::start();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", n.port()).parse().unwrap();
+    // The node's thread is busy (stopped, here); the kernel queues what it cannot accept.
+    // SAFETY: kill(2) on the pid of the node this test started.
+    unsafe { libc::kill(n.pid() as libc::pid_t, libc::SIGSTOP) };
+    let held: Vec<TcpStream> = (0..300)
+        .map_while(|_| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok())
+        .collect();
+    let t = Instant::now();
+    let owner = TcpStream::connect_timeout(&addr, Duration::from_secs(3));
+    let took = t.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(n.pid() as libc::pid_t, libc::SIGCONT) };
+    assert_eq!(held.len(), 300, "the accept queue took only {}", held.len());
+    assert!(
+        owner.is_ok() && took < Duration::from_millis(500),
+        "{owner:?} after {took:?}"
+    );
+    drop(held);
     node_answers(&n);
 }
 

@@ -424,6 +424,7 @@ pub fn bind(state: &NodeState) -> Result<Option<(TcpListener, Rc<Certs>)>, Strin
     let l = std::net::TcpListener::bind(&text).map_err(|e| {
         format!("cannot listen on {text}: {e}; change HttpsPort in SystemVars.json")
     })?;
+    crate::limits::deepen_backlog(&l);
     l.set_nonblocking(true)
         .map_err(|e| format!("HTTPS listener: {e}"))?;
     let local = l.local_addr().map_err(|e| format!("HTTPS listener: {e}"))?;

@@ -177,7 +177,9 @@ impl Instance {
                 });
             }
         };
-        let mut lua_args = MultiValue::with_capacity(args.len() + 1);
+        // The prelude's `run(f, ...)` runs f in time slices (crate::lua::sandbox).
+        let mut lua_args = MultiValue::with_capacity(args.len() + 2);
+        lua_args.push_back(LuaValue::Function(f));
         if let Some(v) = first {
             lua_args.push_back(v);
         }
@@ -186,7 +188,11 @@ impl Instance {
                 to_lua(&self.lua, a).map_err(|e| LeverError::BadRequest(e.to_string()))?,
             );
         }
-        let thread = self.lua.create_thread(f).map_err(|e| self.classify(e))?;
+        let run: Function = self
+            .lua
+            .named_registry_value(sandbox::RUN)
+            .map_err(|e| self.classify(e))?;
+        let thread = self.lua.create_thread(run).map_err(|e| self.classify(e))?;
         let fut = thread
             .into_async::<LuaValue>(lua_args)
             .map_err(|e| self.classify(e))?;

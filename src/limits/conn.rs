@@ -11,6 +11,23 @@
 
 use crate::api::Value;
 
+/// Connections the kernel queues for a port's accept loop. std's `bind` asks for 128: a
+/// connection flood fills that while the node's one thread is busy elsewhere, and past it
+/// the kernel drops the SYN of whoever comes next, the owner too, whose client then waits a
+/// second (TCP's first retransmission) before it tries again. The kernel caps this at
+/// `net.core.somaxconn` (4096 on current Linux, 128 on older ones).
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Deepens the accept queue of a bound, listening `l` to [`LISTEN_BACKLOG`] (listen(2) on a
+/// listening socket sets its backlog again); best effort, the queue stays as it was if the
+/// kernel refuses.
+pub fn deepen_backlog(l: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen(2) on the descriptor of a socket `l` owns and keeps open; it changes
+    // nothing but the socket's backlog.
+    let _ = unsafe { libc::listen(l.as_raw_fd(), LISTEN_BACKLOG) };
+}
+
 /// The settings, each with its `SystemVars.json` key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnLimits {

@@ -246,6 +246,10 @@ impl Slots {
             }
         }
         // Outsiders share what the loopback reserve leaves; loopback clients may use it all.
+        // An outsider never closes a loopback connection that is within the reserve: the
+        // owner's CLI, whose fresh connection waits for its head to be read while the node is
+        // busy, counts as idle and used to go for an attacker's newcomer (who was then
+        // refused anyway) — the owner saw a reset.
         let local = is_loopback(ip);
         let cap = l.max_connections - l.loopback_reserve;
         let outsiders = || {
@@ -256,9 +260,12 @@ impl Slots {
                 .count()
         };
         while self.len() >= l.max_connections || (!local && outsiders() >= cap) {
-            let victim = self
-                .idlest(now, |s| !is_loopback(s.ip))
-                .or_else(|| self.idlest(now, |_| local || self.len() >= l.max_connections));
+            let loopback_over = self.len() - outsiders() > l.loopback_reserve;
+            let victim = self.idlest(now, |s| !is_loopback(s.ip)).or_else(|| {
+                self.idlest(now, |_| {
+                    local || (self.len() >= l.max_connections && loopback_over)
+                })
+            });
             match victim {
                 Some(v) => self.evict(&v, Closed::Evicted),
                 None => {
@@ -414,6 +421,43 @@ mod tests {
             .unwrap();
         assert_eq!(held[2].slot.is_closed(), Some(Closed::Evicted));
         assert_eq!(held[1].slot.is_closed(), None);
+    }
+
+    /// The owner's fresh connection (its head not read yet) counts as idle; an outsider
+    /// must not close it for a newcomer while loopback holds no more than its reserve.
+    #[test]
+    fn outsiders_never_close_the_owners_connections_within_the_reserve() {
+        let slots = Slots::new(limits(4, 4, 2));
+        let t = Instant::now();
+        let busy: Vec<_> = (0..2)
+            .map(|i| {
+                let g = slots.admit(ip(&format!("192.0.2.{i}")), t).unwrap();
+                g.slot.set(Activity::Busy, t);
+                g
+            })
+            .collect();
+        let owner: Vec<_> = (0..2)
+            .map(|_| slots.admit(ip("127.0.0.1"), t).unwrap())
+            .collect();
+        let later = t + Duration::from_secs(3);
+        assert!(slots.admit(ip("198.51.100.1"), later).is_err());
+        assert!(owner.iter().all(|g| g.slot.is_closed().is_none()));
+        // Another loopback client may take the place of the owner's idlest.
+        let _extra = slots.admit(ip("127.0.0.1"), later).unwrap();
+        let closed = owner.iter().filter(|g| g.slot.is_closed().is_some());
+        assert_eq!(closed.count(), 1);
+        assert!(busy.iter().all(|g| g.slot.is_closed().is_none()));
+
+        // Beyond the reserve, an idle loopback connection may go for an outsider.
+        let slots = Slots::new(limits(4, 4, 2));
+        let outsider = slots.admit(ip("192.0.2.1"), t).unwrap();
+        outsider.slot.set(Activity::Busy, t);
+        let owner: Vec<_> = (0..3)
+            .map(|_| slots.admit(ip("127.0.0.1"), t).unwrap())
+            .collect();
+        assert!(slots.admit(ip("198.51.100.1"), later).is_ok());
+        let closed = owner.iter().filter(|g| g.slot.is_closed().is_some());
+        assert_eq!(closed.count(), 1);
     }
 
     #[test]

@@ -11,6 +11,23 @@
 //! its deadline, the hook raises an error in it on every tick, and the sandbox's `pcall`,
 //! `xpcall` and `coroutine.resume` re-raise it (they ask [`CallCtx::hit`]), so Lua code cannot
 //! swallow a limit and loop on. [`Metered`] also ends the call at its next poll.
+//!
+//! **Time slices.** The node has one thread: a call that computes for its whole budget (a
+//! hundred million instructions, a second or more) would hold every door that long. So Lua
+//! code runs at most [`SLICE`] at a time. The sandbox runs a call's function in a coroutine
+//! of its own and resumes every coroutine through `coroutine.resume` (or `wrap`) of its own
+//! (`super::sandbox`), which names the coroutine it resumes ([`CallCtx::enter`]). Once a
+//! slice is over, the hook yields that coroutine, when Lua may yield there (not inside a C
+//! function such as `table.sort`'s comparator), and says so ([`CallCtx::take_sliced`]); each
+//! resumer passes the pause up to the call's own coroutine, which awaits
+//! `tokio::task::yield_now` (the I/O driver and every ready task run) and resumes the code
+//! where it stopped. The code sees nothing of this: budget, deadline and results are those of
+//! an unsliced run.
+//!
+//! Only a coroutine resumed by Lua's own `coroutine.resume` is yielded from the hook: mlua's
+//! `AsyncThread` truncates the stack of the thread it drives after each poll, which is sound
+//! for a yield from a C function (`coroutine.yield`, an async binding) but would cut the live
+//! registers of a Lua function stopped by a hook (mlua issue #723); Lua's `resume` keeps them.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -23,6 +40,9 @@ use mlua::{HookTriggers, Lua, VmState};
 
 /// Instructions between two runs of the hook.
 pub const HOOK_EVERY: u32 = 1000;
+
+/// Longest Lua code runs before the rest of the node runs (see the module doc).
+pub const SLICE: Duration = Duration::from_millis(1);
 
 /// Which limit stopped a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +86,13 @@ pub struct CallCtx {
     pub max_instructions: u64,
     left: Cell<i64>,
     hit: Cell<Option<Limit>>,
+    /// When the current poll of the call began: its slice.
+    slice_start: Cell<Instant>,
+    /// The coroutines being resumed by the sandbox, innermost last (their `lua_State`s).
+    resumed: RefCell<Vec<usize>>,
+    /// The coroutines the hook yielded at the end of a slice whose resumer has not asked
+    /// yet (several when the hook stops a resumer before it asked: see `take_sliced`).
+    sliced: RefCell<Vec<usize>>,
 }
 
 impl CallCtx {
@@ -88,7 +115,55 @@ impl CallCtx {
             max_instructions,
             left: Cell::new(max_instructions.min(i64::MAX as u64) as i64),
             hit: Cell::new(None),
+            slice_start: Cell::new(Instant::now()),
+            resumed: RefCell::new(Vec::new()),
+            sliced: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The sandbox resumes `co`: the hook may yield it at the end of a slice.
+    pub fn enter(&self, co: &mlua::Thread) {
+        self.resumed.borrow_mut().push(co.to_pointer() as usize);
+    }
+
+    /// The resume of [`CallCtx::enter`] returned.
+    pub fn leave(&self) {
+        self.resumed.borrow_mut().pop();
+    }
+
+    /// Whether `co`, which just yielded nothing, was stopped by the hook at the end of a
+    /// slice (then it must be resumed with nothing) rather than by `coroutine.yield()`; clears
+    /// the mark. Marks are per coroutine: the hook may stop the resumer itself before it asks
+    /// (its slice is over too), and the resumer's own resumer asks first.
+    pub fn take_sliced(&self, co: &mlua::Thread) -> bool {
+        let co = co.to_pointer() as usize;
+        let mut s = self.sliced.borrow_mut();
+        match s.iter().position(|&p| p == co) {
+            Some(i) => {
+                s.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// May the running coroutine pause now? Yes once the slice is over, if that coroutine is
+    /// the one the sandbox resumes and Lua may yield there. The hook asks, and so do the
+    /// metered string functions between two steps of a long match (`super::strlib`).
+    pub fn can_pause(&self, lua: &Lua) -> bool {
+        if self.slice_start.get().elapsed() < SLICE {
+            return false;
+        }
+        let Some(&top) = self.resumed.borrow().last() else {
+            return false;
+        };
+        let current = lua.current_thread().to_pointer();
+        // SAFETY: `to_pointer` of a thread is its `lua_State` (lua_topointer returns the
+        // collectable object, and a thread's object is its state); this one is running, so
+        // it is alive. lua_isyieldable only reads it: the same test mlua makes before it
+        // yields from a hook.
+        current as usize == top
+            && unsafe { mlua::ffi::lua_isyieldable(current as *mut mlua::ffi::lua_State) } != 0
     }
 
     /// The limit this call has hit, if any.
@@ -141,12 +216,20 @@ pub fn current(running: &Running) -> Option<Rc<CallCtx>> {
 pub fn install_hook(lua: &Lua, running: Running) -> mlua::Result<()> {
     lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-        move |_lua, _debug| {
-            let ctx = running.borrow().clone();
-            match ctx.and_then(|c| c.tick()) {
-                Some(limit) => Err(mlua::Error::runtime(limit.message())),
-                None => Ok(VmState::Continue),
+        move |lua, _debug| {
+            let Some(ctx) = running.borrow().clone() else {
+                return Ok(VmState::Continue);
+            };
+            if let Some(limit) = ctx.tick() {
+                return Err(mlua::Error::runtime(limit.message()));
             }
+            if ctx.can_pause(lua) {
+                if let Some(&co) = ctx.resumed.borrow().last() {
+                    ctx.sliced.borrow_mut().push(co);
+                }
+                return Ok(VmState::Yield);
+            }
+            Ok(VmState::Continue)
         },
     )
 }
@@ -186,6 +269,7 @@ impl<T, F: Future<Output = mlua::Result<T>>> Future for Metered<F> {
             return Poll::Ready(Err(MeteredError::Limit(l)));
         }
         let prev = this.running.replace(Some(this.ctx.clone()));
+        this.ctx.slice_start.set(Instant::now());
         let r = this.inner.as_mut().poll(cx);
         *this.running.borrow_mut() = prev;
         if let Some(l) = this.ctx.hit() {

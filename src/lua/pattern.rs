@@ -8,6 +8,13 @@
 //! same error texts) and calls `charge` every [`CHARGE_EVERY`] steps, so the sandbox can bill
 //! the steps to the call's instruction budget and stop the match when the budget is spent.
 //! Sans-io: bytes in, positions out; [`super::strlib`] binds it to Lua.
+//!
+//! lstrlib recurses (one C call per backtracking point); this port keeps its backtracking
+//! points on a stack of its own ([`Frame`], one per recursive call of C's `match`, so the
+//! depth limit counts the same), which makes a match resumable: [`Matcher::resume`] stops
+//! between two steps when asked and the match goes on from there later, so a long match
+//! need not hold the node's one thread (the time slices of [`super::meter`]). The steps,
+//! their order and so every result and error are those of the recursive matcher.
 
 /// Most captures in a pattern (`LUA_MAXCAPTURES`).
 pub const MAX_CAPTURES: usize = 32;
@@ -45,15 +52,64 @@ pub enum Capture {
     Pos(usize),
 }
 
+/// A backtracking point: a recursive call of lstrlib's `match` still open, and what to try
+/// when what it started fails.
+#[derive(Debug, Clone, Copy)]
+enum Frame {
+    /// `x?` matched one: without it, go on at `(s, p)`.
+    Opt { s: usize, p: usize },
+    /// `x*`/`x+` took `i` items from `s`: try one fewer.
+    Max { s: usize, i: usize, ep: usize },
+    /// `x-` tries the rest at `s`: else take one more item `p..ep` there.
+    Min { s: usize, p: usize, ep: usize },
+    /// A capture opened: close it again.
+    Open,
+    /// Capture `l` closed: open it again.
+    Close { l: usize },
+}
+
+/// What the matcher does next.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// Match the pattern from `p` at subject position `s` (one turn of lstrlib's loop).
+    Run(usize, usize),
+    /// What was tried failed: back to the last backtracking point.
+    Fail,
+    /// The match ends at `s`.
+    Done(usize),
+}
+
+/// Where a match stands: everything a paused match needs to go on (see
+/// [`Matcher::into_state`]); owned, so it may be kept while the subject's bytes are not.
+#[derive(Debug, Clone)]
+pub struct State {
+    level: usize,
+    caps: [(usize, CapLen); MAX_CAPTURES],
+    steps: u64,
+    asked: u64,
+    stack: Vec<Frame>,
+    next: Next,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            level: 0,
+            caps: [(0, CapLen::Unfinished); MAX_CAPTURES],
+            steps: 0,
+            asked: 0,
+            stack: Vec::new(),
+            next: Next::Fail,
+        }
+    }
+}
+
 /// A matcher of one pattern over one subject. `charge(n)` is told of every `n` steps taken
 /// and stops the match by returning an error.
 pub struct Matcher<'a, F: FnMut(u64) -> R<()>> {
     src: &'a [u8],
     pat: &'a [u8],
-    depth: u32,
-    level: usize,
-    caps: [(usize, CapLen); MAX_CAPTURES],
-    steps: u64,
+    st: State,
     charge: F,
 }
 
@@ -84,15 +140,23 @@ pub fn no_specials(p: &[u8]) -> bool {
 impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
     /// A matcher of `pat` (without a leading `^` anchor: the caller strips it) over `src`.
     pub fn new(src: &'a [u8], pat: &'a [u8], charge: F) -> Self {
+        Matcher::with_state(src, pat, charge, State::default())
+    }
+
+    /// A matcher going on from `st` (of [`Matcher::into_state`], with the same subject and
+    /// pattern).
+    pub fn with_state(src: &'a [u8], pat: &'a [u8], charge: F, st: State) -> Self {
         Matcher {
             src,
             pat,
-            depth: MAX_DEPTH,
-            level: 0,
-            caps: [(0, CapLen::Unfinished); MAX_CAPTURES],
-            steps: 0,
+            st,
             charge,
         }
+    }
+
+    /// Where the match stands, to go on later with [`Matcher::with_state`].
+    pub fn into_state(self) -> State {
+        self.st
     }
 
     /// The pattern byte at `i`, or 0 past the end (C reads the string's terminating NUL).
@@ -105,8 +169,8 @@ impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
     }
 
     fn step(&mut self) -> R<()> {
-        self.steps += 1;
-        if self.steps.is_multiple_of(CHARGE_EVERY) {
+        self.st.steps += 1;
+        if self.st.steps.is_multiple_of(CHARGE_EVERY) {
             (self.charge)(CHARGE_EVERY)?;
         }
         Ok(())
@@ -114,8 +178,9 @@ impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
 
     /// Charges the steps not yet charged (call once a whole operation is done).
     pub fn settle(&mut self) -> R<()> {
-        let rest = self.steps % CHARGE_EVERY;
-        self.steps -= rest;
+        let rest = self.st.steps % CHARGE_EVERY;
+        self.st.steps -= rest;
+        self.st.asked = self.st.asked.min(self.st.steps);
         if rest > 0 {
             (self.charge)(rest)
         } else {
@@ -126,31 +191,66 @@ impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
     /// Tries the pattern at subject position `s`: the end of the match, if any. Captures of
     /// the match are then read with [`Matcher::captures`] or [`Matcher::capture`].
     pub fn match_at(&mut self, s: usize) -> R<Option<usize>> {
-        self.level = 0;
-        self.depth = MAX_DEPTH;
-        self.step()?;
-        self.do_match(s, 0)
+        self.start(s)?;
+        loop {
+            if let Some(done) = self.resume(&mut || false)? {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Starts trying the pattern at subject position `s`; [`Matcher::resume`] does it.
+    pub fn start(&mut self, s: usize) -> R<()> {
+        self.st.level = 0;
+        self.st.stack.clear();
+        self.st.next = Next::Run(s, 0);
+        self.step()
+    }
+
+    /// Goes on with the match [`Matcher::start`] began: `Some` with its end (or `None`) once
+    /// it is decided, or `None` when `pause()`, asked every [`CHARGE_EVERY`] steps or so,
+    /// said to stop (call again to go on).
+    pub fn resume(&mut self, pause: &mut dyn FnMut() -> bool) -> R<Option<Option<usize>>> {
+        loop {
+            if self.st.steps - self.st.asked >= CHARGE_EVERY {
+                self.st.asked = self.st.steps;
+                if pause() {
+                    return Ok(None);
+                }
+            }
+            self.st.next = match self.st.next {
+                Next::Run(s, p) => self.turn(s, p)?,
+                Next::Fail => match self.backtrack() {
+                    Some(next) => next,
+                    None => return Ok(Some(None)),
+                },
+                Next::Done(e) => {
+                    self.st.stack.clear();
+                    return Ok(Some(Some(e)));
+                }
+            };
+        }
     }
 
     /// The number of captures of the last match (a pattern without any has one: the whole
     /// match, when `whole` is true).
     pub fn count(&self, whole: bool) -> usize {
-        if self.level == 0 && whole {
+        if self.st.level == 0 && whole {
             1
         } else {
-            self.level
+            self.st.level
         }
     }
 
     /// Capture `i` of the last match `s..e` (`get_onecapture`).
     pub fn capture(&self, i: usize, s: usize, e: usize) -> R<Capture> {
-        if i >= self.level {
+        if i >= self.st.level {
             if i != 0 {
                 return Err(PatError(format!("invalid capture index %{}", i + 1)));
             }
             return Ok(Capture::Str(s, e));
         }
-        let (init, len) = self.caps[i];
+        let (init, len) = self.st.caps[i];
         match len {
             CapLen::Unfinished => Err(PatError::new("unfinished capture")),
             CapLen::Position => Ok(Capture::Pos(init + 1)),
@@ -242,82 +342,110 @@ impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
         }
     }
 
-    fn do_match(&mut self, s: usize, p: usize) -> R<Option<usize>> {
-        if self.depth == 0 {
+    /// Opens a backtracking point: lstrlib's recursive `match` call, with its depth limit.
+    fn push(&mut self, f: Frame) -> R<()> {
+        // The attempt itself is one level (C's first call of `match`).
+        if self.st.stack.len() + 1 >= MAX_DEPTH as usize {
             return Err(PatError::new("pattern too complex"));
         }
-        self.depth -= 1;
-        let r = self.match_here(s, p);
-        self.depth += 1;
-        r
+        self.st.stack.push(f);
+        Ok(())
     }
 
-    fn match_here(&mut self, mut s: usize, mut p: usize) -> R<Option<usize>> {
+    /// What failed goes back to the last backtracking point (C's `match` returning NULL to
+    /// its caller, which tries its next choice): the next thing to do, or `None` when the
+    /// attempt failed.
+    fn backtrack(&mut self) -> Option<Next> {
         loop {
-            self.step()?;
-            if p == self.pat.len() {
-                return Ok(Some(s));
+            let top = *self.st.stack.last()?;
+            let again = match top {
+                Frame::Opt { s, p } => {
+                    self.st.stack.pop();
+                    return Some(Next::Run(s, p));
+                }
+                Frame::Max { s, i, ep } if i > 0 => {
+                    Some((Frame::Max { s, i: i - 1, ep }, Next::Run(s + i - 1, ep + 1)))
+                }
+                Frame::Min { s, p, ep } if self.single(s, p, ep) => {
+                    Some((Frame::Min { s: s + 1, p, ep }, Next::Run(s + 1, ep + 1)))
+                }
+                Frame::Max { .. } | Frame::Min { .. } => None,
+                Frame::Open => {
+                    self.st.level -= 1;
+                    None
+                }
+                Frame::Close { l } => {
+                    self.st.caps[l].1 = CapLen::Unfinished;
+                    None
+                }
+            };
+            match again {
+                Some((frame, next)) => {
+                    if let Some(t) = self.st.stack.last_mut() {
+                        *t = frame;
+                    }
+                    return Some(next);
+                }
+                None => {
+                    self.st.stack.pop();
+                }
             }
-            let next = self.pc(p + 1);
-            match self.pat[p] {
-                b'(' if next == b')' => return self.start_capture(s, p + 2, CapLen::Position),
-                b'(' => return self.start_capture(s, p + 1, CapLen::Unfinished),
-                b')' => return self.end_capture(s, p + 1),
-                b'$' if p + 1 == self.pat.len() => {
-                    return Ok((s == self.src.len()).then_some(s));
+        }
+    }
+
+    /// One turn of lstrlib's `match` loop at `(s, p)`.
+    fn turn(&mut self, s: usize, p: usize) -> R<Next> {
+        self.step()?;
+        if p == self.pat.len() {
+            return Ok(Next::Done(s));
+        }
+        let next = self.pc(p + 1);
+        let found = |e: Option<usize>, p| Ok(e.map_or(Next::Fail, |e| Next::Run(e, p)));
+        match self.pat[p] {
+            b'(' if next == b')' => self.start_capture(s, p + 2, CapLen::Position),
+            b'(' => self.start_capture(s, p + 1, CapLen::Unfinished),
+            b')' => self.end_capture(s, p + 1),
+            b'$' if p + 1 == self.pat.len() => Ok(if s == self.src.len() {
+                Next::Done(s)
+            } else {
+                Next::Fail
+            }),
+            b'%' if next == b'b' => found(self.balance(s, p + 2)?, p + 4),
+            b'%' if next == b'f' => {
+                let p = p + 2;
+                if self.pc(p) != b'[' {
+                    return Err(PatError::new("missing '[' after '%f' in pattern"));
                 }
-                b'%' if next == b'b' => match self.balance(s, p + 2)? {
-                    Some(e) => {
-                        s = e;
-                        p += 4;
-                    }
-                    None => return Ok(None),
-                },
-                b'%' if next == b'f' => {
-                    p += 2;
-                    if self.pc(p) != b'[' {
-                        return Err(PatError::new("missing '[' after '%f' in pattern"));
-                    }
-                    let ep = self.class_end(p)?;
-                    let prev = if s == 0 { 0 } else { self.sc(s - 1) };
-                    if !self.bracket(prev, p, ep - 1) && self.bracket(self.sc(s), p, ep - 1) {
-                        p = ep;
-                    } else {
-                        return Ok(None);
-                    }
+                let ep = self.class_end(p)?;
+                let prev = if s == 0 { 0 } else { self.sc(s - 1) };
+                if !self.bracket(prev, p, ep - 1) && self.bracket(self.sc(s), p, ep - 1) {
+                    Ok(Next::Run(s, ep))
+                } else {
+                    Ok(Next::Fail)
                 }
-                b'%' if next.is_ascii_digit() => match self.match_capture(s, next)? {
-                    Some(e) => {
-                        s = e;
-                        p += 2;
+            }
+            b'%' if next.is_ascii_digit() => found(self.match_capture(s, next)?, p + 2),
+            _ => {
+                let ep = self.class_end(p)?;
+                let op = self.pc(ep);
+                if !self.single(s, p, ep) {
+                    if matches!(op, b'*' | b'?' | b'-') {
+                        return Ok(Next::Run(s, ep + 1));
                     }
-                    None => return Ok(None),
-                },
-                _ => {
-                    let ep = self.class_end(p)?;
-                    let op = self.pc(ep);
-                    if !self.single(s, p, ep) {
-                        if matches!(op, b'*' | b'?' | b'-') {
-                            p = ep + 1;
-                            continue;
-                        }
-                        return Ok(None);
+                    return Ok(Next::Fail);
+                }
+                match op {
+                    b'?' => {
+                        self.push(Frame::Opt { s, p: ep + 1 })?;
+                        Ok(Next::Run(s + 1, ep + 1))
                     }
-                    match op {
-                        b'?' => {
-                            if let Some(r) = self.do_match(s + 1, ep + 1)? {
-                                return Ok(Some(r));
-                            }
-                            p = ep + 1;
-                        }
-                        b'+' => return self.max_expand(s + 1, p, ep),
-                        b'*' => return self.max_expand(s, p, ep),
-                        b'-' => return self.min_expand(s, p, ep),
-                        _ => {
-                            s += 1;
-                            p = ep;
-                        }
+                    b'+' => self.max_expand(s + 1, p, ep),
+                    b'*' => self.max_expand(s, p, ep),
+                    b'-' => {
+                        self.push(Frame::Min { s, p, ep })?;
+                        Ok(Next::Run(s, ep + 1))
                     }
+                    _ => Ok(Next::Run(s + 1, ep)),
                 }
             }
         }
@@ -349,71 +477,46 @@ impl<'a, F: FnMut(u64) -> R<()>> Matcher<'a, F> {
         Ok(None)
     }
 
-    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> R<Option<usize>> {
+    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> R<Next> {
         let mut i = 0;
         while self.single(s + i, p, ep) {
             self.step()?;
             i += 1;
         }
-        loop {
-            if let Some(r) = self.do_match(s + i, ep + 1)? {
-                return Ok(Some(r));
-            }
-            if i == 0 {
-                return Ok(None);
-            }
-            i -= 1;
-        }
+        self.push(Frame::Max { s, i, ep })?;
+        Ok(Next::Run(s + i, ep + 1))
     }
 
-    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> R<Option<usize>> {
-        loop {
-            if let Some(r) = self.do_match(s, ep + 1)? {
-                return Ok(Some(r));
-            }
-            if !self.single(s, p, ep) {
-                return Ok(None);
-            }
-            s += 1;
-        }
-    }
-
-    fn start_capture(&mut self, s: usize, p: usize, what: CapLen) -> R<Option<usize>> {
-        if self.level >= MAX_CAPTURES {
+    fn start_capture(&mut self, s: usize, p: usize, what: CapLen) -> R<Next> {
+        if self.st.level >= MAX_CAPTURES {
             return Err(PatError::new("too many captures"));
         }
-        self.caps[self.level] = (s, what);
-        self.level += 1;
-        let r = self.do_match(s, p)?;
-        if r.is_none() {
-            self.level -= 1;
-        }
-        Ok(r)
+        self.st.caps[self.st.level] = (s, what);
+        self.st.level += 1;
+        self.push(Frame::Open)?;
+        Ok(Next::Run(s, p))
     }
 
-    fn end_capture(&mut self, s: usize, p: usize) -> R<Option<usize>> {
-        let Some(l) = (0..self.level)
+    fn end_capture(&mut self, s: usize, p: usize) -> R<Next> {
+        let Some(l) = (0..self.st.level)
             .rev()
-            .find(|&l| self.caps[l].1 == CapLen::Unfinished)
+            .find(|&l| self.st.caps[l].1 == CapLen::Unfinished)
         else {
             return Err(PatError::new("invalid pattern capture"));
         };
-        self.caps[l].1 = CapLen::Len(s - self.caps[l].0);
-        let r = self.do_match(s, p)?;
-        if r.is_none() {
-            self.caps[l].1 = CapLen::Unfinished;
-        }
-        Ok(r)
+        self.st.caps[l].1 = CapLen::Len(s - self.st.caps[l].0);
+        self.push(Frame::Close { l })?;
+        Ok(Next::Run(s, p))
     }
 
     fn match_capture(&mut self, s: usize, digit: u8) -> R<Option<usize>> {
         let l = i32::from(digit) - i32::from(b'1');
         let bad = || PatError(format!("invalid capture index %{}", l + 1));
         let l = usize::try_from(l).map_err(|_| bad())?;
-        if l >= self.level {
+        if l >= self.st.level {
             return Err(bad());
         }
-        let (init, len) = self.caps[l];
+        let (init, len) = self.st.caps[l];
         let len = match len {
             CapLen::Unfinished => return Err(bad()),
             // A position capture has no text: as in C, it never matches.

@@ -14,6 +14,13 @@
 //! [`super::strlib`]: Lua's own backtracks inside C, out of the hook's reach. `pcall`, `xpcall`, `coroutine.resume` and `coroutine.close` re-raise an error when the
 //! call has hit a limit, so a limit cannot be caught and ignored (see [`super::meter`]).
 //!
+//! Time slices ([`super::meter`]): a call's function runs in a coroutine of the prelude's
+//! `run` (the state's registry value [`RUN`]), and `coroutine.resume` and `coroutine.wrap`
+//! are the prelude's: each names the coroutine it resumes to the meter, and when the hook
+//! paused that coroutine at the end of a slice, passes the pause up (yielding a private
+//! marker) to `run`, which lets the node run (`pause`, an async function) and resumes. The
+//! code sees the results, errors and yields an unsliced run would give.
+//!
 //! The state's memory is capped with Lua's own allocator limit: an allocation past the cap
 //! fails with "not enough memory" in the code that asked for it.
 
@@ -23,9 +30,10 @@ use super::meter::{Running, install_hook};
 
 /// The prelude run in every new state (see the module documentation).
 const PRELUDE: &str = r##"
-local hit, log = ...
+local hit, log, enter, leave, sliced, pause = ...
 local _pcall, _xpcall, _error, _resume, _close = pcall, xpcall, error, coroutine.resume, coroutine.close
-local pack, concat, tostring, select = table.pack, table.concat, tostring, select
+local _create, _status, _yield, _isyieldable = coroutine.create, coroutine.status, coroutine.yield, coroutine.isyieldable
+local pack, unpack, concat, tostring, select, type = table.pack, table.unpack, table.concat, tostring, select, type
 local function check(ok, ...)
   if not ok and hit() then _error((...), 0) end
   return ok, ...
@@ -34,8 +42,64 @@ pcall = function(...) return check(_pcall(...)) end
 xpcall = function(f, h, ...)
   return check(_xpcall(f, function(e) if hit() then return e end return h(e) end, ...))
 end
-coroutine.resume = function(co, ...) return check(_resume(co, ...)) end
+-- Time slices. SLICE is what a coroutine yields to pass a pause up to its resumer.
+local SLICE = {}
+local function step(co, ...)
+  enter(co)
+  local r = pack(_resume(co, ...))
+  leave()
+  return r
+end
+-- Resumes co until it ends, fails or yields on its own; `up` passes a pause up.
+local function resume(co, up, ...)
+  local r = step(co, ...)
+  while r[1] and _status(co) == "suspended" and (r[2] == SLICE or (r.n == 1 and sliced(co))) do
+    up()
+    r = step(co)
+  end
+  return r
+end
+local function pass_up() if _isyieldable() then _yield(SLICE) end end
+coroutine.resume = function(co, ...)
+  local r = resume(co, pass_up, ...)
+  return check(unpack(r, 1, r.n))
+end
 coroutine.close = function(co) return check(_close(co)) end
+-- As lcorolib's auxwrap: an error closes the coroutine and gets the caller's position.
+coroutine.wrap = function(f)
+  local co = _create(f)
+  return function(...)
+    local r = resume(co, pass_up, ...)
+    if r[1] then return unpack(r, 2, r.n) end
+    local e = r[2]
+    if _status(co) == "dead" then
+      local ok, ce = _close(co)
+      if not ok then e = ce end
+    end
+    if type(e) == "string" and e ~= "not enough memory" and not hit() then _error(e, 2) end
+    _error(e, 0)
+  end
+end
+-- A call: f(...) in a coroutine of its own; its waits (async bindings) are passed up to
+-- the thread mlua drives, its pauses to the node.
+local function drive(co, ...)
+  local r = resume(co, pause, ...)
+  while r[1] and _status(co) ~= "dead" do
+    r = resume(co, pause, _yield(unpack(r, 2, r.n)))
+  end
+  return r
+end
+local function run(f, ...)
+  local co = _create(f)
+  local ok, r = _pcall(drive, co, ...)
+  if ok and r[1] then return unpack(r, 2, r.n) end
+  local e = r
+  if ok then e = r[2] end
+  -- Its to-be-closed variables, as when the call ran on the driven thread itself.
+  local cok, ce = _close(co)
+  if not cok and ok then e = ce end
+  _error(e, 0)
+end
 local _setmetatable, _getmetatable, rawget, type = setmetatable, getmetatable, rawget, type
 setmetatable = function(t, mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
@@ -62,7 +126,12 @@ print = function(...)
   for i = 1, n do t[i] = tostring(t[i]) end
   log(concat(t, "\t", 1, n))
 end
+return run, pass_up
 "##;
+
+/// The registry value holding the prelude's `run(f, ...)`: a call is a thread of it, with
+/// the method's function and its arguments (see the module doc).
+pub const RUN: &str = "leither.run";
 
 /// A new sandboxed state with `memory_limit` bytes, the limit hook reading `running`, and
 /// `print` writing to `log`.
@@ -75,17 +144,42 @@ pub fn new_state(
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     install_hook(&lua, running.clone())?;
     let running2 = running.clone();
-    let hit = lua.create_function(move |_, ()| {
-        Ok(running.borrow().as_ref().and_then(|c| c.hit()).is_some())
-    })?;
+    let r = running.clone();
+    let hit =
+        lua.create_function(move |_, ()| Ok(r.borrow().as_ref().and_then(|c| c.hit()).is_some()))?;
     let log = lua.create_function(move |_, line: mlua::String| {
         log(&line.to_string_lossy());
         Ok(())
     })?;
-    lua.load(PRELUDE)
-        .set_name("=sandbox")
-        .call::<()>((hit, log))?;
-    super::strlib::install(&lua, &running2, memory_limit)?;
+    let r = running.clone();
+    let enter = lua.create_function(move |_, co: mlua::Thread| {
+        if let Some(c) = r.borrow().as_ref() {
+            c.enter(&co);
+        }
+        Ok(())
+    })?;
+    let r = running.clone();
+    let leave = lua.create_function(move |_, ()| {
+        if let Some(c) = r.borrow().as_ref() {
+            c.leave();
+        }
+        Ok(())
+    })?;
+    let r = running.clone();
+    let sliced = lua.create_function(move |_, co: mlua::Thread| {
+        Ok(r.borrow().as_ref().is_some_and(|c| c.take_sliced(&co)))
+    })?;
+    // As tokio's yield_now: the task runs again once the I/O driver and the ready tasks ran.
+    let pause = lua.create_async_function(|_, ()| async {
+        tokio::task::yield_now().await;
+        Ok(())
+    })?;
+    let (run, pass_up): (mlua::Function, mlua::Function) =
+        lua.load(PRELUDE)
+            .set_name("=sandbox")
+            .call((hit, log, enter, leave, sliced, pause))?;
+    lua.set_named_registry_value(RUN, run)?;
+    super::strlib::install(&lua, &running2, memory_limit, pass_up)?;
     // After the prelude, so the libraries' own tables are counted but not capped.
     lua.set_memory_limit(memory_limit)?;
     Ok(lua)
@@ -95,6 +189,7 @@ pub fn new_state(
 mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
+    use std::time::Duration;
 
     use super::*;
     use crate::lua::meter::{CallCtx, Metered, MeteredError};
@@ -121,6 +216,12 @@ mod tests {
         ))
     }
 
+    /// `f()` as a Lever call runs it: on a thread of the prelude's `run`.
+    fn call(lua: &Lua, f: mlua::Function) -> mlua::AsyncThread<mlua::Value> {
+        let run: mlua::Function = lua.named_registry_value(RUN).unwrap();
+        lua.create_thread(run).unwrap().into_async(f).unwrap()
+    }
+
     fn run(
         lua: &Lua,
         running: &Running,
@@ -128,8 +229,7 @@ mod tests {
         c: Rc<CallCtx>,
     ) -> Result<mlua::Value, MeteredError> {
         let f = lua.load(src).into_function().unwrap();
-        let t = lua.create_thread(f).unwrap();
-        let fut = Metered::new(t.into_async::<mlua::Value>(()).unwrap(), c, running.clone());
+        let fut = Metered::new(call(lua, f), c, running.clone());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -180,6 +280,173 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lines.borrow()[0], "a\t1\tnil\ttrue");
+    }
+
+    /// Runs `src` as a call while a task of the same thread ticks every millisecond: the
+    /// call's result, how long it ran and how many times the ticker ran meanwhile.
+    fn run_beside_a_ticker(
+        src: &str,
+        c: Rc<CallCtx>,
+    ) -> (Result<mlua::Value, MeteredError>, Duration, u32) {
+        use std::cell::Cell;
+        use std::time::Instant;
+        let (lua, running, _) = state();
+        let f = lua.load(src).into_function().unwrap();
+        let fut = Metered::new(call(&lua, f), c, running.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async move {
+            let ticks = Rc::new(Cell::new(0u32));
+            let t = ticks.clone();
+            let ticker = tokio::task::spawn_local(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    t.set(t.get() + 1);
+                }
+            });
+            // The ticker's first tick is due before the call starts.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let t0 = Instant::now();
+            let before = ticks.get();
+            let r = fut.await;
+            let took = t0.elapsed();
+            ticker.abort();
+            (r, took, ticks.get() - before)
+        })
+    }
+
+    /// A call that computes for its whole budget held the node's one thread all along: it
+    /// runs in slices now, and the other tasks run between them.
+    #[test]
+    fn a_long_call_lets_the_rest_of_the_node_run() {
+        for src in [
+            "while true do end",
+            "while true do pcall(function() while true do end end) end",
+            "coroutine.wrap(function() while true do end end)()",
+            "coroutine.resume(coroutine.create(function() \
+             coroutine.resume(coroutine.create(function() while true do end end)) end))",
+            "string.find(('a'):rep(300), ('.-'):rep(4) .. 'b')",
+            "for m in (('a'):rep(300)):gmatch(('.-'):rep(4) .. 'b') do end",
+            "(('a'):rep(300)):gsub(('.-'):rep(4) .. 'b', 'x')",
+            "string.find(('a'):rep(2000000), ('a'):rep(200000) .. 'b', 1, true)",
+            "('abc'):gsub('.', function() while true do end end)",
+        ] {
+            // Stopped by its deadline, so each runs about as long in any build.
+            let (r, took, ticks) = run_beside_a_ticker(src, ctx(1_500, 1_000_000_000_000));
+            assert!(
+                matches!(
+                    r,
+                    Err(MeteredError::Limit(crate::lua::meter::Limit::Time(_)))
+                ),
+                "{src}: {r:?}"
+            );
+            // A slice is 1 ms, then the ticker runs: a tick per 2 ms or so. Unsliced, the
+            // ticker ran once at most. The bound leaves room for a loaded machine, where the
+            // OS stops the whole thread at times.
+            assert!(
+                u128::from(ticks) * 25 >= took.as_millis(),
+                "{src}: the other task ran {ticks} times while the call ran {took:?}"
+            );
+        }
+    }
+
+    /// The code cannot tell it was sliced: varargs across calls, pcall of C functions,
+    /// coroutines that compute between yields (wrap, resume, nested), a comparator (a C
+    /// boundary: not sliced), errors through `wrap`, to-be-closed variables: all as plain Lua
+    /// 5.4 gives them, while the ticker shows the slices happened.
+    #[test]
+    fn slices_are_invisible_to_the_code() {
+        let src = r##"
+local out = {}
+local function add(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end end
+local function pass(...) return ... end
+local n = 0
+for i = 1, 100000 do
+  local t = {pass(i, i + 1, pass(i * 2, "x"))}
+  n = n + #t + select("#", pass(table.unpack(t)))
+  local ok, e = pcall(error, "e" .. i)
+  if ok or e ~= "e" .. i then add("bad pcall", i, e) break end
+end
+add(n)
+local gen = coroutine.wrap(function(a, b)
+  for i = 1, 30 do local s = 0 for j = 1, 10000 do s = s + j % (i + a) end coroutine.yield(i, s, b) end
+  return "done"
+end)
+add(gen(3, "b"))
+for i = 2, 30 do local x, y, z = gen() if i == 30 then add(x, y, z) end end
+add(gen())
+local inner = coroutine.create(function(x)
+  while true do local s = 0 for j = 1, 20000 do s = s + j end x = coroutine.yield(x * 2 + s) end
+end)
+local outer = coroutine.create(function()
+  local acc = 0
+  for i = 1, 20 do local ok, v = coroutine.resume(inner, i) acc = acc + v end
+  coroutine.yield(acc)
+  error({code = 7})
+end)
+add(coroutine.resume(outer))
+local ok, e = coroutine.resume(outer)
+add(ok, type(e), e.code, coroutine.status(outer))
+local t = {} for i = 1, 300 do t[i] = (i * 7919) % 300 end
+table.sort(t, function(a, b) for j = 1, 200 do end return a > b end)
+add(t[1], t[300])
+local w = coroutine.wrap(function() local s = 0 for j = 1, 100000 do s = s + j end error("boom") end)
+add(pcall(w))
+-- (Not `return w3()`: a Lua function tail-called loses its caller's position, a C one not.)
+local w3 = coroutine.wrap(function() error("here") end)
+add(pcall(function() local r = w3() return r end))
+local w2 = coroutine.wrap(function() error({k = 1}) end)
+local ok2, e2 = pcall(w2) add(ok2, type(e2), e2.k)
+add(pcall(w2))
+local closed = 0
+local wc = coroutine.wrap(function()
+  local x <close> = setmetatable({}, {__close = function() closed = closed + 1 end})
+  for j = 1, 100000 do end
+  error("c")
+end)
+add(pcall(wc))
+add(closed)
+-- The metered string functions pause inside long matches; results are Lua's.
+add(string.find(("ab"):rep(100000) .. "c", "(a)(b)c"))
+add(string.find(("a"):rep(150) .. "b", (".-"):rep(3) .. "b"))
+add(string.find(("a"):rep(400000) .. "b", "ab", 1, true))
+add(string.match(("xy"):rep(50000) .. "z", "((x)y)z"))
+local g = 0
+for a, b in (("xay"):rep(50000)):gmatch("(a)(y)") do g = g + #a + #b end
+add(g)
+local r1, n1 = (("ab"):rep(50000)):gsub("(a)(b)", function(a, b) return b .. a end)
+add(#r1, n1, r1:sub(1, 8), r1:sub(-8))
+local r2, n2 = (("ab"):rep(50000)):gsub("%w", {a = "1", b = false})
+add(#r2, n2, r2:sub(1, 8))
+local r3, n3 = (("ab"):rep(50000)):gsub("b", "%0%0", 70000)
+add(#r3, n3)
+return table.concat(out, "|")
+"##;
+        let real = Lua::new();
+        let want: String = real.load(src).set_name("=t").eval().unwrap();
+        let (lua, running, _) = state();
+        let f = lua.load(src).set_name("=t").into_function().unwrap();
+        let c = ctx(60_000, 1_000_000_000);
+        let fut = Metered::new(call(&lua, f), c, running.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        let got = match rt.block_on(fut) {
+            Ok(mlua::Value::String(s)) => s.to_string_lossy(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got, want);
+        // Long enough to have been sliced many times (1 ms each).
+        assert!(
+            t0.elapsed() > Duration::from_millis(20),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[test]

@@ -168,6 +168,7 @@ fn start_and_serve(
             ));
         }
     };
+    crate::limits::deepen_backlog(&std_listener);
     let _ = std_listener.set_nonblocking(true);
     let local = std_listener.local_addr().ok();
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -81,6 +81,7 @@ pub fn bind(state: &NodeState) -> Result<Option<TcpListener>, String> {
     let l = std::net::TcpListener::bind(sa).map_err(|e| {
         format!("cannot listen for RESP on {text}: {e}; change RespPort in SystemVars.json")
     })?;
+    crate::limits::deepen_backlog(&l);
     l.set_nonblocking(true)
         .map_err(|e| format!("RESP listener: {e}"))?;
     let l = TcpListener::from_std(l).map_err(|e| format!("RESP listener: {e}"))?;
