@@ -92,7 +92,10 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duratio
 fn same_file(n: &TestNode, mid: &str, expect: &Path) {
     let out = n.home.join("got.bin");
     let _ = std::fs::remove_file(&out);
-    run(&n.home, &["mimei", "get", "-o", out.to_str().unwrap(), "--", mid]);
+    run(
+        &n.home,
+        &["mimei", "get", "-o", out.to_str().unwrap(), "--", mid],
+    );
     assert!(
         std::fs::read(&out).unwrap() == std::fs::read(expect).unwrap(),
         "the file from {mid} differs from {}",

@@ -16,5 +16,5 @@ pub mod rate;
 pub mod rate_limits;
 pub mod slots;
 
-pub use conn::ConnLimits;
+pub use conn::{ConnLimits, deepen_backlog};
 pub use rate_limits::RateLimits;

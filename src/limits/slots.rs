@@ -427,7 +427,7 @@ mod tests {
     /// must not close it for a newcomer while loopback holds no more than its reserve.
     #[test]
     fn outsiders_never_close_the_owners_connections_within_the_reserve() {
-        let slots = Slots::new(limits(4, 4, 2));
+        let slots = Slots::new(limits(4, 4, 2), Names::HTTP);
         let t = Instant::now();
         let busy: Vec<_> = (0..2)
             .map(|i| {
@@ -449,7 +449,7 @@ mod tests {
         assert!(busy.iter().all(|g| g.slot.is_closed().is_none()));
 
         // Beyond the reserve, an idle loopback connection may go for an outsider.
-        let slots = Slots::new(limits(4, 4, 2));
+        let slots = Slots::new(limits(4, 4, 2), Names::HTTP);
         let outsider = slots.admit(ip("192.0.2.1"), t).unwrap();
         outsider.slot.set(Activity::Busy, t);
         let owner: Vec<_> = (0..3)
