@@ -513,20 +513,23 @@ def owner_getvar(node, sid, deadline, every, timeout, out):
     """GetVar(sid, "ver") from 127.0.0.1 over a fresh connection every `every` s."""
     body = json.dumps([sid, "ver"]).encode()
     head = post_head("/api/GetVar", len(body))
-    lat, bad = [], Counter()
+    lat, bad, at = [], Counter(), []
     nxt = time.time()
+    start = time.time()
     while time.time() < deadline:
         t0 = time.perf_counter()
         outcome, _ = exchange("127.0.0.1", node.port, head, body, timeout, keep=256)
         ms = (time.perf_counter() - t0) * 1000
         lat.append(ms)
+        at.append(round(time.time() - start, 1))
         if outcome != "200":
             bad[outcome] += 1
         nxt += every
         time.sleep(max(0.0, nxt - time.time()))
         if nxt < time.time() - 1:
             nxt = time.time()
-    out.put(("owner", {"lat": lat, "bad": dict(bad)}))
+    slowest = sorted(zip(lat, at), reverse=True)[:5]
+    out.put(("owner", {"lat": lat, "bad": dict(bad), "slowest": slowest}))
 
 
 def owner_mimei_adds(bin_path, home, mid, files, start, deadline, out):
@@ -754,6 +757,9 @@ def main():
     p50, p99, mx = pct(lat, 50), pct(lat, 99), (lat[-1] if lat else float("nan"))
     print(f"owner GetVar: {len(lat)} calls, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {mx:.1f} ms"
           + (f", not 200: {bad}" if bad else "") + f"  (goal p99 < {args.p99_ms:g} ms)")
+    slowest = results.get("owner", {}).get("slowest", [])
+    if slowest:
+        print("  slowest: " + ", ".join(f"{ms:.0f} ms at {t}s" for ms, t in slowest))
     if not lat or not (p99 < args.p99_ms) or bad:
         ok = False
     adds = results.get("adds", [])

@@ -23,7 +23,7 @@
 #        ATTACK_NICE=10 (the attackers yield their core to the owner's prober, whose
 #        latencies would otherwise include waiting for the CPU behind 13 flood processes),
 #        LEITHER_BIN=path (no build), FLOOD_NET=198.18.15 (the attackers' /24; see below),
-#        JSON=file (the figures as JSON)
+#        JSON=file (the figures as JSON), KEEP_LOG=file (a copy of the node's log)
 # Builds target/release/leither (under $CARGO_TARGET_DIR if set) when LEITHER_BIN is not set
 # and it is missing or older than the sources. Attackers need many source addresses that the
 # node sees as outside ones: as root this routes FLOOD_NET.0/24 (198.18.0.0/15 is the
@@ -123,6 +123,13 @@ taskset -c "$CLIENT_CPU" python3 "$ROOT/benches/flood.py" --bin "$BIN" --home "$
   --resp-port "$RESP_PORT" --net "$NET" --work "$WORK" --duration "$DURATION" --max-mb "$MAX_MB" \
   --p99-ms "$P99_MS" --adds "$ADDS" --nice "$ATTACK_NICE" --only "$ONLY" ${JSON:+--json "$JSON"} || rc=$?
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# What the floods made the node write to its log (a rotation means older lines are gone).
+logs=("$H/Leither.log")
+[[ -f "$H/Leither.log.1" ]] && logs=("$H/Leither.log.1" "${logs[@]}")
+log_lines=$(cat "${logs[@]}" 2>/dev/null | wc -l || true)
+warns=$(cat "${logs[@]}" 2>/dev/null | grep -c ' WARN ' || true)
+echo "node log: $log_lines lines, $warns of them warnings$([[ ${#logs[@]} -gt 1 ]] && echo "; rotated (Leither.log.1): older lines lost")"
+if [[ -n ${KEEP_LOG:-} ]]; then cat "${logs[@]}" > "$KEEP_LOG" 2>/dev/null || true; fi
 if [[ $rc -ne 0 ]]; then
   echo "node log (last lines):"; tail -n 15 "$H/Leither.log" 2>/dev/null | sed 's/^/  /' || true
 fi

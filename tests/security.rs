@@ -525,6 +525,34 @@ fn connection_burst_while_the_node_is_busy_does_not_drop_the_owners_connect() {
     node_answers(&n);
 }
 
+/// Any stranger could write the log at will (a refused WebSocket, a `Logout` note: the flood
+/// run wrote 450 lines a second), rotating away its history within seconds and wearing a
+/// router's flash. Each call site of a warning or info line is rate-limited.
+#[test]
+fn log_flood_does_not_rotate_the_log_away() {
+    let n = TestNode::start();
+    for i in 0..150 {
+        let (code, body) = post(&n, "/api/Login", "[]");
+        assert_eq!(code, 200, "{body}");
+        let sid = body
+            .split("\"sid\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let note = format!("flood {i} {}", "x".repeat(200));
+        let (code, body) = post(&n, "/api/Logout", &format!("[\"{sid}\", \"{note}\"]"));
+        assert_eq!(code, 200, "{body}");
+    }
+    let log = std::fs::read_to_string(n.home.join("Leither.log")).unwrap_or_default();
+    let lines = log.lines().filter(|l| l.contains(": flood ")).count();
+    assert!(
+        (1..=leither::log::BURST as usize + 10).contains(&lines),
+        "{lines} logout lines were logged"
+    );
+    assert!(log.contains("listening on"), "the start of the log is gone");
+}
+
 /// The VmRSS of a process, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
