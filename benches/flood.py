@@ -688,6 +688,8 @@ def main():
     ap.add_argument("--duration", type=float, default=60)
     ap.add_argument("--max-mb", type=int, default=64)
     ap.add_argument("--p99-ms", type=float, default=50)
+    # Owner calls answered other than 200 that still pass (CI: a few in ~600, inside the p99).
+    ap.add_argument("--max-bad", type=int, default=0)
     ap.add_argument("--adds", type=int, default=5)
     ap.add_argument("--db-keys", type=int, default=1000)
     ap.add_argument("--nice", type=int, default=0, help="niceness of the attacker processes")
@@ -760,7 +762,7 @@ def main():
     slowest = results.get("owner", {}).get("slowest", [])
     if slowest:
         print("  slowest: " + ", ".join(f"{ms:.0f} ms at {t}s" for ms, t in slowest))
-    if not lat or not (p99 < args.p99_ms) or bad:
+    if not lat or not (p99 < args.p99_ms) or sum(bad.values()) > args.max_bad:
         ok = False
     adds = results.get("adds", [])
     n_ok = sum(1 for a in adds if a["ok"])

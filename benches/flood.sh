@@ -17,7 +17,7 @@
 # status, resets, connections the node closed); exit 1 when a goal is missed.
 #
 #   benches/flood.sh [--short] [--only FLOOD,...]
-#   env: DURATION=60 (s; --short: 15), MAX_MB=64, P99_MS=50, ADDS=5 (--short: 3),
+#   env: DURATION=60 (s; --short: 15), MAX_MB=64, P99_MS=50, MAX_BAD=0 (owner answers not 200 allowed), ADDS=5 (--short: 3),
 #        SERVER_CPU=0, CLIENT_CPU=1 (the node on one core, attackers and owner on the other,
 #        as on a router whose attackers are elsewhere; one core: both on core 0),
 #        ATTACK_NICE=10 (the attackers yield their core to the owner's prober, whose
@@ -49,6 +49,7 @@ DURATION=${DURATION:-60}
 ADDS=${ADDS:-5}
 MAX_MB=${MAX_MB:-64}
 P99_MS=${P99_MS:-50}
+MAX_BAD=${MAX_BAD:-0}
 ATTACK_NICE=${ATTACK_NICE:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -121,7 +122,7 @@ echo "node on core $SERVER_CPU; attackers (nice $ATTACK_NICE) and the owner on c
 rc=0
 taskset -c "$CLIENT_CPU" python3 "$ROOT/benches/flood.py" --bin "$BIN" --home "$H" --pid "$NODE_PID" --port "${ADDR##*:}" \
   --resp-port "$RESP_PORT" --net "$NET" --work "$WORK" --duration "$DURATION" --max-mb "$MAX_MB" \
-  --p99-ms "$P99_MS" --adds "$ADDS" --nice "$ATTACK_NICE" --only "$ONLY" ${JSON:+--json "$JSON"} || rc=$?
+  --p99-ms "$P99_MS" --max-bad "$MAX_BAD" --adds "$ADDS" --nice "$ATTACK_NICE" --only "$ONLY" ${JSON:+--json "$JSON"} || rc=$?
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # What the floods made the node write to its log (a rotation means older lines are gone).
 logs=("$H/Leither.log")
