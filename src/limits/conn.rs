@@ -130,14 +130,9 @@ impl ConnLimits {
         key: &str,
         value: &Value,
     ) -> Result<bool, (&'static str, &'static str)> {
-        let Some(&(name, lo, hi, expected)) = KEYS.iter().find(|k| k.0 == key) else {
+        let Some((name, n)) = super::ranged(KEYS, key, value)? else {
             return Ok(false);
         };
-        let n = value
-            .as_i64()
-            .and_then(|n| u64::try_from(n).ok())
-            .filter(|n| (lo..=hi).contains(n))
-            .ok_or((name, expected))?;
         let u = n as usize;
         match name {
             "HttpMaxConnections" => self.max_connections = u,

@@ -18,3 +18,22 @@ pub mod slots;
 
 pub use conn::{ConnLimits, deepen_backlog};
 pub use rate_limits::RateLimits;
+
+/// A setting of `keys` (name, lowest, highest, what is expected): `Ok(None)` when `key` is
+/// none of them, `Ok(Some((name, n)))` when its value is a whole number in range, else
+/// `Err((name, expected))`. Shared by [`ConnLimits`] and [`RateLimits`].
+fn ranged(
+    keys: &[(&'static str, u64, u64, &'static str)],
+    key: &str,
+    value: &crate::api::Value,
+) -> Result<Option<(&'static str, u64)>, (&'static str, &'static str)> {
+    let Some(&(name, lo, hi, expected)) = keys.iter().find(|k| k.0 == key) else {
+        return Ok(None);
+    };
+    value
+        .as_i64()
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| (lo..=hi).contains(n))
+        .map(|n| Some((name, n)))
+        .ok_or((name, expected))
+}

@@ -92,14 +92,9 @@ impl RateLimits {
         key: &str,
         value: &Value,
     ) -> Result<bool, (&'static str, &'static str)> {
-        let Some(&(name, lo, hi, expected)) = KEYS.iter().find(|k| k.0 == key) else {
+        let Some((name, n)) = super::ranged(KEYS, key, value)? else {
             return Ok(false);
         };
-        let n = value
-            .as_i64()
-            .and_then(|n| u64::try_from(n).ok())
-            .filter(|n| (lo..=hi).contains(n))
-            .ok_or((name, expected))?;
         match name {
             "RateCallsPerSec" => self.calls_per_sec = n,
             "RateBurst" => self.burst = n,
