@@ -189,7 +189,10 @@ pub(super) fn plain_value(r: Reply) -> Value {
         Reply::Int(i) => Value::Int(i),
         Reply::Bulk(b) => plain(b),
         Reply::Nil | Reply::NilArray => Value::Null,
-        Reply::Array(a) => Value::List(a.into_iter().map(plain_value).collect()),
+        Reply::Array(a) | Reply::Map(a) | Reply::Set(a) | Reply::Pairs(a) => {
+            Value::List(a.into_iter().map(plain_value).collect())
+        }
+        Reply::Double(d) => Value::Str(crate::db::num::format_double(d)),
         Reply::Error(e) => Value::Str(e),
     }
 }
@@ -198,7 +201,9 @@ pub(super) fn plain_value(r: Reply) -> Value {
 pub(super) fn stored_value(r: Reply) -> Value {
     match r {
         Reply::Bulk(b) => from_stored(b),
-        Reply::Array(a) => Value::List(a.into_iter().map(stored_value).collect()),
+        Reply::Array(a) | Reply::Map(a) | Reply::Set(a) | Reply::Pairs(a) => {
+            Value::List(a.into_iter().map(stored_value).collect())
+        }
         other => plain_value(other),
     }
 }
@@ -207,13 +212,14 @@ pub(super) fn stored_value(r: Reply) -> Value {
 pub(super) fn bulk(r: Reply) -> Vec<u8> {
     match r {
         Reply::Bulk(b) => b,
+        Reply::Double(d) => crate::db::num::format_double(d).into_bytes(),
         _ => Vec::new(),
     }
 }
 
 /// `[field, value, ...]` as `[{Field, Value}]`.
 pub(super) fn fv_pairs(r: Reply) -> Value {
-    let Reply::Array(items) = r else {
+    let Some(items) = r.into_items() else {
         return Value::List(Vec::new());
     };
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -226,7 +232,7 @@ pub(super) fn fv_pairs(r: Reply) -> Value {
 
 /// `[member, score, ...]` (WITHSCORES) as `[{Score, Member}]`.
 pub(super) fn score_pairs(r: Reply) -> Value {
-    let Reply::Array(items) = r else {
+    let Some(items) = r.into_items() else {
         return Value::List(Vec::new());
     };
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -261,6 +267,7 @@ pub(super) fn type_name(c: &Call<'_>, i: usize, what: &str) -> Result<&'static s
 pub(super) fn as_int(r: Reply) -> Value {
     match r {
         Reply::Bulk(b) => super::db_value::score(&b),
+        Reply::Double(d) => super::db_value::score(crate::db::num::format_double(d).as_bytes()),
         other => plain_value(other),
     }
 }

@@ -146,6 +146,17 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// `-ERR ...`: an error reply (the command failed, the connection goes on).
     Error(String),
+    /// A double: a bulk string in RESP2 (Redis's `%.17g`), `,` in RESP3 (`ZSCORE`,
+    /// `INCRBYFLOAT` answers a bulk in both, so it does not use this).
+    Double(f64),
+    /// Field, value, field, value...: a flat array in RESP2, a `%` map in RESP3 (`HGETALL`,
+    /// `CONFIG GET`, `HELLO`).
+    Map(Vec<Reply>),
+    /// A set: an array in RESP2, `~` in RESP3 (`SMEMBERS`, `SINTER`...).
+    Set(Vec<Reply>),
+    /// Member, score, member, score...: a flat array in RESP2, an array of two-element
+    /// arrays in RESP3 (`ZRANGE ... WITHSCORES`, `ZPOPMIN`, `HRANDFIELD ... WITHVALUES`).
+    Pairs(Vec<Reply>),
 }
 
 impl Reply {
@@ -155,6 +166,14 @@ impl Reply {
     /// A bulk string from text.
     pub fn text(s: impl Into<String>) -> Reply {
         Reply::Bulk(s.into().into_bytes())
+    }
+
+    /// The elements of an array-shaped reply (`Array`, `Map`, `Set`, `Pairs`; flat).
+    pub fn into_items(self) -> Option<Vec<Reply>> {
+        match self {
+            Reply::Array(a) | Reply::Map(a) | Reply::Set(a) | Reply::Pairs(a) => Some(a),
+            _ => None,
+        }
     }
 
     /// An array of bulk strings.

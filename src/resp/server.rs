@@ -698,25 +698,61 @@ fn write_error(out: &mut Vec<u8>, msg: &str) {
 
 fn write_result(out: &mut Vec<u8>, r: Result<Reply, DbError>) {
     match r {
-        Ok(r) => encode(&r, out),
+        Ok(r) => encode(&r, out, false),
         Err(e) => write_error(out, &e.to_string()),
     }
 }
 
-/// Appends `r` in RESP2.
-pub fn encode(r: &Reply, out: &mut Vec<u8>) {
+/// Appends `r` in RESP2 (`resp3` false) or RESP3 (after `HELLO 3`).
+pub fn encode(r: &Reply, out: &mut Vec<u8>, resp3: bool) {
     match r {
         Reply::Status(s) => proto::write_simple(out, s),
         Reply::Int(i) => proto::write_int(out, *i),
         Reply::Bulk(b) => proto::write_bulk(out, b),
+        Reply::Nil | Reply::NilArray if resp3 => out.extend_from_slice(b"_\r\n"),
         Reply::Nil => proto::write_null_bulk(out),
         Reply::NilArray => proto::write_null_array(out),
         Reply::Array(a) => {
             proto::write_array_header(out, a.len());
             for x in a {
-                encode(x, out);
+                encode(x, out, resp3);
             }
         }
         Reply::Error(e) => write_error(out, e),
+        Reply::Double(d) if resp3 => {
+            out.push(b',');
+            crate::db::num::write_double(out, *d);
+            out.extend_from_slice(b"\r\n");
+        }
+        Reply::Double(d) => proto::write_double(out, *d),
+        Reply::Map(a) if resp3 => {
+            out.push(b'%');
+            out.extend_from_slice(format!("{}\r\n", a.len() / 2).as_bytes());
+            for x in a {
+                encode(x, out, resp3);
+            }
+        }
+        Reply::Set(a) if resp3 => {
+            out.push(b'~');
+            out.extend_from_slice(format!("{}\r\n", a.len()).as_bytes());
+            for x in a {
+                encode(x, out, resp3);
+            }
+        }
+        Reply::Pairs(a) if resp3 => {
+            proto::write_array_header(out, a.len() / 2);
+            for pair in a.chunks(2) {
+                proto::write_array_header(out, pair.len());
+                for x in pair {
+                    encode(x, out, resp3);
+                }
+            }
+        }
+        Reply::Map(a) | Reply::Set(a) | Reply::Pairs(a) => {
+            proto::write_array_header(out, a.len());
+            for x in a {
+                encode(x, out, resp3);
+            }
+        }
     }
 }

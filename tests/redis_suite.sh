@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Redis's own test suite (redis 7.0.15's tests/ and runtest, in ../shared/reference/ or
+# REDIS_SRC) run against the node's RESP port and against a real redis-server 7.0.15, unit by
+# unit, in runtest's external-server mode (--host/--port): the same harness, the same tests,
+# the same client. Prints passed/failed/skipped per unit for both, the ratio of what
+# redis-server passes that we pass, and (with -v) the name of every test that fails here only.
+#
+#   tests/redis_suite.sh [--short] [-v] [UNIT ...]
+#     UNIT: e.g. type/list keyspace (default: the data-type units listed in UNITS below)
+#     --short   the units CI runs (SHORT_UNITS)
+#   env: LEITHER_BIN=path (default target/release/leither, built when missing or stale)
+#        REDIS_SRC=dir holding runtest and tests/   GOAL=0.95 (exit 1 below it)
+#        KEEP=1 keep the work directory (logs per unit)
+# Needs tclsh (Debian tcl) and redis-server; installs them with apt-get when absent.
+# Every failure left is listed with its reason in docs/db.md ("Redis's own suite").
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../targets/lib.sh"
+cd "$ROOT"
+UNITS_ALL=(type/string type/incr type/hash type/list type/list-2 type/list-3 type/set type/zset
+  keyspace expire multi protocol scan info-command bitops auth quit)
+SHORT_UNITS=(type/string type/incr type/hash type/set keyspace expire multi protocol scan)
+GOAL=${GOAL:-0.95}
+VERBOSE=0; UNITS=()
+for a in "$@"; do
+  case $a in
+    --short) UNITS=("${SHORT_UNITS[@]}") ;;
+    -v) VERBOSE=1 ;;
+    *) UNITS+=("$a") ;;
+  esac
+done
+(( ${#UNITS[@]} )) || UNITS=("${UNITS_ALL[@]}")
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get install -y -qq "$2" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2"; } >/dev/null; }; }
+need tclsh tcl
+need redis-server redis-server
+need redis-cli redis-tools
+
+SRC=${REDIS_SRC:-}
+for d in "$ROOT/../shared/reference/redis-7.0.15" "$ROOT/../../shared/reference/redis-7.0.15" /work/shared/reference/redis-7.0.15; do
+  [[ -z $SRC && -f $d/runtest ]] && SRC=$d
+done
+[[ -n $SRC && -f $SRC/runtest ]] || { echo "redis-7.0.15 tests not found: set REDIS_SRC" >&2; exit 2; }
+
+BIN=${LEITHER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/$BIN_NAME}
+if [[ -z ${LEITHER_BIN:-} ]] && { [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; }; then
+  echo "building $BIN (cargo build --release)..." >&2
+  cargo build --release >&2
+fi
+
+WORK=$(mktemp -d /tmp/leither-rsuite.XXXXXX)
+declare -a PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ ${KEEP:-0} == 1 ]] && echo "work directory kept: $WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_pong() {
+  local i
+  for i in $(seq 1 300); do
+    [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# redis-server, as the suite's peer
+RPORT=$(free_port); mkdir -p "$WORK/redis"
+redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+  --dir "$WORK/redis" --logfile "$WORK/redis/log" < /dev/null > /dev/null 2>&1 &
+PIDS+=("$!")
+wait_pong "$RPORT" || { echo "redis-server did not start" >&2; exit 1; }
+
+# the node: fresh home, RESP on loopback, where the owner needs no AUTH
+H="$WORK/home"; NPORT=$(free_port)
+"$BIN" --home "$H" init -p 0 -b "" -l 127.0.0.1 > "$WORK/init.log" 2>&1 || { cat "$WORK/init.log" >&2; exit 1; }
+python3 - "$H/SystemVars.json" "$NPORT" <<'EOF'
+import json, sys
+path, port = sys.argv[1], int(sys.argv[2])
+doc = json.load(open(path))
+doc["RespPort"] = port
+json.dump(doc, open(path, "w"), indent=2)
+EOF
+"$BIN" --home "$H" run -d > "$WORK/run.log" 2>&1 || { cat "$WORK/run.log" >&2; exit 1; }
+PIDS+=("$(tr -dc 0-9 < "$H/leither.pid")")
+wait_pong "$NPORT" || { echo "the node did not answer PING on $NPORT" >&2; exit 1; }
+
+# run_unit WHO PORT UNIT : runs one unit in a private copy of the suite; prints "pass fail skip"
+run_unit() {
+  local who=$1 port=$2 unit=$3
+  local dir="$WORK/$who-${unit//\//_}"
+  mkdir -p "$dir"; cp -r "$SRC/runtest" "$SRC/tests" "$dir/"
+  ( cd "$dir" && timeout 900 ./runtest --host 127.0.0.1 --port "$port" --single "unit/$unit" \
+      --clients 1 --durable --timeout 120 --tags -needs:debug --tags -needs:repl \
+      --tags -needs:config-maxmemory 2>&1 | sed "s/\x1b\[[0-9;]*m//g" > "$dir/out.log" ) || true
+  local pass fail skip
+  pass=$(grep -c '^\[ok\]:' "$dir/out.log" || true)
+  fail=$(grep -cE '^\[(err|exception)\]:' "$dir/out.log" || true)
+  skip=$(grep -c '^\[skip\]:' "$dir/out.log" || true)
+  echo "$pass $fail $skip"
+}
+
+printf '%-18s %22s   %22s\n' unit "redis-server ok/err/skip" "leither ok/err/skip"
+tot_r=0; tot_l=0; tot_lf=0
+for u in "${UNITS[@]}"; do
+  read -r rp rf rs < <(run_unit redis "$RPORT" "$u")
+  read -r lp lf ls < <(run_unit leither "$NPORT" "$u")
+  printf '%-18s %10s/%s/%s %18s/%s/%s\n' "$u" "$rp" "$rf" "$rs" "$lp" "$lf" "$ls"
+  tot_r=$((tot_r + rp)); tot_l=$((tot_l + lp)); tot_lf=$((tot_lf + lf))
+  if [[ $VERBOSE == 1 ]]; then
+    comm -13 <(sed -n 's/^\[\(err\|exception\)\]: //p' "$WORK/redis-${u//\//_}/out.log" | sort -u) \
+             <(sed -n 's/^\[\(err\|exception\)\]: //p' "$WORK/leither-${u//\//_}/out.log" | sort -u) |
+      sed 's/^/    fails here: /'
+    if ! kill -0 "${PIDS[1]}" 2>/dev/null; then echo "    the node died: $(tail -c 600 "$H/leither.log" 2>/dev/null)"; exit 1; fi
+  fi
+done
+ratio=$(awk -v a="$tot_l" -v b="$tot_r" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+echo "total: redis-server passes $tot_r, leither passes $tot_l (failed $tot_lf): ratio $ratio (goal $GOAL)"
+kill -0 "${PIDS[1]}" 2>/dev/null || { echo "the node is not running any more" >&2; exit 1; }
+awk -v r="$ratio" -v g="$GOAL" 'BEGIN { exit !(r >= g) }'
