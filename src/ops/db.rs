@@ -48,6 +48,30 @@ pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
     Ok(mid)
 }
 
+/// How many numbered databases `SELECT n` reaches, as Redis's default `databases 16`.
+pub const DATABASES: i64 = 16;
+
+/// The owner's numbered database `n` for RESP's `SELECT n`: 0 is [`default_db`], 1 to 15
+/// are database Mimeis of the owner with the mark `leither-resp-db-<n>`, made on first use
+/// (the same ID every time: the ID follows from the owner and the mark). A user who is not
+/// the owner reaches them with the rights the owner gave on them, like any other Mimei.
+pub fn numbered_db(state: &NodeState, n: i64) -> Result<MimeiId, String> {
+    if !(0..DATABASES).contains(&n) {
+        return Err("DB index is out of range".into());
+    }
+    if n == 0 {
+        return default_db(state);
+    }
+    let (mid, _) = super::mimei::create_own(
+        state,
+        MimeiType::Db,
+        &format!("leither-resp-db-{n}"),
+        &format!("the numbered database {n} of RESP connections (SELECT {n})"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(mid)
+}
+
 /// Closes every Mimei handle open on the database `mid`, whoever opened it, and ends their
 /// transactions unapplied: once a Lever service is removed, nothing opened before reaches its
 /// database (a new one is opened, with the rights of then). Returns how many were closed.

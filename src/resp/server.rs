@@ -8,7 +8,8 @@
 //! makes it that pass's user; a client from any other address (the rest of 127/8 included,
 //! as for HTTP's slots) must `AUTH` before anything but `PING`/`QUIT`. `SELECT <mid> [ver]`
 //! switches to another database Mimei (`cur`, or a read-only version: a number, `last`,
-//! `release`); `SELECT 0` goes back to the default. Rights are the Mimei's: read for read
+//! `release`); `SELECT n` (0 to 15) to the owner's numbered database n, 0 being the default
+//! ([`ops::db::numbered_db`]). Rights are the Mimei's: read for read
 //! commands, write on `cur` for writes, re-read at least every second.
 //!
 //! Each read from the socket may hold many commands (pipelining): all are run, in order, and
@@ -553,11 +554,28 @@ impl Conn {
             self.rights = None;
             return Ok(Reply::OK);
         }
+        if args.len() == 2
+            && args[1]
+                .first()
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+        {
+            // Redis's numbered databases: n is the owner's database Mimei number n.
+            let n = engine::int_arg(args[1])?;
+            let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+            self.db = Some((mid, None));
+            self.rights = None;
+            return Ok(Reply::OK);
+        }
         let text = std::str::from_utf8(args[1])
             .map_err(|_| DbError::Other("DB index is out of range".into()))?;
         let mid: MimeiId = match text.parse() {
             Ok(m) => m,
-            Err(_) => return Err(DbError::Other("DB index is out of range; SELECT takes 0 (the default database) or a database Mimei ID".into())),
+            Err(_) => {
+                return Err(DbError::Other(format!(
+                    "DB index is out of range; SELECT takes a number from 0 to {} (the owner's numbered databases) or a database Mimei ID",
+                    ops::db::DATABASES - 1
+                )));
+            }
         };
         let name = match args.get(2) {
             None => VersionName::Cur,
@@ -682,7 +700,7 @@ fn config(args: &[&[u8]]) -> Reply {
     }
     let mut out = Vec::new();
     for p in &args[2..] {
-        for (k, v) in [("save", ""), ("appendonly", "no"), ("databases", "1")] {
+        for (k, v) in [("save", ""), ("appendonly", "no"), ("databases", "16")] {
             if crate::db::glob::matches(&p.to_ascii_lowercase(), k.as_bytes()) {
                 out.push(Reply::text(k));
                 out.push(Reply::text(v));
