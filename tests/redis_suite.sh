@@ -10,7 +10,9 @@
 #     UNIT: e.g. type/list keyspace (default: the data-type units listed in UNITS below)
 #     --short   the units CI runs (SHORT_UNITS)
 #   env: LEITHER_BIN=path (default target/release/leither, built when missing or stale)
-#        REDIS_SRC=dir holding runtest and tests/   GOAL=0.95 (exit 1 below it)
+#        REDIS_SRC=dir holding runtest and tests/ (default: ../shared/reference/redis-7.0.15,
+#          else Debian's redis_7.0.15.orig.tar.gz, fetched once into target/ and checked)
+#        GOAL=0.95 (exit 1 below it)
 #        KEEP=1 keep the work directory (logs per unit)
 # Needs tclsh (Debian tcl) and redis-server; installs them with apt-get when absent.
 # Every failure left is listed with its reason in docs/db.md ("Redis's own suite").
@@ -21,6 +23,8 @@ UNITS_ALL=(type/string type/incr type/hash type/list type/list-2 type/list-3 typ
   type/stream type/stream-cgroups keyspace expire multi protocol scan info-command bitops auth quit)
 SHORT_UNITS=(type/string type/incr type/hash type/set keyspace expire multi protocol scan)
 GOAL=${GOAL:-0.95}
+REDIS_TARBALL_URL=http://deb.debian.org/debian/pool/main/r/redis/redis_7.0.15.orig.tar.gz
+REDIS_TARBALL_SHA256=4b1dc4ee6d622a09fff9c6777191209750fb5e5a725ef78ea012d6eef4c22982
 VERBOSE=0; UNITS=()
 for a in "$@"; do
   case $a in
@@ -40,7 +44,20 @@ SRC=${REDIS_SRC:-}
 for d in "$ROOT/../shared/reference/redis-7.0.15" "$ROOT/../../shared/reference/redis-7.0.15" /work/shared/reference/redis-7.0.15; do
   [[ -z $SRC && -f $d/runtest ]] && SRC=$d
 done
-[[ -n $SRC && -f $SRC/runtest ]] || { echo "redis-7.0.15 tests not found: set REDIS_SRC" >&2; exit 2; }
+if [[ -z $SRC ]]; then
+  # Not beside the repo (a fresh CI machine): Debian's source tarball of the same redis
+  # 7.0.15 that Debian's redis-server is built from, from the package archive, checked.
+  SRC="${CARGO_TARGET_DIR:-$ROOT/target}/redis-7.0.15"
+  if [[ ! -f $SRC/runtest ]]; then
+    tgz="${SRC}.orig.tar.gz"
+    curl -fsSL --retry 3 -o "$tgz" "$REDIS_TARBALL_URL"
+    echo "$REDIS_TARBALL_SHA256  $tgz" | sha256sum -c --quiet - ||
+      { echo "$tgz: checksum differs from redis 7.0.15's" >&2; rm -f "$tgz"; exit 2; }
+    tar xzf "$tgz" -C "$(dirname "$SRC")" redis-7.0.15/runtest redis-7.0.15/tests
+    rm -f "$tgz"
+  fi
+fi
+[[ -f $SRC/runtest ]] || { echo "redis-7.0.15 tests not found: set REDIS_SRC" >&2; exit 2; }
 
 BIN=${LEITHER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/$BIN_NAME}
 if [[ -z ${LEITHER_BIN:-} ]] && { [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; }; then
