@@ -300,3 +300,136 @@ pub fn hfscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 pub fn hfrevscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     fscan(ctx, a, true)
 }
+
+/// `HINCRBYFLOAT key field increment`: the new value, as text (also what is stored).
+pub fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let by = super::engine::float_arg(a[3])?;
+    if !by.is_finite() {
+        return Err(DbError::Other("value is NaN or Infinity".into()));
+    }
+    name_ok(a[2])?;
+    let old = hash(ctx, a[1])?;
+    let cur = match &old {
+        Some(_) => field(ctx, a[1], a[2])?,
+        None => None,
+    };
+    let cur = match cur {
+        Some(v) => super::num::parse_float(&super::typed::unescape(v))
+            .ok_or_else(|| DbError::Other("hash value is not a float".into()))?,
+        None => 0.0,
+    };
+    let n = cur + by;
+    if !n.is_finite() {
+        return Err(DbError::Other(
+            "increment would produce NaN or Infinity".into(),
+        ));
+    }
+    let s = super::cmd_string::float_text(n);
+    set_pairs(
+        ctx,
+        &[b"hset", a[1], a[2], s.as_bytes()],
+        "hincrbyfloat",
+        false,
+    )?;
+    Ok(Reply::text(s))
+}
+
+/// The most fields `HRANDFIELD` answers with a negative count (Redis answers any count up
+/// to 2^62, so one call could hold the thread and memory for ever).
+pub const MAX_RANDOM_COUNT: u64 = 1 << 20;
+
+/// A small generator for random picks (splitmix64), seeded from the system.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded from the operating system.
+    pub fn new() -> Result<Rng, DbError> {
+        let mut b = [0u8; 8];
+        getrandom::getrandom(&mut b).map_err(|e| DbError::Other(format!("no randomness: {e}")))?;
+        Ok(Rng(u64::from_le_bytes(b)))
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (> 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`: a random field; with a count, that many distinct
+/// fields (at most all), or with a negative count that many picked independently. Reads
+/// the whole hash, as `HGETALL` does.
+pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut count = None;
+    let mut with_values = false;
+    if let Some(c) = a.get(2) {
+        let n = int_arg(c)?;
+        if n == i64::MIN {
+            return Err(DbError::Other(format!(
+                "value is out of range, value must between {} and {}",
+                -i64::MAX,
+                i64::MAX
+            )));
+        }
+        if a.len() > 4 || (a.len() == 4 && !is(a[3], "withvalues")) {
+            return Err(DbError::Syntax);
+        }
+        if a.len() == 4 {
+            with_values = true;
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                return Err(DbError::Other("value is out of range".into()));
+            }
+        }
+        count = Some(n);
+    }
+    let all = pairs(ctx, a[1])?;
+    let mut rng = Rng::new()?;
+    let Some(n) = count else {
+        if all.is_empty() {
+            return Ok(Reply::Nil);
+        }
+        let i = rng.below(all.len());
+        return Ok(Reply::Bulk(all[i].0.clone()));
+    };
+    if all.is_empty() || n == 0 {
+        return Ok(Reply::Array(Vec::new()));
+    }
+    let picked: Vec<&Pair> = if n < 0 {
+        if n.unsigned_abs() > MAX_RANDOM_COUNT {
+            return Err(DbError::Other(format!(
+                "count over {MAX_RANDOM_COUNT} (the Mimei database limit)"
+            )));
+        }
+        (0..n.unsigned_abs())
+            .map(|_| &all[rng.below(all.len())])
+            .collect()
+    } else {
+        let n = (n as u64).min(all.len() as u64) as usize;
+        // A partial Fisher-Yates shuffle: the first n of a random order.
+        let mut idx: Vec<usize> = (0..all.len()).collect();
+        for i in 0..n {
+            let j = i + rng.below(idx.len() - i);
+            idx.swap(i, j);
+        }
+        idx[..n].iter().map(|&i| &all[i]).collect()
+    };
+    if with_values {
+        let mut out = Vec::with_capacity(picked.len() * 2);
+        for (f, v) in picked {
+            out.push(Reply::Bulk(f.clone()));
+            out.push(Reply::Bulk(v.clone()));
+        }
+        return Ok(Reply::Pairs(out));
+    }
+    Ok(Reply::bulks(
+        picked.into_iter().map(|(f, _)| f.clone()).collect(),
+    ))
+}

@@ -268,3 +268,165 @@ pub fn strlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         value(ctx, a[1])?.map_or(0, |m| super::typed::unescape(m.value).len()) as i64,
     ))
 }
+
+/// `INCRBYFLOAT key increment`: the new value, as text (also what is stored).
+pub fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let old = value(ctx, a[1])?;
+    let by = super::engine::float_arg(a[2])?;
+    let (cur, expire) = match &old {
+        Some(m) => (
+            super::num::parse_float(&super::typed::unescape(m.value.clone()))
+                .ok_or(DbError::NotFloat)?,
+            m.expire,
+        ),
+        None => (0.0, 0),
+    };
+    let n = cur + by;
+    if !n.is_finite() {
+        return Err(DbError::Other(
+            "increment would produce NaN or Infinity".into(),
+        ));
+    }
+    let text = float_text(n);
+    let mut m = Meta::string(text.clone().into_bytes());
+    m.expire = expire;
+    ctx.put_meta(a[1], &m, expire)?;
+    Ok(Reply::text(text))
+}
+
+/// A float as `INCRBYFLOAT` writes it: plain decimal (no exponent), at most 17 digits after
+/// the point, no trailing zeros, no negative zero.
+pub fn float_text(n: f64) -> String {
+    let n = if n == 0.0 { 0.0 } else { n };
+    let s = format!("{n}");
+    match s.split_once('.') {
+        Some((_, frac)) if frac.len() > 17 => {
+            let s = format!("{n:.17}");
+            let t = s.trim_end_matches('0').trim_end_matches('.');
+            if t == "-0" { "0".into() } else { t.into() }
+        }
+        _ => s,
+    }
+}
+
+/// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`: the value, and the key's expiry set or
+/// removed.
+pub fn getex(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut exp: Option<(u64, bool, &[u8])> = None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < a.len() {
+        let o = a[i];
+        let next = a.get(i + 1).copied();
+        if is(o, "persist") && exp.is_none() && !persist {
+            persist = true;
+        } else if (is(o, "ex") || is(o, "px") || is(o, "exat") || is(o, "pxat"))
+            && exp.is_none()
+            && !persist
+            && next.is_some()
+        {
+            let unit = if is(o, "ex") || is(o, "exat") {
+                1000
+            } else {
+                1
+            };
+            exp = Some((
+                unit,
+                is(o, "exat") || is(o, "pxat"),
+                next.unwrap_or_default(),
+            ));
+            i += 1;
+        } else {
+            return Err(DbError::Syntax);
+        }
+        i += 1;
+    }
+    let Some(mut m) = value(ctx, a[1])? else {
+        return Ok(Reply::Nil);
+    };
+    let old = m.expire;
+    let reply = ctx.bulk(m.value.clone());
+    if let Some((unit, abs, arg)) = exp {
+        let at = getex_at(ctx, unit, abs, arg)?;
+        if at <= ctx.now {
+            ctx.remove(a[1], &m)?;
+            return Ok(reply);
+        }
+        m.expire = at;
+    } else if persist {
+        m.expire = 0;
+    } else {
+        return Ok(reply);
+    }
+    if m.expire != old {
+        ctx.put_meta(a[1], &m, old)?;
+    }
+    Ok(reply)
+}
+
+/// GETEX's expiry argument: like SET's, but an absolute time in the past is allowed (the
+/// key is deleted).
+fn getex_at(ctx: &Ctx<'_>, unit_ms: u64, absolute: bool, arg: &[u8]) -> Result<u64, DbError> {
+    let n = int_arg(arg)?;
+    let bad = || DbError::Other("invalid expire time in 'getex' command".into());
+    if n <= 0 || (unit_ms == 1000 && n > i64::MAX / 1000) {
+        return Err(bad());
+    }
+    let ms = n as u64 * unit_ms;
+    let at = if absolute {
+        Some(ms)
+    } else {
+        ctx.now.checked_add(ms)
+    };
+    at.filter(|&t| t <= i64::MAX as u64).ok_or_else(bad)
+}
+
+/// `GETRANGE key start end` (and the older `SUBSTR`): the bytes from `start` to `end`
+/// inclusive, negative counting from the end, clamped.
+pub fn getrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let (start, end) = (int_arg(a[2])?, int_arg(a[3])?);
+    let v = match value(ctx, a[1])? {
+        Some(m) => ctx.reply_val(m.value),
+        None => return Ok(Reply::Bulk(Vec::new())),
+    };
+    let len = v.len() as i64;
+    if (start < 0 && end < 0 && start > end) || len == 0 {
+        return Ok(Reply::Bulk(Vec::new()));
+    }
+    let s = if start < 0 { len + start } else { start }.max(0);
+    let e = if end < 0 { len + end } else { end }.max(0).min(len - 1);
+    if s > e {
+        return Ok(Reply::Bulk(Vec::new()));
+    }
+    Ok(Reply::Bulk(v[s as usize..=e as usize].to_vec()))
+}
+
+/// `SETRANGE key offset value`: overwrites from `offset` (zero-padded), the new length.
+pub fn setrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let off = int_arg(a[2])?;
+    if off < 0 {
+        return Err(DbError::Other("offset is out of range".into()));
+    }
+    let old = value(ctx, a[1])?;
+    let (mut v, expire) = match old {
+        Some(m) => (super::typed::unescape(m.value), m.expire),
+        None if a[3].is_empty() => return Ok(Reply::Int(0)),
+        None => (Vec::new(), 0),
+    };
+    if a[3].is_empty() {
+        return Ok(Reply::Int(v.len() as i64));
+    }
+    let end = (off as u64)
+        .checked_add(a[3].len() as u64)
+        .filter(|&e| e <= super::MAX_VALUE as u64)
+        .ok_or(DbError::TooLarge)? as usize;
+    if v.len() < end {
+        v.resize(end, 0);
+    }
+    v[off as usize..end].copy_from_slice(a[3]);
+    let n = v.len();
+    let mut m = Meta::string(super::typed::escape(&v).into_owned());
+    m.expire = expire;
+    ctx.put_meta(a[1], &m, expire)?;
+    Ok(Reply::Int(n as i64))
+}

@@ -1,0 +1,263 @@
+//! Bitmap commands over string values: `SETBIT GETBIT BITCOUNT BITPOS BITOP`, as Redis 7.0
+//! answers them. Bit 0 is the most significant bit of the first byte.
+//!
+//! A string here holds at most [`MAX_VALUE`] bytes, so `SETBIT` past bit
+//! `MAX_VALUE * 8 - 1` answers the database's size error (Redis's own limit, 512 MB, still
+//! gives its "out of range" error). Every command touches at most one value's bytes.
+
+use super::MAX_VALUE;
+use super::engine::{CmdResult, Ctx, int_arg, is};
+use super::keys::{Kind, Meta};
+use super::typed;
+use super::{DbError, Reply};
+
+/// Redis's limit on a string (`proto-max-bulk-len`): offsets past it are "out of range".
+const REDIS_MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+fn offset_err() -> DbError {
+    DbError::Other("bit offset is not an integer or out of range".into())
+}
+
+/// A bit offset argument, checked against Redis's limit.
+fn bit_offset(arg: &[u8]) -> Result<u64, DbError> {
+    let n = super::num::parse_int(arg).ok_or_else(offset_err)?;
+    if n < 0 || (n as u64) >> 3 >= REDIS_MAX_BYTES {
+        return Err(offset_err());
+    }
+    Ok(n as u64)
+}
+
+/// The plain bytes of string `key` (`None` when absent), `WRONGTYPE` for other types.
+fn bytes(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<(Vec<u8>, u64)>, DbError> {
+    Ok(ctx
+        .typed(key, Kind::String)?
+        .map(|m| (typed::unescape(m.value), m.expire)))
+}
+
+/// Stores plain bytes `v` as string `key`, expiring at `expire`.
+fn store(ctx: &mut Ctx<'_>, key: &[u8], v: &[u8], expire: u64, old: u64) -> Result<(), DbError> {
+    let mut m = Meta::string(typed::escape(v).into_owned());
+    m.expire = expire;
+    ctx.put_meta(key, &m, old)
+}
+
+fn bit_at(v: &[u8], i: u64) -> u8 {
+    v.get((i >> 3) as usize)
+        .map_or(0, |b| (b >> (7 - (i & 7))) & 1)
+}
+
+/// `SETBIT key offset 0|1`: the bit's previous value.
+pub fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let off = bit_offset(a[2])?;
+    let on = match a[3] {
+        b"0" => false,
+        b"1" => true,
+        _ => {
+            return Err(DbError::Other(
+                "bit is not an integer or out of range".into(),
+            ));
+        }
+    };
+    let byte = (off >> 3) as usize;
+    if byte >= MAX_VALUE {
+        ctx.typed(a[1], Kind::String)?;
+        return Err(DbError::TooLarge);
+    }
+    let (mut v, expire) = bytes(ctx, a[1])?.unwrap_or_default();
+    let old = bit_at(&v, off);
+    if v.len() <= byte {
+        v.resize(byte + 1, 0);
+    }
+    let mask = 1u8 << (7 - (off & 7));
+    if on {
+        v[byte] |= mask;
+    } else {
+        v[byte] &= !mask;
+    }
+    store(ctx, a[1], &v, expire, expire)?;
+    Ok(Reply::Int(i64::from(old)))
+}
+
+/// `GETBIT key offset`.
+pub fn getbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let off = bit_offset(a[2])?;
+    let v = bytes(ctx, a[1])?.map(|(v, _)| v).unwrap_or_default();
+    Ok(Reply::Int(i64::from(bit_at(&v, off))))
+}
+
+/// `start end [BYTE|BIT]` over a string of `len` bytes, Redis's rules (negative counts from
+/// the end, clamped): the first and last bit, or `None` for an empty range.
+fn bit_range(start: i64, end: i64, bit_unit: bool, len: usize) -> Option<(u64, u64)> {
+    let total = if bit_unit { len as i64 * 8 } else { len as i64 };
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    let mut s = if start < 0 { total + start } else { start };
+    let mut e = if end < 0 { total + end } else { end };
+    s = s.max(0);
+    e = e.max(0);
+    if e >= total {
+        e = total - 1;
+    }
+    if s > e {
+        return None;
+    }
+    Some(if bit_unit {
+        (s as u64, e as u64)
+    } else {
+        (s as u64 * 8, e as u64 * 8 + 7)
+    })
+}
+
+fn unit_arg(a: &[u8]) -> Result<bool, DbError> {
+    if is(a, "bit") {
+        Ok(true)
+    } else if is(a, "byte") {
+        Ok(false)
+    } else {
+        Err(DbError::Syntax)
+    }
+}
+
+/// Ones among bits `s..=e` of `v` (all within `v`).
+fn count_ones(v: &[u8], s: u64, e: u64) -> u64 {
+    let (sb, eb) = ((s >> 3) as usize, (e >> 3) as usize);
+    let head_mask = 0xffu8 >> (s & 7);
+    let tail_mask = 0xffu8 << (7 - (e & 7));
+    if sb == eb {
+        return u64::from((v[sb] & head_mask & tail_mask).count_ones());
+    }
+    let mut n =
+        u64::from((v[sb] & head_mask).count_ones()) + u64::from((v[eb] & tail_mask).count_ones());
+    for b in &v[sb + 1..eb] {
+        n += u64::from(b.count_ones());
+    }
+    n
+}
+
+/// `BITCOUNT key [start end [BYTE|BIT]]`.
+pub fn bitcount(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let Some((v, _)) = bytes(ctx, a[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let range = match a.len() {
+        2 => bit_range(0, -1, false, v.len()),
+        4 | 5 => {
+            let (s, e) = (int_arg(a[2])?, int_arg(a[3])?);
+            let bit_unit = match a.get(4) {
+                Some(u) => unit_arg(u)?,
+                None => false,
+            };
+            bit_range(s, e, bit_unit, v.len())
+        }
+        _ => return Err(DbError::Syntax),
+    };
+    Ok(Reply::Int(
+        range.map_or(0, |(s, e)| count_ones(&v, s, e)) as i64
+    ))
+}
+
+/// The first bit equal to `bit` among bits `s..=e` of `v`.
+fn first_bit(v: &[u8], bit: u8, s: u64, e: u64) -> Option<u64> {
+    let skip = if bit == 1 { 0x00 } else { 0xff };
+    let mut i = s;
+    while i <= e {
+        if i & 7 == 0 && i + 7 <= e && v[(i >> 3) as usize] == skip {
+            i += 8;
+            continue;
+        }
+        if bit_at(v, i) == bit {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `BITPOS key 0|1 [start [end [BYTE|BIT]]]`: the first bit set (or clear) in the range, -1
+/// when there is none; looking for a clear bit without an end reads past the string as
+/// zeros.
+pub fn bitpos(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let bit = match int_arg(a[2])? {
+        0 => 0u8,
+        1 => 1u8,
+        _ => return Err(DbError::Other("The bit argument must be 1 or 0.".into())),
+    };
+    let Some((v, _)) = bytes(ctx, a[1])? else {
+        return Ok(Reply::Int(if bit == 1 { -1 } else { 0 }));
+    };
+    if a.len() > 6 {
+        return Err(DbError::Syntax);
+    }
+    let start = match a.get(3) {
+        Some(s) => int_arg(s)?,
+        None => 0,
+    };
+    let bit_unit = match a.get(5) {
+        Some(u) => unit_arg(u)?,
+        None => false,
+    };
+    let end_given = a.len() >= 5;
+    let end = match a.get(4) {
+        Some(e) => int_arg(e)?,
+        None => -1,
+    };
+    let Some((s, e)) = bit_range(start, end, bit_unit, v.len()) else {
+        return Ok(Reply::Int(-1));
+    };
+    Ok(Reply::Int(match first_bit(&v, bit, s, e) {
+        Some(p) => p as i64,
+        None if bit == 0 && !end_given => e as i64 + 1,
+        None => -1,
+    }))
+}
+
+/// `BITOP AND|OR|XOR|NOT destkey key...`: the length of the result, stored in `destkey`
+/// (removed when the result is empty).
+pub fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let op = a[1];
+    let not = is(op, "not");
+    if !(not || is(op, "and") || is(op, "or") || is(op, "xor")) {
+        return Err(DbError::Syntax);
+    }
+    if not && a.len() != 4 {
+        return Err(DbError::Other(
+            "BITOP NOT must be called with a single source key.".into(),
+        ));
+    }
+    // One source at a time, so the memory is two values whatever the number of keys.
+    let f: fn(u8, u8) -> u8 = if is(op, "and") {
+        |x, y| x & y
+    } else if is(op, "or") {
+        |x, y| x | y
+    } else {
+        |x, y| x ^ y
+    };
+    let mut out: Option<Vec<u8>> = None;
+    for k in &a[3..] {
+        let v = bytes(ctx, k)?.map(|(v, _)| v).unwrap_or_default();
+        match &mut out {
+            None if not => out = Some(v.iter().map(|b| !b).collect()),
+            None => out = Some(v),
+            Some(o) => {
+                if v.len() > o.len() {
+                    o.resize(v.len(), 0);
+                }
+                for (i, x) in o.iter_mut().enumerate() {
+                    *x = f(*x, v.get(i).copied().unwrap_or(0));
+                }
+            }
+        }
+    }
+    let out = out.unwrap_or_default();
+    let len = out.len();
+    let dest = a[2];
+    let old = ctx.meta(dest)?;
+    if let Some(m) = &old {
+        ctx.remove(dest, m)?;
+    }
+    if len > 0 {
+        store(ctx, dest, &out, 0, 0)?;
+    }
+    Ok(Reply::Int(len as i64))
+}
