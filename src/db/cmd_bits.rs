@@ -261,3 +261,109 @@ pub fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
     Ok(Reply::Int(len as i64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn int(kv: &mut MemKv, line: &str) -> i64 {
+        match run(kv, line) {
+            Ok(Reply::Int(n)) => n,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    fn err(kv: &mut MemKv, line: &str) -> String {
+        run(kv, line).expect_err(line).to_string()
+    }
+
+    #[test]
+    fn setbit_getbit_grow_and_answer_the_old_bit() {
+        let mut kv = MemKv::default();
+        assert_eq!(int(&mut kv, "SETBIT k 1 1"), 0);
+        assert_eq!(run(&mut kv, "GET k").unwrap(), Reply::Bulk(vec![0x40]));
+        assert_eq!(int(&mut kv, "SETBIT k 1 0"), 1);
+        assert_eq!(int(&mut kv, "SETBIT k 17 1"), 0);
+        assert_eq!(run(&mut kv, "STRLEN k").unwrap(), Reply::Int(3));
+        assert_eq!(int(&mut kv, "GETBIT k 17"), 1);
+        assert_eq!(int(&mut kv, "GETBIT k 10000"), 0);
+        assert_eq!(int(&mut kv, "GETBIT nope 3"), 0);
+        assert!(err(&mut kv, "SETBIT k -1 1").contains("out of range"));
+        assert!(err(&mut kv, "SETBIT k 4294967296 1").contains("out of range"));
+        assert!(err(&mut kv, "SETBIT k 0 2").contains("out of range"));
+        // Past the database's value limit, within Redis's: the size error, nothing written.
+        assert!(err(&mut kv, "SETBIT k 100000000 1").contains("maximum allowed size"));
+        assert_eq!(run(&mut kv, "STRLEN k").unwrap(), Reply::Int(3));
+        run(&mut kv, "LPUSH l a").unwrap();
+        assert!(err(&mut kv, "SETBIT l 0 1").starts_with("WRONGTYPE"));
+    }
+
+    #[test]
+    fn bitcount_in_bytes_and_bits() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "SET s foobar").unwrap();
+        assert_eq!(int(&mut kv, "BITCOUNT s"), 26);
+        assert_eq!(int(&mut kv, "BITCOUNT s 1 1"), 6);
+        assert_eq!(int(&mut kv, "BITCOUNT s 1 -2"), 18);
+        assert_eq!(int(&mut kv, "BITCOUNT s 5 30 BIT"), 17);
+        assert_eq!(int(&mut kv, "BITCOUNT s -2 1"), 0);
+        assert_eq!(int(&mut kv, "BITCOUNT s -6 -7"), 0);
+        assert_eq!(int(&mut kv, "BITCOUNT nope 0 1 bit"), 0);
+        assert_eq!(err(&mut kv, "BITCOUNT s 0"), "ERR syntax error");
+        assert_eq!(err(&mut kv, "BITCOUNT s 0 1 word"), "ERR syntax error");
+    }
+
+    #[test]
+    fn bitpos_finds_set_and_clear_bits() {
+        let mut kv = MemKv::default();
+        assert_eq!(int(&mut kv, "BITPOS nope 0"), 0);
+        assert_eq!(int(&mut kv, "BITPOS nope 1"), -1);
+        run(&mut kv, "SETBIT s 23 1").unwrap();
+        run(&mut kv, "SETBIT s 5 1").unwrap();
+        assert_eq!(int(&mut kv, "BITPOS s 1"), 5);
+        assert_eq!(int(&mut kv, "BITPOS s 1 1"), 23);
+        assert_eq!(int(&mut kv, "BITPOS s 1 6 -1 BIT"), 23);
+        assert_eq!(int(&mut kv, "BITPOS s 0"), 0);
+        run(&mut kv, "SETBIT f 23 1").unwrap();
+        run(&mut kv, "BITOP NOT f f").unwrap();
+        run(&mut kv, "SETBIT f 23 1").unwrap();
+        // All ones: no clear bit but past the end, or none when the end is given.
+        assert_eq!(int(&mut kv, "BITPOS f 0"), 24);
+        assert_eq!(int(&mut kv, "BITPOS f 0 0 -1"), -1);
+        assert_eq!(
+            err(&mut kv, "BITPOS f 2"),
+            "ERR The bit argument must be 1 or 0."
+        );
+    }
+
+    #[test]
+    fn bitop_pads_with_zeros_and_drops_an_empty_result() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "SET a ab").unwrap();
+        run(&mut kv, "SET b a").unwrap();
+        assert_eq!(int(&mut kv, "BITOP XOR d a b"), 2);
+        assert_eq!(run(&mut kv, "GET d").unwrap(), Reply::Bulk(vec![0, b'b']));
+        assert_eq!(int(&mut kv, "BITOP AND d a b nope"), 2);
+        assert_eq!(run(&mut kv, "GET d").unwrap(), Reply::Bulk(vec![0, 0]));
+        assert_eq!(int(&mut kv, "BITOP OR d a b"), 2);
+        assert_eq!(run(&mut kv, "GET d").unwrap(), Reply::Bulk(b"ab".to_vec()));
+        assert_eq!(int(&mut kv, "BITOP NOT d b"), 1);
+        assert_eq!(run(&mut kv, "GET d").unwrap(), Reply::Bulk(vec![!b'a']));
+        assert_eq!(int(&mut kv, "BITOP OR d nope1 nope2"), 0);
+        assert_eq!(int(&mut kv, "EXISTS d"), 0);
+        assert_eq!(
+            err(&mut kv, "BITOP NOT d a b"),
+            "ERR BITOP NOT must be called with a single source key."
+        );
+        assert_eq!(err(&mut kv, "BITOP NAND d a"), "ERR syntax error");
+        run(&mut kv, "LPUSH l x").unwrap();
+        assert!(err(&mut kv, "BITOP OR d a l").starts_with("WRONGTYPE"));
+    }
+}

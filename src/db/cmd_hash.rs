@@ -433,3 +433,87 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         picked.into_iter().map(|(f, _)| f.clone()).collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn items(r: Reply) -> Vec<Vec<u8>> {
+        r.into_items()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => b,
+                o => panic!("{o:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hincrbyfloat_adds_and_refuses_what_is_not_a_float() {
+        let mut kv = MemKv::default();
+        let t = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+        assert_eq!(run(&mut kv, "HINCRBYFLOAT h f 2.5").unwrap(), t("2.5"));
+        assert_eq!(run(&mut kv, "HINCRBYFLOAT h f 0.1").unwrap(), t("2.6"));
+        assert_eq!(run(&mut kv, "HGET h f").unwrap(), t("2.6"));
+        run(&mut kv, "HSET h s 1x").unwrap();
+        let e = |kv: &mut MemKv, l: &str| run(kv, l).unwrap_err().to_string();
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h s 1"),
+            "ERR hash value is not a float"
+        );
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h f x"),
+            "ERR value is not a valid float"
+        );
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h f inf"),
+            "ERR value is NaN or Infinity"
+        );
+    }
+
+    #[test]
+    fn hrandfield_counts() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "HSET h a 1 b 2 c 3").unwrap();
+        let Reply::Bulk(f) = run(&mut kv, "HRANDFIELD h").unwrap() else {
+            panic!()
+        };
+        assert!([&b"a"[..], b"b", b"c"].contains(&f.as_slice()));
+        let mut all = items(run(&mut kv, "HRANDFIELD h 10").unwrap());
+        all.sort();
+        assert_eq!(all, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        let two = items(run(&mut kv, "HRANDFIELD h 2").unwrap());
+        assert_eq!(two.len(), 2);
+        assert_ne!(two[0], two[1]);
+        assert_eq!(items(run(&mut kv, "HRANDFIELD h -7").unwrap()).len(), 7);
+        let Reply::Pairs(p) = run(&mut kv, "HRANDFIELD h -4 WITHVALUES").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.len(), 8);
+        assert_eq!(
+            run(&mut kv, "HRANDFIELD h 0").unwrap(),
+            Reply::Array(vec![])
+        );
+        assert_eq!(
+            run(&mut kv, "HRANDFIELD nope 5").unwrap(),
+            Reply::Array(vec![])
+        );
+        assert_eq!(run(&mut kv, "HRANDFIELD nope").unwrap(), Reply::Nil);
+        let e = |kv: &mut MemKv, l: &str| run(kv, l).unwrap_err().to_string();
+        assert!(e(&mut kv, "HRANDFIELD h -9223372036854775808").contains("value is out of range"));
+        assert!(
+            e(&mut kv, "HRANDFIELD h -9223372036854770000 WITHVALUES")
+                .contains("value is out of range")
+        );
+        assert_eq!(e(&mut kv, "HRANDFIELD h 1 FOO"), "ERR syntax error");
+        assert!(e(&mut kv, "HRANDFIELD h -2000000").contains("Mimei database limit"));
+    }
+}

@@ -463,3 +463,110 @@ pub fn randomkey(ctx: &mut Ctx<'_>, _a: &[&[u8]]) -> CmdResult {
     let k = found.swap_remove(pick % found.len());
     Ok(Reply::Bulk(k))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn ok(kv: &mut MemKv, line: &str) -> Reply {
+        run(kv, line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn err(kv: &mut MemKv, line: &str) -> String {
+        run(kv, line).expect_err(line).to_string()
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn rename_moves_value_elements_and_expiry() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "RPUSH l a b c");
+        ok(&mut kv, "PEXPIRE l 5000");
+        ok(&mut kv, "SET dst x");
+        assert_eq!(ok(&mut kv, "RENAME l dst"), Reply::OK);
+        assert_eq!(ok(&mut kv, "EXISTS l"), Reply::Int(0));
+        assert_eq!(
+            ok(&mut kv, "LRANGE dst 0 -1"),
+            Reply::Array(vec![bulk("a"), bulk("b"), bulk("c")])
+        );
+        assert_eq!(ok(&mut kv, "PTTL dst"), Reply::Int(5000));
+        assert_eq!(
+            ok(&mut kv, "CHECKKEY dst list"),
+            ok(&mut kv, "CHECKKEY dst list")
+        );
+        assert_eq!(err(&mut kv, "RENAME nope x"), "ERR no such key");
+        assert_eq!(ok(&mut kv, "RENAME dst dst"), Reply::OK);
+        ok(&mut kv, "SET s v");
+        assert_eq!(ok(&mut kv, "RENAMENX s dst"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "RENAMENX s s"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "RENAMENX s s2"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "GET s2"), bulk("v"));
+        // A renamed sorted set keeps its score index (ZRANGE reads it).
+        ok(&mut kv, "ZADD z 2 b 1 a");
+        ok(&mut kv, "RENAME z z2");
+        assert_eq!(
+            ok(&mut kv, "ZRANGE z2 0 -1"),
+            Reply::Array(vec![bulk("a"), bulk("b")])
+        );
+        assert_eq!(ok(&mut kv, "DBSIZE"), Reply::Int(3));
+    }
+
+    #[test]
+    fn copy_is_independent_and_keeps_the_expiry() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "HSET h f 1");
+        ok(&mut kv, "PEXPIRE h 7000");
+        assert_eq!(ok(&mut kv, "COPY h h2"), Reply::Int(1));
+        ok(&mut kv, "HSET h2 g 2");
+        assert_eq!(ok(&mut kv, "HLEN h"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "HLEN h2"), Reply::Int(2));
+        assert_eq!(ok(&mut kv, "PTTL h2"), Reply::Int(7000));
+        assert_eq!(ok(&mut kv, "COPY h h2"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "COPY h h2 REPLACE"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "HLEN h2"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "COPY nope x"), Reply::Int(0));
+        assert_eq!(
+            err(&mut kv, "COPY h h"),
+            "ERR source and destination objects are the same"
+        );
+        assert_eq!(
+            err(&mut kv, "COPY h x DB notanumber"),
+            "ERR value is not an integer or out of range"
+        );
+        assert!(err(&mut kv, "COPY h x DB 3").contains("DB"));
+        assert_eq!(err(&mut kv, "COPY h x FOO"), "ERR syntax error");
+    }
+
+    #[test]
+    fn randomkey_touch_and_expiretime() {
+        let mut kv = MemKv::default();
+        assert_eq!(ok(&mut kv, "RANDOMKEY"), Reply::Nil);
+        ok(&mut kv, "SET foo x");
+        ok(&mut kv, "SET bar y");
+        let (mut foo, mut bar) = (false, false);
+        for _ in 0..200 {
+            match ok(&mut kv, "RANDOMKEY") {
+                Reply::Bulk(k) if k == b"foo" => foo = true,
+                Reply::Bulk(k) if k == b"bar" => bar = true,
+                r => panic!("{r:?}"),
+            }
+        }
+        assert!(foo && bar);
+        assert_eq!(ok(&mut kv, "TOUCH foo bar nope"), Reply::Int(2));
+        assert_eq!(ok(&mut kv, "EXPIRETIME foo"), Reply::Int(-1));
+        assert_eq!(ok(&mut kv, "PEXPIRETIME nope"), Reply::Int(-2));
+        ok(&mut kv, "PEXPIREAT foo 123456789");
+        assert_eq!(ok(&mut kv, "PEXPIRETIME foo"), Reply::Int(123_456_789));
+        assert_eq!(ok(&mut kv, "EXPIRETIME foo"), Reply::Int(123_457));
+    }
+}

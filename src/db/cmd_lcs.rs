@@ -146,3 +146,70 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &[&[u8]]) -> CmdResult {
         Reply::Int(total as i64),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn pair(a: i64, b: i64) -> Reply {
+        Reply::Array(vec![Reply::Int(a), Reply::Int(b)])
+    }
+
+    #[test]
+    fn lcs_string_len_and_indexes() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "MSET a ohmytext b mynewtext").unwrap();
+        assert_eq!(
+            run(&mut kv, "LCS a b").unwrap(),
+            Reply::Bulk(b"mytext".to_vec())
+        );
+        assert_eq!(run(&mut kv, "LCS a b LEN").unwrap(), Reply::Int(6));
+        assert_eq!(
+            run(&mut kv, "LCS a b IDX MINMATCHLEN 0 WITHMATCHLEN").unwrap(),
+            Reply::Map(vec![
+                Reply::text("matches"),
+                Reply::Array(vec![
+                    Reply::Array(vec![pair(4, 7), pair(5, 8), Reply::Int(4)]),
+                    Reply::Array(vec![pair(2, 3), pair(0, 1), Reply::Int(2)]),
+                ]),
+                Reply::text("len"),
+                Reply::Int(6),
+            ])
+        );
+        assert_eq!(
+            run(&mut kv, "LCS a b IDX MINMATCHLEN 3").unwrap(),
+            Reply::Map(vec![
+                Reply::text("matches"),
+                Reply::Array(vec![Reply::Array(vec![pair(4, 7), pair(5, 8)])]),
+                Reply::text("len"),
+                Reply::Int(6),
+            ])
+        );
+        assert_eq!(run(&mut kv, "LCS a nope").unwrap(), Reply::Bulk(vec![]));
+        assert_eq!(
+            run(&mut kv, "LCS a b LEN IDX").unwrap_err().to_string(),
+            "ERR If you want both the length and indexes, please just use IDX."
+        );
+        run(&mut kv, "LPUSH l x").unwrap();
+        assert_eq!(
+            run(&mut kv, "LCS a l").unwrap_err().to_string(),
+            "ERR The specified keys must contain string values"
+        );
+    }
+
+    #[test]
+    fn lcs_refuses_pairs_over_the_cap() {
+        let mut kv = MemKv::default();
+        let big = "x".repeat(3000);
+        run(&mut kv, &format!("MSET a {big} b {big}")).unwrap();
+        let e = run(&mut kv, "LCS a b LEN").unwrap_err().to_string();
+        assert!(e.starts_with("ERR Insufficient memory"), "{e}");
+    }
+}

@@ -135,3 +135,76 @@ pub fn sscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 pub fn zscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     scan_of(ctx, a, Kind::ZSet, &[Z_MEMBER], Shape::MemberScore)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    /// Every item a full scan returns, calling `cmd key cursor rest` until the cursor is 0.
+    fn scan_all(kv: &mut MemKv, cmd: &str, rest: &str) -> Vec<Vec<u8>> {
+        let mut cursor = "0".to_string();
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            let r = run(kv, format!("{cmd} {cursor} {rest}").trim_end()).unwrap();
+            let Some([Reply::Bulk(c), Reply::Array(items)]) = r
+                .into_items()
+                .map(<[Reply; 2]>::try_from)
+                .and_then(Result::ok)
+            else {
+                panic!("bad reply");
+            };
+            for i in items {
+                let Reply::Bulk(b) = i else { panic!("item") };
+                out.push(b);
+            }
+            cursor = String::from_utf8(c).unwrap();
+            if cursor == "0" {
+                return out;
+            }
+        }
+        panic!("the scan did not end");
+    }
+
+    #[test]
+    fn element_scans_visit_everything_once() {
+        let mut kv = MemKv::default();
+        for i in 0..50 {
+            run(&mut kv, &format!("HSET h field:{i} v{i}")).unwrap();
+            run(&mut kv, &format!("SADD s member:{i}")).unwrap();
+            run(&mut kv, &format!("ZADD z {i}.5 m{i}")).unwrap();
+        }
+        let h = scan_all(&mut kv, "HSCAN h", "COUNT 3");
+        assert_eq!(h.len(), 100);
+        for p in h.chunks(2) {
+            assert_eq!(&p[0][6..], &p[1][1..], "{p:?}");
+        }
+        let mut s = scan_all(&mut kv, "SSCAN s", "COUNT 1");
+        s.sort();
+        s.dedup();
+        assert_eq!(s.len(), 50);
+        let z = scan_all(&mut kv, "ZSCAN z", "");
+        assert_eq!(z.len(), 100);
+        assert!(z.contains(&b"7.5".to_vec()));
+        let m = scan_all(&mut kv, "SSCAN s", "MATCH member:1* COUNT 1000");
+        assert_eq!(m.len(), 11);
+        assert!(scan_all(&mut kv, "SSCAN nope", "").is_empty());
+    }
+
+    #[test]
+    fn element_scan_errors_read_as_redis() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "SADD s a").unwrap();
+        let e = |kv: &mut MemKv, l: &str| run(kv, l).unwrap_err().to_string();
+        assert_eq!(e(&mut kv, "SSCAN s x"), "ERR invalid cursor");
+        assert_eq!(e(&mut kv, "SSCAN s 0 COUNT 0"), "ERR syntax error");
+        assert_eq!(e(&mut kv, "SSCAN s 0 TYPE set"), "ERR syntax error");
+        assert!(e(&mut kv, "HSCAN s 0").starts_with("WRONGTYPE"));
+    }
+}

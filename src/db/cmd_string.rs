@@ -430,3 +430,103 @@ pub fn setrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     ctx.put_meta(a[1], &m, expire)?;
     Ok(Reply::Int(n as i64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, now: u64, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, now, &args)
+    }
+
+    fn ok(kv: &mut MemKv, line: &str) -> Reply {
+        run(kv, 1000, line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn err(kv: &mut MemKv, line: &str) -> String {
+        run(kv, 1000, line).expect_err(line).to_string()
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn incrbyfloat_reads_and_writes_plain_decimals() {
+        let mut kv = MemKv::default();
+        assert_eq!(ok(&mut kv, "INCRBYFLOAT f 10.5"), bulk("10.5"));
+        assert_eq!(ok(&mut kv, "INCRBYFLOAT f 0.1"), bulk("10.6"));
+        assert_eq!(ok(&mut kv, "INCRBYFLOAT f -10.6"), bulk("0"));
+        ok(&mut kv, "SET f 17179869184");
+        assert_eq!(ok(&mut kv, "INCRBYFLOAT f 1.5"), bulk("17179869185.5"));
+        ok(&mut kv, "SET f 5e3");
+        assert_eq!(ok(&mut kv, "INCRBYFLOAT f 2e2"), bulk("5200"));
+        ok(&mut kv, "SET f 1x");
+        assert_eq!(
+            err(&mut kv, "INCRBYFLOAT f 1"),
+            "ERR value is not a valid float"
+        );
+        ok(&mut kv, "SET f 0");
+        assert_eq!(
+            err(&mut kv, "INCRBYFLOAT f +inf"),
+            "ERR increment would produce NaN or Infinity"
+        );
+        ok(&mut kv, "PSETEX t 5000 1");
+        ok(&mut kv, "INCRBYFLOAT t 1");
+        assert_eq!(ok(&mut kv, "PTTL t"), Reply::Int(5000));
+    }
+
+    #[test]
+    fn getex_sets_or_removes_the_expiry() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "SET k v");
+        assert_eq!(ok(&mut kv, "GETEX k PX 3000"), bulk("v"));
+        assert_eq!(ok(&mut kv, "PTTL k"), Reply::Int(3000));
+        assert_eq!(ok(&mut kv, "GETEX k PERSIST"), bulk("v"));
+        assert_eq!(ok(&mut kv, "PTTL k"), Reply::Int(-1));
+        assert_eq!(ok(&mut kv, "GETEX k EXAT 2"), bulk("v"));
+        assert_eq!(ok(&mut kv, "PEXPIRETIME k"), Reply::Int(2000));
+        // An absolute time already past removes the key (after answering it).
+        assert_eq!(ok(&mut kv, "GETEX k PXAT 1"), bulk("v"));
+        assert_eq!(ok(&mut kv, "EXISTS k"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "GETEX nope EX 10"), Reply::Nil);
+        ok(&mut kv, "SET k v");
+        assert_eq!(err(&mut kv, "GETEX k EX 10 PERSIST"), "ERR syntax error");
+        assert_eq!(err(&mut kv, "GETEX k FOO"), "ERR syntax error");
+        assert_eq!(
+            err(&mut kv, "GETEX k EX 10000000000000000"),
+            "ERR invalid expire time in 'getex' command"
+        );
+        assert_eq!(
+            err(&mut kv, "GETEX k EX -1"),
+            "ERR invalid expire time in 'getex' command"
+        );
+    }
+
+    #[test]
+    fn getrange_and_setrange() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "SET k Hello_World");
+        assert_eq!(ok(&mut kv, "GETRANGE k 0 3"), bulk("Hell"));
+        assert_eq!(ok(&mut kv, "GETRANGE k -4 -1"), bulk("orld"));
+        assert_eq!(ok(&mut kv, "SUBSTR k 5 5000"), bulk("_World"));
+        assert_eq!(ok(&mut kv, "GETRANGE k 5 3"), bulk(""));
+        assert_eq!(ok(&mut kv, "GETRANGE k 0 4294967297"), bulk("Hello_World"));
+        assert_eq!(ok(&mut kv, "GETRANGE nope 0 -1"), bulk(""));
+        assert_eq!(ok(&mut kv, "SETRANGE n 1 foo"), Reply::Int(4));
+        assert_eq!(ok(&mut kv, "GET n"), Reply::Bulk(b"\0foo".to_vec()));
+        assert_eq!(ok(&mut kv, "SETRANGE n 0 b"), Reply::Int(4));
+        assert_eq!(ok(&mut kv, "GET n"), Reply::Bulk(b"bfoo".to_vec()));
+        assert_eq!(ok(&mut kv, "SETRANGE e 0 "), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "EXISTS e"), Reply::Int(0));
+        assert_eq!(
+            err(&mut kv, "SETRANGE n -1 x"),
+            "ERR offset is out of range"
+        );
+        assert!(err(&mut kv, "SETRANGE n 536870908 x").contains("maximum allowed size"));
+        assert!(err(&mut kv, "SETRANGE n 9223372036854775807 x").contains("maximum allowed size"));
+    }
+}

@@ -355,3 +355,149 @@ pub fn restore_cmd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     };
     restore_at(ctx, a[1], a[3], at, replace)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::{Ctx, exec};
+    use super::super::kv::MemKv;
+    use super::super::typed::Values;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn payload(kv: &mut MemKv, key: &str) -> Vec<u8> {
+        match exec(kv, 1000, &[b"dump", key.as_bytes()]).unwrap() {
+            Reply::Bulk(p) => p,
+            r => panic!("{r:?}"),
+        }
+    }
+
+    fn restore(
+        kv: &mut MemKv,
+        key: &str,
+        ttl: &str,
+        p: &[u8],
+        opts: &[&str],
+    ) -> Result<Reply, DbError> {
+        let mut args: Vec<&[u8]> = vec![b"restore", key.as_bytes(), ttl.as_bytes(), p];
+        args.extend(opts.iter().map(|o| o.as_bytes()));
+        exec(kv, 1000, &args)
+    }
+
+    #[test]
+    fn every_type_round_trips() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "SET s hello").unwrap();
+        run(&mut kv, "HSET h a 1 b 2").unwrap();
+        run(&mut kv, "RPUSH l x y x").unwrap();
+        run(&mut kv, "SADD t p q").unwrap();
+        run(&mut kv, "ZADD z 1.5 m -inf n").unwrap();
+        for (k, read) in [
+            ("s", "GET"),
+            ("h", "HGETALL"),
+            ("l", "LRANGE # 0 -1"),
+            ("t", "SMEMBERS"),
+            ("z", "ZRANGE # 0 -1 WITHSCORES"),
+        ] {
+            let p = payload(&mut kv, k);
+            assert_eq!(
+                restore(&mut kv, &format!("{k}2"), "0", &p, &[]).unwrap(),
+                Reply::OK
+            );
+            let q = |k: &str| {
+                if read.contains('#') {
+                    read.replace('#', k)
+                } else {
+                    format!("{read} {k}")
+                }
+            };
+            let a = run(&mut kv, &q(k)).unwrap();
+            let b = run(&mut kv, &q(&format!("{k}2"))).unwrap();
+            assert_eq!(a, b, "{k}");
+        }
+        assert_eq!(
+            exec(&mut kv, 1000, &[b"dump", b"nope"]).unwrap(),
+            Reply::Nil
+        );
+    }
+
+    #[test]
+    fn restore_checks_the_payload_and_the_target() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "SET s v").unwrap();
+        let mut p = payload(&mut kv, "s");
+        assert_eq!(
+            restore(&mut kv, "s", "0", &p, &[]).unwrap(),
+            Reply::Error("BUSYKEY Target key name already exists.".into())
+        );
+        assert_eq!(
+            restore(&mut kv, "s", "5000", &p, &["REPLACE"]).unwrap(),
+            Reply::OK
+        );
+        assert_eq!(run(&mut kv, "PTTL s").unwrap(), Reply::Int(5000));
+        // An absolute expiry in the past: nothing is created.
+        assert_eq!(
+            restore(&mut kv, "n", "10", &p, &["ABSTTL"]).unwrap(),
+            Reply::OK
+        );
+        assert_eq!(run(&mut kv, "EXISTS n").unwrap(), Reply::Int(0));
+        let e = |r: Result<Reply, DbError>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(restore(&mut kv, "n", "-1", &p, &[])),
+            "ERR Invalid TTL value, must be >= 0"
+        );
+        assert_eq!(
+            e(restore(&mut kv, "n", "0", &p, &["FOO"])),
+            "ERR syntax error"
+        );
+        let last = p.len() - 1;
+        p[last] ^= 1;
+        assert_eq!(
+            e(restore(&mut kv, "n", "0", &p, &[])),
+            "ERR DUMP payload version or checksum are wrong"
+        );
+        assert_eq!(
+            e(restore(&mut kv, "n", "0", b"\x0b\x00garbage-of-redis", &[])),
+            "ERR DUMP payload version or checksum are wrong"
+        );
+        // A payload whose checksum is right but whose body is wrong.
+        let mut forged = vec![super::VERSION, 2, 0, 0, 0, 1, 0, 0, 0, 1, b'f'];
+        let h = blake3::hash(&forged);
+        forged.extend_from_slice(&h.as_bytes()[..8]);
+        assert_eq!(
+            e(restore(&mut kv, "n", "0", &forged, &[])),
+            "ERR Bad data format"
+        );
+        assert_eq!(run(&mut kv, "EXISTS n").unwrap(), Reply::Int(0));
+    }
+
+    #[test]
+    fn typed_values_survive_through_the_public_functions() {
+        let mut kv = MemKv::default();
+        let typed = super::super::typed::typed(b"a1{1}");
+        let mut ctx = Ctx {
+            kv: &mut kv,
+            now: 1000,
+            values: Values::Stored,
+        };
+        (super::super::engine::lookup(b"hset").unwrap().run)(
+            &mut ctx,
+            &[b"hset", b"h", b"f", &typed],
+        )
+        .unwrap();
+        let p = super::dump(&mut ctx, b"h").unwrap().unwrap();
+        ctx.values = Values::Plain;
+        assert_eq!(
+            super::restore(&mut ctx, b"h2", &p, 0, false).unwrap(),
+            Reply::OK
+        );
+        ctx.values = Values::Stored;
+        let r =
+            (super::super::engine::lookup(b"hget").unwrap().run)(&mut ctx, &[b"hget", b"h2", b"f"])
+                .unwrap();
+        assert_eq!(r, Reply::Bulk(typed));
+    }
+}
