@@ -1304,3 +1304,124 @@ fn number_rules_match_redis() {
         failures.join("\n")
     );
 }
+
+/// Strings as bits and ranges, the other string commands, and the key commands that move
+/// or copy values: fixed cases, then random bit operations over a few small keys.
+#[test]
+fn strings_bits_and_key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "strings and bits", history, &c, how, x, y);
+        history.push(c);
+    };
+    let fixed: &[&[&str]] = &[
+        &["SET", "sb:s", "foobar"],
+        &["GETRANGE", "sb:s", "1", "-2"],
+        &["SUBSTR", "sb:s", "-100", "100"],
+        &["GETRANGE", "sb:s", "x", "1"],
+        &["SETRANGE", "sb:s", "8", "xy"],
+        &["GET", "sb:s"],
+        &["SETRANGE", "sb:s", "-1", "xy"],
+        &["SETRANGE", "sb:new", "0", ""],
+        &["EXISTS", "sb:new"],
+        &["INCRBYFLOAT", "sb:f", "10.5"],
+        &["INCRBYFLOAT", "sb:f", "0.25"],
+        &["INCRBYFLOAT", "sb:f", "-3e2"],
+        &["INCRBYFLOAT", "sb:f", "abc"],
+        &["INCRBYFLOAT", "sb:s", "1"],
+        &["GETEX", "sb:s", "PERSIST"],
+        &["GETEX", "sb:s", "EX", "0"],
+        &["GETEX", "sb:s", "EX", "10", "PX", "10"],
+        &["GETEX", "sb:nope", "EX", "x"],
+        &["MSET", "sb:a", "ohmytext", "sb:b", "mynewtext"],
+        &["LCS", "sb:a", "sb:b"],
+        &["LCS", "sb:a", "sb:b", "LEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "WITHMATCHLEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "MINMATCHLEN", "3"],
+        &["LCS", "sb:a", "sb:b", "LEN", "IDX"],
+        &["SETBIT", "sb:bits", "7", "1"],
+        &["SETBIT", "sb:bits", "7", "2"],
+        &["SETBIT", "sb:bits", "-1", "1"],
+        &["GETBIT", "sb:bits", "7"],
+        &["BITCOUNT", "sb:s", "1", "3", "BIT"],
+        &["BITCOUNT", "sb:s", "1"],
+        &["BITPOS", "sb:s", "2"],
+        &["BITOP", "NOT", "sb:d", "sb:a", "sb:b"],
+        &["BITOP", "XOR", "sb:d", "sb:a", "sb:b"],
+        &["GET", "sb:d"],
+        &["HSET", "sb:h", "f", "1.5"],
+        &["HINCRBYFLOAT", "sb:h", "f", "2"],
+        &["HINCRBYFLOAT", "sb:h", "f", "inf"],
+        &["HRANDFIELD", "sb:h", "1", "WITHVALUES"],
+        &["HRANDFIELD", "sb:h", "0"],
+        &["RPUSH", "sb:l", "a", "b"],
+        &["PEXPIRE", "sb:l", "100000"],
+        &["RENAME", "sb:l", "sb:l2"],
+        &["LRANGE", "sb:l2", "0", "-1"],
+        &["RENAME", "sb:l", "sb:l3"],
+        &["RENAMENX", "sb:l2", "sb:h"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l2"],
+        &["LRANGE", "sb:l4", "0", "-1"],
+        &["TOUCH", "sb:l2", "sb:l4", "sb:nope"],
+        &["EXPIRETIME", "sb:h"],
+        &["PEXPIRETIME", "sb:nope"],
+        &["SADD", "sb:set", "a"],
+        &["SSCAN", "sb:set", "0", "COUNT", "100"],
+        &["SSCAN", "sb:set", "x"],
+        &["ZADD", "sb:z", "1.5", "m"],
+        &["ZSCAN", "sb:z", "0"],
+        &["HSCAN", "sb:h", "0", "MATCH", "f*"],
+        &["RESTORE", "sb:r", "0", "not a payload"],
+    ];
+    for c in fixed {
+        run(cmd(c), Cmp::Exact, &mut history);
+    }
+    // Random bit operations over three short keys.
+    let mut rng = Rng::new(77);
+    let keys = ["sb:r1", "sb:r2", "sb:r3"];
+    for _ in 0..400 {
+        let k = keys[rng.below(3)];
+        let n = |rng: &mut Rng| (rng.below(60) as i64 - 20).to_string();
+        let c: Vec<String> = match rng.below(7) {
+            0 | 1 => vec![
+                "SETBIT".into(),
+                k.into(),
+                rng.below(64).to_string(),
+                rng.below(2).to_string(),
+            ],
+            2 => vec!["GETBIT".into(), k.into(), rng.below(80).to_string()],
+            3 => {
+                let mut c = vec!["BITCOUNT".into(), k.into(), n(&mut rng), n(&mut rng)];
+                if rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            4 => {
+                let mut c = vec!["BITPOS".into(), k.into(), rng.below(2).to_string()];
+                for _ in 0..rng.below(3) {
+                    c.push(n(&mut rng));
+                }
+                if c.len() == 5 && rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            5 => vec![
+                "BITOP".into(),
+                rng.pick(&["AND", "OR", "XOR"]).into(),
+                k.into(),
+                keys[rng.below(3)].into(),
+                keys[rng.below(3)].into(),
+            ],
+            _ => vec!["GETRANGE".into(), k.into(), n(&mut rng), n(&mut rng)],
+        };
+        let c: Vec<&str> = c.iter().map(String::as_str).collect();
+        run(cmd(&c), Cmp::Exact, &mut history);
+    }
+}
