@@ -1412,6 +1412,37 @@ fn strings_bits_and_key_moves_match_redis() {
                 }
                 c
             }
+            5 if rng.chance(50) => {
+                let mut c = vec![
+                    if rng.chance(20) {
+                        "BITFIELD_RO"
+                    } else {
+                        "BITFIELD"
+                    }
+                    .into(),
+                    k.into(),
+                ];
+                for _ in 0..1 + rng.below(3) {
+                    let op = rng.pick(&["GET", "SET", "INCRBY", "OVERFLOW"]);
+                    c.push(op.into());
+                    if op == "OVERFLOW" {
+                        c.push(rng.pick(&["WRAP", "SAT", "FAIL"]).into());
+                        continue;
+                    }
+                    c.push(
+                        rng.pick(&["u1", "u8", "i8", "i5", "u63", "i64", "u3"])
+                            .into(),
+                    );
+                    c.push(rng.pick(&["0", "3", "#1", "17", "40"]).into());
+                    if op != "GET" {
+                        c.push(
+                            rng.pick(&["0", "1", "-1", "100", "-300", "9223372036854775807"])
+                                .into(),
+                        );
+                    }
+                }
+                c
+            }
             5 => vec![
                 "BITOP".into(),
                 rng.pick(&["AND", "OR", "XOR"]).into(),

@@ -1,4 +1,5 @@
-//! Bitmap commands over string values: `SETBIT GETBIT BITCOUNT BITPOS BITOP`, as Redis 7.0
+//! Bitmap commands over string values: `SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
+//! BITFIELD_RO`, as Redis 7.0
 //! answers them. Bit 0 is the most significant bit of the first byte.
 //!
 //! A string here holds at most [`MAX_VALUE`] bytes, so `SETBIT` past bit
@@ -262,6 +263,230 @@ pub fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     Ok(Reply::Int(len as i64))
 }
 
+/// A `BITFIELD` integer type: signedness and width.
+#[derive(Clone, Copy)]
+struct Field {
+    signed: bool,
+    bits: u32,
+}
+
+impl Field {
+    fn parse(a: &[u8]) -> Result<Field, DbError> {
+        let bad = || {
+            DbError::Other(
+                "Invalid bitfield type. Use something like i16 u8. Note that u64 is not \
+                 supported but i64 is."
+                    .into(),
+            )
+        };
+        let (signed, rest) = match a.split_first() {
+            Some((b'i' | b'I', r)) => (true, r),
+            Some((b'u' | b'U', r)) => (false, r),
+            _ => return Err(bad()),
+        };
+        let bits = super::num::parse_int(rest).ok_or_else(bad)?;
+        let max = if signed { 64 } else { 63 };
+        if !(1..=max).contains(&bits) {
+            return Err(bad());
+        }
+        Ok(Field {
+            signed,
+            bits: bits as u32,
+        })
+    }
+
+    /// The offset argument: bits, or `#n` for n times the width.
+    fn offset(&self, a: &[u8]) -> Result<u64, DbError> {
+        let n = match a.strip_prefix(b"#") {
+            Some(n) => super::num::parse_int(n)
+                .and_then(|n| n.checked_mul(i64::from(self.bits)))
+                .ok_or_else(offset_err)?,
+            None => super::num::parse_int(a).ok_or_else(offset_err)?,
+        };
+        if n < 0 || (n as u64) >> 3 >= REDIS_MAX_BYTES {
+            return Err(offset_err());
+        }
+        Ok(n as u64)
+    }
+
+    fn min(&self) -> i128 {
+        if self.signed {
+            -(1i128 << (self.bits - 1))
+        } else {
+            0
+        }
+    }
+
+    fn max(&self) -> i128 {
+        if self.signed {
+            (1i128 << (self.bits - 1)) - 1
+        } else {
+            (1i128 << self.bits) - 1
+        }
+    }
+
+    /// `n` kept to this width's low bits, read back in its signedness.
+    fn wrap(&self, n: i128) -> i128 {
+        let m = 1i128 << self.bits;
+        let low = n.rem_euclid(m);
+        if self.signed && low > self.max() {
+            low - m
+        } else {
+            low
+        }
+    }
+
+    fn read(&self, v: &[u8], off: u64) -> i128 {
+        let mut u: u64 = 0;
+        for i in 0..u64::from(self.bits) {
+            u = (u << 1) | u64::from(bit_at(v, off + i));
+        }
+        let n = i128::from(u);
+        if self.signed { self.wrap(n) } else { n }
+    }
+
+    fn write(&self, v: &mut [u8], off: u64, n: i128) {
+        let u = n.rem_euclid(1i128 << self.bits) as u64;
+        for i in 0..u64::from(self.bits) {
+            let bit = (u >> (u64::from(self.bits) - 1 - i)) & 1;
+            let at = off + i;
+            let mask = 1u8 << (7 - (at & 7));
+            let b = &mut v[(at >> 3) as usize];
+            if bit == 1 {
+                *b |= mask;
+            } else {
+                *b &= !mask;
+            }
+        }
+    }
+}
+
+/// What `BITFIELD` does when a value does not fit.
+#[derive(Clone, Copy, PartialEq)]
+enum Overflow {
+    Wrap,
+    Sat,
+    Fail,
+}
+
+enum Op {
+    Get,
+    Set(i64),
+    Incr(i64),
+}
+
+/// `BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset increment]
+/// [OVERFLOW WRAP|SAT|FAIL] ...`: one integer (or nil, for a FAIL overflow) per GET, SET
+/// (the old value) and INCRBY (the new value).
+pub fn bitfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    bitfield_generic(ctx, a, false)
+}
+
+/// `BITFIELD_RO key [GET type offset] ...`.
+pub fn bitfield_ro(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    bitfield_generic(ctx, a, true)
+}
+
+fn bitfield_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], read_only: bool) -> CmdResult {
+    let mut ops: Vec<(Op, Field, u64, Overflow)> = Vec::new();
+    let mut ow = Overflow::Wrap;
+    let mut i = 2;
+    while i < a.len() {
+        let left = a.len() - i - 1;
+        let o = a[i];
+        if is(o, "get") && left >= 2 {
+            let f = Field::parse(a[i + 1])?;
+            ops.push((Op::Get, f, f.offset(a[i + 2])?, ow));
+            i += 3;
+        } else if (is(o, "set") || is(o, "incrby")) && left >= 3 {
+            if read_only {
+                return Err(DbError::Other(
+                    "BITFIELD_RO only supports the GET subcommand".into(),
+                ));
+            }
+            let f = Field::parse(a[i + 1])?;
+            let off = f.offset(a[i + 2])?;
+            let n = int_arg(a[i + 3])?;
+            let op = if is(o, "set") {
+                Op::Set(n)
+            } else {
+                Op::Incr(n)
+            };
+            ops.push((op, f, off, ow));
+            i += 4;
+        } else if is(o, "overflow") && left >= 1 {
+            let w = a[i + 1];
+            ow = if is(w, "wrap") {
+                Overflow::Wrap
+            } else if is(w, "sat") {
+                Overflow::Sat
+            } else if is(w, "fail") {
+                Overflow::Fail
+            } else {
+                return Err(DbError::Other("Invalid OVERFLOW type specified".into()));
+            };
+            i += 2;
+        } else {
+            return Err(DbError::Syntax);
+        }
+    }
+    let writes = ops.iter().any(|(op, ..)| !matches!(op, Op::Get));
+    let found = bytes(ctx, a[1])?;
+    let (mut v, expire) = match (&found, writes) {
+        (None, false) => (Vec::new(), 0),
+        (Some((v, e)), _) => (v.clone(), *e),
+        (None, true) => (Vec::new(), 0),
+    };
+    if writes {
+        let need = ops
+            .iter()
+            .filter(|(op, ..)| !matches!(op, Op::Get))
+            .map(|(_, f, off, _)| ((off + u64::from(f.bits) - 1) >> 3) + 1)
+            .max()
+            .unwrap_or(0);
+        if need > MAX_VALUE as u64 {
+            return Err(DbError::TooLarge);
+        }
+        if (v.len() as u64) < need {
+            v.resize(need as usize, 0);
+        }
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    for (op, f, off, ow) in ops {
+        let old = f.read(&v, off);
+        let want = match op {
+            Op::Get => {
+                out.push(Reply::Int(old as i64));
+                continue;
+            }
+            // An unsigned SET reads its value as the u64 of the same bits, as Redis does.
+            Op::Set(n) if !f.signed => i128::from(n as u64),
+            Op::Set(n) => i128::from(n),
+            Op::Incr(n) => old + i128::from(n),
+        };
+        let fits = (f.min()..=f.max()).contains(&want);
+        let new = match (fits, ow) {
+            (true, _) => Some(want),
+            (false, Overflow::Wrap) => Some(f.wrap(want)),
+            (false, Overflow::Sat) => Some(if want > f.max() { f.max() } else { f.min() }),
+            (false, Overflow::Fail) => None,
+        };
+        match new {
+            Some(n) => {
+                f.write(&mut v, off, n);
+                out.push(Reply::Int(
+                    if matches!(op, Op::Set(_)) { old } else { n } as i64
+                ));
+            }
+            None => out.push(Reply::Nil),
+        }
+    }
+    if writes {
+        store(ctx, a[1], &v, expire, expire)?;
+    }
+    Ok(Reply::Array(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::engine::exec;
@@ -365,5 +590,58 @@ mod tests {
         assert_eq!(err(&mut kv, "BITOP NAND d a"), "ERR syntax error");
         run(&mut kv, "LPUSH l x").unwrap();
         assert!(err(&mut kv, "BITOP OR d a l").starts_with("WRONGTYPE"));
+    }
+
+    #[test]
+    fn bitfield_get_set_incrby_and_overflow() {
+        let mut kv = MemKv::default();
+        let arr = |v: &[Option<i64>]| {
+            Reply::Array(v.iter().map(|n| n.map_or(Reply::Nil, Reply::Int)).collect())
+        };
+        assert_eq!(
+            run(&mut kv, "BITFIELD k SET u8 0 255 GET u8 0 GET i8 0").unwrap(),
+            arr(&[Some(0), Some(255), Some(-1)])
+        );
+        assert_eq!(
+            run(
+                &mut kv,
+                "BITFIELD k INCRBY u8 0 10 OVERFLOW SAT INCRBY u8 0 300"
+            )
+            .unwrap(),
+            arr(&[Some(9), Some(255)])
+        );
+        assert_eq!(
+            run(
+                &mut kv,
+                "BITFIELD k OVERFLOW FAIL INCRBY i8 #1 200 GET i8 #1"
+            )
+            .unwrap(),
+            arr(&[None, Some(0)])
+        );
+        assert_eq!(
+            run(&mut kv, "BITFIELD k SET i5 8 -16 INCRBY i5 8 -1").unwrap(),
+            arr(&[Some(0), Some(15)])
+        );
+        assert_eq!(
+            run(&mut kv, "BITFIELD_RO k GET u4 0").unwrap(),
+            arr(&[Some(15)])
+        );
+        assert_eq!(
+            run(&mut kv, "BITFIELD nope GET u4 0").unwrap(),
+            arr(&[Some(0)])
+        );
+        assert_eq!(int(&mut kv, "EXISTS nope"), 0);
+        assert!(err(&mut kv, "BITFIELD k GET u64 0").starts_with("ERR Invalid bitfield type"));
+        assert_eq!(err(&mut kv, "BITFIELD k GET u8"), "ERR syntax error");
+        assert_eq!(
+            err(&mut kv, "BITFIELD k OVERFLOW NOPE"),
+            "ERR Invalid OVERFLOW type specified"
+        );
+        assert_eq!(
+            err(&mut kv, "BITFIELD_RO k SET u8 0 1"),
+            "ERR BITFIELD_RO only supports the GET subcommand"
+        );
+        assert!(err(&mut kv, "BITFIELD k SET u8 -1 1").contains("out of range"));
+        assert!(err(&mut kv, "BITFIELD k SET u8 100000000 1").contains("maximum allowed size"));
     }
 }

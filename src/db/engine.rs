@@ -73,6 +73,8 @@ pub static COMMANDS: &[Command] = &[
     cmd!("bitcount", -2, false, cmd_bits::bitcount),
     cmd!("bitpos", -3, false, cmd_bits::bitpos),
     cmd!("bitop", -4, true, cmd_bits::bitop),
+    cmd!("bitfield", -2, true, cmd_bits::bitfield),
+    cmd!("bitfield_ro", -2, false, cmd_bits::bitfield_ro),
     // hashes
     cmd!("hset", -4, true, cmd_hash::hset),
     cmd!("hmset", -4, true, cmd_hash::hmset),
