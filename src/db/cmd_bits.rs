@@ -1,8 +1,8 @@
 //! Bitmap commands over string values: `SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD
-//! BITFIELD_RO`, as Redis 7.0
-//! answers them. Bit 0 is the most significant bit of the first byte.
+//! BITFIELD_RO`, as Redis 7.0 answers them. Bit 0 is the most significant bit of the first
+//! byte.
 //!
-//! A string here holds at most [`MAX_VALUE`] bytes, so `SETBIT` past bit
+//! A string here holds at most [`MAX_VALUE`] bytes, so `SETBIT` (or `BITFIELD`) past bit
 //! `MAX_VALUE * 8 - 1` answers the database's size error (Redis's own limit, 512 MB, still
 //! gives its "out of range" error). Every command touches at most one value's bytes.
 
