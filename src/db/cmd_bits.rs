@@ -235,8 +235,13 @@ pub fn bitop(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         |x, y| x ^ y
     };
     let mut out: Option<Vec<u8>> = None;
+    let mut total = 0usize;
     for k in &a[3..] {
         let v = bytes(ctx, k)?.map(|(v, _)| v).unwrap_or_default();
+        total += v.len();
+        if total > super::cmd_string::MAX_GATHER {
+            return Err(super::cmd_string::gather_error());
+        }
         match &mut out {
             None if not => out = Some(v.iter().map(|b| !b).collect()),
             None => out = Some(v),

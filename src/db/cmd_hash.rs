@@ -421,6 +421,13 @@ pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         }
         idx[..n].iter().map(|&i| &all[i]).collect()
     };
+    let size: usize = picked
+        .iter()
+        .map(|(f, v)| f.len() + if with_values { v.len() } else { 0 })
+        .sum();
+    if size > super::cmd_string::MAX_GATHER {
+        return Err(super::cmd_string::gather_error());
+    }
     if with_values {
         let mut out = Vec::with_capacity(picked.len() * 2);
         for (f, v) in picked {

@@ -161,12 +161,32 @@ pub fn getdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
 }
 
+/// The most value bytes one command may gather when it can name the same values many
+/// times over (`MGET k k k ...`, `HRANDFIELD` with a negative count, `BITOP`'s sources): a
+/// short request must not make the one thread build gigabytes.
+pub const MAX_GATHER: usize = 64 << 20;
+
+/// The error past [`MAX_GATHER`].
+pub fn gather_error() -> DbError {
+    DbError::Other(format!(
+        "the values this command reads exceed {} MiB (the Mimei database's limit per command)",
+        MAX_GATHER >> 20
+    ))
+}
+
 /// `MGET key...`: a key of another type reads as nil.
 pub fn mget(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let mut out = Vec::with_capacity(a.len() - 1);
+    let mut total = 0usize;
     for k in &a[1..] {
         out.push(match ctx.meta(k)? {
-            Some(m) if m.kind == Kind::String => ctx.bulk(m.value),
+            Some(m) if m.kind == Kind::String => {
+                total += m.value.len();
+                if total > MAX_GATHER {
+                    return Err(gather_error());
+                }
+                ctx.bulk(m.value)
+            }
             _ => Reply::Nil,
         });
     }
@@ -528,5 +548,26 @@ mod tests {
         );
         assert!(err(&mut kv, "SETRANGE n 536870908 x").contains("maximum allowed size"));
         assert!(err(&mut kv, "SETRANGE n 9223372036854775807 x").contains("maximum allowed size"));
+    }
+
+    #[test]
+    fn one_value_named_many_times_is_capped() {
+        let mut kv = MemKv::default();
+        let big = vec![b'x'; super::super::MAX_VALUE];
+        exec(&mut kv, 1000, &[b"set", b"k", &big]).unwrap();
+        let mut args: Vec<&[u8]> = vec![b"mget"];
+        args.extend(std::iter::repeat_n(&b"k"[..], 300));
+        let e = exec(&mut kv, 1000, &args).unwrap_err().to_string();
+        assert!(e.contains("Mimei database's limit per command"), "{e}");
+        args[0] = b"bitop";
+        args.insert(1, b"or");
+        args.insert(2, b"dest");
+        let e = exec(&mut kv, 1000, &args).unwrap_err().to_string();
+        assert!(e.contains("Mimei database's limit per command"), "{e}");
+        assert_eq!(ok(&mut kv, "EXISTS dest"), Reply::Int(0));
+        assert_eq!(
+            ok(&mut kv, "MGET k nope").into_items().map(|v| v.len()),
+            Some(2)
+        );
     }
 }
