@@ -64,9 +64,12 @@ pub fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         ctx.typed(a[1], Kind::String)?;
         return Err(DbError::TooLarge);
     }
-    let (mut v, expire) = bytes(ctx, a[1])?.unwrap_or_default();
+    let found = bytes(ctx, a[1])?;
+    let existed = found.is_some();
+    let (mut v, expire) = found.unwrap_or_default();
     let old = bit_at(&v, off);
-    if v.len() <= byte {
+    let grows = v.len() <= byte;
+    if grows {
         v.resize(byte + 1, 0);
     }
     let mask = 1u8 << (7 - (off & 7));
@@ -75,7 +78,11 @@ pub fn setbit(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     } else {
         v[byte] &= !mask;
     }
-    store(ctx, a[1], &v, expire, expire)?;
+    // As Redis: a key that neither appears, grows nor changes is not written (nor touched
+    // for WATCH).
+    if !existed || grows || old != u8::from(on) {
+        store(ctx, a[1], &v, expire, expire)?;
+    }
     Ok(Reply::Int(i64::from(old)))
 }
 
@@ -437,6 +444,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], read_only: bool) -> CmdResul
     }
     let writes = ops.iter().any(|(op, ..)| !matches!(op, Op::Get));
     let found = bytes(ctx, a[1])?;
+    let before = found.as_ref().map(|(v, _)| v.clone());
     let (mut v, expire) = match (&found, writes) {
         (None, false) => (Vec::new(), 0),
         (Some((v, e)), _) => (v.clone(), *e),
@@ -486,7 +494,8 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], read_only: bool) -> CmdResul
             None => out.push(Reply::Nil),
         }
     }
-    if writes {
+    // A key that neither appears nor changes is not written (nor touched for WATCH).
+    if writes && before.as_ref() != Some(&v) {
         store(ctx, a[1], &v, expire, expire)?;
     }
     Ok(Reply::Array(out))
@@ -648,5 +657,24 @@ mod tests {
         );
         assert!(err(&mut kv, "BITFIELD k SET u8 -1 1").contains("out of range"));
         assert!(err(&mut kv, "BITFIELD k SET u8 100000000 1").contains("maximum allowed size"));
+    }
+
+    #[test]
+    fn a_write_that_changes_nothing_writes_nothing() {
+        use super::super::kv::Overlay;
+        let mut kv = MemKv::default();
+        run(&mut kv, "SETBIT k 3 1").unwrap();
+        let mut txn = Overlay::default();
+        let args: [&[u8]; 4] = [b"setbit", b"k", b"3", b"1"];
+        assert_eq!(
+            exec(&mut txn.over(&mut kv), 1000, &args).unwrap(),
+            Reply::Int(1)
+        );
+        let args: [&[u8]; 6] = [b"bitfield", b"k", b"set", b"u1", b"3", b"1"];
+        exec(&mut txn.over(&mut kv), 1000, &args).unwrap();
+        assert!(txn.is_empty());
+        let args: [&[u8]; 4] = [b"setbit", b"k", b"3", b"0"];
+        exec(&mut txn.over(&mut kv), 1000, &args).unwrap();
+        assert!(!txn.is_empty());
     }
 }
