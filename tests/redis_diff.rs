@@ -1377,6 +1377,18 @@ fn strings_bits_and_key_moves_match_redis() {
         &["ZSCAN", "sb:z", "0"],
         &["HSCAN", "sb:h", "0", "MATCH", "f*"],
         &["RESTORE", "sb:r", "0", "not a payload"],
+        &["RPUSH", "sb:sl", "3", "10", "1", "2.5", "x1"],
+        &["SORT", "sb:sl"],
+        &["SORT", "sb:sl", "ALPHA", "DESC", "LIMIT", "1", "3"],
+        &[
+            "MSET", "sb:w_3", "1", "sb:w_10", "2", "sb:w_1", "3", "sb:w_x1", "0.5",
+        ],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "GET", "#", "GET", "sb:w_*"],
+        &["SORT", "sb:sl", "BY", "nosort", "LIMIT", "-1", "2"],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "STORE", "sb:sorted"],
+        &["LRANGE", "sb:sorted", "0", "-1"],
+        &["SORT_RO", "sb:sl", "STORE", "sb:x"],
+        &["SORT", "sb:s"],
     ];
     for c in fixed {
         run(cmd(c), Cmp::Exact, &mut history);

@@ -14,7 +14,7 @@ use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
     cmd_string, cmd_zset,
 };
-use super::{cmd_bits, cmd_lcs, cmd_scan, dump};
+use super::{cmd_bits, cmd_lcs, cmd_scan, cmd_sort, dump};
 
 /// What a command returns.
 pub type CmdResult = Result<Reply, DbError>;
@@ -164,6 +164,8 @@ pub static COMMANDS: &[Command] = &[
     cmd!("randomkey", 1, false, cmd_keys::randomkey),
     cmd!("dump", 2, false, dump::dump_cmd),
     cmd!("restore", -4, true, dump::restore_cmd),
+    cmd!("sort", -2, true, cmd_sort::sort),
+    cmd!("sort_ro", -2, false, cmd_sort::sort_ro),
     // element scans of sets and sorted sets (cmd_scan.rs, with HSCAN)
     cmd!("sscan", -3, false, cmd_scan::sscan),
     cmd!("zscan", -3, false, cmd_scan::zscan),

@@ -17,6 +17,7 @@ pub mod cmd_list;
 pub mod cmd_scan;
 pub mod cmd_seq;
 pub mod cmd_set;
+pub mod cmd_sort;
 pub mod cmd_string;
 pub mod cmd_zset;
 pub mod cur;
