@@ -1,5 +1,5 @@
 //! Hash commands: `HSET HMSET HSETNX HGET HMGET HGETALL HKEYS HVALS HDEL HLEN HEXISTS HSTRLEN
-//! HINCRBY`, and Leither's `HCLEAR` (drop the hash, answer how many fields it had) and
+//! HINCRBY HINCRBYFLOAT HRANDFIELD` (`HSCAN` is in `cmd_scan.rs`), and Leither's `HCLEAR` (drop the hash, answer how many fields it had) and
 //! `HFSCAN`/`HFREVSCAN key cursor [COUNT n] [MATCH pattern]` (fields after `cursor` in field
 //! order, as ledisdb's `HScan`/`HRevScan`; an empty cursor starts at the first field).
 
@@ -122,8 +122,11 @@ pub fn pairs(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Pair>, DbError> {
 /// `HGETALL key`: field, value, field, value, ...
 pub fn hgetall(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let p = pairs(ctx, a[1])?;
-    Ok(Reply::bulks(
-        p.into_iter().flat_map(|(f, v)| [f, v]).collect(),
+    // A map in RESP3, as Redis 7 answers it; the same flat array in RESP2.
+    Ok(Reply::Map(
+        p.into_iter()
+            .flat_map(|(f, v)| [Reply::Bulk(f), Reply::Bulk(v)])
+            .collect(),
     ))
 }
 

@@ -1,6 +1,8 @@
-//! Commands on keys of any type: `DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT PEXPIREAT
-//! TTL PTTL PERSIST SCAN KEYS DBSIZE FLUSHDB`, and Leither's `KSCAN cursor [COUNT n]
-//! [MATCH p]` (keys after the key `cursor`, in key order, as ledisdb's `Scan`).
+//! Commands on keys of any type: `DEL UNLINK EXISTS TOUCH TYPE EXPIRE PEXPIRE EXPIREAT
+//! PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST SCAN KEYS DBSIZE FLUSHDB RENAME RENAMENX
+//! COPY RANDOMKEY` (`DUMP`/`RESTORE` are in `dump.rs`, `SORT` in `cmd_sort.rs`), and
+//! Leither's `KSCAN cursor [COUNT n] [MATCH p]` (keys after the key `cursor`, in key order,
+//! as ledisdb's `Scan`).
 //!
 //! **SCAN cursors.** Redis's cursor is a number clients keep as a number (redis-py parses
 //! it). Ours is the first 8 bytes of the next key to visit, zero-padded, as a big-endian u64:

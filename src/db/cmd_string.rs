@@ -1,5 +1,6 @@
-//! String commands: `GET SET SETNX SETEX PSETEX GETSET GETDEL MGET MSET MSETNX INCR DECR
-//! INCRBY DECRBY APPEND STRLEN`, as Redis 7 answers them.
+//! String commands: `GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX INCR
+//! DECR INCRBY DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SUBSTR SETRANGE`, as Redis 7 answers
+//! them (`LCS` is in `cmd_lcs.rs`, the bit commands in `cmd_bits.rs`).
 
 use super::engine::{CmdResult, Ctx, bounded, int_arg, is};
 use super::keys::{Kind, Meta};
