@@ -1393,6 +1393,39 @@ fn strings_bits_and_key_moves_match_redis() {
     for c in fixed {
         run(cmd(c), Cmp::Exact, &mut history);
     }
+    // Float increments, compared as text: Redis adds in long double (db/ld.rs).
+    let mut rng = Rng::new(78);
+    for i in 0..300 {
+        let by = match rng.below(5) {
+            0 => format!("{}", rng.below(1000) as i64 - 500),
+            1 => format!("{}.{}", rng.below(100) as i64 - 50, rng.below(1000)),
+            2 => format!("{}e{}", rng.below(50), rng.below(8) as i64 - 4),
+            3 => format!("-0.{:03}", rng.below(1000)),
+            _ => rng
+                .pick(&["0.1", "-300", "1e10", "-2.5e-3", "17179869184", "1.1"])
+                .into(),
+        };
+        let key = format!("sb:f{}", i % 7);
+        if i % 3 == 0 {
+            run(
+                cmd(&["HINCRBYFLOAT", "sb:hf", &key, &by]),
+                Cmp::Exact,
+                &mut history,
+            );
+        } else {
+            run(cmd(&["INCRBYFLOAT", &key, &by]), Cmp::Exact, &mut history);
+        }
+    }
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "10.6"]),
+        Cmp::Exact,
+        &mut history,
+    );
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "-300"]),
+        Cmp::Exact,
+        &mut history,
+    );
     // Random bit operations over three short keys.
     let mut rng = Rng::new(77);
     let keys = ["sb:r1", "sb:r2", "sb:r3"];

@@ -316,18 +316,10 @@ pub fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         Some(_) => field(ctx, a[1], a[2])?,
         None => None,
     };
-    let cur = match cur {
-        Some(v) => super::num::parse_float(&super::typed::unescape(v))
-            .ok_or_else(|| DbError::Other("hash value is not a float".into()))?,
-        None => 0.0,
-    };
-    let n = cur + by;
-    if !n.is_finite() {
-        return Err(DbError::Other(
-            "increment would produce NaN or Infinity".into(),
-        ));
-    }
-    let s = super::cmd_string::float_text(n);
+    let cur_text = cur.map_or_else(|| b"0".to_vec(), super::typed::unescape);
+    let cur = super::num::parse_float(&cur_text)
+        .ok_or_else(|| DbError::Other("hash value is not a float".into()))?;
+    let s = super::cmd_string::add_floats(&cur_text, cur, a[3], by)?;
     set_pairs(
         ctx,
         &[b"hset", a[1], a[2], s.as_bytes()],

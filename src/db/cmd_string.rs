@@ -294,28 +294,34 @@ pub fn strlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let old = value(ctx, a[1])?;
     let by = super::engine::float_arg(a[2])?;
-    let (cur, expire) = match &old {
-        Some(m) => (
-            super::num::parse_float(&super::typed::unescape(m.value.clone()))
-                .ok_or(DbError::NotFloat)?,
-            m.expire,
-        ),
-        None => (0.0, 0),
+    let (cur_text, expire) = match &old {
+        Some(m) => (super::typed::unescape(m.value.clone()), m.expire),
+        None => (b"0".to_vec(), 0),
     };
-    let n = cur + by;
-    if !n.is_finite() {
-        return Err(DbError::Other(
-            "increment would produce NaN or Infinity".into(),
-        ));
-    }
-    let text = float_text(n);
+    let cur = super::num::parse_float(&cur_text).ok_or(DbError::NotFloat)?;
+    let text = add_floats(&cur_text, cur, a[2], by)?;
     let mut m = Meta::string(text.clone().into_bytes());
     m.expire = expire;
     ctx.put_meta(a[1], &m, expire)?;
     Ok(Reply::text(text))
 }
 
-/// A float as `INCRBYFLOAT` writes it: plain decimal (no exponent), at most 17 digits after
+/// `a + b` (given as text and as read) as `INCRBYFLOAT` and `HINCRBYFLOAT` answer it: in
+/// Redis's long double when the texts allow (`db/ld.rs`), else in f64.
+pub fn add_floats(a_text: &[u8], a: f64, b_text: &[u8], b: f64) -> Result<String, DbError> {
+    if let Some(t) = super::ld::add_text(a_text, b_text) {
+        return Ok(t);
+    }
+    let n = a + b;
+    if !n.is_finite() {
+        return Err(DbError::Other(
+            "increment would produce NaN or Infinity".into(),
+        ));
+    }
+    Ok(float_text(n))
+}
+
+/// A float as `INCRBYFLOAT` writes it in f64: plain decimal (no exponent), at most 17 digits after
 /// the point, no trailing zeros, no negative zero.
 pub fn float_text(n: f64) -> String {
     let n = if n == 0.0 { 0.0 } else { n };

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod glob;
 pub mod keys;
 pub mod kv;
+pub mod ld;
 pub mod num;
 pub mod prolly;
 pub mod typed;
