@@ -205,8 +205,10 @@ fn parse(payload: &[u8]) -> Result<Parsed<'_>, DbError> {
     Ok(p)
 }
 
-/// Creates `key` from `payload`, expiring `ttl_ms` milliseconds from now (0: never).
-/// Answers `BUSYKEY` when the key exists and `replace` is false.
+/// Creates `key` from `payload`, expiring `ttl_ms` milliseconds from now (0: never; see
+/// [`restore_at`] for an absolute time). Answers `BUSYKEY` (a `Reply::Error`) when the key
+/// exists and `replace` is false, `ERR DUMP payload version or checksum are wrong` for a
+/// payload [`dump`] did not make.
 pub fn restore(
     ctx: &mut Ctx<'_>,
     key: &[u8],
@@ -227,8 +229,14 @@ fn busy() -> Reply {
 }
 
 /// Like [`restore`], expiring at `at` (ms since the epoch, 0: never; in the past: the key
-/// is not created).
-fn restore_at(ctx: &mut Ctx<'_>, key: &[u8], payload: &[u8], at: u64, replace: bool) -> CmdResult {
+/// is not created), for `MOVE`, which keeps the key's expiry as it is.
+pub fn restore_at(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    payload: &[u8],
+    at: u64,
+    replace: bool,
+) -> CmdResult {
     if key.len() > MAX_KEY {
         return Err(DbError::KeyTooLong);
     }
