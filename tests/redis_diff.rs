@@ -1416,6 +1416,39 @@ fn strings_bits_and_key_moves_match_redis() {
             run(cmd(&["INCRBYFLOAT", &key, &by]), Cmp::Exact, &mut history);
         }
     }
+    // LCS of random short strings: the subsequence and the matches Redis's walk picks.
+    for _ in 0..150 {
+        let word = |rng: &mut Rng| -> String {
+            (0..rng.below(14))
+                .map(|_| rng.pick(&["a", "b", "c"]))
+                .collect()
+        };
+        let (x, y) = (word(&mut rng), word(&mut rng));
+        run(
+            cmd(&["MSET", "sb:x", &x, "sb:y", &y]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(cmd(&["LCS", "sb:x", "sb:y"]), Cmp::Exact, &mut history);
+        run(
+            cmd(&[
+                "LCS",
+                "sb:x",
+                "sb:y",
+                "IDX",
+                "WITHMATCHLEN",
+                "MINMATCHLEN",
+                "2",
+            ]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(
+            cmd(&["LCS", "sb:x", "sb:y", "IDX"]),
+            Cmp::Exact,
+            &mut history,
+        );
+    }
     run(
         cmd(&["INCRBYFLOAT", "sb:g", "10.6"]),
         Cmp::Exact,
