@@ -1534,3 +1534,50 @@ fn strings_bits_and_key_moves_match_redis() {
         run(cmd(&c), Cmp::Exact, &mut history);
     }
 }
+
+/// RENAME, RENAMENX, COPY, TOUCH and SORT ... STORE among a few keys of every type, with
+/// the types and contents of all of them compared after each step.
+#[test]
+fn key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "key moves", history, &c, how, x, y);
+        history.push(c);
+    };
+    let keys = ["km:a", "km:b", "km:c", "km:d"];
+    let mut rng = Rng::new(91);
+    for _ in 0..400 {
+        let k = keys[rng.below(4)];
+        let k2 = keys[rng.below(4)];
+        let v = rng.pick(&["1", "2", "x", "10"]);
+        let c: Vec<&str> = match rng.below(12) {
+            0 => vec!["RPUSH", k, v],
+            1 => vec!["HSET", k, v, v],
+            2 => vec!["SADD", k, v],
+            3 => vec!["ZADD", k, v, v],
+            4 => vec!["SET", k, v],
+            5 | 6 => vec!["RENAME", k, k2],
+            7 => vec!["RENAMENX", k, k2],
+            8 => vec!["COPY", k, k2],
+            9 => vec!["COPY", k, k2, "REPLACE"],
+            10 => vec!["SORT", k, "ALPHA", "STORE", k2],
+            _ => vec!["DEL", k],
+        };
+        run(cmd(&c), Cmp::Exact, &mut history);
+        for k in keys {
+            run(cmd(&["TYPE", k]), Cmp::Exact, &mut history);
+            run(cmd(&["LRANGE", k, "0", "-1"]), Cmp::Exact, &mut history);
+            run(cmd(&["HGETALL", k]), Cmp::SortedPairs, &mut history);
+            run(cmd(&["SMEMBERS", k]), Cmp::Sorted, &mut history);
+            run(
+                cmd(&["ZRANGE", k, "0", "-1", "WITHSCORES"]),
+                Cmp::Exact,
+                &mut history,
+            );
+            run(cmd(&["GET", k]), Cmp::Exact, &mut history);
+        }
+    }
+}
