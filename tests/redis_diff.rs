@@ -1581,3 +1581,85 @@ fn key_moves_match_redis() {
         }
     }
 }
+
+/// Walks a whole `cmd key` cursor scan (HSCAN, SSCAN, ZSCAN) with `extra` options; returns
+/// the items grouped by `width` (1, or 2 for field/value and member/score), sorted.
+fn element_scan_all(
+    c: &mut Conn,
+    scan: &str,
+    key: &str,
+    extra: &[&str],
+    width: usize,
+) -> Result<R, String> {
+    let mut cursor = "0".to_string();
+    let mut groups: Vec<Vec<R>> = Vec::new();
+    for _ in 0..100_000 {
+        let mut req = vec![scan, key, cursor.as_str()];
+        req.extend_from_slice(extra);
+        match c.call(&cmd(&req))? {
+            R::Arr(Some(v)) => match v.as_slice() {
+                [R::Bulk(Some(next)), R::Arr(Some(batch))] => {
+                    groups.extend(batch.chunks(width).map(<[R]>::to_vec));
+                    if next == b"0" {
+                        groups.sort();
+                        groups.dedup();
+                        return Ok(R::Arr(Some(groups.concat())));
+                    }
+                    cursor = String::from_utf8_lossy(next).into_owned();
+                }
+                _ => return Err(format!("{scan} reply {}", R::Arr(Some(v.clone())))),
+            },
+            other => return Ok(other),
+        }
+    }
+    Err(format!("{scan} did not finish in 100000 calls"))
+}
+
+/// HSCAN, SSCAN and ZSCAN walk to the same elements as redis-server's.
+#[test]
+fn element_scans_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut setup = Vec::new();
+    for i in 0..300 {
+        let (f, v) = (format!("f{i}"), format!("{}", i * 7));
+        setup.push(cmd(&["HSET", "es:h", &f, &v]));
+        setup.push(cmd(&["SADD", "es:s", &f]));
+        setup.push(cmd(&["SADD", "es:i", &v]));
+        setup.push(cmd(&["ZADD", "es:z", &format!("{i}.25"), &f]));
+    }
+    setup.push(cmd(&["SET", "es:str", "x"]));
+    a.pipeline(&setup).expect("redis-server answers the setup");
+    b.pipeline(&setup).expect("the node answers the setup");
+    let history = setup.clone();
+    for (scan, key, width) in [
+        ("HSCAN", "es:h", 2),
+        ("SSCAN", "es:s", 1),
+        ("SSCAN", "es:i", 1),
+        ("ZSCAN", "es:z", 2),
+        ("SSCAN", "es:none", 1),
+        ("HSCAN", "es:str", 2),
+    ] {
+        for extra in [
+            &[][..],
+            &["COUNT", "7"][..],
+            &["MATCH", "f1*", "COUNT", "3"][..],
+            &["MATCH", "*5"][..],
+            &["COUNT", "0"][..],
+        ] {
+            let x = element_scan_all(&mut a, scan, key, extra, width);
+            let y = element_scan_all(&mut b, scan, key, extra, width);
+            let mut shown = vec![scan, key, "0"];
+            shown.extend_from_slice(extra);
+            check(
+                &pair,
+                "element scans",
+                &history,
+                &cmd(&shown),
+                Cmp::Exact,
+                x,
+                y,
+            );
+        }
+    }
+}
