@@ -123,7 +123,7 @@ pub fn lcs(ctx: &mut Ctx<'_>, args: &[&[u8]]) -> CmdResult {
         runs.push(r);
     }
     if !want_idx {
-        return Ok(Reply::Bulk(seq));
+        return Ok(super::cmd_string::plain_bulk(ctx, &seq));
     }
     let pair =
         |(s, e): (usize, usize)| Reply::Array(vec![Reply::Int(s as i64), Reply::Int(e as i64)]);

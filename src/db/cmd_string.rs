@@ -413,7 +413,7 @@ fn getex_at(ctx: &Ctx<'_>, unit_ms: u64, absolute: bool, arg: &[u8]) -> Result<u
 pub fn getrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let (start, end) = (int_arg(a[2])?, int_arg(a[3])?);
     let v = match value(ctx, a[1])? {
-        Some(m) => ctx.reply_val(m.value),
+        Some(m) => super::typed::unescape(m.value),
         None => return Ok(Reply::Bulk(Vec::new())),
     };
     let len = v.len() as i64;
@@ -425,7 +425,15 @@ pub fn getrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     if s > e {
         return Ok(Reply::Bulk(Vec::new()));
     }
-    Ok(Reply::Bulk(v[s as usize..=e as usize].to_vec()))
+    Ok(plain_bulk(ctx, &v[s as usize..=e as usize]))
+}
+
+/// Plain bytes (part of a string's value) as a bulk reply in the command's value form.
+pub fn plain_bulk(ctx: &Ctx<'_>, v: &[u8]) -> Reply {
+    match ctx.values {
+        super::typed::Values::Plain => Reply::Bulk(v.to_vec()),
+        super::typed::Values::Stored => Reply::Bulk(super::typed::escape(v).into_owned()),
+    }
 }
 
 /// `SETRANGE key offset value`: overwrites from `offset` (zero-padded), the new length.
