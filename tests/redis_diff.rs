@@ -1304,3 +1304,362 @@ fn number_rules_match_redis() {
         failures.join("\n")
     );
 }
+
+/// Strings as bits and ranges, the other string commands, and the key commands that move
+/// or copy values: fixed cases, then random bit operations over a few small keys.
+#[test]
+fn strings_bits_and_key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "strings and bits", history, &c, how, x, y);
+        history.push(c);
+    };
+    let fixed: &[&[&str]] = &[
+        &["SET", "sb:s", "foobar"],
+        &["GETRANGE", "sb:s", "1", "-2"],
+        &["SUBSTR", "sb:s", "-100", "100"],
+        &["GETRANGE", "sb:s", "x", "1"],
+        &["SETRANGE", "sb:s", "8", "xy"],
+        &["GET", "sb:s"],
+        &["SETRANGE", "sb:s", "-1", "xy"],
+        &["SETRANGE", "sb:new", "0", ""],
+        &["EXISTS", "sb:new"],
+        &["INCRBYFLOAT", "sb:f", "10.5"],
+        &["INCRBYFLOAT", "sb:f", "0.25"],
+        &["INCRBYFLOAT", "sb:f", "-3e2"],
+        &["INCRBYFLOAT", "sb:f", "abc"],
+        &["INCRBYFLOAT", "sb:s", "1"],
+        &["GETEX", "sb:s", "PERSIST"],
+        &["GETEX", "sb:s", "EX", "0"],
+        &["GETEX", "sb:s", "EX", "10", "PX", "10"],
+        &["GETEX", "sb:nope", "EX", "x"],
+        &["MSET", "sb:a", "ohmytext", "sb:b", "mynewtext"],
+        &["LCS", "sb:a", "sb:b"],
+        &["LCS", "sb:a", "sb:b", "LEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "WITHMATCHLEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "MINMATCHLEN", "3"],
+        &["LCS", "sb:a", "sb:b", "LEN", "IDX"],
+        &["SETBIT", "sb:bits", "7", "1"],
+        &["SETBIT", "sb:bits", "7", "2"],
+        &["SETBIT", "sb:bits", "-1", "1"],
+        &["GETBIT", "sb:bits", "7"],
+        &["BITCOUNT", "sb:s", "1", "3", "BIT"],
+        &["BITCOUNT", "sb:s", "1"],
+        &["BITPOS", "sb:s", "2"],
+        &["BITOP", "NOT", "sb:d", "sb:a", "sb:b"],
+        &["BITOP", "XOR", "sb:d", "sb:a", "sb:b"],
+        &["GET", "sb:d"],
+        &["HSET", "sb:h", "f", "1.5"],
+        &["HINCRBYFLOAT", "sb:h", "f", "2"],
+        &["HINCRBYFLOAT", "sb:h", "f", "inf"],
+        &["HRANDFIELD", "sb:h", "1", "WITHVALUES"],
+        &["HRANDFIELD", "sb:h", "0"],
+        &["RPUSH", "sb:l", "a", "b"],
+        &["PEXPIRE", "sb:l", "100000"],
+        &["RENAME", "sb:l", "sb:l2"],
+        &["LRANGE", "sb:l2", "0", "-1"],
+        &["RENAME", "sb:l", "sb:l3"],
+        &["RENAMENX", "sb:l2", "sb:h"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l2"],
+        &["LRANGE", "sb:l4", "0", "-1"],
+        &["TOUCH", "sb:l2", "sb:l4", "sb:nope"],
+        &["EXPIRETIME", "sb:h"],
+        &["PEXPIRETIME", "sb:nope"],
+        &["SADD", "sb:set", "a"],
+        &["SSCAN", "sb:set", "0", "COUNT", "100"],
+        &["SSCAN", "sb:set", "x"],
+        &["ZADD", "sb:z", "1.5", "m"],
+        &["ZSCAN", "sb:z", "0"],
+        &["HSCAN", "sb:h", "0", "MATCH", "f*"],
+        &["RESTORE", "sb:r", "0", "not a payload"],
+        &["RPUSH", "sb:sl", "3", "10", "1", "2.5", "x1"],
+        &["SORT", "sb:sl"],
+        &["SORT", "sb:sl", "ALPHA", "DESC", "LIMIT", "1", "3"],
+        &[
+            "MSET", "sb:w_3", "1", "sb:w_10", "2", "sb:w_1", "3", "sb:w_x1", "0.5",
+        ],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "GET", "#", "GET", "sb:w_*"],
+        &["SORT", "sb:sl", "BY", "nosort", "LIMIT", "-1", "2"],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "STORE", "sb:sorted"],
+        &["LRANGE", "sb:sorted", "0", "-1"],
+        &["SORT_RO", "sb:sl", "STORE", "sb:x"],
+        &["SORT", "sb:s"],
+    ];
+    for c in fixed {
+        run(cmd(c), Cmp::Exact, &mut history);
+    }
+    // Float increments, compared as text: Redis adds in long double (db/ld.rs).
+    let mut rng = Rng::new(78);
+    for i in 0..300 {
+        let by = match rng.below(5) {
+            0 => format!("{}", rng.below(1000) as i64 - 500),
+            1 => format!("{}.{}", rng.below(100) as i64 - 50, rng.below(1000)),
+            2 => format!("{}e{}", rng.below(50), rng.below(8) as i64 - 4),
+            3 => format!("-0.{:03}", rng.below(1000)),
+            _ => rng
+                .pick(&["0.1", "-300", "1e10", "-2.5e-3", "17179869184", "1.1"])
+                .into(),
+        };
+        let key = format!("sb:f{}", i % 7);
+        if i % 3 == 0 {
+            run(
+                cmd(&["HINCRBYFLOAT", "sb:hf", &key, &by]),
+                Cmp::Exact,
+                &mut history,
+            );
+        } else {
+            run(cmd(&["INCRBYFLOAT", &key, &by]), Cmp::Exact, &mut history);
+        }
+    }
+    // LCS of random short strings: the subsequence and the matches Redis's walk picks.
+    for _ in 0..150 {
+        let word = |rng: &mut Rng| -> String {
+            (0..rng.below(14))
+                .map(|_| rng.pick(&["a", "b", "c"]))
+                .collect()
+        };
+        let (x, y) = (word(&mut rng), word(&mut rng));
+        run(
+            cmd(&["MSET", "sb:x", &x, "sb:y", &y]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(cmd(&["LCS", "sb:x", "sb:y"]), Cmp::Exact, &mut history);
+        run(
+            cmd(&[
+                "LCS",
+                "sb:x",
+                "sb:y",
+                "IDX",
+                "WITHMATCHLEN",
+                "MINMATCHLEN",
+                "2",
+            ]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(
+            cmd(&["LCS", "sb:x", "sb:y", "IDX"]),
+            Cmp::Exact,
+            &mut history,
+        );
+    }
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "10.6"]),
+        Cmp::Exact,
+        &mut history,
+    );
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "-300"]),
+        Cmp::Exact,
+        &mut history,
+    );
+    // Random bit operations over three short keys.
+    let mut rng = Rng::new(77);
+    let keys = ["sb:r1", "sb:r2", "sb:r3"];
+    for _ in 0..400 {
+        let k = keys[rng.below(3)];
+        let n = |rng: &mut Rng| (rng.below(60) as i64 - 20).to_string();
+        let c: Vec<String> = match rng.below(7) {
+            0 | 1 => vec![
+                "SETBIT".into(),
+                k.into(),
+                rng.below(64).to_string(),
+                rng.below(2).to_string(),
+            ],
+            2 => vec!["GETBIT".into(), k.into(), rng.below(80).to_string()],
+            3 => {
+                let mut c = vec!["BITCOUNT".into(), k.into(), n(&mut rng), n(&mut rng)];
+                if rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            4 => {
+                let mut c = vec!["BITPOS".into(), k.into(), rng.below(2).to_string()];
+                for _ in 0..rng.below(3) {
+                    c.push(n(&mut rng));
+                }
+                if c.len() == 5 && rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            5 if rng.chance(50) => {
+                let mut c = vec![
+                    if rng.chance(20) {
+                        "BITFIELD_RO"
+                    } else {
+                        "BITFIELD"
+                    }
+                    .into(),
+                    k.into(),
+                ];
+                for _ in 0..1 + rng.below(3) {
+                    let op = rng.pick(&["GET", "SET", "INCRBY", "OVERFLOW"]);
+                    c.push(op.into());
+                    if op == "OVERFLOW" {
+                        c.push(rng.pick(&["WRAP", "SAT", "FAIL"]).into());
+                        continue;
+                    }
+                    c.push(
+                        rng.pick(&["u1", "u8", "i8", "i5", "u63", "i64", "u3"])
+                            .into(),
+                    );
+                    c.push(rng.pick(&["0", "3", "#1", "17", "40"]).into());
+                    if op != "GET" {
+                        c.push(
+                            rng.pick(&["0", "1", "-1", "100", "-300", "9223372036854775807"])
+                                .into(),
+                        );
+                    }
+                }
+                c
+            }
+            5 => vec![
+                "BITOP".into(),
+                rng.pick(&["AND", "OR", "XOR"]).into(),
+                k.into(),
+                keys[rng.below(3)].into(),
+                keys[rng.below(3)].into(),
+            ],
+            _ => vec!["GETRANGE".into(), k.into(), n(&mut rng), n(&mut rng)],
+        };
+        let c: Vec<&str> = c.iter().map(String::as_str).collect();
+        run(cmd(&c), Cmp::Exact, &mut history);
+    }
+}
+
+/// RENAME, RENAMENX, COPY, TOUCH and SORT ... STORE among a few keys of every type, with
+/// the types and contents of all of them compared after each step.
+#[test]
+fn key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "key moves", history, &c, how, x, y);
+        history.push(c);
+    };
+    let keys = ["km:a", "km:b", "km:c", "km:d"];
+    let mut rng = Rng::new(91);
+    for _ in 0..400 {
+        let k = keys[rng.below(4)];
+        let k2 = keys[rng.below(4)];
+        let v = rng.pick(&["1", "2", "x", "10"]);
+        let c: Vec<&str> = match rng.below(12) {
+            0 => vec!["RPUSH", k, v],
+            1 => vec!["HSET", k, v, v],
+            2 => vec!["SADD", k, v],
+            3 => vec!["ZADD", k, v, v],
+            4 => vec!["SET", k, v],
+            5 | 6 => vec!["RENAME", k, k2],
+            7 => vec!["RENAMENX", k, k2],
+            8 => vec!["COPY", k, k2],
+            9 => vec!["COPY", k, k2, "REPLACE"],
+            10 => vec!["SORT", k, "ALPHA", "STORE", k2],
+            _ => vec!["DEL", k],
+        };
+        run(cmd(&c), Cmp::Exact, &mut history);
+        for k in keys {
+            run(cmd(&["TYPE", k]), Cmp::Exact, &mut history);
+            run(cmd(&["LRANGE", k, "0", "-1"]), Cmp::Exact, &mut history);
+            run(cmd(&["HGETALL", k]), Cmp::SortedPairs, &mut history);
+            run(cmd(&["SMEMBERS", k]), Cmp::Sorted, &mut history);
+            run(
+                cmd(&["ZRANGE", k, "0", "-1", "WITHSCORES"]),
+                Cmp::Exact,
+                &mut history,
+            );
+            run(cmd(&["GET", k]), Cmp::Exact, &mut history);
+        }
+    }
+}
+
+/// Walks a whole `cmd key` cursor scan (HSCAN, SSCAN, ZSCAN) with `extra` options; returns
+/// the items grouped by `width` (1, or 2 for field/value and member/score), sorted.
+fn element_scan_all(
+    c: &mut Conn,
+    scan: &str,
+    key: &str,
+    extra: &[&str],
+    width: usize,
+) -> Result<R, String> {
+    let mut cursor = "0".to_string();
+    let mut groups: Vec<Vec<R>> = Vec::new();
+    for _ in 0..100_000 {
+        let mut req = vec![scan, key, cursor.as_str()];
+        req.extend_from_slice(extra);
+        match c.call(&cmd(&req))? {
+            R::Arr(Some(v)) => match v.as_slice() {
+                [R::Bulk(Some(next)), R::Arr(Some(batch))] => {
+                    groups.extend(batch.chunks(width).map(<[R]>::to_vec));
+                    if next == b"0" {
+                        groups.sort();
+                        groups.dedup();
+                        return Ok(R::Arr(Some(groups.concat())));
+                    }
+                    cursor = String::from_utf8_lossy(next).into_owned();
+                }
+                _ => return Err(format!("{scan} reply {}", R::Arr(Some(v.clone())))),
+            },
+            other => return Ok(other),
+        }
+    }
+    Err(format!("{scan} did not finish in 100000 calls"))
+}
+
+/// HSCAN, SSCAN and ZSCAN walk to the same elements as redis-server's.
+#[test]
+fn element_scans_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut setup = Vec::new();
+    for i in 0..300 {
+        let (f, v) = (format!("f{i}"), format!("{}", i * 7));
+        setup.push(cmd(&["HSET", "es:h", &f, &v]));
+        setup.push(cmd(&["SADD", "es:s", &f]));
+        setup.push(cmd(&["SADD", "es:i", &v]));
+        setup.push(cmd(&["ZADD", "es:z", &format!("{i}.25"), &f]));
+    }
+    setup.push(cmd(&["SET", "es:str", "x"]));
+    a.pipeline(&setup).expect("redis-server answers the setup");
+    b.pipeline(&setup).expect("the node answers the setup");
+    let history = setup.clone();
+    for (scan, key, width) in [
+        ("HSCAN", "es:h", 2),
+        ("SSCAN", "es:s", 1),
+        ("SSCAN", "es:i", 1),
+        ("ZSCAN", "es:z", 2),
+        ("SSCAN", "es:none", 1),
+        ("HSCAN", "es:str", 2),
+    ] {
+        for extra in [
+            &[][..],
+            &["COUNT", "7"][..],
+            &["MATCH", "f1*", "COUNT", "3"][..],
+            &["MATCH", "*5"][..],
+            &["COUNT", "0"][..],
+        ] {
+            let x = element_scan_all(&mut a, scan, key, extra, width);
+            let y = element_scan_all(&mut b, scan, key, extra, width);
+            let mut shown = vec![scan, key, "0"];
+            shown.extend_from_slice(extra);
+            check(
+                &pair,
+                "element scans",
+                &history,
+                &cmd(&shown),
+                Cmp::Exact,
+                x,
+                y,
+            );
+        }
+    }
+}

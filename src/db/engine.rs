@@ -14,6 +14,7 @@ use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
     cmd_string, cmd_zset,
 };
+use super::{cmd_bits, cmd_lcs, cmd_scan, cmd_sort, dump};
 
 /// What a command returns.
 pub type CmdResult = Result<Reply, DbError>;
@@ -60,6 +61,20 @@ pub static COMMANDS: &[Command] = &[
     cmd!("decrby", 3, true, cmd_string::decrby),
     cmd!("append", 3, true, cmd_string::append),
     cmd!("strlen", 2, false, cmd_string::strlen),
+    cmd!("incrbyfloat", 3, true, cmd_string::incrbyfloat),
+    cmd!("getex", -2, true, cmd_string::getex),
+    cmd!("getrange", 4, false, cmd_string::getrange),
+    cmd!("substr", 4, false, cmd_string::getrange),
+    cmd!("setrange", 4, true, cmd_string::setrange),
+    cmd!("lcs", -3, false, cmd_lcs::lcs),
+    // bitmaps (strings)
+    cmd!("setbit", 4, true, cmd_bits::setbit),
+    cmd!("getbit", 3, false, cmd_bits::getbit),
+    cmd!("bitcount", -2, false, cmd_bits::bitcount),
+    cmd!("bitpos", -3, false, cmd_bits::bitpos),
+    cmd!("bitop", -4, true, cmd_bits::bitop),
+    cmd!("bitfield", -2, true, cmd_bits::bitfield),
+    cmd!("bitfield_ro", -2, false, cmd_bits::bitfield_ro),
     // hashes
     cmd!("hset", -4, true, cmd_hash::hset),
     cmd!("hmset", -4, true, cmd_hash::hmset),
@@ -74,6 +89,9 @@ pub static COMMANDS: &[Command] = &[
     cmd!("hexists", 3, false, cmd_hash::hexists),
     cmd!("hstrlen", 3, false, cmd_hash::hstrlen),
     cmd!("hincrby", 4, true, cmd_hash::hincrby),
+    cmd!("hincrbyfloat", 4, true, cmd_hash::hincrbyfloat),
+    cmd!("hrandfield", -2, false, cmd_hash::hrandfield),
+    cmd!("hscan", -3, false, cmd_scan::hscan),
     cmd!("hclear", 2, true, cmd_hash::hclear),
     cmd!("hfscan", -3, false, cmd_hash::hfscan),
     cmd!("hfrevscan", -3, false, cmd_hash::hfrevscan),
@@ -137,6 +155,20 @@ pub static COMMANDS: &[Command] = &[
     cmd!("keys", 2, false, cmd_keys::keys),
     cmd!("dbsize", 1, false, cmd_keys::dbsize),
     cmd!("flushdb", -1, true, cmd_keys::flushdb),
+    cmd!("touch", -2, false, cmd_keys::touch),
+    cmd!("expiretime", 2, false, cmd_keys::expiretime),
+    cmd!("pexpiretime", 2, false, cmd_keys::pexpiretime),
+    cmd!("rename", 3, true, cmd_keys::rename),
+    cmd!("renamenx", 3, true, cmd_keys::renamenx),
+    cmd!("copy", -3, true, cmd_keys::copy),
+    cmd!("randomkey", 1, false, cmd_keys::randomkey),
+    cmd!("dump", 2, false, dump::dump_cmd),
+    cmd!("restore", -4, true, dump::restore_cmd),
+    cmd!("sort", -2, true, cmd_sort::sort),
+    cmd!("sort_ro", -2, false, cmd_sort::sort_ro),
+    // element scans of sets and sorted sets (cmd_scan.rs, with HSCAN)
+    cmd!("sscan", -3, false, cmd_scan::sscan),
+    cmd!("zscan", -3, false, cmd_scan::zscan),
 ];
 
 /// The command named `name` (any case).

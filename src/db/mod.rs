@@ -8,19 +8,25 @@
 //! The front doors (the API table's `Set`, `Hget`, ... and the RESP listener) call
 //! [`engine::exec`] and nothing below it.
 
+pub mod cmd_bits;
 pub mod cmd_check;
 pub mod cmd_hash;
 pub mod cmd_keys;
+pub mod cmd_lcs;
 pub mod cmd_list;
+pub mod cmd_scan;
 pub mod cmd_seq;
 pub mod cmd_set;
+pub mod cmd_sort;
 pub mod cmd_string;
 pub mod cmd_zset;
 pub mod cur;
+pub mod dump;
 pub mod engine;
 pub mod glob;
 pub mod keys;
 pub mod kv;
+pub mod ld;
 pub mod num;
 pub mod prolly;
 pub mod typed;
