@@ -10,6 +10,7 @@
 use super::cmd_set::{MAX_VISIT, over_budget, too_many};
 use super::cmd_zset::{del_member, emit, err, store, walk, zset};
 use super::engine::{CmdResult, Ctx, index_range, int_arg, is};
+use super::keys;
 use super::num::{ScoreBound, parse_score_bound};
 use super::{DbError, Reply};
 
@@ -202,7 +203,7 @@ fn select(ctx: &mut Ctx<'_>, key: &[u8], req: &Req) -> Result<Vec<(Vec<u8>, f64)
     // runs while members are within its far end (with equal scores, the same as checking
     // both ends; with mixed scores, what Redis answers).
     let (mut skip, mut visited, mut over, mut started) = (req.offset, 0u64, false, false);
-    walk(ctx, key, req.rev, &mut |m, s| {
+    walk_near(ctx, key, req, &mut |m, s| {
         visited += 1;
         if visited > MAX_VISIT {
             over = true;
@@ -231,6 +232,36 @@ fn select(ctx: &mut Ctx<'_>, key: &[u8], req: &Req) -> Result<Vec<(Vec<u8>, f64)
         return Err(too_many());
     }
     Ok(out)
+}
+
+/// Walks (member, score) in `req`'s order, from its near end when that is a score (the
+/// score index is seeked, so entries before the range are not visited) or from the start.
+fn walk_near(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    req: &Req,
+    f: &mut dyn FnMut(&[u8], f64) -> bool,
+) -> Result<(), DbError> {
+    let Range::Score(min, max) = &req.range else {
+        return walk(ctx, key, req.rev, f);
+    };
+    let p = keys::z_score_prefix(key);
+    let (from, to) = if req.rev {
+        let mut at = p.clone();
+        at.extend_from_slice(&keys::sortable(max.value));
+        (p.clone(), keys::prefix_end(&at))
+    } else {
+        let mut at = p.clone();
+        at.extend_from_slice(&keys::sortable(min.value));
+        (at, keys::prefix_end(&p))
+    };
+    let n = p.len();
+    ctx.kv.scan(&from, &to, req.rev, &mut |k, _| {
+        let Some((s, member)) = k[n..].split_first_chunk::<8>() else {
+            return true;
+        };
+        f(member, keys::unsortable(*s))
+    })
 }
 
 /// Redis's early test of a lex range: not empty by its ends, the last member not below

@@ -74,7 +74,10 @@ pub fn one(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8], len: u64) -> Result<Option
         })?;
         return Ok(got);
     }
-    seek(ctx, key, sub)
+    match ends(ctx, key, sub)? {
+        Some(e) => Ok(Some(seek(ctx, key, sub, &e)?)),
+        None => Ok(None),
+    }
 }
 
 fn edge(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8], rev: bool) -> Result<Option<Entry>, DbError> {
@@ -86,13 +89,21 @@ fn edge(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8], rev: bool) -> Result<Option<E
     Ok(got)
 }
 
+/// The first and last entries of `key` under `sub`, for [`seek`].
+struct Ends(Entry, Entry);
+
+fn ends(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8]) -> Result<Option<Ends>, DbError> {
+    Ok(
+        match (edge(ctx, key, sub, false)?, edge(ctx, key, sub, true)?) {
+            (Some(a), Some(b)) => Some(Ends(a, b)),
+            _ => None,
+        },
+    )
+}
+
 /// The first entry at or after a random point between the first and the last entry.
-fn seek(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8]) -> Result<Option<Entry>, DbError> {
-    let (Some(first), Some(last)) = (edge(ctx, key, sub, false)?, edge(ctx, key, sub, true)?)
-    else {
-        return Ok(None);
-    };
-    let (a, b) = (&first.0, &last.0);
+fn seek(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8], e: &Ends) -> Result<Entry, DbError> {
+    let (a, b) = (&e.0.0, &e.1.0);
     let p = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
     let word = |s: &[u8]| {
         let mut w = [0u8; 8];
@@ -113,7 +124,7 @@ fn seek(ctx: &mut Ctx<'_>, key: &[u8], sub: &[u8]) -> Result<Option<Entry>, DbEr
         got = Some((k[n..].to_vec(), v.to_vec()));
         false
     })?;
-    Ok(got.or(Some(first)))
+    Ok(got.unwrap_or_else(|| e.0.clone()))
 }
 
 /// `count` distinct random entries of `key` under `sub` (`len` of them; `count` < `len`).
@@ -138,10 +149,11 @@ pub fn distinct(
         return Ok(v);
     }
     let mut seen = std::collections::BTreeMap::new();
-    let mut tries = count.saturating_mul(8).saturating_add(64);
-    while (seen.len() as u64) < count && tries > 0 {
-        tries -= 1;
-        if let Some((k, v)) = seek(ctx, key, sub)? {
+    if let Some(e) = ends(ctx, key, sub)? {
+        let mut tries = count.saturating_mul(2).saturating_add(64);
+        while (seen.len() as u64) < count && tries > 0 {
+            tries -= 1;
+            let (k, v) = seek(ctx, key, sub, &e)?;
             seen.entry(k).or_insert(v);
         }
     }
@@ -181,9 +193,9 @@ pub fn repeats(
             .collect());
     }
     let mut out = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        if let Some(e) = seek(ctx, key, sub)? {
-            out.push(e);
+    if let Some(e) = ends(ctx, key, sub)? {
+        for _ in 0..count {
+            out.push(seek(ctx, key, sub, &e)?);
         }
     }
     Ok(out)

@@ -189,3 +189,38 @@ fn the_work_of_one_command_is_capped() {
     ok(&mut kv, "SADD r a");
     assert!(fail(&mut kv, "SRANDMEMBER r -1000001").contains("1000000"));
 }
+
+#[test]
+fn random_picks_in_a_set_too_large_to_walk_are_members() {
+    use super::super::rng::WALK_MAX;
+    let mut kv = MemKv::default();
+    let n = WALK_MAX as usize + 10;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
+        let mut args: Vec<Vec<u8>> = vec![b"SADD".to_vec(), b"big".to_vec()];
+        args.extend(chunk.iter().map(|i| format!("m{i:06}").into_bytes()));
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        exec(&mut kv, 1000, &refs).unwrap_or_else(|e| panic!("SADD: {e}"));
+    }
+    assert_eq!(ok(&mut kv, "SCARD big"), Reply::Int(n as i64));
+    let is_member = |m: &str| m.len() == 7 && m.starts_with('m');
+    let Reply::Bulk(one) = ok(&mut kv, "SRANDMEMBER big") else {
+        panic!("no member");
+    };
+    assert!(is_member(&String::from_utf8_lossy(&one)));
+    let five = strings(ok(&mut kv, "SRANDMEMBER big 5"));
+    assert_eq!(five.len(), 5);
+    let mut uniq = five.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), 5);
+    assert!(five.iter().all(|m| is_member(m)));
+    let rep = strings(ok(&mut kv, "SRANDMEMBER big -7"));
+    assert_eq!(rep.len(), 7);
+    assert!(rep.iter().all(|m| is_member(m)));
+    let popped = strings(ok(&mut kv, "SPOP big 3"));
+    assert_eq!(popped.len(), 3);
+    assert_eq!(ok(&mut kv, "SCARD big"), Reply::Int(n as i64 - 3));
+    for m in popped {
+        assert_eq!(ok(&mut kv, &format!("SISMEMBER big {m}")), Reply::Int(0));
+    }
+}
