@@ -180,15 +180,26 @@ fn select(ctx: &mut Ctx<'_>, key: &[u8], req: &Req) -> Result<Vec<(Vec<u8>, f64)
         let Some((s, e)) = index_range(start, stop, meta.len) else {
             return Ok(out);
         };
+        // Walk from whichever end of the set is nearer the range.
+        let len = meta.len as i64;
+        let from_far_end = len - s < e + 1;
+        let (s, e, rev) = if from_far_end {
+            (len - 1 - e, len - 1 - s, !req.rev)
+        } else {
+            (s, e, req.rev)
+        };
         over_budget((e + 1) as u64)?;
         let mut i = 0i64;
-        walk(ctx, key, req.rev, &mut |m, sc| {
+        walk(ctx, key, rev, &mut |m, sc| {
             if i >= s {
                 out.push((m.to_vec(), sc));
             }
             i += 1;
             i <= e
         })?;
+        if from_far_end {
+            out.reverse();
+        }
         return Ok(out);
     }
     if req.offset < 0 || req.count == 0 {

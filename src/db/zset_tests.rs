@@ -291,3 +291,23 @@ fn zrandmember() {
     );
     assert_eq!(fail(&mut kv, "ZRANDMEMBER z 1 bad"), "ERR syntax error");
 }
+
+#[test]
+fn rank_ranges_near_the_end_walk_from_the_end() {
+    let mut kv = MemKv::default();
+    ok(&mut kv, "ZADD z 1 a 2 b 3 c 4 d 5 e");
+    for (line, want) in [
+        ("ZRANGE z -2 -1", &["d", "e"][..]),
+        ("ZRANGE z 3 10", &["d", "e"]),
+        ("ZRANGE z 1 -1", &["b", "c", "d", "e"]),
+        ("ZRANGE z 0 0", &["a"]),
+        ("ZRANGE z -1 -1 REV", &["a"]),
+        ("ZREVRANGE z 3 4", &["b", "a"]),
+        ("ZREVRANGE z 0 1", &["e", "d"]),
+        ("ZRANGE z 2 2", &["c"]),
+    ] {
+        assert_eq!(ok(&mut kv, line), arr(want), "{line}");
+    }
+    assert_eq!(ok(&mut kv, "ZREMRANGEBYRANK z -2 -1"), Reply::Int(2));
+    assert_eq!(ok(&mut kv, "ZRANGE z 0 -1"), arr(&["a", "b", "c"]));
+}
