@@ -1,7 +1,8 @@
 //! Random picks for `SPOP`, `SRANDMEMBER` and `ZRANDMEMBER`: a xorshift64* generator seeded
 //! once per thread from the OS, and the sampling those commands share over a key's element
-//! entries (uniform by position up to [`WALK_MAX`] elements; past it, by seeking a random
-//! point between the first and the last element, which is bounded but not uniform).
+//! entries: uniform (by position for one pick in up to [`WALK_MAX`] elements, by a shuffle
+//! for a count in up to [`LOAD_MAX`]); past those sizes, by seeking a random point between
+//! the first and the last element, which is bounded but not uniform.
 
 use std::cell::Cell;
 
@@ -9,10 +10,14 @@ use super::engine::Ctx;
 use super::keys;
 use super::{DbError, cmd_set::over_budget};
 
-/// Largest collection picked from uniformly by walking to a random position; past it a pick
-/// seeks a random point of the key's element range instead (O(log n), biased towards
-/// members after sparse stretches of the byte space).
-pub const WALK_MAX: u64 = 100_000;
+/// Largest collection one member is picked from by walking to a random position (at most
+/// this many entries per `SPOP`, so popping a set one by one stays cheap enough); past it a
+/// pick seeks a random point of the key's element range instead (a few lookups, biased
+/// towards members after sparse stretches of the byte space).
+pub const WALK_MAX: u64 = 10_000;
+
+/// Largest collection a count is picked from by reading it whole and shuffling.
+pub const LOAD_MAX: u64 = 100_000;
 
 thread_local! {
     static STATE: Cell<u64> = const { Cell::new(0) };
@@ -136,7 +141,7 @@ pub fn distinct(
     count: u64,
 ) -> Result<Vec<Entry>, DbError> {
     over_budget(count)?;
-    if len <= WALK_MAX {
+    if len <= LOAD_MAX {
         // Partial Fisher-Yates over all of them: uniform.
         let mut v = all(ctx, key, sub, len)?;
         let n = v.len();
@@ -183,7 +188,7 @@ pub fn repeats(
     count: u64,
 ) -> Result<Vec<Entry>, DbError> {
     over_budget(count)?;
-    if len <= WALK_MAX {
+    if len <= LOAD_MAX {
         let v = all(ctx, key, sub, len)?;
         if v.is_empty() {
             return Ok(v);

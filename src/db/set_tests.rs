@@ -192,9 +192,9 @@ fn the_work_of_one_command_is_capped() {
 
 #[test]
 fn random_picks_in_a_set_too_large_to_walk_are_members() {
-    use super::super::rng::WALK_MAX;
+    use super::super::rng::LOAD_MAX;
     let mut kv = MemKv::default();
-    let n = WALK_MAX as usize + 10;
+    let n = LOAD_MAX as usize + 10;
     for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
         let mut args: Vec<Vec<u8>> = vec![b"SADD".to_vec(), b"big".to_vec()];
         args.extend(chunk.iter().map(|i| format!("m{i:06}").into_bytes()));
