@@ -423,7 +423,9 @@ pub fn srandmember(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let Some(m) = m.filter(|_| count != 0) else {
         return Ok(Reply::Array(Vec::new()));
     };
-    if count < 0 {
+    // A negative count (repeats) and a count of 1 answer an array, as Redis's; other
+    // counts a set.
+    if count < 0 || count == 1 {
         let v = rng::repeats(ctx, a[1], b"", m.len, count.unsigned_abs())?;
         return Ok(Reply::bulks(v.into_iter().map(|(k, _)| k).collect()));
     }

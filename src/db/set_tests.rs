@@ -165,6 +165,8 @@ fn spop_and_srandmember() {
     let mut all = strings(ok(&mut kv, "SRANDMEMBER r 10"));
     all.sort();
     assert_eq!(all, ["a", "b", "c"]);
+    assert!(matches!(ok(&mut kv, "SRANDMEMBER r 1"), Reply::Array(v) if v.len() == 1));
+    assert!(matches!(ok(&mut kv, "SRANDMEMBER r 2"), Reply::Set(v) if v.len() == 2));
     let two = strings(ok(&mut kv, "SRANDMEMBER r 2"));
     assert_eq!(two.len(), 2);
     assert_ne!(two[0], two[1]);
