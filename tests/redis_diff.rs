@@ -548,6 +548,7 @@ const SCORES: &[&str] = &[
 const BOUNDS: &[&str] = &[
     "-inf", "+inf", "0", "1", "(1", "2.5", "(2.5", "-1", "(0", "abc", "10", "(inf", "3",
 ];
+const LEX: &[&str] = &["-", "+", "[m1", "(m1", "[m3", "(m4", "m2", "[", "(m9"];
 const INDEXES: &[&str] = &["0", "1", "2", "-1", "-2", "-5", "5", "100", "x", "-100"];
 
 /// Keys k0-k9, two per type (strings, hashes, lists, sets, sorted sets) in that order, so a
@@ -721,15 +722,35 @@ impl Gen {
                 how = Sorted;
                 vec!["SMEMBERS".into(), k]
             }
-            43 => vec!["SISMEMBER".into(), k, self.member()],
-            44 => vec!["SCARD".into(), k],
+            43 => match self.rng.below(3) {
+                0 => vec!["SMISMEMBER".into(), k, self.member(), self.member()],
+                _ => vec!["SISMEMBER".into(), k, self.member()],
+            },
+            44 => match self.rng.below(4) {
+                0 => vec!["SMOVE".into(), k, self.key(), self.member()],
+                1 => {
+                    let mut a = vec!["SINTERCARD".into(), "2".into(), k, self.key()];
+                    if self.rng.chance(40) {
+                        a.push("LIMIT".into());
+                        a.push(self.pick(&["0", "1", "-1", "x"]));
+                    }
+                    a
+                }
+                _ => vec!["SCARD".into(), k],
+            },
             45 => {
-                how = Sorted;
-                [
-                    vec![self.pick(&["SINTER", "SUNION", "SDIFF"])],
-                    self.keys(3),
-                ]
-                .concat()
+                let c = self.pick(&[
+                    "SINTER",
+                    "SUNION",
+                    "SDIFF",
+                    "SINTERSTORE",
+                    "SUNIONSTORE",
+                    "SDIFFSTORE",
+                ]);
+                if !c.ends_with("STORE") {
+                    how = Sorted;
+                }
+                [vec![c], self.keys(3)].concat()
             }
             // sorted sets
             46..=48 => {
@@ -751,10 +772,63 @@ impl Gen {
                 a
             }
             49 => vec!["ZREM".into(), k, self.member(), self.member()],
-            50 => vec!["ZSCORE".into(), k, self.member()],
+            50 => match self.rng.below(3) {
+                0 => vec!["ZMSCORE".into(), k, self.member(), self.member()],
+                _ => vec!["ZSCORE".into(), k, self.member()],
+            },
             51 => vec![self.pick(&["ZRANK", "ZREVRANK"]), k, self.member()],
-            52 => vec!["ZCARD".into(), k],
-            53 => vec!["ZCOUNT".into(), k, self.pick(BOUNDS), self.pick(BOUNDS)],
+            52 => match self.rng.below(3) {
+                0 => {
+                    let mut a = vec![self.pick(&["ZPOPMIN", "ZPOPMAX"]), k];
+                    if self.rng.chance(50) {
+                        a.push(self.pick(&["0", "1", "2", "-1"]));
+                    }
+                    a
+                }
+                _ => vec!["ZCARD".into(), k],
+            },
+            53 => match self.rng.below(3) {
+                0 => vec!["ZLEXCOUNT".into(), k, self.pick(LEX), self.pick(LEX)],
+                _ => vec!["ZCOUNT".into(), k, self.pick(BOUNDS), self.pick(BOUNDS)],
+            },
+            54 if self.rng.chance(40) => {
+                let c = self.pick(&[
+                    "ZUNION",
+                    "ZINTER",
+                    "ZDIFF",
+                    "ZUNIONSTORE",
+                    "ZINTERSTORE",
+                    "ZDIFFSTORE",
+                    "ZINTERCARD",
+                ]);
+                let store = c.ends_with("STORE");
+                let mut a = vec![c.clone()];
+                if store {
+                    a.push(self.key());
+                }
+                a.extend([self.pick(&["1", "2", "2", "0"]), k, self.key()]);
+                if !c.contains("DIFF") && self.rng.chance(30) {
+                    a.extend(["WEIGHTS".into(), self.pick(SCORES), self.pick(SCORES)]);
+                }
+                if !c.contains("DIFF") && self.rng.chance(30) {
+                    a.push("AGGREGATE".into());
+                    a.push(self.pick(&["SUM", "MIN", "MAX", "AVG"]));
+                }
+                if !store && self.rng.chance(40) {
+                    a.push("WITHSCORES".into());
+                }
+                a
+            }
+            54 if self.rng.chance(30) => {
+                let c = self.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]);
+                let mut a = vec![c, k, self.pick(LEX), self.pick(LEX)];
+                if self.rng.chance(30) {
+                    a.push("LIMIT".into());
+                    a.push(self.pick(&["0", "1", "-1"]));
+                    a.push(self.pick(&["1", "2", "-1"]));
+                }
+                a
+            }
             54 => {
                 let mut a = vec![self.pick(&["ZRANGE", "ZREVRANGE"]), k];
                 a.push(self.pick(INDEXES));
@@ -778,12 +852,21 @@ impl Gen {
                 }
                 a
             }
-            57 => vec![
-                "ZREMRANGEBYSCORE".into(),
-                k,
-                self.pick(BOUNDS),
-                self.pick(BOUNDS),
-            ],
+            57 => match self.rng.below(4) {
+                0 => vec![
+                    "ZREMRANGEBYRANK".into(),
+                    k,
+                    self.pick(INDEXES),
+                    self.pick(INDEXES),
+                ],
+                1 => vec!["ZREMRANGEBYLEX".into(), k, self.pick(LEX), self.pick(LEX)],
+                _ => vec![
+                    "ZREMRANGEBYSCORE".into(),
+                    k,
+                    self.pick(BOUNDS),
+                    self.pick(BOUNDS),
+                ],
+            },
             58 => vec!["ZINCRBY".into(), k, self.pick(SCORES), self.member()],
             // keys, with times to live too long to run out during the test
             59 => {

@@ -132,7 +132,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], read_only: bool) -> CmdResult {
         Kind::List => super::cmd_list::range(ctx, a[1], 0, -1)?,
         Kind::Set => super::cmd_set::members(ctx, a[1])?.into_iter().collect(),
         Kind::ZSet => {
-            let r = super::cmd_zset::zrange(ctx, &[b"zrange", a[1], b"0", b"-1"])?;
+            let r = super::cmd_zrange::zrange(ctx, &[b"zrange", a[1], b"0", b"-1"])?;
             r.into_items()
                 .unwrap_or_default()
                 .into_iter()

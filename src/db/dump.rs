@@ -105,7 +105,7 @@ pub fn dump(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
             }
         }
         Kind::ZSet => {
-            let r = super::cmd_zset::zrange(ctx, &[b"zrange", key, b"0", b"-1", b"withscores"])?;
+            let r = super::cmd_zrange::zrange(ctx, &[b"zrange", key, b"0", b"-1", b"withscores"])?;
             let items = r.into_items().unwrap_or_default();
             for p in items.chunks(2) {
                 let (Some(Reply::Bulk(member)), Some(score)) = (p.first(), p.get(1)) else {
