@@ -21,6 +21,8 @@ pub mod engine;
 pub mod glob;
 pub mod keys;
 pub mod kv;
+pub mod list;
+pub mod list_chunk;
 pub mod num;
 pub mod prolly;
 pub mod typed;
