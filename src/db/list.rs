@@ -241,25 +241,33 @@ pub fn push<T: AsRef<[u8]>>(
     vals: &[T],
     left: bool,
 ) -> Result<(), DbError> {
+    // The end chunk's key, built once and renumbered in place when a new chunk starts.
+    let mut ck = keys::list_elem(key, if left { m.head } else { m.tail });
+    let at = ck.len() - 8;
     let mut cur = if m.len == 0 {
         m.chunked = true;
         m.head = LIST_MID;
         m.tail = LIST_MID;
+        ck[at..].copy_from_slice(&LIST_MID.to_be_bytes());
         chunk::encode::<&[u8]>(&[])
     } else {
-        get_chunk(ctx, key, if left { m.head } else { m.tail })?
+        ctx.kv
+            .get(&ck)?
+            .filter(|c| chunk::count(c).is_some())
+            .ok_or_else(|| damaged(key))?
     };
     for v in vals {
         let v = v.as_ref();
         let n = chunk::count(&cur).unwrap_or(0);
         if !chunk::fits(cur.len(), n, v.len()) {
-            let (seq, next) = if left {
-                (m.head, m.head.checked_sub(CHUNK_STEP))
+            let next = if left {
+                m.head.checked_sub(CHUNK_STEP)
             } else {
-                (m.tail, m.tail.checked_add(CHUNK_STEP))
+                m.tail.checked_add(CHUNK_STEP)
             };
             let next = next.ok_or_else(too_long)?;
-            ctx.kv.put_owned(&keys::list_elem(key, seq), cur)?;
+            ctx.kv.put_owned(&ck, cur)?;
+            ck[at..].copy_from_slice(&next.to_be_bytes());
             cur = chunk::encode::<&[u8]>(&[]);
             if left {
                 m.head = next;
@@ -274,8 +282,7 @@ pub fn push<T: AsRef<[u8]>>(
         }
         m.len += 1;
     }
-    let seq = if left { m.head } else { m.tail };
-    ctx.kv.put_owned(&keys::list_elem(key, seq), cur)
+    ctx.kv.put_owned(&ck, cur)
 }
 
 /// Takes up to `n` elements from the head (`left`) or the tail of a chunked list, in the

@@ -119,10 +119,15 @@ pub fn push_front(b: &mut Vec<u8>, v: &[u8]) {
     if b.len() < HEAD {
         b.resize(HEAD, 0);
     }
-    let mut e = Vec::with_capacity(elem_size(v.len()));
-    put_varint(&mut e, v.len());
-    e.extend_from_slice(v);
-    b.splice(HEAD..HEAD, e);
+    // In place: open a gap after the header and write the element into it.
+    let size = elem_size(v.len());
+    let old_len = b.len();
+    b.resize(old_len + size, 0);
+    b.copy_within(HEAD..old_len, HEAD + size);
+    let mut head = Vec::with_capacity(5);
+    put_varint(&mut head, v.len());
+    b[HEAD..HEAD + head.len()].copy_from_slice(&head);
+    b[HEAD + head.len()..HEAD + size].copy_from_slice(v);
     set_count(b, n + 1);
 }
 
