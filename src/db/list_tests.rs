@@ -613,3 +613,47 @@ fn lists_of_the_first_layout_read_and_convert_on_write() {
     assert_eq!(ok(&mut kv, "LRANGE l 0 -1"), arr(&["a", "c"]));
     assert!(is_chunked(&mut kv, b"l"));
 }
+
+#[test]
+fn versions_made_before_chunks_still_read_after_the_list_is_converted() {
+    use crate::db::cur::{CurStore, Durability};
+    use crate::db::version::{VersionKv, snapshot};
+    use crate::mimei::MimeiId;
+    use crate::store::Store;
+    let dir = std::env::temp_dir().join(format!("leither-listver-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&dir, 8 << 20, "test").unwrap();
+    let mid = MimeiId::from_bytes([6; 20]);
+    let mut db = CurStore::new(Durability::Group);
+    // cur holds a list of the first layout, as the code before chunks wrote it.
+    let items: Vec<String> = (0..500).map(|i| format!("e{i}")).collect();
+    let refs: Vec<&[u8]> = items.iter().map(|s| s.as_bytes()).collect();
+    let mut mem = MemKv::default();
+    old_list(&mut mem, b"l", &refs, LIST_MID, 0);
+    {
+        let mut view = db.view(&store, &mid);
+        for (k, v) in &mem.map {
+            view.put(k, v).unwrap();
+        }
+    }
+    let v1 = snapshot(&mut db, &store, &mid).unwrap();
+    assert_eq!(
+        ok(&mut db.view(&store, &mid), "LPUSH l new"),
+        Reply::Int(501)
+    );
+    let v2 = snapshot(&mut db, &store, &mid).unwrap();
+    let mut old = VersionKv::new(&store, v1, "v1".into());
+    assert_eq!(ok(&mut old, "LLEN l"), Reply::Int(500));
+    assert_eq!(ok(&mut old, "LINDEX l -1"), bulk("e499"));
+    assert_eq!(ok(&mut old, "LRANGE l 250 251"), arr(&["e250", "e251"]));
+    assert_eq!(ok(&mut old, "LPOS l e300 RANK -1"), Reply::Int(300));
+    assert_eq!(ok(&mut old, "CHECKKEY l list"), Reply::OK);
+    assert!(err(&mut old, "LPUSH l x").starts_with("READONLY"));
+    let mut new = VersionKv::new(&store, v2, "v2".into());
+    assert_eq!(ok(&mut new, "LRANGE l 0 1"), arr(&["new", "e0"]));
+    assert_eq!(ok(&mut new, "LINDEX l 300"), bulk("e299"));
+    assert_eq!(ok(&mut new, "CHECKKEY l list"), Reply::OK);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
