@@ -479,6 +479,51 @@ pub fn insert(
     store_chunk(ctx, key, m, seq, n, items)
 }
 
+/// When chunk `seq` (which held `old_n` elements) shrank to `items`, moves them into its
+/// neighbour on the side already walked (toward the head, or toward the tail when `rev`)
+/// if together they fit one chunk, so `LREM` does not leave a trail of small chunks.
+/// Whether it did.
+fn merge_back(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    m: &mut Meta,
+    seq: u64,
+    old_n: u64,
+    items: &[Vec<u8>],
+    rev: bool,
+) -> Result<bool, DbError> {
+    let end = if rev { m.tail } else { m.head };
+    if seq == end {
+        return Ok(false);
+    }
+    let Some(other) = neighbour(ctx, key, seq, rev)? else {
+        return Ok(false);
+    };
+    let theirs = get_chunk(ctx, key, other)?;
+    let theirs = chunk::elems(&theirs).ok_or_else(|| damaged(key))?;
+    let mut all: Vec<&[u8]> = Vec::with_capacity(theirs.len() + items.len());
+    if rev {
+        all.extend(items.iter().map(Vec::as_slice));
+        all.extend(theirs);
+    } else {
+        all.extend(theirs);
+        all.extend(items.iter().map(Vec::as_slice));
+    }
+    if chunk::pack(&all).len() != 1 {
+        return Ok(false);
+    }
+    let merged = chunk::encode(&all);
+    ctx.kv.put_owned(&keys::list_elem(key, other), merged)?;
+    ctx.kv.del(&keys::list_elem(key, seq))?;
+    m.len = m.len - old_n + items.len() as u64;
+    if rev && seq == m.head {
+        m.head = other;
+    } else if !rev && seq == m.tail {
+        m.tail = other;
+    }
+    Ok(true)
+}
+
 /// Removes up to `limit` elements equal to `v` (0: all), from the head or (`rev`) the
 /// tail of a chunked list; how many went.
 pub fn remove(
@@ -513,7 +558,11 @@ pub fn remove(
             if rev {
                 keep.reverse();
             }
-            store_chunk(ctx, key, m, seq, n, keep)?;
+            if !keep.is_empty() && merge_back(ctx, key, m, seq, n, &keep, rev)? {
+                // Merged into the chunk visited before it: nothing left at `seq`.
+            } else {
+                store_chunk(ctx, key, m, seq, n, keep)?;
+            }
         }
         if (limit != 0 && removed >= limit) || m.len == 0 {
             break;

@@ -657,3 +657,34 @@ fn versions_made_before_chunks_still_read_after_the_list_is_converted() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn lrem_merges_what_it_leaves_into_fewer_chunks() {
+    for (count, rev) in [("0", false), ("-1000", true)] {
+        let mut kv = MemKv::default();
+        let items: Vec<String> = (0..384)
+            .map(|i| {
+                if i % 4 == 0 {
+                    format!("k{i}")
+                } else {
+                    "drop".into()
+                }
+            })
+            .collect();
+        let mut args: Vec<&[u8]> = vec![b"RPUSH", b"l"];
+        args.extend(items.iter().map(|s| s.as_bytes()));
+        run(&mut kv, &args).unwrap();
+        let chunks = |kv: &MemKv| kv.map.keys().filter(|k| k[0] == keys::ELEM).count();
+        assert_eq!(chunks(&kv), 3);
+        assert_eq!(
+            ok(&mut kv, &format!("LREM l {count} drop")),
+            Reply::Int(288),
+            "{rev}"
+        );
+        assert_eq!(chunks(&kv), 1, "{rev}");
+        assert_eq!(ok(&mut kv, "CHECKKEY l list"), Reply::OK);
+        assert_eq!(ok(&mut kv, "LLEN l"), Reply::Int(96));
+        assert_eq!(ok(&mut kv, "LINDEX l 0"), bulk("k0"));
+        assert_eq!(ok(&mut kv, "LINDEX l -1"), bulk("k380"));
+    }
+}
