@@ -698,16 +698,68 @@ impl Gen {
                 }
                 a
             }
-            33..=34 => {
-                let mut a = vec![self.pick(&["LPOP", "RPOP"]), k];
-                if self.rng.chance(40) {
-                    a.push(self.pick(&["0", "1", "2", "5", "-1", "x"]));
+            33..=34 => match self.rng.below(5) {
+                0 => vec![
+                    "LMOVE".into(),
+                    k,
+                    self.key(),
+                    self.pick(&["LEFT", "right", "up"]),
+                    self.pick(&["left", "RIGHT"]),
+                ],
+                1 => vec!["RPOPLPUSH".into(), k, self.key()],
+                2 => {
+                    let keys = self.keys(2);
+                    let n = self.pick(&["0", "x"]);
+                    let n = if self.rng.chance(85) {
+                        keys.len().to_string()
+                    } else {
+                        n
+                    };
+                    let mut a = [vec!["LMPOP".into(), n], keys].concat();
+                    a.push(self.pick(&["LEFT", "right", "middle"]));
+                    if self.rng.chance(50) {
+                        a.push("COUNT".into());
+                        a.push(self.pick(&["1", "3", "0", "-1", "x"]));
+                    }
+                    a
                 }
-                a
-            }
-            35 => vec!["LRANGE".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
-            36 => vec!["LINDEX".into(), k, self.pick(INDEXES)],
-            37 => vec!["LLEN".into(), k],
+                _ => {
+                    let mut a = vec![self.pick(&["LPOP", "RPOP"]), k];
+                    if self.rng.chance(40) {
+                        a.push(self.pick(&["0", "1", "2", "5", "-1", "x"]));
+                    }
+                    if self.rng.chance(5) {
+                        a.push("1".into());
+                    }
+                    a
+                }
+            },
+            35 => match self.rng.below(3) {
+                0 => vec!["LTRIM".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
+                _ => vec!["LRANGE".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
+            },
+            36 => match self.rng.below(3) {
+                0 => {
+                    let mut a = vec!["LPOS".into(), k, self.value()];
+                    for _ in 0..self.rng.below(3) {
+                        a.push(self.pick(&["RANK", "COUNT", "MAXLEN", "FOO"]));
+                        a.push(self.pick(INDEXES));
+                    }
+                    a
+                }
+                _ => vec!["LINDEX".into(), k, self.pick(INDEXES)],
+            },
+            37 => match self.rng.below(3) {
+                0 => vec!["LREM".into(), k, self.pick(INDEXES), self.value()],
+                1 => vec![
+                    "LINSERT".into(),
+                    k,
+                    self.pick(&["BEFORE", "after", "x"]),
+                    self.value(),
+                    self.value(),
+                ],
+                _ => vec!["LLEN".into(), k],
+            },
             38 => vec!["LSET".into(), k, self.pick(INDEXES), self.value()],
             // sets
             39..=40 => {
@@ -979,6 +1031,87 @@ fn random_sequences_match_redis() {
         let x = scan_all(&mut a, &format!("{prefix}*"), "3").map(bulk_list);
         let y = scan_all(&mut b, &format!("{prefix}*"), "3").map(bulk_list);
         check(&pair, &what, &history, &scan, Cmp::Exact, x, y);
+    }
+}
+
+/// Lists long enough to span many chunks (and values large enough to sit alone in one),
+/// changed at both ends and in the middle, read back whole after every command.
+#[test]
+fn long_lists_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut rng = Rng::new(77);
+    let mut history = Vec::new();
+    let big = "b".repeat(5000);
+    let value = |rng: &mut Rng| -> String {
+        match rng.below(30) {
+            0 => big.clone(),
+            1 => "m".repeat(700),
+            _ => format!("v{}", rng.below(40)),
+        }
+    };
+    let mut push = vec!["RPUSH".to_string(), "ll".into()];
+    push.extend((0..600).map(|_| value(&mut rng)));
+    let cmds = vec![push];
+    let mut run = |c: Vec<String>, history: &mut Vec<Cmd>| {
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "long lists", history, &c, Cmp::Exact, x, y);
+        history.push(c);
+        let whole = cmd(&["LRANGE", "ll", "0", "-1"]);
+        let (x, y) = (a.call(&whole), b.call(&whole));
+        check(&pair, "long lists", history, &whole, Cmp::Exact, x, y);
+    };
+    for c in cmds {
+        run(c, &mut history);
+    }
+    for _ in 0..400 {
+        let i = (rng.below(700) as i64 - 350).to_string();
+        let j = (rng.below(700) as i64 - 350).to_string();
+        let v = value(&mut rng);
+        let w = value(&mut rng);
+        let c: Vec<String> = match rng.below(12) {
+            0 => vec!["LINSERT".into(), "ll".into(), "BEFORE".into(), v, w],
+            1 => vec!["LINSERT".into(), "ll".into(), "AFTER".into(), v, w],
+            2 => vec![
+                "LREM".into(),
+                "ll".into(),
+                (rng.below(5) as i64 - 2).to_string(),
+                v,
+            ],
+            3 => vec!["LSET".into(), "ll".into(), i, v],
+            4 => vec!["LINDEX".into(), "ll".into(), i],
+            5 => vec![
+                "LPOS".into(),
+                "ll".into(),
+                v,
+                "RANK".into(),
+                "-2".into(),
+                "COUNT".into(),
+                "0".into(),
+            ],
+            6 => vec!["LPOP".into(), "ll".into(), rng.below(30).to_string()],
+            7 => vec!["RPOP".into(), "ll".into(), rng.below(30).to_string()],
+            8 => vec![
+                "LMOVE".into(),
+                "ll".into(),
+                "ll".into(),
+                "LEFT".into(),
+                "RIGHT".into(),
+            ],
+            9 => {
+                let mut p = vec![
+                    if rng.below(2) == 0 { "LPUSH" } else { "RPUSH" }.to_string(),
+                    "ll".into(),
+                ];
+                p.extend((0..rng.below(60)).map(|_| value(&mut rng)));
+                p.push(w);
+                p
+            }
+            10 if rng.below(4) == 0 => vec!["LTRIM".into(), "ll".into(), "3".into(), "-4".into()],
+            _ => vec!["LRANGE".into(), "ll".into(), i, j],
+        };
+        run(c, &mut history);
     }
 }
 

@@ -106,6 +106,13 @@ pub static COMMANDS: &[Command] = &[
     cmd!("lindex", 3, false, cmd_list::lindex),
     cmd!("llen", 2, false, cmd_list::llen),
     cmd!("lset", 4, true, cmd_list::lset),
+    cmd!("lmove", 5, true, cmd_list::lmove),
+    cmd!("rpoplpush", 3, true, cmd_list::rpoplpush),
+    cmd!("lmpop", -4, true, cmd_list::lmpop),
+    cmd!("linsert", 5, true, cmd_list::linsert),
+    cmd!("lrem", 4, true, cmd_list::lrem),
+    cmd!("ltrim", 4, true, cmd_list::ltrim),
+    cmd!("lpos", -3, false, cmd_list::lpos),
     cmd!("lclear", 2, true, cmd_list::lclear),
     // sets
     cmd!("sadd", -3, true, cmd_set::sadd),

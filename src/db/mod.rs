@@ -30,6 +30,8 @@ pub mod glob;
 pub mod keys;
 pub mod kv;
 pub mod ld;
+pub mod list;
+pub mod list_chunk;
 pub mod num;
 pub mod prolly;
 pub mod rng;
