@@ -12,7 +12,7 @@ use super::kv::Kv;
 use super::typed::{self, Values};
 use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
-    cmd_string, cmd_zset,
+    cmd_stream, cmd_string, cmd_zset,
 };
 
 /// What a command returns.
@@ -114,6 +114,16 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zremrangebyscore", 4, true, cmd_zset::zremrangebyscore),
     cmd!("zincrby", 4, true, cmd_zset::zincrby),
     cmd!("zclear", 2, true, cmd_zset::zclear),
+    // streams
+    cmd!("xadd", -5, true, cmd_stream::xadd),
+    cmd!("xrange", -4, false, cmd_stream::xrange),
+    cmd!("xrevrange", -4, false, cmd_stream::xrevrange),
+    cmd!("xlen", 2, false, cmd_stream::xlen),
+    cmd!("xdel", -3, true, cmd_stream::xdel),
+    cmd!("xtrim", -4, true, cmd_stream::xtrim),
+    cmd!("xread", -4, false, cmd_stream::xread),
+    cmd!("xsetid", -3, true, cmd_stream::xsetid),
+    cmd!("xinfo", -2, false, cmd_stream::xinfo),
     // Leither's sequence
     cmd!("zaddwithseq", -3, true, cmd_seq::zaddwithseq),
     cmd!("getlastseq", 1, false, cmd_seq::getlastseq),
