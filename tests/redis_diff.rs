@@ -30,8 +30,9 @@
 //! connection keeps working; inline commands and quoting; empty requests),
 //! `expiry_matches_redis` (TTL/PTTL, short PEXPIRE then EXISTS), `scan_matches_redis`, and
 //! `number_rules_match_redis`, which needs no node: it checks `leither::db::num` (integer,
-//! float and score-bound parsing, `%.17g` replies) against redis-server alone. About 2 s
-//! against redis-server.
+//! float and score-bound parsing, `%.17g` replies) against redis-server alone;
+//! `streams_match_redis` (3000 random stream commands with explicit IDs: XADD with trimming,
+//! XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID). About 2 s against redis-server.
 #![cfg(feature = "resp")]
 
 mod common;
@@ -1303,4 +1304,156 @@ fn number_rules_match_redis() {
         strings.len(),
         failures.join("\n")
     );
+}
+
+/// A random stream ID argument over a small range, so commands meet existing entries: `MS`,
+/// `MS-SEQ`, and now and then a bad one.
+fn stream_id(r: &mut Rng) -> String {
+    match r.below(40) {
+        0..=3 => format!("{}", 1 + r.below(40)),
+        4..=6 => r.pick(&["0-0", "x", "1-x"]).into(),
+        7 => "18446744073709551615-18446744073709551615".into(),
+        _ => format!("{}-{}", 1 + r.below(40), r.below(3)),
+    }
+}
+
+/// A range end for XRANGE/XREVRANGE: an ID, `-`, `+`, or an exclusive `(ID`.
+fn stream_bound(r: &mut Rng) -> String {
+    match r.below(6) {
+        0 => "-".into(),
+        1 => "+".into(),
+        2 => format!("({}", stream_id(r)),
+        _ => stream_id(r),
+    }
+}
+
+#[test]
+fn streams_match_redis() {
+    // XADD with explicit IDs (and `MS-*`), trimming (exact and `~`, which drops whole nodes
+    // of 100 entries in both), XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID, on three
+    // stream keys and a string: every reply must be the same as redis-server's.
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(17);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let (sa, sb) = (
+        a.call(&cmd(&["SET", "x:str", "v"])),
+        b.call(&cmd(&["SET", "x:str", "v"])),
+    );
+    check(
+        &pair,
+        "streams",
+        &history,
+        &cmd(&["SET"]),
+        Cmp::Exact,
+        sa,
+        sb,
+    );
+    for _ in 0..3000 {
+        let k = r.pick(&["x:a", "x:a", "x:b", "x:c", "x:str"]).to_string();
+        let mut c: Vec<String> = match r.below(12) {
+            0..=3 => {
+                let mut c = vec!["XADD".into(), k];
+                if r.chance(10) {
+                    c.push("NOMKSTREAM".into());
+                }
+                if r.chance(25) {
+                    let approx = r.pick(&["", "=", "~"]);
+                    if r.chance(50) {
+                        c.push("MAXLEN".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(r.pick(&["0", "1", "3", "10", "-1", "x"]).into());
+                    } else {
+                        c.push("MINID".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(stream_id(&mut r));
+                    }
+                    if r.chance(20) {
+                        c.push("LIMIT".into());
+                        c.push(r.pick(&["0", "1", "5", "-1"]).into());
+                    }
+                }
+                c.push(if r.chance(15) {
+                    format!("{}-*", 1 + r.below(40))
+                } else {
+                    stream_id(&mut r)
+                });
+                for _ in 0..1 + r.below(2) {
+                    c.push(r.pick(&["f", "g", "h"]).into());
+                    c.push(r.pick(VALUES).into());
+                }
+                if r.chance(5) {
+                    c.pop();
+                }
+                c
+            }
+            4..=5 => {
+                let mut c = vec![r.pick(&["XRANGE", "XREVRANGE"]).to_string(), k];
+                c.push(stream_bound(&mut r));
+                c.push(stream_bound(&mut r));
+                if r.chance(30) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["0", "1", "2", "-1", "x"]).into());
+                }
+                c
+            }
+            6 => vec!["XLEN".into(), k],
+            7 => {
+                let mut c = vec!["XDEL".into(), k];
+                for _ in 0..1 + r.below(3) {
+                    c.push(stream_id(&mut r));
+                }
+                c
+            }
+            8 => {
+                let mut c = vec!["XTRIM".into(), k];
+                c.push(r.pick(&["MAXLEN", "MINID"]).into());
+                if r.chance(50) {
+                    c.push(r.pick(&["=", "~"]).into());
+                }
+                c.push(if c[2] == "MAXLEN" {
+                    r.pick(&["0", "2", "5", "x"]).into()
+                } else {
+                    stream_id(&mut r)
+                });
+                c
+            }
+            9 => {
+                let mut c = vec!["XREAD".into()];
+                if r.chance(50) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["1", "2", "0", "-1"]).into());
+                }
+                c.push("STREAMS".into());
+                let other = r.pick(&["x:a", "x:b", "x:none"]).to_string();
+                c.extend([k, other, stream_id(&mut r), stream_id(&mut r)]);
+                c
+            }
+            10 => vec!["XSETID".into(), k, stream_id(&mut r)],
+            _ => vec![r.pick(&["TYPE", "EXISTS"]).into(), k],
+        };
+        if r.chance(5) {
+            c = vec![r.pick(&["DEL", "XLEN"]).into(), c[1].clone()];
+        }
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("streams #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
+    }
+    for k in ["x:a", "x:b", "x:c"] {
+        let c = cmd(&["XRANGE", k, "-", "+"]);
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+    }
 }

@@ -687,14 +687,14 @@ pub fn xlen(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 
 /// `XDEL key ID...`: entries removed.
 pub fn xdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let ids = a[2..]
-        .iter()
-        .map(|b| strict_id(b))
-        .collect::<Result<Vec<_>, _>>()?;
     let key = a[1];
     let Some(mut s) = load(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
+    let ids = a[2..]
+        .iter()
+        .map(|b| strict_id(b))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut n = 0;
     for id in ids {
         if let Some(v) = ctx.kv.get(&entry_key(key, id))? {
@@ -721,12 +721,12 @@ fn range_end(b: &[u8], missing_seq: u64) -> Result<(Id, bool), DbError> {
 fn xrange_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], rev: bool) -> CmdResult {
     let (sa, ea) = if rev { (a[3], a[2]) } else { (a[2], a[3]) };
     let (mut start, sx) = range_end(sa, 0)?;
-    let (mut end, ex) = range_end(ea, u64::MAX)?;
     if sx {
         start = start
             .incr()
             .ok_or_else(|| err("invalid start ID for the interval"))?;
     }
+    let (mut end, ex) = range_end(ea, u64::MAX)?;
     if ex {
         end = end
             .decr()
@@ -871,11 +871,6 @@ pub fn xsetid(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let Some(mut s) = load(ctx, a[1])? else {
         return Err(DbError::NoSuchKey);
     };
-    if id < s.state.max_del {
-        return Err(err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
-    }
     if s.meta.len > 0 {
         if edge(ctx, a[1], true)?.is_some_and(|top| id < top) {
             return Err(err(
