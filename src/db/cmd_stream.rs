@@ -1,5 +1,6 @@
 //! Streams: `XADD XRANGE XREVRANGE XLEN XDEL XTRIM XREAD XSETID XINFO`, with Redis 7.0's
-//! arguments, replies and errors (docs/db.md, "Streams").
+//! arguments, replies and errors (docs/db.md, "Streams"); consumer groups are
+//! `cmd_stream_group.rs`.
 //!
 //! Layout under the key's element space `e LEN KEY` (the meta entry's count is the number
 //! of entries, `XLEN`):
@@ -18,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::engine::{CmdResult, Ctx, bounded, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta};
-use super::{DbError, MAX_VALUE, Reply};
+use super::{DbError, MAX_VALUE, Reply, cmd_stream_group};
 
 /// Entries a node holds by default, as Redis's `stream-node-max-entries`.
 pub const NODE_MAX: u64 = 100;
@@ -249,7 +250,7 @@ fn sub_key(key: &[u8], sub: u8, id: Id) -> Vec<u8> {
     keys::elem(key, &s)
 }
 
-fn entry_key(key: &[u8], id: Id) -> Vec<u8> {
+pub(super) fn entry_key(key: &[u8], id: Id) -> Vec<u8> {
     sub_key(key, SUB_ENTRY, id)
 }
 
@@ -268,6 +269,17 @@ pub struct Stream {
     /// The state entry.
     pub state: State,
     old_expire: u64,
+}
+
+impl Stream {
+    /// A new, empty stream.
+    pub fn empty() -> Stream {
+        Stream {
+            meta: Meta::new(Kind::Stream),
+            state: State::default(),
+            old_expire: 0,
+        }
+    }
 }
 
 /// The stream at `key`, `None` if absent; another type is `WRONGTYPE`.
@@ -294,7 +306,7 @@ pub fn save(ctx: &mut Ctx<'_>, key: &[u8], s: &Stream) -> Result<(), DbError> {
 
 /// Visits entries with IDs in `from..=to` (descending when `rev`): `f` gets the ID and the
 /// stored value (node ID, then fields), returns false to stop.
-fn visit(
+pub(super) fn visit(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     from: Id,
@@ -332,7 +344,7 @@ fn fields(v: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// An entry as Redis replies it: `[id, [field, value, ...]]`.
-fn entry_reply(ctx: &Ctx<'_>, id: Id, v: &[u8]) -> Reply {
+pub(super) fn entry_reply(ctx: &Ctx<'_>, id: Id, v: &[u8]) -> Reply {
     let items = fields(v)
         .into_iter()
         .enumerate()
@@ -365,7 +377,7 @@ pub fn range(
 }
 
 /// The first (or last, `rev`) live entry's ID.
-fn edge(ctx: &mut Ctx<'_>, key: &[u8], rev: bool) -> Result<Option<Id>, DbError> {
+pub(super) fn edge(ctx: &mut Ctx<'_>, key: &[u8], rev: bool) -> Result<Option<Id>, DbError> {
     let mut out = None;
     visit(ctx, key, Id::MIN, Id::MAX, rev, &mut |id, _| {
         out = Some(id);
@@ -486,7 +498,7 @@ fn trim(ctx: &mut Ctx<'_>, key: &[u8], s: &mut Stream, t: &Trim) -> Result<u64, 
     Ok(deleted)
 }
 
-fn err(m: &str) -> DbError {
+pub(super) fn err(m: &str) -> DbError {
     DbError::Other(m.into())
 }
 
@@ -595,11 +607,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let mut s = match load(ctx, key)? {
         Some(s) => s,
         None if nomk => return Ok(Reply::Nil),
-        None => Stream {
-            meta: Meta::new(Kind::Stream),
-            state: State::default(),
-            old_expire: 0,
-        },
+        None => Stream::empty(),
     };
     let last = s.state.last;
     if last == Id::MAX {
@@ -710,7 +718,7 @@ pub fn xdel(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 }
 
 /// A range end: `(ID` excludes it (strict), else `ID`, `-`, `+`.
-fn range_end(b: &[u8], missing_seq: u64) -> Result<(Id, bool), DbError> {
+pub(super) fn range_end(b: &[u8], missing_seq: u64) -> Result<(Id, bool), DbError> {
     if b.len() > 1 && b[0] == b'(' {
         Ok((parse_id(&b[1..], missing_seq, true, false)?.0, true))
     } else {
@@ -768,11 +776,26 @@ pub fn xrevrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     xrange_generic(ctx, a, true)
 }
 
-/// `XREAD [COUNT n] [BLOCK ms] STREAMS key... ID...`. `BLOCK` is accepted and answered as
-/// without it (the connection layer does not park stream readers yet).
-pub fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let mut count = 0u64;
-    let mut streams = 0;
+/// The options of `XREAD` and `XREADGROUP`.
+pub(super) struct ReadArgs<'a> {
+    /// `COUNT` (0 = all).
+    pub count: u64,
+    /// `NOACK` (XREADGROUP).
+    pub noack: bool,
+    /// `GROUP group consumer` (XREADGROUP).
+    pub group: Option<(&'a [u8], &'a [u8])>,
+    /// Index of the first key after `STREAMS`.
+    pub streams: usize,
+}
+
+/// Parses `XREAD`'s (`group` false) or `XREADGROUP`'s options, as Redis does.
+pub(super) fn parse_read<'a>(a: &[&'a [u8]], group: bool) -> Result<ReadArgs<'a>, DbError> {
+    let mut r = ReadArgs {
+        count: 0,
+        noack: false,
+        group: None,
+        streams: 0,
+    };
     let mut i = 1;
     while i < a.len() {
         let more = a.len() - 1 - i;
@@ -785,31 +808,51 @@ pub fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
             }
             i += 2;
         } else if is(o, "count") && more > 0 {
-            count = int_arg(a[i + 1])?.max(0) as u64;
+            r.count = int_arg(a[i + 1])?.max(0) as u64;
             i += 2;
         } else if is(o, "streams") && more > 0 {
-            streams = i + 1;
-            if !(a.len() - streams).is_multiple_of(2) {
-                return Err(err(
-                    "Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.",
-                ));
+            r.streams = i + 1;
+            if !(a.len() - r.streams).is_multiple_of(2) {
+                return Err(err(if group {
+                    "Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified."
+                } else {
+                    "Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."
+                }));
             }
             break;
         } else if is(o, "group") && more >= 2 {
-            return Err(err(
-                "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group {
+                return Err(err(
+                    "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            r.group = Some((a[i + 1], a[i + 2]));
+            i += 3;
         } else if is(o, "noack") {
-            return Err(err(
-                "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group {
+                return Err(err(
+                    "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            r.noack = true;
+            i += 1;
         } else {
             return Err(DbError::Syntax);
         }
     }
-    if streams == 0 {
+    if r.streams == 0 {
         return Err(DbError::Syntax);
     }
+    if group && r.group.is_none() {
+        return Err(err("Missing GROUP option for XREADGROUP"));
+    }
+    Ok(r)
+}
+
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS key... ID...`. `BLOCK` is accepted and answered as
+/// without it (the connection layer does not park stream readers yet).
+pub fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let ReadArgs { count, streams, .. } = parse_read(a, false)?;
     let n = (a.len() - streams) / 2;
     let mut after = Vec::with_capacity(n);
     for j in 0..n {
@@ -904,6 +947,10 @@ pub fn xinfo(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         return Ok(Reply::Array(
             [
                 "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CONSUMERS <key> <groupname>",
+                "    Show consumers of <groupname>.",
+                "GROUPS <key>",
+                "    Show the stream consumer groups.",
                 "STREAM <key> [FULL [COUNT <count>]",
                 "    Show information about the stream.",
                 "HELP",
@@ -913,6 +960,18 @@ pub fn xinfo(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
             .map(|s| Reply::Status(s))
             .collect(),
         ));
+    }
+    if is(sub, "groups") {
+        if a.len() != 3 {
+            return Err(DbError::Arity("xinfo|groups".into()));
+        }
+        return cmd_stream_group::xinfo_groups(ctx, a[2]);
+    }
+    if is(sub, "consumers") {
+        if a.len() != 4 {
+            return Err(DbError::Arity("xinfo|consumers".into()));
+        }
+        return cmd_stream_group::xinfo_consumers(ctx, a[2], a[3]);
     }
     if !is(sub, "stream") {
         return Err(err(&format!(
@@ -975,10 +1034,10 @@ pub fn xinfo(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
             count,
         )?));
         m.push(Reply::text("groups"));
-        m.push(Reply::Array(Vec::new()));
+        m.push(cmd_stream_group::full_groups(ctx, key, &s, count)?);
     } else {
         m.push(Reply::text("groups"));
-        m.push(Reply::Int(0));
+        m.push(Reply::Int(cmd_stream_group::groups(ctx, key)?.len() as i64));
         for rev in [false, true] {
             m.push(Reply::text(if rev { "last-entry" } else { "first-entry" }));
             let e = range(ctx, key, Id::MIN, Id::MAX, rev, 1)?;

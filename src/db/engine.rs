@@ -12,7 +12,7 @@ use super::kv::Kv;
 use super::typed::{self, Values};
 use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
-    cmd_stream, cmd_string, cmd_zset,
+    cmd_stream, cmd_stream_group, cmd_string, cmd_zset,
 };
 
 /// What a command returns.
@@ -124,6 +124,12 @@ pub static COMMANDS: &[Command] = &[
     cmd!("xread", -4, false, cmd_stream::xread),
     cmd!("xsetid", -3, true, cmd_stream::xsetid),
     cmd!("xinfo", -2, false, cmd_stream::xinfo),
+    cmd!("xgroup", -2, true, cmd_stream_group::xgroup),
+    cmd!("xreadgroup", -7, true, cmd_stream_group::xreadgroup),
+    cmd!("xack", -4, true, cmd_stream_group::xack),
+    cmd!("xpending", -3, false, cmd_stream_group::xpending),
+    cmd!("xclaim", -6, true, cmd_stream_group::xclaim),
+    cmd!("xautoclaim", -6, true, cmd_stream_group::xautoclaim),
     // Leither's sequence
     cmd!("zaddwithseq", -3, true, cmd_seq::zaddwithseq),
     cmd!("getlastseq", 1, false, cmd_seq::getlastseq),

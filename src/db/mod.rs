@@ -15,6 +15,7 @@ pub mod cmd_list;
 pub mod cmd_seq;
 pub mod cmd_set;
 pub mod cmd_stream;
+pub mod cmd_stream_group;
 pub mod cmd_string;
 pub mod cmd_zset;
 pub mod cur;
