@@ -17,8 +17,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::cmd_stream_group::xreadgroup;
 use super::engine::{CmdResult, Ctx, bounded, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta};
+use super::kv::Kv;
 use super::{DbError, MAX_VALUE, Reply, cmd_stream_group};
 
 /// Entries a node holds by default, as Redis's `stream-node-max-entries`.
@@ -786,6 +788,8 @@ pub(super) struct ReadArgs<'a> {
     pub group: Option<(&'a [u8], &'a [u8])>,
     /// Index of the first key after `STREAMS`.
     pub streams: usize,
+    /// Index of `BLOCK`, when given.
+    pub block: Option<usize>,
 }
 
 /// Parses `XREAD`'s (`group` false) or `XREADGROUP`'s options, as Redis does.
@@ -795,6 +799,7 @@ pub(super) fn parse_read<'a>(a: &[&'a [u8]], group: bool) -> Result<ReadArgs<'a>
         noack: false,
         group: None,
         streams: 0,
+        block: None,
     };
     let mut i = 1;
     while i < a.len() {
@@ -806,6 +811,7 @@ pub(super) fn parse_read<'a>(a: &[&'a [u8]], group: bool) -> Result<ReadArgs<'a>
             if ms < 0 {
                 return Err(err("timeout is negative"));
             }
+            r.block = Some(i);
             i += 2;
         } else if is(o, "count") && more > 0 {
             r.count = int_arg(a[i + 1])?.max(0) as u64;
@@ -1045,6 +1051,123 @@ pub fn xinfo(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         }
     }
     Ok(Reply::Map(m))
+}
+
+/// How a blocking `XREAD`/`XREADGROUP` waits, for the connection layer's registry of
+/// blocked clients: run the command as usual; if it answered nil and [`StreamWait::of`]
+/// gives a plan, park the client on `keys` and call [`StreamWait::serve`] after each write
+/// to one of them until it answers (or `timeout_ms` passes: then nil).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamWait {
+    /// The stream keys it waits on (duplicates dropped).
+    pub keys: Vec<Vec<u8>>,
+    /// Milliseconds to wait; 0 = for ever.
+    pub timeout_ms: u64,
+    /// The command that serves it: the same without `BLOCK`, each `$` replaced by that
+    /// stream's last ID when it blocked.
+    pub args: Vec<Vec<u8>>,
+    group: bool,
+}
+
+impl StreamWait {
+    /// The plan for `args` (`XREAD`/`XREADGROUP`, already run and answered nil), or `None`
+    /// when it does not block: no `BLOCK`, or `XREADGROUP` with an ID other than `>` (Redis
+    /// serves those at once).
+    pub fn of(kv: &mut dyn Kv, now: u64, args: &[&[u8]]) -> Result<Option<StreamWait>, DbError> {
+        let group = args.first().is_some_and(|n| is(n, "xreadgroup"));
+        let r = parse_read(args, group)?;
+        let Some(b) = r.block else {
+            return Ok(None);
+        };
+        let timeout_ms = int_arg(args[b + 1])?.max(0) as u64;
+        let n = (args.len() - r.streams) / 2;
+        let mut ctx = Ctx {
+            kv,
+            now,
+            values: super::typed::Values::Plain,
+        };
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+        for (i, a) in args[..r.streams + n].iter().enumerate() {
+            if i != b && i != b + 1 {
+                out.push(a.to_vec());
+            }
+        }
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for j in 0..n {
+            let (key, id) = (args[r.streams + j], args[r.streams + n + j]);
+            if group && id != b">" {
+                return Ok(None);
+            }
+            out.push(if id == b"$" {
+                let last = match load(&mut ctx, key) {
+                    Ok(s) => s.map_or(Id::MIN, |s| s.state.last),
+                    Err(_) => Id::MIN,
+                };
+                last.text()
+            } else {
+                id.to_vec()
+            });
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_vec());
+            }
+        }
+        Ok(Some(StreamWait {
+            keys,
+            timeout_ms,
+            args: out,
+            group,
+        }))
+    }
+
+    /// Serves the waiter after a write: `Ok(None)` while there is still nothing for it.
+    /// An `XREAD` waiter skips keys that hold another type for now; an `XREADGROUP` waiter
+    /// gets Redis's errors when its stream or group went away.
+    pub fn serve(&self, kv: &mut dyn Kv, now: u64) -> Result<Option<Reply>, DbError> {
+        let mut ctx = Ctx {
+            kv,
+            now,
+            values: super::typed::Values::Plain,
+        };
+        let r = parse_read(
+            &self.args.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            self.group,
+        )?;
+        let n = (self.args.len() - r.streams) / 2;
+        let mut args: Vec<&[u8]> = self.args[..r.streams].iter().map(Vec::as_slice).collect();
+        let (mut ks, mut ids) = (Vec::new(), Vec::new());
+        for j in 0..n {
+            let key = self.args[r.streams + j].as_slice();
+            let live = matches!(ctx.typed(key, Kind::Stream), Ok(Some(_)));
+            if self.group {
+                if !live {
+                    return Err(DbError::Unknown(
+                        "UNBLOCKED the stream key no longer exists".into(),
+                    ));
+                }
+                let g = r.group.map(|(g, _)| g).unwrap_or_default();
+                if cmd_stream_group::group(&mut ctx, key, g)?.is_none() {
+                    return Err(DbError::Unknown(
+                        "NOGROUP the consumer group this client was blocked on no longer exists"
+                            .into(),
+                    ));
+                }
+            } else if !live {
+                continue;
+            }
+            ks.push(key);
+            ids.push(self.args[r.streams + n + j].as_slice());
+        }
+        if ks.is_empty() {
+            return Ok(None);
+        }
+        args.extend(ks);
+        args.extend(ids);
+        let run = if self.group { xreadgroup } else { xread };
+        match run(&mut ctx, &args)? {
+            Reply::NilArray => Ok(None),
+            reply => Ok(Some(reply)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -582,6 +582,7 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         noack,
         group: named,
         streams,
+        ..
     } = parse_read(a, true)?;
     let (g, cname) = named.ok_or(DbError::Syntax)?;
     let n = (a.len() - streams) / 2;

@@ -432,3 +432,76 @@ fn streams_are_keys() {
     assert_eq!(ok(&mut kv, "DEL s"), Reply::Int(1));
     assert!(kv.map.is_empty(), "DEL leaves nothing");
 }
+
+fn args(line: &str) -> Vec<&[u8]> {
+    line.split(' ').map(str::as_bytes).collect()
+}
+
+#[test]
+fn blocking_reads_have_a_plan_that_serves_them() {
+    use super::StreamWait;
+    let mut kv = MemKv::default();
+    ok(&mut kv, "XADD a 5 f 1");
+    // Without BLOCK, or XREADGROUP with a history ID: no waiting.
+    assert_eq!(
+        StreamWait::of(&mut kv, 1000, &args("XREAD STREAMS a $")).unwrap(),
+        None
+    );
+    ok(&mut kv, "XGROUP CREATE a g $");
+    let hist = args("XREADGROUP GROUP g c BLOCK 0 STREAMS a 0");
+    assert_eq!(StreamWait::of(&mut kv, 1000, &hist).unwrap(), None);
+    // `$` is fixed to the last ID when blocking; BLOCK goes.
+    let w = StreamWait::of(
+        &mut kv,
+        1000,
+        &args("XREAD COUNT 5 BLOCK 250 STREAMS a b a $ 0 $"),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(w.timeout_ms, 250);
+    assert_eq!(w.keys, vec![b"a".to_vec(), b"b".to_vec()]);
+    let shown: Vec<String> = w
+        .args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into())
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "XREAD", "COUNT", "5", "STREAMS", "a", "b", "a", "5-0", "0", "5-0"
+        ]
+    );
+    assert_eq!(w.serve(&mut kv, 1000).unwrap(), None);
+    // Another type on a key: skipped until it is a stream again.
+    ok(&mut kv, "SET b x");
+    assert_eq!(w.serve(&mut kv, 1000).unwrap(), None);
+    ok(&mut kv, "XADD a 6 f 2");
+    let r = w.serve(&mut kv, 1000).unwrap().unwrap();
+    assert_eq!(r.into_items().map(|v| v.len()), Some(2), "a twice");
+    // XREADGROUP: served by new entries; errors when the stream or group goes.
+    let g = StreamWait::of(
+        &mut kv,
+        1000,
+        &args("XREADGROUP GROUP g c BLOCK 0 STREAMS a >"),
+    )
+    .unwrap()
+    .unwrap();
+    let first = g.serve(&mut kv, 1000).unwrap().unwrap();
+    assert_eq!(
+        ids(first.into_items().unwrap()[0].clone().into_items().unwrap()[1].clone()),
+        ["6-0"]
+    );
+    assert_eq!(g.serve(&mut kv, 1000).unwrap(), None);
+    ok(&mut kv, "XGROUP DESTROY a g");
+    assert!(
+        g.serve(&mut kv, 1000)
+            .unwrap_err()
+            .to_string()
+            .starts_with("NOGROUP")
+    );
+    ok(&mut kv, "DEL a");
+    assert_eq!(
+        g.serve(&mut kv, 1000).unwrap_err().to_string(),
+        "UNBLOCKED the stream key no longer exists"
+    );
+}
