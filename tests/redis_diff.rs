@@ -32,7 +32,8 @@
 //! `number_rules_match_redis`, which needs no node: it checks `leither::db::num` (integer,
 //! float and score-bound parsing, `%.17g` replies) against redis-server alone;
 //! `streams_match_redis` (3000 random stream commands with explicit IDs: XADD with trimming,
-//! XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID). About 2 s against redis-server.
+//! XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID) and `stream_groups_match_redis` (3000
+//! consumer-group commands whose replies hold no times). About 3 s against redis-server.
 #![cfg(feature = "resp")]
 
 mod common;
@@ -1455,5 +1456,143 @@ fn streams_match_redis() {
         let c = cmd(&["XRANGE", k, "-", "+"]);
         let (x, y) = (a.call(&c), b.call(&c));
         check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+    }
+}
+
+#[test]
+fn stream_groups_match_redis() {
+    // Consumer groups on two streams with explicit IDs: XGROUP (all subcommands), XADD, XDEL,
+    // XREADGROUP (new entries and history, NOACK), XACK, XPENDING's summary, XCLAIM and
+    // XAUTOCLAIM with min-idle-time 0, XINFO GROUPS (the forms whose replies hold no times).
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(29);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let mut next_ms = [1u64, 1];
+    for _ in 0..3000 {
+        let ki = r.below(2);
+        let k = ["y:a", "y:b"][ki].to_string();
+        let g = r.pick(&["g1", "g1", "g2", "nog"]).to_string();
+        let c = r.pick(&["c1", "c2", "c3"]).to_string();
+        let id = |r: &mut Rng| stream_id(r);
+        let c: Vec<String> = match r.below(16) {
+            0..=3 => {
+                next_ms[ki] += 1 + r.below(2) as u64;
+                vec![
+                    "XADD".into(),
+                    k,
+                    format!("{}-{}", next_ms[ki], r.below(2)),
+                    "f".into(),
+                    r.pick(VALUES).into(),
+                ]
+            }
+            4 => {
+                let mut v = vec!["XGROUP".into(), "CREATE".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "3", "x"]).into());
+                if r.chance(50) {
+                    v.push("MKSTREAM".into());
+                }
+                if r.chance(20) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "2", "-1", "-5"]).into());
+                }
+                v
+            }
+            5 => {
+                let mut v = vec!["XGROUP".into(), "SETID".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "5", "+"]).into());
+                if r.chance(30) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "3", "-1"]).into());
+                }
+                v
+            }
+            6 => {
+                let sub = r.pick(&["DESTROY", "CREATECONSUMER", "DELCONSUMER"]);
+                let mut v = vec!["XGROUP".into(), sub.into(), k, g];
+                if sub != "DESTROY" {
+                    v.push(c);
+                } else if !r.chance(10) {
+                    // DESTROY is rare: groups should live a while.
+                    v = vec!["XINFO".into(), "GROUPS".into(), v[2].clone()];
+                }
+                v
+            }
+            7..=9 => {
+                let mut v = vec!["XREADGROUP".into(), "GROUP".into(), g, c];
+                if r.chance(50) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "0"]).into());
+                }
+                if r.chance(15) {
+                    v.push("NOACK".into());
+                }
+                v.push("STREAMS".into());
+                v.push(k);
+                v.push(if r.chance(70) {
+                    ">".into()
+                } else {
+                    r.pick(&["0", "3", "$"]).into()
+                });
+                v
+            }
+            10 => {
+                let mut v = vec!["XACK".into(), k, g];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                v
+            }
+            11 => vec!["XPENDING".into(), k, g],
+            12 => {
+                let mut v = vec!["XCLAIM".into(), k, g, c, "0".into()];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                if r.chance(50) {
+                    v.push("JUSTID".into());
+                }
+                if r.chance(20) {
+                    v.push("FORCE".into());
+                }
+                if r.chance(20) {
+                    v.push("RETRYCOUNT".into());
+                    v.push("3".into());
+                }
+                v
+            }
+            13 => {
+                let mut v = vec!["XAUTOCLAIM".into(), k, g, c, "0".into(), id(&mut r)];
+                if r.chance(60) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "5", "0"]).into());
+                }
+                if r.chance(40) {
+                    v.push("JUSTID".into());
+                }
+                v
+            }
+            14 => {
+                let mut v = vec!["XDEL".into(), k];
+                v.push(format!(
+                    "{}-{}",
+                    1 + r.below(next_ms[ki] as usize),
+                    r.below(2)
+                ));
+                v
+            }
+            _ => vec!["XINFO".into(), "GROUPS".into(), k],
+        };
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("groups #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "stream groups", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
     }
 }
