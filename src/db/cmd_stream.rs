@@ -370,8 +370,33 @@ pub fn range(
     rev: bool,
     count: u64,
 ) -> Result<Vec<Reply>, DbError> {
+    let mut unbounded = usize::MAX;
+    range_within(ctx, key, from, to, rev, count, &mut unbounded)
+}
+
+/// The most entry bytes one `XREAD`/`XREADGROUP` gathers: it may name a stream many times
+/// over (`XREAD STREAMS s s s ... 0 0 0`), and a short request must not make the one
+/// thread build gigabytes (the bound of `MGET`). Past it they answer fewer entries, as if
+/// `COUNT` had said so; the rest come with the next read.
+pub const MAX_GATHER: usize = 64 << 20;
+
+/// Like [`range`], taking the stored bytes it reads from `budget` and stopping before the
+/// entry that would overdraw it.
+pub(super) fn range_within(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    from: Id,
+    to: Id,
+    rev: bool,
+    count: u64,
+    budget: &mut usize,
+) -> Result<Vec<Reply>, DbError> {
     let mut raw = Vec::new();
     visit(ctx, key, from, to, rev, &mut |id, v| {
+        let Some(left) = budget.checked_sub(v.len()) else {
+            return false;
+        };
+        *budget = left;
         raw.push((id, v.to_vec()));
         count == 0 || (raw.len() as u64) < count
     })?;
@@ -876,10 +901,11 @@ pub fn xread(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         });
     }
     let mut out = Vec::new();
+    let mut budget = MAX_GATHER;
     for (j, gt) in after.into_iter().enumerate() {
         let key = a[streams + j];
         let Some(from) = gt.incr() else { continue };
-        let items = range(ctx, key, from, Id::MAX, false, count)?;
+        let items = range_within(ctx, key, from, Id::MAX, false, count, &mut budget)?;
         if !items.is_empty() {
             out.push(Reply::Array(vec![
                 Reply::Bulk(key.to_vec()),

@@ -10,8 +10,8 @@
 //! - `q GLEN GROUP CLEN CONSUMER ID` -> empty: each consumer's own pending entries in order.
 
 use super::cmd_stream::{
-    Id, ReadArgs, Stream, edge, entry_key, entry_reply, err, load, parse_id, parse_read, range_end,
-    strict_id, visit,
+    Id, MAX_GATHER, ReadArgs, Stream, edge, entry_key, entry_reply, err, load, parse_id,
+    parse_read, range_end, strict_id, visit,
 };
 use super::engine::{CmdResult, Ctx, int_arg, is};
 use super::keys;
@@ -613,6 +613,7 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     }
     name_ok(cname)?;
     let mut out = Vec::new();
+    let mut budget = MAX_GATHER;
     for (j, gt) in after.into_iter().enumerate() {
         let key = a[streams + j];
         let (s, mut grp) = stream_and_group(ctx, key, g)?;
@@ -626,9 +627,20 @@ pub fn xreadgroup(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         let start = from.incr().unwrap_or(Id::MIN);
         touch_consumer(ctx, key, g, &mut grp, cname)?;
         let items = if gt.is_some() {
-            history(ctx, key, g, cname, start, count)?
+            history(ctx, key, g, cname, start, count, &mut budget)?
         } else {
-            deliver(ctx, key, g, &mut grp, &s, cname, start, count, noack)?
+            deliver(
+                ctx,
+                key,
+                g,
+                &mut grp,
+                &s,
+                cname,
+                start,
+                count,
+                noack,
+                &mut budget,
+            )?
         };
         put_group(ctx, key, g, &grp)?;
         out.push(Reply::Array(vec![
@@ -651,6 +663,7 @@ fn history(
     c: &[u8],
     start: Id,
     count: u64,
+    budget: &mut usize,
 ) -> Result<Vec<Reply>, DbError> {
     let max = if count == 0 {
         usize::MAX
@@ -662,6 +675,10 @@ fn history(
     for id in pending_ids(ctx, key, g, Some(c), start, Id::MAX, max)? {
         match ctx.kv.get(&entry_key(key, id))? {
             Some(v) => {
+                let Some(left) = budget.checked_sub(v.len()) else {
+                    break;
+                };
+                *budget = left;
                 out.push(entry_reply(ctx, id, &v));
                 if let Some(mut n) = nack(ctx, key, g, id)? {
                     n.time = now;
@@ -688,9 +705,14 @@ fn deliver(
     start: Id,
     count: u64,
     noack: bool,
+    budget: &mut usize,
 ) -> Result<Vec<Reply>, DbError> {
     let mut raw = Vec::new();
     visit(ctx, key, start, Id::MAX, false, &mut |id, v| {
+        let Some(left) = budget.checked_sub(v.len()) else {
+            return false;
+        };
+        *budget = left;
         raw.push((id, v.to_vec()));
         count == 0 || (raw.len() as u64) < count
     })?;

@@ -505,3 +505,35 @@ fn blocking_reads_have_a_plan_that_serves_them() {
         "UNBLOCKED the stream key no longer exists"
     );
 }
+
+#[test]
+fn xread_gathers_at_most_max_gather() {
+    use super::MAX_GATHER;
+    let mut kv = MemKv::default();
+    let big = "v".repeat(250_000);
+    for j in 1..=4 {
+        ok(&mut kv, &format!("XADD s {j} f {big}"));
+    }
+    // 80 times the same 1 MB stream: the reply stops near 64 MiB, the first copies whole.
+    let line = format!(
+        "XREAD STREAMS {} {}",
+        ["s"; 80].join(" "),
+        ["0"; 80].join(" ")
+    );
+    let r = ok(&mut kv, &line).into_items().unwrap();
+    let per: Vec<usize> = r
+        .iter()
+        .map(|x| {
+            x.clone().into_items().unwrap()[1]
+                .clone()
+                .into_items()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(per[0], 4);
+    let total: usize = per.iter().sum();
+    assert!(total * 250_000 <= MAX_GATHER, "{total} entries");
+    assert!(total >= MAX_GATHER / 250_100, "{total} entries");
+    assert!(per.len() < 80);
+}
