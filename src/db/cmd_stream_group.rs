@@ -956,6 +956,24 @@ pub fn xclaim(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         Some(t) if t >= 0 && t <= now => t as u64,
         _ => now as u64,
     };
+    if !justid {
+        // IDs may repeat: the entries this would answer must fit MGET's bound, checked
+        // before anything changes.
+        let mut total = 0usize;
+        for id in &ids {
+            let p = entry_key(key, *id);
+            ctx.kv.scan(&p, &keys::prefix_end(&p), false, &mut |_, v| {
+                total = total.saturating_add(v.len());
+                false
+            })?;
+            if total > MAX_GATHER {
+                return Err(err(&format!(
+                    "the entries XCLAIM would answer exceed {} MiB (the Mimei database's limit per command); use JUSTID",
+                    MAX_GATHER >> 20
+                )));
+            }
+        }
+    }
     let mut out = Vec::new();
     let mut seen = false;
     for id in ids {

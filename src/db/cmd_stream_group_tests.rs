@@ -406,3 +406,17 @@ fn read_counter_and_lag() {
     ok(&mut kv, "DEL s");
     assert!(kv.map.is_empty());
 }
+
+#[test]
+fn xclaim_answers_at_most_max_gather() {
+    let mut kv = MemKv::default();
+    ok(&mut kv, &format!("XADD s 1 f {}", "v".repeat(250_000)));
+    ok(&mut kv, "XGROUP CREATE s g 0");
+    ok(&mut kv, "XREADGROUP GROUP g a STREAMS s >");
+    let ids = ["1-0"; 300].join(" ");
+    let before = kv.map.clone();
+    assert!(fail(&mut kv, &format!("XCLAIM s g b 0 {ids}")).contains("use JUSTID"));
+    assert_eq!(kv.map, before, "nothing claimed");
+    let r = ok(&mut kv, &format!("XCLAIM s g b 0 {ids} JUSTID"));
+    assert_eq!(r.into_items().map(|v| v.len()), Some(300));
+}
