@@ -30,8 +30,10 @@
 //! connection keeps working; inline commands and quoting; empty requests),
 //! `expiry_matches_redis` (TTL/PTTL, short PEXPIRE then EXISTS), `scan_matches_redis`, and
 //! `number_rules_match_redis`, which needs no node: it checks `leither::db::num` (integer,
-//! float and score-bound parsing, `%.17g` replies) against redis-server alone. About 2 s
-//! against redis-server.
+//! float and score-bound parsing, `%.17g` replies) against redis-server alone;
+//! `streams_match_redis` (3000 random stream commands with explicit IDs: XADD with trimming,
+//! XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID) and `stream_groups_match_redis` (3000
+//! consumer-group commands whose replies hold no times). About 3 s against redis-server.
 #![cfg(feature = "resp")]
 
 mod common;
@@ -1877,5 +1879,295 @@ fn element_scans_match_redis() {
                 y,
             );
         }
+    }
+}
+
+/// A random stream ID argument over a small range, so commands meet existing entries: `MS`,
+/// `MS-SEQ`, and now and then a bad one.
+fn stream_id(r: &mut Rng) -> String {
+    match r.below(40) {
+        0..=3 => format!("{}", 1 + r.below(40)),
+        4..=6 => r.pick(&["0-0", "x", "1-x"]).into(),
+        7 => "18446744073709551615-18446744073709551615".into(),
+        _ => format!("{}-{}", 1 + r.below(40), r.below(3)),
+    }
+}
+
+/// A range end for XRANGE/XREVRANGE: an ID, `-`, `+`, or an exclusive `(ID`.
+fn stream_bound(r: &mut Rng) -> String {
+    match r.below(6) {
+        0 => "-".into(),
+        1 => "+".into(),
+        2 => format!("({}", stream_id(r)),
+        _ => stream_id(r),
+    }
+}
+
+#[test]
+fn streams_match_redis() {
+    // XADD with explicit IDs (and `MS-*`), trimming (exact and `~`, which drops whole nodes
+    // of 100 entries in both), XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID, on three
+    // stream keys and a string: every reply must be the same as redis-server's.
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(17);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let (sa, sb) = (
+        a.call(&cmd(&["SET", "x:str", "v"])),
+        b.call(&cmd(&["SET", "x:str", "v"])),
+    );
+    check(
+        &pair,
+        "streams",
+        &history,
+        &cmd(&["SET"]),
+        Cmp::Exact,
+        sa,
+        sb,
+    );
+    for _ in 0..3000 {
+        let k = r.pick(&["x:a", "x:a", "x:b", "x:c", "x:str"]).to_string();
+        let mut c: Vec<String> = match r.below(12) {
+            0..=3 => {
+                let mut c = vec!["XADD".into(), k];
+                if r.chance(10) {
+                    c.push("NOMKSTREAM".into());
+                }
+                if r.chance(25) {
+                    let approx = r.pick(&["", "=", "~"]);
+                    if r.chance(50) {
+                        c.push("MAXLEN".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(r.pick(&["0", "1", "3", "10", "-1", "x"]).into());
+                    } else {
+                        c.push("MINID".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(stream_id(&mut r));
+                    }
+                    if r.chance(20) {
+                        c.push("LIMIT".into());
+                        c.push(r.pick(&["0", "1", "5", "-1"]).into());
+                    }
+                }
+                c.push(if r.chance(15) {
+                    format!("{}-*", 1 + r.below(40))
+                } else {
+                    stream_id(&mut r)
+                });
+                for _ in 0..1 + r.below(2) {
+                    c.push(r.pick(&["f", "g", "h"]).into());
+                    c.push(r.pick(VALUES).into());
+                }
+                if r.chance(5) {
+                    c.pop();
+                }
+                c
+            }
+            4..=5 => {
+                let mut c = vec![r.pick(&["XRANGE", "XREVRANGE"]).to_string(), k];
+                c.push(stream_bound(&mut r));
+                c.push(stream_bound(&mut r));
+                if r.chance(30) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["0", "1", "2", "-1", "x"]).into());
+                }
+                c
+            }
+            6 => vec!["XLEN".into(), k],
+            7 => {
+                let mut c = vec!["XDEL".into(), k];
+                for _ in 0..1 + r.below(3) {
+                    c.push(stream_id(&mut r));
+                }
+                c
+            }
+            8 => {
+                let mut c = vec!["XTRIM".into(), k];
+                c.push(r.pick(&["MAXLEN", "MINID"]).into());
+                if r.chance(50) {
+                    c.push(r.pick(&["=", "~"]).into());
+                }
+                c.push(if c[2] == "MAXLEN" {
+                    r.pick(&["0", "2", "5", "x"]).into()
+                } else {
+                    stream_id(&mut r)
+                });
+                c
+            }
+            9 => {
+                let mut c = vec!["XREAD".into()];
+                if r.chance(50) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["1", "2", "0", "-1"]).into());
+                }
+                c.push("STREAMS".into());
+                let other = r.pick(&["x:a", "x:b", "x:none"]).to_string();
+                c.extend([k, other, stream_id(&mut r), stream_id(&mut r)]);
+                c
+            }
+            10 => vec!["XSETID".into(), k, stream_id(&mut r)],
+            _ => vec![r.pick(&["TYPE", "EXISTS"]).into(), k],
+        };
+        if r.chance(5) {
+            c = vec![r.pick(&["DEL", "XLEN"]).into(), c[1].clone()];
+        }
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("streams #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
+    }
+    for k in ["x:a", "x:b", "x:c"] {
+        let c = cmd(&["XRANGE", k, "-", "+"]);
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+    }
+}
+
+#[test]
+fn stream_groups_match_redis() {
+    // Consumer groups on two streams with explicit IDs: XGROUP (all subcommands), XADD, XDEL,
+    // XREADGROUP (new entries and history, NOACK), XACK, XPENDING's summary, XCLAIM and
+    // XAUTOCLAIM with min-idle-time 0, XINFO GROUPS (the forms whose replies hold no times).
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(29);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let mut next_ms = [1u64, 1];
+    for _ in 0..3000 {
+        let ki = r.below(2);
+        let k = ["y:a", "y:b"][ki].to_string();
+        let g = r.pick(&["g1", "g1", "g2", "nog"]).to_string();
+        let c = r.pick(&["c1", "c2", "c3"]).to_string();
+        let id = |r: &mut Rng| stream_id(r);
+        let c: Vec<String> = match r.below(16) {
+            0..=3 => {
+                next_ms[ki] += 1 + r.below(2) as u64;
+                vec![
+                    "XADD".into(),
+                    k,
+                    format!("{}-{}", next_ms[ki], r.below(2)),
+                    "f".into(),
+                    r.pick(VALUES).into(),
+                ]
+            }
+            4 => {
+                let mut v = vec!["XGROUP".into(), "CREATE".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "3", "x"]).into());
+                if r.chance(50) {
+                    v.push("MKSTREAM".into());
+                }
+                if r.chance(20) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "2", "-1", "-5"]).into());
+                }
+                v
+            }
+            5 => {
+                let mut v = vec!["XGROUP".into(), "SETID".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "5", "+"]).into());
+                if r.chance(30) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "3", "-1"]).into());
+                }
+                v
+            }
+            6 => {
+                let sub = r.pick(&["DESTROY", "CREATECONSUMER", "DELCONSUMER"]);
+                let mut v = vec!["XGROUP".into(), sub.into(), k, g];
+                if sub != "DESTROY" {
+                    v.push(c);
+                } else if !r.chance(10) {
+                    // DESTROY is rare: groups should live a while.
+                    v = vec!["XINFO".into(), "GROUPS".into(), v[2].clone()];
+                }
+                v
+            }
+            7..=9 => {
+                let mut v = vec!["XREADGROUP".into(), "GROUP".into(), g, c];
+                if r.chance(50) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "0"]).into());
+                }
+                if r.chance(15) {
+                    v.push("NOACK".into());
+                }
+                v.push("STREAMS".into());
+                v.push(k);
+                v.push(if r.chance(70) {
+                    ">".into()
+                } else {
+                    r.pick(&["0", "3", "$"]).into()
+                });
+                v
+            }
+            10 => {
+                let mut v = vec!["XACK".into(), k, g];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                v
+            }
+            11 => vec!["XPENDING".into(), k, g],
+            12 => {
+                let mut v = vec!["XCLAIM".into(), k, g, c, "0".into()];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                if r.chance(50) {
+                    v.push("JUSTID".into());
+                }
+                if r.chance(20) {
+                    v.push("FORCE".into());
+                }
+                if r.chance(20) {
+                    v.push("RETRYCOUNT".into());
+                    v.push("3".into());
+                }
+                v
+            }
+            13 => {
+                let mut v = vec!["XAUTOCLAIM".into(), k, g, c, "0".into(), id(&mut r)];
+                if r.chance(60) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "5", "0"]).into());
+                }
+                if r.chance(40) {
+                    v.push("JUSTID".into());
+                }
+                v
+            }
+            14 => {
+                let mut v = vec!["XDEL".into(), k];
+                v.push(format!(
+                    "{}-{}",
+                    1 + r.below(next_ms[ki] as usize),
+                    r.below(2)
+                ));
+                v
+            }
+            _ => vec!["XINFO".into(), "GROUPS".into(), k],
+        };
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("groups #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "stream groups", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
     }
 }

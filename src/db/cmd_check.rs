@@ -91,7 +91,7 @@ fn check(
             }
             Some(format!("a string with {} element entries", elems.len()))
         }
-        Kind::String => None,
+        Kind::String | Kind::Stream => None,
         Kind::Hash | Kind::Set => {
             let count = elems.len() as u64;
             (count != m.len).then(|| {

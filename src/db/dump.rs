@@ -82,6 +82,14 @@ pub fn dump(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         return Err(too_large());
     }
     match m.kind {
+        // A stream's entries, groups and pending lists must agree with one another, and a
+        // payload is rebuilt through commands so that none can break a key: there is no
+        // command that rebuilds a stream's groups as they were.
+        Kind::Stream => {
+            return Err(DbError::Other(
+                "DUMP of a stream is not supported by Mimei databases; COPY or RENAME it".into(),
+            ));
+        }
         Kind::String => w.item(&m.value)?,
         Kind::Hash => {
             for (f, v) in stored(ctx, |c| super::cmd_hash::pairs(c, key))? {
@@ -178,7 +186,7 @@ fn parse(payload: &[u8]) -> Result<Parsed<'_>, DbError> {
         let is_name = match kind {
             Kind::Hash => i % 2 == 0,
             Kind::Set | Kind::ZSet => true,
-            Kind::String | Kind::List => false,
+            Kind::String | Kind::List | Kind::Stream => false,
         };
         if (is_name && item.len() > MAX_KEY) || item.len() > MAX_VALUE {
             return Err(bad_format());
@@ -271,6 +279,8 @@ fn build(ctx: &mut Ctx<'_>, key: &[u8], p: &Parsed<'_>) -> Result<(), DbError> {
         (cmd.run)(ctx, &args).map(|_| ())
     };
     match p.kind {
+        // parse() never gives a stream (dump() makes none).
+        Kind::Stream => return Err(bad_format()),
         Kind::String => {
             let v = p.items.first().copied().unwrap_or_default();
             let bytes = Meta::encode_string(0, v);

@@ -12,7 +12,7 @@ use super::kv::Kv;
 use super::typed::{self, Values};
 use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
-    cmd_string, cmd_zalgebra, cmd_zpop, cmd_zrange, cmd_zset,
+    cmd_stream, cmd_stream_group, cmd_string, cmd_zalgebra, cmd_zpop, cmd_zrange, cmd_zset,
 };
 use super::{cmd_bits, cmd_lcs, cmd_scan, cmd_sort, dump};
 
@@ -165,6 +165,22 @@ pub static COMMANDS: &[Command] = &[
     cmd!("zpopmax", -2, true, cmd_zpop::zpopmax),
     cmd!("zmpop", -4, true, cmd_zpop::zmpop),
     cmd!("zrandmember", -2, false, cmd_zpop::zrandmember),
+    // streams
+    cmd!("xadd", -5, true, cmd_stream::xadd),
+    cmd!("xrange", -4, false, cmd_stream::xrange),
+    cmd!("xrevrange", -4, false, cmd_stream::xrevrange),
+    cmd!("xlen", 2, false, cmd_stream::xlen),
+    cmd!("xdel", -3, true, cmd_stream::xdel),
+    cmd!("xtrim", -4, true, cmd_stream::xtrim),
+    cmd!("xread", -4, false, cmd_stream::xread),
+    cmd!("xsetid", -3, true, cmd_stream::xsetid),
+    cmd!("xinfo", -2, false, cmd_stream::xinfo),
+    cmd!("xgroup", -2, true, cmd_stream_group::xgroup),
+    cmd!("xreadgroup", -7, true, cmd_stream_group::xreadgroup),
+    cmd!("xack", -4, true, cmd_stream_group::xack),
+    cmd!("xpending", -3, false, cmd_stream_group::xpending),
+    cmd!("xclaim", -6, true, cmd_stream_group::xclaim),
+    cmd!("xautoclaim", -6, true, cmd_stream_group::xautoclaim),
     // Leither's sequence
     cmd!("zaddwithseq", -3, true, cmd_seq::zaddwithseq),
     cmd!("getlastseq", 1, false, cmd_seq::getlastseq),

@@ -32,6 +32,8 @@ pub enum Kind {
     Set = 4,
     /// A sorted set.
     ZSet = 5,
+    /// A stream (`db/cmd_stream.rs`).
+    Stream = 6,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::List => "list",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
         }
     }
 
@@ -53,6 +56,7 @@ impl Kind {
             3 => Kind::List,
             4 => Kind::Set,
             5 => Kind::ZSet,
+            6 => Kind::Stream,
             _ => return None,
         })
     }

@@ -18,6 +18,8 @@ pub mod cmd_scan;
 pub mod cmd_seq;
 pub mod cmd_set;
 pub mod cmd_sort;
+pub mod cmd_stream;
+pub mod cmd_stream_group;
 pub mod cmd_string;
 pub mod cmd_zalgebra;
 pub mod cmd_zpop;
