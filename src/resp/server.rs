@@ -36,7 +36,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::node::Client;
 use super::proto::{self, Limits, Parser};
+use super::{blocking, hello, info, object};
 use crate::api::{NodeState, Rights as Class};
 use crate::budget::Grant;
 use crate::db::cur::Durability;
@@ -154,15 +156,24 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     }
 }
 
-/// A `WATCH`: the store sequence it began at, and the (Mimei, key) pairs watched.
-type Watch = (u64, Vec<(MimeiId, Vec<u8>)>);
+/// A `WATCH`: the store sequence it began at, and the (Mimei, key, expiry) of each key
+/// watched: a key live at `WATCH` with an expiry that has come by `EXEC` counts as changed,
+/// as in Redis 7.0.
+type Watch = (u64, Vec<(MimeiId, Vec<u8>, Option<u64>)>);
 
-struct Conn {
-    state: Rc<NodeState>,
+/// A blocked command's wait: its place in the registry, its deadline, its nil reply.
+pub(super) struct Wait {
+    ticket: blocking::Ticket,
+    deadline: Option<tokio::time::Instant>,
+    nil: Reply,
+}
+
+pub(super) struct Conn {
+    pub(super) state: Rc<NodeState>,
     /// The client's address.
     peer: SocketAddr,
     /// Who the connection acts as; `None` before AUTH from a remote address.
-    user: Option<LeitherId>,
+    pub(super) user: Option<LeitherId>,
     /// What the node makes of `user` for the rate limits (owner, user, visitor).
     class: Option<Class>,
     /// The database: Mimei and version (`None` = cur); `None` until first used.
@@ -176,13 +187,32 @@ struct Conn {
     /// The time of the batch being run: read once per read from the socket.
     now_ms: u64,
     tick: Instant,
+    /// This connection as `CLIENT LIST` shows it.
+    pub(super) client: Rc<Client>,
+    /// RESP3 replies (after `HELLO 3`).
+    pub(super) resp3: bool,
+    /// Running the commands of an `EXEC` (blocking commands do not block there).
+    in_exec: bool,
+    /// Set by a blocking command that found nothing: the connection waits.
+    wait: Option<Wait>,
+    /// `CLIENT REPLY OFF`.
+    pub(super) reply_off: bool,
+    /// `CLIENT REPLY SKIP`: replies to drop (this command's and the next one's).
+    pub(super) skip: u8,
 }
 
 impl Conn {
     fn new(state: Rc<NodeState>, peer: SocketAddr) -> Conn {
         let owner = slots::is_owner_loopback(peer.ip());
         let user = owner.then(|| state.key.id());
+        let client = state.resp.connect(peer, owner, user);
         Conn {
+            client,
+            resp3: false,
+            in_exec: false,
+            wait: None,
+            reply_off: false,
+            skip: 0,
             state,
             peer,
             user,
@@ -225,6 +255,25 @@ impl Conn {
         // reading more.
         let mut backlog = false;
         loop {
+            if let Some(w) = self.wait.take() {
+                // Blocked: nothing more of this client runs until it is served, times out,
+                // or goes. Its socket is watched only to notice it closing.
+                slot.set(Activity::Idle, Instant::now());
+                let r = self.await_wait(w, &mut s, &mut stop, &slot).await;
+                let Some(r) = r else { break };
+                write_result(&mut out, r, self.resp3);
+                if tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out))
+                    .await
+                    .map_or(true, |r| r.is_err())
+                {
+                    break;
+                }
+                out.clear();
+                slot.touch(Instant::now());
+                slot.set(Activity::Busy, Instant::now());
+                backlog = true;
+                continue;
+            }
             if !backlog {
                 let n = tokio::select! {
                     _ = stop.changed() => break,
@@ -267,12 +316,25 @@ impl Conn {
                         used += len;
                         let args: Vec<&[u8]> = cmd.args.iter().map(|a| a.as_ref()).collect();
                         if !args.is_empty() {
+                            let mark = out.len();
                             match self.pay() {
                                 Ok(()) => self.command(&args, &mut out),
                                 Err(line) => write_error(&mut out, &line),
                             }
+                            if self.reply_off || self.skip > 0 {
+                                out.truncate(mark);
+                                self.skip = self.skip.saturating_sub(1);
+                            }
+                            // Writes may have fed blocked clients: serve them before the
+                            // next command, as Redis does.
+                            blocking::serve(&self.state, self.now_ms);
                         }
                         if self.quit {
+                            break;
+                        }
+                        if self.wait.is_some() {
+                            // Send what came before; then wait (top of the loop).
+                            backlog = true;
                             break;
                         }
                         if out.len() >= MAX_OUT {
@@ -350,7 +412,48 @@ impl Conn {
         if self.watch.take().is_some() {
             self.state.db.borrow_mut().unwatch();
         }
+        self.state.resp.disconnect(self.client.id);
         drop(guard);
+    }
+
+    /// Waits for a blocked command's outcome: `None` when the connection is to close.
+    async fn await_wait(
+        &mut self,
+        w: Wait,
+        s: &mut TcpStream,
+        stop: &mut watch::Receiver<bool>,
+        slot: &Rc<slots::Slot>,
+    ) -> Option<Result<Reply, DbError>> {
+        let Wait {
+            mut ticket,
+            deadline,
+            nil,
+        } = w;
+        let mut peek = true;
+        let mut probe = [0u8; 1];
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        let out = loop {
+            tokio::select! {
+                biased;
+                r = &mut ticket.rx => break Some(r.unwrap_or(Ok(nil.clone()))),
+                _ = stop.changed() => break None,
+                _ = slot.closed() => break None,
+                _ = &mut sleep => break Some(Ok(nil.clone())),
+                r = s.peek(&mut probe), if peek => match r {
+                    Ok(0) | Err(_) => break None,
+                    // Pipelined commands wait in the socket until this one is done.
+                    Ok(_) => peek = false,
+                },
+            }
+        };
+        blocking::leave(&self.state, &ticket);
+        out
     }
 
     fn command(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
@@ -370,11 +473,22 @@ impl Conn {
             write_error(out, "NOAUTH Authentication required.");
             return;
         }
+        self.client.last.set(self.tick);
         if self.multi.is_some()
-            && !matches!(name, b"exec" | b"discard" | b"multi" | b"watch" | b"quit")
+            && !matches!(
+                name,
+                b"exec" | b"discard" | b"multi" | b"watch" | b"quit" | b"reset"
+            )
         {
             self.queue(args, out);
             return;
+        }
+        if let Some(n) = engine::lookup(args[0])
+            .map(|c| c.name)
+            .or_else(|| conn_name(name))
+        {
+            self.client.cmd.set(n);
+            self.state.resp.count(n);
         }
         let r = match name {
             b"ping" => match args.len() {
@@ -396,6 +510,7 @@ impl Conn {
             b"multi" => {
                 self.multi = Some(Vec::new());
                 self.multi_failed = false;
+                self.client.multi.set(0);
                 Ok(Reply::OK)
             }
             b"exec" => {
@@ -403,6 +518,7 @@ impl Conn {
                 return;
             }
             b"discard" => {
+                self.client.multi.set(-1);
                 if self.multi.take().is_some() {
                     self.unwatch();
                     Ok(Reply::OK)
@@ -415,31 +531,48 @@ impl Conn {
                 self.unwatch();
                 Ok(Reply::OK)
             }
-            b"command" => Ok(match args.get(1) {
-                Some(a) if a.eq_ignore_ascii_case(b"count") => {
-                    Reply::Int(engine::COMMANDS.len() as i64)
-                }
-                _ => Reply::Array(Vec::new()),
-            }),
-            b"config" => Ok(config(args)),
-            b"client" => Ok(match args.get(1) {
-                Some(a) if a.eq_ignore_ascii_case(b"id") => Reply::Int(1),
-                Some(a) if a.eq_ignore_ascii_case(b"getname") => Reply::Nil,
-                _ => Reply::OK,
-            }),
-            b"info" => Ok(Reply::text(format!(
-                "# Server\r\nredis_version:7.0.0\r\nleither_version:{}\r\nredis_mode:standalone\r\n",
-                crate::api::fns_node::VERSION
-            ))),
-            b"flushall" => self.run_db(&[b"flushdb"]),
+            b"command" => command_cmd(args),
+            b"config" => self.config(args),
+            b"client" => self.client_cmd(args),
+            b"hello" => self.hello(args),
+            b"info" => self.info(args),
+            b"object" => self.object(args),
+            b"time" if args.len() == 1 => {
+                let us = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or(0);
+                Ok(Reply::Array(vec![
+                    Reply::text((us / 1_000_000).to_string()),
+                    Reply::text((us % 1_000_000).to_string()),
+                ]))
+            }
+            b"time" => Err(DbError::Arity("time".into())),
+            b"function" | b"script" => scripting(name, args),
+            b"eval" | b"evalsha" | b"eval_ro" | b"evalsha_ro" | b"fcall" | b"fcall_ro" => {
+                Err(DbError::Other(format!(
+                    "{} is not supported: a Mimei database runs no Redis scripts (Leither's Lua apps run on the node, docs/lua.md)",
+                    String::from_utf8_lossy(name).to_uppercase()
+                )))
+            }
+            b"swapdb" => Err(DbError::Other(
+                "SWAPDB is not supported: the numbered databases are Mimeis with their own IDs and rights, which do not swap".into(),
+            )),
+            b"flushall" => self.flushall(args),
+            n if blocking::is_blocking(n) => {
+                self.blocking(n, args, out);
+                return;
+            }
             _ => self.run_db(args),
         };
-        write_result(out, r);
+        write_result(out, r, self.resp3);
     }
 
     fn queue(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
         let known = engine::lookup(args[0]);
+        let lower = args[0].to_ascii_lowercase();
         let err = match known {
+            None if blocking::is_blocking(&lower) => blocking_arity(&lower, args).err(),
             None if !is_conn_cmd(args[0]) => Some(engine::unknown(args)),
             Some(c) => engine::check_arity(c, args).err(),
             None => None,
@@ -459,6 +592,7 @@ impl Conn {
             None => {
                 if let Some(q) = self.multi.as_mut() {
                     q.push(args.iter().map(|a| a.to_vec()).collect());
+                    self.client.multi.set(q.len() as i64);
                 }
                 proto::write_simple(out, "QUEUED");
             }
@@ -470,6 +604,7 @@ impl Conn {
             write_error(out, "ERR EXEC without MULTI");
             return;
         };
+        self.client.multi.set(-1);
         if self.multi_failed {
             self.unwatch();
             write_error(
@@ -478,20 +613,25 @@ impl Conn {
             );
             return;
         }
+        let now = crate::clock::unix_ms();
         let changed = self.watch.as_ref().is_some_and(|(seq, keys)| {
             let db = self.state.db.borrow();
-            keys.iter().any(|(mid, k)| db.changed_since(mid, k, *seq))
+            keys.iter().any(|(mid, k, exp)| {
+                db.changed_since(mid, k, *seq) || exp.is_some_and(|at| at <= now)
+            })
         });
         self.unwatch();
         if changed {
-            proto::write_null_array(out);
+            encode(&Reply::NilArray, out, self.resp3);
             return;
         }
         proto::write_array_header(out, queue.len());
+        self.in_exec = true;
         for args in queue {
             let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             self.command(&refs, out);
         }
+        self.in_exec = false;
     }
 
     fn unwatch(&mut self) {
@@ -512,8 +652,17 @@ impl Conn {
             let seq = self.state.db.borrow_mut().watch();
             self.watch = Some((seq, Vec::new()));
         }
+        // Each key's expiry while it is live: its coming counts as a change at EXEC.
+        let mut watched = Vec::with_capacity(args.len() - 1);
+        for k in &args[1..] {
+            let exp = match self.run_db(&[b"pttl", k]) {
+                Ok(Reply::Int(ms)) if ms >= 0 => Some(self.now_ms.saturating_add(ms as u64)),
+                _ => None,
+            };
+            watched.push((mid, k.to_vec(), exp));
+        }
         if let Some((_, keys)) = self.watch.as_mut() {
-            keys.extend(args[1..].iter().map(|k| (mid, k.to_vec())));
+            keys.extend(watched);
         }
         Ok(Reply::OK)
     }
@@ -552,6 +701,7 @@ impl Conn {
         if args[1] == b"0" && args.len() == 2 {
             self.db = None;
             self.rights = None;
+            self.client.db.set(0);
             return Ok(Reply::OK);
         }
         if args.len() == 2
@@ -564,6 +714,7 @@ impl Conn {
             let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
             self.db = Some((mid, None));
             self.rights = None;
+            self.client.db.set(n);
             return Ok(Reply::OK);
         }
         let text = std::str::from_utf8(args[1])
@@ -604,6 +755,7 @@ impl Conn {
             .map_err(|e| DbError::Other(e.to_string()))?;
         self.db = Some((mid, version));
         self.rights = None;
+        self.client.db.set(-1);
         Ok(Reply::OK)
     }
 
@@ -636,18 +788,24 @@ impl Conn {
         }
     }
 
-    fn run_db(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+    /// The selected database, if the connection may read it (`write` false) or write it.
+    fn may(&mut self, write: bool) -> Result<(MimeiId, Option<u64>), DbError> {
         let (mid, version) = self.target()?;
-        let cmd = engine::lookup(args[0]).ok_or_else(|| engine::unknown(args))?;
         let user = self.user;
         let rights = self.rights(mid)?;
-        if ops::db::may_run(rights, user.as_ref(), cmd.write, version).is_err() {
+        if ops::db::may_run(rights, user.as_ref(), write, version).is_err() {
             return Err(DbError::Other(format!(
                 "NOPERM this user has no {} right on Mimei {mid}",
-                if cmd.write { "write" } else { "read" }
+                if write { "write" } else { "read" }
             ))
             .noperm());
         }
+        Ok((mid, version))
+    }
+
+    fn run_db(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let cmd = engine::lookup(args[0]).ok_or_else(|| engine::unknown(args))?;
+        let (mid, version) = self.may(cmd.write)?;
         let now = self.now_ms;
         match version {
             Some(n) => crate::db::version::exec_at(
@@ -670,6 +828,208 @@ impl Conn {
     }
 }
 
+/// The connection commands that reach the door's per-node state (`resp::node`).
+impl Conn {
+    /// Whether the connection acts as the node owner.
+    pub(super) fn is_owner(&self) -> bool {
+        self.class == Some(Class::Owner)
+    }
+
+    fn config(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+            return Err(DbError::Arity("config".into()));
+        };
+        let cfg = &self.state.resp.config;
+        match sub.as_slice() {
+            b"get" if args.len() >= 3 => Ok(cfg.borrow().get(&args[2..])),
+            b"get" => Err(DbError::Arity("config|get".into())),
+            b"set" | b"resetstat" | b"rewrite" if !self.is_owner() => {
+                Err(DbError::Unknown(format!(
+                    "NOPERM this user has no permissions to run the 'config|{}' command",
+                    String::from_utf8_lossy(&sub)
+                )))
+            }
+            b"set" => cfg.borrow_mut().set(&args[2..]),
+            b"resetstat" if args.len() == 2 => {
+                self.state.resp.reset_stats();
+                Ok(Reply::OK)
+            }
+            b"rewrite" if args.len() == 2 => Err(DbError::Other(
+                "The server is running without a config file".into(),
+            )),
+            b"resetstat" | b"rewrite" => Err(DbError::Arity(format!(
+                "config|{}",
+                String::from_utf8_lossy(&sub)
+            ))),
+            _ => Err(DbError::Other(format!(
+                "unknown subcommand '{}'. Try CONFIG HELP.",
+                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+            ))),
+        }
+    }
+
+    fn hello(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let h = hello::parse(args)?;
+        if let Some((user, pass)) = h.auth {
+            self.auth(&[b"auth", user, pass])?;
+        }
+        if self.user.is_none() {
+            return Err(DbError::Unknown("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+        }
+        if let Some(name) = h.setname {
+            hello::check_name(name)?;
+            *self.client.name.borrow_mut() = name.to_vec();
+        }
+        if let Some(p) = h.proto {
+            self.resp3 = p == 3;
+            self.client.resp.set(p);
+        }
+        Ok(hello::reply(self.client.resp.get(), self.client.id))
+    }
+
+    fn info(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let want = info::sections(&args[1..]);
+        let state = self.state.clone();
+        let mut keyspace = || {
+            let n = self.client.db.get();
+            let keys = match self.run_db(&[b"dbsize"]) {
+                Ok(Reply::Int(k)) => k.max(0) as u64,
+                _ => return Vec::new(),
+            };
+            if keys == 0 {
+                return Vec::new();
+            }
+            let mut expires = 0;
+            if let Ok((mid, None)) = self.target() {
+                let mut db = state.db.borrow_mut();
+                let mut v = db.view(&state.store, &mid);
+                let from = [crate::db::keys::EXPIRY];
+                let _ = crate::db::kv::Kv::scan(
+                    &mut v,
+                    &from,
+                    &[crate::db::keys::EXPIRY + 1],
+                    false,
+                    &mut |_, _| {
+                        expires += 1;
+                        true
+                    },
+                );
+            }
+            vec![(n.max(0), keys, expires)]
+        };
+        let text = info::render(&state, &want, &mut keyspace);
+        // RESP3 answers INFO as a verbatim string; a bulk reads the same to clients.
+        Ok(Reply::text(text))
+    }
+
+    fn object(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        if args.len() < 2 {
+            return Err(DbError::Arity("object".into()));
+        }
+        let (mid, version) = self.may(false)?;
+        if version.is_some() {
+            return Err(DbError::Other(
+                "OBJECT reads cur only; SELECT the database's cur".into(),
+            ));
+        }
+        let t = self.state.resp.config.borrow().thresholds();
+        let mut db = self.state.db.borrow_mut();
+        let mut view = db.view(&self.state.store, &mid);
+        let mut ctx = engine::Ctx {
+            kv: &mut view,
+            now: self.now_ms,
+            values: crate::db::typed::Values::Plain,
+        };
+        object::object(&mut ctx, args, t)
+    }
+
+    /// `FLUSHALL [ASYNC|SYNC]`: the owner's numbered databases 0-15 (and the selected one);
+    /// for anyone else, the selected database only.
+    fn flushall(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        if args.len() > 2
+            || args
+                .get(1)
+                .is_some_and(|o| !engine::is(o, "async") && !engine::is(o, "sync"))
+        {
+            return Err(DbError::Syntax);
+        }
+        if self.is_owner() {
+            let (db, rights) = (self.db, self.rights.take());
+            for n in 0..ops::db::DATABASES {
+                let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+                self.db = Some((mid, None));
+                self.rights = None;
+                self.run_db(&[b"flushdb"])?;
+            }
+            self.db = db;
+            self.rights = rights;
+        }
+        if self.target()?.1.is_none() {
+            self.run_db(&[b"flushdb"])?;
+        }
+        Ok(Reply::OK)
+    }
+
+    /// A blocking pop: served at once if it can be (always inside `EXEC`, where it answers
+    /// nil rather than wait), else the connection waits ([`Conn::await_wait`]).
+    fn blocking(&mut self, name: &[u8], args: &[&[u8]], out: &mut Vec<u8>) {
+        let r = self.try_blocking(name, args);
+        match r {
+            Ok(None) => {}
+            Ok(Some(reply)) => write_result(out, Ok(reply), self.resp3),
+            Err(e) => write_result(out, Err(e), self.resp3),
+        }
+    }
+
+    fn try_blocking(&mut self, name: &[u8], args: &[&[u8]]) -> Result<Option<Reply>, DbError> {
+        let b = blocking::Blocking::parse(name, args)?;
+        let serving = b.serving_command();
+        if engine::lookup(serving.as_bytes()).is_none() {
+            return Err(DbError::Other(format!(
+                "{} needs {}, which this build does not have yet",
+                String::from_utf8_lossy(name).to_uppercase(),
+                serving.to_uppercase()
+            )));
+        }
+        let (mid, version) = self.may(true)?;
+        if version.is_some() {
+            return Err(DbError::ReadOnly(format!(
+                "this version of Mimei {mid} is read-only; open cur to write"
+            )));
+        }
+        for k in &b.keys {
+            let r = {
+                let mut db = self.state.db.borrow_mut();
+                b.try_key(&mut db.view(&self.state.store, &mid), self.now_ms, k)
+            };
+            if let Some(reply) = r? {
+                self.wrote = true;
+                return Ok(Some(reply));
+            }
+        }
+        if self.in_exec {
+            return Ok(Some(b.nil()));
+        }
+        let deadline = (b.timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_millis(b.timeout_ms));
+        let nil = b.nil();
+        let ticket = blocking::block(
+            &self.state,
+            self.client.id,
+            self.user,
+            self.is_owner(),
+            mid,
+            b,
+        )?;
+        self.wait = Some(Wait {
+            ticket,
+            deadline,
+            nil,
+        });
+        Ok(None)
+    }
+}
+
 trait NoPerm {
     fn noperm(self) -> DbError;
 }
@@ -684,39 +1044,147 @@ impl NoPerm for DbError {
     }
 }
 
-fn is_conn_cmd(name: &[u8]) -> bool {
-    [
-        "ping", "echo", "select", "auth", "command", "config", "client", "info", "flushall",
-        "unwatch",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+/// The connection commands (run here, not by the engine), as `INFO commandstats` names them.
+const CONN_COMMANDS: &[&str] = &[
+    "ping",
+    "echo",
+    "select",
+    "auth",
+    "command",
+    "config",
+    "client",
+    "info",
+    "flushall",
+    "unwatch",
+    "hello",
+    "object",
+    "time",
+    "function",
+    "script",
+    "swapdb",
+    "eval",
+    "evalsha",
+    "blpop",
+    "brpop",
+    "brpoplpush",
+    "blmove",
+    "blmpop",
+    "bzpopmin",
+    "bzpopmax",
+    "bzmpop",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "quit",
+    "reset",
+];
+
+fn conn_name(lower: &[u8]) -> Option<&'static str> {
+    CONN_COMMANDS
+        .iter()
+        .find(|n| n.as_bytes() == lower)
+        .copied()
 }
 
-fn config(args: &[&[u8]]) -> Reply {
-    let get = args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"get"));
-    if !get || args.len() < 3 {
-        return Reply::Error("ERR CONFIG on leither answers only CONFIG GET".into());
+fn is_conn_cmd(name: &[u8]) -> bool {
+    CONN_COMMANDS
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// The arity check of a blocking command when `MULTI` queues it (Redis's arities).
+fn blocking_arity(lower: &[u8], args: &[&[u8]]) -> Result<(), DbError> {
+    let min = match lower {
+        b"brpoplpush" => 4,
+        b"blmove" => 6,
+        b"blmpop" | b"bzmpop" => 5,
+        _ => 3,
+    };
+    let exact = matches!(lower, b"brpoplpush" | b"blmove");
+    if (exact && args.len() != min) || args.len() < min {
+        return Err(DbError::Arity(String::from_utf8_lossy(lower).into_owned()));
     }
-    let mut out = Vec::new();
-    for p in &args[2..] {
-        for (k, v) in [("save", ""), ("appendonly", "no"), ("databases", "16")] {
-            if crate::db::glob::matches(&p.to_ascii_lowercase(), k.as_bytes()) {
-                out.push(Reply::text(k));
-                out.push(Reply::text(v));
-            }
+    Ok(())
+}
+
+/// `COMMAND`, `COMMAND COUNT`, `COMMAND DOCS`, `COMMAND INFO`, as far as clients need.
+fn command_cmd(args: &[&[u8]]) -> Result<Reply, DbError> {
+    let Some(sub) = args.get(1) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let sub = sub.to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" if args.len() == 2 => {
+            let conn = CONN_COMMANDS
+                .iter()
+                .filter(|n| engine::lookup(n.as_bytes()).is_none())
+                .count();
+            Ok(Reply::Int((engine::COMMANDS.len() + conn) as i64))
         }
+        b"docs" => Ok(Reply::Map(Vec::new())),
+        b"info" => Ok(Reply::Array(
+            args[2..]
+                .iter()
+                .map(|n| match engine::lookup(n) {
+                    Some(c) => Reply::Array(vec![
+                        Reply::text(c.name),
+                        Reply::Int(i64::from(c.arity)),
+                        Reply::Set(vec![Reply::Status(if c.write {
+                            "write"
+                        } else {
+                            "readonly"
+                        })]),
+                        Reply::Int(1),
+                        Reply::Int(1),
+                        Reply::Int(1),
+                        Reply::Set(Vec::new()),
+                        Reply::Set(Vec::new()),
+                        Reply::Array(Vec::new()),
+                        Reply::Array(Vec::new()),
+                    ]),
+                    None => Reply::NilArray,
+                })
+                .collect(),
+        )),
+        b"count" => Err(DbError::Arity("command|count".into())),
+        _ => Err(DbError::Other(format!(
+            "unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+        ))),
     }
-    Reply::Array(out)
+}
+
+/// `FUNCTION` and `SCRIPT`: there are no functions or scripts to flush or list, so those
+/// succeed; loading or running one is refused.
+fn scripting(name: &[u8], args: &[&[u8]]) -> Result<Reply, DbError> {
+    let upper = String::from_utf8_lossy(name).to_uppercase();
+    let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+        return Err(DbError::Arity(String::from_utf8_lossy(name).into_owned()));
+    };
+    let flush_opt = args.len() == 2
+        || (args.len() == 3 && (engine::is(args[2], "async") || engine::is(args[2], "sync")));
+    match (name, sub.as_slice()) {
+        (_, b"flush") if flush_opt => Ok(Reply::OK),
+        (_, b"flush") => Err(DbError::Syntax),
+        (b"function", b"list") => Ok(Reply::Array(Vec::new())),
+        (b"script", b"exists") => Ok(Reply::Array(
+            args[2..].iter().map(|_| Reply::Int(0)).collect(),
+        )),
+        _ => Err(DbError::Other(format!(
+            "{upper} {} is not supported: a Mimei database runs no Redis scripts or functions",
+            String::from_utf8_lossy(&sub).to_uppercase()
+        ))),
+    }
 }
 
 fn write_error(out: &mut Vec<u8>, msg: &str) {
     proto::write_error(out, msg);
 }
 
-fn write_result(out: &mut Vec<u8>, r: Result<Reply, DbError>) {
+fn write_result(out: &mut Vec<u8>, r: Result<Reply, DbError>, resp3: bool) {
     match r {
-        Ok(r) => encode(&r, out, false),
+        Ok(r) => encode(&r, out, resp3),
         Err(e) => write_error(out, &e.to_string()),
     }
 }
