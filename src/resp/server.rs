@@ -156,10 +156,10 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     }
 }
 
-/// A `WATCH`: the store sequence it began at, and the (Mimei, key, expiry) of each key
-/// watched: a key live at `WATCH` with an expiry that has come by `EXEC` counts as changed,
-/// as in Redis 7.0.
-type Watch = (u64, Vec<(MimeiId, Vec<u8>, Option<u64>)>);
+/// The keys a connection `WATCH`es (it holds one watch on the store while there are any):
+/// (Mimei, key, the store sequence when that key was watched, its expiry). A key live at
+/// `WATCH` whose expiry has come by `EXEC` counts as changed, as in Redis 7.0.
+type Watch = Vec<(MimeiId, Vec<u8>, u64, Option<u64>)>;
 
 /// A blocked command's wait: its place in the registry, its deadline, its nil reply.
 pub(super) struct Wait {
@@ -474,6 +474,11 @@ impl Conn {
             return;
         }
         self.client.last.set(self.tick);
+        if self.multi.is_some() && matches!(name, b"save" | b"shutdown") {
+            self.multi_failed = true;
+            write_error(out, "ERR Command not allowed inside a transaction");
+            return;
+        }
         if self.multi.is_some()
             && !matches!(
                 name,
@@ -559,6 +564,19 @@ impl Conn {
                 "SWAPDB is not supported: the numbered databases are Mimeis with their own IDs and rights, which do not swap".into(),
             )),
             b"flushall" => self.flushall(args),
+            b"reset" if args.len() == 1 => Ok(self.reset()),
+            b"reset" => Err(DbError::Arity("reset".into())),
+            b"save" if args.len() == 1 => {
+                // What SAVE promises, durably on disk: the log of every acknowledged write.
+                let mut db = self.state.db.borrow_mut();
+                db.flush(&self.state.store)
+                    .map(|()| Reply::OK)
+                    .map_err(|e| DbError::Other(format!("the database did not reach the disk: {e}")))
+            }
+            b"save" => Err(DbError::Arity("save".into())),
+            b"shutdown" => Err(DbError::Other(
+                "SHUTDOWN is not taken over RESP: stop the node with `leither stop`".into(),
+            )),
             n if blocking::is_blocking(n) => {
                 self.blocking(n, args, out);
                 return;
@@ -614,9 +632,9 @@ impl Conn {
             return;
         }
         let now = crate::clock::unix_ms();
-        let changed = self.watch.as_ref().is_some_and(|(seq, keys)| {
+        let changed = self.watch.as_ref().is_some_and(|keys| {
             let db = self.state.db.borrow();
-            keys.iter().any(|(mid, k, exp)| {
+            keys.iter().any(|(mid, k, seq, exp)| {
                 db.changed_since(mid, k, *seq) || exp.is_some_and(|at| at <= now)
             })
         });
@@ -648,9 +666,17 @@ impl Conn {
             return Err(DbError::Other("WATCH inside MULTI is not allowed".into()));
         }
         let (mid, _) = self.target()?;
+        // The sequence now: keys watched by this command count changes from here on.
+        let seq = {
+            let mut db = self.state.db.borrow_mut();
+            let seq = db.watch();
+            if self.watch.is_some() {
+                db.unwatch();
+            }
+            seq
+        };
         if self.watch.is_none() {
-            let seq = self.state.db.borrow_mut().watch();
-            self.watch = Some((seq, Vec::new()));
+            self.watch = Some(Vec::new());
         }
         // Each key's expiry while it is live: its coming counts as a change at EXEC.
         let mut watched = Vec::with_capacity(args.len() - 1);
@@ -659,9 +685,9 @@ impl Conn {
                 Ok(Reply::Int(ms)) if ms >= 0 => Some(self.now_ms.saturating_add(ms as u64)),
                 _ => None,
             };
-            watched.push((mid, k.to_vec(), exp));
+            watched.push((mid, k.to_vec(), seq, exp));
         }
-        if let Some((_, keys)) = self.watch.as_mut() {
+        if let Some(keys) = self.watch.as_mut() {
             keys.extend(watched);
         }
         Ok(Reply::OK)
@@ -691,6 +717,8 @@ impl Conn {
         });
         self.user = Some(id);
         self.rights = None;
+        self.client.user.set(self.user);
+        self.client.owner.set(self.is_owner());
         Ok(Reply::OK)
     }
 
@@ -830,6 +858,29 @@ impl Conn {
 
 /// The connection commands that reach the door's per-node state (`resp::node`).
 impl Conn {
+    /// `RESET`: the connection as it was when it opened (no MULTI, no WATCH, RESP2,
+    /// database 0, no name, the identity its address gives).
+    fn reset(&mut self) -> Reply {
+        self.multi = None;
+        self.multi_failed = false;
+        self.client.multi.set(-1);
+        self.unwatch();
+        self.reply_off = false;
+        self.skip = 0;
+        self.resp3 = false;
+        self.client.resp.set(2);
+        self.db = None;
+        self.rights = None;
+        self.client.db.set(0);
+        self.client.name.borrow_mut().clear();
+        let owner = slots::is_owner_loopback(self.peer.ip());
+        self.user = owner.then(|| self.state.key.id());
+        self.class = owner.then_some(Class::Owner);
+        self.client.user.set(self.user);
+        self.client.owner.set(owner);
+        Reply::Status("RESET")
+    }
+
     /// Whether the connection acts as the node owner.
     pub(super) fn is_owner(&self) -> bool {
         self.class == Some(Class::Owner)
@@ -1078,6 +1129,8 @@ const CONN_COMMANDS: &[&str] = &[
     "watch",
     "quit",
     "reset",
+    "save",
+    "shutdown",
 ];
 
 fn conn_name(lower: &[u8]) -> Option<&'static str> {
