@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # RESP throughput of leither beside Debian's redis-server, measured in the same run on the same
-# machine with the same client: redis-benchmark -t set,get,incr,lpush,hset -n N -c CLIENTS,
+# machine with the same client: redis-benchmark -t TESTS -n N -c CLIENTS,
 # once without pipelining (-P 1) and once with 16 commands in flight per connection (-P 16),
 # against a release-built node (fresh temp home, RespPort set in SystemVars.json, the owner's
 # default database over loopback) and against redis-server --save "" --appendonly no (the
@@ -9,7 +9,7 @@
 # The runs alternate (redis, node, redis, node) so that both see the same machine load.
 # Goal: leither >= 0.7x redis-server's ops/s in every test, in both modes.
 #
-#   benches/redis.sh       env: N=100000 (requests per test), CLIENTS=50, TESTS=set,get,incr,lpush,hset
+#   benches/redis.sh       env: N=100000 (requests per test), CLIENTS=50, TESTS=set,get,incr,lpush,rpush,lpop,hset,sadd,zadd
 #                          STRICT=1 (exit 1 when the goal is missed or the node has no RESP listener)
 #                          LEITHER_BIN=path (measure that binary, no build)
 # Builds target/release/leither (under $CARGO_TARGET_DIR if set) when missing or older than the
@@ -22,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../targets/lib.sh"
 cd "$ROOT"
 N=${N:-100000}
 CLIENTS=${CLIENTS:-50}
-TESTS=${TESTS:-set,get,incr,lpush,hset}
+TESTS=${TESTS:-set,get,incr,lpush,rpush,lpop,hset,sadd,zadd}
 MODES=(1 16)          # -P values
 GOAL_RATIO=0.7        # leither ops/s / redis-server ops/s, every test, every mode
 

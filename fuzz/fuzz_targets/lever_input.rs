@@ -3,6 +3,7 @@
 //! resource within its bound), the environment from `?forceenv=`/`Host`, percent-decoding.
 #![no_main]
 use leither::lever::manifest::{Manifest, service_name_ok};
+use leither::lever::settings::{MAX_VARS, MAX_VARS_BYTES};
 use leither::lever::target::{MAX_RESOURCE, Target, env_ok, http_env, method_ok, percent_decode};
 use libfuzzer_sys::fuzz_target;
 
@@ -10,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = Manifest::parse(data) {
         assert!(service_name_ok(&m.name));
         assert!((1..=1024).contains(&m.ram_mb));
-        assert!(m.env.len() <= 64 && m.cron.len() <= 64);
+        assert!(m.cron.len() <= 64);
+        if let Some(env) = &m.env {
+            assert!(env.iter().count() <= MAX_VARS);
+            assert!(env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= MAX_VARS_BYTES);
+        }
         assert!(m.cron.iter().all(|c| c.every_ms >= 1000));
     }
     let Ok(text) = std::str::from_utf8(data) else {
