@@ -4,13 +4,15 @@
 //! it over TCP (`RespPort` in SystemVars.json) onto the database engine (docs/db.md). The
 //! rest are the connection commands, one concept per file: [`blocking`] (BLPOP and
 //! friends), [`hello`] (the protocol), [`client`] (`CLIENT`), [`config`] (`CONFIG`),
-//! [`object`] (`OBJECT`), [`info`] (`INFO`), and [`node`], what the door keeps per node.
+//! [`object`] (`OBJECT`), [`info`] (`INFO`), [`movekey`] (`MOVE`, `COPY ... DB`), and
+//! [`node`], what the door keeps per node.
 
 pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod hello;
 pub mod info;
+pub mod movekey;
 pub mod node;
 pub mod object;
 pub mod proto;

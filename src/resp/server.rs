@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 use super::node::Client;
 use super::proto::{self, Limits, Parser};
-use super::{blocking, hello, info, object};
+use super::{blocking, hello, info, movekey, object};
 use crate::api::{NodeState, Rights as Class};
 use crate::budget::Grant;
 use crate::db::cur::Durability;
@@ -564,6 +564,8 @@ impl Conn {
                 "SWAPDB is not supported: the numbered databases are Mimeis with their own IDs and rights, which do not swap".into(),
             )),
             b"flushall" => self.flushall(args),
+            b"move" => self.move_key(args),
+            b"copy" if args.iter().skip(3).any(|a| engine::is(a, "db")) => self.copy_key(args),
             b"reset" if args.len() == 1 => Ok(self.reset()),
             b"reset" => Err(DbError::Arity("reset".into())),
             b"save" if args.len() == 1 => {
@@ -994,6 +996,111 @@ impl Conn {
         object::object(&mut ctx, args, t)
     }
 
+    /// The owner's numbered database `n` (an `int` argument, as Redis reads it), when the
+    /// connection may write it.
+    fn writable_numbered(&mut self, n: &[u8]) -> Result<MimeiId, DbError> {
+        let n = engine::int_arg(n)?;
+        if i32::try_from(n).is_err() {
+            return Err(DbError::NotInteger);
+        }
+        let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+        let h = Mimeis::new(&self.state.store)
+            .header(&mid)
+            .map_err(|e| DbError::Other(e.to_string()))?;
+        if ops::db::may_run(h.rights(), self.user.as_ref(), true, None).is_err() {
+            return Err(DbError::Unknown(format!(
+                "NOPERM this user has no write right on Mimei {mid}"
+            )));
+        }
+        Ok(mid)
+    }
+
+    /// `MOVE key db`.
+    fn move_key(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() != 3 {
+            return Err(DbError::Arity("move".into()));
+        }
+        let dst = self.writable_numbered(a[2])?;
+        let (src, version) = self.may(true)?;
+        if version.is_some() {
+            return Err(DbError::ReadOnly(format!(
+                "this version of Mimei {src} is read-only; open cur to write"
+            )));
+        }
+        if src == dst {
+            return Err(DbError::Other(
+                "source and destination objects are the same".into(),
+            ));
+        }
+        self.carry(src, dst, a[1], a[1], false, true)
+    }
+
+    /// `COPY source destination DB n [REPLACE]` (without `DB`, the engine's `COPY`).
+    fn copy_key(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() < 3 {
+            return Err(DbError::Arity("copy".into()));
+        }
+        let (mut replace, mut db) = (false, None);
+        let mut j = 3;
+        while j < a.len() {
+            if engine::is(a[j], "replace") {
+                replace = true;
+                j += 1;
+            } else if engine::is(a[j], "db") && j + 1 < a.len() {
+                db = Some(a[j + 1]);
+                j += 2;
+            } else {
+                return Err(DbError::Syntax);
+            }
+        }
+        let (src, _) = self.may(false)?;
+        let dst = match db {
+            Some(n) => self.writable_numbered(n)?,
+            None => self.may(true)?.0,
+        };
+        if src == dst && a[1] == a[2] {
+            return Err(DbError::Other(
+                "source and destination objects are the same".into(),
+            ));
+        }
+        self.carry(src, dst, a[1], a[2], replace, false)
+    }
+
+    /// Carries `key` of `src` to `to` of `dst` (`replace`: over an existing one; `take`:
+    /// removing it from `src`, as MOVE). Answers 1, or 0 when there was nothing to carry or
+    /// `to` exists.
+    fn carry(
+        &mut self,
+        src: MimeiId,
+        dst: MimeiId,
+        key: &[u8],
+        to: &[u8],
+        replace: bool,
+        take: bool,
+    ) -> Result<Reply, DbError> {
+        let now = self.now_ms;
+        let state = self.state.clone();
+        let mut db = state.db.borrow_mut();
+        let Some(c) = movekey::read(&mut db.view(&state.store, &src), now, key)? else {
+            return Ok(Reply::Int(0));
+        };
+        {
+            let mut dv = db.view(&state.store, &dst);
+            if movekey::exists(&mut dv, now, to)? {
+                if !replace {
+                    return Ok(Reply::Int(0));
+                }
+                movekey::remove(&mut dv, now, to)?;
+            }
+            movekey::write(&mut dv, now, to, &c)?;
+        }
+        if take {
+            movekey::remove(&mut db.view(&state.store, &src), now, key)?;
+        }
+        self.wrote = true;
+        Ok(Reply::Int(1))
+    }
+
     /// `FLUSHALL [ASYNC|SYNC]`: the owner's numbered databases 0-15 (and the selected one);
     /// for anyone else, the selected database only.
     fn flushall(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
@@ -1131,6 +1238,8 @@ const CONN_COMMANDS: &[&str] = &[
     "reset",
     "save",
     "shutdown",
+    "move",
+    "copy",
 ];
 
 fn conn_name(lower: &[u8]) -> Option<&'static str> {
