@@ -334,4 +334,26 @@ fn a_stranger_blocking_all_it_may_leaves_the_owner_answered() {
     assert_eq!(o.call(&["RPUSH", "never", "1", "2"]), ":2\r\n");
     assert_eq!(held[0].read(), "*2\r\n$5\r\nnever\r\n$1\r\n1\r\n");
     assert_eq!(held[1].read(), "*2\r\n$5\r\nnever\r\n$1\r\n2\r\n");
+    // A write through the API serves a waiter too.
+    let (st, b) = curl(&[
+        "-X",
+        "POST",
+        "--data-binary",
+        &format!("[\"{sid}\",\"{mid}\",\"cur\"]"),
+        &format!("{}/api/MMOpen", n.url),
+    ]);
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+    let mm = String::from_utf8_lossy(&b)
+        .trim()
+        .trim_matches('"')
+        .to_string();
+    let (st, b) = curl(&[
+        "-X",
+        "POST",
+        "--data-binary",
+        &format!("[\"{mm}\",\"never\",\"api\"]"),
+        &format!("{}/api/Rpush", n.url),
+    ]);
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(held[2].read(), "*2\r\n$5\r\nnever\r\n$3\r\napi\r\n");
 }

@@ -105,10 +105,17 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     let slots = Slots::new(limits, slots::Names::RESP);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Writes through the other doors (API, Lua) reach blocked clients this often.
+    let mut poll = tokio::time::interval(blocking::POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = Vec::new();
     loop {
         let (s, peer) = tokio::select! {
             _ = stop.changed() => break,
+            _ = poll.tick() => {
+                blocking::serve(&state, crate::clock::unix_ms());
+                continue;
+            }
             _ = sweep.tick() => {
                 let n = slots.sweep(Instant::now());
                 if n > 0 {
