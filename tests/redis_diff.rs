@@ -1155,6 +1155,19 @@ fn connection_commands_match_redis() {
         vec!["SET", "c:m2", "w"],
         vec!["MOVE", "c:m2", "1"],
         vec!["GET", "c:m2"],
+        vec!["SET", "c:sw", "a"],
+        vec!["SWAPDB", "0", "2"],
+        vec!["GET", "c:sw"],
+        vec!["SELECT", "2"],
+        vec!["GET", "c:sw"],
+        vec!["SWAPDB", "2", "0"],
+        vec!["GET", "c:sw"],
+        vec!["SELECT", "0"],
+        vec!["GET", "c:sw"],
+        vec!["SWAPDB", "0", "99"],
+        vec!["SWAPDB", "x", "1"],
+        vec!["SWAPDB", "1", "x"],
+        vec!["SWAPDB", "1"],
     ];
     for st in steps {
         let c = cmd(&st);

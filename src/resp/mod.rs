@@ -4,7 +4,7 @@
 //! it over TCP (`RespPort` in SystemVars.json) onto the database engine (docs/db.md). The
 //! rest are the connection commands, one concept per file: [`blocking`] (BLPOP and
 //! friends), [`hello`] (the protocol), [`client`] (`CLIENT`), [`config`] (`CONFIG`),
-//! [`object`] (`OBJECT`), [`info`] (`INFO`), [`movekey`] (`MOVE`, `COPY ... DB`), and
+//! [`object`] (`OBJECT`), [`info`] (`INFO`), [`movekey`] (`MOVE`, `COPY ... DB`), [`swapdb`], and
 //! [`node`], what the door keeps per node.
 
 pub mod blocking;
@@ -17,3 +17,4 @@ pub mod node;
 pub mod object;
 pub mod proto;
 pub mod server;
+pub mod swapdb;

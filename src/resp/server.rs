@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 use super::node::Client;
 use super::proto::{self, Limits, Parser};
-use super::{blocking, hello, info, movekey, object};
+use super::{blocking, hello, info, movekey, object, swapdb};
 use crate::api::{NodeState, Rights as Class};
 use crate::budget::Grant;
 use crate::db::cur::Durability;
@@ -567,9 +567,7 @@ impl Conn {
                     String::from_utf8_lossy(name).to_uppercase()
                 )))
             }
-            b"swapdb" => Err(DbError::Other(
-                "SWAPDB is not supported: the numbered databases are Mimeis with their own IDs and rights, which do not swap".into(),
-            )),
+            b"swapdb" => self.swapdb(args),
             b"flushall" => self.flushall(args),
             b"move" => self.move_key(args),
             b"copy" if args.iter().skip(3).any(|a| engine::is(a, "db")) => self.copy_key(args),
@@ -580,7 +578,9 @@ impl Conn {
                 let mut db = self.state.db.borrow_mut();
                 db.flush(&self.state.store)
                     .map(|()| Reply::OK)
-                    .map_err(|e| DbError::Other(format!("the database did not reach the disk: {e}")))
+                    .map_err(|e| {
+                        DbError::Other(format!("the database did not reach the disk: {e}"))
+                    })
             }
             b"save" => Err(DbError::Arity("save".into())),
             b"shutdown" => Err(DbError::Other(
@@ -1020,6 +1020,43 @@ impl Conn {
             )));
         }
         Ok(mid)
+    }
+
+    /// `SWAPDB a b` (the owner only): the two numbered databases trade contents.
+    fn swapdb(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() != 3 {
+            return Err(DbError::Arity("swapdb".into()));
+        }
+        let index = |v: &[u8], which: &str| {
+            engine::int_arg(v)
+                .ok()
+                .filter(|n| i32::try_from(*n).is_ok())
+                .ok_or_else(|| DbError::Other(format!("invalid {which} DB index")))
+        };
+        let (x, y) = (index(a[1], "first")?, index(a[2], "second")?);
+        if !self.is_owner() {
+            return Err(DbError::Unknown(
+                "NOPERM this user has no permissions to run the 'swapdb' command".into(),
+            ));
+        }
+        let range = 0..ops::db::DATABASES;
+        if !range.contains(&x) || !range.contains(&y) {
+            return Err(DbError::Other("DB index is out of range".into()));
+        }
+        if x == y {
+            return Ok(Reply::OK);
+        }
+        let ma = ops::db::numbered_db(&self.state, x).map_err(DbError::Other)?;
+        let mb = ops::db::numbered_db(&self.state, y).map_err(DbError::Other)?;
+        let state = self.state.clone();
+        let mut db = state.db.borrow_mut();
+        let mut budget = swapdb::MAX_BYTES;
+        let ca = swapdb::take(&mut db.view(&state.store, &ma), &mut budget)?;
+        let cb = swapdb::take(&mut db.view(&state.store, &mb), &mut budget)?;
+        swapdb::replace(&mut db.view(&state.store, &ma), &ca, &cb)?;
+        swapdb::replace(&mut db.view(&state.store, &mb), &cb, &ca)?;
+        self.wrote = true;
+        Ok(Reply::OK)
     }
 
     /// `MOVE key db`.
