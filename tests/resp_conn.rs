@@ -178,6 +178,14 @@ fn blocking_pops_serve_first_blocked_first_and_time_out() {
     assert_eq!(o.call(&["LPUSH", "p", "v"]), ":1\r\n");
     assert_eq!(a.read(), "*2\r\n$1\r\np\r\n$1\r\nv\r\n");
     assert_eq!(a.read(), "+PONG\r\n");
+    // Keys written together are served in the order they were written.
+    a.send(&["BLPOP", "k2", "k1", "0"]);
+    wait_blocked(&mut o, 1);
+    assert_eq!(o.call(&["MULTI"]), "+OK\r\n");
+    o.call(&["RPUSH", "k1", "first"]);
+    o.call(&["RPUSH", "k2", "second"]);
+    assert_eq!(o.call(&["EXEC"]), "*2\r\n:1\r\n:1\r\n");
+    assert_eq!(a.read(), "*2\r\n$2\r\nk1\r\n$5\r\nfirst\r\n");
     // A client that goes while blocked leaves: nothing is popped for it.
     let mut gone = C::owner(&n);
     gone.send(&["BLPOP", "g", "0"]);

@@ -130,12 +130,11 @@ fn mpop_args(
     l: &'static str,
     r: &'static str,
 ) -> Result<(Vec<Vec<u8>>, bool, i64), DbError> {
+    // Redis answers its own message for a number that is not one and for one below 1.
     let range = |v: &[u8], msg: &str| -> Result<i64, DbError> {
-        let n = engine::int_arg(v)?;
-        if n < 1 {
-            return Err(DbError::Other(msg.into()));
-        }
-        Ok(n)
+        num::parse_int(v)
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| DbError::Other(msg.into()))
     };
     let numkeys = range(a[2], "numkeys should be greater than 0")?;
     let where_at = usize::try_from(numkeys)
@@ -531,13 +530,14 @@ pub fn serve(state: &NodeState, now_ms: u64) {
             let since = reg.seq;
             reg.seq = now_seq;
             let db = state.db.borrow();
+            // Served in the order the keys were written (by their last write).
             let mut ready: Vec<(u64, (MimeiId, Vec<u8>))> = reg
                 .by_key
-                .iter()
-                .filter(|((mid, k), _)| db.changed_since(mid, k, since))
-                .map(|(slot, q)| (q.front().copied().unwrap_or(0), slot.clone()))
+                .keys()
+                .filter(|(mid, k)| db.changed_since(mid, k, since))
+                .map(|slot| (changed_at(&db, slot, since, now_seq), slot.clone()))
                 .collect();
-            ready.sort_by_key(|(first, _)| *first);
+            ready.sort_by_key(|(at, _)| *at);
             ready.into_iter().map(|(_, s)| s).collect()
         };
         if ready.is_empty() {
@@ -551,6 +551,28 @@ pub fn serve(state: &NodeState, now_ms: u64) {
             return;
         }
     }
+}
+
+/// The sequence of the last write of `slot`, known to be in `since+1 ..= now`: found by
+/// halving with [`CurStore::changed_since`] (a few lookups).
+///
+/// [`CurStore::changed_since`]: crate::db::cur::CurStore::changed_since
+fn changed_at(
+    db: &crate::db::cur::CurStore,
+    slot: &(MimeiId, Vec<u8>),
+    since: u64,
+    now: u64,
+) -> u64 {
+    let (mut lo, mut hi) = (since, now.max(since + 1));
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if db.changed_since(&slot.0, &slot.1, mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }
 
 /// Serves the waiters on one key while it has something for them; whether any was.
@@ -648,6 +670,14 @@ mod tests {
         assert_eq!(
             parse("bzmpop 0 1 a min count 0").unwrap_err(),
             "ERR count should be greater than 0"
+        );
+        assert_eq!(
+            parse("bzmpop 0 1 a min count x").unwrap_err(),
+            "ERR count should be greater than 0"
+        );
+        assert_eq!(
+            parse("bzmpop 0 a k min").unwrap_err(),
+            "ERR numkeys should be greater than 0"
         );
         assert_eq!(parse("bzmpop 0 1 a left").unwrap_err(), "ERR syntax error");
         assert_eq!(parse("bzpopmax z 0").unwrap().serving_command(), "zpopmax");
