@@ -570,7 +570,13 @@ impl Conn {
             b"swapdb" => self.swapdb(args),
             b"flushall" => self.flushall(args),
             b"move" => self.move_key(args),
-            b"copy" if args.iter().skip(3).any(|a| engine::is(a, "db")) => self.copy_key(args),
+            // COPY with DB is the door's (two databases); without, the engine's when it has it.
+            b"copy"
+                if engine::lookup(b"copy").is_none()
+                    || args.iter().skip(3).any(|a| engine::is(a, "db")) =>
+            {
+                self.copy_key(args)
+            }
             b"reset" if args.len() == 1 => Ok(self.reset()),
             b"reset" => Err(DbError::Arity("reset".into())),
             b"save" if args.len() == 1 => {
@@ -1079,7 +1085,7 @@ impl Conn {
         self.carry(src, dst, a[1], a[1], false, true)
     }
 
-    /// `COPY source destination DB n [REPLACE]` (without `DB`, the engine's `COPY`).
+    /// `COPY source destination [DB n] [REPLACE]`.
     fn copy_key(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
         if a.len() < 3 {
             return Err(DbError::Arity("copy".into()));
