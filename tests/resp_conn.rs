@@ -178,6 +178,11 @@ fn blocking_pops_serve_first_blocked_first_and_time_out() {
     assert_eq!(o.call(&["LPUSH", "p", "v"]), ":1\r\n");
     assert_eq!(a.read(), "*2\r\n$1\r\np\r\n$1\r\nv\r\n");
     assert_eq!(a.read(), "+PONG\r\n");
+    // A timeout far past any clock still waits, and is served.
+    a.send(&["BLPOP", "far", "4000000000000000"]);
+    wait_blocked(&mut o, 1);
+    o.call(&["RPUSH", "far", "v"]);
+    assert_eq!(a.read(), "*2\r\n$3\r\nfar\r\n$1\r\nv\r\n");
     // Keys written together are served in the order they were written.
     a.send(&["BLPOP", "k2", "k1", "0"]);
     wait_blocked(&mut o, 1);

@@ -1218,8 +1218,10 @@ impl Conn {
         if self.in_exec {
             return Ok(Some(b.nil()));
         }
+        // A deadline past what the clock can hold is no deadline.
         let deadline = (b.timeout_ms > 0)
-            .then(|| tokio::time::Instant::now() + Duration::from_millis(b.timeout_ms));
+            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
+            .flatten();
         let nil = b.nil();
         let ticket = blocking::block(
             &self.state,
