@@ -133,6 +133,7 @@ pub fn render(
                 line("maxmemory", &0);
                 line("leither_memory_budget", &state.budget.limit());
                 line("maxmemory_policy", &"noeviction");
+                line("mem_allocator", &"libc");
             }
             "persistence" => {
                 line("loading", &0);

@@ -8,6 +8,10 @@
 //! `listpack`/`hashtable`, sets `intset`/`hashtable`, sorted sets `listpack`/`skiplist`.
 //! Unlike Redis, nothing is sticky: a collection that shrinks back under the thresholds
 //! reads compact again, and a string an `APPEND` made reads `int` if it is a number.
+//!
+//! `MEMORY USAGE key [SAMPLES n]` is here too: the bytes the key's entries take in the
+//! ordered map (keys and values), estimated from `n` elements (default 5, 0 = all, at most
+//! [`MAX_LOOK`]) as Redis samples.
 
 use super::config::Thresholds;
 use crate::db::engine::Ctx;
@@ -127,6 +131,59 @@ pub fn object(ctx: &mut Ctx<'_>, a: &[&[u8]], t: Thresholds) -> Result<Reply, Db
     })
 }
 
+/// `MEMORY USAGE key [SAMPLES n]` (`a[0]` is `MEMORY`, `a[1]` `USAGE`).
+pub fn memory_usage(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> Result<Reply, DbError> {
+    if a.len() < 3 {
+        return Err(DbError::Arity("memory|usage".into()));
+    }
+    let mut samples: u64 = 5;
+    let mut j = 3;
+    while j < a.len() {
+        if a[j].eq_ignore_ascii_case(b"samples") && j + 1 < a.len() {
+            let n = num::parse_int(a[j + 1]).ok_or(DbError::NotInteger)?;
+            if n < 0 {
+                return Err(DbError::NotInteger);
+            }
+            samples = if n == 0 {
+                MAX_LOOK
+            } else {
+                (n as u64).min(MAX_LOOK)
+            };
+            j += 2;
+        } else {
+            return Err(DbError::Syntax);
+        }
+    }
+    let key = a[2];
+    let Some(m) = ctx.meta(key)? else {
+        return Ok(Reply::Nil);
+    };
+    // The meta entry (its key, type, expiry, value or count) and the expiry entry.
+    let mut bytes = 1 + key.len() as u64 + 9 + m.value.len() as u64 + 16;
+    if m.expire != 0 {
+        bytes += 9 + key.len() as u64;
+    }
+    if m.len > 0 {
+        let (mut seen, mut sum) = (0u64, 0u64);
+        let prefix = 5 + key.len() as u64;
+        ctx.elems(key, b"", false, &mut |rest, v| {
+            seen += 1;
+            sum += prefix + rest.len() as u64 + v.len() as u64;
+            seen < samples
+        })?;
+        if let Some(avg) = sum.checked_div(seen) {
+            // Sorted sets hold two entries per member, lists fewer than one per element:
+            // scale by the entries seen against the count.
+            let entries = match m.kind {
+                Kind::ZSet => m.len.saturating_mul(2),
+                _ => m.len,
+            };
+            bytes = bytes.saturating_add(avg.saturating_mul(entries.max(seen)));
+        }
+    }
+    Ok(Reply::Int(bytes.min(i64::MAX as u64) as i64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +261,28 @@ mod tests {
             "ERR wrong number of arguments for 'object|encoding' command"
         );
         assert!(obj("object help").is_ok());
+    }
+
+    #[test]
+    fn memory_usage_counts_the_entries() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "set s hello");
+        run(&mut kv, "rpush l a b c");
+        let mut ctx = Ctx {
+            kv: &mut kv,
+            now: 1,
+            values: Values::Plain,
+        };
+        let mut mem = |s: &str| {
+            let a: Vec<&[u8]> = s.split(' ').map(str::as_bytes).collect();
+            memory_usage(&mut ctx, &a).map_err(|e| e.to_string())
+        };
+        assert!(matches!(mem("memory usage s"), Ok(Reply::Int(n)) if n > 5));
+        assert!(matches!(mem("memory usage l samples 0"), Ok(Reply::Int(n)) if n > 3));
+        assert_eq!(mem("memory usage none"), Ok(Reply::Nil));
+        assert_eq!(
+            mem("memory usage s samples"),
+            Err("ERR syntax error".into())
+        );
     }
 }

@@ -549,6 +549,7 @@ impl Conn {
             b"hello" => self.hello(args),
             b"info" => self.info(args),
             b"object" => self.object(args),
+            b"memory" => self.memory(args),
             b"time" if args.len() == 1 => {
                 let us = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -1151,6 +1152,33 @@ impl Conn {
         Ok(Reply::Int(1))
     }
 
+    /// `MEMORY USAGE key [SAMPLES n]`; `MEMORY DOCTOR|STATS|MALLOC-STATS|PURGE` are not here.
+    fn memory(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+            return Err(DbError::Arity("memory".into()));
+        };
+        if sub != b"usage" {
+            return Err(DbError::Other(format!(
+                "unknown subcommand '{}'. Try MEMORY HELP.",
+                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+            )));
+        }
+        let (mid, version) = self.may(false)?;
+        if version.is_some() {
+            return Err(DbError::Other(
+                "MEMORY USAGE reads cur only; SELECT the database's cur".into(),
+            ));
+        }
+        let mut db = self.state.db.borrow_mut();
+        let mut view = db.view(&self.state.store, &mid);
+        let mut ctx = engine::Ctx {
+            kv: &mut view,
+            now: self.now_ms,
+            values: crate::db::typed::Values::Plain,
+        };
+        object::memory_usage(&mut ctx, args)
+    }
+
     /// `FLUSHALL [ASYNC|SYNC]`: the owner's numbered databases 0-15 (and the selected one);
     /// for anyone else, the selected database only.
     fn flushall(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
@@ -1292,6 +1320,7 @@ const CONN_COMMANDS: &[&str] = &[
     "shutdown",
     "move",
     "copy",
+    "memory",
 ];
 
 fn conn_name(lower: &[u8]) -> Option<&'static str> {
