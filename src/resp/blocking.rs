@@ -502,9 +502,10 @@ pub fn unblock(
     true
 }
 
-/// The store's current write sequence (the registry holds a watch, so this leaves the
-/// change records alone).
-fn store_seq(state: &NodeState) -> u64 {
+/// The store's current write sequence: one more for every Redis key a command wrote.
+/// (Taking and giving back a watch leaves the change records as they were: empty when
+/// nobody watches, kept while someone does.)
+pub fn store_seq(state: &NodeState) -> u64 {
     let mut db = state.db.borrow_mut();
     let s = db.watch();
     db.unwatch();

@@ -138,6 +138,9 @@ pub fn render(
             "persistence" => {
                 line("loading", &0);
                 line("async_loading", &0);
+                let changes =
+                    super::blocking::store_seq(state).saturating_sub(node.saved_seq.get());
+                line("rdb_changes_since_last_save", &changes);
                 line("rdb_bgsave_in_progress", &0);
                 line("rdb_last_bgsave_status", &"ok");
                 line("aof_enabled", &0);

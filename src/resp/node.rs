@@ -29,6 +29,8 @@ pub struct RespNode {
     pub commands: Cell<u64>,
     /// Calls per command name (`INFO commandstats`), bounded by the names known.
     pub per_command: RefCell<HashMap<&'static str, u64>>,
+    /// The store's write sequence at the last `SAVE` (`rdb_changes_since_last_save`).
+    pub saved_seq: Cell<u64>,
 }
 
 /// One connected client, as `CLIENT LIST` shows it.

@@ -582,9 +582,13 @@ impl Conn {
             b"reset" => Err(DbError::Arity("reset".into())),
             b"save" if args.len() == 1 => {
                 // What SAVE promises, durably on disk: the log of every acknowledged write.
+                let seq = blocking::store_seq(&self.state);
                 let mut db = self.state.db.borrow_mut();
                 db.flush(&self.state.store)
-                    .map(|()| Reply::OK)
+                    .map(|()| {
+                        self.state.resp.saved_seq.set(seq);
+                        Reply::OK
+                    })
                     .map_err(|e| {
                         DbError::Other(format!("the database did not reach the disk: {e}"))
                     })
