@@ -178,7 +178,7 @@ pub fn render(
             }
             "commandstats" => {
                 let per = node.per_command.borrow();
-                let mut names: Vec<_> = per.iter().collect();
+                let mut names: Vec<_> = per.iter().filter(|(_, n)| *n > 0).collect();
                 names.sort();
                 for (name, calls) in names {
                     line(

@@ -495,12 +495,16 @@ impl Conn {
             self.queue(args, out);
             return;
         }
-        if let Some(n) = engine::lookup(args[0])
-            .map(|c| c.name)
-            .or_else(|| conn_name(name))
-        {
+        let found = engine::lookup(args[0]);
+        if let Some((slot, n)) = stat_slot(found, name) {
             self.client.cmd.set(n);
-            self.state.resp.count(n);
+            self.state.resp.count(slot, n);
+        }
+        // The engine's commands go straight to it (COPY ... DB is the door's, below).
+        if let Some(c) = found.filter(|c| c.name != "copy") {
+            let r = self.run_cmd(Some(c), args);
+            write_result(out, r, self.resp3);
+            return;
         }
         let r = match name {
             b"ping" => match args.len() {
@@ -601,7 +605,7 @@ impl Conn {
                 self.blocking(n, args, out);
                 return;
             }
-            _ => self.run_db(args),
+            _ => self.run_cmd(found, args),
         };
         write_result(out, r, self.resp3);
     }
@@ -852,7 +856,16 @@ impl Conn {
     }
 
     fn run_db(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
-        let cmd = engine::lookup(args[0]).ok_or_else(|| engine::unknown(args))?;
+        self.run_cmd(engine::lookup(args[0]), args)
+    }
+
+    /// [`Conn::run_db`] with the command already looked up.
+    fn run_cmd(
+        &mut self,
+        cmd: Option<&'static engine::Command>,
+        args: &[&[u8]],
+    ) -> Result<Reply, DbError> {
+        let cmd = cmd.ok_or_else(|| engine::unknown(args))?;
         let (mid, version) = self.may(cmd.write)?;
         let now = self.now_ms;
         match version {
@@ -1327,11 +1340,21 @@ const CONN_COMMANDS: &[&str] = &[
     "memory",
 ];
 
-fn conn_name(lower: &[u8]) -> Option<&'static str> {
+/// The `INFO commandstats` slot and name of a command: an engine command's place in
+/// [`engine::COMMANDS`], or a connection command's after them.
+fn stat_slot(
+    found: Option<&'static engine::Command>,
+    lower: &[u8],
+) -> Option<(usize, &'static str)> {
+    if let Some(c) = found {
+        let at = (std::ptr::from_ref(c) as usize).wrapping_sub(engine::COMMANDS.as_ptr() as usize)
+            / std::mem::size_of::<engine::Command>().max(1);
+        return (at < engine::COMMANDS.len()).then_some((at, c.name));
+    }
     CONN_COMMANDS
         .iter()
-        .find(|n| n.as_bytes() == lower)
-        .copied()
+        .position(|n| n.as_bytes() == lower)
+        .map(|i| (engine::COMMANDS.len() + i, CONN_COMMANDS[i]))
 }
 
 fn is_conn_cmd(name: &[u8]) -> bool {
