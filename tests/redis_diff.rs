@@ -1291,6 +1291,116 @@ fn expiry_matches_redis() {
     }
 }
 
+/// The connection layer's commands: CONFIG GET/SET of the encoding thresholds, OBJECT
+/// ENCODING under them, blocking pops that find data, time out or run inside MULTI, and
+/// their argument errors.
+#[test]
+fn connection_commands_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let long = "x".repeat(45);
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["CONFIG", "GET", "zset-max-ziplist-entries"],
+        vec!["CONFIG", "GET", "set-max-intset-entries"],
+        vec!["CONFIG", "SET", "nosuch", "1"],
+        vec!["CONFIG", "SET", "zset-max-listpack-entries", "x"],
+        vec!["SET", "c:int", "12345"],
+        vec!["SET", "c:emb", "hello"],
+        vec!["SET", "c:raw", &long],
+        vec!["OBJECT", "ENCODING", "c:int"],
+        vec!["OBJECT", "ENCODING", "c:emb"],
+        vec!["OBJECT", "ENCODING", "c:raw"],
+        vec!["OBJECT", "ENCODING", "c:none"],
+        vec!["OBJECT", "REFCOUNT", "c:raw"],
+        vec!["OBJECT", "NOSUCH", "c:raw"],
+        vec!["OBJECT", "ENCODING"],
+        vec!["RPUSH", "c:l", "a", "b"],
+        vec!["OBJECT", "ENCODING", "c:l"],
+        vec!["SADD", "c:s", "1", "2"],
+        vec!["OBJECT", "ENCODING", "c:s"],
+        vec!["SADD", "c:s", "x"],
+        vec!["OBJECT", "ENCODING", "c:s"],
+        vec!["HSET", "c:h", "f", "v"],
+        vec!["OBJECT", "ENCODING", "c:h"],
+        vec!["HSET", "c:h", "g", &long],
+        vec!["CONFIG", "SET", "hash-max-ziplist-value", "100"],
+        vec!["OBJECT", "ENCODING", "c:h"],
+        vec!["CONFIG", "SET", "hash-max-listpack-value", "64"],
+        vec!["OBJECT", "ENCODING", "c:h"],
+        vec!["ZADD", "c:z", "1", "a"],
+        vec!["OBJECT", "ENCODING", "c:z"],
+        vec!["BLPOP", "c:l", "c:none", "0"],
+        vec!["BRPOP", "c:none", "c:l", "0"],
+        vec!["BLPOP", "c:l", "0.05"],
+        vec!["BLPOP", "c:l", "-1"],
+        vec!["BLPOP", "c:l", "abc"],
+        vec!["BLPOP", "c:l"],
+        vec!["BLPOP", "c:emb", "0"],
+        vec!["MULTI"],
+        vec!["BLPOP", "c:l", "0"],
+        vec!["BRPOP", "c:l", "0"],
+        vec!["EXEC"],
+        vec!["CLIENT", "GETNAME"],
+        vec!["CLIENT", "SETNAME", "me"],
+        vec!["CLIENT", "GETNAME"],
+        vec!["CLIENT", "SETNAME", "a b"],
+        vec!["FUNCTION", "FLUSH"],
+        vec!["FUNCTION", "LIST"],
+        vec!["SCRIPT", "FLUSH"],
+        vec!["ECHO", "hi"],
+        vec!["RPUSH", "c:m", "a", "b"],
+        vec!["PEXPIRE", "c:m", "100000"],
+        vec!["MOVE", "c:m", "1"],
+        vec!["MOVE", "c:m", "1"],
+        vec!["EXISTS", "c:m"],
+        vec!["MOVE", "c:m", "99"],
+        vec!["MOVE", "c:m", "x"],
+        vec!["MOVE", "c:m", "0"],
+        vec!["SELECT", "1"],
+        vec!["LRANGE", "c:m", "0", "-1"],
+        vec!["TTL", "c:m"],
+        vec!["MOVE", "c:m", "1"],
+        vec!["COPY", "c:m", "c:m2", "DB", "0"],
+        vec!["COPY", "c:m", "c:m2", "DB", "0"],
+        vec!["SET", "c:s", "v"],
+        vec!["COPY", "c:s", "c:m2", "DB", "0", "REPLACE"],
+        vec!["COPY", "c:s", "c:m2", "DB", "0", "BAD"],
+        vec!["COPY", "c:s", "c:s", "DB", "1"],
+        vec!["COPY", "c:s", "c:s"],
+        vec!["COPY", "c:s", "c:s3"],
+        vec!["COPY", "c:s", "c:s3"],
+        vec!["COPY", "c:s", "c:s3", "REPLACE"],
+        vec!["GET", "c:s3"],
+        vec!["COPY", "c:s"],
+        vec!["SELECT", "0"],
+        vec!["GET", "c:m2"],
+        vec!["MOVE", "c:m2", "1"],
+        vec!["SET", "c:m2", "w"],
+        vec!["MOVE", "c:m2", "1"],
+        vec!["GET", "c:m2"],
+        vec!["SET", "c:sw", "a"],
+        vec!["SWAPDB", "0", "2"],
+        vec!["GET", "c:sw"],
+        vec!["SELECT", "2"],
+        vec!["GET", "c:sw"],
+        vec!["SWAPDB", "2", "0"],
+        vec!["GET", "c:sw"],
+        vec!["SELECT", "0"],
+        vec!["GET", "c:sw"],
+        vec!["SWAPDB", "0", "99"],
+        vec!["SWAPDB", "x", "1"],
+        vec!["SWAPDB", "1", "x"],
+        vec!["SWAPDB", "1"],
+    ];
+    for st in steps {
+        let c = cmd(&st);
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "connection", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
+    }
+}
+
 #[test]
 fn scan_matches_redis() {
     let pair = Pair::start();

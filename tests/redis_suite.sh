@@ -108,7 +108,11 @@ run_unit() {
   local who=$1 port=$2 unit=$3
   local dir="$WORK/$who-${unit//\//_}"
   mkdir -p "$dir"; cp -r "$SRC/runtest" "$SRC/tests" "$dir/"
+  # runtest's own test-server port is looked for from --baseport - 32: a base of our own
+  # (from a free port) keeps runs that go at the same time from taking each other's.
+  local base; base=$(( $(free_port) % 20000 + 30000 ))
   ( cd "$dir" && timeout 900 ./runtest --host 127.0.0.1 --port "$port" --single "unit/$unit" \
+      --baseport "$base" \
       --clients 1 --durable --timeout 120 --tags -needs:debug --tags -needs:repl \
       --tags -needs:config-maxmemory 2>&1 | sed "s/\x1b\[[0-9;]*m//g" > "$dir/out.log" ) || true
   local pass fail skip

@@ -68,6 +68,9 @@ pub struct NodeState {
     /// The rate buckets per address: calls, failed logins, password hashes
     /// ([`crate::ops::rate`]).
     pub rate: RefCell<crate::ops::rate::Limiter>,
+    /// The RESP door's settings, blocked and connected clients (`resp::node`).
+    #[cfg(feature = "resp")]
+    pub resp: crate::resp::node::RespNode,
 }
 
 impl NodeState {
@@ -93,6 +96,8 @@ impl NodeState {
         NodeState {
             budget,
             rate: crate::ops::rate::new_limiter(),
+            #[cfg(feature = "resp")]
+            resp: Default::default(),
             #[cfg(feature = "files")]
             db: RefCell::new(crate::db::cur::CurStore::new(durability)),
             #[cfg(feature = "files")]

@@ -36,7 +36,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::node::Client;
 use super::proto::{self, Limits, Parser};
+use super::{blocking, hello, info, movekey, object, swapdb};
 use crate::api::{NodeState, Rights as Class};
 use crate::budget::Grant;
 use crate::db::cur::Durability;
@@ -103,10 +105,17 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     let slots = Slots::new(limits, slots::Names::RESP);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Writes through the other doors (API, Lua) reach blocked clients this often.
+    let mut poll = tokio::time::interval(blocking::POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tasks = Vec::new();
     loop {
         let (s, peer) = tokio::select! {
             _ = stop.changed() => break,
+            _ = poll.tick() => {
+                blocking::serve(&state, crate::clock::unix_ms());
+                continue;
+            }
             _ = sweep.tick() => {
                 let n = slots.sweep(Instant::now());
                 if n > 0 {
@@ -154,15 +163,24 @@ pub async fn serve(l: TcpListener, state: Rc<NodeState>, mut stop: watch::Receiv
     }
 }
 
-/// A `WATCH`: the store sequence it began at, and the (Mimei, key) pairs watched.
-type Watch = (u64, Vec<(MimeiId, Vec<u8>)>);
+/// The keys a connection `WATCH`es (it holds one watch on the store while there are any):
+/// (Mimei, key, the store sequence when that key was watched, its expiry). A key live at
+/// `WATCH` whose expiry has come by `EXEC` counts as changed, as in Redis 7.0.
+type Watch = Vec<(MimeiId, Vec<u8>, u64, Option<u64>)>;
 
-struct Conn {
-    state: Rc<NodeState>,
+/// A blocked command's wait: its place in the registry, its deadline, its nil reply.
+pub(super) struct Wait {
+    ticket: blocking::Ticket,
+    deadline: Option<tokio::time::Instant>,
+    nil: Reply,
+}
+
+pub(super) struct Conn {
+    pub(super) state: Rc<NodeState>,
     /// The client's address.
     peer: SocketAddr,
     /// Who the connection acts as; `None` before AUTH from a remote address.
-    user: Option<LeitherId>,
+    pub(super) user: Option<LeitherId>,
     /// What the node makes of `user` for the rate limits (owner, user, visitor).
     class: Option<Class>,
     /// The database: Mimei and version (`None` = cur); `None` until first used.
@@ -176,13 +194,32 @@ struct Conn {
     /// The time of the batch being run: read once per read from the socket.
     now_ms: u64,
     tick: Instant,
+    /// This connection as `CLIENT LIST` shows it.
+    pub(super) client: Rc<Client>,
+    /// RESP3 replies (after `HELLO 3`).
+    pub(super) resp3: bool,
+    /// Running the commands of an `EXEC` (blocking commands do not block there).
+    in_exec: bool,
+    /// Set by a blocking command that found nothing: the connection waits.
+    wait: Option<Wait>,
+    /// `CLIENT REPLY OFF`.
+    pub(super) reply_off: bool,
+    /// `CLIENT REPLY SKIP`: replies to drop (this command's and the next one's).
+    pub(super) skip: u8,
 }
 
 impl Conn {
     fn new(state: Rc<NodeState>, peer: SocketAddr) -> Conn {
         let owner = slots::is_owner_loopback(peer.ip());
         let user = owner.then(|| state.key.id());
+        let client = state.resp.connect(peer, owner, user);
         Conn {
+            client,
+            resp3: false,
+            in_exec: false,
+            wait: None,
+            reply_off: false,
+            skip: 0,
             state,
             peer,
             user,
@@ -225,6 +262,25 @@ impl Conn {
         // reading more.
         let mut backlog = false;
         loop {
+            if let Some(w) = self.wait.take() {
+                // Blocked: nothing more of this client runs until it is served, times out,
+                // or goes. Its socket is watched only to notice it closing.
+                slot.set(Activity::Idle, Instant::now());
+                let r = self.await_wait(w, &mut s, &mut stop, &slot).await;
+                let Some(r) = r else { break };
+                write_result(&mut out, r, self.resp3);
+                if tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out))
+                    .await
+                    .map_or(true, |r| r.is_err())
+                {
+                    break;
+                }
+                out.clear();
+                slot.touch(Instant::now());
+                slot.set(Activity::Busy, Instant::now());
+                backlog = true;
+                continue;
+            }
             if !backlog {
                 let n = tokio::select! {
                     _ = stop.changed() => break,
@@ -267,12 +323,25 @@ impl Conn {
                         used += len;
                         let args: Vec<&[u8]> = cmd.args.iter().map(|a| a.as_ref()).collect();
                         if !args.is_empty() {
+                            let mark = out.len();
                             match self.pay() {
                                 Ok(()) => self.command(&args, &mut out),
                                 Err(line) => write_error(&mut out, &line),
                             }
+                            if self.reply_off || self.skip > 0 {
+                                out.truncate(mark);
+                                self.skip = self.skip.saturating_sub(1);
+                            }
+                            // Writes may have fed blocked clients: serve them before the
+                            // next command, as Redis does.
+                            blocking::serve(&self.state, self.now_ms);
                         }
                         if self.quit {
+                            break;
+                        }
+                        if self.wait.is_some() {
+                            // Send what came before; then wait (top of the loop).
+                            backlog = true;
                             break;
                         }
                         if out.len() >= MAX_OUT {
@@ -350,7 +419,48 @@ impl Conn {
         if self.watch.take().is_some() {
             self.state.db.borrow_mut().unwatch();
         }
+        self.state.resp.disconnect(self.client.id);
         drop(guard);
+    }
+
+    /// Waits for a blocked command's outcome: `None` when the connection is to close.
+    async fn await_wait(
+        &mut self,
+        w: Wait,
+        s: &mut TcpStream,
+        stop: &mut watch::Receiver<bool>,
+        slot: &Rc<slots::Slot>,
+    ) -> Option<Result<Reply, DbError>> {
+        let Wait {
+            mut ticket,
+            deadline,
+            nil,
+        } = w;
+        let mut peek = true;
+        let mut probe = [0u8; 1];
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(sleep);
+        let out = loop {
+            tokio::select! {
+                biased;
+                r = &mut ticket.rx => break Some(r.unwrap_or(Ok(nil.clone()))),
+                _ = stop.changed() => break None,
+                _ = slot.closed() => break None,
+                _ = &mut sleep => break Some(Ok(nil.clone())),
+                r = s.peek(&mut probe), if peek => match r {
+                    Ok(0) | Err(_) => break None,
+                    // Pipelined commands wait in the socket until this one is done.
+                    Ok(_) => peek = false,
+                },
+            }
+        };
+        blocking::leave(&self.state, &ticket);
+        out
     }
 
     fn command(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
@@ -370,10 +480,42 @@ impl Conn {
             write_error(out, "NOAUTH Authentication required.");
             return;
         }
+        self.client.last.set(self.tick);
+        if self.multi.is_some() && matches!(name, b"save" | b"shutdown") {
+            self.multi_failed = true;
+            write_error(out, "ERR Command not allowed inside a transaction");
+            return;
+        }
         if self.multi.is_some()
-            && !matches!(name, b"exec" | b"discard" | b"multi" | b"watch" | b"quit")
+            && !matches!(
+                name,
+                b"exec" | b"discard" | b"multi" | b"watch" | b"quit" | b"reset"
+            )
         {
             self.queue(args, out);
+            return;
+        }
+        let found = engine::lookup(args[0]);
+        if let Some((slot, n)) = stat_slot(found, name) {
+            self.client.cmd.set(n);
+            self.state.resp.count(slot, n);
+        }
+        // The engine's commands go straight to it (COPY ... DB is the door's, below); an
+        // XREAD or XREADGROUP with BLOCK that found nothing waits (outside EXEC).
+        if let Some(c) = found.filter(|c| c.name != "copy") {
+            let r = match self.run_cmd(Some(c), args) {
+                Ok(Reply::NilArray)
+                    if matches!(c.name, "xread" | "xreadgroup") && !self.in_exec =>
+                {
+                    match self.stream_block(args) {
+                        Ok(true) => return,
+                        Ok(false) => Ok(Reply::NilArray),
+                        Err(e) => Err(e),
+                    }
+                }
+                r => r,
+            };
+            write_result(out, r, self.resp3);
             return;
         }
         let r = match name {
@@ -396,6 +538,7 @@ impl Conn {
             b"multi" => {
                 self.multi = Some(Vec::new());
                 self.multi_failed = false;
+                self.client.multi.set(0);
                 Ok(Reply::OK)
             }
             b"exec" => {
@@ -403,6 +546,7 @@ impl Conn {
                 return;
             }
             b"discard" => {
+                self.client.multi.set(-1);
                 if self.multi.take().is_some() {
                     self.unwatch();
                     Ok(Reply::OK)
@@ -415,31 +559,74 @@ impl Conn {
                 self.unwatch();
                 Ok(Reply::OK)
             }
-            b"command" => Ok(match args.get(1) {
-                Some(a) if a.eq_ignore_ascii_case(b"count") => {
-                    Reply::Int(engine::COMMANDS.len() as i64)
-                }
-                _ => Reply::Array(Vec::new()),
-            }),
-            b"config" => Ok(config(args)),
-            b"client" => Ok(match args.get(1) {
-                Some(a) if a.eq_ignore_ascii_case(b"id") => Reply::Int(1),
-                Some(a) if a.eq_ignore_ascii_case(b"getname") => Reply::Nil,
-                _ => Reply::OK,
-            }),
-            b"info" => Ok(Reply::text(format!(
-                "# Server\r\nredis_version:7.0.0\r\nleither_version:{}\r\nredis_mode:standalone\r\n",
-                crate::api::fns_node::VERSION
-            ))),
-            b"flushall" => self.run_db(&[b"flushdb"]),
-            _ => self.run_db(args),
+            b"command" => command_cmd(args),
+            b"config" => self.config(args),
+            b"client" => self.client_cmd(args),
+            b"hello" => self.hello(args),
+            b"info" => self.info(args),
+            b"object" => self.object(args),
+            b"memory" => self.memory(args),
+            b"time" if args.len() == 1 => {
+                let us = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros())
+                    .unwrap_or(0);
+                Ok(Reply::Array(vec![
+                    Reply::text((us / 1_000_000).to_string()),
+                    Reply::text((us % 1_000_000).to_string()),
+                ]))
+            }
+            b"time" => Err(DbError::Arity("time".into())),
+            b"function" | b"script" => scripting(name, args),
+            b"eval" | b"evalsha" | b"eval_ro" | b"evalsha_ro" | b"fcall" | b"fcall_ro" => {
+                Err(DbError::Other(format!(
+                    "{} is not supported: a Mimei database runs no Redis scripts (Leither's Lua apps run on the node, docs/lua.md)",
+                    String::from_utf8_lossy(name).to_uppercase()
+                )))
+            }
+            b"swapdb" => self.swapdb(args),
+            b"flushall" => self.flushall(args),
+            b"move" => self.move_key(args),
+            // COPY with DB is the door's (two databases); without, the engine's when it has it.
+            b"copy"
+                if engine::lookup(b"copy").is_none()
+                    || args.iter().skip(3).any(|a| engine::is(a, "db")) =>
+            {
+                self.copy_key(args)
+            }
+            b"reset" if args.len() == 1 => Ok(self.reset()),
+            b"reset" => Err(DbError::Arity("reset".into())),
+            b"save" if args.len() == 1 => {
+                // What SAVE promises, durably on disk: the log of every acknowledged write.
+                let seq = blocking::store_seq(&self.state);
+                let mut db = self.state.db.borrow_mut();
+                db.flush(&self.state.store)
+                    .map(|()| {
+                        self.state.resp.saved_seq.set(seq);
+                        Reply::OK
+                    })
+                    .map_err(|e| {
+                        DbError::Other(format!("the database did not reach the disk: {e}"))
+                    })
+            }
+            b"save" => Err(DbError::Arity("save".into())),
+            b"shutdown" => Err(DbError::Other(
+                "SHUTDOWN is not taken over RESP: stop the node with `leither stop`".into(),
+            )),
+            n if blocking::is_blocking(n) => {
+                self.blocking(n, args, out);
+                return;
+            }
+            _ => self.run_cmd(found, args),
         };
-        write_result(out, r);
+        write_result(out, r, self.resp3);
     }
 
     fn queue(&mut self, args: &[&[u8]], out: &mut Vec<u8>) {
         let known = engine::lookup(args[0]);
+        let lower = args[0].to_ascii_lowercase();
         let err = match known {
+            None if blocking::is_blocking(&lower) => blocking_arity(&lower, args).err(),
             None if !is_conn_cmd(args[0]) => Some(engine::unknown(args)),
             Some(c) => engine::check_arity(c, args).err(),
             None => None,
@@ -459,6 +646,7 @@ impl Conn {
             None => {
                 if let Some(q) = self.multi.as_mut() {
                     q.push(args.iter().map(|a| a.to_vec()).collect());
+                    self.client.multi.set(q.len() as i64);
                 }
                 proto::write_simple(out, "QUEUED");
             }
@@ -470,6 +658,7 @@ impl Conn {
             write_error(out, "ERR EXEC without MULTI");
             return;
         };
+        self.client.multi.set(-1);
         if self.multi_failed {
             self.unwatch();
             write_error(
@@ -478,20 +667,25 @@ impl Conn {
             );
             return;
         }
-        let changed = self.watch.as_ref().is_some_and(|(seq, keys)| {
+        let now = crate::clock::unix_ms();
+        let changed = self.watch.as_ref().is_some_and(|keys| {
             let db = self.state.db.borrow();
-            keys.iter().any(|(mid, k)| db.changed_since(mid, k, *seq))
+            keys.iter().any(|(mid, k, seq, exp)| {
+                db.changed_since(mid, k, *seq) || exp.is_some_and(|at| at <= now)
+            })
         });
         self.unwatch();
         if changed {
-            proto::write_null_array(out);
+            encode(&Reply::NilArray, out, self.resp3);
             return;
         }
         proto::write_array_header(out, queue.len());
+        self.in_exec = true;
         for args in queue {
             let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
             self.command(&refs, out);
         }
+        self.in_exec = false;
     }
 
     fn unwatch(&mut self) {
@@ -508,12 +702,29 @@ impl Conn {
             return Err(DbError::Other("WATCH inside MULTI is not allowed".into()));
         }
         let (mid, _) = self.target()?;
+        // The sequence now: keys watched by this command count changes from here on.
+        let seq = {
+            let mut db = self.state.db.borrow_mut();
+            let seq = db.watch();
+            if self.watch.is_some() {
+                db.unwatch();
+            }
+            seq
+        };
         if self.watch.is_none() {
-            let seq = self.state.db.borrow_mut().watch();
-            self.watch = Some((seq, Vec::new()));
+            self.watch = Some(Vec::new());
         }
-        if let Some((_, keys)) = self.watch.as_mut() {
-            keys.extend(args[1..].iter().map(|k| (mid, k.to_vec())));
+        // Each key's expiry while it is live: its coming counts as a change at EXEC.
+        let mut watched = Vec::with_capacity(args.len() - 1);
+        for k in &args[1..] {
+            let exp = match self.run_db(&[b"pttl", k]) {
+                Ok(Reply::Int(ms)) if ms >= 0 => Some(self.now_ms.saturating_add(ms as u64)),
+                _ => None,
+            };
+            watched.push((mid, k.to_vec(), seq, exp));
+        }
+        if let Some(keys) = self.watch.as_mut() {
+            keys.extend(watched);
         }
         Ok(Reply::OK)
     }
@@ -542,6 +753,8 @@ impl Conn {
         });
         self.user = Some(id);
         self.rights = None;
+        self.client.user.set(self.user);
+        self.client.owner.set(self.is_owner());
         Ok(Reply::OK)
     }
 
@@ -552,6 +765,7 @@ impl Conn {
         if args[1] == b"0" && args.len() == 2 {
             self.db = None;
             self.rights = None;
+            self.client.db.set(0);
             return Ok(Reply::OK);
         }
         // Redis's numbered databases: n is the owner's database Mimei number n. A Mimei ID
@@ -562,6 +776,7 @@ impl Conn {
             let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
             self.db = Some((mid, None));
             self.rights = None;
+            self.client.db.set(n);
             return Ok(Reply::OK);
         }
         let text = std::str::from_utf8(args[1])
@@ -602,6 +817,7 @@ impl Conn {
             .map_err(|e| DbError::Other(e.to_string()))?;
         self.db = Some((mid, version));
         self.rights = None;
+        self.client.db.set(-1);
         Ok(Reply::OK)
     }
 
@@ -634,18 +850,33 @@ impl Conn {
         }
     }
 
-    fn run_db(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+    /// The selected database, if the connection may read it (`write` false) or write it.
+    fn may(&mut self, write: bool) -> Result<(MimeiId, Option<u64>), DbError> {
         let (mid, version) = self.target()?;
-        let cmd = engine::lookup(args[0]).ok_or_else(|| engine::unknown(args))?;
         let user = self.user;
         let rights = self.rights(mid)?;
-        if ops::db::may_run(rights, user.as_ref(), cmd.write, version).is_err() {
+        if ops::db::may_run(rights, user.as_ref(), write, version).is_err() {
             return Err(DbError::Other(format!(
                 "NOPERM this user has no {} right on Mimei {mid}",
-                if cmd.write { "write" } else { "read" }
+                if write { "write" } else { "read" }
             ))
             .noperm());
         }
+        Ok((mid, version))
+    }
+
+    fn run_db(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        self.run_cmd(engine::lookup(args[0]), args)
+    }
+
+    /// [`Conn::run_db`] with the command already looked up.
+    fn run_cmd(
+        &mut self,
+        cmd: Option<&'static engine::Command>,
+        args: &[&[u8]],
+    ) -> Result<Reply, DbError> {
+        let cmd = cmd.ok_or_else(|| engine::unknown(args))?;
+        let (mid, version) = self.may(cmd.write)?;
         let now = self.now_ms;
         match version {
             Some(n) => crate::db::version::exec_at(
@@ -658,13 +889,454 @@ impl Conn {
             ),
             None => {
                 let mut db = self.state.db.borrow_mut();
-                let r = engine::exec(&mut db.view(&self.state.store, &mid), now, args);
+                let tune = self.state.resp.tune.get();
+                let r = engine::exec_tuned(
+                    &mut db.view(&self.state.store, &mid),
+                    now,
+                    args,
+                    crate::db::typed::Values::Plain,
+                    tune,
+                );
                 if cmd.write {
                     self.wrote = true;
                 }
                 r
             }
         }
+    }
+}
+
+/// The connection commands that reach the door's per-node state (`resp::node`).
+impl Conn {
+    /// `RESET`: the connection as it was when it opened (no MULTI, no WATCH, RESP2,
+    /// database 0, no name, the identity its address gives).
+    fn reset(&mut self) -> Reply {
+        self.multi = None;
+        self.multi_failed = false;
+        self.client.multi.set(-1);
+        self.unwatch();
+        self.reply_off = false;
+        self.skip = 0;
+        self.resp3 = false;
+        self.client.resp.set(2);
+        self.db = None;
+        self.rights = None;
+        self.client.db.set(0);
+        self.client.name.borrow_mut().clear();
+        let owner = slots::is_owner_loopback(self.peer.ip());
+        self.user = owner.then(|| self.state.key.id());
+        self.class = owner.then_some(Class::Owner);
+        self.client.user.set(self.user);
+        self.client.owner.set(owner);
+        Reply::Status("RESET")
+    }
+
+    /// Whether the connection acts as the node owner.
+    pub(super) fn is_owner(&self) -> bool {
+        self.class == Some(Class::Owner)
+    }
+
+    fn config(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+            return Err(DbError::Arity("config".into()));
+        };
+        let cfg = &self.state.resp.config;
+        match sub.as_slice() {
+            b"get" if args.len() >= 3 => Ok(cfg.borrow().get(&args[2..])),
+            b"get" => Err(DbError::Arity("config|get".into())),
+            b"set" | b"resetstat" | b"rewrite" if !self.is_owner() => {
+                Err(DbError::Unknown(format!(
+                    "NOPERM this user has no permissions to run the 'config|{}' command",
+                    String::from_utf8_lossy(&sub)
+                )))
+            }
+            b"set" => {
+                let r = cfg.borrow_mut().set(&args[2..]);
+                self.state.resp.tune.set(cfg.borrow().tune());
+                r
+            }
+            b"resetstat" if args.len() == 2 => {
+                self.state.resp.reset_stats();
+                Ok(Reply::OK)
+            }
+            b"rewrite" if args.len() == 2 => Err(DbError::Other(
+                "The server is running without a config file".into(),
+            )),
+            b"resetstat" | b"rewrite" => Err(DbError::Arity(format!(
+                "config|{}",
+                String::from_utf8_lossy(&sub)
+            ))),
+            _ => Err(DbError::Other(format!(
+                "unknown subcommand '{}'. Try CONFIG HELP.",
+                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+            ))),
+        }
+    }
+
+    fn hello(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let h = hello::parse(args)?;
+        if let Some((user, pass)) = h.auth {
+            self.auth(&[b"auth", user, pass])?;
+        }
+        if self.user.is_none() {
+            return Err(DbError::Unknown("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+        }
+        if let Some(name) = h.setname {
+            hello::check_name(name)?;
+            *self.client.name.borrow_mut() = name.to_vec();
+        }
+        if let Some(p) = h.proto {
+            self.resp3 = p == 3;
+            self.client.resp.set(p);
+        }
+        Ok(hello::reply(self.client.resp.get(), self.client.id))
+    }
+
+    fn info(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let want = info::sections(&args[1..]);
+        let state = self.state.clone();
+        let mut keyspace = || {
+            let n = self.client.db.get();
+            let keys = match self.run_db(&[b"dbsize"]) {
+                Ok(Reply::Int(k)) => k.max(0) as u64,
+                _ => return Vec::new(),
+            };
+            if keys == 0 {
+                return Vec::new();
+            }
+            let mut expires = 0;
+            if let Ok((mid, None)) = self.target() {
+                let mut db = state.db.borrow_mut();
+                let mut v = db.view(&state.store, &mid);
+                let from = [crate::db::keys::EXPIRY];
+                let _ = crate::db::kv::Kv::scan(
+                    &mut v,
+                    &from,
+                    &[crate::db::keys::EXPIRY + 1],
+                    false,
+                    &mut |_, _| {
+                        expires += 1;
+                        true
+                    },
+                );
+            }
+            vec![(n.max(0), keys, expires)]
+        };
+        let text = info::render(&state, &want, &mut keyspace);
+        // RESP3 answers INFO as a verbatim string; a bulk reads the same to clients.
+        Ok(Reply::text(text))
+    }
+
+    fn object(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        if args.len() < 2 {
+            return Err(DbError::Arity("object".into()));
+        }
+        let (mid, version) = self.may(false)?;
+        if version.is_some() {
+            return Err(DbError::Other(
+                "OBJECT reads cur only; SELECT the database's cur".into(),
+            ));
+        }
+        let t = self.state.resp.config.borrow().thresholds();
+        let mut db = self.state.db.borrow_mut();
+        let mut view = db.view(&self.state.store, &mid);
+        let mut ctx = engine::Ctx {
+            kv: &mut view,
+            now: self.now_ms,
+            values: crate::db::typed::Values::Plain,
+            tune: self.state.resp.tune.get(),
+        };
+        object::object(&mut ctx, args, t)
+    }
+
+    /// The owner's numbered database `n` (an `int` argument, as Redis reads it), when the
+    /// connection may write it.
+    fn writable_numbered(&mut self, n: &[u8]) -> Result<MimeiId, DbError> {
+        let n = engine::int_arg(n)?;
+        if i32::try_from(n).is_err() {
+            return Err(DbError::NotInteger);
+        }
+        let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+        let h = Mimeis::new(&self.state.store)
+            .header(&mid)
+            .map_err(|e| DbError::Other(e.to_string()))?;
+        if ops::db::may_run(h.rights(), self.user.as_ref(), true, None).is_err() {
+            return Err(DbError::Unknown(format!(
+                "NOPERM this user has no write right on Mimei {mid}"
+            )));
+        }
+        Ok(mid)
+    }
+
+    /// `SWAPDB a b` (the owner only): the two numbered databases trade contents.
+    fn swapdb(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() != 3 {
+            return Err(DbError::Arity("swapdb".into()));
+        }
+        let index = |v: &[u8], which: &str| {
+            engine::int_arg(v)
+                .ok()
+                .filter(|n| i32::try_from(*n).is_ok())
+                .ok_or_else(|| DbError::Other(format!("invalid {which} DB index")))
+        };
+        let (x, y) = (index(a[1], "first")?, index(a[2], "second")?);
+        if !self.is_owner() {
+            return Err(DbError::Unknown(
+                "NOPERM this user has no permissions to run the 'swapdb' command".into(),
+            ));
+        }
+        let range = 0..ops::db::DATABASES;
+        if !range.contains(&x) || !range.contains(&y) {
+            return Err(DbError::Other("DB index is out of range".into()));
+        }
+        if x == y {
+            return Ok(Reply::OK);
+        }
+        let ma = ops::db::numbered_db(&self.state, x).map_err(DbError::Other)?;
+        let mb = ops::db::numbered_db(&self.state, y).map_err(DbError::Other)?;
+        let state = self.state.clone();
+        let mut db = state.db.borrow_mut();
+        let mut budget = swapdb::MAX_BYTES;
+        let ca = swapdb::take(&mut db.view(&state.store, &ma), &mut budget)?;
+        let cb = swapdb::take(&mut db.view(&state.store, &mb), &mut budget)?;
+        swapdb::replace(&mut db.view(&state.store, &ma), &ca, &cb)?;
+        swapdb::replace(&mut db.view(&state.store, &mb), &cb, &ca)?;
+        self.wrote = true;
+        Ok(Reply::OK)
+    }
+
+    /// `MOVE key db`.
+    fn move_key(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() != 3 {
+            return Err(DbError::Arity("move".into()));
+        }
+        let dst = self.writable_numbered(a[2])?;
+        let (src, version) = self.may(true)?;
+        if version.is_some() {
+            return Err(DbError::ReadOnly(format!(
+                "this version of Mimei {src} is read-only; open cur to write"
+            )));
+        }
+        if src == dst {
+            return Err(DbError::Other(
+                "source and destination objects are the same".into(),
+            ));
+        }
+        self.carry(src, dst, a[1], a[1], false, true)
+    }
+
+    /// `COPY source destination [DB n] [REPLACE]`.
+    fn copy_key(&mut self, a: &[&[u8]]) -> Result<Reply, DbError> {
+        if a.len() < 3 {
+            return Err(DbError::Arity("copy".into()));
+        }
+        let (mut replace, mut db) = (false, None);
+        let mut j = 3;
+        while j < a.len() {
+            if engine::is(a[j], "replace") {
+                replace = true;
+                j += 1;
+            } else if engine::is(a[j], "db") && j + 1 < a.len() {
+                db = Some(a[j + 1]);
+                j += 2;
+            } else {
+                return Err(DbError::Syntax);
+            }
+        }
+        let (src, _) = self.may(false)?;
+        let dst = match db {
+            Some(n) => self.writable_numbered(n)?,
+            None => self.may(true)?.0,
+        };
+        if src == dst && a[1] == a[2] {
+            return Err(DbError::Other(
+                "source and destination objects are the same".into(),
+            ));
+        }
+        self.carry(src, dst, a[1], a[2], replace, false)
+    }
+
+    /// Carries `key` of `src` to `to` of `dst` (`replace`: over an existing one; `take`:
+    /// removing it from `src`, as MOVE). Answers 1, or 0 when there was nothing to carry or
+    /// `to` exists.
+    fn carry(
+        &mut self,
+        src: MimeiId,
+        dst: MimeiId,
+        key: &[u8],
+        to: &[u8],
+        replace: bool,
+        take: bool,
+    ) -> Result<Reply, DbError> {
+        let now = self.now_ms;
+        let state = self.state.clone();
+        let mut db = state.db.borrow_mut();
+        let Some(c) = movekey::read(&mut db.view(&state.store, &src), now, key)? else {
+            return Ok(Reply::Int(0));
+        };
+        {
+            let mut dv = db.view(&state.store, &dst);
+            if movekey::exists(&mut dv, now, to)? {
+                if !replace {
+                    return Ok(Reply::Int(0));
+                }
+                movekey::remove(&mut dv, now, to)?;
+            }
+            movekey::write(&mut dv, now, to, &c)?;
+        }
+        if take {
+            movekey::remove(&mut db.view(&state.store, &src), now, key)?;
+        }
+        self.wrote = true;
+        Ok(Reply::Int(1))
+    }
+
+    /// `MEMORY USAGE key [SAMPLES n]`; `MEMORY DOCTOR|STATS|MALLOC-STATS|PURGE` are not here.
+    fn memory(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+            return Err(DbError::Arity("memory".into()));
+        };
+        if sub != b"usage" {
+            return Err(DbError::Other(format!(
+                "unknown subcommand '{}'. Try MEMORY HELP.",
+                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+            )));
+        }
+        let (mid, version) = self.may(false)?;
+        if version.is_some() {
+            return Err(DbError::Other(
+                "MEMORY USAGE reads cur only; SELECT the database's cur".into(),
+            ));
+        }
+        let mut db = self.state.db.borrow_mut();
+        let mut view = db.view(&self.state.store, &mid);
+        let mut ctx = engine::Ctx {
+            kv: &mut view,
+            now: self.now_ms,
+            values: crate::db::typed::Values::Plain,
+            tune: self.state.resp.tune.get(),
+        };
+        object::memory_usage(&mut ctx, args)
+    }
+
+    /// `FLUSHALL [ASYNC|SYNC]`: the owner's numbered databases 0-15 (and the selected one);
+    /// for anyone else, the selected database only.
+    fn flushall(&mut self, args: &[&[u8]]) -> Result<Reply, DbError> {
+        if args.len() > 2
+            || args
+                .get(1)
+                .is_some_and(|o| !engine::is(o, "async") && !engine::is(o, "sync"))
+        {
+            return Err(DbError::Syntax);
+        }
+        if self.is_owner() {
+            let (db, rights) = (self.db, self.rights.take());
+            for n in 0..ops::db::DATABASES {
+                let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+                self.db = Some((mid, None));
+                self.rights = None;
+                self.run_db(&[b"flushdb"])?;
+            }
+            self.db = db;
+            self.rights = rights;
+        }
+        if self.target()?.1.is_none() {
+            self.run_db(&[b"flushdb"])?;
+        }
+        Ok(Reply::OK)
+    }
+
+    /// A blocking pop: served at once if it can be (always inside `EXEC`, where it answers
+    /// nil rather than wait), else the connection waits ([`Conn::await_wait`]).
+    fn blocking(&mut self, name: &[u8], args: &[&[u8]], out: &mut Vec<u8>) {
+        let r = self.try_blocking(name, args);
+        match r {
+            Ok(None) => {}
+            Ok(Some(reply)) => write_result(out, Ok(reply), self.resp3),
+            Err(e) => write_result(out, Err(e), self.resp3),
+        }
+    }
+
+    /// Parks an `XREAD`/`XREADGROUP ... BLOCK` that found nothing; false when it does not
+    /// block (no `BLOCK`, or an `XREADGROUP` history read).
+    fn stream_block(&mut self, args: &[&[u8]]) -> Result<bool, DbError> {
+        let (mid, _) = self.may(false)?;
+        let w = {
+            let mut db = self.state.db.borrow_mut();
+            crate::db::cmd_stream::StreamWait::of(
+                &mut db.view(&self.state.store, &mid),
+                self.now_ms,
+                args,
+            )?
+        };
+        let Some(w) = w else { return Ok(false) };
+        let b = blocking::Blocking::stream(w);
+        let deadline = (b.timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_millis(b.timeout_ms));
+        let ticket = blocking::block(
+            &self.state,
+            self.client.id,
+            self.user,
+            self.is_owner(),
+            mid,
+            b,
+        )?;
+        self.wait = Some(Wait {
+            ticket,
+            deadline,
+            nil: Reply::NilArray,
+        });
+        Ok(true)
+    }
+
+    fn try_blocking(&mut self, name: &[u8], args: &[&[u8]]) -> Result<Option<Reply>, DbError> {
+        let b = blocking::Blocking::parse(name, args)?;
+        let serving = b.serving_command();
+        if engine::lookup(serving.as_bytes()).is_none() {
+            return Err(DbError::Other(format!(
+                "{} needs {}, which this build does not have yet",
+                String::from_utf8_lossy(name).to_uppercase(),
+                serving.to_uppercase()
+            )));
+        }
+        let (mid, version) = self.may(true)?;
+        if version.is_some() {
+            return Err(DbError::ReadOnly(format!(
+                "this version of Mimei {mid} is read-only; open cur to write"
+            )));
+        }
+        for k in &b.keys {
+            let r = {
+                let mut db = self.state.db.borrow_mut();
+                b.try_key(&mut db.view(&self.state.store, &mid), self.now_ms, k)
+            };
+            if let Some(reply) = r? {
+                self.wrote = true;
+                return Ok(Some(reply));
+            }
+        }
+        if self.in_exec {
+            return Ok(Some(b.nil()));
+        }
+        // A deadline past what the clock can hold is no deadline.
+        let deadline = (b.timeout_ms > 0)
+            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
+            .flatten();
+        let nil = b.nil();
+        let ticket = blocking::block(
+            &self.state,
+            self.client.id,
+            self.user,
+            self.is_owner(),
+            mid,
+            b,
+        )?;
+        self.wait = Some(Wait {
+            ticket,
+            deadline,
+            nil,
+        });
+        Ok(None)
     }
 }
 
@@ -682,39 +1354,162 @@ impl NoPerm for DbError {
     }
 }
 
-fn is_conn_cmd(name: &[u8]) -> bool {
-    [
-        "ping", "echo", "select", "auth", "command", "config", "client", "info", "flushall",
-        "unwatch",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+/// The connection commands (run here, not by the engine), as `INFO commandstats` names them.
+const CONN_COMMANDS: &[&str] = &[
+    "ping",
+    "echo",
+    "select",
+    "auth",
+    "command",
+    "config",
+    "client",
+    "info",
+    "flushall",
+    "unwatch",
+    "hello",
+    "object",
+    "time",
+    "function",
+    "script",
+    "swapdb",
+    "eval",
+    "evalsha",
+    "blpop",
+    "brpop",
+    "brpoplpush",
+    "blmove",
+    "blmpop",
+    "bzpopmin",
+    "bzpopmax",
+    "bzmpop",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "quit",
+    "reset",
+    "save",
+    "shutdown",
+    "move",
+    "copy",
+    "memory",
+];
+
+/// The `INFO commandstats` slot and name of a command: an engine command's place in
+/// [`engine::COMMANDS`], or a connection command's after them.
+fn stat_slot(
+    found: Option<&'static engine::Command>,
+    lower: &[u8],
+) -> Option<(usize, &'static str)> {
+    if let Some(c) = found {
+        let at = (std::ptr::from_ref(c) as usize).wrapping_sub(engine::COMMANDS.as_ptr() as usize)
+            / std::mem::size_of::<engine::Command>().max(1);
+        return (at < engine::COMMANDS.len()).then_some((at, c.name));
+    }
+    CONN_COMMANDS
+        .iter()
+        .position(|n| n.as_bytes() == lower)
+        .map(|i| (engine::COMMANDS.len() + i, CONN_COMMANDS[i]))
 }
 
-fn config(args: &[&[u8]]) -> Reply {
-    let get = args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"get"));
-    if !get || args.len() < 3 {
-        return Reply::Error("ERR CONFIG on leither answers only CONFIG GET".into());
+fn is_conn_cmd(name: &[u8]) -> bool {
+    CONN_COMMANDS
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// The arity check of a blocking command when `MULTI` queues it (Redis's arities).
+fn blocking_arity(lower: &[u8], args: &[&[u8]]) -> Result<(), DbError> {
+    let min = match lower {
+        b"brpoplpush" => 4,
+        b"blmove" => 6,
+        b"blmpop" | b"bzmpop" => 5,
+        _ => 3,
+    };
+    let exact = matches!(lower, b"brpoplpush" | b"blmove");
+    if (exact && args.len() != min) || args.len() < min {
+        return Err(DbError::Arity(String::from_utf8_lossy(lower).into_owned()));
     }
-    let mut out = Vec::new();
-    for p in &args[2..] {
-        for (k, v) in [("save", ""), ("appendonly", "no"), ("databases", "16")] {
-            if crate::db::glob::matches(&p.to_ascii_lowercase(), k.as_bytes()) {
-                out.push(Reply::text(k));
-                out.push(Reply::text(v));
-            }
+    Ok(())
+}
+
+/// `COMMAND`, `COMMAND COUNT`, `COMMAND DOCS`, `COMMAND INFO`, as far as clients need.
+fn command_cmd(args: &[&[u8]]) -> Result<Reply, DbError> {
+    let Some(sub) = args.get(1) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let sub = sub.to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" if args.len() == 2 => {
+            let conn = CONN_COMMANDS
+                .iter()
+                .filter(|n| engine::lookup(n.as_bytes()).is_none())
+                .count();
+            Ok(Reply::Int((engine::COMMANDS.len() + conn) as i64))
         }
+        b"docs" => Ok(Reply::Map(Vec::new())),
+        b"info" => Ok(Reply::Array(
+            args[2..]
+                .iter()
+                .map(|n| match engine::lookup(n) {
+                    Some(c) => Reply::Array(vec![
+                        Reply::text(c.name),
+                        Reply::Int(i64::from(c.arity)),
+                        Reply::Set(vec![Reply::Status(if c.write {
+                            "write"
+                        } else {
+                            "readonly"
+                        })]),
+                        Reply::Int(1),
+                        Reply::Int(1),
+                        Reply::Int(1),
+                        Reply::Set(Vec::new()),
+                        Reply::Set(Vec::new()),
+                        Reply::Array(Vec::new()),
+                        Reply::Array(Vec::new()),
+                    ]),
+                    None => Reply::NilArray,
+                })
+                .collect(),
+        )),
+        b"count" => Err(DbError::Arity("command|count".into())),
+        _ => Err(DbError::Other(format!(
+            "unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
+        ))),
     }
-    Reply::Array(out)
+}
+
+/// `FUNCTION` and `SCRIPT`: there are no functions or scripts to flush or list, so those
+/// succeed; loading or running one is refused.
+fn scripting(name: &[u8], args: &[&[u8]]) -> Result<Reply, DbError> {
+    let upper = String::from_utf8_lossy(name).to_uppercase();
+    let Some(sub) = args.get(1).map(|s| s.to_ascii_lowercase()) else {
+        return Err(DbError::Arity(String::from_utf8_lossy(name).into_owned()));
+    };
+    let flush_opt = args.len() == 2
+        || (args.len() == 3 && (engine::is(args[2], "async") || engine::is(args[2], "sync")));
+    match (name, sub.as_slice()) {
+        (_, b"flush") if flush_opt => Ok(Reply::OK),
+        (_, b"flush") => Err(DbError::Syntax),
+        (b"function", b"list") => Ok(Reply::Array(Vec::new())),
+        (b"script", b"exists") => Ok(Reply::Array(
+            args[2..].iter().map(|_| Reply::Int(0)).collect(),
+        )),
+        _ => Err(DbError::Other(format!(
+            "{upper} {} is not supported: a Mimei database runs no Redis scripts or functions",
+            String::from_utf8_lossy(&sub).to_uppercase()
+        ))),
+    }
 }
 
 fn write_error(out: &mut Vec<u8>, msg: &str) {
     proto::write_error(out, msg);
 }
 
-fn write_result(out: &mut Vec<u8>, r: Result<Reply, DbError>) {
+fn write_result(out: &mut Vec<u8>, r: Result<Reply, DbError>, resp3: bool) {
     match r {
-        Ok(r) => encode(&r, out, false),
+        Ok(r) => encode(&r, out, resp3),
         Err(e) => write_error(out, &e.to_string()),
     }
 }
