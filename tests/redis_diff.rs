@@ -30,8 +30,10 @@
 //! connection keeps working; inline commands and quoting; empty requests),
 //! `expiry_matches_redis` (TTL/PTTL, short PEXPIRE then EXISTS), `scan_matches_redis`, and
 //! `number_rules_match_redis`, which needs no node: it checks `leither::db::num` (integer,
-//! float and score-bound parsing, `%.17g` replies) against redis-server alone. About 2 s
-//! against redis-server.
+//! float and score-bound parsing, `%.17g` replies) against redis-server alone;
+//! `streams_match_redis` (3000 random stream commands with explicit IDs: XADD with trimming,
+//! XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID) and `stream_groups_match_redis` (3000
+//! consumer-group commands whose replies hold no times). About 3 s against redis-server.
 #![cfg(feature = "resp")]
 
 mod common;
@@ -548,6 +550,7 @@ const SCORES: &[&str] = &[
 const BOUNDS: &[&str] = &[
     "-inf", "+inf", "0", "1", "(1", "2.5", "(2.5", "-1", "(0", "abc", "10", "(inf", "3",
 ];
+const LEX: &[&str] = &["-", "+", "[m1", "(m1", "[m3", "(m4", "m2", "[", "(m9"];
 const INDEXES: &[&str] = &["0", "1", "2", "-1", "-2", "-5", "5", "100", "x", "-100"];
 
 /// Keys k0-k9, two per type (strings, hashes, lists, sets, sorted sets) in that order, so a
@@ -697,16 +700,68 @@ impl Gen {
                 }
                 a
             }
-            33..=34 => {
-                let mut a = vec![self.pick(&["LPOP", "RPOP"]), k];
-                if self.rng.chance(40) {
-                    a.push(self.pick(&["0", "1", "2", "5", "-1", "x"]));
+            33..=34 => match self.rng.below(5) {
+                0 => vec![
+                    "LMOVE".into(),
+                    k,
+                    self.key(),
+                    self.pick(&["LEFT", "right", "up"]),
+                    self.pick(&["left", "RIGHT"]),
+                ],
+                1 => vec!["RPOPLPUSH".into(), k, self.key()],
+                2 => {
+                    let keys = self.keys(2);
+                    let n = self.pick(&["0", "x"]);
+                    let n = if self.rng.chance(85) {
+                        keys.len().to_string()
+                    } else {
+                        n
+                    };
+                    let mut a = [vec!["LMPOP".into(), n], keys].concat();
+                    a.push(self.pick(&["LEFT", "right", "middle"]));
+                    if self.rng.chance(50) {
+                        a.push("COUNT".into());
+                        a.push(self.pick(&["1", "3", "0", "-1", "x"]));
+                    }
+                    a
                 }
-                a
-            }
-            35 => vec!["LRANGE".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
-            36 => vec!["LINDEX".into(), k, self.pick(INDEXES)],
-            37 => vec!["LLEN".into(), k],
+                _ => {
+                    let mut a = vec![self.pick(&["LPOP", "RPOP"]), k];
+                    if self.rng.chance(40) {
+                        a.push(self.pick(&["0", "1", "2", "5", "-1", "x"]));
+                    }
+                    if self.rng.chance(5) {
+                        a.push("1".into());
+                    }
+                    a
+                }
+            },
+            35 => match self.rng.below(3) {
+                0 => vec!["LTRIM".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
+                _ => vec!["LRANGE".into(), k, self.pick(INDEXES), self.pick(INDEXES)],
+            },
+            36 => match self.rng.below(3) {
+                0 => {
+                    let mut a = vec!["LPOS".into(), k, self.value()];
+                    for _ in 0..self.rng.below(3) {
+                        a.push(self.pick(&["RANK", "COUNT", "MAXLEN", "FOO"]));
+                        a.push(self.pick(INDEXES));
+                    }
+                    a
+                }
+                _ => vec!["LINDEX".into(), k, self.pick(INDEXES)],
+            },
+            37 => match self.rng.below(3) {
+                0 => vec!["LREM".into(), k, self.pick(INDEXES), self.value()],
+                1 => vec![
+                    "LINSERT".into(),
+                    k,
+                    self.pick(&["BEFORE", "after", "x"]),
+                    self.value(),
+                    self.value(),
+                ],
+                _ => vec!["LLEN".into(), k],
+            },
             38 => vec!["LSET".into(), k, self.pick(INDEXES), self.value()],
             // sets
             39..=40 => {
@@ -721,15 +776,35 @@ impl Gen {
                 how = Sorted;
                 vec!["SMEMBERS".into(), k]
             }
-            43 => vec!["SISMEMBER".into(), k, self.member()],
-            44 => vec!["SCARD".into(), k],
+            43 => match self.rng.below(3) {
+                0 => vec!["SMISMEMBER".into(), k, self.member(), self.member()],
+                _ => vec!["SISMEMBER".into(), k, self.member()],
+            },
+            44 => match self.rng.below(4) {
+                0 => vec!["SMOVE".into(), k, self.key(), self.member()],
+                1 => {
+                    let mut a = vec!["SINTERCARD".into(), "2".into(), k, self.key()];
+                    if self.rng.chance(40) {
+                        a.push("LIMIT".into());
+                        a.push(self.pick(&["0", "1", "-1", "x"]));
+                    }
+                    a
+                }
+                _ => vec!["SCARD".into(), k],
+            },
             45 => {
-                how = Sorted;
-                [
-                    vec![self.pick(&["SINTER", "SUNION", "SDIFF"])],
-                    self.keys(3),
-                ]
-                .concat()
+                let c = self.pick(&[
+                    "SINTER",
+                    "SUNION",
+                    "SDIFF",
+                    "SINTERSTORE",
+                    "SUNIONSTORE",
+                    "SDIFFSTORE",
+                ]);
+                if !c.ends_with("STORE") {
+                    how = Sorted;
+                }
+                [vec![c], self.keys(3)].concat()
             }
             // sorted sets
             46..=48 => {
@@ -751,10 +826,63 @@ impl Gen {
                 a
             }
             49 => vec!["ZREM".into(), k, self.member(), self.member()],
-            50 => vec!["ZSCORE".into(), k, self.member()],
+            50 => match self.rng.below(3) {
+                0 => vec!["ZMSCORE".into(), k, self.member(), self.member()],
+                _ => vec!["ZSCORE".into(), k, self.member()],
+            },
             51 => vec![self.pick(&["ZRANK", "ZREVRANK"]), k, self.member()],
-            52 => vec!["ZCARD".into(), k],
-            53 => vec!["ZCOUNT".into(), k, self.pick(BOUNDS), self.pick(BOUNDS)],
+            52 => match self.rng.below(3) {
+                0 => {
+                    let mut a = vec![self.pick(&["ZPOPMIN", "ZPOPMAX"]), k];
+                    if self.rng.chance(50) {
+                        a.push(self.pick(&["0", "1", "2", "-1"]));
+                    }
+                    a
+                }
+                _ => vec!["ZCARD".into(), k],
+            },
+            53 => match self.rng.below(3) {
+                0 => vec!["ZLEXCOUNT".into(), k, self.pick(LEX), self.pick(LEX)],
+                _ => vec!["ZCOUNT".into(), k, self.pick(BOUNDS), self.pick(BOUNDS)],
+            },
+            54 if self.rng.chance(40) => {
+                let c = self.pick(&[
+                    "ZUNION",
+                    "ZINTER",
+                    "ZDIFF",
+                    "ZUNIONSTORE",
+                    "ZINTERSTORE",
+                    "ZDIFFSTORE",
+                    "ZINTERCARD",
+                ]);
+                let store = c.ends_with("STORE");
+                let mut a = vec![c.clone()];
+                if store {
+                    a.push(self.key());
+                }
+                a.extend([self.pick(&["1", "2", "2", "0"]), k, self.key()]);
+                if !c.contains("DIFF") && self.rng.chance(30) {
+                    a.extend(["WEIGHTS".into(), self.pick(SCORES), self.pick(SCORES)]);
+                }
+                if !c.contains("DIFF") && self.rng.chance(30) {
+                    a.push("AGGREGATE".into());
+                    a.push(self.pick(&["SUM", "MIN", "MAX", "AVG"]));
+                }
+                if !store && self.rng.chance(40) {
+                    a.push("WITHSCORES".into());
+                }
+                a
+            }
+            54 if self.rng.chance(30) => {
+                let c = self.pick(&["ZRANGEBYLEX", "ZREVRANGEBYLEX"]);
+                let mut a = vec![c, k, self.pick(LEX), self.pick(LEX)];
+                if self.rng.chance(30) {
+                    a.push("LIMIT".into());
+                    a.push(self.pick(&["0", "1", "-1"]));
+                    a.push(self.pick(&["1", "2", "-1"]));
+                }
+                a
+            }
             54 => {
                 let mut a = vec![self.pick(&["ZRANGE", "ZREVRANGE"]), k];
                 a.push(self.pick(INDEXES));
@@ -778,12 +906,21 @@ impl Gen {
                 }
                 a
             }
-            57 => vec![
-                "ZREMRANGEBYSCORE".into(),
-                k,
-                self.pick(BOUNDS),
-                self.pick(BOUNDS),
-            ],
+            57 => match self.rng.below(4) {
+                0 => vec![
+                    "ZREMRANGEBYRANK".into(),
+                    k,
+                    self.pick(INDEXES),
+                    self.pick(INDEXES),
+                ],
+                1 => vec!["ZREMRANGEBYLEX".into(), k, self.pick(LEX), self.pick(LEX)],
+                _ => vec![
+                    "ZREMRANGEBYSCORE".into(),
+                    k,
+                    self.pick(BOUNDS),
+                    self.pick(BOUNDS),
+                ],
+            },
             58 => vec!["ZINCRBY".into(), k, self.pick(SCORES), self.member()],
             // keys, with times to live too long to run out during the test
             59 => {
@@ -896,6 +1033,87 @@ fn random_sequences_match_redis() {
         let x = scan_all(&mut a, &format!("{prefix}*"), "3").map(bulk_list);
         let y = scan_all(&mut b, &format!("{prefix}*"), "3").map(bulk_list);
         check(&pair, &what, &history, &scan, Cmp::Exact, x, y);
+    }
+}
+
+/// Lists long enough to span many chunks (and values large enough to sit alone in one),
+/// changed at both ends and in the middle, read back whole after every command.
+#[test]
+fn long_lists_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut rng = Rng::new(77);
+    let mut history = Vec::new();
+    let big = "b".repeat(5000);
+    let value = |rng: &mut Rng| -> String {
+        match rng.below(30) {
+            0 => big.clone(),
+            1 => "m".repeat(700),
+            _ => format!("v{}", rng.below(40)),
+        }
+    };
+    let mut push = vec!["RPUSH".to_string(), "ll".into()];
+    push.extend((0..600).map(|_| value(&mut rng)));
+    let cmds = vec![push];
+    let mut run = |c: Vec<String>, history: &mut Vec<Cmd>| {
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "long lists", history, &c, Cmp::Exact, x, y);
+        history.push(c);
+        let whole = cmd(&["LRANGE", "ll", "0", "-1"]);
+        let (x, y) = (a.call(&whole), b.call(&whole));
+        check(&pair, "long lists", history, &whole, Cmp::Exact, x, y);
+    };
+    for c in cmds {
+        run(c, &mut history);
+    }
+    for _ in 0..400 {
+        let i = (rng.below(700) as i64 - 350).to_string();
+        let j = (rng.below(700) as i64 - 350).to_string();
+        let v = value(&mut rng);
+        let w = value(&mut rng);
+        let c: Vec<String> = match rng.below(12) {
+            0 => vec!["LINSERT".into(), "ll".into(), "BEFORE".into(), v, w],
+            1 => vec!["LINSERT".into(), "ll".into(), "AFTER".into(), v, w],
+            2 => vec![
+                "LREM".into(),
+                "ll".into(),
+                (rng.below(5) as i64 - 2).to_string(),
+                v,
+            ],
+            3 => vec!["LSET".into(), "ll".into(), i, v],
+            4 => vec!["LINDEX".into(), "ll".into(), i],
+            5 => vec![
+                "LPOS".into(),
+                "ll".into(),
+                v,
+                "RANK".into(),
+                "-2".into(),
+                "COUNT".into(),
+                "0".into(),
+            ],
+            6 => vec!["LPOP".into(), "ll".into(), rng.below(30).to_string()],
+            7 => vec!["RPOP".into(), "ll".into(), rng.below(30).to_string()],
+            8 => vec![
+                "LMOVE".into(),
+                "ll".into(),
+                "ll".into(),
+                "LEFT".into(),
+                "RIGHT".into(),
+            ],
+            9 => {
+                let mut p = vec![
+                    if rng.below(2) == 0 { "LPUSH" } else { "RPUSH" }.to_string(),
+                    "ll".into(),
+                ];
+                p.extend((0..rng.below(60)).map(|_| value(&mut rng)));
+                p.push(w);
+                p
+            }
+            10 if rng.below(4) == 0 => vec!["LTRIM".into(), "ll".into(), "3".into(), "-4".into()],
+            _ => vec!["LRANGE".into(), "ll".into(), i, j],
+        };
+        run(c, &mut history);
     }
 }
 
@@ -1413,4 +1631,653 @@ fn number_rules_match_redis() {
         strings.len(),
         failures.join("\n")
     );
+}
+
+/// Strings as bits and ranges, the other string commands, and the key commands that move
+/// or copy values: fixed cases, then random bit operations over a few small keys.
+#[test]
+fn strings_bits_and_key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "strings and bits", history, &c, how, x, y);
+        history.push(c);
+    };
+    let fixed: &[&[&str]] = &[
+        &["SET", "sb:s", "foobar"],
+        &["GETRANGE", "sb:s", "1", "-2"],
+        &["SUBSTR", "sb:s", "-100", "100"],
+        &["GETRANGE", "sb:s", "x", "1"],
+        &["SETRANGE", "sb:s", "8", "xy"],
+        &["GET", "sb:s"],
+        &["SETRANGE", "sb:s", "-1", "xy"],
+        &["SETRANGE", "sb:new", "0", ""],
+        &["EXISTS", "sb:new"],
+        &["INCRBYFLOAT", "sb:f", "10.5"],
+        &["INCRBYFLOAT", "sb:f", "0.25"],
+        &["INCRBYFLOAT", "sb:f", "-3e2"],
+        &["INCRBYFLOAT", "sb:f", "abc"],
+        &["INCRBYFLOAT", "sb:s", "1"],
+        &["GETEX", "sb:s", "PERSIST"],
+        &["GETEX", "sb:s", "EX", "0"],
+        &["GETEX", "sb:s", "EX", "10", "PX", "10"],
+        &["GETEX", "sb:nope", "EX", "x"],
+        &["MSET", "sb:a", "ohmytext", "sb:b", "mynewtext"],
+        &["LCS", "sb:a", "sb:b"],
+        &["LCS", "sb:a", "sb:b", "LEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "WITHMATCHLEN"],
+        &["LCS", "sb:a", "sb:b", "IDX", "MINMATCHLEN", "3"],
+        &["LCS", "sb:a", "sb:b", "LEN", "IDX"],
+        &["SETBIT", "sb:bits", "7", "1"],
+        &["SETBIT", "sb:bits", "7", "2"],
+        &["SETBIT", "sb:bits", "-1", "1"],
+        &["GETBIT", "sb:bits", "7"],
+        &["BITCOUNT", "sb:s", "1", "3", "BIT"],
+        &["BITCOUNT", "sb:s", "1"],
+        &["BITPOS", "sb:s", "2"],
+        &["BITOP", "NOT", "sb:d", "sb:a", "sb:b"],
+        &["BITOP", "XOR", "sb:d", "sb:a", "sb:b"],
+        &["GET", "sb:d"],
+        &["HSET", "sb:h", "f", "1.5"],
+        &["HINCRBYFLOAT", "sb:h", "f", "2"],
+        &["HINCRBYFLOAT", "sb:h", "f", "inf"],
+        &["HRANDFIELD", "sb:h", "1", "WITHVALUES"],
+        &["HRANDFIELD", "sb:h", "0"],
+        &["RPUSH", "sb:l", "a", "b"],
+        &["PEXPIRE", "sb:l", "100000"],
+        &["RENAME", "sb:l", "sb:l2"],
+        &["LRANGE", "sb:l2", "0", "-1"],
+        &["RENAME", "sb:l", "sb:l3"],
+        &["RENAMENX", "sb:l2", "sb:h"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l4"],
+        &["COPY", "sb:l2", "sb:l2"],
+        &["LRANGE", "sb:l4", "0", "-1"],
+        &["TOUCH", "sb:l2", "sb:l4", "sb:nope"],
+        &["EXPIRETIME", "sb:h"],
+        &["PEXPIRETIME", "sb:nope"],
+        &["SADD", "sb:set", "a"],
+        &["SSCAN", "sb:set", "0", "COUNT", "100"],
+        &["SSCAN", "sb:set", "x"],
+        &["ZADD", "sb:z", "1.5", "m"],
+        &["ZSCAN", "sb:z", "0"],
+        &["HSCAN", "sb:h", "0", "MATCH", "f*"],
+        &["RESTORE", "sb:r", "0", "not a payload"],
+        &["RPUSH", "sb:sl", "3", "10", "1", "2.5", "x1"],
+        &["SORT", "sb:sl"],
+        &["SORT", "sb:sl", "ALPHA", "DESC", "LIMIT", "1", "3"],
+        &[
+            "MSET", "sb:w_3", "1", "sb:w_10", "2", "sb:w_1", "3", "sb:w_x1", "0.5",
+        ],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "GET", "#", "GET", "sb:w_*"],
+        &["SORT", "sb:sl", "BY", "nosort", "LIMIT", "-1", "2"],
+        &["SORT", "sb:sl", "BY", "sb:w_*", "STORE", "sb:sorted"],
+        &["LRANGE", "sb:sorted", "0", "-1"],
+        &["SORT_RO", "sb:sl", "STORE", "sb:x"],
+        &["SORT", "sb:s"],
+    ];
+    for c in fixed {
+        run(cmd(c), Cmp::Exact, &mut history);
+    }
+    // Float increments, compared as text: Redis adds in long double (db/ld.rs).
+    let mut rng = Rng::new(78);
+    for i in 0..300 {
+        let by = match rng.below(5) {
+            0 => format!("{}", rng.below(1000) as i64 - 500),
+            1 => format!("{}.{}", rng.below(100) as i64 - 50, rng.below(1000)),
+            2 => format!("{}e{}", rng.below(50), rng.below(8) as i64 - 4),
+            3 => format!("-0.{:03}", rng.below(1000)),
+            _ => rng
+                .pick(&["0.1", "-300", "1e10", "-2.5e-3", "17179869184", "1.1"])
+                .into(),
+        };
+        let key = format!("sb:f{}", i % 7);
+        if i % 3 == 0 {
+            run(
+                cmd(&["HINCRBYFLOAT", "sb:hf", &key, &by]),
+                Cmp::Exact,
+                &mut history,
+            );
+        } else {
+            run(cmd(&["INCRBYFLOAT", &key, &by]), Cmp::Exact, &mut history);
+        }
+    }
+    // LCS of random short strings: the subsequence and the matches Redis's walk picks.
+    for _ in 0..150 {
+        let word = |rng: &mut Rng| -> String {
+            (0..rng.below(14))
+                .map(|_| rng.pick(&["a", "b", "c"]))
+                .collect()
+        };
+        let (x, y) = (word(&mut rng), word(&mut rng));
+        run(
+            cmd(&["MSET", "sb:x", &x, "sb:y", &y]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(cmd(&["LCS", "sb:x", "sb:y"]), Cmp::Exact, &mut history);
+        run(
+            cmd(&[
+                "LCS",
+                "sb:x",
+                "sb:y",
+                "IDX",
+                "WITHMATCHLEN",
+                "MINMATCHLEN",
+                "2",
+            ]),
+            Cmp::Exact,
+            &mut history,
+        );
+        run(
+            cmd(&["LCS", "sb:x", "sb:y", "IDX"]),
+            Cmp::Exact,
+            &mut history,
+        );
+    }
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "10.6"]),
+        Cmp::Exact,
+        &mut history,
+    );
+    run(
+        cmd(&["INCRBYFLOAT", "sb:g", "-300"]),
+        Cmp::Exact,
+        &mut history,
+    );
+    // Random bit operations over three short keys.
+    let mut rng = Rng::new(77);
+    let keys = ["sb:r1", "sb:r2", "sb:r3"];
+    for _ in 0..400 {
+        let k = keys[rng.below(3)];
+        let n = |rng: &mut Rng| (rng.below(60) as i64 - 20).to_string();
+        let c: Vec<String> = match rng.below(7) {
+            0 | 1 => vec![
+                "SETBIT".into(),
+                k.into(),
+                rng.below(64).to_string(),
+                rng.below(2).to_string(),
+            ],
+            2 => vec!["GETBIT".into(), k.into(), rng.below(80).to_string()],
+            3 => {
+                let mut c = vec!["BITCOUNT".into(), k.into(), n(&mut rng), n(&mut rng)];
+                if rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            4 => {
+                let mut c = vec!["BITPOS".into(), k.into(), rng.below(2).to_string()];
+                for _ in 0..rng.below(3) {
+                    c.push(n(&mut rng));
+                }
+                if c.len() == 5 && rng.chance(50) {
+                    c.push(rng.pick(&["BIT", "BYTE"]).into());
+                }
+                c
+            }
+            5 if rng.chance(50) => {
+                let mut c = vec![
+                    if rng.chance(20) {
+                        "BITFIELD_RO"
+                    } else {
+                        "BITFIELD"
+                    }
+                    .into(),
+                    k.into(),
+                ];
+                for _ in 0..1 + rng.below(3) {
+                    let op = rng.pick(&["GET", "SET", "INCRBY", "OVERFLOW"]);
+                    c.push(op.into());
+                    if op == "OVERFLOW" {
+                        c.push(rng.pick(&["WRAP", "SAT", "FAIL"]).into());
+                        continue;
+                    }
+                    c.push(
+                        rng.pick(&["u1", "u8", "i8", "i5", "u63", "i64", "u3"])
+                            .into(),
+                    );
+                    c.push(rng.pick(&["0", "3", "#1", "17", "40"]).into());
+                    if op != "GET" {
+                        c.push(
+                            rng.pick(&["0", "1", "-1", "100", "-300", "9223372036854775807"])
+                                .into(),
+                        );
+                    }
+                }
+                c
+            }
+            5 => vec![
+                "BITOP".into(),
+                rng.pick(&["AND", "OR", "XOR"]).into(),
+                k.into(),
+                keys[rng.below(3)].into(),
+                keys[rng.below(3)].into(),
+            ],
+            _ => vec!["GETRANGE".into(), k.into(), n(&mut rng), n(&mut rng)],
+        };
+        let c: Vec<&str> = c.iter().map(String::as_str).collect();
+        run(cmd(&c), Cmp::Exact, &mut history);
+    }
+}
+
+/// RENAME, RENAMENX, COPY, TOUCH and SORT ... STORE among a few keys of every type, with
+/// the types and contents of all of them compared after each step.
+#[test]
+fn key_moves_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut run = |c: Cmd, how: Cmp, history: &mut Vec<Cmd>| {
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "key moves", history, &c, how, x, y);
+        history.push(c);
+    };
+    let keys = ["km:a", "km:b", "km:c", "km:d"];
+    let mut rng = Rng::new(91);
+    for _ in 0..400 {
+        let k = keys[rng.below(4)];
+        let k2 = keys[rng.below(4)];
+        let v = rng.pick(&["1", "2", "x", "10"]);
+        let c: Vec<&str> = match rng.below(12) {
+            0 => vec!["RPUSH", k, v],
+            1 => vec!["HSET", k, v, v],
+            2 => vec!["SADD", k, v],
+            3 => vec!["ZADD", k, v, v],
+            4 => vec!["SET", k, v],
+            5 | 6 => vec!["RENAME", k, k2],
+            7 => vec!["RENAMENX", k, k2],
+            8 => vec!["COPY", k, k2],
+            9 => vec!["COPY", k, k2, "REPLACE"],
+            10 => vec!["SORT", k, "ALPHA", "STORE", k2],
+            _ => vec!["DEL", k],
+        };
+        run(cmd(&c), Cmp::Exact, &mut history);
+        for k in keys {
+            run(cmd(&["TYPE", k]), Cmp::Exact, &mut history);
+            run(cmd(&["LRANGE", k, "0", "-1"]), Cmp::Exact, &mut history);
+            run(cmd(&["HGETALL", k]), Cmp::SortedPairs, &mut history);
+            run(cmd(&["SMEMBERS", k]), Cmp::Sorted, &mut history);
+            run(
+                cmd(&["ZRANGE", k, "0", "-1", "WITHSCORES"]),
+                Cmp::Exact,
+                &mut history,
+            );
+            run(cmd(&["GET", k]), Cmp::Exact, &mut history);
+        }
+    }
+}
+
+/// Walks a whole `cmd key` cursor scan (HSCAN, SSCAN, ZSCAN) with `extra` options; returns
+/// the items grouped by `width` (1, or 2 for field/value and member/score), sorted.
+fn element_scan_all(
+    c: &mut Conn,
+    scan: &str,
+    key: &str,
+    extra: &[&str],
+    width: usize,
+) -> Result<R, String> {
+    let mut cursor = "0".to_string();
+    let mut groups: Vec<Vec<R>> = Vec::new();
+    for _ in 0..100_000 {
+        let mut req = vec![scan, key, cursor.as_str()];
+        req.extend_from_slice(extra);
+        match c.call(&cmd(&req))? {
+            R::Arr(Some(v)) => match v.as_slice() {
+                [R::Bulk(Some(next)), R::Arr(Some(batch))] => {
+                    groups.extend(batch.chunks(width).map(<[R]>::to_vec));
+                    if next == b"0" {
+                        groups.sort();
+                        groups.dedup();
+                        return Ok(R::Arr(Some(groups.concat())));
+                    }
+                    cursor = String::from_utf8_lossy(next).into_owned();
+                }
+                _ => return Err(format!("{scan} reply {}", R::Arr(Some(v.clone())))),
+            },
+            other => return Ok(other),
+        }
+    }
+    Err(format!("{scan} did not finish in 100000 calls"))
+}
+
+/// HSCAN, SSCAN and ZSCAN walk to the same elements as redis-server's.
+#[test]
+fn element_scans_match_redis() {
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut setup = Vec::new();
+    for i in 0..300 {
+        let (f, v) = (format!("f{i}"), format!("{}", i * 7));
+        setup.push(cmd(&["HSET", "es:h", &f, &v]));
+        setup.push(cmd(&["SADD", "es:s", &f]));
+        setup.push(cmd(&["SADD", "es:i", &v]));
+        setup.push(cmd(&["ZADD", "es:z", &format!("{i}.25"), &f]));
+    }
+    setup.push(cmd(&["SET", "es:str", "x"]));
+    a.pipeline(&setup).expect("redis-server answers the setup");
+    b.pipeline(&setup).expect("the node answers the setup");
+    let history = setup.clone();
+    for (scan, key, width) in [
+        ("HSCAN", "es:h", 2),
+        ("SSCAN", "es:s", 1),
+        ("SSCAN", "es:i", 1),
+        ("ZSCAN", "es:z", 2),
+        ("SSCAN", "es:none", 1),
+        ("HSCAN", "es:str", 2),
+    ] {
+        for extra in [
+            &[][..],
+            &["COUNT", "7"][..],
+            &["MATCH", "f1*", "COUNT", "3"][..],
+            &["MATCH", "*5"][..],
+            &["COUNT", "0"][..],
+        ] {
+            let x = element_scan_all(&mut a, scan, key, extra, width);
+            let y = element_scan_all(&mut b, scan, key, extra, width);
+            let mut shown = vec![scan, key, "0"];
+            shown.extend_from_slice(extra);
+            check(
+                &pair,
+                "element scans",
+                &history,
+                &cmd(&shown),
+                Cmp::Exact,
+                x,
+                y,
+            );
+        }
+    }
+}
+
+/// A random stream ID argument over a small range, so commands meet existing entries: `MS`,
+/// `MS-SEQ`, and now and then a bad one.
+fn stream_id(r: &mut Rng) -> String {
+    match r.below(40) {
+        0..=3 => format!("{}", 1 + r.below(40)),
+        4..=6 => r.pick(&["0-0", "x", "1-x"]).into(),
+        7 => "18446744073709551615-18446744073709551615".into(),
+        _ => format!("{}-{}", 1 + r.below(40), r.below(3)),
+    }
+}
+
+/// A range end for XRANGE/XREVRANGE: an ID, `-`, `+`, or an exclusive `(ID`.
+fn stream_bound(r: &mut Rng) -> String {
+    match r.below(6) {
+        0 => "-".into(),
+        1 => "+".into(),
+        2 => format!("({}", stream_id(r)),
+        _ => stream_id(r),
+    }
+}
+
+#[test]
+fn streams_match_redis() {
+    // XADD with explicit IDs (and `MS-*`), trimming (exact and `~`, which drops whole nodes
+    // of 100 entries in both), XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID, on three
+    // stream keys and a string: every reply must be the same as redis-server's.
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(17);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let (sa, sb) = (
+        a.call(&cmd(&["SET", "x:str", "v"])),
+        b.call(&cmd(&["SET", "x:str", "v"])),
+    );
+    check(
+        &pair,
+        "streams",
+        &history,
+        &cmd(&["SET"]),
+        Cmp::Exact,
+        sa,
+        sb,
+    );
+    for _ in 0..3000 {
+        let k = r.pick(&["x:a", "x:a", "x:b", "x:c", "x:str"]).to_string();
+        let mut c: Vec<String> = match r.below(12) {
+            0..=3 => {
+                let mut c = vec!["XADD".into(), k];
+                if r.chance(10) {
+                    c.push("NOMKSTREAM".into());
+                }
+                if r.chance(25) {
+                    let approx = r.pick(&["", "=", "~"]);
+                    if r.chance(50) {
+                        c.push("MAXLEN".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(r.pick(&["0", "1", "3", "10", "-1", "x"]).into());
+                    } else {
+                        c.push("MINID".into());
+                        if !approx.is_empty() {
+                            c.push(approx.into());
+                        }
+                        c.push(stream_id(&mut r));
+                    }
+                    if r.chance(20) {
+                        c.push("LIMIT".into());
+                        c.push(r.pick(&["0", "1", "5", "-1"]).into());
+                    }
+                }
+                c.push(if r.chance(15) {
+                    format!("{}-*", 1 + r.below(40))
+                } else {
+                    stream_id(&mut r)
+                });
+                for _ in 0..1 + r.below(2) {
+                    c.push(r.pick(&["f", "g", "h"]).into());
+                    c.push(r.pick(VALUES).into());
+                }
+                if r.chance(5) {
+                    c.pop();
+                }
+                c
+            }
+            4..=5 => {
+                let mut c = vec![r.pick(&["XRANGE", "XREVRANGE"]).to_string(), k];
+                c.push(stream_bound(&mut r));
+                c.push(stream_bound(&mut r));
+                if r.chance(30) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["0", "1", "2", "-1", "x"]).into());
+                }
+                c
+            }
+            6 => vec!["XLEN".into(), k],
+            7 => {
+                let mut c = vec!["XDEL".into(), k];
+                for _ in 0..1 + r.below(3) {
+                    c.push(stream_id(&mut r));
+                }
+                c
+            }
+            8 => {
+                let mut c = vec!["XTRIM".into(), k];
+                c.push(r.pick(&["MAXLEN", "MINID"]).into());
+                if r.chance(50) {
+                    c.push(r.pick(&["=", "~"]).into());
+                }
+                c.push(if c[2] == "MAXLEN" {
+                    r.pick(&["0", "2", "5", "x"]).into()
+                } else {
+                    stream_id(&mut r)
+                });
+                c
+            }
+            9 => {
+                let mut c = vec!["XREAD".into()];
+                if r.chance(50) {
+                    c.push("COUNT".into());
+                    c.push(r.pick(&["1", "2", "0", "-1"]).into());
+                }
+                c.push("STREAMS".into());
+                let other = r.pick(&["x:a", "x:b", "x:none"]).to_string();
+                c.extend([k, other, stream_id(&mut r), stream_id(&mut r)]);
+                c
+            }
+            10 => vec!["XSETID".into(), k, stream_id(&mut r)],
+            _ => vec![r.pick(&["TYPE", "EXISTS"]).into(), k],
+        };
+        if r.chance(5) {
+            c = vec![r.pick(&["DEL", "XLEN"]).into(), c[1].clone()];
+        }
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("streams #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
+    }
+    for k in ["x:a", "x:b", "x:c"] {
+        let c = cmd(&["XRANGE", k, "-", "+"]);
+        let (x, y) = (a.call(&c), b.call(&c));
+        check(&pair, "streams", &history, &c, Cmp::Exact, x, y);
+    }
+}
+
+#[test]
+fn stream_groups_match_redis() {
+    // Consumer groups on two streams with explicit IDs: XGROUP (all subcommands), XADD, XDEL,
+    // XREADGROUP (new entries and history, NOACK), XACK, XPENDING's summary, XCLAIM and
+    // XAUTOCLAIM with min-idle-time 0, XINFO GROUPS (the forms whose replies hold no times).
+    let pair = Pair::start();
+    let (mut a, mut b) = pair.conns();
+    let mut history = Vec::new();
+    let mut r = Rng::new(29);
+    let verbose = std::env::var_os("LEITHER_DIFF_VERBOSE").is_some();
+    let mut next_ms = [1u64, 1];
+    for _ in 0..3000 {
+        let ki = r.below(2);
+        let k = ["y:a", "y:b"][ki].to_string();
+        let g = r.pick(&["g1", "g1", "g2", "nog"]).to_string();
+        let c = r.pick(&["c1", "c2", "c3"]).to_string();
+        let id = |r: &mut Rng| stream_id(r);
+        let c: Vec<String> = match r.below(16) {
+            0..=3 => {
+                next_ms[ki] += 1 + r.below(2) as u64;
+                vec![
+                    "XADD".into(),
+                    k,
+                    format!("{}-{}", next_ms[ki], r.below(2)),
+                    "f".into(),
+                    r.pick(VALUES).into(),
+                ]
+            }
+            4 => {
+                let mut v = vec!["XGROUP".into(), "CREATE".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "3", "x"]).into());
+                if r.chance(50) {
+                    v.push("MKSTREAM".into());
+                }
+                if r.chance(20) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "2", "-1", "-5"]).into());
+                }
+                v
+            }
+            5 => {
+                let mut v = vec!["XGROUP".into(), "SETID".into(), k, g];
+                v.push(r.pick(&["$", "0", "-", "5", "+"]).into());
+                if r.chance(30) {
+                    v.push("ENTRIESREAD".into());
+                    v.push(r.pick(&["0", "3", "-1"]).into());
+                }
+                v
+            }
+            6 => {
+                let sub = r.pick(&["DESTROY", "CREATECONSUMER", "DELCONSUMER"]);
+                let mut v = vec!["XGROUP".into(), sub.into(), k, g];
+                if sub != "DESTROY" {
+                    v.push(c);
+                } else if !r.chance(10) {
+                    // DESTROY is rare: groups should live a while.
+                    v = vec!["XINFO".into(), "GROUPS".into(), v[2].clone()];
+                }
+                v
+            }
+            7..=9 => {
+                let mut v = vec!["XREADGROUP".into(), "GROUP".into(), g, c];
+                if r.chance(50) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "0"]).into());
+                }
+                if r.chance(15) {
+                    v.push("NOACK".into());
+                }
+                v.push("STREAMS".into());
+                v.push(k);
+                v.push(if r.chance(70) {
+                    ">".into()
+                } else {
+                    r.pick(&["0", "3", "$"]).into()
+                });
+                v
+            }
+            10 => {
+                let mut v = vec!["XACK".into(), k, g];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                v
+            }
+            11 => vec!["XPENDING".into(), k, g],
+            12 => {
+                let mut v = vec!["XCLAIM".into(), k, g, c, "0".into()];
+                for _ in 0..1 + r.below(3) {
+                    v.push(id(&mut r));
+                }
+                if r.chance(50) {
+                    v.push("JUSTID".into());
+                }
+                if r.chance(20) {
+                    v.push("FORCE".into());
+                }
+                if r.chance(20) {
+                    v.push("RETRYCOUNT".into());
+                    v.push("3".into());
+                }
+                v
+            }
+            13 => {
+                let mut v = vec!["XAUTOCLAIM".into(), k, g, c, "0".into(), id(&mut r)];
+                if r.chance(60) {
+                    v.push("COUNT".into());
+                    v.push(r.pick(&["1", "2", "5", "0"]).into());
+                }
+                if r.chance(40) {
+                    v.push("JUSTID".into());
+                }
+                v
+            }
+            14 => {
+                let mut v = vec!["XDEL".into(), k];
+                v.push(format!(
+                    "{}-{}",
+                    1 + r.below(next_ms[ki] as usize),
+                    r.below(2)
+                ));
+                v
+            }
+            _ => vec!["XINFO".into(), "GROUPS".into(), k],
+        };
+        let c: Cmd = c.into_iter().map(String::into_bytes).collect();
+        let (x, y) = (a.call(&c), b.call(&c));
+        if verbose {
+            let shown = x
+                .as_ref()
+                .map_or_else(|e| format!("<{e}>"), |r| r.to_string());
+            eprintln!("groups #{}: {} -> {shown}", history.len(), show(&c));
+        }
+        check(&pair, "stream groups", &history, &c, Cmp::Exact, x, y);
+        history.push(c);
+    }
 }

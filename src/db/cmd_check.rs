@@ -11,6 +11,7 @@
 use super::engine::{CmdResult, Ctx};
 use super::keys::{self, Kind};
 use super::{DbError, Reply};
+use super::{list, list_chunk};
 
 /// The most elements a repair holds in memory at once; a larger key is reported, not
 /// repaired (delete and rewrite it instead).
@@ -90,7 +91,7 @@ fn check(
             }
             Some(format!("a string with {} element entries", elems.len()))
         }
-        Kind::String => None,
+        Kind::String | Kind::Stream => None,
         Kind::Hash | Kind::Set => {
             let count = elems.len() as u64;
             (count != m.len).then(|| {
@@ -100,24 +101,44 @@ fn check(
             })
         }
         Kind::List => {
-            let in_place = elems.iter().enumerate().all(|(i, (k, _))| {
-                k.get(n..).and_then(|s| <[u8; 8]>::try_from(s).ok())
-                    == Some(m.head.wrapping_add(i as u64).to_be_bytes())
-            });
-            let count = elems.len() as u64;
-            if count == m.len && in_place {
+            // Chunked: each entry a sound, non-empty chunk, the first at head, the last at
+            // tail, the counts adding up to len. First layout: one element per entry at
+            // head, head + 1, ...
+            let seq = |k: &[u8]| k.get(n..).and_then(|s| <[u8; 8]>::try_from(s).ok());
+            let mut items: Vec<Vec<u8>> = Vec::new();
+            let mut sound = true;
+            for (i, (k, v)) in elems.iter().enumerate() {
+                if m.chunked {
+                    match list_chunk::elems(v).filter(|e| !e.is_empty()) {
+                        Some(e) => items.extend(e.into_iter().map(<[u8]>::to_vec)),
+                        None => sound = false,
+                    }
+                    sound &= seq(k).is_some();
+                } else {
+                    items.push(v.clone());
+                    sound &= seq(k) == Some(m.head.wrapping_add(i as u64).to_be_bytes());
+                }
+            }
+            if m.chunked {
+                let first = elems.first().and_then(|(k, _)| seq(k));
+                let last = elems.last().and_then(|(k, _)| seq(k));
+                sound &= first == Some(m.head.to_be_bytes()) && last == Some(m.tail.to_be_bytes());
+            }
+            let count = items.len() as u64;
+            if count == m.len && sound {
                 None
             } else {
+                let p = format!(
+                    "count {}, {count} elements in {} entries, not in sequence or damaged",
+                    m.len,
+                    elems.len()
+                );
                 if repair {
                     for (k, _) in &elems {
                         ctx.kv.del(k)?;
                     }
-                    m.head = keys::LIST_MID;
-                    for (i, (_, v)) in elems.iter().enumerate() {
-                        ctx.kv.put(&keys::list_elem(key, m.head + i as u64), v)?;
-                    }
+                    list::write_fresh(ctx, key, &mut m, &items)?;
                 }
-                let p = format!("count {}, {count} elements, not in sequence", m.len);
                 m.len = count;
                 Some(p)
             }
@@ -235,7 +256,12 @@ mod tests {
         // Damage: a hash element the count does not know, a list hole, a lost score index
         // entry, elements of a key that is gone.
         kv.put(&keys::elem(b"h", b"c"), b"3").unwrap();
-        kv.del(&keys::list_elem(b"l", keys::LIST_MID + 1)).unwrap();
+        // (a chunk of the list beyond its tail: two elements the count does not know)
+        kv.put(
+            &keys::list_elem(b"l", keys::LIST_MID + keys::CHUNK_STEP),
+            &crate::db::list_chunk::encode(&[b"u", b"w"]),
+        )
+        .unwrap();
         kv.del(&keys::z_score(b"z", 2.0, b"b")).unwrap();
         kv.put(&keys::elem(b"gone", b"f"), b"v").unwrap();
         for (k, t) in [
@@ -261,7 +287,11 @@ mod tests {
         assert_eq!(ok(&mut kv, "HLEN h"), Reply::Int(3));
         assert_eq!(
             ok(&mut kv, "LRANGE l 0 -1"),
-            Reply::bulks(vec![b"x".to_vec(), b"z".to_vec()])
+            Reply::bulks(
+                ["x", "y", "z", "u", "w"]
+                    .map(|s| s.as_bytes().to_vec())
+                    .to_vec()
+            )
         );
         assert_eq!(
             ok(&mut kv, "ZRANGE z 0 -1"),

@@ -1,5 +1,5 @@
 //! Hash commands: `HSET HMSET HSETNX HGET HMGET HGETALL HKEYS HVALS HDEL HLEN HEXISTS HSTRLEN
-//! HINCRBY`, and Leither's `HCLEAR` (drop the hash, answer how many fields it had) and
+//! HINCRBY HINCRBYFLOAT HRANDFIELD` (`HSCAN` is in `cmd_scan.rs`), and Leither's `HCLEAR` (drop the hash, answer how many fields it had) and
 //! `HFSCAN`/`HFREVSCAN key cursor [COUNT n] [MATCH pattern]` (fields after `cursor` in field
 //! order, as ledisdb's `HScan`/`HRevScan`; an empty cursor starts at the first field).
 
@@ -122,8 +122,11 @@ pub fn pairs(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<Pair>, DbError> {
 /// `HGETALL key`: field, value, field, value, ...
 pub fn hgetall(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     let p = pairs(ctx, a[1])?;
-    Ok(Reply::bulks(
-        p.into_iter().flat_map(|(f, v)| [f, v]).collect(),
+    // A map in RESP3, as Redis 7 answers it; the same flat array in RESP2.
+    Ok(Reply::Map(
+        p.into_iter()
+            .flat_map(|(f, v)| [Reply::Bulk(f), Reply::Bulk(v)])
+            .collect(),
     ))
 }
 
@@ -299,4 +302,220 @@ pub fn hfscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 /// `HFREVSCAN key cursor [COUNT n] [MATCH p]`: field, value, ... before `cursor`, descending.
 pub fn hfrevscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     fscan(ctx, a, true)
+}
+
+/// `HINCRBYFLOAT key field increment`: the new value, as text (also what is stored).
+pub fn hincrbyfloat(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let by = super::engine::float_arg(a[3])?;
+    if !by.is_finite() {
+        return Err(DbError::Other("value is NaN or Infinity".into()));
+    }
+    name_ok(a[2])?;
+    let old = hash(ctx, a[1])?;
+    let cur = match &old {
+        Some(_) => field(ctx, a[1], a[2])?,
+        None => None,
+    };
+    let cur_text = cur.map_or_else(|| b"0".to_vec(), super::typed::unescape);
+    let cur = super::num::parse_float(&cur_text)
+        .ok_or_else(|| DbError::Other("hash value is not a float".into()))?;
+    let s = super::cmd_string::add_floats(&cur_text, cur, a[3], by)?;
+    set_pairs(
+        ctx,
+        &[b"hset", a[1], a[2], s.as_bytes()],
+        "hincrbyfloat",
+        false,
+    )?;
+    Ok(Reply::text(s))
+}
+
+/// The most fields `HRANDFIELD` answers with a negative count (Redis answers any count up
+/// to 2^62, so one call could hold the thread and memory for ever).
+pub const MAX_RANDOM_COUNT: u64 = 1 << 20;
+
+/// A small generator for random picks (splitmix64), seeded from the system.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded from the operating system.
+    pub fn new() -> Result<Rng, DbError> {
+        let mut b = [0u8; 8];
+        getrandom::getrandom(&mut b).map_err(|e| DbError::Other(format!("no randomness: {e}")))?;
+        Ok(Rng(u64::from_le_bytes(b)))
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (> 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`: a random field; with a count, that many distinct
+/// fields (at most all), or with a negative count that many picked independently. Reads
+/// the whole hash, as `HGETALL` does.
+pub fn hrandfield(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let mut count = None;
+    let mut with_values = false;
+    if let Some(c) = a.get(2) {
+        let n = int_arg(c)?;
+        if n == i64::MIN {
+            return Err(DbError::Other(format!(
+                "value is out of range, value must between {} and {}",
+                -i64::MAX,
+                i64::MAX
+            )));
+        }
+        if a.len() > 4 || (a.len() == 4 && !is(a[3], "withvalues")) {
+            return Err(DbError::Syntax);
+        }
+        if a.len() == 4 {
+            with_values = true;
+            if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                return Err(DbError::Other("value is out of range".into()));
+            }
+        }
+        count = Some(n);
+    }
+    let all = pairs(ctx, a[1])?;
+    let mut rng = Rng::new()?;
+    let Some(n) = count else {
+        if all.is_empty() {
+            return Ok(Reply::Nil);
+        }
+        let i = rng.below(all.len());
+        return Ok(Reply::Bulk(all[i].0.clone()));
+    };
+    if all.is_empty() || n == 0 {
+        return Ok(Reply::Array(Vec::new()));
+    }
+    let picked: Vec<&Pair> = if n < 0 {
+        if n.unsigned_abs() > MAX_RANDOM_COUNT {
+            return Err(DbError::Other(format!(
+                "count over {MAX_RANDOM_COUNT} (the Mimei database limit)"
+            )));
+        }
+        (0..n.unsigned_abs())
+            .map(|_| &all[rng.below(all.len())])
+            .collect()
+    } else {
+        let n = (n as u64).min(all.len() as u64) as usize;
+        // A partial Fisher-Yates shuffle: the first n of a random order.
+        let mut idx: Vec<usize> = (0..all.len()).collect();
+        for i in 0..n {
+            let j = i + rng.below(idx.len() - i);
+            idx.swap(i, j);
+        }
+        idx[..n].iter().map(|&i| &all[i]).collect()
+    };
+    let size: usize = picked
+        .iter()
+        .map(|(f, v)| f.len() + if with_values { v.len() } else { 0 })
+        .sum();
+    if size > super::cmd_string::MAX_GATHER {
+        return Err(super::cmd_string::gather_error());
+    }
+    if with_values {
+        let mut out = Vec::with_capacity(picked.len() * 2);
+        for (f, v) in picked {
+            out.push(Reply::Bulk(f.clone()));
+            out.push(Reply::Bulk(v.clone()));
+        }
+        return Ok(Reply::Pairs(out));
+    }
+    Ok(Reply::bulks(
+        picked.into_iter().map(|(f, _)| f.clone()).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn items(r: Reply) -> Vec<Vec<u8>> {
+        r.into_items()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => b,
+                o => panic!("{o:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hincrbyfloat_adds_and_refuses_what_is_not_a_float() {
+        let mut kv = MemKv::default();
+        let t = |s: &str| Reply::Bulk(s.as_bytes().to_vec());
+        assert_eq!(run(&mut kv, "HINCRBYFLOAT h f 2.5").unwrap(), t("2.5"));
+        assert_eq!(run(&mut kv, "HINCRBYFLOAT h f 0.1").unwrap(), t("2.6"));
+        assert_eq!(run(&mut kv, "HGET h f").unwrap(), t("2.6"));
+        run(&mut kv, "HSET h s 1x").unwrap();
+        let e = |kv: &mut MemKv, l: &str| run(kv, l).unwrap_err().to_string();
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h s 1"),
+            "ERR hash value is not a float"
+        );
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h f x"),
+            "ERR value is not a valid float"
+        );
+        assert_eq!(
+            e(&mut kv, "HINCRBYFLOAT h f inf"),
+            "ERR value is NaN or Infinity"
+        );
+    }
+
+    #[test]
+    fn hrandfield_counts() {
+        let mut kv = MemKv::default();
+        run(&mut kv, "HSET h a 1 b 2 c 3").unwrap();
+        let Reply::Bulk(f) = run(&mut kv, "HRANDFIELD h").unwrap() else {
+            panic!()
+        };
+        assert!([&b"a"[..], b"b", b"c"].contains(&f.as_slice()));
+        let mut all = items(run(&mut kv, "HRANDFIELD h 10").unwrap());
+        all.sort();
+        assert_eq!(all, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        let two = items(run(&mut kv, "HRANDFIELD h 2").unwrap());
+        assert_eq!(two.len(), 2);
+        assert_ne!(two[0], two[1]);
+        assert_eq!(items(run(&mut kv, "HRANDFIELD h -7").unwrap()).len(), 7);
+        let Reply::Pairs(p) = run(&mut kv, "HRANDFIELD h -4 WITHVALUES").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.len(), 8);
+        assert_eq!(
+            run(&mut kv, "HRANDFIELD h 0").unwrap(),
+            Reply::Array(vec![])
+        );
+        assert_eq!(
+            run(&mut kv, "HRANDFIELD nope 5").unwrap(),
+            Reply::Array(vec![])
+        );
+        assert_eq!(run(&mut kv, "HRANDFIELD nope").unwrap(), Reply::Nil);
+        let e = |kv: &mut MemKv, l: &str| run(kv, l).unwrap_err().to_string();
+        assert!(e(&mut kv, "HRANDFIELD h -9223372036854775808").contains("value is out of range"));
+        assert!(
+            e(&mut kv, "HRANDFIELD h -9223372036854770000 WITHVALUES")
+                .contains("value is out of range")
+        );
+        assert_eq!(e(&mut kv, "HRANDFIELD h 1 FOO"), "ERR syntax error");
+        assert!(e(&mut kv, "HRANDFIELD h -2000000").contains("Mimei database limit"));
+    }
 }

@@ -1,6 +1,8 @@
-//! Commands on keys of any type: `DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT PEXPIREAT
-//! TTL PTTL PERSIST SCAN KEYS DBSIZE FLUSHDB`, and Leither's `KSCAN cursor [COUNT n]
-//! [MATCH p]` (keys after the key `cursor`, in key order, as ledisdb's `Scan`).
+//! Commands on keys of any type: `DEL UNLINK EXISTS TOUCH TYPE EXPIRE PEXPIRE EXPIREAT
+//! PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST SCAN KEYS DBSIZE FLUSHDB RENAME RENAMENX
+//! COPY RANDOMKEY` (`DUMP`/`RESTORE` are in `dump.rs`, `SORT` in `cmd_sort.rs`), and
+//! Leither's `KSCAN cursor [COUNT n] [MATCH p]` (keys after the key `cursor`, in key order,
+//! as ledisdb's `Scan`).
 //!
 //! **SCAN cursors.** Redis's cursor is a number clients keep as a number (redis-py parses
 //! it). Ours is the first 8 bytes of the next key to visit, zero-padded, as a big-endian u64:
@@ -305,4 +307,268 @@ pub fn kscan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         out.len() < o.count
     })?;
     Ok(Reply::bulks(out))
+}
+
+/// `TOUCH key...`: how many of them exist.
+pub fn touch(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    exists(ctx, a)
+}
+
+fn expire_time(ctx: &mut Ctx<'_>, key: &[u8], ms: bool) -> CmdResult {
+    Ok(Reply::Int(match ctx.meta(key)? {
+        None => -2,
+        Some(m) if m.expire == 0 => -1,
+        Some(m) if ms => m.expire as i64,
+        Some(m) => ((m.expire + 500) / 1000) as i64,
+    }))
+}
+
+/// `EXPIRETIME key`: the unix time (seconds) the key expires at, -1 without expiry, -2
+/// when absent.
+pub fn expiretime(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    expire_time(ctx, a[1], false)
+}
+
+/// `PEXPIRETIME key`: like `EXPIRETIME`, in milliseconds.
+pub fn pexpiretime(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    expire_time(ctx, a[1], true)
+}
+
+/// Copies `src` (live, meta `m`) to `dst`, which must not exist: its element entries
+/// (re-prefixed, a batch at a time so memory stays bounded) and its meta entry, with the
+/// same expiry. The layout puts every entry of a key under its element prefix, so this is
+/// right for every type.
+pub fn copy_key(ctx: &mut Ctx<'_>, src: &[u8], dst: &[u8], m: &Meta) -> Result<(), DbError> {
+    const BATCH: usize = 1024;
+    let sp = keys::elem_prefix(src);
+    let dp = keys::elem_prefix(dst);
+    let end = keys::prefix_end(&sp);
+    let mut from = sp.clone();
+    loop {
+        let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        ctx.kv.scan(&from, &end, false, &mut |k, v| {
+            batch.push((k.to_vec(), v.to_vec()));
+            batch.len() < BATCH
+        })?;
+        let Some((last, _)) = batch.last() else { break };
+        from = last.clone();
+        from.push(0);
+        let full = batch.len() == BATCH;
+        for (k, v) in batch {
+            let mut nk = dp.clone();
+            nk.extend_from_slice(&k[sp.len()..]);
+            ctx.kv.put(&nk, &v)?;
+        }
+        if !full {
+            break;
+        }
+    }
+    ctx.put_meta(dst, m, 0)
+}
+
+fn rename_generic(ctx: &mut Ctx<'_>, a: &[&[u8]], nx: bool) -> CmdResult {
+    let (src, dst) = (a[1], a[2]);
+    let m = ctx.meta(src)?.ok_or(DbError::NoSuchKey)?;
+    if src == dst {
+        return Ok(if nx { Reply::Int(0) } else { Reply::OK });
+    }
+    if let Some(old) = ctx.meta(dst)? {
+        if nx {
+            return Ok(Reply::Int(0));
+        }
+        ctx.remove(dst, &old)?;
+    }
+    copy_key(ctx, src, dst, &m)?;
+    ctx.remove(src, &m)?;
+    Ok(if nx { Reply::Int(1) } else { Reply::OK })
+}
+
+/// `RENAME key newkey`: moves the value and its expiry, replacing `newkey`.
+pub fn rename(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    rename_generic(ctx, a, false)
+}
+
+/// `RENAMENX key newkey`: 1 when moved, 0 when `newkey` exists.
+pub fn renamenx(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    rename_generic(ctx, a, true)
+}
+
+/// `COPY source destination [DB n] [REPLACE]`: 1 when copied. `DB n` (another database) is
+/// the connection layer's; here it answers an error.
+pub fn copy(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let (src, dst) = (a[1], a[2]);
+    let (mut replace, mut db) = (false, None);
+    let mut i = 3;
+    while i < a.len() {
+        if is(a[i], "replace") {
+            replace = true;
+        } else if is(a[i], "db") && i + 1 < a.len() {
+            db = Some(int_arg(a[i + 1])?);
+            i += 1;
+        } else {
+            return Err(DbError::Syntax);
+        }
+        i += 1;
+    }
+    if db.is_some() {
+        return Err(DbError::Other(
+            "COPY ... DB is not available here (the RESP listener answers it)".into(),
+        ));
+    }
+    if src == dst {
+        return Err(DbError::Other(
+            "source and destination objects are the same".into(),
+        ));
+    }
+    let Some(m) = ctx.meta(src)? else {
+        return Ok(Reply::Int(0));
+    };
+    if let Some(old) = ctx.meta(dst)? {
+        if !replace {
+            return Ok(Reply::Int(0));
+        }
+        ctx.remove(dst, &old)?;
+    }
+    copy_key(ctx, src, dst, &m)?;
+    Ok(Reply::Int(1))
+}
+
+/// How many keys `RANDOMKEY` looks at from a random point: it answers one of them at
+/// random, so a database of at most this many keys is sampled uniformly, and the work is
+/// bounded for any size.
+const RANDOM_WINDOW: usize = 64;
+
+/// `RANDOMKEY`: a random live key, nil when there is none.
+pub fn randomkey(ctx: &mut Ctx<'_>, _a: &[&[u8]]) -> CmdResult {
+    let mut seed = [0u8; 16];
+    getrandom::getrandom(&mut seed).map_err(|e| DbError::Other(format!("no randomness: {e}")))?;
+    let start = &seed[..8];
+    let pick = u64::from_be_bytes(seed[8..].try_into().unwrap_or_default()) as usize;
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    walk_keys(ctx, start, &mut |k, _| {
+        found.push(k.to_vec());
+        found.len() < RANDOM_WINDOW
+    })?;
+    if found.len() < RANDOM_WINDOW {
+        // Wrap around to the first keys.
+        walk_keys(ctx, b"", &mut |k, _| {
+            if k >= start {
+                return false;
+            }
+            found.push(k.to_vec());
+            found.len() < RANDOM_WINDOW
+        })?;
+    }
+    if found.is_empty() {
+        return Ok(Reply::Nil);
+    }
+    let k = found.swap_remove(pick % found.len());
+    Ok(Reply::Bulk(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::exec;
+    use super::super::kv::MemKv;
+    use super::super::{DbError, Reply};
+
+    fn run(kv: &mut MemKv, line: &str) -> Result<Reply, DbError> {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        exec(kv, 1000, &args)
+    }
+
+    fn ok(kv: &mut MemKv, line: &str) -> Reply {
+        run(kv, line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn err(kv: &mut MemKv, line: &str) -> String {
+        run(kv, line).expect_err(line).to_string()
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn rename_moves_value_elements_and_expiry() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "RPUSH l a b c");
+        ok(&mut kv, "PEXPIRE l 5000");
+        ok(&mut kv, "SET dst x");
+        assert_eq!(ok(&mut kv, "RENAME l dst"), Reply::OK);
+        assert_eq!(ok(&mut kv, "EXISTS l"), Reply::Int(0));
+        assert_eq!(
+            ok(&mut kv, "LRANGE dst 0 -1"),
+            Reply::Array(vec![bulk("a"), bulk("b"), bulk("c")])
+        );
+        assert_eq!(ok(&mut kv, "PTTL dst"), Reply::Int(5000));
+        assert_eq!(
+            ok(&mut kv, "CHECKKEY dst list"),
+            ok(&mut kv, "CHECKKEY dst list")
+        );
+        assert_eq!(err(&mut kv, "RENAME nope x"), "ERR no such key");
+        assert_eq!(ok(&mut kv, "RENAME dst dst"), Reply::OK);
+        ok(&mut kv, "SET s v");
+        assert_eq!(ok(&mut kv, "RENAMENX s dst"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "RENAMENX s s"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "RENAMENX s s2"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "GET s2"), bulk("v"));
+        // A renamed sorted set keeps its score index (ZRANGE reads it).
+        ok(&mut kv, "ZADD z 2 b 1 a");
+        ok(&mut kv, "RENAME z z2");
+        assert_eq!(
+            ok(&mut kv, "ZRANGE z2 0 -1"),
+            Reply::Array(vec![bulk("a"), bulk("b")])
+        );
+        assert_eq!(ok(&mut kv, "DBSIZE"), Reply::Int(3));
+    }
+
+    #[test]
+    fn copy_is_independent_and_keeps_the_expiry() {
+        let mut kv = MemKv::default();
+        ok(&mut kv, "HSET h f 1");
+        ok(&mut kv, "PEXPIRE h 7000");
+        assert_eq!(ok(&mut kv, "COPY h h2"), Reply::Int(1));
+        ok(&mut kv, "HSET h2 g 2");
+        assert_eq!(ok(&mut kv, "HLEN h"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "HLEN h2"), Reply::Int(2));
+        assert_eq!(ok(&mut kv, "PTTL h2"), Reply::Int(7000));
+        assert_eq!(ok(&mut kv, "COPY h h2"), Reply::Int(0));
+        assert_eq!(ok(&mut kv, "COPY h h2 REPLACE"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "HLEN h2"), Reply::Int(1));
+        assert_eq!(ok(&mut kv, "COPY nope x"), Reply::Int(0));
+        assert_eq!(
+            err(&mut kv, "COPY h h"),
+            "ERR source and destination objects are the same"
+        );
+        assert_eq!(
+            err(&mut kv, "COPY h x DB notanumber"),
+            "ERR value is not an integer or out of range"
+        );
+        assert!(err(&mut kv, "COPY h x DB 3").contains("DB"));
+        assert_eq!(err(&mut kv, "COPY h x FOO"), "ERR syntax error");
+    }
+
+    #[test]
+    fn randomkey_touch_and_expiretime() {
+        let mut kv = MemKv::default();
+        assert_eq!(ok(&mut kv, "RANDOMKEY"), Reply::Nil);
+        ok(&mut kv, "SET foo x");
+        ok(&mut kv, "SET bar y");
+        let (mut foo, mut bar) = (false, false);
+        for _ in 0..200 {
+            match ok(&mut kv, "RANDOMKEY") {
+                Reply::Bulk(k) if k == b"foo" => foo = true,
+                Reply::Bulk(k) if k == b"bar" => bar = true,
+                r => panic!("{r:?}"),
+            }
+        }
+        assert!(foo && bar);
+        assert_eq!(ok(&mut kv, "TOUCH foo bar nope"), Reply::Int(2));
+        assert_eq!(ok(&mut kv, "EXPIRETIME foo"), Reply::Int(-1));
+        assert_eq!(ok(&mut kv, "PEXPIRETIME nope"), Reply::Int(-2));
+        ok(&mut kv, "PEXPIREAT foo 123456789");
+        assert_eq!(ok(&mut kv, "PEXPIRETIME foo"), Reply::Int(123_456_789));
+        assert_eq!(ok(&mut kv, "EXPIRETIME foo"), Reply::Int(123_457));
+    }
 }

@@ -1,20 +1,23 @@
-//! Sorted set commands: `ZADD ZREM ZSCORE ZRANK ZREVRANK ZCARD ZCOUNT ZRANGE ZREVRANGE
-//! ZRANGEBYSCORE ZREVRANGEBYSCORE ZREMRANGEBYSCORE ZINCRBY`, and Leither's `ZCLEAR`.
+//! Sorted set commands on members: `ZADD ZINCRBY ZREM ZSCORE ZMSCORE ZRANK ZREVRANK ZCARD`,
+//! and Leither's `ZCLEAR`; the helpers the other sorted set files share. Ranges are in
+//! `cmd_zrange.rs`, union/intersection/difference in `cmd_zalgebra.rs`, pops and random
+//! members in `cmd_zpop.rs`.
 //!
 //! Each member has two entries: member -> score, and (sortable score, member) -> nothing, so
 //! lookups by member and walks in score order are both direct. Order is (score, member bytes)
 //! as in Redis.
 
-use super::engine::{CmdResult, Ctx, float_arg, index_range, int_arg, is, name_ok};
+use super::engine::{CmdResult, Ctx, float_arg, is, name_ok};
 use super::keys::{self, Kind, Meta, Z_SCORE};
-use super::num::{ScoreBound as Bound, format_double as fmt_double, parse_score_bound};
 use super::{DbError, Reply};
 
-fn zset(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
+/// The sorted set at `key` (`WRONGTYPE` for another type).
+pub fn zset(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Meta>, DbError> {
     ctx.typed(key, Kind::ZSet)
 }
 
-fn score_of(ctx: &mut Ctx<'_>, key: &[u8], member: &[u8]) -> Result<Option<f64>, DbError> {
+/// The score of `member`.
+pub fn score_of(ctx: &mut Ctx<'_>, key: &[u8], member: &[u8]) -> Result<Option<f64>, DbError> {
     Ok(ctx
         .kv
         .get(&keys::z_member(key, member))?
@@ -22,7 +25,8 @@ fn score_of(ctx: &mut Ctx<'_>, key: &[u8], member: &[u8]) -> Result<Option<f64>,
         .map(f64::from_be_bytes))
 }
 
-fn put_score(
+/// Sets `member`'s score to `s` (its old score `old`, if any).
+pub fn put_score(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     member: &[u8],
@@ -36,12 +40,14 @@ fn put_score(
     ctx.kv.put(&keys::z_score(key, s, member), &[])
 }
 
-fn del_member(ctx: &mut Ctx<'_>, key: &[u8], member: &[u8], s: f64) -> Result<(), DbError> {
+/// Removes `member` (of score `s`).
+pub fn del_member(ctx: &mut Ctx<'_>, key: &[u8], member: &[u8], s: f64) -> Result<(), DbError> {
     ctx.kv.del(&keys::z_member(key, member))?;
     ctx.kv.del(&keys::z_score(key, s, member))
 }
 
-fn err(m: &str) -> DbError {
+/// An `ERR` with Redis's text `m`.
+pub fn err(m: &str) -> DbError {
     DbError::Other(m.into())
 }
 
@@ -132,7 +138,7 @@ pub fn zadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         ctx.put_meta(key, &m, expire)?;
     }
     if incr {
-        return Ok(incr_result.map_or(Reply::Nil, |s| Reply::text(fmt_double(s))));
+        return Ok(incr_result.map_or(Reply::Nil, Reply::Double));
     }
     Ok(Reply::Int(if ch { added + changed } else { added }))
 }
@@ -167,11 +173,22 @@ pub fn zscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     if zset(ctx, a[1])?.is_none() {
         return Ok(Reply::Nil);
     }
-    Ok(score_of(ctx, a[1], a[2])?.map_or(Reply::Nil, |s| Reply::text(fmt_double(s))))
+    Ok(score_of(ctx, a[1], a[2])?.map_or(Reply::Nil, Reply::Double))
+}
+
+/// `ZMSCORE key member...`.
+pub fn zmscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
+    let live = zset(ctx, a[1])?.is_some();
+    let mut out = Vec::with_capacity(a.len() - 2);
+    for m in &a[2..] {
+        let s = if live { score_of(ctx, a[1], m)? } else { None };
+        out.push(s.map_or(Reply::Nil, Reply::Double));
+    }
+    Ok(Reply::Array(out))
 }
 
 /// Walks (member, score) in score order, ascending or descending.
-fn walk(
+pub fn walk(
     ctx: &mut Ctx<'_>,
     key: &[u8],
     rev: bool,
@@ -220,185 +237,6 @@ pub fn zcard(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     Ok(Reply::Int(zset(ctx, a[1])?.map_or(0, |m| m.len) as i64))
 }
 
-fn bounds(min: &[u8], max: &[u8]) -> Result<(Bound, Bound), DbError> {
-    match (parse_score_bound(min), parse_score_bound(max)) {
-        (Some(a), Some(b)) => Ok((a, b)),
-        _ => Err(DbError::RangeNotFloat),
-    }
-}
-
-/// Members with scores in [min, max] (in walk order), after skipping `offset`, at most
-/// `count` (negative: all).
-fn by_score(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    min: Bound,
-    max: Bound,
-    rev: bool,
-    offset: i64,
-    count: i64,
-) -> Result<Vec<(Vec<u8>, f64)>, DbError> {
-    let mut out = Vec::new();
-    if zset(ctx, key)?.is_none() || offset < 0 || count == 0 {
-        return Ok(out);
-    }
-    let mut skip = offset;
-    walk(ctx, key, rev, &mut |m, s| {
-        let (before, past) = if rev {
-            (!max.above(s), !min.below(s))
-        } else {
-            (!min.below(s), !max.above(s))
-        };
-        if before {
-            return true;
-        }
-        if past {
-            return false;
-        }
-        if skip > 0 {
-            skip -= 1;
-            return true;
-        }
-        out.push((m.to_vec(), s));
-        count < 0 || (out.len() as i64) < count
-    })?;
-    Ok(out)
-}
-
-fn emit(items: Vec<(Vec<u8>, f64)>, with_scores: bool) -> Reply {
-    let mut out = Vec::with_capacity(items.len() * (1 + with_scores as usize));
-    for (m, s) in items {
-        out.push(Reply::Bulk(m));
-        if with_scores {
-            out.push(Reply::text(fmt_double(s)));
-        }
-    }
-    Reply::Array(out)
-}
-
-/// `ZCOUNT key min max`.
-pub fn zcount(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (min, max) = bounds(a[2], a[3])?;
-    Ok(Reply::Int(
-        by_score(ctx, a[1], min, max, false, 0, -1)?.len() as i64,
-    ))
-}
-
-fn by_rank(
-    ctx: &mut Ctx<'_>,
-    key: &[u8],
-    start: i64,
-    stop: i64,
-    rev: bool,
-) -> Result<Vec<(Vec<u8>, f64)>, DbError> {
-    let Some(m) = zset(ctx, key)? else {
-        return Ok(Vec::new());
-    };
-    let Some((s, e)) = index_range(start, stop, m.len) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    let mut i = 0i64;
-    walk(ctx, key, rev, &mut |m, sc| {
-        if i >= s {
-            out.push((m.to_vec(), sc));
-        }
-        i += 1;
-        i <= e
-    })?;
-    Ok(out)
-}
-
-/// Options after the range of the ZRANGE family: (withscores, byscore, rev, limit).
-type RangeOpts = (bool, bool, bool, Option<(i64, i64)>);
-
-/// Parses them.
-fn range_opts(a: &[&[u8]], allow_by: bool) -> Result<RangeOpts, DbError> {
-    let (mut ws, mut bs, mut rev, mut limit) = (false, false, false, None);
-    let mut i = 0;
-    while i < a.len() {
-        if is(a[i], "withscores") {
-            ws = true;
-        } else if allow_by && is(a[i], "byscore") {
-            bs = true;
-        } else if allow_by && is(a[i], "rev") {
-            rev = true;
-        } else if is(a[i], "limit") && i + 2 < a.len() {
-            limit = Some((int_arg(a[i + 1])?, int_arg(a[i + 2])?));
-            i += 2;
-        } else {
-            return Err(DbError::Syntax);
-        }
-        i += 1;
-    }
-    Ok((ws, bs, rev, limit))
-}
-
-/// `ZRANGE key start stop [BYSCORE] [REV] [LIMIT offset count] [WITHSCORES]`.
-pub fn zrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (ws, bs, rev, limit) = range_opts(&a[4..], true)?;
-    if bs {
-        let (lo, hi) = if rev { (a[3], a[2]) } else { (a[2], a[3]) };
-        let (min, max) = bounds(lo, hi)?;
-        let (off, count) = limit.unwrap_or((0, -1));
-        return Ok(emit(by_score(ctx, a[1], min, max, rev, off, count)?, ws));
-    }
-    if limit.is_some() {
-        return Err(err(
-            "syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
-    }
-    let (s, e) = (int_arg(a[2])?, int_arg(a[3])?);
-    Ok(emit(by_rank(ctx, a[1], s, e, rev)?, ws))
-}
-
-/// `ZREVRANGE key start stop [WITHSCORES]`.
-pub fn zrevrange(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (ws, _, _, limit) = range_opts(&a[4..], false)?;
-    if limit.is_some() {
-        return Err(DbError::Syntax);
-    }
-    let (s, e) = (int_arg(a[2])?, int_arg(a[3])?);
-    Ok(emit(by_rank(ctx, a[1], s, e, true)?, ws))
-}
-
-fn score_range(ctx: &mut Ctx<'_>, a: &[&[u8]], rev: bool) -> CmdResult {
-    let (ws, _, _, limit) = range_opts(&a[4..], false)?;
-    let (lo, hi) = if rev { (a[3], a[2]) } else { (a[2], a[3]) };
-    let (min, max) = bounds(lo, hi)?;
-    let (off, count) = limit.unwrap_or((0, -1));
-    Ok(emit(by_score(ctx, a[1], min, max, rev, off, count)?, ws))
-}
-
-/// `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`.
-pub fn zrangebyscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    score_range(ctx, a, false)
-}
-
-/// `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`.
-pub fn zrevrangebyscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    score_range(ctx, a, true)
-}
-
-/// `ZREMRANGEBYSCORE key min max`.
-pub fn zremrangebyscore(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (min, max) = bounds(a[2], a[3])?;
-    let doomed = by_score(ctx, a[1], min, max, false, 0, -1)?;
-    if doomed.is_empty() {
-        return Ok(Reply::Int(0));
-    }
-    let Some(mut m) = zset(ctx, a[1])? else {
-        return Ok(Reply::Int(0));
-    };
-    let expire = m.expire;
-    for (member, s) in &doomed {
-        del_member(ctx, a[1], member, *s)?;
-    }
-    m.len -= doomed.len() as u64;
-    ctx.store_or_drop(a[1], &m, expire)?;
-    Ok(Reply::Int(doomed.len() as i64))
-}
-
 /// `ZCLEAR key`: removes the sorted set; how many members it had.
 pub fn zclear(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
     match zset(ctx, a[1])? {
@@ -409,3 +247,37 @@ pub fn zclear(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         None => Ok(Reply::Int(0)),
     }
 }
+
+/// Members, with their scores when `with_scores` (pairs: `[member, score]` arrays in RESP3).
+pub fn emit(items: Vec<(Vec<u8>, f64)>, with_scores: bool) -> Reply {
+    if !with_scores {
+        return Reply::Array(items.into_iter().map(|(m, _)| Reply::Bulk(m)).collect());
+    }
+    let mut out = Vec::with_capacity(items.len() * 2);
+    for (m, s) in items {
+        out.push(Reply::Bulk(m));
+        out.push(Reply::Double(s));
+    }
+    Reply::Pairs(out)
+}
+
+/// Replaces whatever `dst` holds by a sorted set of `items` (none: `dst` is removed);
+/// answers their count.
+pub fn store(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) -> CmdResult {
+    if let Some(old) = ctx.meta(dst)? {
+        ctx.remove(dst, &old)?;
+    }
+    if !items.is_empty() {
+        for (m, s) in items {
+            put_score(ctx, dst, m, None, *s)?;
+        }
+        let mut m = Meta::new(Kind::ZSet);
+        m.len = items.len() as u64;
+        ctx.put_meta(dst, &m, 0)?;
+    }
+    Ok(Reply::Int(items.len() as i64))
+}
+
+#[cfg(test)]
+#[path = "zset_tests.rs"]
+mod tests;

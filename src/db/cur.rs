@@ -771,26 +771,28 @@ mod tests {
         let store = Store::open(&dir, 1 << 20, "test").unwrap();
         let (a, b) = (MimeiId::from_bytes([1; 20]), MimeiId::from_bytes([2; 20]));
         let mut db = CurStore::new(Durability::Group);
-        for i in 0..50 {
+        // 200 elements: two chunks of a list (128 + 72), its meta entry, one string.
+        for i in 0..200 {
             run(&mut db, &store, &a, &format!("RPUSH l {i}"));
         }
         run(&mut db, &store, &b, "SET k other");
-        assert_eq!(db.checkpoint(&store).unwrap(), 50 + 1 + 1);
+        assert_eq!(db.checkpoint(&store).unwrap(), 2 + 1 + 1);
         assert!(!db.dirty());
-        // Now change some on top of what is on disk: pops delete flushed entries.
-        run(&mut db, &store, &a, "LPOP l 10");
+        // Now change some on top of what is on disk: pops delete a flushed entry (the
+        // first chunk) and rewrite another.
+        run(&mut db, &store, &a, "LPOP l 130");
         run(&mut db, &store, &a, "RPUSH l x");
-        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(41));
+        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(71));
         let Reply::Array(items) = run(&mut db, &store, &a, "LRANGE l 0 2") else {
             panic!()
         };
-        assert_eq!(items[0], Reply::Bulk(b"10".to_vec()));
+        assert_eq!(items[0], Reply::Bulk(b"130".to_vec()));
         let Reply::Array(items) = run(&mut db, &store, &a, "LRANGE l -2 -1") else {
             panic!()
         };
         assert_eq!(
             items,
-            vec![Reply::Bulk(b"49".to_vec()), Reply::Bulk(b"x".to_vec())]
+            vec![Reply::Bulk(b"199".to_vec()), Reply::Bulk(b"x".to_vec())]
         );
         assert_eq!(run(&mut db, &store, &a, "GET k"), Reply::Nil);
         assert_eq!(run(&mut db, &store, &b, "DBSIZE"), Reply::Int(1));
@@ -802,9 +804,9 @@ mod tests {
                 true
             })
             .unwrap();
-        assert_eq!(seen, 1 + 41);
+        assert_eq!(seen, 1 + 1);
         db.checkpoint(&store).unwrap();
-        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(41));
+        assert_eq!(run(&mut db, &store, &a, "LLEN l"), Reply::Int(71));
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -831,7 +833,7 @@ mod tests {
         drop(f);
         let store = Store::open(&dir, 1 << 20, "test").unwrap();
         let mut db = CurStore::new(Durability::Group);
-        assert_eq!(db.recover(&store).unwrap(), 1 + 3);
+        assert_eq!(db.recover(&store).unwrap(), 1 + 2); // a, l's meta and its chunk
         assert_eq!(
             run(&mut db, &store, &mid, "GET a"),
             Reply::Bulk(b"1".to_vec())

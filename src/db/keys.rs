@@ -32,6 +32,8 @@ pub enum Kind {
     Set = 4,
     /// A sorted set.
     ZSet = 5,
+    /// A stream (`db/cmd_stream.rs`).
+    Stream = 6,
 }
 
 impl Kind {
@@ -43,6 +45,7 @@ impl Kind {
             Kind::List => "list",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
         }
     }
 
@@ -53,13 +56,23 @@ impl Kind {
             3 => Kind::List,
             4 => Kind::Set,
             5 => Kind::ZSet,
+            6 => Kind::Stream,
             _ => return None,
         })
     }
 }
 
-/// The middle of a list's sequence space: the first element of a new list goes here.
+/// The middle of a list's sequence space: the first chunk of a new list goes here (and
+/// the first element of a list in the first layout).
 pub const LIST_MID: u64 = 1 << 63;
+
+/// The gap between the sequence numbers of chunks pushed at a list's ends, so a chunk that
+/// grows past its limit in the middle can be split into new chunks between its neighbours.
+pub const CHUNK_STEP: u64 = 1 << 20;
+
+/// The layout byte of a list stored in chunks (the first layout, one entry per element,
+/// has none: its meta entry is 16 bytes after the expiry).
+const LIST_CHUNKED: u8 = 1;
 
 /// A key's meta entry, decoded.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,8 +85,14 @@ pub struct Meta {
     pub value: Vec<u8>,
     /// Elements of a hash, set or sorted set; the list's length.
     pub len: u64,
-    /// A list's first sequence number (its elements are `head .. head + len`).
+    /// A list's first sequence number: its first chunk, or, in the first layout
+    /// (`chunked` false), its first element (its elements are `head .. head + len`).
     pub head: u64,
+    /// A chunked list's last chunk.
+    pub tail: u64,
+    /// Whether a list is stored in chunks (every list written since chunks came); lists
+    /// of the first layout, one entry per element, are converted on their first write.
+    pub chunked: bool,
 }
 
 impl Meta {
@@ -85,6 +104,8 @@ impl Meta {
             value: Vec::new(),
             len: 0,
             head: LIST_MID,
+            tail: LIST_MID,
+            chunked: true,
         }
     }
 
@@ -96,8 +117,9 @@ impl Meta {
         }
     }
 
-    /// The stored bytes: type, expiry, then the value (string), len (hash, set, zset) or
-    /// len + head (list).
+    /// The stored bytes: type, expiry, then the value (string), len (hash, set, zset),
+    /// layout byte 1 + len + head chunk + tail chunk (list), or len + head (a list of the
+    /// first layout).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(9 + self.value.len() + 16);
         out.push(self.kind as u8);
@@ -105,8 +127,14 @@ impl Meta {
         match self.kind {
             Kind::String => out.extend_from_slice(&self.value),
             Kind::List => {
+                if self.chunked {
+                    out.push(LIST_CHUNKED);
+                }
                 out.extend_from_slice(&self.len.to_be_bytes());
                 out.extend_from_slice(&self.head.to_be_bytes());
+                if self.chunked {
+                    out.extend_from_slice(&self.tail.to_be_bytes());
+                }
             }
             _ => out.extend_from_slice(&self.len.to_be_bytes()),
         }
@@ -144,9 +172,17 @@ impl Meta {
         match kind {
             Kind::String => m.value = rest.to_vec(),
             Kind::List => {
-                if rest.len() != 16 {
-                    return None;
-                }
+                let rest = match rest.len() {
+                    16 => {
+                        m.chunked = false;
+                        rest
+                    }
+                    25 if rest[0] == LIST_CHUNKED => {
+                        m.tail = u64::from_be_bytes(rest[17..].try_into().ok()?);
+                        &rest[1..17]
+                    }
+                    _ => return None,
+                };
                 m.len = u64::from_be_bytes(rest[..8].try_into().ok()?);
                 m.head = u64::from_be_bytes(rest[8..].try_into().ok()?);
             }
@@ -193,7 +229,7 @@ pub fn elem(key: &[u8], sub: &[u8]) -> Vec<u8> {
     k
 }
 
-/// `e LEN KEY SEQ`: a list element.
+/// `e LEN KEY SEQ`: a list's chunk (or, in the first layout, element) `seq`.
 pub fn list_elem(key: &[u8], seq: u64) -> Vec<u8> {
     elem(key, &seq.to_be_bytes())
 }
@@ -287,8 +323,19 @@ mod tests {
         let mut m = Meta::new(Kind::List);
         m.len = 3;
         m.head = LIST_MID - 2;
+        m.tail = LIST_MID + 5;
         m.expire = 77;
-        assert_eq!(Meta::decode(&m.encode()), Some(m));
+        assert_eq!(m.encode().len(), 9 + 25);
+        assert_eq!(Meta::decode(&m.encode()), Some(m.clone()));
+        // The first layout's meta entry (len + head) still reads, as a list not chunked.
+        let mut old = vec![3];
+        old.extend_from_slice(&77u64.to_be_bytes());
+        old.extend_from_slice(&3u64.to_be_bytes());
+        old.extend_from_slice(&(LIST_MID - 2).to_be_bytes());
+        let o = Meta::decode(&old).unwrap();
+        assert!(!o.chunked);
+        assert_eq!((o.len, o.head, o.expire), (3, LIST_MID - 2, 77));
+        assert_eq!(o.encode(), old);
         let s = Meta::string(b"v".to_vec());
         assert_eq!(Meta::decode(&s.encode()), Some(s));
         assert_eq!(Meta::decode(&[9, 0]), None);

@@ -8,21 +8,35 @@
 //! The front doors (the API table's `Set`, `Hget`, ... and the RESP listener) call
 //! [`engine::exec`] and nothing below it.
 
+pub mod cmd_bits;
 pub mod cmd_check;
 pub mod cmd_hash;
 pub mod cmd_keys;
+pub mod cmd_lcs;
 pub mod cmd_list;
+pub mod cmd_scan;
 pub mod cmd_seq;
 pub mod cmd_set;
+pub mod cmd_sort;
+pub mod cmd_stream;
+pub mod cmd_stream_group;
 pub mod cmd_string;
+pub mod cmd_zalgebra;
+pub mod cmd_zpop;
+pub mod cmd_zrange;
 pub mod cmd_zset;
 pub mod cur;
+pub mod dump;
 pub mod engine;
 pub mod glob;
 pub mod keys;
 pub mod kv;
+pub mod ld;
+pub mod list;
+pub mod list_chunk;
 pub mod num;
 pub mod prolly;
+pub mod rng;
 pub mod typed;
 pub mod version;
 pub mod wal;

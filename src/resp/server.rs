@@ -756,13 +756,11 @@ impl Conn {
             self.client.db.set(0);
             return Ok(Reply::OK);
         }
+        // Redis's numbered databases: n is the owner's database Mimei number n. A Mimei ID
+        // (27 characters) never reads as a number that fits an i64.
         if args.len() == 2
-            && args[1]
-                .first()
-                .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+            && let Some(n) = crate::db::num::parse_int(args[1])
         {
-            // Redis's numbered databases: n is the owner's database Mimei number n.
-            let n = engine::int_arg(args[1])?;
             let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
             self.db = Some((mid, None));
             self.rights = None;
