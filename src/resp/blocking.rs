@@ -26,6 +26,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::budget::Grant;
+use crate::db::cmd_stream::StreamWait;
 use crate::db::kv::Kv;
 use crate::db::{DbError, Reply, engine, num};
 use crate::mimei::MimeiId;
@@ -62,6 +63,8 @@ enum Pop {
     Zset { min: bool },
     /// `ZMPOP 1 key MIN|MAX COUNT n`: answers `[key, [[member, score]...]]`.
     ZsetMany { min: bool, count: i64 },
+    /// `XREAD`/`XREADGROUP ... BLOCK`: the stream code's plan, served as a whole.
+    Stream(Box<StreamWait>),
 }
 
 /// A parsed blocking command.
@@ -228,6 +231,23 @@ impl Blocking {
         })
     }
 
+    /// `XREAD`/`XREADGROUP ... BLOCK` that found nothing, as a blocking command.
+    pub fn stream(w: StreamWait) -> Blocking {
+        Blocking {
+            keys: w.keys.clone(),
+            timeout_ms: w.timeout_ms,
+            pop: Pop::Stream(Box::new(w)),
+        }
+    }
+
+    /// Whether serving it writes (all but `XREAD`, which needs only read).
+    pub fn writes(&self) -> bool {
+        match &self.pop {
+            Pop::Stream(w) => w.args.first().is_some_and(|n| engine::is(n, "xreadgroup")),
+            _ => true,
+        }
+    }
+
     /// The engine command that serves this one (`lpop`, `lmove`, ...).
     pub fn serving_command(&self) -> &'static str {
         match self.pop {
@@ -238,6 +258,7 @@ impl Blocking {
             Pop::Zset { min: true } => "zpopmin",
             Pop::Zset { min: false } => "zpopmax",
             Pop::ZsetMany { .. } => "zmpop",
+            Pop::Stream(_) => "xread",
         }
     }
 
@@ -265,6 +286,9 @@ impl Blocking {
         now_ms: u64,
         key: &[u8],
     ) -> Result<Option<Reply>, DbError> {
+        if let Pop::Stream(w) = &self.pop {
+            return w.serve(kv, now_ms);
+        }
         let name = self.serving_command().as_bytes();
         let count;
         let args: Vec<&[u8]> = match &self.pop {
@@ -280,6 +304,7 @@ impl Blocking {
                 let w: &[u8] = if *min { b"MIN" } else { b"MAX" };
                 vec![name, b"1", key, w, b"COUNT", count.as_bytes()]
             }
+            Pop::Stream(_) => return Ok(None),
         };
         let r = engine::exec(kv, now_ms, &args)?;
         Ok(match (&self.pop, r) {
@@ -591,14 +616,15 @@ fn serve_key(state: &NodeState, now_ms: u64, slot: &(MimeiId, Vec<u8>)) -> bool 
         };
         let allowed = owner
             || Mimeis::new(&state.store).header(mid).is_ok_and(|h| {
-                crate::ops::db::may_run(h.rights(), user.as_ref(), true, None).is_ok()
+                crate::ops::db::may_run(h.rights(), user.as_ref(), cmd.writes(), None).is_ok()
             });
         let r = if allowed {
             let mut db = state.db.borrow_mut();
             cmd.try_key(&mut db.view(&state.store, mid), now_ms, key)
         } else {
             Err(DbError::Unknown(format!(
-                "NOPERM this user has no write right on Mimei {mid}"
+                "NOPERM this user has no {} right on Mimei {mid}",
+                if cmd.writes() { "write" } else { "read" }
             )))
         };
         let out = match r {

@@ -107,6 +107,8 @@ static PARAMS: &[Param] = &[
         "no",
     ),
     p("rdb-key-save-delay", None, I32, "0"),
+    p("stream-node-max-entries", None, ULONG, "100"),
+    p("stream-node-max-bytes", None, Kind::Memory, "4096"),
     p("save", None, Kind::Fixed, ""),
     p("appendonly", None, Kind::Fixed, "no"),
     p("databases", None, Kind::Fixed, "16"),
@@ -176,6 +178,12 @@ impl Config {
         index(name.as_bytes())
             .and_then(|i| num::parse_int(self.values[i].as_bytes()))
             .unwrap_or(0)
+    }
+
+    /// `stream-node-max-entries` (the stream code keeps its own copy: `CONFIG SET` passes
+    /// it on).
+    pub fn stream_node_max_entries(&self) -> u64 {
+        self.int("stream-node-max-entries").max(0) as u64
     }
 
     /// The current encoding thresholds.

@@ -49,6 +49,7 @@ pub fn encoding(
             }));
         }
         Kind::List => return Ok(Some("quicklist")),
+        Kind::Stream => return Ok(Some("stream")),
         Kind::Hash => (t.hash_entries, b"", "listpack", "hashtable"),
         Kind::Set => (t.set_intset, b"", "intset", "hashtable"),
         Kind::ZSet => (t.zset_entries, b"m", "listpack", "skiplist"),

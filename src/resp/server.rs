@@ -206,6 +206,8 @@ pub(super) struct Conn {
     pub(super) reply_off: bool,
     /// `CLIENT REPLY SKIP`: replies to drop (this command's and the next one's).
     pub(super) skip: u8,
+    /// The `INFO commandstats` slot of the command being run (for its failures).
+    last_slot: Option<usize>,
 }
 
 impl Conn {
@@ -220,6 +222,7 @@ impl Conn {
             wait: None,
             reply_off: false,
             skip: 0,
+            last_slot: None,
             state,
             peer,
             user,
@@ -269,6 +272,9 @@ impl Conn {
                 let r = self.await_wait(w, &mut s, &mut stop, &slot).await;
                 let Some(r) = r else { break };
                 write_result(&mut out, r, self.resp3);
+                if out.first() == Some(&b'-') {
+                    self.state.resp.count_error(&out, self.last_slot);
+                }
                 if tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out))
                     .await
                     .map_or(true, |r| r.is_err())
@@ -327,6 +333,11 @@ impl Conn {
                             match self.pay() {
                                 Ok(()) => self.command(&args, &mut out),
                                 Err(line) => write_error(&mut out, &line),
+                            }
+                            // An error reply counts for INFO errorstats (a blocked command's
+                            // when it is answered).
+                            if out.get(mark) == Some(&b'-') {
+                                self.state.resp.count_error(&out[mark..], self.last_slot);
                             }
                             if self.reply_off || self.skip > 0 {
                                 out.truncate(mark);
@@ -496,13 +507,26 @@ impl Conn {
             return;
         }
         let found = engine::lookup(args[0]);
+        self.last_slot = None;
         if let Some((slot, n)) = stat_slot(found, name) {
             self.client.cmd.set(n);
             self.state.resp.count(slot, n);
+            self.last_slot = Some(slot);
         }
         // The engine's commands go straight to it (COPY ... DB is the door's, below).
         if let Some(c) = found.filter(|c| c.name != "copy") {
             let r = self.run_cmd(Some(c), args);
+            // XREAD/XREADGROUP ... BLOCK that found nothing wait (not inside EXEC).
+            if matches!(r, Ok(Reply::Nil | Reply::NilArray))
+                && !self.in_exec
+                && matches!(c.name, "xread" | "xreadgroup")
+            {
+                match self.block_stream(args) {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => return write_result(out, Err(e), self.resp3),
+                }
+            }
             write_result(out, r, self.resp3);
             return;
         }
@@ -931,7 +955,11 @@ impl Conn {
                     String::from_utf8_lossy(&sub)
                 )))
             }
-            b"set" => cfg.borrow_mut().set(&args[2..]),
+            b"set" => {
+                let r = cfg.borrow_mut().set(&args[2..])?;
+                crate::db::cmd_stream::set_node_max_entries(cfg.borrow().stream_node_max_entries());
+                Ok(r)
+            }
             b"resetstat" if args.len() == 2 => {
                 self.state.resp.reset_stats();
                 Ok(Reply::OK)
@@ -1232,6 +1260,50 @@ impl Conn {
         }
     }
 
+    /// Parks an `XREAD`/`XREADGROUP ... BLOCK` that found nothing; whether it waits.
+    fn block_stream(&mut self, args: &[&[u8]]) -> Result<bool, DbError> {
+        let (mid, version) = self.target()?;
+        if version.is_some() {
+            return Ok(false);
+        }
+        let plan = {
+            let mut db = self.state.db.borrow_mut();
+            crate::db::cmd_stream::StreamWait::of(
+                &mut db.view(&self.state.store, &mid),
+                self.now_ms,
+                args,
+            )?
+        };
+        let Some(plan) = plan else {
+            return Ok(false);
+        };
+        self.park(mid, blocking::Blocking::stream(plan))?;
+        Ok(true)
+    }
+
+    /// Registers the connection as waiting on `b` (a command that found nothing).
+    fn park(&mut self, mid: MimeiId, b: blocking::Blocking) -> Result<(), DbError> {
+        // A deadline past what the clock can hold is no deadline.
+        let deadline = (b.timeout_ms > 0)
+            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
+            .flatten();
+        let nil = b.nil();
+        let ticket = blocking::block(
+            &self.state,
+            self.client.id,
+            self.user,
+            self.is_owner(),
+            mid,
+            b,
+        )?;
+        self.wait = Some(Wait {
+            ticket,
+            deadline,
+            nil,
+        });
+        Ok(())
+    }
+
     fn try_blocking(&mut self, name: &[u8], args: &[&[u8]]) -> Result<Option<Reply>, DbError> {
         let b = blocking::Blocking::parse(name, args)?;
         let serving = b.serving_command();
@@ -1261,24 +1333,7 @@ impl Conn {
         if self.in_exec {
             return Ok(Some(b.nil()));
         }
-        // A deadline past what the clock can hold is no deadline.
-        let deadline = (b.timeout_ms > 0)
-            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
-            .flatten();
-        let nil = b.nil();
-        let ticket = blocking::block(
-            &self.state,
-            self.client.id,
-            self.user,
-            self.is_owner(),
-            mid,
-            b,
-        )?;
-        self.wait = Some(Wait {
-            ticket,
-            deadline,
-            nil,
-        });
+        self.park(mid, b)?;
         Ok(None)
     }
 }
