@@ -15,8 +15,6 @@
 //! only whole nodes, as Redis's does, so `XLEN` after `MAXLEN ~` and `XINFO`'s
 //! `radix-tree-keys` answer what Redis answers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::cmd_stream_group::xreadgroup;
 use super::engine::{CmdResult, Ctx, bounded, int_arg, is, name_ok};
 use super::keys::{self, Kind, Meta};
@@ -26,18 +24,6 @@ use super::{DbError, MAX_VALUE, Reply, cmd_stream_group};
 /// Entries a node holds by default, as Redis's `stream-node-max-entries`.
 pub const NODE_MAX: u64 = 100;
 
-/// `stream-node-max-entries` for the whole node (0 = no limit), as Redis's is per server.
-static NODE_MAX_ENTRIES: AtomicU64 = AtomicU64::new(NODE_MAX);
-
-/// Sets `stream-node-max-entries` (`CONFIG SET`): how many entries a new node takes.
-pub fn set_node_max_entries(n: u64) {
-    NODE_MAX_ENTRIES.store(n, Ordering::Relaxed);
-}
-
-/// `stream-node-max-entries` (`CONFIG GET`).
-pub fn node_max_entries() -> u64 {
-    NODE_MAX_ENTRIES.load(Ordering::Relaxed)
-}
 /// `STATE`'s sub-key.
 const SUB_STATE: u8 = b's';
 /// Entries' sub-space.
@@ -532,7 +518,11 @@ pub(super) fn err(m: &str) -> DbError {
 /// Parses the trimming options from `a[2..]` (XADD: stops at the ID, which it returns with
 /// its index and whether its sequence was given; `None` for `*`), and `NOMKSTREAM`.
 #[allow(clippy::type_complexity)]
-fn parse_trim(a: &[&[u8]], xadd: bool) -> Result<(Trim, bool, usize, Option<(Id, bool)>), DbError> {
+fn parse_trim(
+    a: &[&[u8]],
+    xadd: bool,
+    node_max: u64,
+) -> Result<(Trim, bool, usize, Option<(Id, bool)>), DbError> {
     let mut t = Trim::default();
     let (mut nomk, mut limit_given, mut id) = (false, false, None);
     let mut i = 2;
@@ -600,7 +590,7 @@ fn parse_trim(a: &[&[u8]], xadd: bool) -> Result<(Trim, bool, usize, Option<(Id,
     if !limit_given && t.approx {
         // Redis's default work bound for `~`: 100 nodes' worth, 10,000 when that is 0 or
         // over a million.
-        t.limit = match node_max_entries().saturating_mul(100) {
+        t.limit = match node_max.saturating_mul(100) {
             0 => 10_000,
             n if n > 1_000_000 => 10_000,
             n => n,
@@ -611,7 +601,7 @@ fn parse_trim(a: &[&[u8]], xadd: bool) -> Result<(Trim, bool, usize, Option<(Id,
 
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT n]] *|ID field value ...`.
 pub fn xadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (t, nomk, i, given) = parse_trim(a, true)?;
+    let (t, nomk, i, given) = parse_trim(a, true, ctx.tune.stream_node_max_entries)?;
     let pairs = a.get(i + 1..).unwrap_or_default();
     if pairs.len() < 2 || pairs.len() % 2 == 1 {
         return Err(DbError::Arity("xadd".into()));
@@ -661,7 +651,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         return Err(too_small());
     }
     // The entry joins the last node while it has room, else starts one.
-    let cap = node_max_entries();
+    let cap = ctx.tune.stream_node_max_entries;
     let (nid, node) = match first_node(ctx, key, true)? {
         Some((nid, n)) if cap == 0 || n.total < cap => (
             nid,
@@ -701,7 +691,7 @@ pub fn xadd(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
 
 /// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n]`: entries removed.
 pub fn xtrim(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
-    let (t, _, i, _) = parse_trim(a, false)?;
+    let (t, _, i, _) = parse_trim(a, false, ctx.tune.stream_node_max_entries)?;
     debug_assert!(i >= a.len());
     let Some(mut s) = load(ctx, a[1])? else {
         return Ok(Reply::Int(0));
@@ -1111,6 +1101,7 @@ impl StreamWait {
             kv,
             now,
             values: super::typed::Values::Plain,
+            tune: super::engine::Tune::default(),
         };
         let mut out: Vec<Vec<u8>> = Vec::with_capacity(args.len());
         for (i, a) in args[..r.streams + n].iter().enumerate() {
@@ -1153,6 +1144,7 @@ impl StreamWait {
             kv,
             now,
             values: super::typed::Values::Plain,
+            tune: super::engine::Tune::default(),
         };
         let r = parse_read(
             &self.args.iter().map(Vec::as_slice).collect::<Vec<_>>(),

@@ -500,6 +500,7 @@ mod tests {
             kv: &mut kv,
             now: 1000,
             values: Values::Stored,
+            tune: Default::default(),
         };
         (super::super::engine::lookup(b"hset").unwrap().run)(
             &mut ctx,

@@ -297,6 +297,17 @@ pub fn exec(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]]) -> CmdResult {
 /// Like [`exec`], with the values of arguments and replies in the form `values` says
 /// (the API door gives and takes them stored, `db/typed.rs`).
 pub fn exec_values(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]], values: Values) -> CmdResult {
+    exec_tuned(kv, now_ms, args, values, Tune::default())
+}
+
+/// Like [`exec_values`], under the node's settings `tune` (the RESP door's `CONFIG SET`).
+pub fn exec_tuned(
+    kv: &mut dyn Kv,
+    now_ms: u64,
+    args: &[&[u8]],
+    values: Values,
+    tune: Tune,
+) -> CmdResult {
     let name = args.first().copied().unwrap_or_default();
     let cmd = lookup(name).ok_or_else(|| unknown(args))?;
     check_arity(cmd, args)?;
@@ -307,8 +318,25 @@ pub fn exec_values(kv: &mut dyn Kv, now_ms: u64, args: &[&[u8]], values: Values)
         kv,
         now: now_ms,
         values,
+        tune,
     };
     (cmd.run)(&mut ctx, args)
+}
+
+/// The node's settings that change how commands store what they write (each node has its
+/// own: several nodes may run in one process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tune {
+    /// Redis's `stream-node-max-entries`: entries a stream node takes (0 = no limit).
+    pub stream_node_max_entries: u64,
+}
+
+impl Default for Tune {
+    fn default() -> Tune {
+        Tune {
+            stream_node_max_entries: super::cmd_stream::NODE_MAX,
+        }
+    }
 }
 
 /// What a command runs with.
@@ -319,6 +347,8 @@ pub struct Ctx<'a> {
     pub now: u64,
     /// How values come in arguments and go out in replies.
     pub values: Values,
+    /// The node's settings.
+    pub tune: Tune,
 }
 
 impl Ctx<'_> {
@@ -508,6 +538,7 @@ pub fn sweep(kv: &mut dyn Kv, now_ms: u64, limit: usize) -> Result<usize, DbErro
         kv,
         now: now_ms,
         values: Values::Plain,
+        tune: Tune::default(),
     };
     let n = due.len();
     for entry in due {

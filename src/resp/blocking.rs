@@ -63,7 +63,7 @@ enum Pop {
     Zset { min: bool },
     /// `ZMPOP 1 key MIN|MAX COUNT n`: answers `[key, [[member, score]...]]`.
     ZsetMany { min: bool, count: i64 },
-    /// `XREAD`/`XREADGROUP ... BLOCK`: the stream code's plan, served as a whole.
+    /// `XREAD`/`XREADGROUP ... BLOCK`: served by re-running it ([`StreamWait::serve`]).
     Stream(Box<StreamWait>),
 }
 
@@ -160,6 +160,15 @@ fn mpop_args(
 }
 
 impl Blocking {
+    /// A blocking `XREAD`/`XREADGROUP` that found nothing (`StreamWait::of`).
+    pub fn stream(w: StreamWait) -> Blocking {
+        Blocking {
+            keys: w.keys.clone(),
+            timeout_ms: w.timeout_ms,
+            pop: Pop::Stream(Box::new(w)),
+        }
+    }
+
     /// Parses `args` (name first, `name` lower case), checking arity, options and timeout
     /// as Redis 7.0 does and in its order.
     pub fn parse(name: &[u8], a: &[&[u8]]) -> Result<Blocking, DbError> {
@@ -229,15 +238,6 @@ impl Blocking {
             timeout_ms,
             pop,
         })
-    }
-
-    /// `XREAD`/`XREADGROUP ... BLOCK` that found nothing, as a blocking command.
-    pub fn stream(w: StreamWait) -> Blocking {
-        Blocking {
-            keys: w.keys.clone(),
-            timeout_ms: w.timeout_ms,
-            pop: Pop::Stream(Box::new(w)),
-        }
     }
 
     /// Whether serving it writes (all but `XREAD`, which needs only read).

@@ -107,13 +107,13 @@ static PARAMS: &[Param] = &[
         "no",
     ),
     p("rdb-key-save-delay", None, I32, "0"),
-    p("stream-node-max-entries", None, ULONG, "100"),
-    p("stream-node-max-bytes", None, Kind::Memory, "4096"),
     p("save", None, Kind::Fixed, ""),
     p("appendonly", None, Kind::Fixed, "no"),
     p("databases", None, Kind::Fixed, "16"),
     p("maxmemory", None, Kind::Fixed, "0"),
     p("timeout", None, Kind::Fixed, "0"),
+    p("stream-node-max-entries", None, ULONG, "100"),
+    p("stream-node-max-bytes", None, Kind::Memory, "4096"),
     p("lazyfree-lazy-user-del", None, Kind::Bool, "no"),
     p("lazyfree-lazy-user-flush", None, Kind::Bool, "no"),
 ];
@@ -178,12 +178,6 @@ impl Config {
         index(name.as_bytes())
             .and_then(|i| num::parse_int(self.values[i].as_bytes()))
             .unwrap_or(0)
-    }
-
-    /// `stream-node-max-entries` (the stream code keeps its own copy: `CONFIG SET` passes
-    /// it on).
-    pub fn stream_node_max_entries(&self) -> u64 {
-        self.int("stream-node-max-entries").max(0) as u64
     }
 
     /// The current encoding thresholds.
@@ -284,6 +278,16 @@ impl Config {
         }
         self.values = next;
         Ok(Reply::OK)
+    }
+
+    /// The settings the engine runs commands under ([`crate::db::engine::Tune`]).
+    pub fn tune(&self) -> crate::db::engine::Tune {
+        let mut t = crate::db::engine::Tune::default();
+        if let Some(n) = index(b"stream-node-max-entries").and_then(|i| self.values[i].parse().ok())
+        {
+            t.stream_node_max_entries = n;
+        }
+        t
     }
 }
 

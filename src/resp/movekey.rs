@@ -26,6 +26,7 @@ fn ctx(kv: &mut dyn Kv, now: u64) -> Ctx<'_> {
         kv,
         now,
         values: Values::Plain,
+        tune: Default::default(),
     }
 }
 

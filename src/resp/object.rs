@@ -198,6 +198,7 @@ mod tests {
             kv,
             now: 1,
             values: Values::Plain,
+            tune: Default::default(),
         };
         encoding(&mut ctx, key.as_bytes(), t).unwrap()
     }
@@ -244,6 +245,7 @@ mod tests {
             kv: &mut kv,
             now: 1,
             values: Values::Plain,
+            tune: Default::default(),
         };
         let mut obj = |s: &str| {
             let a: Vec<&[u8]> = s.split(' ').map(str::as_bytes).collect();
@@ -273,6 +275,7 @@ mod tests {
             kv: &mut kv,
             now: 1,
             values: Values::Plain,
+            tune: Default::default(),
         };
         let mut mem = |s: &str| {
             let a: Vec<&[u8]> = s.split(' ').map(str::as_bytes).collect();

@@ -513,20 +513,21 @@ impl Conn {
             self.state.resp.count(slot, n);
             self.last_slot = Some(slot);
         }
-        // The engine's commands go straight to it (COPY ... DB is the door's, below).
+        // The engine's commands go straight to it (COPY ... DB is the door's, below); an
+        // XREAD or XREADGROUP with BLOCK that found nothing waits (outside EXEC).
         if let Some(c) = found.filter(|c| c.name != "copy") {
-            let r = self.run_cmd(Some(c), args);
-            // XREAD/XREADGROUP ... BLOCK that found nothing wait (not inside EXEC).
-            if matches!(r, Ok(Reply::Nil | Reply::NilArray))
-                && !self.in_exec
-                && matches!(c.name, "xread" | "xreadgroup")
-            {
-                match self.block_stream(args) {
-                    Ok(true) => return,
-                    Ok(false) => {}
-                    Err(e) => return write_result(out, Err(e), self.resp3),
+            let r = match self.run_cmd(Some(c), args) {
+                Ok(Reply::NilArray)
+                    if matches!(c.name, "xread" | "xreadgroup") && !self.in_exec =>
+                {
+                    match self.block_stream(args) {
+                        Ok(true) => return,
+                        Ok(false) => Ok(Reply::NilArray),
+                        Err(e) => Err(e),
+                    }
                 }
-            }
+                r => r,
+            };
             write_result(out, r, self.resp3);
             return;
         }
@@ -901,7 +902,14 @@ impl Conn {
             ),
             None => {
                 let mut db = self.state.db.borrow_mut();
-                let r = engine::exec(&mut db.view(&self.state.store, &mid), now, args);
+                let tune = self.state.resp.tune.get();
+                let r = engine::exec_tuned(
+                    &mut db.view(&self.state.store, &mid),
+                    now,
+                    args,
+                    crate::db::typed::Values::Plain,
+                    tune,
+                );
                 if cmd.write {
                     self.wrote = true;
                 }
@@ -956,9 +964,9 @@ impl Conn {
                 )))
             }
             b"set" => {
-                let r = cfg.borrow_mut().set(&args[2..])?;
-                crate::db::cmd_stream::set_node_max_entries(cfg.borrow().stream_node_max_entries());
-                Ok(r)
+                let r = cfg.borrow_mut().set(&args[2..]);
+                self.state.resp.tune.set(cfg.borrow().tune());
+                r
             }
             b"resetstat" if args.len() == 2 => {
                 self.state.resp.reset_stats();
@@ -1049,6 +1057,7 @@ impl Conn {
             kv: &mut view,
             now: self.now_ms,
             values: crate::db::typed::Values::Plain,
+            tune: self.state.resp.tune.get(),
         };
         object::object(&mut ctx, args, t)
     }
@@ -1218,6 +1227,7 @@ impl Conn {
             kv: &mut view,
             now: self.now_ms,
             values: crate::db::typed::Values::Plain,
+            tune: self.state.resp.tune.get(),
         };
         object::memory_usage(&mut ctx, args)
     }
@@ -1260,9 +1270,10 @@ impl Conn {
         }
     }
 
-    /// Parks an `XREAD`/`XREADGROUP ... BLOCK` that found nothing; whether it waits.
+    /// Parks an `XREAD`/`XREADGROUP ... BLOCK` that found nothing; false when it does not
+    /// block (no `BLOCK`, or an `XREADGROUP` history read).
     fn block_stream(&mut self, args: &[&[u8]]) -> Result<bool, DbError> {
-        let (mid, version) = self.target()?;
+        let (mid, version) = self.may(false)?;
         if version.is_some() {
             return Ok(false);
         }
