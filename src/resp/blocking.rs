@@ -240,6 +240,14 @@ impl Blocking {
         })
     }
 
+    /// Whether serving it writes (all but `XREAD`, which needs only read).
+    pub fn writes(&self) -> bool {
+        match &self.pop {
+            Pop::Stream(w) => w.args.first().is_some_and(|n| engine::is(n, "xreadgroup")),
+            _ => true,
+        }
+    }
+
     /// The engine command that serves this one (`lpop`, `lmove`, ...).
     pub fn serving_command(&self) -> &'static str {
         match self.pop {
@@ -608,14 +616,15 @@ fn serve_key(state: &NodeState, now_ms: u64, slot: &(MimeiId, Vec<u8>)) -> bool 
         };
         let allowed = owner
             || Mimeis::new(&state.store).header(mid).is_ok_and(|h| {
-                crate::ops::db::may_run(h.rights(), user.as_ref(), true, None).is_ok()
+                crate::ops::db::may_run(h.rights(), user.as_ref(), cmd.writes(), None).is_ok()
             });
         let r = if allowed {
             let mut db = state.db.borrow_mut();
             cmd.try_key(&mut db.view(&state.store, mid), now_ms, key)
         } else {
             Err(DbError::Unknown(format!(
-                "NOPERM this user has no write right on Mimei {mid}"
+                "NOPERM this user has no {} right on Mimei {mid}",
+                if cmd.writes() { "write" } else { "read" }
             )))
         };
         let out = match r {

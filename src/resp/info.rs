@@ -153,6 +153,7 @@ pub fn render(
             "stats" => {
                 line("total_connections_received", &node.connections.get());
                 line("total_commands_processed", &node.commands.get());
+                line("total_error_replies", &node.error_replies.get());
                 line("total_forks", &0);
             }
             "replication" => {
@@ -178,15 +179,20 @@ pub fn render(
             }
             "commandstats" => {
                 let per = node.per_command.borrow();
-                let mut names: Vec<_> = per.iter().filter(|(_, n)| *n > 0).collect();
+                let mut names: Vec<_> = per.iter().filter(|(_, n, _)| *n > 0).collect();
                 names.sort();
-                for (name, calls) in names {
+                for (name, calls, failed) in names {
                     line(
                         &format!("cmdstat_{name}"),
                         &format_args!(
-                            "calls={calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0"
+                            "calls={calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls={failed}"
                         ),
                     );
+                }
+            }
+            "errorstats" => {
+                for (code, n) in node.errors.borrow().iter() {
+                    line(&format!("errorstat_{code}"), &format_args!("count={n}"));
                 }
             }
             _ => {}

@@ -12,6 +12,9 @@ use super::blocking::Registry;
 use super::config::Config;
 use crate::pki::LeitherId;
 
+/// Most error codes `INFO errorstats` tracks (Redis's limit too).
+pub const MAX_ERROR_CODES: usize = 128;
+
 /// The RESP door's state of one node.
 #[derive(Default)]
 pub struct RespNode {
@@ -32,7 +35,11 @@ pub struct RespNode {
     pub commands: Cell<u64>,
     /// Calls per command (`INFO commandstats`): (name, calls) by a slot per command the
     /// door knows (a few hundred), so counting is an index, not a hash.
-    pub per_command: RefCell<Vec<(&'static str, u64)>>,
+    pub per_command: RefCell<Vec<(&'static str, u64, u64)>>,
+    /// Error replies by their code (`INFO errorstats`; at most [`MAX_ERROR_CODES`] codes).
+    pub errors: RefCell<BTreeMap<String, u64>>,
+    /// Error replies in all (`total_error_replies`).
+    pub error_replies: Cell<u64>,
     /// The store's write sequence at the last `SAVE` (`rdb_changes_since_last_save`).
     pub saved_seq: Cell<u64>,
 }
@@ -97,10 +104,32 @@ impl RespNode {
         self.commands.set(self.commands.get() + 1);
         let mut per = self.per_command.borrow_mut();
         if per.len() <= slot {
-            per.resize(slot + 1, ("", 0));
+            per.resize(slot + 1, ("", 0, 0));
         }
         per[slot].0 = name;
         per[slot].1 += 1;
+    }
+
+    /// Counts an error reply `line` (`-CODE ...`) of the command in `slot`, if known.
+    pub fn count_error(&self, line: &[u8], slot: Option<usize>) {
+        self.error_replies.set(self.error_replies.get() + 1);
+        if let Some(s) = slot
+            && let Some(e) = self.per_command.borrow_mut().get_mut(s)
+        {
+            e.2 += 1;
+        }
+        let code: Vec<u8> = line
+            .iter()
+            .skip(1)
+            .take_while(|c| !matches!(c, b' ' | b'\r' | b'\n'))
+            .take(32)
+            .copied()
+            .collect();
+        let code = String::from_utf8_lossy(&code).into_owned();
+        let mut errors = self.errors.borrow_mut();
+        if errors.len() < MAX_ERROR_CODES || errors.contains_key(&code) {
+            *errors.entry(code).or_insert(0) += 1;
+        }
     }
 
     /// `CONFIG RESETSTAT`.
@@ -108,6 +137,8 @@ impl RespNode {
         self.commands.set(0);
         self.connections.set(0);
         self.per_command.borrow_mut().clear();
+        self.errors.borrow_mut().clear();
+        self.error_replies.set(0);
     }
 }
 

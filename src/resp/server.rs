@@ -206,6 +206,8 @@ pub(super) struct Conn {
     pub(super) reply_off: bool,
     /// `CLIENT REPLY SKIP`: replies to drop (this command's and the next one's).
     pub(super) skip: u8,
+    /// The `INFO commandstats` slot of the command being run (for its failures).
+    last_slot: Option<usize>,
 }
 
 impl Conn {
@@ -220,6 +222,7 @@ impl Conn {
             wait: None,
             reply_off: false,
             skip: 0,
+            last_slot: None,
             state,
             peer,
             user,
@@ -269,6 +272,9 @@ impl Conn {
                 let r = self.await_wait(w, &mut s, &mut stop, &slot).await;
                 let Some(r) = r else { break };
                 write_result(&mut out, r, self.resp3);
+                if out.first() == Some(&b'-') {
+                    self.state.resp.count_error(&out, self.last_slot);
+                }
                 if tokio::time::timeout(WRITE_TIMEOUT, s.write_all(&out))
                     .await
                     .map_or(true, |r| r.is_err())
@@ -327,6 +333,11 @@ impl Conn {
                             match self.pay() {
                                 Ok(()) => self.command(&args, &mut out),
                                 Err(line) => write_error(&mut out, &line),
+                            }
+                            // An error reply counts for INFO errorstats (a blocked command's
+                            // when it is answered).
+                            if out.get(mark) == Some(&b'-') {
+                                self.state.resp.count_error(&out[mark..], self.last_slot);
                             }
                             if self.reply_off || self.skip > 0 {
                                 out.truncate(mark);
@@ -496,9 +507,11 @@ impl Conn {
             return;
         }
         let found = engine::lookup(args[0]);
+        self.last_slot = None;
         if let Some((slot, n)) = stat_slot(found, name) {
             self.client.cmd.set(n);
             self.state.resp.count(slot, n);
+            self.last_slot = Some(slot);
         }
         // The engine's commands go straight to it (COPY ... DB is the door's, below); an
         // XREAD or XREADGROUP with BLOCK that found nothing waits (outside EXEC).
@@ -507,7 +520,7 @@ impl Conn {
                 Ok(Reply::NilArray)
                     if matches!(c.name, "xread" | "xreadgroup") && !self.in_exec =>
                 {
-                    match self.stream_block(args) {
+                    match self.block_stream(args) {
                         Ok(true) => return,
                         Ok(false) => Ok(Reply::NilArray),
                         Err(e) => Err(e),
@@ -1259,9 +1272,12 @@ impl Conn {
 
     /// Parks an `XREAD`/`XREADGROUP ... BLOCK` that found nothing; false when it does not
     /// block (no `BLOCK`, or an `XREADGROUP` history read).
-    fn stream_block(&mut self, args: &[&[u8]]) -> Result<bool, DbError> {
-        let (mid, _) = self.may(false)?;
-        let w = {
+    fn block_stream(&mut self, args: &[&[u8]]) -> Result<bool, DbError> {
+        let (mid, version) = self.may(false)?;
+        if version.is_some() {
+            return Ok(false);
+        }
+        let plan = {
             let mut db = self.state.db.borrow_mut();
             crate::db::cmd_stream::StreamWait::of(
                 &mut db.view(&self.state.store, &mid),
@@ -1269,10 +1285,20 @@ impl Conn {
                 args,
             )?
         };
-        let Some(w) = w else { return Ok(false) };
-        let b = blocking::Blocking::stream(w);
+        let Some(plan) = plan else {
+            return Ok(false);
+        };
+        self.park(mid, blocking::Blocking::stream(plan))?;
+        Ok(true)
+    }
+
+    /// Registers the connection as waiting on `b` (a command that found nothing).
+    fn park(&mut self, mid: MimeiId, b: blocking::Blocking) -> Result<(), DbError> {
+        // A deadline past what the clock can hold is no deadline.
         let deadline = (b.timeout_ms > 0)
-            .then(|| tokio::time::Instant::now() + Duration::from_millis(b.timeout_ms));
+            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
+            .flatten();
+        let nil = b.nil();
         let ticket = blocking::block(
             &self.state,
             self.client.id,
@@ -1284,9 +1310,9 @@ impl Conn {
         self.wait = Some(Wait {
             ticket,
             deadline,
-            nil: Reply::NilArray,
+            nil,
         });
-        Ok(true)
+        Ok(())
     }
 
     fn try_blocking(&mut self, name: &[u8], args: &[&[u8]]) -> Result<Option<Reply>, DbError> {
@@ -1318,24 +1344,7 @@ impl Conn {
         if self.in_exec {
             return Ok(Some(b.nil()));
         }
-        // A deadline past what the clock can hold is no deadline.
-        let deadline = (b.timeout_ms > 0)
-            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(b.timeout_ms)))
-            .flatten();
-        let nil = b.nil();
-        let ticket = blocking::block(
-            &self.state,
-            self.client.id,
-            self.user,
-            self.is_owner(),
-            mid,
-            b,
-        )?;
-        self.wait = Some(Wait {
-            ticket,
-            deadline,
-            nil,
-        });
+        self.park(mid, b)?;
         Ok(None)
     }
 }
