@@ -126,16 +126,18 @@ pub(super) fn exec_on(c: &Call<'_>, t: &DbTarget, args: &[&[u8]]) -> Result<Repl
             }
             if let Some(mut txn) = db.txns.remove(&t.handle) {
                 let r = {
+                    let tune = db.tune;
                     let mut base = db.view(&state.store, &t.mid);
                     let mut kv = txn.overlay.over(&mut base);
-                    engine::exec_values(&mut kv, now, args, Values::Stored)
+                    engine::exec_tuned(&mut kv, now, args, Values::Stored, tune)
                 };
                 db.txns.insert(t.handle.clone(), txn);
                 return r;
             }
             let r = {
+                let tune = db.tune;
                 let mut kv = db.view(&state.store, &t.mid);
-                engine::exec_values(&mut kv, now, args, Values::Stored)?
+                engine::exec_tuned(&mut kv, now, args, Values::Stored, tune)?
             };
             if db.durability == Durability::Full && db.dirty() {
                 db.flush(&state.store)?;

@@ -176,6 +176,9 @@ pub struct CurStore {
     idle_ticks: u64,
     /// Slots changed since the last flush.
     unsynced: usize,
+    /// The node's settings commands run under (`CONFIG SET`, the read bound from the
+    /// memory budget): every door runs its commands with them.
+    pub tune: super::engine::Tune,
 }
 
 impl CurStore {
@@ -196,6 +199,7 @@ impl CurStore {
             wal: None,
             idle_ticks: 0,
             unsynced: 0,
+            tune: super::engine::Tune::default(),
         }
     }
 

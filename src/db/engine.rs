@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use super::keys::{self, Kind, Meta};
 use super::kv::Kv;
+use super::meter::Mode;
 use super::typed::{self, Values};
 use super::{
     DbError, MAX_KEY, MAX_VALUE, Reply, cmd_check, cmd_hash, cmd_keys, cmd_list, cmd_seq, cmd_set,
@@ -314,13 +315,43 @@ pub fn exec_tuned(
     if let Some(why) = kv.read_only().filter(|_| cmd.write) {
         return Err(DbError::ReadOnly(why));
     }
-    let mut ctx = Ctx {
-        kv,
-        now: now_ms,
-        values,
-        tune,
-    };
-    (cmd.run)(&mut ctx, args)
+    match super::meter::mode(cmd.name, cmd.write, args) {
+        Mode::Plain => {
+            let mut ctx = Ctx {
+                kv,
+                now: now_ms,
+                values,
+                tune,
+            };
+            (cmd.run)(&mut ctx, args)
+        }
+        Mode::Metered => {
+            let mut metered = super::meter::Metered::new(kv, tune.max_read);
+            let mut ctx = Ctx {
+                kv: &mut metered,
+                now: now_ms,
+                values,
+                tune,
+            };
+            (cmd.run)(&mut ctx, args)
+        }
+        Mode::Atomic => {
+            let mut top = super::kv::Overlay::default();
+            let r = {
+                let mut metered = super::meter::Metered::new(&mut *kv, tune.max_read);
+                let mut layered = top.over(&mut metered);
+                let mut ctx = Ctx {
+                    kv: &mut layered,
+                    now: now_ms,
+                    values,
+                    tune,
+                };
+                (cmd.run)(&mut ctx, args)?
+            };
+            top.apply(kv)?;
+            Ok(r)
+        }
+    }
 }
 
 /// The node's settings that change how commands store what they write (each node has its
@@ -329,12 +360,20 @@ pub fn exec_tuned(
 pub struct Tune {
     /// Redis's `stream-node-max-entries`: entries a stream node takes (0 = no limit).
     pub stream_node_max_entries: u64,
+    /// The most bytes (keys and values) one command may read ([`super::meter`]).
+    pub max_read: usize,
 }
+
+/// [`Tune::max_read`] unless the node's memory says less: above the 64 MiB some commands
+/// gather at most ([`super::cmd_string::MAX_GATHER`]; they answer less, or their own error,
+/// first), a bound for every other command.
+pub const MAX_READ: usize = 128 << 20;
 
 impl Default for Tune {
     fn default() -> Tune {
         Tune {
             stream_node_max_entries: super::cmd_stream::NODE_MAX,
+            max_read: MAX_READ,
         }
     }
 }

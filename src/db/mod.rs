@@ -34,6 +34,7 @@ pub mod kv;
 pub mod ld;
 pub mod list;
 pub mod list_chunk;
+pub mod meter;
 pub mod num;
 pub mod prolly;
 pub mod rng;

@@ -93,13 +93,20 @@ impl NodeState {
         let durability = crate::db::cur::Durability::parse(&vars.db_durability)
             .unwrap_or(crate::db::cur::Durability::Group);
         let budget = crate::budget::Budget::new(crate::budget::split(&vars).1);
+        #[cfg(feature = "files")]
+        let db = {
+            let mut db = crate::db::cur::CurStore::new(durability);
+            // One command's reply is built in memory: at most half the buffers' budget.
+            db.tune.max_read = (budget.limit() / 2).clamp(1 << 20, crate::db::engine::MAX_READ);
+            RefCell::new(db)
+        };
         NodeState {
             budget,
             rate: crate::ops::rate::new_limiter(),
             #[cfg(feature = "resp")]
             resp: Default::default(),
             #[cfg(feature = "files")]
-            db: RefCell::new(crate::db::cur::CurStore::new(durability)),
+            db,
             #[cfg(feature = "files")]
             mm_handles: RefCell::new(Default::default()),
             #[cfg(feature = "lever")]

@@ -280,9 +280,10 @@ impl Config {
         Ok(Reply::OK)
     }
 
-    /// The settings the engine runs commands under ([`crate::db::engine::Tune`]).
-    pub fn tune(&self) -> crate::db::engine::Tune {
-        let mut t = crate::db::engine::Tune::default();
+    /// `base` (the engine's settings, [`crate::db::engine::Tune`]) with what of them this
+    /// configuration sets.
+    pub fn tune(&self, base: crate::db::engine::Tune) -> crate::db::engine::Tune {
+        let mut t = base;
         if let Some(n) = index(b"stream-node-max-entries").and_then(|i| self.values[i].parse().ok())
         {
             t.stream_node_max_entries = n;

@@ -20,9 +20,6 @@ pub const MAX_ERROR_CODES: usize = 128;
 pub struct RespNode {
     /// `CONFIG GET/SET`.
     pub config: RefCell<Config>,
-    /// What of `config` the engine runs commands under, kept apart so a command reads it
-    /// without a lookup by name (set with every `CONFIG SET`).
-    pub tune: Cell<crate::db::engine::Tune>,
     /// The blocked clients.
     pub blocked: RefCell<Registry>,
     /// The connected clients by ID.

@@ -902,7 +902,7 @@ impl Conn {
             ),
             None => {
                 let mut db = self.state.db.borrow_mut();
-                let tune = self.state.resp.tune.get();
+                let tune = db.tune;
                 let r = engine::exec_tuned(
                     &mut db.view(&self.state.store, &mid),
                     now,
@@ -965,7 +965,8 @@ impl Conn {
             }
             b"set" => {
                 let r = cfg.borrow_mut().set(&args[2..]);
-                self.state.resp.tune.set(cfg.borrow().tune());
+                let mut db = self.state.db.borrow_mut();
+                db.tune = cfg.borrow().tune(db.tune);
                 r
             }
             b"resetstat" if args.len() == 2 => {
@@ -1052,12 +1053,13 @@ impl Conn {
         }
         let t = self.state.resp.config.borrow().thresholds();
         let mut db = self.state.db.borrow_mut();
+        let tune = db.tune;
         let mut view = db.view(&self.state.store, &mid);
         let mut ctx = engine::Ctx {
             kv: &mut view,
             now: self.now_ms,
             values: crate::db::typed::Values::Plain,
-            tune: self.state.resp.tune.get(),
+            tune,
         };
         object::object(&mut ctx, args, t)
     }
@@ -1222,12 +1224,13 @@ impl Conn {
             ));
         }
         let mut db = self.state.db.borrow_mut();
+        let tune = db.tune;
         let mut view = db.view(&self.state.store, &mid);
         let mut ctx = engine::Ctx {
             kv: &mut view,
             now: self.now_ms,
             values: crate::db::typed::Values::Plain,
-            tune: self.state.resp.tune.get(),
+            tune,
         };
         object::memory_usage(&mut ctx, args)
     }
