@@ -190,25 +190,14 @@ pub fn scan(ctx: &mut Ctx<'_>, a: &[&[u8]]) -> CmdResult {
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| DbError::Other("invalid cursor".into()))?;
-    let (mut pat, mut count, mut kind) = (None, 10usize, None);
-    let mut i = 2;
-    while i < a.len() {
-        let v = *a.get(i + 1).ok_or(DbError::Syntax)?;
-        if is(a[i], "match") {
-            pat = Some(v);
-        } else if is(a[i], "count") {
-            let n = int_arg(v)?;
-            if n < 1 {
-                return Err(DbError::Syntax);
-            }
-            count = (n as usize).min(1 << 20);
-        } else if is(a[i], "type") {
+    let mut kind = None;
+    let (pat, count) = super::cmd_scan::options(&a[2..], &mut |name, v| {
+        let take = is(name, "type");
+        if take {
             kind = Some(v);
-        } else {
-            return Err(DbError::Syntax);
         }
-        i += 2;
-    }
+        take
+    })?;
     let start = cursor.to_be_bytes();
     let trimmed = start.len() - start.iter().rev().take_while(|&&b| b == 0).count();
     let mut seen = 0usize;

@@ -31,8 +31,12 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, DbError> {
         .ok_or_else(|| DbError::Other("invalid cursor".into()))
 }
 
-/// `MATCH p` and `COUNT n` of the element scans.
-fn options<'a>(a: &[&'a [u8]]) -> Result<(Option<&'a [u8]>, usize), DbError> {
+/// `MATCH p` and `COUNT n` of the scans (default count 10, capped at 2^20); an option of
+/// another name goes to `other` (with its value), which answers whether it took it.
+pub fn options<'a>(
+    a: &[&'a [u8]],
+    other: &mut dyn FnMut(&[u8], &'a [u8]) -> bool,
+) -> Result<(Option<&'a [u8]>, usize), DbError> {
     let (mut pat, mut count) = (None, 10usize);
     let mut i = 0;
     while i < a.len() {
@@ -45,7 +49,7 @@ fn options<'a>(a: &[&'a [u8]]) -> Result<(Option<&'a [u8]>, usize), DbError> {
                 return Err(DbError::Syntax);
             }
             count = (n as usize).min(1 << 20);
-        } else {
+        } else if !other(a[i], v) {
             return Err(DbError::Syntax);
         }
         i += 2;
@@ -63,7 +67,7 @@ fn scan_elems(
     a: &[&[u8]],
     shape: Shape,
 ) -> CmdResult {
-    let (pat, count) = options(a)?;
+    let (pat, count) = options(a, &mut |_, _| false)?;
     let start = cursor.to_be_bytes();
     let trimmed = start.len() - start.iter().rev().take_while(|&&b| b == 0).count();
     let p = keys::elem(key, sub);
