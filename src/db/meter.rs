@@ -6,7 +6,9 @@
 //! could make the node's one thread hold gigabytes. Which commands read through the meter
 //! ([`mode`]):
 //!
-//! - every read-only command: past the bound it ends with [`too_much`];
+//! - every read-only command but those that count as they walk and hold nothing (`DBSIZE`,
+//!   `ZCOUNT`, `ZLEXCOUNT`, `LPOS`, `SINTERCARD`, `ZINTERCARD`, `CHECKKEY`): past the bound
+//!   it ends with [`too_much`];
 //! - the writes that answer what they take (`LPOP`/`RPOP`/`SPOP`/`ZPOPMIN`/`ZPOPMAX` with a
 //!   count, `LMPOP`, `ZMPOP`, `SORT`) run atomically: their writes go to an overlay that
 //!   reaches the database only when the command succeeded, so a refused pop loses nothing;
@@ -51,8 +53,8 @@ impl<'a> Metered<'a> {
 /// The error past the bound.
 pub fn too_much(bound: usize) -> DbError {
     DbError::Other(format!(
-        "this command would read more than {} MiB of the database, the most one command may read here; ask for a smaller range (LRANGE/ZRANGE/XRANGE with limits, SCAN/HSCAN/SSCAN/ZSCAN)",
-        bound >> 20
+        "this command would read more than {} MiB of the database, the most one command may read on this node (half the connections' share of MaxMemoryMB); ask for a smaller range (LRANGE/ZRANGE/XRANGE with limits, SCAN/HSCAN/SSCAN/ZSCAN), or raise MaxMemoryMB",
+        (bound >> 20).max(1)
     ))
 }
 
@@ -70,7 +72,12 @@ pub enum Mode {
 /// How the command `name` (lower case, from the table; `write` its flag) with `args` reads.
 pub fn mode(name: &str, write: bool, args: &[&[u8]]) -> Mode {
     if !write {
-        return Mode::Metered;
+        // Reads that count as they walk and hold nothing of what they read.
+        return match name {
+            "dbsize" | "zcount" | "zlexcount" | "lpos" | "sintercard" | "zintercard"
+            | "checkkey" => Mode::Plain,
+            _ => Mode::Metered,
+        };
     }
     match name {
         "lpop" | "rpop" | "spop" | "zpopmin" | "zpopmax" if args.len() > 2 => Mode::Atomic,
@@ -194,7 +201,13 @@ mod tests {
         assert_eq!(run(&mut kv, tune, &["exists", "d"]).unwrap(), Reply::Int(0));
         // Nothing was popped by the refused pops.
         assert_eq!(run(&mut kv, tune, &["llen", "l"]).unwrap(), Reply::Int(200));
-        // Writes that answer little are not metered: LREM streams over the whole list.
+        // Commands that hold nothing of what they read are not metered: LREM and LPOS walk
+        // the whole list, DBSIZE every key.
+        assert_eq!(
+            run(&mut kv, tune, &["lpos", "l", "nothere"]).unwrap(),
+            Reply::Nil
+        );
+        assert_eq!(run(&mut kv, tune, &["dbsize"]).unwrap(), Reply::Int(2));
         assert_eq!(
             run(&mut kv, tune, &["lrem", "l", "0", "nothere"]).unwrap(),
             Reply::Int(0)
