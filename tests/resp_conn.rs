@@ -246,6 +246,30 @@ fn stranger_pass(key: &NodeKey) -> String {
     Pass::sign(key, vec![], now, 600).unwrap().to_text()
 }
 
+/// A stranger's SELECT of a numbered database the owner never made writes nothing: it is
+/// told to wait for the owner. Once the owner selected it, the stranger reaches it (and its
+/// rights refuse what the owner did not give).
+#[test]
+fn a_stranger_cannot_make_the_owners_numbered_databases() {
+    let n = node();
+    let key = NodeKey::generate().unwrap();
+    let mut s = C::from(&n, "127.0.0.2");
+    assert_eq!(s.call(&["AUTH", &stranger_pass(&key)]), "+OK\r\n");
+    let r = s.call(&["SELECT", "5"]);
+    assert!(
+        r.starts_with("-ERR database 5 has not been made yet"),
+        "{r}"
+    );
+    let mut o = C::owner(&n);
+    assert_eq!(o.call(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(o.call(&["SET", "k", "v"]), "+OK\r\n");
+    // The same Mimei on every SELECT (its ID is derived, not made again).
+    assert_eq!(o.call(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(o.call(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(s.call(&["SELECT", "5"]), "+OK\r\n");
+    assert!(s.call(&["GET", "k"]).starts_with("-NOPERM"));
+}
+
 #[test]
 fn only_the_owner_sets_config() {
     let n = node();

@@ -52,24 +52,40 @@ pub fn default_db(state: &NodeState) -> Result<MimeiId, String> {
 pub const DATABASES: i64 = 16;
 
 /// The owner's numbered database `n` for RESP's `SELECT n`: 0 is [`default_db`], 1 to 15
-/// are database Mimeis of the owner with the mark `leither-resp-db-<n>`, made on first use
-/// (the same ID every time: the ID follows from the owner and the mark). A user who is not
+/// are database Mimeis of the owner with the mark `leither-resp-db-<n>` (the same ID every
+/// time: the ID follows from the owner and the mark, so it is derived, not looked up). One
+/// that does not exist yet is made when `create` (the owner asks); anyone else is told to
+/// wait for the owner, so a guest's `SELECT` never writes to the store. A user who is not
 /// the owner reaches them with the rights the owner gave on them, like any other Mimei.
-pub fn numbered_db(state: &NodeState, n: i64) -> Result<MimeiId, String> {
+pub fn numbered_db(state: &NodeState, n: i64, create: bool) -> Result<MimeiId, String> {
     if !(0..DATABASES).contains(&n) {
         return Err("DB index is out of range".into());
     }
     if n == 0 {
         return default_db(state);
     }
-    let (mid, _) = super::mimei::create_own(
+    let mark = format!("leither-resp-db-{n}");
+    let mid = crate::mimei::id::derive(&state.key.id(), None, MimeiType::Db, &mark, None)
+        .map_err(|e| e.to_string())?;
+    if crate::mimei::store::Mimeis::new(&state.store)
+        .header(&mid)
+        .is_ok()
+    {
+        return Ok(mid);
+    }
+    if !create {
+        return Err(format!(
+            "database {n} has not been made yet: the node's owner makes it with SELECT {n}"
+        ));
+    }
+    let (made, _) = super::mimei::create_own(
         state,
         MimeiType::Db,
-        &format!("leither-resp-db-{n}"),
+        &mark,
         &format!("the numbered database {n} of RESP connections (SELECT {n})"),
     )
     .map_err(|e| e.to_string())?;
-    Ok(mid)
+    Ok(made)
 }
 
 /// Closes every Mimei handle open on the database `mid`, whoever opened it, and ends their

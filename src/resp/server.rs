@@ -786,7 +786,8 @@ impl Conn {
         if args.len() == 2
             && let Some(n) = crate::db::num::parse_int(args[1])
         {
-            let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+            let mid =
+                ops::db::numbered_db(&self.state, n, self.is_owner()).map_err(DbError::Other)?;
             self.db = Some((mid, None));
             self.rights = None;
             self.client.db.set(n);
@@ -1071,7 +1072,7 @@ impl Conn {
         if i32::try_from(n).is_err() {
             return Err(DbError::NotInteger);
         }
-        let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+        let mid = ops::db::numbered_db(&self.state, n, self.is_owner()).map_err(DbError::Other)?;
         let h = Mimeis::new(&self.state.store)
             .header(&mid)
             .map_err(|e| DbError::Other(e.to_string()))?;
@@ -1107,8 +1108,8 @@ impl Conn {
         if x == y {
             return Ok(Reply::OK);
         }
-        let ma = ops::db::numbered_db(&self.state, x).map_err(DbError::Other)?;
-        let mb = ops::db::numbered_db(&self.state, y).map_err(DbError::Other)?;
+        let ma = ops::db::numbered_db(&self.state, x, self.is_owner()).map_err(DbError::Other)?;
+        let mb = ops::db::numbered_db(&self.state, y, self.is_owner()).map_err(DbError::Other)?;
         let state = self.state.clone();
         let mut db = state.db.borrow_mut();
         let mut budget = swapdb::MAX_BYTES;
@@ -1248,7 +1249,8 @@ impl Conn {
         if self.is_owner() {
             let (db, rights) = (self.db, self.rights.take());
             for n in 0..ops::db::DATABASES {
-                let mid = ops::db::numbered_db(&self.state, n).map_err(DbError::Other)?;
+                let mid = ops::db::numbered_db(&self.state, n, self.is_owner())
+                    .map_err(DbError::Other)?;
                 self.db = Some((mid, None));
                 self.rights = None;
                 self.run_db(&[b"flushdb"])?;
