@@ -36,7 +36,9 @@ pub struct Admitted {
     pub uid: String,
     /// Unix seconds of the admission.
     pub at: u64,
-    /// How: `addkey`, or `service:NAME` for a `RequestService` grant.
+    /// How: `addkey`, `service:NAME` for a `RequestService` grant, `invite:NONCE credit=C` for
+    /// a node that used this node's invitation, `accepted:NONCE credit=C` for the node whose
+    /// invitation this node accepted.
     pub how: String,
 }
 
@@ -124,6 +126,18 @@ impl<'a> AdmittedUsers<'a> {
             Err(e) => return Err(self.err(e)),
         };
         Ok(t.get(uid).map_err(|e| self.err(e))?.is_some())
+    }
+
+    /// The record of `uid`, if admitted.
+    pub fn get(&self, uid: &str) -> Result<Option<Admitted>, AccountError> {
+        let tx = self.store.db().begin_read().map_err(|e| self.err(e))?;
+        let t = match tx.open_table(ADMITTED) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        let rec = t.get(uid).map_err(|e| self.err(e))?;
+        rec.map(|v| Admitted::decode(uid, v.value())).transpose()
     }
 
     /// Every admitted user, by ID.

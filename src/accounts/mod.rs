@@ -17,6 +17,8 @@
 
 pub mod admitted;
 pub mod authors;
+pub mod invite;
+pub mod invites;
 pub mod password;
 pub mod quota;
 

@@ -53,6 +53,9 @@ pub enum ApiError {
     Pass(PkiError),
     /// An account operation failed (a name taken, a wrong password, registration closed).
     Account(crate::accounts::AccountError),
+    /// An invitation between nodes was refused, or inviting failed
+    /// ([`crate::accounts::invite`]).
+    Invite(crate::accounts::invite::InviteError),
     /// A named thing does not exist (a variable, a Mimei, ...).
     NotFound(String),
     /// The node is at a limit (sessions, connections); try again later.
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::Forbidden { .. } | ApiError::NotAdmitted { .. } => 403,
             ApiError::Quota(_) | ApiError::RateLimited(_) => 429,
             ApiError::Account(e) => e.http_status(),
+            ApiError::Invite(e) => e.http_status(),
             ApiError::Busy(_) => 503,
             ApiError::NotSupported(_) => 501,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
@@ -138,6 +142,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Pass(_) => "pass_refused",
             ApiError::Account(_) => "account",
+            ApiError::Invite(_) => "invite",
             ApiError::NotFound(_) => "not_found",
             ApiError::Busy(_) => "busy",
             ApiError::NotSupported(_) => "not_supported",
@@ -186,6 +191,7 @@ impl fmt::Display for ApiError {
             ApiError::RateLimited(e) => write!(f, "{e}"),
             ApiError::Pass(e) => write!(f, "pass refused: {e}"),
             ApiError::Account(e) => write!(f, "{e}"),
+            ApiError::Invite(e) => write!(f, "{e}"),
             ApiError::NotFound(what) => write!(f, "{what}"),
             ApiError::Busy(what) => write!(f, "{what}"),
             ApiError::NotSupported(why) => write!(f, "{why}"),
@@ -210,6 +216,15 @@ impl std::error::Error for ApiError {}
 impl From<crate::accounts::AccountError> for ApiError {
     fn from(e: crate::accounts::AccountError) -> Self {
         ApiError::Account(e)
+    }
+}
+
+impl From<crate::accounts::invite::InviteError> for ApiError {
+    fn from(e: crate::accounts::invite::InviteError) -> Self {
+        match e {
+            crate::accounts::invite::InviteError::Store(e) => ApiError::Store(e),
+            other => ApiError::Invite(other),
+        }
     }
 }
 

@@ -82,7 +82,7 @@ fn bad(c: &Call<'_>, message: String) -> ApiError {
     }
 }
 
-fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> {
+pub(crate) fn login_by_pass(c: &Call<'_>, text: &str, now: u64) -> Result<Value, ApiError> {
     let pass = Pass::parse(text)?;
     pass.verify(now)?;
     // The owner's session carries the node's own ID: a home made before IDs followed
@@ -401,7 +401,7 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
 }
 
 /// Admits `uid` (`how` says why) and makes its live sessions a user's.
-fn admit(c: &Call<'_>, uid: &LeitherId, how: &str) -> Result<bool, ApiError> {
+pub(crate) fn admit(c: &Call<'_>, uid: &LeitherId, how: &str) -> Result<bool, ApiError> {
     let added = AdmittedUsers::new(&c.state.store).add(uid, how, unix_now())?;
     c.state
         .sessions
@@ -442,6 +442,8 @@ pub fn del_user(c: Call<'_>) -> ApiFuture<'_> {
         let uid = uid_arg(&c)?;
         let removed = AdmittedUsers::new(&c.state.store).remove(&uid)?;
         let text = uid.to_string();
+        // A node admitted by an invitation: its addresses go with its admission.
+        crate::accounts::invites::Invites::new(&c.state.store).forget_node(&text)?;
         if !crate::accounts::admitted::is_member(&c.state.store, &text)? {
             c.state
                 .sessions

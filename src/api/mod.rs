@@ -29,12 +29,14 @@ pub mod fns_mimei;
 #[cfg(feature = "net")]
 pub mod fns_net;
 pub mod fns_node;
+pub mod fns_trust;
 pub mod fns_var;
 pub mod gob;
 pub mod hprose;
 pub mod json;
 #[cfg(feature = "files")]
 pub mod mf_handles;
+pub mod remote;
 pub mod session;
 pub mod sysstat;
 pub mod table;

@@ -27,6 +27,7 @@ pub mod mimei;
 #[cfg(all(feature = "net", feature = "files"))]
 pub mod mimei_net;
 pub mod node_cmds;
+pub mod node_trust;
 pub mod progress;
 #[cfg(feature = "lever")]
 pub mod sha1;
@@ -68,6 +69,7 @@ enum Command {
     #[cfg(feature = "net")]
     Dht(dht::Dht),
     Lpki(lpki::Lpki),
+    Node(node_trust::Node),
     #[cfg(feature = "files")]
     Ipfs(ipfs::Ipfs),
     #[cfg(feature = "files")]
@@ -241,6 +243,7 @@ pub fn main_with(program: &str, args: &[&str]) -> i32 {
         #[cfg(feature = "net")]
         Command::Dht(c) => c.run(&home),
         Command::Lpki(c) => c.run(&home),
+        Command::Node(c) => c.run(&home),
         #[cfg(feature = "files")]
         Command::Ipfs(c) => c.run(&home),
         #[cfg(feature = "files")]

@@ -15,6 +15,10 @@
 //!   account cannot reset the count between guesses; the count empties with time only. The
 //!   owner's loopback is exempt from both, so the owner is never locked out.
 //!
+//! - Invitation codes: a wrong code given to `AddNode` costs the address a failed login,
+//!   and an address out of failures is refused before its code is looked at (no hash is
+//!   taken: checking a code costs one signature check).
+//!
 //! A refusal is a [`Limited`]: the rule, the limit, the settings that raise it and when to
 //! try again; the doors answer it with `429` and `Retry-After` (RESP: `-ERR`).
 
@@ -77,7 +81,7 @@ impl Rule {
                 l.user_calls_per_sec, l.user_burst
             ),
             Rule::LoginFailures => format!(
-                "too many failed logins from your address: {} a minute",
+                "too many failed logins (or wrong invitation codes) from your address: {} a minute",
                 l.login_failures_per_min
             ),
             Rule::LoginHashes => format!(
@@ -199,6 +203,19 @@ impl Limiter {
             .map_err(|wait| Limited::new(Rule::LoginHashes, l, wait))
     }
 
+    /// May `ip` try a secret that is checked without a password hash (an invitation code of
+    /// `AddNode`)? Only its failures count: no hash is taken from the node's bucket.
+    pub fn before_guess(
+        &mut self,
+        l: &RateLimits,
+        ip: IpAddr,
+        now: Instant,
+    ) -> Result<(), Limited> {
+        self.failures
+            .check(ip, &l.login_failures(), Cost::CALL, now)
+            .map_err(|wait| Limited::new(Rule::LoginFailures, l, wait))
+    }
+
     /// Counts a failed login (or a `Register`) of `ip`.
     pub fn failed(&mut self, l: &RateLimits, ip: IpAddr, now: Instant) {
         self.failures
@@ -261,7 +278,19 @@ pub fn before_hash(state: &NodeState, ip: Option<IpAddr>) -> Result<(), Limited>
     }
 }
 
-/// After a failed login (or any `Register`) of a caller at `ip`.
+/// Before an invitation code (`AddNode`) is checked for a caller at `ip`: refused when its
+/// address has failed too often (wrong codes count as failed logins). The owner's loopback
+/// and calls inside the node are never refused.
+pub fn before_guess(state: &NodeState, ip: Option<IpAddr>) -> Result<(), Limited> {
+    match ip {
+        Some(ip) if !is_owner_loopback(ip) => {
+            with(state, |lim, l, now| lim.before_guess(l, ip, now))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// After a failed login (or any `Register`, or a wrong invitation code) of a caller at `ip`.
 pub fn failed(state: &NodeState, ip: Option<IpAddr>) {
     if let Some(ip) = ip.filter(|ip| !is_owner_loopback(*ip)) {
         with(state, |lim, l, now| lim.failed(l, ip, now));

@@ -1,4 +1,4 @@
-//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `var.rs`,
+//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `trust.rs`, `var.rs`,
 //! `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
@@ -17,6 +17,7 @@ pub mod mimei;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod trust;
 pub mod var;
 
 use super::ApiFn;
@@ -25,6 +26,7 @@ use super::ApiFn;
 pub static TABLES: &[&[ApiFn]] = &[
     auth::FNS,
     node::FNS,
+    trust::FNS,
     var::FNS,
     #[cfg(feature = "files")]
     files::FNS,
