@@ -83,22 +83,22 @@ pub fn own_addresses(state: &super::NodeState) -> Vec<String> {
         urls.push((1, format!("http://{l}")));
     }
     urls.sort_by_key(|(rank, _)| *rank);
-    let mut out: Vec<String> = urls
+    let out = urls
         .into_iter()
         .map(|(_, u)| u)
         .filter(|u| valid_addr(u))
-        .take(OWN_ADDRS_EACH)
-        .collect();
+        .take(OWN_ADDRS_EACH);
     #[cfg(feature = "net")]
-    if let Some(net) = state.net() {
-        out.extend(
-            net.local_addrs()
-                .into_iter()
-                .filter(|a| valid_addr(a))
-                .take(OWN_ADDRS_EACH),
-        );
-    }
-    out
+    let out = out.chain(
+        state
+            .net()
+            .map(|net| net.local_addrs())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| valid_addr(a))
+            .take(OWN_ADDRS_EACH),
+    );
+    out.collect()
 }
 
 /// Whether `addr` is a multiaddr ending in `/p2p/<PeerId>` of the key whose ID is `id`.
