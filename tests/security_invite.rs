@@ -470,3 +470,51 @@ fn n_get_gift_is_not_supported_and_says_why() {
     assert_eq!(status, 501, "{body}");
     assert!(body.contains("Invite and Accept"), "{body}");
 }
+
+/// An invitation whose address leads to another node (a stale or planted address): `Accept`
+/// asks who answers there first and never hands that node the code; an expired invitation
+/// is refused before any call.
+#[test]
+fn accept_sends_the_code_only_to_the_inviting_node() {
+    let b = TestNode::start();
+    let other = TestNode::start();
+    let inviter = NodeKey::generate().unwrap();
+    let now = leither::clock::unix_now();
+    let code = Invitation::sign(
+        &inviter,
+        now,
+        now + 3600,
+        0,
+        1,
+        [5; NONCE_LEN],
+        &[other.url.clone()],
+    )
+    .unwrap()
+    .to_text();
+    let out = leither(&b.home, &["node", "accept", &code]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is another node"), "{err}");
+    let log = std::fs::read_to_string(other.home.join("Leither.log")).unwrap_or_default();
+    assert!(
+        !log.contains("admitted"),
+        "the other node admitted someone: {log}"
+    );
+    assert!(!users(&b).contains(&inviter.id().to_string()));
+
+    let expired = Invitation::sign(
+        &inviter,
+        now - 7200,
+        now - 3600,
+        0,
+        1,
+        [6; NONCE_LEN],
+        &[other.url.clone()],
+    )
+    .unwrap()
+    .to_text();
+    let out = leither(&b.home, &["node", "accept", &expired]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expired"), "{err}");
+}

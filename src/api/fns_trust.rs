@@ -26,6 +26,9 @@ use crate::pki::LeitherId;
 pub const DEFAULT_HOURS: u64 = 24;
 /// Longest `addrs` argument of `AddNode`, in bytes.
 pub const MAX_ADDRS_ARG: usize = 4096;
+/// How long `Accept` keeps trying the inviting node's addresses (each call is bounded by
+/// [`remote::TIMEOUT`] too).
+pub const ACCEPT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most HTTP URLs, and most multiaddrs, this node puts in an invitation or sends to `AddNode`.
 const OWN_ADDRS_EACH: usize = 6;
 
@@ -378,7 +381,12 @@ async fn accept_now(c: &Call<'_>) -> Result<Value, ApiError> {
         .into());
     }
     let mut tried = Vec::new();
+    let started = std::time::Instant::now();
     for url in urls {
+        if started.elapsed() > ACCEPT_LIMIT {
+            tried.push(format!("gave up after {} s", ACCEPT_LIMIT.as_secs()));
+            break;
+        }
         // The code is a secret: it goes only to an address that answers as the inviter.
         match remote::call(url, "GetVar", vec![Value::from(""), Value::from("hostid")]).await {
             Ok((200, Value::Str(h)))
