@@ -487,7 +487,7 @@ fn accept_sends_the_code_only_to_the_inviting_node() {
         0,
         1,
         [5; NONCE_LEN],
-        &[other.url.clone()],
+        std::slice::from_ref(&other.url),
     )
     .unwrap()
     .to_text();
@@ -509,7 +509,7 @@ fn accept_sends_the_code_only_to_the_inviting_node() {
         0,
         1,
         [6; NONCE_LEN],
-        &[other.url.clone()],
+        std::slice::from_ref(&other.url),
     )
     .unwrap()
     .to_text();
