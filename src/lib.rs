@@ -18,7 +18,8 @@
 //!                     api/        the API table: each function once; codecs hprose, json
 //!                     ops/        typed operations below every door: session to user, a Mimei
 //!                                 opened with a needed right, release-else-last, database rights
-//!                     accounts/   accounts registered on this node (Register, Login by name)
+//!                     accounts/   accounts registered on this node (Register, Login by name),
+//!                                 admitted users, quotas, invitations between nodes
 //!                     home        where the home is; init
 //!                     mimei/      Mimei model: ids, rights, signed header and version records
 //!                     store       redb tables under <home>/db/: meta, blocks, pins, gc
