@@ -518,3 +518,35 @@ fn accept_sends_the_code_only_to_the_inviting_node() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("expired"), "{err}");
 }
+
+/// Trust outlives a restart: the restarted node (on a new swarm port) dials the node it
+/// trusts again from the addresses it kept, and its key is still a user there.
+#[test]
+fn a_restarted_node_dials_the_nodes_it_trusts() {
+    let a = TestNode::start();
+    let mut b = TestNode::start();
+    let code = invite(&a, 1, 0, 1);
+    ok(&leither(&b.home, &["node", "accept", &code]));
+    b.stop();
+    let out = ok(&leither(&b.home, &["run", "-d"]));
+    assert!(out.contains("started"), "{out}");
+    let a_peer = ok(&leither(&a.home, &["swarm", "id"]));
+    let a_peer = a_peer
+        .split_whitespace()
+        .find(|w| w.starts_with("12D3KooW"))
+        .unwrap_or_else(|| panic!("no PeerId in {a_peer}"))
+        .to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut peers = String::new();
+    while std::time::Instant::now() < deadline {
+        peers = ok(&leither(&b.home, &["swarm", "peers"]));
+        if peers.contains(&a_peer) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, rights) = login(&a, &owner_key(&b));
+    ok(&leither(&b.home, &["stop"]));
+    assert!(peers.contains(&a_peer), "B did not dial A again: {peers}");
+    assert_eq!(rights, "user");
+}

@@ -124,8 +124,8 @@ fn keep_addrs(addrs: &[String], id: &LeitherId) -> Vec<String> {
 }
 
 /// Dials node `id` at its multiaddrs in the background (the first that connects wins), so
-/// the swarm knows it: the network layer has no table of trusted peers yet, and a node
-/// restarted dials them again only when something asks for them.
+/// the swarm knows it (the network layer has no table of trusted peers; [`dial_trusted`]
+/// dials them again when the node starts).
 #[cfg(feature = "net")]
 fn dial(state: &super::NodeState, id: &LeitherId, addrs: &[String]) {
     let Some(net) = state.net() else {
@@ -157,6 +157,56 @@ fn dial(state: &super::NodeState, id: &LeitherId, addrs: &[String]) {
 
 #[cfg(not(feature = "net"))]
 fn dial(_: &super::NodeState, _: &LeitherId, _: &[String]) {}
+
+/// Most trusted nodes dialled when the node starts.
+pub const DIAL_AT_START: usize = 256;
+
+/// Dials the trusted nodes that are still admitted, once, when the node starts (the node
+/// calls this when its swarm listens): one task, one node after another, at most
+/// [`DIAL_AT_START`] nodes and 4 addresses each, so a restarted node finds its peers again
+/// without a burst of connections.
+#[cfg(feature = "net")]
+pub fn dial_trusted(state: &super::NodeState) {
+    let Some(net) = state.net() else {
+        return;
+    };
+    let nodes = Invites::new(&state.store).nodes().unwrap_or_default();
+    let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+    for n in nodes {
+        if targets.len() >= DIAL_AT_START {
+            break;
+        }
+        let Ok(id) = n.id.parse::<LeitherId>() else {
+            continue;
+        };
+        if !is_member(&state.store, &n.id).unwrap_or(false) {
+            continue;
+        }
+        let addrs: Vec<String> = n
+            .addrs
+            .into_iter()
+            .filter(|a| multiaddr_of(a, &id))
+            .take(4)
+            .collect();
+        if !addrs.is_empty() {
+            targets.push((n.id, addrs));
+        }
+    }
+    if targets.is_empty() {
+        return;
+    }
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        for (id, addrs) in targets {
+            for a in addrs {
+                if net.connect(&a).await.is_ok() {
+                    crate::log_info!("connected to trusted node {id} at {a}");
+                    break;
+                }
+            }
+        }
+    });
+}
 
 /// The first 8 characters of a nonce: what admissions and the log name an invitation by.
 fn short(nonce: &str) -> &str {

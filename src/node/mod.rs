@@ -292,6 +292,7 @@ fn start_and_serve(
                     listeners.push(("swarm", a));
                 }
                 let _ = state.net.set(net);
+                crate::api::fns_trust::dial_trusted(&state);
             }
             Err(e) => crate::net::report_start_failure(&e),
         }
