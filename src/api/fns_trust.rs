@@ -230,11 +230,10 @@ pub fn invite(c: Call<'_>) -> ApiFuture<'_> {
             }
         };
         let credit = uint_arg(&c, 2, "credit")?.unwrap_or(0);
-        let count = match c.args.get(3).and_then(Value::as_i64) {
-            _ if c.args.get(3).is_none_or(|v| *v == Value::Null) => 1,
-            Some(0) => 1,
-            Some(n) if (1..=i64::from(MAX_COUNT)).contains(&n) => n as u16,
-            _ => {
+        let count = match uint_arg(&c, 3, "friendCount")? {
+            None | Some(0) => 1,
+            Some(n) if n <= u64::from(MAX_COUNT) => n as u16,
+            Some(_) => {
                 return Err(bad(
                     &c,
                     format!(
