@@ -2,7 +2,8 @@
 //! is rust-libp2p's Kademlia on `/ipfs/lan/kad/1.0.0` (as kubo's LAN DHT), finds the node as
 //! the provider of a CID the node provides, and finds a second such peer through the node's
 //! LAN routing table (loopback is a LAN address, as in kubo); and the node's own provider
-//! lookup asks the LAN DHT too and merges what it finds.
+//! lookup asks the LAN DHT too and merges what it finds. A LAN peer's records meet the same
+//! checks as on the public DHT: junk is not kept, a forged head gets its sender banned.
 #![cfg(feature = "net")]
 
 mod common;
@@ -247,4 +248,68 @@ fn a_lan_only_kad_peer_finds_what_the_node_provides_and_its_lan_neighbours() {
         keep2.abort();
     });
     let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn a_lan_peer_cannot_store_junk_and_is_banned_for_a_forged_head() {
+    let n = TestNode::start_with(|h| {
+        set_system_var(h, "SwarmPort", Value::Int(0));
+        set_system_var(h, "Mdns", Value::Bool(false));
+    });
+    let node: Multiaddr = n.swarm_addr().parse().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Records sent on the LAN DHT go through the same checks as on the public one.
+        let mut rogue = lan_peer(&node).await;
+        let junk = RecordKey::new(&b"/junk/key".to_vec());
+        let q = rogue
+            .behaviour_mut()
+            .kad
+            .put_record(
+                kad::Record::new(junk.clone(), b"junk".to_vec()),
+                kad::Quorum::One,
+            )
+            .unwrap();
+        let _ = run_query(&mut rogue, q, |_| None::<()>).await;
+        let mut head_key = leither::mimei::head::DHT_KEY_PREFIX.to_vec();
+        head_key.extend_from_slice(&[7u8; 20]);
+        let head_key = RecordKey::new(&head_key);
+        rogue
+            .behaviour_mut()
+            .kad
+            .put_record(
+                kad::Record::new(head_key.clone(), b"not a signed head".to_vec()),
+                kad::Quorum::One,
+            )
+            .unwrap();
+        // The node bans it: its connection is closed.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let ev = tokio::time::timeout_at(deadline, rogue.select_next_some())
+                .await
+                .expect("the node closes the connection of a peer that puts a forged head");
+            if let SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } = ev
+            {
+                break;
+            }
+        }
+        // And keeps neither record: a fresh LAN peer asking the node finds nothing.
+        let mut asker = lan_peer(&node).await;
+        for key in [junk, head_key] {
+            let q = asker.behaviour_mut().kad.get_record(key.clone());
+            let got = run_query(&mut asker, q, |r| match r {
+                QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(r))) => Some(r),
+                _ => None,
+            })
+            .await;
+            assert!(got.is_none(), "the node kept {key:?}: {got:?}");
+        }
+    });
+    let log = n.stderr();
+    assert!(log.contains("banned peer"), "{log}");
 }
