@@ -210,6 +210,11 @@ impl DualKad {
         let mut lan_cfg = config(LAN_PROTOCOL);
         // Peers enter the LAN table only through `admit`.
         lan_cfg.set_kbucket_inserts(kad::BucketInserts::Manual);
+        // No periodic copy of every record for the LAN: each such job holds a copy of the
+        // store while it runs, and our puts reach LAN peers already (`put_record`), as do our
+        // own re-publications (publish.rs). Provider records are still re-announced.
+        lan_cfg.set_replication_interval(None);
+        lan_cfg.set_publication_interval(None);
         let mut lan = kad::Behaviour::with_config(peer, store, lan_cfg);
         // Serve the DHT even before an outside address is confirmed (home nodes behind NAT
         // still answer their LAN and the peers that reach them).
@@ -476,9 +481,8 @@ impl DualKad {
             return;
         };
         s.speaks_lan = true;
-        match dialled {
-            Some(a) => self.note_lan_addr(peer, &a),
-            None => self.admit(peer),
+        if let Some(a) = dialled {
+            self.note_lan_addr(peer, &a);
         }
         self.admit(peer);
     }
