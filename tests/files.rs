@@ -395,3 +395,36 @@ fn a_big_flat_folder_is_sharded_as_kubo_shards_it() {
     assert_eq!((code, body.as_slice()), (200, b"4321\n".as_slice()));
     let _ = std::fs::remove_dir_all(&work);
 }
+
+#[test]
+fn ipfs_add_r_at_the_hamt_threshold_follows_the_chosen_rule() {
+    // gen.mjs `edge(4096)`: an estimate of exactly 262144 bytes. boxo's `>` (the default)
+    // keeps it flat, kubo 0.22's `>=` shards it; oracle-cids.tsv rows `edge-4096`.
+    let n = TestNode::start();
+    let work = common::fresh_home();
+    let edge = work.join("edge-4096");
+    std::fs::create_dir_all(&edge).unwrap();
+    for i in 0..4096 {
+        let name = format!("e{i:05}-{}.txt", "x".repeat(19));
+        std::fs::write(edge.join(name), format!("{i}\n")).unwrap();
+    }
+    let e = edge.to_str().unwrap();
+    let flat = "QmS6VCYxzAXJksB4tJrF4oXtwYBmowYNAJ2WXdvZfcaWMr";
+    let sharded = "QmXmvXs8CyTDUAo9Lua7qQ6siupzeH4eLugHEtW4Zt799H";
+    for (args, want) in [
+        (&[][..], flat),
+        (&["--hamt-threshold-rule", "kubo-0.22"][..], sharded),
+    ] {
+        let mut a = vec!["ipfs", "add", "-r"];
+        a.extend_from_slice(args);
+        a.push(e);
+        assert_eq!(cid_of(&ok(&leither(&n.home, &a))), want, "{args:?}");
+    }
+    let o = leither(
+        &n.home,
+        &["ipfs", "add", "-r", "--hamt-threshold-rule", "sometimes", e],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at-or-above"));
+    let _ = std::fs::remove_dir_all(&work);
+}

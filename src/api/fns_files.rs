@@ -282,7 +282,7 @@ pub(crate) fn resolve_checked(
 
 /// `IpfsMakeDir(sid, [{name, cid, tsize}...], [options])`: a UnixFS directory over stored
 /// entries (kubo's CID, sharded when big); `options` as `IpfsAdd`'s (`cid-version=1` makes a
-/// CIDv1 directory). Not pinned: pin the top directory when the tree is done. Returns
+/// CIDv1 directory, `hamt-threshold-rule=at-or-above` shards at exactly 256 KiB as kubo 0.22). Not pinned: pin the top directory when the tree is done. Returns
 /// `{cid, dagSize}`.
 pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(ready((|| {
@@ -302,12 +302,12 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
                 "more than {MAX_MAKEDIR_ENTRIES} entries in one directory"
             )));
         }
-        let (version, mid) = match c.opt_str_arg(2, "options")? {
+        let (version, rule, mid) = match c.opt_str_arg(2, "options")? {
             Some(q) => {
                 let o = crate::http::ipfs_add::options(q).map_err(bad)?;
-                (o.import.cid_version, o.mid)
+                (o.import.cid_version, o.import.hamt_rule, o.mid)
             }
-            None => (Version::V0, None),
+            None => (Version::V0, dir::HamtRule::default(), None),
         };
         let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
         if let Some(m) = &mid {
@@ -341,7 +341,7 @@ pub fn ipfs_make_dir(c: Call<'_>) -> ApiFuture<'_> {
             });
         }
         let linked: Vec<Cid> = entries.iter().map(|e| e.cid).collect();
-        let built = dir::build(entries, version).map_err(|e| bad(e.to_string()))?;
+        let built = dir::build_with(entries, version, rule).map_err(|e| bad(e.to_string()))?;
         // A plain directory is public; one for a Mimei is its content, built here from the
         // caller's entries, and takes each entry only if the caller may read it.
         let tag = match &mid {

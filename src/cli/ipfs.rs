@@ -57,6 +57,10 @@ struct Add {
     /// trickle layout instead of balanced
     #[argh(switch)]
     trickle: bool,
+    /// with -r: shard a folder whose size estimate is exactly 256 KiB? above (default: no, as
+    /// current boxo and JS) or at-or-above (yes, as kubo up to 0.39)
+    #[argh(option)]
+    hamt_threshold_rule: Option<String>,
     /// do not pin the file
     #[argh(switch)]
     no_pin: bool,
@@ -198,6 +202,15 @@ impl Ipfs {
                 }
                 if a.trickle {
                     q.push_str("&trickle=true");
+                }
+                if let Some(r) = &a.hamt_threshold_rule {
+                    let r = crate::ipfs::dir::HamtRule::parse(r).ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "--hamt-threshold-rule is {}",
+                            crate::ipfs::dir::HamtRule::NAMES
+                        ))
+                    })?;
+                    q.push_str(&format!("&hamt-threshold-rule={}", r.name()));
                 }
                 if a.no_pin {
                     q.push_str("&pin=false");

@@ -9,8 +9,9 @@
 //! pending links, whatever the file's size.
 //!
 //! Query: `sid` (a user or owner session; or `Authorization: Bearer SID`), `cid-version`
-//! (0 or 1), `raw-leaves` (true/false), `chunker` (`size-N`), `trickle` (true), `pin`
-//! (default true), `mid` (the file is content of that Mimei, which the session must be able to
+//! (0 or 1), `raw-leaves` (true/false), `chunker` (`size-N`), `trickle` (true),
+//! `hamt-threshold-rule` (`above` or `at-or-above`: read by `IpfsMakeDir`, which takes these
+//! options too; docs/ipfs-formats.md), `pin` (default true), `mid` (the file is content of that Mimei, which the session must be able to
 //! write: its blocks are as private as the Mimei; without it the add is plain and its blocks
 //! are public, as in IPFS; docs/security.md "Blocks by CID"). Answer: `{"cid": ..., "size":
 //! ..., "dagSize": ...}` (`dagSize` is the `Tsize` a directory link to the file carries, for
@@ -23,6 +24,7 @@ use picoserve::response::ResponseWriter;
 
 use super::reply::{json_body, json_error, query, send, session_id};
 use crate::api::{NodeState, Value};
+use crate::ipfs::dir::HamtRule;
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::mimei::MimeiId;
 use crate::store::blocks::Blocks;
@@ -84,6 +86,14 @@ pub fn options(query: &str) -> Result<AddOptions, String> {
                 } else {
                     Layout::Balanced
                 }
+            }
+            "hamt-threshold-rule" => {
+                o.hamt_rule = HamtRule::parse(v).ok_or_else(|| {
+                    format!(
+                        "hamt-threshold-rule must be {}, not \"{v}\"",
+                        HamtRule::NAMES
+                    )
+                })?
             }
             "pin" => pin = flag(v)?,
             "chunker" => {

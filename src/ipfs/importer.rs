@@ -22,6 +22,7 @@
 
 use super::cid::{Cid, Codec, Version};
 use super::dagpb::{PbLink, PbNode};
+use super::dir::HamtRule;
 use super::unixfs::{self, DataType, UnixFs};
 use core::fmt;
 
@@ -58,6 +59,8 @@ pub struct ImportOptions {
     pub cid_version: Version,
     /// Raw leaves (`--raw-leaves`); `None` follows kubo: on for CIDv1, off for CIDv0.
     pub raw_leaves: Option<bool>,
+    /// When a directory built with these options is sharded (`--hamt-threshold-rule`).
+    pub hamt_rule: HamtRule,
 }
 
 impl Default for ImportOptions {
@@ -68,6 +71,7 @@ impl Default for ImportOptions {
             max_links: DEFAULT_MAX_LINKS,
             cid_version: Version::V0,
             raw_leaves: None,
+            hamt_rule: HamtRule::Above,
         }
     }
 }

@@ -39,6 +39,10 @@ fn options(flags: &str) -> (ImportOptions, bool) {
             "--trickle" => o.layout = Layout::Trickle,
             "-w" => wrap = true,
             "-r" => {}
+            other if other.starts_with("--hamt-threshold-rule=") => {
+                let rule = other.split_once('=').unwrap().1;
+                o.hamt_rule = dir::HamtRule::parse(rule).expect(other);
+            }
             other => {
                 let n = other.strip_prefix("--chunker=size-").expect(other);
                 o.chunk_size = n.parse().unwrap();
@@ -125,17 +129,42 @@ fn tree(opts: ImportOptions, store: &mut HashMap<Cid, Vec<u8>>) -> BuiltDir {
 
 /// gen.mjs `big(n)`: a flat directory of `n` small files.
 fn big(n: usize, opts: ImportOptions, store: &mut HashMap<Cid, Vec<u8>>) -> BuiltDir {
+    flat(
+        n,
+        |i| format!("f{i:05}-{}.txt", "x".repeat(20)),
+        opts,
+        store,
+    )
+}
+
+/// gen.mjs `edge(n)`: `n` small files with 30-byte names (64 bytes an entry under CIDv0).
+fn edge(n: usize, opts: ImportOptions, store: &mut HashMap<Cid, Vec<u8>>) -> BuiltDir {
+    flat(
+        n,
+        |i| format!("e{i:05}-{}.txt", "x".repeat(19)),
+        opts,
+        store,
+    )
+}
+
+/// A flat directory of `n` files named `name(i)` holding `"{i}\n"`.
+fn flat(
+    n: usize,
+    name: impl Fn(usize) -> String,
+    opts: ImportOptions,
+    store: &mut HashMap<Cid, Vec<u8>>,
+) -> BuiltDir {
     let entries = (0..n)
         .map(|i| {
             let (cid, tsize) = import(opts, format!("{i}\n").as_bytes(), store);
             DirEntry {
-                name: format!("f{i:05}-{}.txt", "x".repeat(20)),
+                name: name(i),
                 cid,
                 tsize,
             }
         })
         .collect();
-    let d = dir::build(entries, opts.cid_version).unwrap();
+    let d = dir::build_with(entries, opts.cid_version, opts.hamt_rule).unwrap();
     for b in &d.blocks {
         store.insert(b.cid, b.data.clone());
     }
@@ -283,6 +312,9 @@ fn oracle_rows(pick: impl Fn(&str) -> bool) -> usize {
         } else if let Some(n) = input.strip_prefix("big-") {
             let d = big(n.parse().unwrap(), o, &mut store);
             (d.cid, d.dag_size, None)
+        } else if let Some(n) = input.strip_prefix("edge-") {
+            let d = edge(n.parse().unwrap(), o, &mut store);
+            (d.cid, d.dag_size, None)
         } else {
             let n: usize = input.strip_prefix("rand-").unwrap().parse().unwrap();
             let data = inputs.entry(input).or_insert_with(|| rand(n));
@@ -347,6 +379,39 @@ fn oracle_sharded_directories() {
         exporter::list_all(sharded.cid, 4000, fetch(&store)),
         Err(ExportError::TooManyEntries(4000))
     );
+}
+
+#[test]
+fn oracle_hamt_threshold_rules() {
+    // A directory whose estimate is exactly 262144 bytes: the JS importer agrees with us under
+    // both rules (told `>= 262144` as `> 262143`).
+    assert_eq!(oracle_rows(|i| i.starts_with("edge-")), 5);
+    let mut store = HashMap::new();
+    let rule = |r| ImportOptions {
+        hamt_rule: r,
+        ..ImportOptions::default()
+    };
+    let boxo = edge(4096, rule(dir::HamtRule::Above), &mut store);
+    let kubo = edge(4096, rule(dir::HamtRule::AtOrAbove), &mut store);
+    assert_eq!(boxo.blocks.len(), 1, "flat at the threshold under boxo's >");
+    assert!(
+        kubo.blocks.len() > 1,
+        "sharded at the threshold under kubo 0.22's >="
+    );
+    // boxo's rule is the default.
+    assert_eq!(
+        boxo.cid,
+        edge(4096, ImportOptions::default(), &mut store).cid
+    );
+    // One entry fewer is below the threshold for both; with CIDv1 leaves both shard.
+    for r in [dir::HamtRule::Above, dir::HamtRule::AtOrAbove] {
+        assert_eq!(edge(4095, rule(r), &mut store).blocks.len(), 1);
+        let v1 = ImportOptions {
+            hamt_rule: r,
+            ..ImportOptions::v1()
+        };
+        assert!(edge(4096, v1, &mut store).blocks.len() > 1);
+    }
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
-//! identify, ping, Kademlia on `/ipfs/kad/1.0.0` (so IPFS peers share our DHT), mDNS on the
-//! LAN, libp2p-stream for our own protocols (bitswap, heads), and the [`Gate`].
+//! identify, ping, Kademlia on `/ipfs/kad/1.0.0` and kubo's LAN DHT `/ipfs/lan/kad/1.0.0`
+//! over one record store (so IPFS peers share our DHT, on the internet and on a LAN:
+//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads), and
+//! the [`Gate`].
 
 use std::time::Duration;
 
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{Swarm, identify, identity, kad, mdns, noise, ping, tcp, yamux};
+use libp2p::{Swarm, identify, identity, mdns, noise, ping, tcp, yamux};
 
 use super::gate::Gate;
+use super::lan_dht::{DualKad, SharedStore};
 use crate::pki::NodeKey;
 
 /// What identify says we are.
@@ -26,7 +29,8 @@ pub struct Behaviour {
     pub gate: Gate,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
-    pub kad: kad::Behaviour<MemoryStore>,
+    /// The public and the LAN DHT, shown to the driver as one.
+    pub kad: DualKad,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub stream: libp2p_stream::Behaviour,
 }
@@ -54,12 +58,8 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                     .with_agent_version(agent_version())
                     .with_push_listen_addr_updates(true),
             );
-            let mut cfg = kad::Config::new(kad::PROTOCOL_NAME);
-            cfg.set_query_timeout(QUERY_TIMEOUT);
-            // Records and provider records from peers are checked before they are kept
-            // (driver.rs): a head must verify, junk is refused and its sender banned.
-            cfg.set_record_filtering(kad::StoreInserts::FilterBoth);
-            let store = MemoryStore::with_config(
+            // One store for both DHTs: these caps bound the LAN DHT's records too.
+            let store = SharedStore::new(MemoryStore::with_config(
                 peer,
                 MemoryStoreConfig {
                     max_records: 4096,
@@ -67,11 +67,10 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                     max_providers_per_key: 32,
                     max_provided_keys: 4096,
                 },
-            );
-            let mut kad = kad::Behaviour::with_config(peer, store, cfg);
-            // Serve the DHT even before an outside address is confirmed (home nodes behind NAT
-            // still answer their LAN and the peers that reach them).
-            kad.set_mode(Some(kad::Mode::Server));
+            ));
+            // Records and provider records from peers are checked before they are kept
+            // (driver.rs): a head must verify, junk is refused and its sender banned.
+            let kad = DualKad::new(peer, store, QUERY_TIMEOUT);
             let mdns = if mdns_on {
                 mdns::tokio::Behaviour::new(mdns::Config::default(), peer).ok()
             } else {

@@ -11,6 +11,8 @@
 //! IPv4 address it carries, so a dual-stack socket cannot slip past an IPv4 filter; an IPv6
 //! filter sees an IPv4 address as its mapped form, so `/ip6/::ffff:0:0/ipcidr/96` covers all
 //! of IPv4. Sans-io: parsing and matching only, no sockets.
+//!
+//! [`is_lan`] is the address class kubo's LAN DHT admits (`lan_dht.rs`).
 
 use core::fmt;
 use core::str::FromStr;
@@ -311,6 +313,29 @@ impl Filters {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+}
+
+/// Whether `ip` is on a LAN as kubo's LAN DHT reads it (go-libp2p-kad-dht `isPrivateAddr`
+/// over go-multiaddr's `Private4`): IPv4 in 127/8 (loopback), 10/8, 100.64/10 (carrier-grade
+/// NAT), 172.16/12, 192.168/16 or 169.254/16 (link-local); IPv6 outside the global unicast
+/// `2000::/3` and not multicast `ff00::/8` (so `::1`, `fc00::/7`, `fe80::/10`). An
+/// IPv4-mapped IPv6 address is read as its IPv4 address.
+pub fn is_lan(ip: IpAddr) -> bool {
+    let v4 = match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    };
+    match (v4, ip) {
+        (Some(v4), _) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        (None, IpAddr::V6(v6)) => (v6.segments()[0] & 0xe000) != 0x2000 && !v6.is_multicast(),
+        (None, IpAddr::V4(_)) => false,
     }
 }
 

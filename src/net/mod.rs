@@ -11,6 +11,8 @@
 //! The network itself (feature `net`):
 //! - `behaviour`: the libp2p behaviours (tcp + noise + yamux; identify, ping, kad, mdns,
 //!   libp2p-stream for our protocols) and `gate`, which enforces filters and bans.
+//! - `lan_dht`: the public and the LAN Kademlia DHT (`/ipfs/lan/kad/1.0.0`, kubo's) as one
+//!   behaviour over one record store.
 //! - `driver`: the task that polls the swarm and runs commands sent by [`Net`].
 //! - [`Net`] (`handle.rs`): what the API functions call: peers, addresses, dial, DHT queries.
 //! - `bitswap`: the block exchange, client and server, every block hash-checked.
@@ -38,6 +40,8 @@ mod gate;
 mod handle;
 #[cfg(feature = "net")]
 pub mod heads;
+#[cfg(feature = "net")]
+mod lan_dht;
 #[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]

@@ -17,7 +17,7 @@ if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
 fi
 
 tsv="$here/oracle-cids.tsv"
-names=$(grep -v '^#' "$tsv" | cut -f2 | grep -E '^(rand|big)-' | sort -u | tr '\n' ' ')
+names=$(grep -v '^#' "$tsv" | cut -f2 | grep -E '^(rand|big|edge)-' | sort -u | tr '\n' ' ')
 # shellcheck disable=SC2086
 node gen.mjs inputs $names
 

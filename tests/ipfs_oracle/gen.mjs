@@ -3,8 +3,11 @@
 //            little-endian) -- the same generator as src/ipfs/importer_tests.rs
 //   big-N/   a flat directory of N small files (f00000-xxxxxxxxxxxxxxxxxxxx.txt holding "0\n",
 //            ...): big enough N makes kubo shard it (HAMT)
+//   edge-N/  a flat directory of N small files whose names are 30 bytes (e00000-xxx...x.txt
+//            holding "0\n", ...): with CIDv0 each entry counts 30 + 34 bytes toward the HAMT
+//            threshold, so edge-4096 is exactly 262144 (sharded by kubo 0.22, flat by boxo)
 //   tree/    a nested directory (see tree() below; importer_tests.rs builds the same one)
-//   node gen.mjs DIR NAME...      (NAME: rand-N or big-N; tree/ is always written)
+//   node gen.mjs DIR NAME...      (NAME: rand-N, big-N or edge-N; tree/ is always written)
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
@@ -42,6 +45,14 @@ function big (dir, n) {
   }
 }
 
+function edge (dir, n) {
+  const d = path.join(dir, `edge-${n}`)
+  fs.mkdirSync(d, { recursive: true })
+  for (let i = 0; i < n; i++) {
+    fs.writeFileSync(path.join(d, `e${String(i).padStart(5, '0')}-${'x'.repeat(19)}.txt`), `${i}\n`)
+  }
+}
+
 const [dir, ...names] = process.argv.slice(2)
 if (dir === undefined) {
   process.stderr.write('usage: node gen.mjs DIR NAME...\n')
@@ -49,9 +60,10 @@ if (dir === undefined) {
 }
 fs.mkdirSync(dir, { recursive: true })
 for (const name of names) {
-  const m = /^(rand|big)-(\d+)$/.exec(name)
+  const m = /^(rand|big|edge)-(\d+)$/.exec(name)
   if (m == null) continue
   if (m[1] === 'rand') fs.writeFileSync(path.join(dir, name), rand(Number(m[2])))
+  else if (m[1] === 'edge') edge(dir, Number(m[2]))
   else big(dir, Number(m[2]))
 }
 tree(dir)

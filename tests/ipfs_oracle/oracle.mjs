@@ -8,6 +8,11 @@
 //     --chunker=size-N      default size-262144
 //     --trickle             trickle layout (kubo: leaves are UnixFS "raw" nodes, no single-leaf
 //                           reduction); default balanced with 174 links per node
+//     --hamt-threshold-rule=above|at-or-above
+//                           shard a directory whose estimate (names + CIDs) is above 262144
+//                           bytes (default: the importer's own `>`, as current boxo), or at or
+//                           above it (go-unixfs `>=`, kubo up to 0.39): given as a threshold
+//                           one byte lower, since the JS importer always compares with `>`
 //     -w                    wrap in a directory (PATH's base name becomes the entry name)
 //     --blocks              also print every block as "<cid> <size>" after the root
 //
@@ -20,7 +25,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 function usage (msg) {
-  process.stderr.write(`oracle: ${msg}\nusage: node oracle.mjs [--cid-version=0|1] [--raw-leaves[=bool]] [--chunker=size-N] [--trickle] [-w] [--blocks] PATH\n`)
+  process.stderr.write(`oracle: ${msg}\nusage: node oracle.mjs [--cid-version=0|1] [--raw-leaves[=bool]] [--chunker=size-N] [--trickle] [--hamt-threshold-rule=above|at-or-above] [-w] [--blocks] PATH\n`)
   process.exit(2)
 }
 
@@ -29,6 +34,7 @@ let rawLeaves
 let chunkSize = 262144
 let layoutName = 'balanced'
 let wrap = false
+let shardSplitThresholdBytes = 262144
 let listBlocks = false
 let target
 for (const arg of process.argv.slice(2)) {
@@ -39,6 +45,10 @@ for (const arg of process.argv.slice(2)) {
     const m = /^size-(\d+)$/.exec(v ?? '')
     if (m == null) usage(`unsupported chunker ${v}`)
     chunkSize = Number(m[1])
+  } else if (k === '--hamt-threshold-rule') {
+    if (v === 'above') shardSplitThresholdBytes = 262144
+    else if (v === 'at-or-above') shardSplitThresholdBytes = 262143
+    else usage(`unsupported HAMT threshold rule ${v}`)
   } else if (k === '--trickle') layoutName = 'trickle'
   else if (k === '-r') { // directories are always imported recursively
   } else if (k === '-w') wrap = true
@@ -63,7 +73,7 @@ const options = {
   leafType: trickleLayout ? 'raw' : 'file',
   reduceSingleLeafToSelf: !trickleLayout,
   wrapWithDirectory: wrap,
-  shardSplitThresholdBytes: 262144,
+  shardSplitThresholdBytes,
   shardSplitStrategy: 'links-bytes'
 }
 

@@ -53,7 +53,7 @@ pub static FNS: &[ApiFn] = &[
         name: "IpfsMakeDir",
         params: "sid, entries, [options]",
         access: Access::Session(Rights::User),
-        doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1, mid=MID to build it as content of a Mimei the session may write (each entry must then be one it may read). Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
+        doc: "Builds a UnixFS directory over stored entries [{name, cid, tsize}] with kubo's CID (HAMT-sharded when big); options cid-version=1 for CIDv1, hamt-threshold-rule=above|at-or-above (shard a directory whose estimate is exactly 256 KiB: no, as current boxo and JS; yes, as kubo up to 0.39), mid=MID to build it as content of a Mimei the session may write (each entry must then be one it may read). Not pinned. Returns {cid, dagSize}. `ipfs add -r` builds its tree with it.",
         run: fns_files::ipfs_make_dir,
     },
     ApiFn {
