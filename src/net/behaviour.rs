@@ -29,6 +29,8 @@ pub struct Behaviour {
     pub kad: kad::Behaviour<MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub stream: libp2p_stream::Behaviour,
+    /// Inbound bitswap streams (bitswap_inbound.rs): every one taken, within bounds.
+    pub bitswap_in: super::bitswap_inbound::Behaviour,
 }
 
 /// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
@@ -88,6 +90,7 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                 kad,
                 mdns: Toggle::from(mdns),
                 stream: libp2p_stream::Behaviour::new(),
+                bitswap_in: super::bitswap_inbound::Behaviour::new(Default::default()),
             })
         })
         .map_err(|e| e.to_string())?
