@@ -11,6 +11,9 @@
 //!   (every IPFS node made before ed25519 became kubo's default): we connect and fetch.
 //! - `leither_ipfs_get_fetches_a_folder_kubo_holds`: `leither ipfs get CID -o DIR` of a
 //!   folder only kubo has writes the folder.
+//! - `a_peer_flooding_bitswap_streams_is_banned_while_kubo_still_fetches`: a rogue libp2p
+//!   peer opens bitswap streams without end and writes nothing; it is banned, and kubo's
+//!   fetch from us meanwhile is not held up.
 //!
 //! kubo is installed by `bash tests/kubo/install.sh` (tests/run.sh runs it); each test runs it
 //! first (quick when installed) and is skipped, saying why, only when the wheel cannot be

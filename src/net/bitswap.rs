@@ -55,6 +55,9 @@ const SENDER_IDLE: Duration = Duration::from_secs(60);
 const STREAM_IDLE: Duration = Duration::from_secs(120);
 /// A message, once its first byte came, must be whole within this.
 const MESSAGE_TIME: Duration = Duration::from_secs(30);
+/// Most bytes of messages being read or handled from one peer, and from all peers.
+const PEER_BYTES: usize = 16 << 20;
+const NODE_BYTES: usize = 64 << 20;
 /// Most peers whose strikes or refusals are counted (past it the counts start over).
 const MAX_TRACKED: usize = 4096;
 
@@ -97,6 +100,7 @@ pub struct Bitswap {
     senders: RefCell<HashMap<PeerId, mpsc::UnboundedSender<Message>>>,
     strikes: RefCell<HashMap<PeerId, u32>>,
     refusals: RefCell<HashMap<PeerId, u32>>,
+    reading: RefCell<Reading>,
     stats: Cell<Stats>,
 }
 
@@ -451,8 +455,8 @@ async fn sender(net: Net, peer: PeerId, mut rx: mpsc::UnboundedReceiver<Message>
 /// holding the stream's permit (bitswap_inbound.rs) until then.
 async fn reader(net: Net, peer: PeerId, mut s: Stream, permit: Permit) {
     loop {
-        match read_message(&mut s).await {
-            Ok(Some(body)) => {
+        match read_message(&net, peer, &mut s).await {
+            Ok(Some((body, _held))) => {
                 let n = body.len() as u64;
                 net.bitswap().count(|st| st.wire_received += n);
                 match Message::decode(&body) {
@@ -483,8 +487,13 @@ async fn reader(net: Net, peer: PeerId, mut s: Stream, permit: Permit) {
 /// One varint-framed message of at most [`MAX_MESSAGE`] bytes; `Ok(None)` at a clean end.
 /// The stream may stay quiet for [`STREAM_IDLE`] between messages (an idle one is closed;
 /// kubo opens a new one when it next writes); a message, once begun, must be whole within
-/// [`MESSAGE_TIME`]. The buffer grows as bytes arrive, so a length alone reserves nothing.
-async fn read_message(s: &mut Stream) -> std::io::Result<Option<Vec<u8>>> {
+/// [`MESSAGE_TIME`]. Its length is reserved first ([`reserve`]: a stream over the bounds
+/// ends), and the buffer grows as bytes arrive.
+async fn read_message(
+    net: &Net,
+    peer: PeerId,
+    s: &mut Stream,
+) -> std::io::Result<Option<(Vec<u8>, Reserved)>> {
     use futures::AsyncReadExt;
     let timed_out =
         |what: &str| std::io::Error::new(std::io::ErrorKind::TimedOut, what.to_string());
@@ -517,16 +526,65 @@ async fn read_message(s: &mut Stream) -> std::io::Result<Option<Vec<u8>>> {
                 format!("message of {len} bytes is over the limit of {MAX_MESSAGE}"),
             ));
         }
+        let held = reserve(net, peer, len as usize)?;
         let mut body = Vec::new();
         (&mut *s).take(len).read_to_end(&mut body).await?;
         if body.len() as u64 != len {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        Ok(Some(body))
+        Ok(Some((body, held)))
     };
     tokio::time::timeout(MESSAGE_TIME, rest)
         .await
         .map_err(|_| timed_out("a message took too long"))?
+}
+
+/// Bytes of inbound messages being read or handled, per peer and in all.
+#[derive(Default)]
+struct Reading {
+    total: usize,
+    per_peer: HashMap<PeerId, usize>,
+}
+
+/// A message's bytes counted in [`Reading`]; given back on drop.
+struct Reserved {
+    net: Net,
+    peer: PeerId,
+    n: usize,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let mut r = self.net.bitswap().reading.borrow_mut();
+        r.total = r.total.saturating_sub(self.n);
+        if let Some(v) = r.per_peer.get_mut(&self.peer) {
+            *v = v.saturating_sub(self.n);
+            if *v == 0 {
+                r.per_peer.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// Counts `n` bytes of a message from `peer` before they are read: at most [`PEER_BYTES`]
+/// from one peer and [`NODE_BYTES`] from all at once, so the streams' worst case is bounded
+/// by these, not by 512 streams times 4 MiB. Over either, the stream ends (kubo's messages
+/// are a block or two: eight workers stay far below).
+fn reserve(net: &Net, peer: PeerId, n: usize) -> std::io::Result<Reserved> {
+    let mut r = net.bitswap().reading.borrow_mut();
+    let mine = r.per_peer.get(&peer).copied().unwrap_or(0);
+    if mine + n > PEER_BYTES || r.total + n > NODE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{n} more bytes of messages would pass the bound ({PEER_BYTES} from one peer, {NODE_BYTES} from all)"
+        )));
+    }
+    r.total += n;
+    *r.per_peer.entry(peer).or_insert(0) += n;
+    Ok(Reserved {
+        net: net.clone(),
+        peer,
+        n,
+    })
 }
 
 /// Spawns the task that takes every inbound bitswap stream (bitswap_inbound.rs) and reads
