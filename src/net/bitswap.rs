@@ -1,5 +1,7 @@
-//! Bitswap 1.2, client and server, on libp2p-stream: how blocks move between our nodes and
-//! IPFS peers (kubo, helia).
+//! Bitswap 1.2, client and server: how blocks move between our nodes and IPFS peers (kubo,
+//! helia). We open our streams with libp2p-stream; peers' streams come from
+//! `bitswap_inbound` (every one, within bounds), each read in its own task, every message
+//! until the peer closes it, with the bytes being read bounded per peer and per node.
 //!
 //! - **Server.** A peer's wantlist is answered at once from the block store: a block for a
 //!   want-block, HAVE for a want-have, DONT_HAVE when asked for it. A peer is the user its
