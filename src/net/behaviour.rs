@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub kad: DualKad,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub stream: libp2p_stream::Behaviour,
+    /// Inbound bitswap streams (bitswap_inbound.rs): every one taken, within bounds.
+    pub bitswap_in: super::bitswap_inbound::Behaviour,
 }
 
 /// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
@@ -87,6 +89,7 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                 kad,
                 mdns: Toggle::from(mdns),
                 stream: libp2p_stream::Behaviour::new(),
+                bitswap_in: super::bitswap_inbound::Behaviour::new(Default::default()),
             })
         })
         .map_err(|e| e.to_string())?

@@ -1,5 +1,7 @@
-//! Bitswap 1.2, client and server, on libp2p-stream: how blocks move between our nodes and
-//! IPFS peers (kubo, helia).
+//! Bitswap 1.2, client and server: how blocks move between our nodes and IPFS peers (kubo,
+//! helia). We open our streams with libp2p-stream; peers' streams come from
+//! `bitswap_inbound` (every one, within bounds), each read in its own task, every message
+//! until the peer closes it, with the bytes being read bounded per peer and per node.
 //!
 //! - **Server.** A peer's wantlist is answered at once from the block store: a block for a
 //!   want-block, HAVE for a want-have, DONT_HAVE when asked for it. A peer is the user its
@@ -21,22 +23,22 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use futures::StreamExt;
-use libp2p::{PeerId, Stream, StreamProtocol};
+use libp2p::{PeerId, Stream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::NetError;
+use super::bitswap_inbound::{Inbound, Limits, Permit};
 use super::bitswap_wire::{Message, Presence, WantEntry, WantType};
-use super::handle::{Net, read_frame, write_frame};
+use super::handle::{Net, write_frame};
 use crate::ipfs::Cid;
+use crate::log_debug;
 use crate::ops::blocks::{BlockAccess, Who};
 use crate::store::blocks::Blocks;
-use crate::{log_debug, log_warn};
 
 /// The protocol we open streams with.
 pub const PROTOCOL: &str = "/ipfs/bitswap/1.2.0";
 /// Older names we also answer on (same message format for what we use).
-const ACCEPTED: [&str; 3] = [
+pub const ACCEPTED: [&str; 3] = [
     "/ipfs/bitswap/1.2.0",
     "/ipfs/bitswap/1.1.0",
     "/ipfs/bitswap/1.0.0",
@@ -51,6 +53,15 @@ const MERGE_ENTRIES: usize = 4096;
 const MAX_UNSOLICITED: u32 = 64;
 /// A sender task with nothing to send for this long ends (and its stream closes).
 const SENDER_IDLE: Duration = Duration::from_secs(60);
+/// An inbound stream with no message for this long is closed.
+const STREAM_IDLE: Duration = Duration::from_secs(120);
+/// A message, once its first byte came, must be whole within this.
+const MESSAGE_TIME: Duration = Duration::from_secs(30);
+/// Most bytes of messages being read or handled from one peer, and from all peers.
+const PEER_BYTES: usize = 16 << 20;
+const NODE_BYTES: usize = 64 << 20;
+/// Most peers whose strikes or refusals are counted (past it the counts start over).
+const MAX_TRACKED: usize = 4096;
 
 /// Counters shown by `GetVar netstats` and used by benches/sync.sh.
 #[derive(Clone, Copy, Default, Debug)]
@@ -90,6 +101,8 @@ pub struct Bitswap {
     wants: RefCell<HashMap<Vec<u8>, Want>>,
     senders: RefCell<HashMap<PeerId, mpsc::UnboundedSender<Message>>>,
     strikes: RefCell<HashMap<PeerId, u32>>,
+    refusals: RefCell<HashMap<PeerId, u32>>,
+    reading: RefCell<Reading>,
     stats: Cell<Stats>,
 }
 
@@ -265,8 +278,37 @@ impl Bitswap {
         }
     }
 
+    /// A stream of `peer` was reset over its bound; past [`Limits::refusals`] it is banned.
+    fn refused(&self, net: &Net, peer: PeerId, limits: Limits) {
+        let mut refusals = self.refusals.borrow_mut();
+        if refusals.len() >= MAX_TRACKED && !refusals.contains_key(&peer) {
+            refusals.clear();
+        }
+        let n = refusals.entry(peer).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            log_debug!(
+                "bitswap: {peer} holds {} streams, the most a peer may: its next ones are reset",
+                limits.per_peer
+            );
+        }
+        if *n > limits.refusals {
+            refusals.remove(&peer);
+            net.ban(
+                peer,
+                format!(
+                    "bitswap: opened streams past the bound of {} at once {} times",
+                    limits.per_peer, limits.refusals
+                ),
+            );
+        }
+    }
+
     fn strike(&self, net: &Net, peer: PeerId, what: &str) {
         let mut strikes = self.strikes.borrow_mut();
+        if strikes.len() >= MAX_TRACKED && !strikes.contains_key(&peer) {
+            strikes.clear();
+        }
         let n = strikes.entry(peer).or_insert(0);
         *n += 1;
         if *n > MAX_UNSOLICITED {
@@ -411,11 +453,12 @@ async fn sender(net: Net, peer: PeerId, mut rx: mpsc::UnboundedReceiver<Message>
     net.bitswap().senders.borrow_mut().remove(&peer);
 }
 
-/// Reads a peer's messages from one inbound stream.
-async fn reader(net: Net, peer: PeerId, mut s: Stream) {
+/// Reads a peer's messages from one inbound stream, every one until the peer closes it,
+/// holding the stream's permit (bitswap_inbound.rs) until then.
+async fn reader(net: Net, peer: PeerId, mut s: Stream, permit: Permit) {
     loop {
-        match read_frame(&mut s, MAX_MESSAGE).await {
-            Ok(Some(body)) => {
+        match read_message(&net, peer, &mut s).await {
+            Ok(Some((body, _held))) => {
                 let n = body.len() as u64;
                 net.bitswap().count(|st| st.wire_received += n);
                 match Message::decode(&body) {
@@ -425,37 +468,140 @@ async fn reader(net: Net, peer: PeerId, mut s: Stream) {
                             peer,
                             format!("bitswap: a message that does not decode: {e}"),
                         );
-                        return;
+                        break;
                     }
                 }
             }
-            Ok(None) => return,
+            Ok(None) => break,
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 net.ban(peer, format!("bitswap: {e}"));
-                return;
+                break;
             }
-            Err(_) => return,
+            Err(e) => {
+                log_debug!("bitswap: stream from {peer} ended: {e}");
+                break;
+            }
+        }
+    }
+    drop(permit);
+}
+
+/// One varint-framed message of at most [`MAX_MESSAGE`] bytes; `Ok(None)` at a clean end.
+/// The stream may stay quiet for [`STREAM_IDLE`] between messages (an idle one is closed;
+/// kubo opens a new one when it next writes); a message, once begun, must be whole within
+/// [`MESSAGE_TIME`]. Its length is reserved first ([`reserve`]: a stream over the bounds
+/// ends), and the buffer grows as bytes arrive.
+async fn read_message(
+    net: &Net,
+    peer: PeerId,
+    s: &mut Stream,
+) -> std::io::Result<Option<(Vec<u8>, Reserved)>> {
+    use futures::AsyncReadExt;
+    let timed_out =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::TimedOut, what.to_string());
+    let mut b = [0u8; 1];
+    let n = tokio::time::timeout(STREAM_IDLE, s.read(&mut b))
+        .await
+        .map_err(|_| timed_out("idle"))??;
+    if n == 0 {
+        return Ok(None);
+    }
+    let rest = async {
+        let mut len = u64::from(b[0] & 0x7f);
+        let mut more = b[0] & 0x80 != 0;
+        let mut shift = 7;
+        while more {
+            if shift > 56 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "length varint too long",
+                ));
+            }
+            s.read_exact(&mut b).await?;
+            len |= u64::from(b[0] & 0x7f) << shift;
+            shift += 7;
+            more = b[0] & 0x80 != 0;
+        }
+        if len > MAX_MESSAGE as u64 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("message of {len} bytes is over the limit of {MAX_MESSAGE}"),
+            ));
+        }
+        let held = reserve(net, peer, len as usize)?;
+        let mut body = Vec::new();
+        (&mut *s).take(len).read_to_end(&mut body).await?;
+        if body.len() as u64 != len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(Some((body, held)))
+    };
+    tokio::time::timeout(MESSAGE_TIME, rest)
+        .await
+        .map_err(|_| timed_out("a message took too long"))?
+}
+
+/// Bytes of inbound messages being read or handled, per peer and in all.
+#[derive(Default)]
+struct Reading {
+    total: usize,
+    per_peer: HashMap<PeerId, usize>,
+}
+
+/// A message's bytes counted in [`Reading`]; given back on drop.
+struct Reserved {
+    net: Net,
+    peer: PeerId,
+    n: usize,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let mut r = self.net.bitswap().reading.borrow_mut();
+        r.total = r.total.saturating_sub(self.n);
+        if let Some(v) = r.per_peer.get_mut(&self.peer) {
+            *v = v.saturating_sub(self.n);
+            if *v == 0 {
+                r.per_peer.remove(&self.peer);
+            }
         }
     }
 }
 
-/// Spawns the accept loops.
-pub fn spawn(net: &Net) {
-    for name in ACCEPTED {
-        let mut control = net.inner.control.clone();
-        let incoming = match control.accept(StreamProtocol::new(name)) {
-            Ok(i) => i,
-            Err(e) => {
-                log_warn!("bitswap: cannot accept {name}: {e}");
-                continue;
-            }
-        };
-        let net = net.clone();
-        tokio::task::spawn_local(async move {
-            let mut incoming = incoming;
-            while let Some((peer, stream)) = incoming.next().await {
-                tokio::task::spawn_local(reader(net.clone(), peer, stream));
-            }
-        });
+/// Counts `n` bytes of a message from `peer` before they are read: at most [`PEER_BYTES`]
+/// from one peer and [`NODE_BYTES`] from all at once, so the streams' worst case is bounded
+/// by these, not by 512 streams times 4 MiB. Over either, the stream ends (kubo's messages
+/// are a block or two: eight workers stay far below).
+fn reserve(net: &Net, peer: PeerId, n: usize) -> std::io::Result<Reserved> {
+    let mut r = net.bitswap().reading.borrow_mut();
+    let mine = r.per_peer.get(&peer).copied().unwrap_or(0);
+    if mine + n > PEER_BYTES || r.total + n > NODE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{n} more bytes of messages would pass the bound ({PEER_BYTES} from one peer, {NODE_BYTES} from all)"
+        )));
     }
+    r.total += n;
+    *r.per_peer.entry(peer).or_insert(0) += n;
+    Ok(Reserved {
+        net: net.clone(),
+        peer,
+        n,
+    })
+}
+
+/// Spawns the task that takes every inbound bitswap stream (bitswap_inbound.rs) and reads
+/// each in its own task; a peer whose streams go over its bound too often is banned.
+pub fn spawn(net: &Net, mut incoming: mpsc::UnboundedReceiver<Inbound>, limits: Limits) {
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        while let Some(item) = incoming.recv().await {
+            match item {
+                Inbound::Stream(accepted) => {
+                    let (peer, stream, permit) = *accepted;
+                    tokio::task::spawn_local(reader(net.clone(), peer, stream, permit));
+                }
+                Inbound::OverPeerLimit(peer) => net.bitswap().refused(&net, peer, limits),
+            }
+        }
+    });
 }

@@ -116,6 +116,12 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         }
     }
     let control = swarm.behaviour().stream.new_control();
+    let bitswap_limits = swarm.behaviour().bitswap_in.limits();
+    let bitswap_in = swarm
+        .behaviour_mut()
+        .bitswap_in
+        .take_receiver()
+        .ok_or("the bitswap receiver was taken twice")?;
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
         cmd: tx,
@@ -137,7 +143,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     driver.bootstrap(boot);
     let net = Net { inner };
     tokio::task::spawn_local(driver.run());
-    super::bitswap::spawn(&net);
+    super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net);
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);

@@ -15,7 +15,8 @@
 //!   behaviour over one record store.
 //! - `driver`: the task that polls the swarm and runs commands sent by [`Net`].
 //! - [`Net`] (`handle.rs`): what the API functions call: peers, addresses, dial, DHT queries.
-//! - `bitswap`: the block exchange, client and server, every block hash-checked.
+//! - `bitswap`: the block exchange, client and server, every block hash-checked;
+//!   `bitswap_inbound` accepts peers' bitswap streams without loss, within bounds.
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
@@ -30,6 +31,8 @@ pub mod head_wire;
 mod behaviour;
 #[cfg(feature = "net")]
 mod bitswap;
+#[cfg(feature = "net")]
+mod bitswap_inbound;
 #[cfg(feature = "net")]
 mod driver;
 #[cfg(feature = "net")]

@@ -46,7 +46,7 @@ pub static FNS: &[ApiFn] = &[
         name: "IpfsLs",
         params: "sid, cid[/path]",
         access: Access::Session(Rights::Guest),
-        doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file). The root and each block of the path must be public or in a Mimei the session may read (403 otherwise).",
+        doc: "What a CID (or a path under it) is: {cid, type, size, entries}; entries lists a directory as [{name, cid, size, tsize, type}] (empty for a file). The root and each block of the path must be public or in a Mimei the session may read (403 otherwise). Blocks of the root, the path or the listing that are not here are fetched from the network's peers, as the gateway does (at most 256 a call).",
         run: fns_files::ipfs_ls,
     },
     ApiFn {
