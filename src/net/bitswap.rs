@@ -58,8 +58,11 @@ const STREAM_IDLE: Duration = Duration::from_secs(120);
 /// A message, once its first byte came, must be whole within this.
 const MESSAGE_TIME: Duration = Duration::from_secs(30);
 /// Most bytes of messages being read or handled from one peer, and from all peers.
-const PEER_BYTES: usize = 16 << 20;
-const NODE_BYTES: usize = 64 << 20;
+const PEER_BYTES: usize = 8 << 20;
+const NODE_BYTES: usize = 16 << 20;
+/// How long a peer's refused streams are counted before the count starts over.
+const REFUSALS_WINDOW: Duration = Duration::from_secs(600);
+
 /// Most peers whose strikes or refusals are counted (past it the counts start over).
 const MAX_TRACKED: usize = 4096;
 
@@ -101,7 +104,7 @@ pub struct Bitswap {
     wants: RefCell<HashMap<Vec<u8>, Want>>,
     senders: RefCell<HashMap<PeerId, mpsc::UnboundedSender<Message>>>,
     strikes: RefCell<HashMap<PeerId, u32>>,
-    refusals: RefCell<HashMap<PeerId, u32>>,
+    refusals: RefCell<HashMap<PeerId, (u32, tokio::time::Instant)>>,
     reading: RefCell<Reading>,
     stats: Cell<Stats>,
 }
@@ -284,7 +287,13 @@ impl Bitswap {
         if refusals.len() >= MAX_TRACKED && !refusals.contains_key(&peer) {
             refusals.clear();
         }
-        let n = refusals.entry(peer).or_insert(0);
+        // The count starts over after [`REFUSALS_WINDOW`], so an honest peer that goes over
+        // the bound now and then over a long connection is never banned for it.
+        let now = tokio::time::Instant::now();
+        let (n, since) = refusals.entry(peer).or_insert((0, now));
+        if now.duration_since(*since) > REFUSALS_WINDOW {
+            (*n, *since) = (0, now);
+        }
         *n += 1;
         if *n == 1 {
             log_debug!(
