@@ -29,6 +29,8 @@ pub mod fns_mimei;
 #[cfg(feature = "net")]
 pub mod fns_net;
 pub mod fns_node;
+#[cfg(feature = "lever")]
+pub mod fns_script;
 pub mod fns_var;
 pub mod gob;
 pub mod hprose;

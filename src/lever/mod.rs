@@ -173,6 +173,11 @@ impl Lever {
         }
     }
 
+    /// The node, as attached at start (scripts bind the API with it: crate::scripts).
+    pub fn node_weak(&self) -> Weak<NodeState> {
+        self.state.borrow().clone()
+    }
+
     fn node(&self) -> Result<Rc<NodeState>, LeverError> {
         self.state
             .borrow()

@@ -1,5 +1,5 @@
 //! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `var.rs`,
-//! `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
+//! `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `script.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
 
@@ -17,6 +17,8 @@ pub mod mimei;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+#[cfg(feature = "lever")]
+pub mod script;
 pub mod var;
 
 use super::ApiFn;
@@ -34,6 +36,8 @@ pub static TABLES: &[&[ApiFn]] = &[
     db::FNS,
     #[cfg(feature = "lever")]
     lever::FNS,
+    #[cfg(feature = "lever")]
+    script::FNS,
     #[cfg(feature = "net")]
     net::FNS,
     #[cfg(feature = "files")]

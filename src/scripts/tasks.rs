@@ -1,0 +1,5 @@
+//! Background tasks (filled in below).
+
+/// The node's background tasks.
+#[derive(Default)]
+pub struct TaskTable {}
