@@ -115,6 +115,19 @@ pub fn install_require(
     lua.globals().raw_set("require", require)
 }
 
+/// Wraps a binding that answers `(true, value)` or `(false, message)` so that a failure is
+/// a Lua error whose value is the message string, at the caller's position, as Lua's own
+/// functions raise them (a script's `pcall` gets text, not a host object).
+const WRAP: &str = r#"
+local raw = ...
+local pack, unpack, error = table.pack, table.unpack, error
+return function(...)
+  local r = pack(raw(...))
+  if not r[1] then error(r[2], 2) end
+  return unpack(r, 2, r.n)
+end
+"#;
+
 fn api_module(
     lua: &Lua,
     fns: &[&'static ApiFn],
@@ -122,27 +135,37 @@ fn api_module(
     running: Running,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    let wrap = lua.load(WRAP).set_name("=api");
+    let wrap = wrap.into_function()?;
     for entry in fns {
         let node = node.clone();
         let running = running.clone();
         let name = entry.name;
-        let f = lua.create_async_function(move |lua, args: MultiValue| {
+        let raw = lua.create_async_function(move |lua, args: MultiValue| {
             let live = current(&running).is_some();
             let state = node.upgrade();
             let vals = args_from_lua(name, &args);
             async move {
-                let state: Rc<NodeState> = state.ok_or_else(|| runtime("the node is stopping"))?;
+                let fail = |m: String| Ok((false, LuaValue::String(lua.create_string(m)?)));
+                let Some(state) = state else {
+                    return fail("the node is stopping".into());
+                };
                 if !live {
-                    return Err(runtime(format!(
+                    return fail(format!(
                         "{name}: the API is reachable only while the script runs"
-                    )));
+                    ));
                 }
-                let v = crate::api::call_at_door(&state, name, vals?)
-                    .await
-                    .map_err(|e| runtime(e.to_string()))?;
-                to_lua(&lua, &v)
+                let vals = match vals {
+                    Ok(v) => v,
+                    Err(e) => return fail(crate::lever::instance::lua_message(&e)),
+                };
+                match crate::api::call_at_door(&state, name, vals).await {
+                    Ok(v) => Ok((true, to_lua(&lua, &v)?)),
+                    Err(e) => fail(e.to_string()),
+                }
             }
         })?;
+        let f: mlua::Function = wrap.call(raw)?;
         t.raw_set(name, f)?;
     }
     Ok(t)

@@ -143,6 +143,10 @@ pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
                     limits.ram >> 20
                 ))));
             }
+            // Lua's own position names the chunk already ("RunScript:3: ...").
+            if msg.starts_with(&format!("{name}:")) {
+                return Err(ApiError::Lever(LeverError::Lua(msg)));
+            }
             Err(ApiError::Lever(LeverError::Lua(format!("{name}: {msg}"))))
         }
     }
