@@ -238,3 +238,204 @@ fn a_looping_script_is_stopped_and_the_node_answers_meanwhile() {
     let (st, v) = api(&n, "RunScript", &[s("return 1 + 1")]);
     assert_eq!((st, v), (200, Value::Int(2)));
 }
+
+/// An owner session through the pass `/getvar?name=ppt` gives a local program.
+fn owner(n: &TestNode) -> String {
+    let url = format!("{}/getvar?name=ppt&arg0=1&nojson", n.url);
+    let (st, ppt) = curl(&[&url]);
+    assert_eq!(st, 200);
+    let (st, v) = api(n, "Login", &[s(&String::from_utf8_lossy(&ppt))]);
+    assert_eq!(st, 200, "{v:?}");
+    v.get("sid").and_then(Value::as_str).unwrap().to_string()
+}
+
+fn info(name: &str) -> Value {
+    Value::Map(vec![("Name".into(), s(name)), ("Memo".into(), s("m"))])
+}
+
+/// RegisterScript: a user keeps at most 32 scripts (replacing one of theirs is allowed), the
+/// owner is exempt; a registered script runs for its author and the owner only, with the
+/// runner's session.
+#[test]
+fn registered_scripts_quota_and_who_may_run_them() {
+    let n = TestNode::start();
+    let user = common::admitted_key(&n.home);
+    let usid = login_key(&n, &user);
+    let osid = owner(&n);
+    let mut first = String::new();
+    for i in 0..32 {
+        let (st, v) = api(
+            &n,
+            "RegisterScript",
+            &[
+                s(&usid),
+                s(&format!(
+                    "return {{n = {i}, sid = request.sid, x = request.x}}"
+                )),
+                info("t"),
+            ],
+        );
+        assert_eq!(st, 200, "{v:?}");
+        if i == 0 {
+            first = v.as_str().unwrap().to_string();
+        }
+    }
+    let (st, v) = api(
+        &n,
+        "RegisterScript",
+        &[s(&usid), s("return 1"), info("one too many")],
+    );
+    assert_eq!(st, 503, "{v:?}");
+    assert!(err_text(&v).contains("32"), "{v:?}");
+    // Replacing one of one's own is not a new one.
+    let with_id = Value::Map(vec![("ID".into(), s(&first))]);
+    let (st, v) = api(
+        &n,
+        "RegisterScript",
+        &[
+            s(&usid),
+            s("return {n = 'again', sid = request.sid, x = request.x}"),
+            with_id,
+        ],
+    );
+    assert_eq!((st, v), (200, s(&first)));
+    // The owner is exempt.
+    for _ in 0..33 {
+        let (st, v) = api(
+            &n,
+            "RegisterScript",
+            &[s(&osid), s("return 'o'"), Value::Null],
+        );
+        assert_eq!(st, 200, "{v:?}");
+    }
+    // A guest may not register.
+    let (st, _) = api(&n, "RegisterScript", &[s(""), s("return 1"), Value::Null]);
+    assert_eq!(st, 403);
+    // The author runs it with their own session and the glob.
+    let g = Value::Map(vec![("x".into(), s("y"))]);
+    let (st, v) = api(&n, "RunByScriptID", &[s(&usid), s(&first), g.clone()]);
+    assert_eq!(st, 200, "{v:?}");
+    assert_eq!(v.get("n"), Some(&s("again")));
+    assert_eq!(v.get("sid"), Some(&s(&usid)));
+    assert_eq!(v.get("x"), Some(&s("y")));
+    // The owner may run it too, as the owner.
+    let (st, v) = api(&n, "RunByScriptID", &[s(&osid), s(&first), g.clone()]);
+    assert_eq!((st, v.get("sid")), (200, Some(&s(&osid))));
+    // Another user, and a guest, are told there is no such script of theirs.
+    let other = login_key(&n, &common::admitted_key(&n.home));
+    for sid in [other.as_str(), ""] {
+        let (st, v) = api(&n, "RunByScriptID", &[s(sid), s(&first), g.clone()]);
+        assert_eq!(st, 404, "{v:?}");
+        assert!(err_text(&v).contains("no script"), "{v:?}");
+    }
+    // Too large a script is refused.
+    let big = format!("return '{}'", "x".repeat(70 * 1024));
+    let (st, v) = api(&n, "RegisterScript", &[s(&osid), s(&big), Value::Null]);
+    assert_eq!(st, 400, "{v:?}");
+}
+
+/// TaskRunInBackground runs a registered script as its setter; TaskList shows it with its runs
+/// and last result; TaskCancel ends it; a user has at most 8 tasks.
+#[test]
+fn background_tasks_are_listed_bounded_and_cancelled() {
+    let n = TestNode::start();
+    let user = common::admitted_key(&n.home);
+    let usid = login_key(&n, &user);
+    let (st, id) = api(
+        &n,
+        "RegisterScript",
+        &[
+            s(&usid),
+            s(
+                "local var = require('var'); return {u = var.GetVar(request.sid, 'userid'), p = request.p}",
+            ),
+            Value::Null,
+        ],
+    );
+    assert_eq!(st, 200, "{id:?}");
+    let id = id.as_str().unwrap().to_string();
+    let setting = |name: &str, status: i64| {
+        Value::Map(vec![
+            ("Name".into(), s(name)),
+            ("ScriptID".into(), s(&id)),
+            ("Start".into(), Value::Int(0)),
+            ("Period".into(), Value::Int(3600)),
+            ("Param".into(), Value::Map(vec![("p".into(), s("q"))])),
+            ("Status".into(), Value::Int(status)),
+        ])
+    };
+    let (st, v) = api(&n, "TaskRunInBackground", &[s(&usid), setting("t0", 0)]);
+    assert_eq!((st, v), (200, Value::Null));
+    let t = Instant::now();
+    let list = loop {
+        let (st, v) = api(&n, "TaskList", &[s(&usid)]);
+        assert_eq!(st, 200, "{v:?}");
+        let runs = match &v {
+            Value::List(l) => l
+                .first()
+                .and_then(|t| t.get("runs"))
+                .and_then(Value::as_i64),
+            _ => None,
+        };
+        if runs == Some(1) {
+            break v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the task did not run: {v:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let Value::List(l) = &list else { panic!() };
+    let last = l[0].get("last").and_then(Value::as_str).unwrap();
+    assert!(
+        last.contains(&user.id().to_string()) && last.contains("\"p\":\"q\""),
+        "{last}"
+    );
+    // A period under 10 s and an event start are refused.
+    let mut bad = setting("fast", 0);
+    if let Value::Map(m) = &mut bad {
+        m[3].1 = Value::Int(1);
+    }
+    let (st, v) = api(&n, "TaskRunInBackground", &[s(&usid), bad]);
+    assert!(st == 400 && err_text(&v).contains("10 s"), "{v:?}");
+    // Seven more (paused) fill the user's eight; the ninth is refused.
+    for i in 1..8 {
+        let (st, v) = api(
+            &n,
+            "TaskRunInBackground",
+            &[s(&usid), setting(&format!("t{i}"), 1)],
+        );
+        assert_eq!(st, 200, "{v:?}");
+    }
+    let (st, v) = api(&n, "TaskRunInBackground", &[s(&usid), setting("t8", 1)]);
+    assert_eq!(st, 503, "{v:?}");
+    assert!(err_text(&v).contains("TaskCancel"), "{v:?}");
+    // The same name replaces rather than adds.
+    let (st, _) = api(&n, "TaskRunInBackground", &[s(&usid), setting("t7", 1)]);
+    assert_eq!(st, 200);
+    // Another user sees none of them and cannot cancel them.
+    let other = login_key(&n, &common::admitted_key(&n.home));
+    let (_, v) = api(&n, "TaskList", &[s(&other)]);
+    assert_eq!(v, Value::List(vec![]));
+    let (_, v) = api(&n, "TaskCancel", &[s(&other), s("t0")]);
+    assert_eq!(v, Value::Bool(false));
+    // A visitor may not set tasks.
+    let visitor = login_key(&n, &leither::pki::NodeKey::generate().unwrap());
+    let (st, _) = api(&n, "TaskRunInBackground", &[s(&visitor), setting("v", 0)]);
+    assert_eq!(st, 403);
+    // Cancel.
+    let (_, v) = api(&n, "TaskCancel", &[s(&usid), s("t0")]);
+    assert_eq!(v, Value::Bool(true));
+    let (_, v) = api(&n, "TaskList", &[s(&usid)]);
+    let Value::List(l) = v else { panic!() };
+    assert_eq!(l.len(), 7);
+    assert!(l.iter().all(|t| t.get("Name") != Some(&s("t0"))));
+    // The owner sees every task and may cancel any.
+    let osid = owner(&n);
+    let (_, v) = api(&n, "TaskList", &[s(&osid)]);
+    let Value::List(l) = v else { panic!() };
+    assert_eq!(l.len(), 7);
+    let (_, v) = api(&n, "TaskCancel", &[s(&osid), s("t1")]);
+    assert_eq!(v, Value::Bool(true));
+}

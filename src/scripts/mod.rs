@@ -16,6 +16,7 @@
 //! and the background tasks.
 
 pub mod engine;
+pub mod store;
 pub mod tasks;
 
 use std::cell::{Cell, RefCell};
