@@ -439,3 +439,72 @@ fn background_tasks_are_listed_bounded_and_cancelled() {
     let (_, v) = api(&n, "TaskCancel", &[s(&osid), s("t1")]);
     assert_eq!(v, Value::Bool(true));
 }
+
+fn ask(n: &TestNode, key: &leither::pki::NodeKey, service: &str) -> Value {
+    let now = leither::clock::unix_now();
+    let pass = leither::pki::Pass::sign(
+        key,
+        vec![("RequestService".into(), service.into())],
+        now,
+        3600,
+    )
+    .unwrap();
+    let (st, v) = api(n, "RequestService", &[s(&pass.to_text())]);
+    assert_eq!(st, 200, "{v:?}");
+    v.get(service).cloned().unwrap_or(Value::Null)
+}
+
+fn rights_of(n: &TestNode, key: &leither::pki::NodeKey) -> Value {
+    let now = leither::clock::unix_now();
+    let pass = leither::pki::Pass::sign(key, vec![], now, 3600).unwrap();
+    let (_, v) = api(n, "Login", &[s(&pass.to_text())]);
+    v.get("rights").cloned().unwrap_or(Value::Null)
+}
+
+/// The owner's `service/RequestService/<name>.lua` decides: Setup.md's mimei.lua grants (the
+/// asker becomes a user); one returning false refuses; one that fails, loops, or tries to do
+/// more than the guest it runs as (admit someone itself) refuses, and grants nothing.
+#[test]
+fn request_service_scripts_grant_and_refuse() {
+    let n = TestNode::start_with(|h| {
+        common::set_system_var(h, "LuaMaxTimeoutMs", Value::Int(1000));
+        let dir = h.join("service/RequestService");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Setup.md's script, unchanged.
+        std::fs::write(
+            dir.join("mimei.lua"),
+            "local log = require(\"log\");\nlog.Debug(\"request service mimei request=%v\", request)\nreturn true\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("closed.lua"), "return request.uid == 'nobody'").unwrap();
+        std::fs::write(dir.join("broken.lua"), "error('no')").unwrap();
+        std::fs::write(dir.join("loop.lua"), "while true do end").unwrap();
+        std::fs::write(
+            dir.join("greedy.lua"),
+            "local auth = require('auth'); auth.AddUser(request.sid, request.uid); return true",
+        )
+        .unwrap();
+    });
+    let asker = leither::pki::NodeKey::generate().unwrap();
+    assert_eq!(rights_of(&n, &asker), s("visitor"));
+    for (service, why) in [
+        ("closed", "closed.lua refused closed"),
+        ("broken", "failed"),
+        ("loop", "LuaMaxTimeoutMs"),
+        ("greedy", "AddUser needs owner rights"),
+        ("nothere", "no rule of this node"),
+        ("../etc", "no rule of this node"),
+    ] {
+        let v = ask(&n, &asker, service);
+        assert_eq!(v.get("granted"), Some(&s("false")), "{service}: {v:?}");
+        let reason = v.get("reason").and_then(Value::as_str).unwrap_or("");
+        assert!(reason.contains(why), "{service}: {reason}");
+        assert_eq!(rights_of(&n, &asker), s("visitor"), "{service}");
+    }
+    let v = ask(&n, &asker, "mimei");
+    assert_eq!(v.get("granted"), Some(&s("true")), "{v:?}");
+    assert_eq!(rights_of(&n, &asker), s("user"));
+    // The script's log line reached the node's log.
+    let log = n.stderr();
+    assert!(log.contains("request service mimei request="), "{log}");
+}
