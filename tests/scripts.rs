@@ -508,3 +508,76 @@ fn request_service_scripts_grant_and_refuse() {
     let log = n.stderr();
     assert!(log.contains("request service mimei request="), "{log}");
 }
+
+/// Runs `leither run` on `home` (of a stopped node) until `line` shows in its log; stops it
+/// and answers its log.
+fn run_until(home: &std::path::Path, line: &str) -> String {
+    let log = home.join("again.stderr");
+    let _ = std::fs::remove_file(home.join("leither.addr"));
+    let mut child = std::process::Command::new(common::BIN)
+        .arg("--home")
+        .arg(home)
+        .arg("run")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains(line) || t.elapsed() > Duration::from_secs(15) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+    text
+}
+
+/// `_Install.lua` runs at start as the owner (here Setup.md's Register line), its result in the
+/// log; a restart with the same text does not run it again; a changed text runs.
+#[test]
+fn install_lua_runs_once_per_change_as_the_owner() {
+    let mut n = TestNode::start_with(|h| {
+        std::fs::write(
+            h.join("_Install.lua"),
+            "local auth=require('auth'); local var=require('var'); \
+             auth.Register('inst', '123456'); return var.GetVar(request.sid, 'userinfo').rights",
+        )
+        .unwrap();
+    });
+    let t = Instant::now();
+    while !n.stderr().contains("_Install.lua ran as the owner") {
+        assert!(t.elapsed() < Duration::from_secs(10), "{}", n.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        n.stderr()
+            .contains("_Install.lua ran as the owner: \"owner\""),
+        "{}",
+        n.stderr()
+    );
+    let (st, v) = api(&n, "Login", &[s("inst"), s("123456")]);
+    assert_eq!(st, 200, "{v:?}");
+    n.stop();
+    let log = run_until(&n.home, "_Install.lua is unchanged");
+    assert!(log.contains("_Install.lua is unchanged"), "{log}");
+    assert!(!log.contains("_Install.lua ran"), "{log}");
+    std::fs::write(n.home.join("_Install.lua"), "return 'v2'").unwrap();
+    let log = run_until(&n.home, "_Install.lua ran");
+    assert!(
+        log.contains("_Install.lua ran as the owner: \"v2\""),
+        "{log}"
+    );
+    // A failing one is logged, and runs again at the next start.
+    std::fs::write(n.home.join("_Install.lua"), "error('boom')").unwrap();
+    let log = run_until(&n.home, "_Install.lua failed");
+    assert!(log.contains("boom"), "{log}");
+    let log = run_until(&n.home, "_Install.lua failed");
+    assert!(log.contains("boom"), "{log}");
+}

@@ -16,6 +16,7 @@
 //! and the background tasks.
 
 pub mod engine;
+pub mod install;
 pub mod service;
 pub mod store;
 pub mod tasks;
