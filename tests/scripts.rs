@@ -581,3 +581,52 @@ fn install_lua_runs_once_per_change_as_the_owner() {
     let log = run_until(&n.home, "_Install.lua failed");
     assert!(log.contains("boom"), "{log}");
 }
+
+/// A flood of guests' scripts: at most 2 run at once (the others are told 503 at once, naming
+/// the bound), and the owner's script still runs meanwhile.
+#[test]
+fn a_flood_of_guest_scripts_takes_two_places_and_the_owner_still_runs() {
+    let n = TestNode::start_with(|h| {
+        common::set_system_var(h, "LuaMaxTimeoutMs", Value::Int(2000));
+        common::set_system_var(h, "LuaMaxInstructions", Value::Int(1_000_000_000_000));
+    });
+    let url = format!("{}/api/RunScript", n.url);
+    let floods: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                curl(&[
+                    "-X",
+                    "POST",
+                    "--data-binary",
+                    "[\"while true do end\"]",
+                    &url,
+                ])
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let osid = owner(&n);
+    let t = Instant::now();
+    let (st, v) = api(&n, "RunScript", &[s("return 'owner'"), glob(&osid)]);
+    assert_eq!((st, v), (200, s("owner")));
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let mut busy = 0;
+    let mut stopped = 0;
+    for f in floods {
+        let (st, b) = f.join().unwrap();
+        let b = String::from_utf8_lossy(&b).into_owned();
+        match st {
+            503 => {
+                assert!(b.contains("guests and visitors"), "{b}");
+                busy += 1;
+            }
+            500 => {
+                assert!(b.contains("LuaMaxTimeoutMs"), "{b}");
+                stopped += 1;
+            }
+            other => panic!("{other} {b}"),
+        }
+    }
+    assert_eq!((busy, stopped), (2, 2));
+}
