@@ -233,7 +233,7 @@ fn a_looping_script_is_stopped_and_the_node_answers_meanwhile() {
         )],
     );
     assert_eq!(st, 500, "{v:?}");
-    assert!(err_text(&v).contains("memory"), "{v:?}");
+    assert!(err_text(&v).contains("MiB of memory"), "{v:?}");
     // The node still runs scripts afterwards.
     let (st, v) = api(&n, "RunScript", &[s("return 1 + 1")]);
     assert_eq!((st, v), (200, Value::Int(2)));
@@ -629,4 +629,27 @@ fn a_flood_of_guest_scripts_takes_two_places_and_the_owner_still_runs() {
         }
     }
     assert_eq!((busy, stopped), (2, 2));
+}
+
+/// Scripts' heaps come out of Lever's memory share: with room for one, a second script waits
+/// its turn (503 naming LeverMemoryMB) and runs once the first is done.
+#[test]
+fn scripts_share_levers_memory() {
+    let n = TestNode::start_with(|h| {
+        common::set_system_var(h, "LeverMemoryMB", Value::Int(3));
+        common::set_system_var(h, "LuaMaxTimeoutMs", Value::Int(1500));
+        common::set_system_var(h, "LuaMaxInstructions", Value::Int(1_000_000_000_000));
+    });
+    let osid = owner(&n);
+    let url = format!("{}/api/RunScript", n.url);
+    let body = format!("[\"while true do end\", {{\"sid\": \"{osid}\"}}]");
+    let first = std::thread::spawn(move || curl(&["-X", "POST", "--data-binary", &body, &url]));
+    std::thread::sleep(Duration::from_millis(400));
+    let (st, v) = api(&n, "RunScript", &[s("return 1"), glob(&osid)]);
+    assert_eq!(st, 503, "{v:?}");
+    assert!(err_text(&v).contains("LeverMemoryMB"), "{v:?}");
+    let (st, _) = first.join().unwrap();
+    assert_eq!(st, 500);
+    let (st, v) = api(&n, "RunScript", &[s("return 1"), glob(&osid)]);
+    assert_eq!((st, v), (200, Value::Int(1)));
 }

@@ -1,11 +1,10 @@
-//! Runs one script: a fresh sandboxed Lua state with the node's limits, the `request`
-//! global, Leither's modules, and the chunk's return value as the answer.
+//! Runs one script: a fresh sandboxed Lua state with the script limits ([`Limits`]), the
+//! `request` global, Leither's modules, and the chunk's return value as the answer.
 //!
-//! Limits are those of a Lever call at the node's caps (SystemVars.json's `LuaMaxTimeoutMs`,
-//! `LuaMaxInstructions`, `LuaMaxRamMB`): the instruction meter and the deadline stop a script
-//! that loops, the allocator cap one that allocates, and the code runs in 1 ms slices, so the
-//! node keeps answering while a script computes ([`crate::lua::meter`]). A place among the
-//! node's running scripts is taken for the run ([`super::Scripts::slot`]).
+//! The instruction meter and the deadline stop a script that loops, the allocator cap one
+//! that allocates, and the code runs in 1 ms slices, so the node keeps answering while a
+//! script computes ([`crate::lua::meter`]). A place among the node's running scripts, and
+//! its heap of Lever's memory share, are taken for the run ([`super::Scripts::slot`]).
 
 use std::rc::Rc;
 
@@ -69,8 +68,8 @@ pub fn check_source(name: &str, source: &str) -> Result<(), ApiError> {
 /// Runs `job` and answers what the script returned.
 pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
     check_source(job.name, job.source)?;
-    let _slot = state.scripts.slot(job.stranger)?;
     let limits = Limits::of(state);
+    let _slot = state.scripts.slot(state, job.stranger, limits.ram)?;
     let name = job.name.to_string();
     let lua_err =
         |e: mlua::Error| ApiError::Lever(LeverError::Lua(format!("{name}: {}", lua_message(&e))));
@@ -139,7 +138,7 @@ pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
             if matches!(root(&e), mlua::Error::MemoryError(_)) || msg.contains("not enough memory")
             {
                 return Err(ApiError::Lever(LeverError::Limit(format!(
-                    "{name}: the script ran out of its {} MiB of memory (LuaMaxRamMB in SystemVars.json) and was stopped",
+                    "{name}: the script ran out of its {} MiB of memory (a service's default ram, at most LuaMaxRamMB in SystemVars.json) and was stopped",
                     limits.ram >> 20
                 ))));
             }

@@ -37,6 +37,7 @@ pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
 pub struct Scripts {
     running: Cell<usize>,
     strangers: Cell<usize>,
+    reserved: Cell<usize>,
     /// The background tasks ([`tasks`]).
     pub tasks: RefCell<tasks::TaskTable>,
 }
@@ -45,11 +46,19 @@ pub struct Scripts {
 pub struct Slot<'a> {
     scripts: &'a Scripts,
     stranger: bool,
+    ram: usize,
 }
 
 impl Scripts {
-    /// Takes a place for a script, or says the node runs as many as it may.
-    pub fn slot(&self, stranger: bool) -> Result<Slot<'_>, ApiError> {
+    /// Takes a place for a script whose heap may grow to `ram` bytes, or says why not: the
+    /// node runs as many scripts as it may, or Lever's memory share (`LeverMemoryMB`, shared
+    /// with the services' instances) has no room for one more heap.
+    pub fn slot(
+        &self,
+        state: &NodeState,
+        stranger: bool,
+        ram: usize,
+    ) -> Result<Slot<'_>, ApiError> {
         if self.running.get() >= MAX_RUNNING {
             return Err(ApiError::Busy(format!(
                 "{MAX_RUNNING} scripts are running on this node, the most it runs at once; try again shortly"
@@ -61,14 +70,31 @@ impl Scripts {
                  try again shortly, or log in as a user of this node"
             )));
         }
+        let budget = crate::lever::Lever::budget(state);
+        let used = state.lever.reserved() + self.reserved.get();
+        if used + ram > budget {
+            return Err(ApiError::Busy(format!(
+                "the node's Lua memory ({} MiB, LeverMemoryMB) is taken by services and scripts; \
+                 a script needs {} MiB; try again shortly",
+                budget >> 20,
+                ram >> 20
+            )));
+        }
         self.running.set(self.running.get() + 1);
+        self.reserved.set(self.reserved.get() + ram);
         if stranger {
             self.strangers.set(self.strangers.get() + 1);
         }
         Ok(Slot {
             scripts: self,
             stranger,
+            ram,
         })
+    }
+
+    /// Bytes the running scripts' heaps may take (reserved of Lever's share).
+    pub fn reserved(&self) -> usize {
+        self.reserved.get()
     }
 
     /// Scripts running now.
@@ -82,6 +108,9 @@ impl Drop for Slot<'_> {
         self.scripts
             .running
             .set(self.scripts.running.get().saturating_sub(1));
+        self.scripts
+            .reserved
+            .set(self.scripts.reserved.get().saturating_sub(self.ram));
         if self.stranger {
             self.scripts
                 .strangers
@@ -90,9 +119,10 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// The limits a script runs with: the node's caps for Lua (SystemVars.json's
-/// `LuaMaxTimeoutMs`, `LuaMaxInstructions`, `LuaMaxRamMB`), the same a service may ask for at
-/// most.
+/// The limits a script runs with. A script has no lever.json: its time and instructions are
+/// the node's caps for Lua (SystemVars.json's `LuaMaxTimeoutMs`, `LuaMaxInstructions`), and
+/// its heap is a service's default `ram` (2 MiB), at most `LuaMaxRamMB`, reserved of Lever's
+/// memory share while it runs.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Wall-clock timeout, ms.
@@ -107,10 +137,13 @@ impl Limits {
     /// The node's limits.
     pub fn of(state: &NodeState) -> Limits {
         let v = state.vars.borrow();
+        let ram_mb = crate::lever::manifest::Manifest::default()
+            .ram_mb
+            .min(v.lua_max_ram_mb);
         Limits {
             timeout_ms: v.lua_max_timeout_ms,
             max_instructions: v.lua_max_instructions,
-            ram: (v.lua_max_ram_mb as usize) << 20,
+            ram: (ram_mb as usize) << 20,
         }
     }
 }
