@@ -414,7 +414,9 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
     })
 }
 
-/// What the owner's `service/RequestService/NAME.lua` says (crate::scripts::service).
+/// What the owner's `service/RequestService/NAME.lua` says (crate::scripts::service; a build
+/// without Lua has no scripts).
+#[cfg_attr(not(feature = "lever"), allow(dead_code))]
 enum ScriptSays {
     NoScript,
     Granted,
