@@ -78,6 +78,30 @@ fn lpki_runscript_prints_the_version_as_leither_does() {
         out.starts_with("RunScript ret= {\"a\":\"b=c\",\"n\":"),
         "{out}"
     );
+    // -p logs in with a pass file: the script runs as that pass's key.
+    let key = common::admitted_key(&n.home);
+    let pass = leither::pki::Pass::sign(&key, vec![], leither::clock::unix_now(), 3600).unwrap();
+    let ppt = n.home.join("user.ppt");
+    std::fs::write(&ppt, pass.to_text()).unwrap();
+    let out = ok(&runscript(
+        &n,
+        &[
+            "-p",
+            ppt.to_str().unwrap(),
+            "-s",
+            "local var=require('var'); return var.GetVar(request.sid, 'userinfo').rights .. ' ' .. var.GetVar(request.sid, 'userid')",
+        ],
+    ));
+    assert_eq!(out.trim(), format!("RunScript ret= user {}", key.id()));
+    // Without -p, the node key: the owner.
+    let out = ok(&runscript(
+        &n,
+        &[
+            "-s",
+            "return require('var').GetVar(request.sid, 'userinfo').rights",
+        ],
+    ));
+    assert_eq!(out.trim(), "RunScript ret= owner");
     // A file's extension is its type: .lua runs, others are refused clearly.
     let f = n.home.join("t.lua");
     std::fs::write(&f, "return 6 * 7").unwrap();
@@ -143,8 +167,11 @@ fn a_guests_script_cannot_do_what_a_guest_cannot() {
             "local m = require('mimei'); return m.MMCreate(request.sid, 'app', '', 'x', 2, 0x07276707)",
         )],
     );
-    assert_eq!(st, 500, "{v:?}");
-    assert!(err_text(&v).contains("MMCreate needs user rights"), "{v:?}");
+    assert_eq!(st, 403, "{v:?}");
+    assert_eq!(
+        err_text(&v),
+        "MMCreate needs user rights; this session has fewer"
+    );
     let (st, v) = api(
         &n,
         "RunScript",
@@ -181,7 +208,14 @@ fn a_guests_script_cannot_do_what_a_guest_cannot() {
             glob(&sid),
         ],
     );
-    assert!(st == 500 && err_text(&v).contains("MMCreate"), "{v:?}");
+    assert!(st == 403 && err_text(&v).contains("MMCreate"), "{v:?}");
+    // A script's own error: Lua's message with the script's line, no host traceback.
+    let (st, v) = api(&n, "RunScript", &[s("local x = 1\nerror('boom')")]);
+    assert_eq!(
+        (st, err_text(&v).as_str()),
+        (500, "RunScript:2: boom"),
+        "{v:?}"
+    );
     // Unknown modules and the sandbox's closed doors.
     let (st, v) = api(&n, "RunScript", &[s("return require('os')")]);
     assert!(st >= 400 && err_text(&v).contains("no module"), "{v:?}");
@@ -490,7 +524,7 @@ fn request_service_scripts_grant_and_refuse() {
     for (service, why) in [
         ("closed", "closed.lua refused closed"),
         ("broken", "failed"),
-        ("loop", "LuaMaxTimeoutMs"),
+        ("loop", "was stopped"),
         ("greedy", "AddUser needs owner rights"),
         ("nothere", "no rule of this node"),
         ("../etc", "no rule of this node"),

@@ -20,7 +20,7 @@
 //! `RunScript` and `RunByScriptID` are not reachable from a script: a script does not start
 //! scripts.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use mlua::{Lua, MultiValue, Table, Value as LuaValue};
@@ -28,7 +28,11 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 use super::bindings::{args_from_lua, json_module};
 use super::convert::{from_lua, to_lua};
 use super::meter::{Running, current};
-use crate::api::{ApiFn, NodeState, table};
+use crate::api::{ApiError, ApiFn, NodeState, table};
+
+/// The last API error raised in a script, with its message: when the script does not catch
+/// it, the run answers that error (its status and code) rather than a Lua error.
+pub type LastError = Rc<RefCell<Option<(String, ApiError)>>>;
 
 /// The modules `require` knows.
 pub const MODULES: &[&str] = &[
@@ -89,6 +93,7 @@ pub fn install_require(
     node: Weak<NodeState>,
     running: Running,
     log: Rc<dyn Fn(&str)>,
+    last: LastError,
 ) -> mlua::Result<()> {
     let loaded = lua.create_table()?;
     let require = lua.create_function(move |lua, name: String| {
@@ -99,7 +104,7 @@ pub fn install_require(
             "log" => log_module(lua, log.clone())?,
             "json" => json_module(lua)?,
             other => match functions_of(other) {
-                Some(fns) => api_module(lua, &fns, node.clone(), running.clone())?,
+                Some(fns) => api_module(lua, &fns, node.clone(), running.clone(), last.clone())?,
                 None => {
                     return Err(runtime(format!(
                         "require: no module {:?} in a script; the modules are {} (docs/scripts.md)",
@@ -133,6 +138,7 @@ fn api_module(
     fns: &[&'static ApiFn],
     node: Weak<NodeState>,
     running: Running,
+    last: LastError,
 ) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let wrap = lua.load(WRAP).set_name("=api");
@@ -140,9 +146,11 @@ fn api_module(
     for entry in fns {
         let node = node.clone();
         let running = running.clone();
+        let last = last.clone();
         let name = entry.name;
         let raw = lua.create_async_function(move |lua, args: MultiValue| {
             let live = current(&running).is_some();
+            let last = last.clone();
             let state = node.upgrade();
             let vals = args_from_lua(name, &args);
             async move {
@@ -161,7 +169,11 @@ fn api_module(
                 };
                 match crate::api::call_at_door(&state, name, vals).await {
                     Ok(v) => Ok((true, to_lua(&lua, &v)?)),
-                    Err(e) => fail(e.to_string()),
+                    Err(e) => {
+                        let m = e.to_string();
+                        *last.borrow_mut() = Some((m.clone(), e));
+                        fail(m)
+                    }
                 }
             }
         })?;

@@ -15,7 +15,7 @@ use crate::api::{ApiError, NodeState, Value};
 use crate::lever::LeverError;
 use crate::lever::instance::lua_message;
 use crate::lua::convert::{from_lua, to_lua};
-use crate::lua::leither_modules::{bounded_log, install_require};
+use crate::lua::leither_modules::{LastError, bounded_log, install_require};
 use crate::lua::meter::{CallCtx, Limit, Metered, MeteredError, Running};
 use crate::lua::sandbox;
 
@@ -80,7 +80,15 @@ pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
     let lua = sandbox::new_state(limits.ram, running.clone(), move |l| log2(l)).map_err(|e| {
         ApiError::Internal(format!("{name}: cannot start Lua: {}", lua_message(&e)))
     })?;
-    install_require(&lua, state.lever.node_weak(), running.clone(), log).map_err(lua_err)?;
+    let last: LastError = Rc::default();
+    install_require(
+        &lua,
+        state.lever.node_weak(),
+        running.clone(),
+        log,
+        last.clone(),
+    )
+    .map_err(lua_err)?;
     let sid = job
         .request
         .iter()
@@ -134,13 +142,25 @@ pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
             Err(ApiError::Lever(LeverError::Limit(limit_message(&name, l))))
         }
         Err(MeteredError::Lua(e)) => {
-            let msg = lua_message(&e);
+            let full = lua_message(&e);
+            // mlua appends the traceback of the re-raise in the sandbox: not the script's.
+            let msg = full
+                .split("\nstack traceback:")
+                .next()
+                .unwrap_or_default()
+                .to_string();
             if matches!(root(&e), mlua::Error::MemoryError(_)) || msg.contains("not enough memory")
             {
                 return Err(ApiError::Lever(LeverError::Limit(format!(
                     "{name}: the script ran out of its {} MiB of memory (a service's default ram, at most LuaMaxRamMB in SystemVars.json) and was stopped",
                     limits.ram >> 20
                 ))));
+            }
+            // An API error the script did not catch is the answer, status and all.
+            if let Some((m, e)) = last.borrow_mut().take()
+                && msg.ends_with(&m)
+            {
+                return Err(e);
             }
             // Lua's own position names the chunk already ("RunScript:3: ...").
             if msg.starts_with(&format!("{name}:")) {
