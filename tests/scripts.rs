@@ -687,3 +687,36 @@ fn scripts_share_levers_memory() {
     let (st, v) = api(&n, "RunScript", &[s("return 1"), glob(&osid)]);
     assert_eq!((st, v), (200, Value::Int(1)));
 }
+
+/// Bad input to the script functions is refused with the reason, never a panic: a script that
+/// is not text, bytecode, a glob that is not a map or too big, a script too large, a setting
+/// that is not a map.
+#[test]
+fn script_functions_refuse_bad_input() {
+    let n = TestNode::start();
+    let big_glob = Value::Map((0..65).map(|i| (format!("k{i}"), s("v"))).collect());
+    for (args, want) in [
+        (vec![Value::Int(1)], "must be a string"),
+        (vec![s("\u{1b}Lua")], "bytecode"),
+        (vec![s("return 1"), s("x")], "must be a map"),
+        (vec![s("return 1"), big_glob], "at most 64"),
+        (vec![s(&"-".repeat(70 * 1024))], "more than the 65536"),
+        (vec![s("return (")], "does not compile"),
+        (vec![], "takes 1 to 2 arguments"),
+    ] {
+        let (st, v) = api(&n, "RunScript", &args);
+        assert_eq!(st, 400, "{args:?}: {v:?}");
+        assert!(err_text(&v).contains(want), "{want}: {v:?}");
+    }
+    let osid = owner(&n);
+    let (st, v) = api(&n, "TaskRunInBackground", &[s(&osid), s("x")]);
+    assert!(st == 400 && err_text(&v).contains("TaskSetting"), "{v:?}");
+    let no_id = Value::Map(vec![("Name".into(), s("x"))]);
+    let (st, v) = api(&n, "TaskRunInBackground", &[s(&osid), no_id]);
+    assert!(st == 400 && err_text(&v).contains("ScriptID"), "{v:?}");
+    let (st, v) = api(&n, "RegisterScript", &[s(&osid), s("return 1"), s("info")]);
+    assert!(st == 400 && err_text(&v).contains("ScriptInfo"), "{v:?}");
+    // The node still answers.
+    let (st, v) = api(&n, "RunScript", &[s("return 'fine'")]);
+    assert_eq!((st, v), (200, s("fine")));
+}

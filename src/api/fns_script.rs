@@ -173,7 +173,7 @@ pub fn register_script(c: Call<'_>) -> ApiFuture<'_> {
             return Err(bad(
                 &c,
                 format!(
-                    "argument 3 (info) must be a map {{ID, Name, Memo}}, got {}",
+                    "argument 3 (info) must be a map (ScriptInfo {{ID, Name, Memo}}), got {}",
                     info.kind()
                 ),
             ));
