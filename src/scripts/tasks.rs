@@ -294,3 +294,50 @@ async fn run_once(state: &NodeState, user: &str, s: &Setting) -> Result<Value, A
     state.sessions.borrow_mut().close(&session.sid);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(start: i64, period: i64, status: u8) -> Setting {
+        Setting {
+            name: "t".into(),
+            script_id: "s".into(),
+            start,
+            period,
+            param: Vec::new(),
+            status,
+        }
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let now = 1_000_000;
+        assert_eq!(first_run(&setting(0, 0, 0), now), Ok(now));
+        assert_eq!(
+            first_run(&setting(now as i64 + 50, 60, 0), now),
+            Ok(now + 50)
+        );
+        assert_eq!(
+            first_run(&setting(5, 10, 1), now),
+            Ok(now),
+            "a past start is now"
+        );
+        assert!(
+            first_run(&setting(0, 9, 0), now)
+                .unwrap_err()
+                .contains("10 s")
+        );
+        assert!(first_run(&setting(0, -3, 0), now).is_err());
+        assert!(
+            first_run(&setting(-1, 0, 0), now)
+                .unwrap_err()
+                .contains("event")
+        );
+        assert!(first_run(&setting(now as i64 + MAX_DELAY_SECS + 1, 0, 0), now).is_err());
+        assert!(first_run(&setting(0, 0, 2), now).is_err());
+        assert_eq!(period_secs(-1), 30 * 86_400);
+        assert_eq!(period_secs(-2), 365 * 86_400);
+        assert_eq!(period_secs(60), 60);
+    }
+}
