@@ -362,6 +362,27 @@ fn registered_scripts_quota_and_who_may_run_them() {
         assert_eq!(st, 404, "{v:?}");
         assert!(err_text(&v).contains("no script"), "{v:?}");
     }
+    // ScriptList shows a user their own; ScriptDel makes room; another's is not theirs.
+    let (_, v) = api(&n, "ScriptList", &[s(&usid)]);
+    let Value::List(l) = v else { panic!("{v:?}") };
+    assert_eq!(l.len(), 32);
+    assert!(
+        l.iter()
+            .all(|m| m.get("author") == Some(&s(&user.id().to_string())))
+    );
+    let (st, _) = api(&n, "ScriptDel", &[s(&other), s(&first)]);
+    assert_eq!(st, 404);
+    let (st, v) = api(&n, "ScriptDel", &[s(&usid), s(&first)]);
+    assert_eq!((st, v), (200, Value::Bool(true)));
+    let (st, v) = api(
+        &n,
+        "RegisterScript",
+        &[s(&usid), s("return 1"), info("room")],
+    );
+    assert_eq!(st, 200, "{v:?}");
+    let (_, v) = api(&n, "ScriptList", &[s(&osid)]);
+    let Value::List(l) = v else { panic!() };
+    assert_eq!(l.len(), 32 + 33, "the owner sees all");
     // Too large a script is refused.
     let big = format!("return '{}'", "x".repeat(70 * 1024));
     let (st, v) = api(&n, "RegisterScript", &[s(&osid), s(&big), Value::Null]);

@@ -1,5 +1,6 @@
 //! Leither's task functions (LTask.md): `RunScript`, `RegisterScript`, `RunByScriptID`,
-//! `TaskRunInBackground`, and ours to list and cancel tasks (`TaskList`, `TaskCancel`).
+//! `TaskRunInBackground`, and ours to list and remove scripts (`ScriptList`, `ScriptDel`)
+//! and to list and cancel tasks (`TaskList`, `TaskCancel`).
 //! The scripts themselves run in [`crate::scripts`]; docs/scripts.md has the contract.
 
 use super::{ApiError, ApiFuture, Call, Rights, Value};
@@ -345,5 +346,38 @@ pub fn task_cancel(c: Call<'_>) -> ApiFuture<'_> {
             .borrow_mut()
             .cancel(&user, name, owner);
         Ok(Value::Bool(ended))
+    })
+}
+
+/// `ScriptList(sid)` (ours): the caller's registered scripts (the owner's: all), each
+/// Leither's `ScriptInfo` `{ID, Name, Memo}` with `author`, `at` and `size`.
+pub fn script_list(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(1, 1)?;
+        let s = session(&c)?;
+        let owner = s.rights == Rights::Owner;
+        let mine = if owner { owner_id(&c) } else { s.uid.clone() };
+        let all = crate::scripts::store::list(&c.state.store)?;
+        Ok(Value::List(
+            all.iter()
+                .filter(|m| owner || (!mine.is_empty() && m.author == mine))
+                .map(|m| m.to_value())
+                .collect(),
+        ))
+    })
+}
+
+/// `ScriptDel(sid, scriptId)` (ours): removes a registered script of the caller's (the owner:
+/// anyone's). Answers true; a script that is not the caller's is not found.
+pub fn script_del(c: Call<'_>) -> ApiFuture<'_> {
+    Box::pin(async move {
+        c.arity(2, 2)?;
+        let s = session(&c)?;
+        let id = c.str_arg(1, "scriptId")?.to_string();
+        runnable(&c, &s, &id)?;
+        Ok(Value::Bool(crate::scripts::store::remove(
+            &c.state.store,
+            &id,
+        )?))
     })
 }

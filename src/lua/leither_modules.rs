@@ -14,8 +14,8 @@
 //! `GetGobVar`, `Act`, `Echo`), `mimei` (`MM*`, `MF*`, `MiMeiList`, `MiMeiIsProvider` and the
 //! database functions), `ipfs` (`Ipfs*`, `Files*`, `RepoGc`), `net` (`Swarm*`, `Dht*`,
 //! `MiMeiPublish`, `MiMeiSync`, ...), `dnn`, `lever` (`LeverDeploy`, ...: the API functions,
-//! not a service's `lever` module), `task` (`RegisterScript`, `TaskRunInBackground`,
-//! `TaskList`, `TaskCancel`), `leither` (all of these in one table), `log` (Leither's
+//! not a service's `lever` module), `task` (`RegisterScript`, `ScriptList`, `ScriptDel`,
+//! `TaskRunInBackground`, `TaskList`, `TaskCancel`), `leither` (all of these in one table), `log` (Leither's
 //! `Debug`, `Info`, `Warn`, `Error` with Go format verbs, and lower-case aliases) and `json`.
 //! `RunScript` and `RunByScriptID` are not reachable from a script: a script does not start
 //! scripts.

@@ -189,6 +189,20 @@ pub fn register(
     Ok(id)
 }
 
+/// Removes script `id`; answers whether it was there.
+pub fn remove(store: &Store, id: &str) -> Result<bool, ApiError> {
+    let tx = store.db().begin_write().map_err(|e| err(store, e))?;
+    let removed = {
+        let mut m = tx.open_table(META).map_err(|e| err(store, e))?;
+        let was = m.remove(id).map_err(|e| err(store, e))?.is_some();
+        let mut s = tx.open_table(SRC).map_err(|e| err(store, e))?;
+        s.remove(id).map_err(|e| err(store, e))?;
+        was
+    };
+    tx.commit().map_err(|e| err(store, e))?;
+    Ok(removed)
+}
+
 /// A value of `script_state`.
 pub fn state_get(store: &Store, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
     let tx = store.db().begin_read().map_err(|e| err(store, e))?;

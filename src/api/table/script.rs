@@ -1,7 +1,7 @@
 //! The API table's rows for one subsystem.
 //! Scripts and background tasks, Leither's task module (LTask.md): `RunScript`,
-//! `RegisterScript`, `RunByScriptID`, `TaskRunInBackground`, and ours `TaskList`,
-//! `TaskCancel`. docs/scripts.md has the contract.
+//! `RegisterScript`, `RunByScriptID`, `TaskRunInBackground`, and ours `ScriptList`,
+//! `ScriptDel`, `TaskList`, `TaskCancel`. docs/scripts.md has the contract.
 
 use crate::api::fns_script;
 use crate::api::{Access, ApiFn, Rights};
@@ -28,6 +28,20 @@ pub static FNS: &[ApiFn] = &[
         access: Access::Session(Rights::Guest),
         doc: "Runs a registered script with this session and glob as its request (sid set to this session); only its author and the owner may run it (others are told there is no such script of theirs). Returns what the script returns.",
         run: fns_script::run_by_script_id,
+    },
+    ApiFn {
+        name: "ScriptList",
+        params: "sid",
+        access: Access::Session(Rights::Guest),
+        doc: "Ours: your registered scripts (the owner's: all), each ScriptInfo {ID, Name, Memo} with author, at (unix seconds) and size.",
+        run: fns_script::script_list,
+    },
+    ApiFn {
+        name: "ScriptDel",
+        params: "sid, scriptId",
+        access: Access::Session(Rights::Guest),
+        doc: "Ours: removes a registered script of yours (the owner: anyone's); another's is not found. Returns true.",
+        run: fns_script::script_del,
     },
     ApiFn {
         name: "TaskRunInBackground",
