@@ -931,30 +931,47 @@ fn a_stranger_guesses_passwords_from_one_address() {
         post_from(&n, source, "/api/Login", &format!(r#"["alice", "{pass}"]"#))
     };
     // LoginFailuresPerMin (10) wrong guesses are hashed and answered 401...
+    let start = Instant::now();
     let mut hashed = Vec::new();
     for i in 0..10 {
         let (a, took) = guess("127.0.0.2", &format!("wrong-{i}"));
         assert_eq!(a.code, 401, "guess {i}: {}", a.body);
         hashed.push(took);
     }
-    // ...then the address is refused before any hash: 429, fast, naming the rule.
+    // ...then the address is refused before any hash: 429, fast, naming the rule. The
+    // allowance refills at one guess every 6 s (10 a minute), so on a slow machine, where the
+    // hashed guesses alone took seconds, a guess may be due again: a 401 is right only when
+    // the clock since the first guess has paid for it.
+    let due = |extra: u32| start.elapsed().as_secs_f64() >= 6.0 * f64::from(extra);
+    let mut extra = 0;
     let mut refused = Vec::new();
     for i in 0..10 {
         let (a, took) = guess("127.0.0.2", &format!("more-{i}"));
+        if a.code == 401 && due(extra + 1) {
+            extra += 1;
+            continue;
+        }
         assert_eq!(a.code, 429, "guess {i} after the limit: {}", a.body);
         assert!(a.body.contains("LoginFailuresPerMin"), "{}", a.body);
         assert!(a.head.contains("Retry-After: "), "{}", a.head);
         refused.push(took);
     }
+    assert!(
+        refused.len() >= 5,
+        "most guesses after the limit are refused"
+    );
     let (h, r) = (median(hashed), median(refused));
     eprintln!("median login: hashed {h:?}, refused {r:?}");
     assert!(
         r * 3 < h,
         "a refused guess ({r:?}) should cost far less than a hashed one ({h:?})"
     );
-    // The right password from the guessing address is refused too while it is limited...
+    // The right password from the guessing address is refused too while it is limited
+    // (unless the clock has paid for another guess, as above)...
     let (a, _) = guess("127.0.0.2", "right-password");
-    assert_eq!(a.code, 429, "{}", a.body);
+    if !(a.code == 200 && due(extra + 1)) {
+        assert_eq!(a.code, 429, "{}", a.body);
+    }
     // ...while another address, and the owner's loopback, log in.
     let (a, _) = guess("127.0.0.3", "right-password");
     assert_eq!(a.code, 200, "{}", a.body);

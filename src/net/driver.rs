@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use libp2p::kad::store::RecordStore;
 use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quorum, RecordKey};
-use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::{mpsc, oneshot};
@@ -139,8 +139,14 @@ impl Driver {
     fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Dial(addr, tx) => {
+                // `Disconnected`, not the default that also refuses while another dial to the
+                // peer is in flight (mDNS, Kademlia or a sync may be dialling it): a dial
+                // someone asked for is made, and answered by its own outcome.
                 let opts = match peer_of(&addr) {
-                    Some(p) => DialOpts::peer_id(p).addresses(vec![addr.clone()]).build(),
+                    Some(p) => DialOpts::peer_id(p)
+                        .condition(PeerCondition::Disconnected)
+                        .addresses(vec![addr.clone()])
+                        .build(),
                     None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
                 };
                 let id = opts.connection_id();
@@ -169,6 +175,7 @@ impl Driver {
                 }
                 let addrs = self.net.shared.borrow().book.get(&peer).cloned();
                 let opts = DialOpts::peer_id(peer)
+                    .condition(PeerCondition::Disconnected)
                     .addresses(addrs.unwrap_or_default())
                     .build();
                 let id = opts.connection_id();
