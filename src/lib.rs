@@ -78,4 +78,6 @@ pub mod ops;
 pub mod pki;
 #[cfg(feature = "resp")]
 pub mod resp;
+#[cfg(feature = "lever")]
+pub mod scripts;
 pub mod store;

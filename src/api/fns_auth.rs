@@ -348,14 +348,15 @@ pub fn sign_ppt(c: Call<'_>) -> ApiFuture<'_> {
 /// service. A service is granted only by a rule of the owner's; a node without rules grants
 /// none, and says so.
 pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
-    Box::pin(ready((|| {
+    Box::pin(async move {
         c.arity(1, 1)?;
         let pass = Pass::parse(c.str_arg(0, "ppt")?)?;
         pass.verify(unix_now())?;
+        // `RequestService=NAME` is what Leither's `lpki reqservice -m` writes.
         let names: Vec<String> = pass
             .data()
             .iter()
-            .filter(|(k, _)| k == "service" || k == "services")
+            .filter(|(k, _)| k == "service" || k == "services" || k == "RequestService")
             .flat_map(|(_, v)| v.split(','))
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
@@ -380,13 +381,26 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
                     ),
                 )
             } else {
-                (
-                    "false",
-                    format!(
-                        "no rule of this node grants {n} to {signer}; ask the owner (`leither \
-                         lpki addkey -i {signer}`, or {n} in GrantServices)"
+                match script_decides(&c, &n, &signer.to_string(), pass.data()).await {
+                    ScriptSays::Granted => {
+                        admit(&c, &signer, &format!("service:{n} (script)"))?;
+                        (
+                            "true",
+                            format!(
+                                "the owner's script service/RequestService/{n}.lua granted {n}; {signer} is a user now"
+                            ),
+                        )
+                    }
+                    ScriptSays::Refused(why) => ("false", why),
+                    ScriptSays::NoScript => (
+                        "false",
+                        format!(
+                            "no rule of this node grants {n} to {signer}; ask the owner (`leither \
+                             lpki addkey -i {signer}`, {n} in GrantServices, or a script \
+                             service/RequestService/{n}.lua)"
+                        ),
                     ),
-                )
+                }
             };
             out.push((
                 n,
@@ -397,7 +411,41 @@ pub fn request_service(c: Call<'_>) -> ApiFuture<'_> {
             ));
         }
         Ok(Value::Map(out))
-    })()))
+    })
+}
+
+/// What the owner's `service/RequestService/NAME.lua` says (crate::scripts::service; a build
+/// without Lua has no scripts).
+#[cfg_attr(not(feature = "lever"), allow(dead_code))]
+enum ScriptSays {
+    NoScript,
+    Granted,
+    Refused(String),
+}
+
+#[cfg(feature = "lever")]
+async fn script_decides(
+    c: &Call<'_>,
+    name: &str,
+    uid: &str,
+    data: &[(String, String)],
+) -> ScriptSays {
+    use crate::scripts::service::{Decision, decide};
+    match decide(c.state, name, uid, data).await {
+        Decision::NoScript => ScriptSays::NoScript,
+        Decision::Granted => ScriptSays::Granted,
+        Decision::Refused(why) => ScriptSays::Refused(why),
+    }
+}
+
+#[cfg(not(feature = "lever"))]
+async fn script_decides(
+    _c: &Call<'_>,
+    _name: &str,
+    _uid: &str,
+    _data: &[(String, String)],
+) -> ScriptSays {
+    ScriptSays::NoScript
 }
 
 /// Admits `uid` (`how` says why) and makes its live sessions a user's.

@@ -1,6 +1,7 @@
 //! `lpki`: keys, certificates and passes. These work on files and need no running node;
 //! certificates (`gencert`, `genpkcert`) are `pki::cert`'s format. `addkey`, `delkey` and
-//! `users` (src/cli/lpki_users.rs) change who is a user of the node.
+//! `users` (src/cli/lpki_users.rs) change who is a user of the node; `runscript`
+//! (src/cli/lpki_runscript.rs) runs a Lua script on a node.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,8 @@ enum LpkiCmd {
     Users(super::lpki_users::Users),
     Gencert(Gencert),
     Genpkcert(Genpkcert),
+    #[cfg(feature = "lever")]
+    Runscript(super::lpki_runscript::Runscript),
 }
 
 /// Make a new ed25519 key file (mode 0600).
@@ -153,6 +156,8 @@ impl Lpki {
             LpkiCmd::Users(c) => c.run(home),
             LpkiCmd::Gencert(c) => gencert(c),
             LpkiCmd::Genpkcert(c) => genpkcert(c),
+            #[cfg(feature = "lever")]
+            LpkiCmd::Runscript(c) => c.run(home),
             LpkiCmd::Id(c) => {
                 let key = NodeKey::load(&c.key.unwrap_or_else(node_key)).map_err(CliError::Pki)?;
                 println!("{}", key.id());

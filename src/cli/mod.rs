@@ -21,6 +21,8 @@ mod lever_stream;
 #[cfg(feature = "lever")]
 pub mod lever_url;
 pub mod lpki;
+#[cfg(feature = "lever")]
+pub mod lpki_runscript;
 pub mod lpki_users;
 #[cfg(feature = "files")]
 pub mod mimei;

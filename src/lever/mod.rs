@@ -173,6 +173,16 @@ impl Lever {
         }
     }
 
+    /// Bytes the running instances have reserved of [`Lever::budget`].
+    pub fn reserved(&self) -> usize {
+        self.services.borrow().values().map(Service::reserved).sum()
+    }
+
+    /// The node, as attached at start (scripts bind the API with it: crate::scripts).
+    pub fn node_weak(&self) -> Weak<NodeState> {
+        self.state.borrow().clone()
+    }
+
     fn node(&self) -> Result<Rc<NodeState>, LeverError> {
         self.state
             .borrow()
@@ -616,7 +626,9 @@ impl Lever {
         let budget = Self::budget(state);
         let weak = self.state.borrow().clone();
         let mut services = self.services.borrow_mut();
-        let reserved: usize = services.values().map(Service::reserved).sum();
+        // Scripts' heaps share Lever's memory (crate::scripts).
+        let reserved: usize =
+            services.values().map(Service::reserved).sum::<usize>() + state.scripts.reserved();
         let svc = services
             .get_mut(key)
             .ok_or_else(|| no_service(&key.0, &key.1))?;

@@ -7,6 +7,7 @@
 
 pub mod bindings;
 pub mod convert;
+pub mod leither_modules;
 pub mod meter;
 pub mod pattern;
 pub mod sandbox;

@@ -319,6 +319,9 @@ fn start_and_serve(
             ))
         });
         let sweeper = tokio::task::spawn_local(sweep_sessions(state.clone()));
+        // Leither's onstart hook: the home's _Install.lua, as the owner, once per change.
+        #[cfg(feature = "lever")]
+        tokio::task::spawn_local(crate::scripts::install::run_at_start(state.clone()));
         #[cfg(feature = "lever")]
         let lever_ticks = tokio::task::spawn_local(crate::lever::run_ticks(state.clone()));
         #[cfg(feature = "files")]

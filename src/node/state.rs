@@ -51,6 +51,9 @@ pub struct NodeState {
     /// The Lever services and their instances.
     #[cfg(feature = "lever")]
     pub lever: crate::lever::Lever,
+    /// Scripts running and background tasks (crate::scripts).
+    #[cfg(feature = "lever")]
+    pub scripts: crate::scripts::Scripts,
     /// The network, once started (`None` in a node whose swarm failed to start).
     #[cfg(feature = "net")]
     pub net: std::cell::OnceCell<crate::net::Net>,
@@ -111,6 +114,8 @@ impl NodeState {
             mm_handles: RefCell::new(Default::default()),
             #[cfg(feature = "lever")]
             lever: crate::lever::Lever::new(),
+            #[cfg(feature = "lever")]
+            scripts: Default::default(),
             #[cfg(feature = "net")]
             net: std::cell::OnceCell::new(),
             #[cfg(feature = "files")]

@@ -54,7 +54,7 @@ pub static FNS: &[ApiFn] = &[
         name: "RequestService",
         params: "ppt",
         access: Access::Public,
-        doc: "A user asks for services with a pass they signed (data service=NAME[,NAME]). Returns {NAME: {granted, reason}}. A service named in SystemVars.json's GrantServices (default none) is granted to everyone and admits the signer as a user of this node; any other is refused with the reason.",
+        doc: "A user asks for services with a pass they signed (data service=NAME[,NAME], or Leither's RequestService=NAME). Returns {NAME: {granted, reason}}. A service named in SystemVars.json's GrantServices (default none) is granted to everyone; else the owner's script service/RequestService/NAME.lua in the home decides (docs/scripts.md: it runs as the guest with request {uid, service, the pass's fields} and returns true to grant; an error refuses). A grant admits the signer as a user of this node, nothing more; anything else is refused with the reason.",
         run: fns_auth::request_service,
     },
     ApiFn {

@@ -1,5 +1,5 @@
-//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `trust.rs`, `var.rs`,
-//! `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
+//! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `trust.rs`,
+//! `var.rs`, `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `script.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
 
@@ -18,6 +18,8 @@ pub mod mimei;
 pub mod net;
 pub mod node;
 pub mod trust;
+#[cfg(feature = "lever")]
+pub mod script;
 pub mod var;
 
 use super::ApiFn;
@@ -36,6 +38,8 @@ pub static TABLES: &[&[ApiFn]] = &[
     db::FNS,
     #[cfg(feature = "lever")]
     lever::FNS,
+    #[cfg(feature = "lever")]
+    script::FNS,
     #[cfg(feature = "net")]
     net::FNS,
     #[cfg(feature = "files")]
