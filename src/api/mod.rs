@@ -29,9 +29,9 @@ pub mod fns_mimei;
 #[cfg(feature = "net")]
 pub mod fns_net;
 pub mod fns_node;
-pub mod fns_trust;
 #[cfg(feature = "lever")]
 pub mod fns_script;
+pub mod fns_trust;
 pub mod fns_var;
 pub mod gob;
 pub mod hprose;

@@ -17,9 +17,9 @@ pub mod mimei;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
-pub mod trust;
 #[cfg(feature = "lever")]
 pub mod script;
+pub mod trust;
 pub mod var;
 
 use super::ApiFn;
