@@ -10,7 +10,8 @@
 //! error is raised as a Lua error carrying the API's message, which `pcall` catches.
 //!
 //! Modules: `auth` (the accounts and passes: `Login`, `Register`, `SignPPT`,
-//! `RequestService`, `AddUser`, ..., `VerifyPPT`), `var` (`GetVar`, `GetVarByContext`,
+//! `RequestService`, `AddUser`, ..., `VerifyPPT`, and the nodes' `Invite`, `Accept`, `AddNode`,
+//! `NLogin`, ...), `var` (`GetVar`, `GetVarByContext`,
 //! `GetGobVar`, `Act`, `Echo`), `mimei` (`MM*`, `MF*`, `MiMeiList`, `MiMeiIsProvider` and the
 //! database functions), `ipfs` (`Ipfs*`, `Files*`, `RepoGc`), `net` (`Swarm*`, `Dht*`,
 //! `MiMeiPublish`, `MiMeiSync`, ...), `dnn`, `lever` (`LeverDeploy`, ...: the API functions,
@@ -59,7 +60,12 @@ fn named(names: &[&str]) -> Vec<&'static ApiFn> {
 pub fn functions_of(module: &str) -> Option<Vec<&'static ApiFn>> {
     let mut v: Vec<&'static ApiFn> = match module {
         "auth" => {
-            let mut v: Vec<_> = table::auth::FNS.iter().collect();
+            // Nodes admitting each other (Invite, Accept, AddNode, NLogin, ...) are admissions
+            // too, so they sit with the accounts.
+            let mut v: Vec<_> = table::auth::FNS
+                .iter()
+                .chain(table::trust::FNS.iter())
+                .collect();
             v.extend(named(&["VerifyPPT"]));
             v
         }
