@@ -64,15 +64,23 @@ pub fn names_ip(url: &str) -> bool {
 /// answer, or why there is none.
 pub async fn call(url: &str, function: &str, args: Vec<Value>) -> Result<(u16, Value), String> {
     let (host, port, prefix) = parse_url(url)?;
+    let mut body = String::new();
+    encode(&Value::List(args), &mut body);
+    let buf = post(&host, port, &format!("{prefix}/api/{function}"), &body).await?;
+    parse_answer(&buf).map_err(|e| format!("{host}:{port}: {e}"))
+}
+
+/// POSTs `body` (JSON) to `path` on `host:port` and reads the whole HTTP answer: within
+/// [`CONNECT_TIMEOUT`] to connect and [`TIMEOUT`] in all, at most [`MAX_ANSWER`] bytes. The
+/// one small HTTP client of the node (`Accept` here, the DNN reporter's reports).
+pub async fn post(host: &str, port: u16, path: &str, body: &str) -> Result<Vec<u8>, String> {
     let addr: SocketAddr = match host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
             .map_err(|e| format!("cannot resolve {host}: {e}"))?
             .next()
             .ok_or_else(|| format!("{host} has no address"))?,
     };
-    let mut body = String::new();
-    encode(&Value::List(args), &mut body);
     let work = async {
         let mut s = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr))
             .await
@@ -89,7 +97,7 @@ pub async fn call(url: &str, function: &str, args: Vec<Value>) -> Result<(u16, V
             format!("{host}:{port}")
         };
         let head = format!(
-            "POST {prefix}/api/{function} HTTP/1.1\r\nHost: {host_header}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {host_header}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );
@@ -113,10 +121,9 @@ pub async fn call(url: &str, function: &str, args: Vec<Value>) -> Result<(u16, V
         }
         Ok(buf)
     };
-    let buf = tokio::time::timeout(TIMEOUT, work)
+    tokio::time::timeout(TIMEOUT, work)
         .await
-        .map_err(|_| format!("no answer from {addr} within {} s", TIMEOUT.as_secs()))??;
-    parse_answer(&buf).map_err(|e| format!("{addr}: {e}"))
+        .map_err(|_| format!("no answer from {addr} within {} s", TIMEOUT.as_secs()))?
 }
 
 /// An HTTP/1.1 answer with a JSON body (a `Content-Length` one, or read to the end).

@@ -14,11 +14,9 @@
 //! hang). Failures are logged when they change, never retried in a tight loop, and shown by
 //! `DnnStatus`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::addr::{self, Host, Offer, Scope};
 use super::report::{Binding, MAX_ADDRS, MAX_MIMEIS, Report};
@@ -33,9 +31,7 @@ use crate::{log_info, log_warn};
 /// How often the content of the report is checked for changes.
 pub const TICK: Duration = Duration::from_secs(30);
 /// How long one report may take.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest answer read from a DNN.
-const MAX_ANSWER: usize = 64 * 1024;
+pub const TIMEOUT: Duration = crate::api::remote::TIMEOUT;
 
 /// The HTTP addresses this node can be reached at (see the module doc).
 pub fn local_offers(state: &NodeState) -> Vec<Offer> {
@@ -181,65 +177,25 @@ pub fn parse_gateway(url: &str) -> Result<(String, u16, String), String> {
     Ok((host.to_string(), port, path.to_string()))
 }
 
-/// POSTs `body` (JSON) to `path` on `host:port`; returns the status and the body.
+/// POSTs `body` (JSON) to `path` on `host:port` (the node's one client,
+/// [`crate::api::remote::post`], with the same bounds); returns the status and the body.
 pub async fn post_json(
     host: &str,
     port: u16,
     path: &str,
     body: &str,
 ) -> Result<(u16, String), String> {
-    let addr: SocketAddr = match host.parse::<IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, port),
-        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{host} has no address"))?,
-    };
-    let work = async {
-        let mut s = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let host_header = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host_header}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        s.write_all(body.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            if buf.len() + n > MAX_ANSWER {
-                return Err(format!("the answer is longer than {MAX_ANSWER} bytes"));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or("the answer is not HTTP")?;
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or("the answer has no status")?;
-        Ok((status, body.to_string()))
-    };
-    tokio::time::timeout(TIMEOUT, work)
-        .await
-        .map_err(|_| format!("no answer from {addr} within {} s", TIMEOUT.as_secs()))?
+    let buf = crate::api::remote::post(host, port, path, body).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("the answer is not HTTP")?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("the answer has no status")?;
+    Ok((status, body.to_string()))
 }
 
 /// Sends `report` to one gateway; the status line to keep for it.
