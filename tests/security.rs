@@ -322,22 +322,7 @@ fn connect_from(n: &TestNode, source: &str) -> std::io::Result<TcpStream> {
 
 /// A TCP connection to `127.0.0.1:port` from `source`.
 fn connect_to(port: u16, source: &str) -> std::io::Result<TcpStream> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let target: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let s = rt.block_on(async {
-        let s = tokio::net::TcpSocket::new_v4()?;
-        s.bind(format!("{source}:0").parse().unwrap())?;
-        tokio::time::timeout(Duration::from_secs(5), s.connect(target))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
-    })?;
-    let s = s.into_std()?;
-    s.set_nonblocking(false)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.set_write_timeout(Some(Duration::from_secs(10)))?;
-    Ok(s)
+    common::connect_from(port, source, Duration::from_secs(10))
 }
 
 /// One GET from `source`: the status line of the answer ("" when none came).
@@ -653,28 +638,9 @@ use leither::pki::{NodeKey, Pass};
 
 /// `POST path` with `body` over a fresh connection: the status and the body.
 fn post(n: &TestNode, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", n.port())).unwrap();
+    let s = TcpStream::connect(("127.0.0.1", n.port())).unwrap();
     s.set_read_timeout(Some(ANSWER_WITHIN)).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    let _ = s.read_to_end(&mut got);
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let code = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
+    common::post_json_on(s, path, body)
 }
 
 /// `Login` with a pass of `key`: the sid and the rights the node gave.

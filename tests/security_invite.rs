@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{TestNode, leither, ok};
@@ -17,41 +15,8 @@ use leither::pki::{NodeKey, Pass};
 /// `POST path` with `body` from `source` (any 127/8 address: 127.0.0.1 is the owner's
 /// loopback, exempt from the rate limits; the others are strangers): status and body.
 fn post_from(n: &TestNode, source: &str, path: &str, body: &str) -> (u16, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let target: std::net::SocketAddr = format!("127.0.0.1:{}", n.port()).parse().unwrap();
-    let s = rt
-        .block_on(async {
-            let s = tokio::net::TcpSocket::new_v4()?;
-            s.bind(format!("{source}:0").parse().unwrap())?;
-            s.connect(target).await
-        })
-        .unwrap();
-    let mut s: TcpStream = s.into_std().unwrap();
-    s.set_nonblocking(false).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut got = Vec::new();
-    let _ = s.read_to_end(&mut got);
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let code = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
+    let s = common::connect_from(n.port(), source, Duration::from_secs(20)).unwrap();
+    common::post_json_on(s, path, body)
 }
 
 fn post(n: &TestNode, path: &str, body: &str) -> (u16, String) {

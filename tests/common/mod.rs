@@ -392,3 +392,55 @@ pub fn admitted_key(home: &Path) -> leither::pki::NodeKey {
     admit(home, &k.id().to_string());
     k
 }
+
+/// A TCP connection to `127.0.0.1:port` from `source` (any 127/8 address: tests play callers
+/// from other addresses, 127.0.0.1 being the owner's loopback), connected within 5 s, its
+/// reads and writes bounded by `wait`.
+pub fn connect_from(
+    port: u16,
+    source: &str,
+    wait: Duration,
+) -> std::io::Result<std::net::TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let target: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let s = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4()?;
+        s.bind(format!("{source}:0").parse().unwrap())?;
+        tokio::time::timeout(Duration::from_secs(5), s.connect(target))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+    })?;
+    let s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    s.set_read_timeout(Some(wait))?;
+    s.set_write_timeout(Some(wait))?;
+    Ok(s)
+}
+
+/// `POST path` with a JSON `body` on `s` (`Connection: close`): the status (0 when no answer
+/// came) and the body.
+pub fn post_json_on(mut s: std::net::TcpStream, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
