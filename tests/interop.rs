@@ -18,13 +18,12 @@
 mod common;
 
 use common::TestNode;
+use common::peer::Proc;
 use leither::api::Value;
 use leither::api::json;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const INSTALL_HINT: &str =
@@ -90,152 +89,6 @@ fn start_node() -> TestNode {
         common::set_system_var(home, "SwarmPort", Value::Int(0));
         common::set_system_var(home, "Mdns", Value::Bool(false));
     })
-}
-
-// --- child processes --------------------------------------------------------------------------
-
-/// A child process that is killed and reaped when dropped, with its stdout read line by line
-/// on a thread (so it can be waited for with a timeout) and its stderr collected on another.
-struct Proc {
-    what: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(what: &str, cmd: &mut Command, with_stdin: bool) -> Proc {
-        let mut child = cmd
-            .stdin(if with_stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let stdin = child.stdin.take();
-        let out = child.stdout.take().expect("piped stdout");
-        let mut err = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&text);
-                }
-            }
-        });
-        Proc {
-            what: what.to_string(),
-            child,
-            stdin,
-            lines,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// The next stdout line within `timeout`; panics (with the process's stderr) if there is
-    /// none, because it exited or took too long.
-    fn next_line(&mut self, timeout: Duration) -> String {
-        match self.lines.recv_timeout(timeout) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => panic!(
-                "{}: no answer within {timeout:?}; stderr:\n{}",
-                self.what,
-                self.stderr()
-            ),
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.wait_exit(Duration::from_secs(2));
-                panic!(
-                    "{}: exited ({status:?}) without an answer; stderr:\n{}",
-                    self.what,
-                    self.stderr()
-                )
-            }
-        }
-    }
-
-    /// The next stdout line that is a JSON object, decoded; an `{"error": ...}` panics.
-    fn next_json(&mut self, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.next_line(left);
-            if !line.trim_start().starts_with('{') {
-                continue; // a stray log line from a library
-            }
-            let v = json::decode(line.as_bytes(), &json::JsonLimits::default())
-                .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", self.what));
-            if let Some(err) = get(&v, "error") {
-                panic!(
-                    "{}: {}\nstderr:\n{}",
-                    self.what,
-                    as_str(err, "error"),
-                    self.stderr()
-                );
-            }
-            return v;
-        }
-    }
-
-    /// Sends one JSON command line (helia_node.mjs) and returns its answer.
-    fn command(&mut self, line: &str, timeout: Duration) -> Value {
-        let stdin = self.stdin.as_mut().expect("started with stdin");
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}: cannot send {line}: {e}; stderr:\n{}",
-                    self.what,
-                    self.stderr()
-                )
-            });
-        self.next_json(timeout)
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        drop(self.stdin.take()); // helia_node.mjs exits when its stdin closes
-        if self.wait_exit(Duration::from_millis(500)).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// `leither --home HOME ARGS...` with a timeout (killed past it), returning its output.
@@ -317,7 +170,7 @@ impl Helia {
         let mut proc = Proc::spawn("helia_node.mjs", &mut cmd, true);
         let ready = proc.next_json(STEP_TIMEOUT);
         assert!(
-            matches!(get(&ready, "ready"), Some(Value::Bool(true))),
+            matches!(ready.get("ready"), Some(Value::Bool(true))),
             "helia_node.mjs: first line is not ready: {ready:?}"
         );
         let peer = as_str(req(&ready, "peer"), "peer").to_string();
@@ -402,15 +255,8 @@ fn swarm_id(node: &TestNode) -> String {
 
 // --- JSON and bytes helpers -------------------------------------------------------------------
 
-fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    match v {
-        Value::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 fn req<'a>(v: &'a Value, key: &str) -> &'a Value {
-    get(v, key).unwrap_or_else(|| panic!("no {key:?} in {v:?}"))
+    v.get(key).unwrap_or_else(|| panic!("no {key:?} in {v:?}"))
 }
 
 fn as_str<'a>(v: &'a Value, what: &str) -> &'a str {

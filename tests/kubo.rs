@@ -24,13 +24,13 @@
 mod common;
 
 use common::TestNode;
+use common::peer::Proc;
 use leither::api::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long one kubo command or `leither` command may take.
@@ -87,10 +87,7 @@ fn kubo_python() -> Option<PathBuf> {
 
 /// A running kubo_node.py: its PeerId and loopback address.
 struct Kubo {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
+    proc: Proc,
     repo: PathBuf,
     id: String,
     addr: String,
@@ -99,52 +96,15 @@ struct Kubo {
 impl Kubo {
     fn start(python: &Path, rsa: bool) -> Kubo {
         let repo = common::fresh_home();
-        let mut child = Command::new(python)
-            .arg(common::repo_root().join("tests/kubo/kubo_node.py"))
+        let mut cmd = Command::new(python);
+        cmd.arg(common::repo_root().join("tests/kubo/kubo_node.py"))
             .env("GOLOG_LOG_LEVEL", "error")
             // The wheel's library logs to kubo.log in its working directory.
-            .current_dir(&repo)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start kubo_node.py: {e}"));
-        let stdin = child.stdin.take();
-        let out = child.stdout.take().expect("piped stdout");
-        let mut err = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    // Keep the end: kubo can be chatty.
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    if s.len() > 64 * 1024 {
-                        let cut = s.len() - 32 * 1024;
-                        let cut = (cut..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(0);
-                        s.drain(..cut);
-                    }
-                }
-            }
-        });
+            .current_dir(&repo);
+        let mut proc = Proc::spawn("kubo", &mut cmd, true);
+        proc.grace = Duration::from_secs(3);
         let mut k = Kubo {
-            child,
-            stdin,
-            lines,
-            stderr,
+            proc,
             repo: repo.join("kubo"),
             id: String::new(),
             addr: String::new(),
@@ -156,7 +116,7 @@ impl Kubo {
             if rsa { "rsa" } else { "ed25519" }
         ));
         k.id = str_of(&v, "id");
-        let Some(Value::List(addrs)) = get(&v, "addrs") else {
+        let Some(Value::List(addrs)) = v.get("addrs") else {
             panic!("kubo start: no addrs: {v:?}");
         };
         let addr = addrs
@@ -172,35 +132,12 @@ impl Kubo {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+        self.proc.stderr()
     }
 
     /// Sends one command and returns its answer (a `{"error"}` answer panics).
     fn command(&mut self, line: &str) -> Value {
-        let stdin = self.stdin.as_mut().expect("stdin");
-        if let Err(e) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
-            panic!("kubo: cannot send {line}: {e}\nstderr:\n{}", self.stderr());
-        }
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match self.lines.recv_timeout(left) {
-                Ok(l) => l,
-                Err(e) => panic!(
-                    "kubo: no answer to {line} ({e})\nstderr:\n{}",
-                    self.stderr()
-                ),
-            };
-            if !line.starts_with('{') {
-                continue;
-            }
-            let v = json::decode(line.as_bytes(), &json::JsonLimits::default())
-                .unwrap_or_else(|e| panic!("kubo: not JSON ({e}): {line}"));
-            if let Some(e) = get(&v, "error") {
-                panic!("kubo: {e:?}\nstderr:\n{}", self.stderr());
-            }
-            return v;
-        }
+        self.proc.command(line, STEP_TIMEOUT)
     }
 
     fn add(&mut self, path: &Path) -> String {
@@ -218,52 +155,33 @@ impl Kubo {
             quoted(cid),
             quoted(&dest.display().to_string())
         ));
-        (
-            matches!(get(&v, "ok"), Some(Value::Bool(true))),
-            secs_of(&v),
-        )
+        (matches!(v.get("ok"), Some(Value::Bool(true))), secs_of(&v))
     }
 
     fn connect(&mut self, addr: &str) -> bool {
         let v = self.command(&format!(r#"{{"cmd":"connect","addr":{}}}"#, quoted(addr)));
-        matches!(get(&v, "ok"), Some(Value::Bool(true)))
+        matches!(v.get("ok"), Some(Value::Bool(true)))
     }
 }
 
 impl Drop for Kubo {
     fn drop(&mut self) {
-        drop(self.stdin.take()); // kubo_node.py exits when its stdin closes
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.stop(); // before its repo goes
         if let Some(home) = self.repo.parent() {
             let _ = std::fs::remove_dir_all(home);
         }
     }
 }
 
-fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    match v {
-        Value::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 fn str_of(v: &Value, key: &str) -> String {
-    match get(v, key) {
+    match v.get(key) {
         Some(Value::Str(s)) => s.clone(),
         other => panic!("no string {key} in {v:?} ({other:?})"),
     }
 }
 
 fn secs_of(v: &Value) -> f64 {
-    match get(v, "secs") {
+    match v.get("secs") {
         Some(Value::Float(f)) => *f,
         Some(Value::Int(i)) => *i as f64,
         _ => f64::NAN,
