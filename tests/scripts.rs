@@ -8,15 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TestNode, curl, leither, ok};
-use leither::api::{Value, json};
+use leither::api::Value;
 
 fn api(n: &TestNode, f: &str, args: &[Value]) -> (u16, Value) {
-    let mut body = String::new();
-    json::encode(&Value::List(args.to_vec()), &mut body);
-    let url = format!("{}/api/{f}", n.url);
-    let (s, b) = curl(&["-X", "POST", "--data-binary", &body, &url]);
-    let v = json::decode(&b, &json::JsonLimits::default()).unwrap_or(Value::Null);
-    (s, v)
+    common::api_json(n, f, args)
 }
 
 fn s(t: &str) -> Value {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestNode, curl};
-use leither::api::{Value, json};
+use leither::api::Value;
 
 fn get(n: &TestNode, query: &str, headers: &[&str]) -> (u16, String) {
     let url = format!("{}/getvar?{query}", n.url);
@@ -20,12 +20,7 @@ fn get(n: &TestNode, query: &str, headers: &[&str]) -> (u16, String) {
 }
 
 fn api(n: &TestNode, f: &str, args: &[Value]) -> (u16, Value) {
-    let mut body = String::new();
-    json::encode(&Value::List(args.to_vec()), &mut body);
-    let url = format!("{}/api/{f}", n.url);
-    let (s, b) = curl(&["-X", "POST", "--data-binary", &body, &url]);
-    let v = json::decode(&b, &json::JsonLimits::default()).unwrap_or(Value::Null);
-    (s, v)
+    common::api_json(n, f, args)
 }
 
 fn s(t: &str) -> Value {

@@ -445,3 +445,15 @@ pub fn post_json_on(mut s: std::net::TcpStream, path: &str, body: &str) -> (u16,
         .unwrap_or_default();
     (code, body)
 }
+
+/// `POST /api/F` with `args` as the JSON door takes them: the status and the decoded answer
+/// (`Null` when it is not JSON).
+pub fn api_json(n: &TestNode, f: &str, args: &[leither::api::Value]) -> (u16, leither::api::Value) {
+    use leither::api::{Value, json};
+    let mut body = String::new();
+    json::encode(&Value::List(args.to_vec()), &mut body);
+    let url = format!("{}/api/{f}", n.url);
+    let (s, b) = curl(&["-X", "POST", "--data-binary", &body, &url]);
+    let v = json::decode(&b, &json::JsonLimits::default()).unwrap_or(Value::Null);
+    (s, v)
+}
