@@ -236,23 +236,22 @@ pub fn ipfs_ls(c: Call<'_>) -> ApiFuture<'_> {
         })?;
         #[cfg(feature = "net")]
         if let Some(net) = c.state.net() {
-            let mut fetched = 0;
-            loop {
-                match ls_here(&c, cid, path) {
-                    Err(f) if f.1.is_some() && fetched < MAX_LS_FETCHES => {
-                        let Some(missing) = f.1 else { return Err(f.0) };
-                        fetched += 1;
-                        crate::net::sync::fetch_one(net, missing)
-                            .await
-                            .map_err(|ne| {
-                                ApiError::NotFound(format!(
-                                    "block {missing} is not on this node, and the network did not give it: {ne}"
-                                ))
-                            })?;
-                    }
-                    other => return other.map_err(|f| f.0),
-                }
-            }
+            return crate::net::sync::walk_fetching(
+                net,
+                MAX_LS_FETCHES,
+                || ls_here(&c, cid, path),
+                |f: &LsFail| f.1,
+                |missing, ne| -> LsFail {
+                    Box::new((
+                        ApiError::NotFound(format!(
+                            "block {missing} is not on this node, and the network did not give it: {ne}"
+                        )),
+                        None,
+                    ))
+                },
+            )
+            .await
+            .map_err(|f| f.0);
         }
         ls_here(&c, cid, path).map_err(|f| f.0)
     })

@@ -577,46 +577,37 @@ enum Plan {
 async fn plan_with_net(reads: &Reads<'_>, path: &str, format: Option<&str>) -> Result<Plan, Fail> {
     #[cfg(feature = "net")]
     if let Some(net) = reads.state.net() {
-        let mut rounds = 0;
-        loop {
-            match plan(reads, path, format) {
-                Err(f) => {
-                    let Some(cid) = f.2 else {
-                        return Err(f);
-                    };
-                    rounds += 1;
-                    if rounds > MAX_NET_ROUNDS {
-                        return Err(f);
-                    }
-                    if let Err(e) = crate::net::sync::fetch_one(net, cid).await {
-                        return Err(Fail(
-                            404,
-                            format!(
-                                "block {cid} is not on this node, and the network did not give it: {e}"
-                            ),
-                            None,
-                        ));
-                    }
-                }
-                Ok(p) => {
-                    let whole = match &p {
-                        Plan::File(t, _, _) | Plan::Raw(t) => Some(t.cid),
-                        Plan::Car(c) => Some(*c),
-                        Plan::Html(..) => None,
-                    };
-                    if let Some(root) = whole
-                        && let Err(e) = crate::net::sync::fetch_tree(net, root).await
-                    {
-                        return Err(Fail(
-                            502,
-                            format!("cannot fetch {root} from the network: {e}"),
-                            None,
-                        ));
-                    }
-                    return Ok(p);
-                }
-            }
+        let p = crate::net::sync::walk_fetching(
+            net,
+            MAX_NET_ROUNDS,
+            || plan(reads, path, format),
+            |f: &Fail| f.2,
+            |cid, e| {
+                Fail(
+                    404,
+                    format!(
+                        "block {cid} is not on this node, and the network did not give it: {e}"
+                    ),
+                    None,
+                )
+            },
+        )
+        .await?;
+        let whole = match &p {
+            Plan::File(t, _, _) | Plan::Raw(t) => Some(t.cid),
+            Plan::Car(c) => Some(*c),
+            Plan::Html(..) => None,
+        };
+        if let Some(root) = whole
+            && let Err(e) = crate::net::sync::fetch_tree(net, root).await
+        {
+            return Err(Fail(
+                502,
+                format!("cannot fetch {root} from the network: {e}"),
+                None,
+            ));
         }
+        return Ok(p);
     }
     plan(reads, path, format)
 }

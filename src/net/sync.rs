@@ -513,6 +513,33 @@ async fn block_peers(net: &Net, cid: &Cid) -> Vec<PeerId> {
     out
 }
 
+/// Runs `attempt` until its answer does not stop at a missing block: each block it stops at
+/// (`missing`) is fetched from the peers first, at most `max` times; a block the network does
+/// not give ends the walk with `unavailable`. The gateway's path lookup and `IpfsLs` walk so.
+pub async fn walk_fetching<T, E>(
+    net: &Net,
+    max: usize,
+    mut attempt: impl FnMut() -> Result<T, E>,
+    missing: impl Fn(&E) -> Option<Cid>,
+    unavailable: impl Fn(Cid, NetError) -> E,
+) -> Result<T, E> {
+    let mut fetched = 0;
+    loop {
+        match attempt() {
+            Err(e) if fetched < max => {
+                let Some(cid) = missing(&e) else {
+                    return Err(e);
+                };
+                fetched += 1;
+                fetch_one(net, cid)
+                    .await
+                    .map_err(|ne| unavailable(cid, ne))?;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Fetches one block from the network and stores it (the gateway's path lookup).
 pub async fn fetch_one(net: &Net, cid: Cid) -> Result<(), NetError> {
     let state = net.state().ok_or(NetError::Off)?;
