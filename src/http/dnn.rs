@@ -36,8 +36,8 @@ pub const DASHBOARD: &str = include_str!("../dnn/dashboard.html");
 /// Most candidates put in a page.
 pub const MAX_CANDIDATES: usize = 8;
 
-/// Writes an HTML response that is never cached.
-async fn html<R: Read, W: ResponseWriter<Error = R::Error>>(
+/// Writes an HTML response with the given `Cache-Control`.
+pub(crate) async fn html<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
     status: u16,
@@ -89,6 +89,18 @@ fn host(parts: &picoserve::request::RequestParts<'_>) -> String {
     }
 }
 
+/// The `Host` header as sent (for the DNN's own entry in a Leither template's `ips`; the page
+/// checks it is a plain `host[:port]`).
+fn raw_host(parts: &picoserve::request::RequestParts<'_>) -> String {
+    parts
+        .headers()
+        .get("host")
+        .and_then(|v| v.as_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
 /// Whether the page is served over HTTPS.
 fn secure() -> bool {
     super::is_secure()
@@ -102,6 +114,7 @@ fn page_for(
     min_version: u64,
     target: &str,
     title: &str,
+    host: &str,
     always: bool,
 ) -> Option<String> {
     // Unknown (never on a connection): no address, so nothing local is offered.
@@ -158,6 +171,7 @@ fn page_for(
         target,
         cands: &cands,
         visitor: &visitor_text,
+        host,
     };
     Some(match page::render(&template, &p) {
         Ok(t) => t,
@@ -168,6 +182,36 @@ fn page_for(
             page::render(page::BUILTIN, &p).unwrap_or_else(|e| not_found_page(&e.to_string()))
         }
     })
+}
+
+/// The page for `GET /tpt/<appid>[:ver]/` from a browser, on a node that holds the app (the
+/// caller checked the visitor may read it): this node and the providers that reported the app
+/// are the candidates, so the app gets Leither's `getParam()` (and the failover) as it does
+/// through a DNN. `None` for anything else: a file of the app, a non-browser, `?dnn=0` (the
+/// page's own fetch), which get the file itself.
+pub fn app_page(
+    state: &NodeState,
+    path: &str,
+    parts: &picoserve::request::RequestParts<'_>,
+) -> Option<String> {
+    let rest = path.strip_prefix("/tpt/")?.strip_suffix('/')?;
+    if parts.method() != "GET"
+        || rest.is_empty()
+        || rest.contains('/')
+        || !wants_html(parts)
+        || super::reply::query(parts)
+            .split('&')
+            .any(|kv| kv == "dnn=0")
+    {
+        return None;
+    }
+    let p = MimeiPath::parse_url(rest).ok()?;
+    let min = match p.version {
+        Some(VersionName::Number(n)) => n,
+        _ => 0,
+    };
+    let title = format!("App {}", p.mid);
+    page_for(state, &p.mid, min, path, &title, &raw_host(parts), true)
 }
 
 /// `GET /mm/...` or `/tpt/...` for a Mimei that is not here: the page, or a 404.
@@ -203,7 +247,15 @@ pub async fn not_here<R: Read, W: ResponseWriter<Error = R::Error>>(
             Kind::Mimei => format!("Mimei {}", p.mid),
             Kind::App => format!("App {}", p.mid),
         };
-        if let Some(body) = page_for(state, &p.mid, min, &target, &title, false) {
+        if let Some(body) = page_for(
+            state,
+            &p.mid,
+            min,
+            &target,
+            &title,
+            &raw_host(&request.parts),
+            false,
+        ) {
             return html(request, writer, 200, "no-store", body).await;
         }
     }
@@ -231,7 +283,16 @@ pub async fn root<R: Read, W: ResponseWriter<Error = R::Error>>(
     };
     if let Some(b) = bound {
         let target = format!("/{}/{}/", b.kind.prefix(), b.mid);
-        let body = page_for(state, &b.mid, 0, &target, &h, true).unwrap_or_default();
+        let body = page_for(
+            state,
+            &b.mid,
+            0,
+            &target,
+            &h,
+            &raw_host(&request.parts),
+            true,
+        )
+        .unwrap_or_default();
         return html(request, writer, 200, "no-store", body).await;
     }
     let is_name = !h.is_empty() && h.parse::<IpAddr>().is_err() && h != "localhost";
