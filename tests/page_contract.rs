@@ -1,0 +1,301 @@
+//! Leither's page contract in a real browser (Debian's chromium, tests/web/page_contract.mjs):
+//! the page that opens an app gives it `window.getParam()` with the provider list `ips` and
+//! the chosen node `CurNode` (Leither's doc/Applition.md 1.3-1.4), `setParam()` and
+//! `requestEntry()`. The app is tests/web/leither_app/, written as Applition.md's example is:
+//! `p = window.getParam()`, then JSON API calls to `"http://" + p.ips[p.CurNode] + "/"`.
+//!
+//! - `a_leither_app_finds_its_api_node_through_the_dnn_page`: the app on a home node, opened
+//!   through a DNN: it reads its `data.txt` over the API of the node the page chose, keeps a
+//!   parameter with `setParam` (not a reserved one) and calls its Lua entry with
+//!   `requestEntry`.
+//! - `tpt_on_the_node_that_holds_the_app_gives_the_same_contract`: the same at `/tpt/<appid>/`
+//!   of the node itself, with no DNN.
+//! - `a_users_temp_html_in_leithers_form_is_served_and_works`: a DNN with
+//!   tests/web/leither_temp.html (`{{.param}}`, `{{.ips}}`, ... fields) as its `temp.html`.
+//! - Attacks: `script_injection_through_a_url_param_is_data`,
+//!   `script_injection_through_a_provider_address_is_data` (both page syntaxes), and
+//!   `a_public_visitor_never_gets_a_lan_address_in_ips`.
+//!
+//! When chromium or the npm packages are missing these tests fail and say how to install them.
+#![cfg(feature = "net")]
+
+mod common;
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::TestNode;
+use common::dnn::{home_node, run, wait_for};
+use common::web::{field, web};
+use leither::api::Value;
+use leither::dnn::addr::{self, Candidate, Host, Offer, Provider};
+use leither::dnn::page::{self, Page};
+
+/// Uploads tests/web/leither_app to `n`; its app ID.
+fn upload_app(n: &TestNode) -> String {
+    let src = common::repo_root().join("tests/web/leither_app");
+    let out = run(&n.home, &["lapp", "uploadapp", "-i", src.to_str().unwrap()]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("appid= "))
+        .unwrap_or_else(|| panic!("no appid= line in:\n{out}"))
+        .trim()
+        .to_string()
+}
+
+fn host_of(url: &str) -> &str {
+    url.strip_prefix("http://").unwrap_or(url)
+}
+
+/// Its size gzipped (`gzip -9`, what a server's compression would send).
+fn gzip_len(b: &[u8]) -> usize {
+    let mut c = Command::new("gzip")
+        .arg("-9c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    c.stdin.take().unwrap().write_all(b).unwrap();
+    c.wait_with_output().unwrap().stdout.len()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The app's outcome, checked: it read its file from `node` and called its entry there.
+fn assert_app_worked(r: &Value, appid: &str, node: &str, builtin: bool) {
+    assert_eq!(field(r, "ok"), &Value::Bool(true), "{r:?}");
+    assert_eq!(field(r, "sameUrl"), &Value::Bool(true), "{r:?}");
+    let res = field(r, "result");
+    assert_eq!(field(res, "error"), &Value::Null, "{r:?}");
+    let p = field(res, "param");
+    let ips = match field(p, "ips") {
+        Value::List(l) => l.iter().map(|v| text(v).to_string()).collect::<Vec<_>>(),
+        other => panic!("ips is not a list: {other:?}"),
+    };
+    let cur = field(p, "CurNode").as_i64().expect("CurNode") as usize;
+    assert_eq!(
+        ips.get(cur).map(String::as_str),
+        Some(host_of(node)),
+        "{r:?}"
+    );
+    assert_eq!(text(field(p, "aid")), appid, "{r:?}");
+    assert_eq!(text(field(p, "ver")), "last", "{r:?}");
+    assert_eq!(
+        text(field(res, "file")).trim(),
+        "file from the app Mimei",
+        "{r:?}"
+    );
+    let entry = field(res, "entry");
+    assert_eq!(text(field(entry, "aid")), appid, "{r:?}");
+    assert_eq!(text(field(entry, "appid")), appid, "{r:?}");
+    assert_eq!(field(entry, "n").as_i64(), Some(2), "{r:?}");
+    if builtin {
+        assert_eq!(field(res, "setColor"), &Value::Bool(true), "{r:?}");
+        assert_eq!(text(field(res, "colorAfter")), "blue", "{r:?}");
+        assert!(text(field(res, "search")).contains("color=blue"), "{r:?}");
+        // Reserved names are the page's: setParam refuses them and nothing changes.
+        assert_eq!(field(res, "setIps"), &Value::Bool(false), "{r:?}");
+        assert_eq!(field(res, "ipsAfter"), field(p, "ips"), "{r:?}");
+        assert_eq!(field(res, "curAfter"), field(p, "CurNode"), "{r:?}");
+    }
+}
+
+/// A DNN and a home node holding the app, reported to it; (dnn, home, appid).
+fn dnn_with_app() -> (TestNode, TestNode, String) {
+    let d = TestNode::start();
+    let p = home_node(&d);
+    let appid = upload_app(&p);
+    let page_url = format!("{}/tpt/{appid}/", d.url);
+    wait_for("the app's page on the DNN", Duration::from_secs(15), || {
+        let (_, b) = common::curl(&[&page_url]);
+        String::from_utf8_lossy(&b).contains(&p.url)
+    });
+    (d, p, appid)
+}
+
+#[test]
+fn a_leither_app_finds_its_api_node_through_the_dnn_page() {
+    let (d, p, appid) = dnn_with_app();
+    let (_, b) = common::curl(&[&format!("{}/tpt/{appid}/", d.url)]);
+    let gz = gzip_len(&b);
+    println!("DNN page with 1 candidate: {} bytes ({gz} gzip)", b.len());
+    let r = web(
+        "page_contract.mjs",
+        &[&format!("{}/tpt/{appid}/?lang=en", d.url), "app"],
+    );
+    println!("through the DNN: {r:?}");
+    assert_app_worked(&r, &appid, &p.url, true);
+    let param = field(field(&r, "result"), "param");
+    assert_eq!(text(field(param, "lang")), "en", "{r:?}");
+    assert_eq!(text(field(param, "mid")), "", "{r:?}");
+}
+
+#[test]
+fn tpt_on_the_node_that_holds_the_app_gives_the_same_contract() {
+    let n = TestNode::start();
+    let appid = upload_app(&n);
+    let r = web(
+        "page_contract.mjs",
+        &[&format!("{}/tpt/{appid}/", n.url), "app"],
+    );
+    println!("on the node itself: {r:?}");
+    assert_app_worked(&r, &appid, &n.url, true);
+    // The page's own fetch and non-browsers still get the app's index.html.
+    let (code, b) = common::curl(&[&format!("{}/tpt/{appid}/?dnn=0", n.url)]);
+    assert_eq!(code, 200);
+    assert!(String::from_utf8_lossy(&b).contains("page contract app"));
+}
+
+#[test]
+fn a_users_temp_html_in_leithers_form_is_served_and_works() {
+    let (d, p, appid) = dnn_with_app();
+    let t =
+        std::fs::read_to_string(common::repo_root().join("tests/web/leither_temp.html")).unwrap();
+    std::fs::write(d.home.join("temp.html"), &t).unwrap();
+    let url = format!("{}/tpt/{appid}/", d.url);
+    let (_, b) = common::curl(&[&url]);
+    let b = String::from_utf8_lossy(&b);
+    assert!(b.contains(&format!("<title>App {appid}</title>")), "{b}");
+    assert!(
+        b.contains(&format!(
+            "var P={{\"ips\":[\"{}\"],\"CurNode\":0,",
+            host_of(&p.url)
+        )),
+        "{b}"
+    );
+    assert!(
+        b.contains(&format!("from [&quot;{}&quot;]", host_of(&p.url))),
+        "{b}"
+    );
+    let r = web("page_contract.mjs", &[&url, "app"]);
+    println!("through the user's temp.html: {r:?}");
+    assert_app_worked(&r, &appid, &p.url, false);
+}
+
+#[test]
+fn script_injection_through_a_url_param_is_data() {
+    let (d, p, appid) = dnn_with_app();
+    // A link that tries to run script and to point the app at another node.
+    let evil = "%3C/script%3E%3Cscript%3Ewindow.__pwned%3D1%3C/script%3E%22%27";
+    let url = format!(
+        "{}/tpt/{appid}/?x={evil}&ips=evil.example:80&CurNode=7&aid=zzz&mid=zzz&ver=0",
+        d.url
+    );
+    let r = web("page_contract.mjs", &[&url, "app"]);
+    println!("injection through a param: {r:?}");
+    assert_eq!(field(&r, "pwned"), &Value::Bool(false), "{r:?}");
+    assert_app_worked(&r, &appid, &p.url, true);
+    let param = field(field(&r, "result"), "param");
+    assert_eq!(
+        text(field(param, "x")),
+        "</script><script>window.__pwned=1</script>\"'",
+        "{r:?}"
+    );
+    // The app showed it as text.
+    assert!(
+        text(field(&r, "text")).contains("<script>window.__pwned=1"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn script_injection_through_a_provider_address_is_data() {
+    // A provider address as a hostile report could carry it (names are strings): rendered by
+    // the node's own code into both template syntaxes, opened in chromium from a file.
+    let evil = "http://x</script><script>window.__pwned=1</script>\"';window.__pwned=2;'";
+    let cands = [Candidate {
+        url: evil.into(),
+        group: 0,
+    }];
+    let leither_form =
+        std::fs::read_to_string(common::repo_root().join("tests/web/leither_temp.html")).unwrap();
+    let dir = common::fresh_home();
+    for (name, t) in [
+        ("builtin", page::BUILTIN),
+        ("leither", leither_form.as_str()),
+    ] {
+        let out = page::render(
+            t,
+            &Page {
+                title: "T</title><script>window.__pwned=3</script>",
+                note: "",
+                target: "/tpt/AID/",
+                cands: &cands,
+                visitor: "198.51.100.9",
+                host: "",
+            },
+        )
+        .unwrap();
+        let f = dir.join(format!("{name}.html"));
+        std::fs::write(&f, &out).unwrap();
+        let r = web(
+            "page_contract.mjs",
+            &[&format!("file://{}", f.display()), "probe", "5000"],
+        );
+        println!("{name}: {r:?}");
+        assert_eq!(field(&r, "pwned"), &Value::Bool(false), "{name}: {r:?}");
+        assert_eq!(field(&r, "ok"), &Value::Bool(true), "{name}: {r:?}");
+        let ips = field(field(&r, "param"), "ips");
+        assert_eq!(
+            ips,
+            &Value::List(vec![Value::Str(evil["http://".len()..].to_string())]),
+            "{name}: the address arrives as data: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn a_public_visitor_never_gets_a_lan_address_in_ips() {
+    let offers = [
+        Offer {
+            https: false,
+            host: Host::Ip("192.168.1.7".parse().unwrap()),
+            port: 4800,
+            prefix: 24,
+            vpn: false,
+        },
+        Offer {
+            https: false,
+            host: Host::Ip("10.8.0.2".parse().unwrap()),
+            port: 4800,
+            prefix: 24,
+            vpn: true,
+        },
+        Offer {
+            https: false,
+            host: Host::Ip("81.2.69.142".parse().unwrap()),
+            port: 4800,
+            prefix: 0,
+            vpn: false,
+        },
+    ];
+    let seen: IpAddr = "81.2.69.142".parse().unwrap();
+    let p = [Provider {
+        offers: &offers,
+        seen_from: seen,
+        version: 1,
+    }];
+    let visitor: IpAddr = "93.184.216.34".parse().unwrap();
+    let cands = addr::offers(&p, visitor, false, 8);
+    let ips = page::ips(&cands, "dnn.example.org");
+    assert_eq!(ips, vec!["81.2.69.142:4800".to_string()]);
+    let out = page::render(
+        page::BUILTIN,
+        &Page {
+            title: "t",
+            note: "",
+            target: "/tpt/AID/",
+            cands: &cands,
+            visitor: "198.51.100.9",
+            host: "",
+        },
+    )
+    .unwrap();
+    assert!(!out.contains("192.168.") && !out.contains("10.8."), "{out}");
+    // A visitor behind the provider's NAT gets its LAN address first.
+    let cands = addr::offers(&p, seen, false, 8);
+    assert_eq!(page::ips(&cands, "")[0], "192.168.1.7:4800");
+}
