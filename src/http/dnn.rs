@@ -9,6 +9,9 @@
 //!   reported it, else a 404 page (HTML for browsers, the JSON error for others). `?dnn=0`
 //!   (what the page's own fetches send) never gets a page, so a provider that lost the Mimei
 //!   answers 404 and the page moves on.
+//! - `/tpt/<appid>[:ver]/` from a browser on the node that holds the app ([`app_page`], called
+//!   by src/http/tpt.rs): the same page with this node as a candidate, so every app runs under
+//!   the page and gets Leither's `getParam()` (docs/template.md).
 //!
 //! The page is `temp.html` filled by [`crate::dnn::page::render`] with the candidates
 //! [`crate::dnn::addr::offers`] picks for the visitor's address. It is never cached: it
