@@ -54,6 +54,9 @@ pub enum TemplateError {
     Data(usize),
     /// Even with no candidate, the page is larger than [`MAX_PAGE`].
     TooBig(usize),
+    /// A field inside an event-handler (`on...=`) or `style` attribute, where HTML escaping
+    /// does not keep a value from becoming code.
+    UnsafePlace(String),
 }
 
 impl fmt::Display for TemplateError {
@@ -71,6 +74,10 @@ impl fmt::Display for TemplateError {
             TemplateError::TooBig(n) => write!(
                 f,
                 "the page would be {n} bytes with no candidate; the limit is {MAX_PAGE}"
+            ),
+            TemplateError::UnsafePlace(a) => write!(
+                f,
+                "a field stands in the attribute {a}=, where a value could run as script or CSS; put it in a <script> (as JSON) or in text"
             ),
         }
     }
@@ -101,6 +108,23 @@ enum Piece<'t> {
     Text(&'t str),
     /// A field: its name, whether written `{{.name}}`, whether inside `<script>`.
     Field(&'t str, bool, bool),
+}
+
+/// The attribute whose value a field would stand in, when `before` (the template up to the
+/// field) ends inside a tag: the name before the tag's last `=`, lower case.
+fn attribute_at(before: &str) -> Option<String> {
+    let tag = &before[before.rfind('<')?..];
+    if tag.contains('>') {
+        return None;
+    }
+    let eq = tag.rfind('=')?;
+    let name: Vec<char> = tag[..eq]
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, '<' | '"' | '\''))
+        .collect();
+    Some(name.iter().rev().collect::<String>().to_ascii_lowercase())
 }
 
 /// Whether, after `text`, we are inside a `<script>` element (given whether we were before).
@@ -137,6 +161,12 @@ fn pieces(t: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
         };
         if matches!(name, "data" | "ips" | "param") {
             lists += 1;
+        }
+        if !script
+            && let Some(a) = attribute_at(&t[..t.len() - rest.len() + i])
+            && (a.starts_with("on") || a == "style")
+        {
+            return Err(TemplateError::UnsafePlace(crate::api::truncate(&a, 40)));
         }
         out.push(Piece::Field(name, dot, script));
         rest = &after[j + 2..];
@@ -423,6 +453,16 @@ mod tests {
             Err(TemplateError::UnknownField("ips".into()))
         );
         assert_eq!(check("{{data"), Err(TemplateError::Unclosed));
+        assert_eq!(
+            check("<button onclick=\"go('{{.ips}}')\">{{data}}"),
+            Err(TemplateError::UnsafePlace("onclick".into()))
+        );
+        assert_eq!(
+            check("<p style='color:{{title}}'>{{data}}"),
+            Err(TemplateError::UnsafePlace("style".into()))
+        );
+        check("<a title=\"{{.mid}}\" href=\"/x\">{{.title}}</a><script>var x=1</script>{{data}}")
+            .unwrap();
         let big = format!("{}{{{{data}}}}", "x".repeat(MAX_PAGE));
         assert!(matches!(check(&big), Err(TemplateError::TooBig(_))));
     }
