@@ -20,7 +20,7 @@
 //! `{{title}}`/`{{note}}` always text. JSON has `<`, `>`, `&`, `'` and U+2028/9 escaped, so no
 //! value (a provider's address, a domain) can end the script, a string or an attribute.
 //!
-//! The template must carry the providers (`{{data}}`, `{{.data}}`, `{{.ips}}` or `{{.param}}`)
+//! At most [`MAX_FIELDS`] fields. The template must carry the providers (`{{data}}`, `{{.data}}`, `{{.ips}}` or `{{.param}}`)
 //! once to [`MAX_LISTS`] times; any other name is an error, so a typo in an override is caught
 //! when it is loaded instead of reaching visitors. The filled page must fit [`MAX_PAGE`]
 //! bytes: [`render`] drops the worst candidates until it does, and refuses a template that
@@ -42,6 +42,8 @@ pub const DOT_FIELDS: [&str; 11] = [
 ];
 /// Most times the provider list may appear in a template.
 pub const MAX_LISTS: usize = 4;
+/// Most fields in a template (the page is filled on every visit).
+pub const MAX_FIELDS: usize = 64;
 
 /// Why a template cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub enum TemplateError {
     /// A field inside an event-handler (`on...=`) or `style` attribute, where HTML escaping
     /// does not keep a value from becoming code.
     UnsafePlace(String),
+    /// More than [`MAX_FIELDS`] fields.
+    TooManyFields,
 }
 
 impl fmt::Display for TemplateError {
@@ -75,6 +79,12 @@ impl fmt::Display for TemplateError {
                 f,
                 "the page would be {n} bytes with no candidate; the limit is {MAX_PAGE}"
             ),
+            TemplateError::TooManyFields => {
+                write!(
+                    f,
+                    "more than {MAX_FIELDS} fields; the page is filled on every visit"
+                )
+            }
             TemplateError::UnsafePlace(a) => write!(
                 f,
                 "a field stands in the attribute {a}=, where a value could run as script or CSS; put it in a <script> (as JSON) or in text"
@@ -151,6 +161,9 @@ fn pieces(t: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
     while let Some(i) = rest.find("{{") {
         out.push(Piece::Text(&rest[..i]));
         script = script_after(script, &rest[..i]);
+        if out.len() >= 2 * MAX_FIELDS {
+            return Err(TemplateError::TooManyFields);
+        }
         let after = &rest[i + 2..];
         let j = after.find("}}").ok_or(TemplateError::Unclosed)?;
         let raw = after[..j].trim();
@@ -453,6 +466,10 @@ mod tests {
             Err(TemplateError::UnknownField("ips".into()))
         );
         assert_eq!(check("{{data"), Err(TemplateError::Unclosed));
+        let many = format!("{{{{data}}}}{}", "{{note}}".repeat(MAX_FIELDS));
+        assert_eq!(check(&many), Err(TemplateError::TooManyFields));
+        let enough = format!("{{{{data}}}}{}", "{{note}}".repeat(MAX_FIELDS - 1));
+        check(&enough).unwrap();
         assert_eq!(
             check("<button onclick=\"go('{{.ips}}')\">{{data}}"),
             Err(TemplateError::UnsafePlace("onclick".into()))
