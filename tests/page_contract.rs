@@ -9,7 +9,8 @@
 //!   parameter with `setParam` (not a reserved one) and calls its Lua entry with
 //!   `requestEntry`.
 //! - `tpt_on_the_node_that_holds_the_app_gives_the_same_contract`: the same at `/tpt/<appid>/`
-//!   of the node itself, with no DNN.
+//!   of the node itself, with no DNN; `the_node_that_holds_the_app_puts_itself_first`: a node
+//!   that holds the app and knows another provider runs it against itself.
 //! - `a_users_temp_html_in_leithers_form_is_served_and_works`: a DNN with
 //!   tests/web/leither_temp.html (`{{.param}}`, `{{.ips}}`, ... fields) as its `temp.html`.
 //! - Attacks: `script_injection_through_a_url_param_is_data`,
@@ -170,6 +171,29 @@ fn tpt_on_the_node_that_holds_the_app_gives_the_same_contract() {
             String::from_utf8_lossy(&b)
         );
     }
+}
+
+#[test]
+fn the_node_that_holds_the_app_puts_itself_first() {
+    // The DNN holds the app too (synced from the home node, which reports to it): a visitor
+    // who reached it runs the app against it, with the home node as the next candidate.
+    let (d, p, appid) = dnn_with_app();
+    run(&p.home, &["mimei", "publish", &appid]);
+    run(&d.home, &["swarm", "connect", &p.swarm_addr()]);
+    run(&d.home, &["mimei", "sync", &appid]);
+    let url = format!("{}/tpt/{appid}/", d.url);
+    let (_, b) = common::curl(&["-H", "Accept: text/html", &url]);
+    let b = String::from_utf8_lossy(&b);
+    assert!(
+        b.contains(&format!(
+            "\"cands\":[{{\"url\":\"\",\"group\":0}},{{\"url\":\"{}\",\"group\":",
+            p.url
+        )),
+        "{b}"
+    );
+    let r = web("page_contract.mjs", &[&url, "app"]);
+    println!("on a node that holds it and has a provider: {r:?}");
+    assert_app_worked(&r, &appid, &d.url, true);
 }
 
 #[test]

@@ -109,8 +109,21 @@ fn secure() -> bool {
     super::is_secure()
 }
 
+/// When [`page_for`] makes a page, and where this node goes in its candidates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Only when a provider reported the content or this node holds it; this node last (the
+    /// providers should carry the load).
+    IfKnown,
+    /// Always (a bound domain); this node last.
+    Always,
+    /// Always, this node first: the visitor reached the node that holds the app, whose API
+    /// (and the data beside it) the app should use.
+    HereFirst,
+}
+
 /// The filled page for `target` (a path on a provider) of `mid`, for this visitor; `None`
-/// when no provider reported it and this node does not hold it either, unless `always`.
+/// when no provider reported it and this node does not hold it either, in [`Mode::IfKnown`].
 fn page_for(
     state: &NodeState,
     mid: &MimeiId,
@@ -118,7 +131,7 @@ fn page_for(
     target: &str,
     title: &str,
     host: &str,
-    always: bool,
+    mode: Mode,
 ) -> Option<String> {
     // Unknown (never on a connection): no address, so nothing local is offered.
     let visitor = crate::api::remote_addr()
@@ -145,11 +158,22 @@ fn page_for(
         .ok()
         .flatten()
         .is_some_and(|v| v >= min_version);
-    if !(reported || here || always) {
+    if !(reported || here || mode != Mode::IfKnown) {
         return None;
     }
-    if here {
-        // The DNN itself, last: it holds the content, but providers should carry the load.
+    if here && mode == Mode::HereFirst {
+        // Before every other group, so the page's shuffle cannot put another node first.
+        for c in cands.iter_mut() {
+            c.group = c.group.saturating_add(1);
+        }
+        cands.insert(
+            0,
+            Candidate {
+                url: String::new(),
+                group: 0,
+            },
+        );
+    } else if here {
         cands.push(Candidate {
             url: String::new(),
             group: 9,
@@ -188,9 +212,9 @@ fn page_for(
 }
 
 /// The page for `GET /tpt/<appid>[:ver]/` from a browser, on a node that holds the app (the
-/// caller checked the visitor may read it): this node and the providers that reported the app
-/// are the candidates, so the app gets Leither's `getParam()` (and the failover) as it does
-/// through a DNN. `None` for anything else: a file of the app, a non-browser, `?dnn=0` (the
+/// caller checked the visitor may read it): this node first, then the providers that reported
+/// the app, so the app gets Leither's `getParam()` (and the failover) as it does through a DNN,
+/// and uses the node the visitor reached while it answers. `None` for anything else: a file of the app, a non-browser, `?dnn=0` (the
 /// page's own fetch), which get the file itself.
 pub fn app_page(
     state: &NodeState,
@@ -214,7 +238,15 @@ pub fn app_page(
         _ => 0,
     };
     let title = format!("App {}", p.mid);
-    page_for(state, &p.mid, min, path, &title, &raw_host(parts), true)
+    page_for(
+        state,
+        &p.mid,
+        min,
+        path,
+        &title,
+        &raw_host(parts),
+        Mode::HereFirst,
+    )
 }
 
 /// `GET /mm/...` or `/tpt/...` for a Mimei that is not here: the page, or a 404.
@@ -257,7 +289,7 @@ pub async fn not_here<R: Read, W: ResponseWriter<Error = R::Error>>(
             &target,
             &title,
             &raw_host(&request.parts),
-            false,
+            Mode::IfKnown,
         ) {
             return html(request, writer, 200, "no-store", body).await;
         }
@@ -293,7 +325,7 @@ pub async fn root<R: Read, W: ResponseWriter<Error = R::Error>>(
             &target,
             &h,
             &raw_host(&request.parts),
-            true,
+            Mode::Always,
         )
         .unwrap_or_default();
         return html(request, writer, 200, "no-store", body).await;
