@@ -128,6 +128,10 @@ fn a_leither_app_finds_its_api_node_through_the_dnn_page() {
         &[&format!("{}/tpt/{appid}/?lang=en", d.url), "app"],
     );
     println!("through the DNN: {r:?}");
+    println!(
+        "page to the app's last call (file over the API, setParam, requestEntry): {:?} ms",
+        field(field(&r, "result"), "ms")
+    );
     assert_app_worked(&r, &appid, &p.url, true);
     let param = field(field(&r, "result"), "param");
     assert_eq!(text(field(param, "lang")), "en", "{r:?}");

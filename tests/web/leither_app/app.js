@@ -1,6 +1,7 @@
 // The app's logic: API node from window.getParam() (Leither's doc/Applition.md 1.4), a file
 // read over the JSON API (MFOpenByPath, MFGetData), then setParam and requestEntry. Every
-// outcome goes into window.pcResult; done turns true at the end (error: what stopped it).
+// outcome goes into window.pcResult; done turns true at the end (error: what stopped it; ms:
+// navigation start to the end of the last call).
 var baseurl = "http://127.0.0.1:4800/"
 var p = null
 if (window.getParam != null) {
@@ -47,7 +48,7 @@ async function main() {
     status("done")
 }
 
-main().then(function () { R.done = true }, function (e) {
+main().then(function () { R.ms = Math.round(performance.now()); R.done = true }, function (e) {
     R.error = String(e && e.message || e)
     status("failed: " + R.error)
     R.done = true
