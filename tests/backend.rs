@@ -293,6 +293,16 @@ return {n = n, mid = lapi.GetVar(app, 'mmsid2mid', mm), mmsid = mm,
         app = lapi.GetVar(app, 'mmsid2mid', other), uid = lapi.GetVar(app, 'userid')}
 "#;
 
+const MANY_MARKS: &str = r#"
+local n, err = 0, nil
+for i = 1, 40 do
+  local ok, e = pcall(lapi.BEOpenAppDataNode, '', 'm' .. i)
+  if not ok then err = e break end
+  n = i
+end
+return {n = n, err = err}
+"#;
+
 const PROBE_MAIN: &str = r#"
 local okapp, eapp = pcall(lapi.MMOpen, lapi.BELoginAsApp(), request.target, 'cur')
 local okme, eme = pcall(lapi.MMOpen, request.sid, request.target, 'cur')
@@ -305,7 +315,13 @@ return {app = okapp, eapp = tostring(eapp), caller = okme, ecaller = tostring(em
 fn app_data_mimei_is_made_once_written_by_the_app_and_refused_to_others() {
     let n = TestNode::start();
     let o = owner(&n);
-    let aid = upload(&n, &o, "notes", &[("main.lua", DATA_MAIN)], true);
+    let aid = upload(
+        &n,
+        &o,
+        "notes",
+        &[("main.lua", DATA_MAIN), ("many.lua", MANY_MARKS)],
+        true,
+    );
     let mut mid = String::new();
     let mut mmsid = String::new();
     for i in 1..=3 {
@@ -346,6 +362,12 @@ fn app_data_mimei_is_made_once_written_by_the_app_and_refused_to_others() {
     assert_eq!(v.get("caller"), Some(&Value::Bool(false)), "{v:?}");
     assert!(text(&v, "eapp").contains("write"), "{v:?}");
     assert_eq!(v.get("badmark"), Some(&Value::Bool(false)), "{v:?}");
+
+    // An app that asks for fresh marks in a loop stops at 16 data Mimeis (two are made).
+    let (st, v) = run(&n, "many", &[("appid", s(&aid))], &[]);
+    assert_eq!(st, 200, "{v:?}");
+    assert_eq!(v.get("n"), Some(&Value::Int(14)), "{v:?}");
+    assert!(text(&v, "err").contains("16 data Mimeis"), "{v:?}");
 }
 
 #[test]

@@ -101,15 +101,30 @@ pub fn ensure(
         Err(MimeiStoreError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let me = identity.id();
-    let mut count = 0usize;
-    for id in m.ids()? {
-        if let Ok(other) = m.header(&id)
-            && *other.rights().author() == me
-        {
-            count += 1;
+    // How many the app has: counted once per app and process (a walk over the node's
+    // Mimeis), then kept, so code that asks for fresh marks in a loop costs no walk.
+    let key = aid.to_string();
+    let known = state.scripts.data_counts.borrow().get(&key).copied();
+    let count = match known {
+        Some(c) => c,
+        None => {
+            let me = identity.id();
+            let mut count = 0usize;
+            for id in m.ids()? {
+                if let Ok(other) = m.header(&id)
+                    && *other.rights().author() == me
+                {
+                    count += 1;
+                }
+            }
+            state
+                .scripts
+                .data_counts
+                .borrow_mut()
+                .insert(key.clone(), count);
+            count
         }
-    }
+    };
     if count >= MAX_PER_APP {
         return Err(ApiError::Busy(format!(
             "app {aid} has {MAX_PER_APP} data Mimeis on this node, the most an app has; \
@@ -117,7 +132,13 @@ pub fn ensure(
         )));
     }
     match m.create(&h) {
-        Ok(()) | Err(MimeiStoreError::Conflict(_)) => Ok(mid),
+        Ok(()) => {
+            if let Some(c) = state.scripts.data_counts.borrow_mut().get_mut(&key) {
+                *c += 1;
+            }
+            Ok(mid)
+        }
+        Err(MimeiStoreError::Conflict(_)) => Ok(mid),
         Err(e) => Err(e.into()),
     }
 }

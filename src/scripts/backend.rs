@@ -53,6 +53,7 @@ pub const MAX_INFO: usize = 32;
 
 /// One run's backend: the app, its arguments, and what the run opened.
 pub struct Backend {
+    node: Weak<NodeState>,
     aid: MimeiId,
     args: Vec<Value>,
     request: Vec<(String, Value)>,
@@ -136,12 +137,14 @@ impl Backend {
     /// The backend of a run of app `aid`'s code, with Leither's `args` and `request`; the
     /// sessions it opens end by `hard_end` (unix seconds) at the latest.
     pub fn new(
+        state: &NodeState,
         aid: MimeiId,
         args: Vec<Value>,
         request: Vec<(String, Value)>,
         hard_end: u64,
     ) -> Backend {
         Backend {
+            node: state.lever.node_weak(),
             aid,
             args,
             request,
@@ -298,7 +301,8 @@ impl Backend {
         r.map_err(|e| session_err(f, e))
     }
 
-    /// Ends what the run opened: its sessions and data handles.
+    /// Ends what the run opened: its sessions and data handles. (A run whose future is
+    /// dropped, its caller gone, ends its sessions in `Drop`; the handles die with them.)
     pub async fn finish(&self, state: &NodeState) {
         let handles: Vec<String> = self.handles.borrow_mut().drain(..).collect();
         for h in handles {
@@ -329,6 +333,22 @@ impl Backend {
             "GetArgs" => Ok(Value::List(self.args.clone())),
             "GetRequest" => Ok(Value::Map(self.request.clone())),
             other => self.sessions(state, other, &args),
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let Some(state) = self.node.upgrade() else {
+            return;
+        };
+        if let Ok(mut t) = state.sessions.try_borrow_mut() {
+            for s in [self.app_sid.take(), self.author_sid.take()]
+                .into_iter()
+                .flatten()
+            {
+                t.close(&s);
+            }
         }
     }
 }

@@ -99,7 +99,7 @@ pub async fn run(
     let request = request_for(state, &app, &path, &sid, params);
     let limits = Limits::of(state);
     let hard_end = crate::clock::unix_now() + limits.timeout_ms / 1000 + 60;
-    let backend = Rc::new(Backend::new(aid, args, request.clone(), hard_end));
+    let backend = Rc::new(Backend::new(state, aid, args, request.clone(), hard_end));
     let out = run_job(
         state,
         Job {

@@ -50,6 +50,8 @@ pub struct Scripts {
     pub tasks: RefCell<tasks::TaskTable>,
     /// Apps' backend sessions with values ([`sessions`]).
     pub sessions: RefCell<sessions::SessionTable>,
+    /// How many data Mimeis each app has here ([`app_data`]), counted at first need.
+    pub data_counts: RefCell<std::collections::HashMap<String, usize>>,
 }
 
 /// A place among the running scripts, given back when dropped.
