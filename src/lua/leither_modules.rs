@@ -18,8 +18,9 @@
 //! not a service's `lever` module), `task` (`RegisterScript`, `ScriptList`, `ScriptDel`,
 //! `TaskRunInBackground`, `TaskList`, `TaskCancel`), `leither` (all of these in one table), `log` (Leither's
 //! `Debug`, `Info`, `Warn`, `Error` with Go format verbs, and lower-case aliases) and `json`.
-//! `RunScript` and `RunByScriptID` are not reachable from a script: a script does not start
-//! scripts.
+//! `RunScript`, `RunByScriptID` and `RunMApp` are not reachable from a script: a script does
+//! not start scripts or apps. Leither's backend functions (`BE*`, the sessions with values)
+//! are in no module: an app's running code holds them in `lapi` ([`crate::scripts::backend`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
