@@ -51,6 +51,9 @@ pub const MAX_PPT_HOURS: i64 = 24 * 30;
 /// Most entries of `info` (`BESignPPT`, `BESign`).
 pub const MAX_INFO: usize = 32;
 
+/// A data Mimei opened in a run: its kind, version and mark.
+type Opened = (Kind, String, String);
+
 /// One run's backend: the app, its arguments, and what the run opened.
 pub struct Backend {
     node: Weak<NodeState>,
@@ -61,6 +64,8 @@ pub struct Backend {
     app_sid: RefCell<Option<String>>,
     author_sid: RefCell<Option<String>>,
     handles: RefCell<Vec<String>>,
+    /// The mmsid of each data Mimei opened in this run, by (kind, ver, mark).
+    opened: RefCell<Vec<(Opened, String)>>,
 }
 
 fn bad(function: &'static str, message: String) -> ApiError {
@@ -152,6 +157,7 @@ impl Backend {
             app_sid: RefCell::default(),
             author_sid: RefCell::default(),
             handles: RefCell::default(),
+            opened: RefCell::default(),
         }
     }
 
@@ -209,6 +215,10 @@ impl Backend {
         let ver = str_at(f, args, 0, "ver")?;
         let ver = if ver.is_empty() { "cur" } else { ver };
         let mark = str_at(f, args, 1, "mark")?;
+        let at = (kind, ver.to_string(), mark.to_string());
+        if let Some((_, h)) = self.opened.borrow().iter().find(|(k, _)| *k == at) {
+            return Ok(Value::Str(h.clone()));
+        }
         let identity = key(state, &self.aid, AppKey::Identity)?;
         let mid = ensure(state, &identity, &self.aid, kind, mark)?;
         let sid = self.login_as_app(state)?;
@@ -224,6 +234,7 @@ impl Backend {
         .await?;
         if let Some(s) = h.as_str() {
             self.handles.borrow_mut().push(s.to_string());
+            self.opened.borrow_mut().push((at, s.to_string()));
         }
         Ok(h)
     }

@@ -29,6 +29,10 @@ pub const MAX_SESSION_BYTES: usize = 256 * 1024;
 pub const MAX_PER_APP: usize = 256;
 /// Most sessions on the node.
 pub const MAX_TOTAL: usize = 4096;
+/// Most bytes one app's sessions hold together.
+pub const MAX_APP_BYTES: usize = 4 << 20;
+/// Most bytes all sessions on the node hold together.
+pub const MAX_TOTAL_BYTES: usize = 16 << 20;
 
 /// Why a session call was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +56,8 @@ struct Entry {
 #[derive(Default)]
 pub struct SessionTable {
     sessions: HashMap<String, Entry>,
+    /// The bytes of every session's keys and values.
+    bytes: usize,
 }
 
 /// Bytes a value takes, near enough to bound memory: strings and bytes by length, 8 per scalar
@@ -91,6 +97,20 @@ impl SessionTable {
     fn sweep(&mut self, now: u64) {
         self.sessions
             .retain(|_, e| now.saturating_sub(e.last_used) < IDLE_SECS);
+        self.bytes = self.sessions.values().map(|e| e.bytes).sum();
+    }
+
+    fn app_bytes(&self, app: &str) -> usize {
+        self.sessions
+            .values()
+            .filter(|e| e.app == app)
+            .map(|e| e.bytes)
+            .sum()
+    }
+
+    /// Bytes all sessions hold.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// `CreateSession` for `app`: a fresh id.
@@ -137,7 +157,7 @@ impl SessionTable {
             _ => return Err(SessionError::Unknown),
         };
         if !live {
-            self.sessions.remove(sid);
+            self.remove(sid);
             return Err(SessionError::Unknown);
         }
         let e = self.sessions.get_mut(sid).ok_or(SessionError::Unknown)?;
@@ -168,7 +188,26 @@ impl SessionTable {
         let e = self.mine(app, sid, now)?;
         let old = e.values.iter().position(|(k, _)| k == key);
         let freed = old.map_or(0, |i| e.values[i].0.len() + size_of(&e.values[i].1));
-        let bytes = e.bytes - freed + key.len() + size;
+        let before = e.bytes;
+        let bytes = (before + key.len() + size).saturating_sub(freed);
+        let grows = bytes.saturating_sub(before);
+        if grows > 0 && self.bytes + grows > MAX_TOTAL_BYTES {
+            self.sweep(now);
+            if self.bytes + grows > MAX_TOTAL_BYTES {
+                return Err(SessionError::Bound(format!(
+                    "the node's backend sessions hold {} bytes, the most they hold together \
+                     ({MAX_TOTAL_BYTES}); delete keys or release sessions",
+                    self.bytes
+                )));
+            }
+        }
+        if grows > 0 && self.app_bytes(app) + grows > MAX_APP_BYTES {
+            return Err(SessionError::Bound(format!(
+                "this app's backend sessions would hold more than {MAX_APP_BYTES} bytes, the \
+                 most an app's hold together; delete keys or release sessions"
+            )));
+        }
+        let e = self.mine(app, sid, now)?;
         if bytes > MAX_SESSION_BYTES {
             return Err(SessionError::Bound(format!(
                 "the session would hold {bytes} bytes; a session holds at most \
@@ -186,6 +225,7 @@ impl SessionTable {
             None => e.values.push((key.to_string(), value)),
         }
         e.bytes = bytes;
+        self.bytes = (self.bytes + bytes).saturating_sub(before);
         Ok(())
     }
 
@@ -216,7 +256,9 @@ impl SessionTable {
         let e = self.mine(app, sid, now)?;
         if let Some(i) = e.values.iter().position(|(k, _)| k == key) {
             let (k, v) = e.values.remove(i);
-            e.bytes = e.bytes.saturating_sub(k.len() + size_of(&v));
+            let n = k.len() + size_of(&v);
+            e.bytes = e.bytes.saturating_sub(n);
+            self.bytes = self.bytes.saturating_sub(n);
         }
         Ok(())
     }
@@ -224,8 +266,14 @@ impl SessionTable {
     /// `ReleaseSession`: ends the session.
     pub fn release(&mut self, app: &str, sid: &str, now: u64) -> Result<(), SessionError> {
         self.mine(app, sid, now)?;
-        self.sessions.remove(sid);
+        self.remove(sid);
         Ok(())
+    }
+
+    fn remove(&mut self, sid: &str) {
+        if let Some(e) = self.sessions.remove(sid) {
+            self.bytes = self.bytes.saturating_sub(e.bytes);
+        }
     }
 }
 
@@ -278,5 +326,46 @@ mod tests {
             t.get("A", &sid, "k0", IDLE_SECS + 1),
             Err(SessionError::Unknown)
         );
+    }
+
+    #[test]
+    fn bytes_are_bounded_per_app_and_per_node() {
+        let mut t = SessionTable::default();
+        let v = Value::Str("x".repeat(60_000));
+        let mut stored = 0usize;
+        let mut refused = None;
+        'fill: for _ in 0..MAX_PER_APP {
+            let sid = t.create("A", 0).unwrap();
+            for k in 0..4 {
+                match t.set("A", &sid, &format!("k{k}"), v.clone(), 0) {
+                    Ok(()) => stored += 1,
+                    Err(e) => {
+                        refused = Some(e);
+                        break 'fill;
+                    }
+                }
+            }
+        }
+        assert!(matches!(refused, Some(SessionError::Bound(m)) if m.contains("an app's")));
+        assert!(stored * 60_000 <= MAX_APP_BYTES && t.bytes() <= MAX_APP_BYTES);
+        // Other apps fill the node up to its bound, not past it.
+        let mut node_refused = false;
+        for app in 0..8 {
+            let app = format!("B{app}");
+            for _ in 0..80 {
+                let sid = t.create(&app, 0).unwrap();
+                if t.set(&app, &sid, "k", v.clone(), 0).is_err() {
+                    node_refused = true;
+                    break;
+                }
+            }
+        }
+        assert!(node_refused && t.bytes() <= MAX_TOTAL_BYTES);
+        // Releasing gives the bytes back.
+        let before = t.bytes();
+        let sid = t.create("C", 0).unwrap();
+        t.set("C", &sid, "k", Value::Int(1), 0).unwrap_or(());
+        t.release("C", &sid, 0).unwrap();
+        assert_eq!(t.bytes(), before);
     }
 }
