@@ -104,7 +104,7 @@ return {
   args = lapi.GetArgs(), nargs = #args,
   aid = request.aid, appid = request.appid, entry = request.entry, ver = request.ver,
   nid = request.nid, who = lapi.GetVar(request.sid, 'userid'), same = (req.aid == request.aid),
-  version = require('var').GetVar(request.sid, 'ver'),
+  version = require('var').GetVar(request.sid, 'ver'), pw = request.password,
 }
 "#;
 const HELLO_PAGE: &str = "return '<h1>' .. (request.name or '') .. '</h1>'";
@@ -180,12 +180,16 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
     assert_eq!(text(&v, "who"), "");
     assert_eq!(v.get("same"), Some(&Value::Bool(true)));
     assert_eq!(text(&v, "version"), leither::api::fns_node::VERSION);
-    // With the owner's session, `aid` as the app's name, `ver` asked for.
-    let (st, v) = run(
+    // With the owner's session, `aid` as the app's name, `ver` asked for, Leither's `opt`.
+    let (st, v) = api(
         &n,
-        "main.lua",
-        &[("aid", s(&aid)), ("sid", s(&o)), ("ver", s("last"))],
-        &[],
+        "RunMApp",
+        &[
+            s("main.lua"),
+            map(&[("aid", s(&aid)), ("sid", s(&o)), ("ver", s("last"))]),
+            Value::List(vec![]),
+            s("opt"),
+        ],
     );
     assert_eq!(st, 200, "{v:?}");
     assert_eq!(text(&v, "who"), host);
@@ -211,6 +215,17 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
     let body = String::from_utf8_lossy(&body);
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("\"greet\":\"hello al\""), "{body}");
+    // An app's own login form reaches its code whole.
+    let (st, body) = curl(&[
+        "-X",
+        "POST",
+        "--data",
+        "password=p%40ss",
+        &format!("{url}/entry?appid={aid}"),
+    ]);
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("\"pw\":\"p@ss\""), "{body}");
     let (st, body) = curl(&[&format!(
         "{url}/entry?author={host}&app=hello&entry=page&name=au"
     )]);

@@ -12,7 +12,8 @@ use super::{ApiError, ApiFuture, Call, Value};
 /// answers what it returns.
 pub fn run_mapp(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
-        c.arity(1, 4)?;
+        // Leither's trailing `opt ...string` is accepted and not used.
+        c.arity(1, 3 + 16)?;
         let entry = c.str_arg(0, "entry")?.to_string();
         let request = crate::api::fns_script::glob_arg(&c, 1)?;
         let args = match c.args.get(2) {

@@ -250,8 +250,9 @@ pub fn author(state: &NodeState, aid: &MimeiId) -> Result<String, ApiError> {
     Ok(author)
 }
 
-/// The `request` an entry sees: the caller's parameters without credentials, with Leither's
-/// keys set by the node (`sid`, `aid`, `appid`, `ver`, `entry`, `mid`, `nid`).
+/// The `request` an entry sees: the caller's parameters (all of them: an app's own login form
+/// reaches its code), with Leither's keys set by the node (`sid`, `aid`, `appid`, `ver`,
+/// `entry`, `mid`, `nid`) and without `sidapp`.
 pub fn request_for(
     state: &NodeState,
     app: &App,
@@ -267,13 +268,14 @@ pub fn request_for(
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| app.aid.to_string());
-    let mut r = crate::api::fns_script::request_of(
-        params
-            .into_iter()
-            .filter(|(k, _)| !SET.contains(&k.as_str()) && k != "mid" && k != "sidapp")
-            .collect(),
-        sid,
-    );
+    let mut r: Vec<(String, Value)> = params
+        .into_iter()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !SET.contains(&k.as_str()) && k != "mid" && k != "sidapp"
+        })
+        .collect();
+    r.push(("sid".to_string(), Value::from(sid)));
     let ver = app
         .version
         .map_or_else(|| "cur".to_string(), |n| n.to_string());

@@ -21,9 +21,9 @@ macro_rules! backend_row {
 pub static FNS: &[ApiFn] = &[
     ApiFn {
         name: "RunMApp",
-        params: "entry, request, [args]",
+        params: "entry, request, [args], [opt...]",
         access: Access::Public,
-        doc: "Runs the Lua file entry (\"main\" when empty, .lua added) of the app request names (appid or aid, or author and app) at request.ver (default: released, else newest), with request.sid's session (none: the guest), which needs read on the app. The file sees request (Leither's keys sid, aid, appid, ver, entry, mid, nid set by the node), args, the modules and lapi (the API and the backend functions). Limits as RunScript. Returns what the file returns.",
+        doc: "Runs the Lua file entry (\"main\" when empty, .lua added) of the app request names (appid or aid, or author and app) at request.ver (default: released, else newest), with request.sid's session (none: the guest), which needs read on the app. The file sees request (Leither's keys sid, aid, appid, ver, entry, mid, nid set by the node), args, the modules and lapi (the API and the backend functions). Limits as RunScript; opt (at most 16) accepted, not used. Returns what the file returns.",
         run: fns_backend::run_mapp,
     },
     backend_row!(
