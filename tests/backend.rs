@@ -268,6 +268,29 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
     assert_eq!(st, 200);
     assert!(body.contains(&format!("\"who\":\"{host}\"")), "{body}");
 
+    // An app with lever.json is a Lever app: /entry (by Leither's appid too) calls a method.
+    let lev = upload(
+        &n,
+        &o,
+        "lev",
+        &[
+            (
+                "lever.json",
+                "{\"name\": \"lev\", \"luaEntry\": \"main.lua\"}",
+            ),
+            (
+                "main.lua",
+                "local M = {} function M.hi(a) return 'lever ' .. a.params.name end return M",
+            ),
+        ],
+        true,
+    );
+    let (st, body) = curl(&[&format!("{url}/entry?appid={lev}&entry=hi&name=z")]);
+    assert_eq!(
+        (st, String::from_utf8_lossy(&body).as_ref()),
+        (200, "lever z")
+    );
+
     // Hprose: Python's client calls RunMApp as a Leither client would.
     let py = python();
     let out = Command::new(py)

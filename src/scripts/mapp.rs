@@ -98,7 +98,9 @@ pub async fn run(
         .map_err(|_| bad(format!("{path}: not UTF-8 text (bytecode is refused)")))?;
     let request = request_for(state, &app, &path, &sid, params);
     let limits = Limits::of(state);
-    let hard_end = crate::clock::unix_now() + limits.timeout_ms / 1000 + 60;
+    let hard_end = crate::clock::unix_now()
+        .saturating_add(limits.timeout_ms / 1000)
+        .saturating_add(60);
     let backend = Rc::new(Backend::new(state, aid, args, request.clone(), hard_end));
     let out = run_job(
         state,
