@@ -105,6 +105,8 @@ return {
   aid = request.aid, appid = request.appid, entry = request.entry, ver = request.ver,
   nid = request.nid, who = lapi.GetVar(request.sid, 'userid'), same = (req.aid == request.aid),
   version = require('var').GetVar(request.sid, 'ver'), pw = request.password,
+  shout = require('lib.util').shout(request.name or ''), again = require('lib/util') == require('lib.util'),
+  missing = select(2, pcall(require, 'nosuch')),
 }
 "#;
 const HELLO_PAGE: &str = "return '<h1>' .. (request.name or '') .. '</h1>'";
@@ -152,7 +154,14 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
         &n,
         &o,
         "hello",
-        &[("main.lua", HELLO_MAIN), ("page.lua", HELLO_PAGE)],
+        &[
+            ("main.lua", HELLO_MAIN),
+            ("page.lua", HELLO_PAGE),
+            (
+                "lib/util.lua",
+                "local M = {} function M.shout(s) return s:upper() end return M",
+            ),
+        ],
         true,
     );
     let (_, host) = api(&n, "GetVar", &[s(""), s("hostid")]);
@@ -167,6 +176,11 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
     );
     assert_eq!(st, 200, "{v:?}");
     assert_eq!(text(&v, "greet"), "hello bob");
+    assert_eq!(text(&v, "shout"), "BOB", "the app's own module: {v:?}");
+    assert!(
+        text(&v, "missing").contains("nosuch.lua: no such file"),
+        "{v:?}"
+    );
     assert_eq!(
         v.get("args"),
         Some(&Value::List(vec![Value::Int(1), s("x")]))

@@ -4,7 +4,7 @@
 //! `BEOpenAppDataApp`, `BEMMSync`, `BESignPPT`, `BESign`), its sessions with values
 //! (`CreateSession`, `SessionSet`, `SessionGet`, `SessionDelete`, `ReleaseSession`),
 //! `GetArgs()`, `GetRequest()` and its log functions (`Trace`, `Debug`, `Info`, `Warn`,
-//! `Error`, `Critical`, Go's verbs).
+//! `Error`, `Critical`, Go's verbs). `require` also finds the app's own Lua files.
 //!
 //! The app is fixed when the run starts (the app whose file is running), held here on the
 //! Rust side: no argument names it, so code cannot claim to be another app. The backend
@@ -19,7 +19,7 @@ use std::rc::{Rc, Weak};
 
 use mlua::{Lua, MultiValue, Value as LuaValue};
 
-use super::app::{AppKey, key, rights_of};
+use super::app::{App, AppKey, entry_path, key, rights_of};
 use super::app_data::{Kind, ensure};
 use super::sessions::SessionError;
 use crate::api::{ApiError, NodeState, Value};
@@ -46,6 +46,36 @@ pub const FUNCTIONS: &[&str] = &[
     "ReleaseSession",
 ];
 
+/// Most of the app's own Lua files one run loads with `require`.
+pub const MAX_MODULES: usize = 32;
+
+/// `require` in an app's run: `lapi`, then Leither's modules, then a Lua file of the app itself
+/// (`require('lib.util')` or `require('lib/util')` is `lib/util.lua` of the version running),
+/// run once per name in the run (loaded on the running coroutine, so metered like the rest).
+const REQUIRE: &str = r#"
+local inner, lapi, appfile = ...
+local loaded, load, pcall, error, tostring, type = {}, load, pcall, error, tostring, type
+return function(name)
+  if name == 'lapi' or name == 'backend' then return lapi end
+  if type(name) ~= 'string' then error('require: a module name is a string', 2) end
+  local key = name:gsub('%.lua$', ''):gsub('/', '.')
+  local v = loaded[key]
+  if v ~= nil then return v end
+  local ok, m = pcall(inner, name)
+  if ok then return m end
+  local src, path = appfile(name)
+  if not src then
+    error(tostring(m) .. '; nor is it a Lua file of the app (' .. tostring(path) .. ')', 2)
+  end
+  local f, err = load(src, '=' .. path, 't')
+  if not f then error(err, 2) end
+  v = f(name)
+  if v == nil then v = true end
+  loaded[key] = v
+  return v
+end
+"#;
+
 /// Longest a pass `BESignPPT` signs lasts, in hours (as `SignPPT`).
 pub const MAX_PPT_HOURS: i64 = 24 * 30;
 /// Most entries of `info` (`BESignPPT`, `BESign`).
@@ -58,6 +88,7 @@ type Opened = (Kind, String, String);
 pub struct Backend {
     node: Weak<NodeState>,
     aid: MimeiId,
+    app: App,
     args: Vec<Value>,
     request: Vec<(String, Value)>,
     hard_end: u64,
@@ -143,14 +174,15 @@ impl Backend {
     /// sessions it opens end by `hard_end` (unix seconds) at the latest.
     pub fn new(
         state: &NodeState,
-        aid: MimeiId,
+        app: App,
         args: Vec<Value>,
         request: Vec<(String, Value)>,
         hard_end: u64,
     ) -> Backend {
         Backend {
             node: state.lever.node_weak(),
-            aid,
+            aid: app.aid,
+            app,
             args,
             request,
             hard_end,
@@ -439,11 +471,39 @@ pub fn install(
     let args = to_lua(lua, &Value::List(backend.args.clone()))?;
     lua.globals().raw_set("args", args)?;
     let inner: mlua::Function = lua.globals().raw_get("require")?;
-    let require = lua.create_function(move |_, name: String| {
-        if name == "lapi" || name == "backend" {
-            return Ok(LuaValue::Table(t.clone()));
+    let count = std::cell::Cell::new(0usize);
+    let b = backend.clone();
+    let appfile = lua.create_function(move |lua, name: String| {
+        let stem = name.strip_suffix(".lua").unwrap_or(&name).replace('.', "/");
+        let nothing = |why: String| Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+        let Some(path) = entry_path(&stem).filter(|_| !stem.is_empty()) else {
+            return nothing("not a path of letters, digits, _ - . and /".into());
+        };
+        if count.get() >= MAX_MODULES {
+            return nothing(format!(
+                "a run loads at most {MAX_MODULES} of the app's files"
+            ));
         }
-        inner.call::<LuaValue>(name)
+        let Some(state) = b.node.upgrade() else {
+            return nothing("the node is stopping".into());
+        };
+        match b.app.read_file(&state, &path, super::MAX_SCRIPT_BYTES) {
+            Ok(Some(bytes)) => {
+                count.set(count.get() + 1);
+                let src = lua.create_string(&bytes)?;
+                Ok((
+                    LuaValue::String(src),
+                    LuaValue::String(lua.create_string(&path)?),
+                ))
+            }
+            Ok(None) => nothing(format!("{path}: no such file")),
+            Err(e) => nothing(format!("{path}: {e}")),
+        }
     })?;
+    let require: mlua::Function = lua
+        .load(REQUIRE)
+        .set_name("=require")
+        .into_function()?
+        .call((inner, t, appfile))?;
     lua.globals().raw_set("require", require)
 }

@@ -101,7 +101,13 @@ pub async fn run(
     let hard_end = crate::clock::unix_now()
         .saturating_add(limits.timeout_ms / 1000)
         .saturating_add(60);
-    let backend = Rc::new(Backend::new(state, aid, args, request.clone(), hard_end));
+    let backend = Rc::new(Backend::new(
+        state,
+        app.clone(),
+        args,
+        request.clone(),
+        hard_end,
+    ));
     let out = run_job(
         state,
         Job {
