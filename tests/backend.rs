@@ -575,6 +575,8 @@ fn a_looping_or_allocating_entry_is_stopped_and_the_node_keeps_answering() {
         "spin",
         &[
             ("loop.lua", "while true do end"),
+            ("viamod.lua", "return require('spinmod')"),
+            ("spinmod.lua", "local n = 0 while true do n = n + 1 end"),
             (
                 "alloc.lua",
                 "local t = {} for i = 1, 1e8 do t[i] = string.rep('y', 1024) .. i end return #t",
@@ -611,6 +613,10 @@ fn a_looping_or_allocating_entry_is_stopped_and_the_node_keeps_answering() {
         answered >= 5,
         "the node answered {answered} times while the entry looped"
     );
+    // The app's own module runs under the same meter.
+    let (st, v) = run(&n, "viamod", &[("appid", s(&aid))], &[]);
+    assert_eq!(st, 500, "{v:?}");
+    assert!(text(&v, "error").contains("LuaMax"), "{v:?}");
     let (st, v) = run(&n, "alloc", &[("appid", s(&aid))], &[]);
     assert_eq!(st, 500, "{v:?}");
     assert!(text(&v, "error").contains("memory"), "{v:?}");

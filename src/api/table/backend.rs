@@ -28,12 +28,12 @@ pub static FNS: &[ApiFn] = &[
     },
     backend_row!(
         "BELoginAsAuthor",
-        "",
+        "none",
         "A session as the app's author (the user who made the app here), for the run only; refused when others may write the app."
     ),
     backend_row!(
         "BELoginAsApp",
-        "",
+        "none",
         "A session as the app's identity (a key this node derives for the app), for the run only."
     ),
     backend_row!(
@@ -63,7 +63,7 @@ pub static FNS: &[ApiFn] = &[
     ),
     backend_row!(
         "CreateSession",
-        "",
+        "none",
         "A backend session of the app (values kept in memory; ends an hour after its last use)."
     ),
     backend_row!(
