@@ -41,6 +41,7 @@ fn params(q: &str) -> Vec<(String, String)> {
 
 /// What a POST's body adds: fields for `request`, and `args` (a JSON array), or the body
 /// Lever's entry gets (`body`).
+#[derive(Default)]
 struct Body {
     fields: Vec<(String, Value)>,
     args: Vec<Value>,
@@ -48,11 +49,7 @@ struct Body {
 }
 
 fn parse_body(form: bool, b: &[u8]) -> Result<Body, String> {
-    let mut out = Body {
-        fields: Vec::new(),
-        args: Vec::new(),
-        json: None,
-    };
+    let mut out = Body::default();
     if b.iter().all(u8::is_ascii_whitespace) {
         return Ok(out);
     }
@@ -119,11 +116,7 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
             }
         }
     } else {
-        parse_body(false, b"").unwrap_or(Body {
-            fields: Vec::new(),
-            args: Vec::new(),
-            json: None,
-        })
+        Body::default()
     };
     let sid = session_id(&request.parts);
     let named: Vec<(String, Value)> = p
