@@ -225,7 +225,7 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
         body.contains("text/html") && body.ends_with("<h1>bob</h1>"),
         "{body}"
     );
-    let (st, body) = curl(&[&format!("{url}/entry?aid={aid}&ver=1&name=al")]);
+    let (st, body) = curl(&[&format!("{url}/entry?aid={aid}&ver=1&entry=main&name=al")]);
     let body = String::from_utf8_lossy(&body);
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("\"greet\":\"hello al\""), "{body}");
@@ -235,7 +235,7 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
         "POST",
         "--data",
         "password=p%40ss",
-        &format!("{url}/entry?appid={aid}"),
+        &format!("{url}/entry?appid={aid}&entry=main"),
     ]);
     let body = String::from_utf8_lossy(&body);
     assert_eq!(st, 200, "{body}");
@@ -276,11 +276,22 @@ fn a_leither_app_runs_through_run_mapp_hprose_and_entry() {
     let (st, body) = curl(&[
         "-H",
         &format!("Authorization: Bearer {o}"),
-        &format!("{url}/entry?appid={aid}"),
+        &format!("{url}/entry?appid={aid}&entry="),
     ]);
     let body = String::from_utf8_lossy(&body);
     assert_eq!(st, 200);
     assert!(body.contains(&format!("\"who\":\"{host}\"")), "{body}");
+
+    // Leither's app link (no entry) opens the app's page.
+    let (st, body) = curl(&[
+        "-i",
+        &format!("{url}/entry?author={host}&app=hello&ver=cur"),
+    ]);
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(st, 302, "{body}");
+    assert!(body.contains(&format!("/tpt/{aid}:cur/")), "{body}");
+    let (st, _) = curl(&[&format!("{url}/entry?appid={aid}&ver=1%0d%0aX:%20y")]);
+    assert_eq!(st, 400);
 
     // An app with lever.json is a Lever app: /entry (by Leither's appid too) calls a method.
     let lev = upload(
@@ -631,7 +642,7 @@ fn a_guest_calls_run_mapp_on_a_private_app() {
     let aid = upload(&n, &o, "private", &[("main.lua", "return 'secret'")], false);
     let (st, v) = run(&n, "", &[("appid", s(&aid))], &[]);
     assert_eq!(st, 403, "{v:?}");
-    let (st, _) = curl(&[&format!("{}/entry?appid={aid}", n.url)]);
+    let (st, _) = curl(&[&format!("{}/entry?appid={aid}&entry=main", n.url)]);
     assert_eq!(st, 403);
     let user = common::admitted_key(&n.home);
     let u = login_key(&n, &user);

@@ -1,7 +1,9 @@
 //! `GET`/`POST /entry?appid=APP&ver=VER&mid=MID&entry=ENTRY`: runs a Lua entry of an app.
 //!
 //! The app is `appid` (Leither's name), `aid` (ours, the same), or `author` and `app`
-//! (docs/apps.md). An app without `lever.json` is a Leither app: `entry` names its Lua file,
+//! (docs/apps.md). An app without `lever.json` is a Leither app: without `entry` the link opens
+//! the app's page (a redirect to `/tpt/<appid>[:ver]/`, as Leither's app links do); `entry`
+//! names its Lua file,
 //! run as `RunMApp` runs it ([`crate::scripts::mapp`]) with every query parameter in
 //! `request` (and a POST's form fields or JSON object's fields; a JSON array body is `args`),
 //! `request.sid` the caller's session; errors are the API's (`{"error", "code"}` with its
@@ -21,7 +23,7 @@ use picoserve::request::Request;
 use picoserve::response::ResponseWriter;
 
 use super::MAX_API_BODY;
-use super::reply::{json_body, json_error, query, read_body, send, session_id};
+use super::reply::{json_body, json_error, query, read_body, redirect, send, session_id};
 use crate::api::json::{JsonLimits, decode};
 use crate::api::{NodeState, Value};
 use crate::lever::target::{method_ok, percent_decode};
@@ -127,6 +129,32 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
     let lever_app = aid
         .as_ref()
         .is_ok_and(|a| crate::scripts::app::is_lever_app(state, a));
+    if !lever_app
+        && get("entry").is_none()
+        && let Ok(a) = &aid
+    {
+        // Leither's link to an app (`lapp uploadapp` prints it) opens its page.
+        let ver = get("ver").unwrap_or_default();
+        let at = if ver.is_empty() {
+            String::new()
+        } else if ver.len() <= 20 && ver.bytes().all(|c| c.is_ascii_alphanumeric()) {
+            format!(":{ver}")
+        } else {
+            let m = format!(
+                "ver \"{}\" is not a version",
+                crate::api::truncate(&ver, 20)
+            );
+            return send(
+                request,
+                writer,
+                400,
+                "application/json",
+                json_error(&m, "bad_request"),
+            )
+            .await;
+        };
+        return redirect(request, writer, 302, format!("/tpt/{a}{at}/")).await;
+    }
     if !lever_app {
         // A Leither app: RunMApp with the query (and the body's fields) as its request.
         let mut req = named;
