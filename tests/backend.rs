@@ -689,6 +689,12 @@ fn be_login_as_author_is_the_apps_author_for_the_run_and_a_signed_pass_is_never_
     assert_eq!(st, 401);
     // Passes the app signs log in as its signer: a stranger, not the owner, not the app.
     for key in ["ppt", "sig"] {
+        let (st, checked) = api(&n, "VerifyPPT", &[s(&text(&v, key))]);
+        assert_eq!(st, 200, "{checked:?}");
+        assert_eq!(text(&checked, "signer"), {
+            let p = Pass::parse(&text(&v, key)).unwrap();
+            p.signer_id().to_string()
+        });
         let (st, l) = api(&n, "Login", &[s(&text(&v, key))]);
         assert_eq!(st, 200, "{l:?}");
         let sid = text(&l, "sid");
