@@ -10,7 +10,9 @@
 //!   `requestEntry`.
 //! - `tpt_on_the_node_that_holds_the_app_gives_the_same_contract`: the same at `/tpt/<appid>/`
 //!   of the node itself, with no DNN; `the_node_that_holds_the_app_puts_itself_first`: a node
-//!   that holds the app and knows another provider runs it against itself.
+//!   that holds the app and knows another provider runs it against itself;
+//!   `request_entry_runs_a_leither_backend_app_too`: the app as a Leither backend app (no
+//!   `lever.json`, docs/apps.md), whose `hello.lua` requestEntry runs.
 //! - `a_users_temp_html_in_leithers_form_is_served_and_works`: a DNN with
 //!   tests/web/leither_temp.html (`{{.param}}`, `{{.ips}}`, ... fields) as its `temp.html`.
 //! - Attacks: `script_injection_through_a_url_param_is_data`,
@@ -43,6 +45,49 @@ fn upload_app(n: &TestNode) -> String {
         .unwrap_or_else(|| panic!("no appid= line in:\n{out}"))
         .trim()
         .to_string()
+}
+
+/// Uploads tests/web/leither_app as a Leither backend app (docs/apps.md: no `lever.json`, its
+/// entry `hello.lua` run as RunMApp runs it), made through the API as `tests/backend.rs` does;
+/// its Mimei ID.
+fn upload_leither_backend_app(n: &TestNode) -> String {
+    let src = common::repo_root().join("tests/web/leither_app");
+    let dir = common::fresh_home().join("lxpage");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["index.html", "app.js", "data.txt"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.join("hello.lua"),
+        "return {aid = request.aid, appid = request.appid, n = request.n, entry = request.entry}\n",
+    )
+    .unwrap();
+    let added = run(&n.home, &["ipfs", "add", "-r", dir.to_str().unwrap()]);
+    let cid = added
+        .lines()
+        .find_map(|l| l.strip_prefix("ipfs add ok /ipfs/"))
+        .unwrap_or_else(|| panic!("no CID in:\n{added}"))
+        .trim()
+        .to_string();
+    let pass = n.home.join("owner.ppt");
+    run(
+        &n.home,
+        &["lpki", "signppt", "-p", "1h", "-o", pass.to_str().unwrap()],
+    );
+    let ppt = std::fs::read_to_string(&pass).unwrap();
+    let (_, v) = common::api_json(n, "Login", &[Value::Str(ppt.trim().to_string())]);
+    let sid = text(field(&v, "sid")).to_string();
+    let call = |f: &str, args: &[&str]| {
+        let args: Vec<Value> = args.iter().map(|a| Value::Str(a.to_string())).collect();
+        let (st, v) = common::api_json(n, f, &args);
+        assert_eq!(st, 200, "{f}: {v:?}");
+        v
+    };
+    let mid = text(&call("MMCreate", &[&sid, "", "app", "lxpage", "file"])).to_string();
+    call("MFSetCid", &[&sid, &mid, &cid]);
+    call("MMBackup", &[&sid, &mid, ""]);
+    call("MMSetRight", &[&sid, &mid, "*", "read"]);
+    mid
 }
 
 fn host_of(url: &str) -> &str {
@@ -175,6 +220,20 @@ fn tpt_on_the_node_that_holds_the_app_gives_the_same_contract() {
             String::from_utf8_lossy(&b)
         );
     }
+}
+
+#[test]
+fn request_entry_runs_a_leither_backend_app_too() {
+    // An app without lever.json: requestEntry's /entry?appid= runs its hello.lua as RunMApp
+    // does, the JSON body's fields in `request`.
+    let n = TestNode::start();
+    let mid = upload_leither_backend_app(&n);
+    let r = web(
+        "page_contract.mjs",
+        &[&format!("{}/tpt/{mid}/", n.url), "app"],
+    );
+    println!("a Leither backend app: {r:?}");
+    assert_app_worked(&r, &mid, &n.url, true);
 }
 
 #[test]
