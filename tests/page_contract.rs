@@ -10,7 +10,8 @@
 //!   `requestEntry`.
 //! - `tpt_on_the_node_that_holds_the_app_gives_the_same_contract`: the same at `/tpt/<appid>/`
 //!   of the node itself, with no DNN; `the_node_that_holds_the_app_puts_itself_first`: a node
-//!   that holds the app and knows another provider runs it against itself;
+//!   that holds the app and knows another provider runs it against itself, and when it goes
+//!   down under the open page the app moves to the provider;
 //!   `request_entry_runs_a_leither_backend_app_too`: the app as a Leither backend app (no
 //!   `lever.json`, docs/apps.md), whose `hello.lua` requestEntry runs.
 //! - `a_users_temp_html_in_leithers_form_is_served_and_works`: a DNN with
@@ -24,15 +25,16 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::TestNode;
 use common::dnn::{home_node, run, wait_for};
-use common::web::{field, web};
+use common::web::{field, node22, web};
 use leither::api::Value;
+use leither::api::json::{JsonLimits, decode};
 use leither::dnn::addr::{self, Candidate, Host, Offer, Provider};
 use leither::dnn::page::{self, Page};
 
@@ -257,6 +259,30 @@ fn the_node_that_holds_the_app_puts_itself_first() {
     let r = web("page_contract.mjs", &[&url, "app"]);
     println!("on a node that holds it and has a provider: {r:?}");
     assert_app_worked(&r, &appid, &d.url, true);
+
+    // That node goes down under an open page: the heartbeat moves the app to the provider.
+    let mut child = Command::new(node22())
+        .arg(common::repo_root().join("tests/web/dnn_failover.mjs"))
+        .args([url.as_str(), "page contract app"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cannot run node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a first line").unwrap();
+    assert!(
+        first.contains("\"node\":\"\""),
+        "the page chose itself first: {first}"
+    );
+    let mut d = d;
+    d.stop();
+    writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
+    let last = lines.next().expect("a result line").unwrap();
+    let _ = child.wait();
+    println!("after the node that served it went down: {last}");
+    let r = decode(last.as_bytes(), &JsonLimits::DEFAULT).expect("JSON");
+    assert_eq!(field(&r, "ok"), &Value::Bool(true), "{r:?}");
+    assert_eq!(text(field(&r, "node")), p.url, "{r:?}");
 }
 
 #[test]
