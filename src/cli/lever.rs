@@ -241,10 +241,10 @@ impl Lever {
     pub fn run(self, home: &Path) -> Result<(), CliError> {
         match self.cmd {
             Cmd::Deploy(a) => {
-                super::lapp::check_app_dir(&a.dir)?;
+                super::lapp::check_app_dir(&a.dir, true)?;
                 let (mut c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
                 c.progress = true;
-                let up = upload(&mut c, &a.dir)?;
+                let up = upload(&mut c, &a.dir, true)?;
                 let mut args = vec![sid, s(&a.env), s(&up.mid), Value::Int(up.ver)];
                 // lever.json's env, kept out of the app: the node keeps it for the service.
                 // Without one, a redeploy keeps what the service has.
