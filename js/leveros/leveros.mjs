@@ -101,6 +101,8 @@ export class Stream {
     this._handlers = { data: [], end: [], error: [] }
     this._held = null // a message that may be the handler's error (decided at close)
     this._done = false
+    this._pending = [] // events before the first listener
+    this._flushing = false
     ws.binaryType = 'arraybuffer'
     ws.onmessage = (ev) => this._message(ev.data)
     ws.onclose = (ev) => this._close(ev.code, ev.reason)
@@ -110,6 +112,17 @@ export class Stream {
   on (event, fn) {
     if (!this._handlers[event]) throw leverError(`a Stream has no "${event}" event`)
     this._handlers[event].push(fn)
+    // Events that came before anyone listened are given, in order, once the listeners
+    // added in the same turn are all there.
+    if (this._pending.length && !this._flushing) {
+      this._flushing = true
+      queueMicrotask(() => {
+        const pending = this._pending
+        this._pending = []
+        this._flushing = false
+        for (const [e, v] of pending) this._emit(e, v)
+      })
+    }
     return this
   }
 
@@ -126,6 +139,11 @@ export class Stream {
   }
 
   _emit (event, v) {
+    const listening = this._handlers.data.length + this._handlers.end.length + this._handlers.error.length
+    if (!listening || this._flushing) {
+      this._pending.push([event, v])
+      return
+    }
     for (const fn of [...this._handlers[event]]) fn(v)
   }
 
