@@ -301,6 +301,10 @@ fn the_resource_is_a_handlers_first_argument() {
         "{text}"
     );
     assert!(got.ends_with(b"\r\n\r\nba\xff"), "{text}");
+    // A stream's handler gets the stream, then the resource, then the arguments.
+    let (code, text) = ndjson(&n, "/jsclient/r9/roomChan", b"[\"in:\"]\n");
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("\"in:r9\"\n"), "{text}");
 }
 
 /// POSTs an NDJSON body to a stream; the status and the answer.

@@ -73,9 +73,9 @@ pub fn handler_args(t: &Target, args: &[crate::api::Value]) -> Vec<crate::api::V
     all
 }
 
-/// True when a method streams (Lever: names ending in `Chan` or `_chan`).
+/// True when a method streams (Lever: names ending in `Chan` or `_chan`, and `chan`).
 pub fn is_stream(method: &str) -> bool {
-    method.ends_with("Chan") || method.ends_with("_chan")
+    method.ends_with("Chan") || method.ends_with("_chan") || method == "chan"
 }
 
 /// Percent-decodes a path segment; `None` when it is malformed.
@@ -268,6 +268,7 @@ mod tests {
     fn streams() {
         assert!(is_stream("chatChan"));
         assert!(is_stream("chat_chan"));
-        assert!(!is_stream("chan"));
+        assert!(is_stream("chan"));
+        assert!(!is_stream("channel"));
     }
 }

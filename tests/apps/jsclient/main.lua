@@ -32,6 +32,11 @@ function M.catChan(s)
   end
 end
 
+-- A stream on a resource: the stream, then the resource, then the caller's arguments.
+function M.roomChan(s, room, prefix)
+  return prefix .. room
+end
+
 function M.failChan(s)
   s:send("first")
   error("chan failed on purpose")
