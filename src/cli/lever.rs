@@ -10,6 +10,12 @@
 //! `LeverRm`). Every command signs in with the key (`-k`, default the home's node key) and may
 //! act on another node (`-n URL`).
 //!
+//! Lever's own CLI conventions are kept where they cost little (docs/lever.md, "Lever's client
+//! contract"): the global `-E/--env` (`$LEVEROS_ENV`) and `-H/--host` (`$LEVEROS_IP_PORT`),
+//! relative `/SERVICE/METHOD` URLs, `invoke --pretty`, `invoke URL --` reading one bytes
+//! argument from standard input (bounded by the node's body limit), a bytes result written
+//! as it is, and `stream --bytes`/`--pretty`.
+//!
 //! URLs and arguments are read in `lever_url`; the streaming session is `lever_stream`.
 
 use std::path::{Path, PathBuf};
