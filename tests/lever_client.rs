@@ -523,8 +523,27 @@ fn js_client_from_node() {
         .expect("npm is needed for this test (apt-get install npm)");
     assert!(o.status.success(), "npm install ./js/leveros: {o:?}");
     let web = common::repo_root().join("tests/web/leveros_node.mjs");
-    let o = Command::new("node")
-        .arg("--experimental-websocket")
+    // WebSocket is global from Node 22; Node 20 and 21 have it behind a flag.
+    let version = Command::new("node")
+        .arg("--version")
+        .output()
+        .expect("node is needed for this test (apt-get install nodejs)");
+    let major: u32 = String::from_utf8_lossy(&version.stdout)
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 18,
+        "the leveros module needs Node 18 or later, this is {major}"
+    );
+    let mut node = Command::new("node");
+    if major < 22 {
+        node.arg("--experimental-websocket");
+    }
+    let o = node
         .arg(&web)
         .arg(&dir)
         .arg(host(&n))
