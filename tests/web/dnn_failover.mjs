@@ -5,7 +5,8 @@
 // then waits for a line on stdin (the test kills that node meanwhile) and prints:
 //   {"ok":bool, "from":url, "node":url|null, "ms":N|null, "sameUrl":bool, "text":string, "errors":[...]}
 // ok: window.leither.node moved to another provider within timeoutMs (default 20000; the
-// template's heartbeat runs every 10 s), the content shows again, and the URL is still pageUrl.
+// template's heartbeat runs every 10 s), the content shows again, and the URL's origin and path
+// are still pageUrl's.
 // ms: from the line on stdin to the switch.
 import { createInterface } from 'node:readline'
 import { bodyText, deadline, emit, evalSafe, fail, intArg, launch, pollPage } from './lib.mjs'
@@ -39,7 +40,9 @@ try {
 } catch (e) {
   out.error = e.message.split('\n')[0]
 }
-out.sameUrl = page.url() === pageUrl || page.url() === new URL(pageUrl).href
+// Origin and path: an app under the page may change the query (setParam).
+const path = (u) => { try { const x = new URL(u); return x.origin + x.pathname } catch { return u } }
+out.sameUrl = path(page.url()) === path(pageUrl)
 out.text = await bodyText(page)
 out.ok = out.node != null && out.sameUrl && !out.error
 await close()
