@@ -91,13 +91,57 @@ impl Remote {
         f(table)
     }
 
-    /// The providers of `(env, service)`: cached, else looked up in the DHT (one lookup per
-    /// service at a time; the others wait for its answer).
-    async fn providers(&self, net: &Net, env: &str, service: &str) -> Vec<Vec<u8>> {
-        let now = Instant::now();
-        if let Some(l) = self.with_table(net, |t| t.providers(env, service, now)) {
-            return l;
+    /// The providers of `(env, service)`: cached; else, when `wait` (this node cannot serve
+    /// the call without knowing them), looked up in the DHT now; else the last list known,
+    /// however old, while a lookup runs in the background (a node running the service waits
+    /// for the DHT only for the first call naming a resource, whose owner it must know). One
+    /// lookup per service at a time.
+    async fn providers(
+        &self,
+        state: &Rc<NodeState>,
+        net: &Net,
+        env: &str,
+        service: &str,
+        wait: bool,
+        resource: bool,
+    ) -> Vec<Vec<u8>> {
+        let known = self.with_table(net, |t| t.known_providers(env, service, Instant::now()));
+        match known {
+            Some((list, true)) => return list,
+            Some((list, false)) if !wait => {
+                self.refresh_later(state, net, env, service);
+                return list;
+            }
+            None if !wait && !resource => {
+                self.refresh_later(state, net, env, service);
+                return Vec::new();
+            }
+            _ => {}
         }
+        self.lookup(net, env, service).await
+    }
+
+    fn refresh_later(&self, state: &Rc<NodeState>, net: &Net, env: &str, service: &str) {
+        let key = (env.to_string(), service.to_string());
+        if self
+            .lookups
+            .borrow()
+            .get(&key)
+            .is_some_and(|l| l.try_lock().is_err())
+        {
+            return;
+        }
+        let weak = Rc::downgrade(state);
+        let net = net.clone();
+        tokio::task::spawn_local(async move {
+            if let Some(state) = weak.upgrade() {
+                state.lever.remote.lookup(&net, &key.0, &key.1).await;
+            }
+        });
+    }
+
+    /// Looks the providers up in the DHT (or waits for the lookup already running).
+    async fn lookup(&self, net: &Net, env: &str, service: &str) -> Vec<Vec<u8>> {
         let key = (env.to_string(), service.to_string());
         let lock = {
             let mut lookups = self.lookups.borrow_mut();
@@ -250,7 +294,14 @@ impl Lever {
         if local == Local::Free && t.resource.is_none() {
             return None;
         }
-        let mut providers = self.remote.providers(net, &key.0, &key.1).await;
+        let Ok(state) = self.node() else {
+            return None;
+        };
+        let wait = local == Local::Absent;
+        let mut providers = self
+            .remote
+            .providers(&state, net, &key.0, &key.1, wait, t.resource.is_some())
+            .await;
         providers.retain(|p| !tried.contains(p));
         if providers.is_empty() {
             return None;

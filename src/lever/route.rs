@@ -147,6 +147,20 @@ impl Table {
 
     /// The providers of `(env, service)` if looked up recently (ourselves left out).
     pub fn providers(&self, env: &str, service: &str, now: Instant) -> Option<Vec<Peer>> {
+        match self.known_providers(env, service, now) {
+            Some((list, true)) => Some(list),
+            _ => None,
+        }
+    }
+
+    /// The providers of `(env, service)` from the last lookup, however old, and whether that
+    /// lookup is still fresh (within [`PROVIDERS_TTL`], or [`EMPTY_TTL`] for none).
+    pub fn known_providers(
+        &self,
+        env: &str,
+        service: &str,
+        now: Instant,
+    ) -> Option<(Vec<Peer>, bool)> {
         let (list, at) = self
             .providers
             .get(&(env.to_string(), service.to_string()))?;
@@ -155,7 +169,7 @@ impl Table {
         } else {
             PROVIDERS_TTL
         };
-        (now.duration_since(*at) < ttl).then(|| list.clone())
+        Some((list.clone(), now.duration_since(*at) < ttl))
     }
 
     /// Keeps a lookup's answer (ourselves left out, at most [`MAX_PROVIDERS`]).
