@@ -624,7 +624,13 @@ impl Lever {
         });
         if !trusted || claim.caller.is_empty() {
             let sid = self.guest_sid(state).map_err(|e| e.to_string())?;
-            return Ok(Caller { sid, env: None });
+            // Only an admitted forwarder is believed about the calling service's environment.
+            let env = if trusted {
+                claim.caller_env.clone()
+            } else {
+                None
+            };
+            return Ok(Caller { sid, env });
         }
         let uid: crate::pki::LeitherId = claim
             .caller
