@@ -33,7 +33,8 @@ use super::{Caller, Lever, LeverError, Target};
 use crate::api::json::{JsonLimits, decode, encode};
 use crate::api::{NodeState, Rights, Value};
 use crate::net::lever_wire::{
-    Claim, Frame, Load, MAX_MESSAGE_LEN, MAX_VALUE_LEN, PROTOCOL, Request,
+    Claim, Frame, HEARTBEAT_SECS, Load, MAX_MESSAGE_LEN, MAX_VALUE_LEN, PROTOCOL, Request,
+    SILENCE_SECS,
 };
 use crate::net::{Inbound, Net, read_frame, write_frame};
 
@@ -51,6 +52,8 @@ pub const MAX_NONCES: usize = 16_384;
 pub const MAX_STREAM_BYTES: u64 = 64 << 20;
 /// Sessions kept for forwarded callers.
 const MAX_CALLER_SESSIONS: usize = 256;
+const HEARTBEAT: Duration = Duration::from_secs(HEARTBEAT_SECS);
+const SILENCE: Duration = Duration::from_secs(SILENCE_SECS);
 /// Refusals of a peer over its stream bound before it is banned.
 const REFUSALS_TO_BAN: u32 = 256;
 
@@ -689,10 +692,19 @@ fn pump_forwarded(
         let reader = async {
             let mut bytes = 0u64;
             loop {
-                let b = match read_frame(&mut rd, MAX_MESSAGE_LEN).await {
-                    Ok(Some(b)) => b,
-                    Ok(None) => return Err(went_away(&peer, &t, "the stream closed")),
-                    Err(e) => return Err(went_away(&peer, &t, &e.to_string())),
+                let b = match tokio::time::timeout(SILENCE, read_frame(&mut rd, MAX_MESSAGE_LEN))
+                    .await
+                {
+                    Ok(Ok(Some(b))) => b,
+                    Ok(Ok(None)) => return Err(went_away(&peer, &t, "the stream closed")),
+                    Ok(Err(e)) => return Err(went_away(&peer, &t, &e.to_string())),
+                    Err(_) => {
+                        return Err(went_away(
+                            &peer,
+                            &t,
+                            &format!("silent for {SILENCE_SECS} s"),
+                        ));
+                    }
                 };
                 bytes += b.len() as u64;
                 if bytes > MAX_STREAM_BYTES {
@@ -718,6 +730,7 @@ fn pump_forwarded(
                     Ok(Frame::Err { code, message, .. }) => {
                         return Err(error_of(&code, message, &t, t.env.as_deref().unwrap_or("")));
                     }
+                    Ok(Frame::Alive) => {}
                     Ok(f) => {
                         return Err(LeverError::App(format!(
                             "garbage from {peer}: a {f:?} frame out of place"
@@ -729,13 +742,20 @@ fn pump_forwarded(
         };
         let writer = async {
             let mut bytes = 0u64;
+            let mut input = true;
             loop {
-                let frame = match in_rx.recv().await {
-                    Some(v) => Frame::Msg(json_bytes(&v)),
-                    None => {
-                        let _ = write_frame(&mut wr, &Frame::End.to_bytes()).await;
+                let frame = if !input {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    Frame::Alive
+                } else {
+                    match tokio::time::timeout(HEARTBEAT, in_rx.recv()).await {
+                        Ok(Some(v)) => Frame::Msg(json_bytes(&v)),
                         // Input done: the reader decides how the stream ends.
-                        return std::future::pending::<LeverError>().await;
+                        Ok(None) => {
+                            input = false;
+                            Frame::End
+                        }
+                        Err(_) => Frame::Alive,
                     }
                 };
                 let b = frame.to_bytes();
@@ -908,8 +928,11 @@ async fn serve_one(state: &Rc<NodeState>, peer: PeerId, mut s: libp2p::Stream) {
         let mut tx = Some(tx);
         let mut bytes = 0u64;
         loop {
-            let Ok(Some(b)) = read_frame(&mut rd, MAX_MESSAGE_LEN).await else {
-                // The forwarder went away: the handler's output has nowhere to go.
+            let Ok(Ok(Some(b))) =
+                tokio::time::timeout(SILENCE, read_frame(&mut rd, MAX_MESSAGE_LEN)).await
+            else {
+                // The forwarder went away (or fell silent): the handler's output has nowhere
+                // to go.
                 return;
             };
             bytes += b.len() as u64;
@@ -925,14 +948,19 @@ async fn serve_one(state: &Rc<NodeState>, peer: PeerId, mut s: libp2p::Stream) {
                     }
                 }
                 Ok(Frame::End) => tx = None,
+                Ok(Frame::Alive) => {}
                 _ => return,
             }
         }
     };
     let writer = async {
         let mut bytes = 0u64;
-        while let Some(v) = rx.recv().await {
-            let b = Frame::Msg(json_bytes(&v)).to_bytes();
+        loop {
+            let b = match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+                Ok(Some(v)) => Frame::Msg(json_bytes(&v)).to_bytes(),
+                Ok(None) => break,
+                Err(_) => Frame::Alive.to_bytes(),
+            };
             bytes += b.len() as u64;
             if bytes > MAX_STREAM_BYTES || write_frame(&mut wr, &b).await.is_err() {
                 return;

@@ -9,7 +9,10 @@
 //! - a call: one `Ok` (the JSON result) or `Err` (the error code and message), then closes;
 //! - a stream: `Started` (or `Err`), then `Msg` frames both ways; the forwarder sends `End`
 //!   when the caller's input ends; the provider's last frame is `Ok` (the handler's return
-//!   value, `null` when there was none to send) or `Err`.
+//!   value, `null` when there was none to send) or `Err`. Either side sends `Alive` after
+//!   [`HEARTBEAT_SECS`] without sending anything else, so the other learns within a few
+//!   heartbeats that a silent peer is gone (a pulled cable sends no reset, and closing a
+//!   connection to such a peer waits on TCP).
 //!
 //! Every answer carries the provider's [`Load`], which the forwarder's choice uses.
 //!
@@ -24,6 +27,7 @@
 //! | 0x83 `Started` | load |
 //! | 0x84 `Msg` | value `bytes` |
 //! | 0x85 `End` | nothing |
+//! | 0x86 `Alive` | nothing |
 //!
 //! load = in-flight calls u32, full u8 (0 or 1). Every length has a bound; every encoding is
 //! canonical (whatever parses re-encodes to the same bytes: the fuzz target checks it).
@@ -36,6 +40,10 @@ pub const PROTOCOL: &str = "/leither/lever/1.0.0";
 pub const MAX_VALUE_LEN: usize = 1 << 20;
 /// Longest message accepted.
 pub const MAX_MESSAGE_LEN: usize = MAX_VALUE_LEN + 4096;
+/// Seconds of silence after which a side of a stream sends `Alive`.
+pub const HEARTBEAT_SECS: u64 = 5;
+/// Seconds of silence after which a side of a stream takes the other as gone.
+pub const SILENCE_SECS: u64 = 20;
 /// Longest caller ID (a Leither ID is 27 characters; empty for a guest).
 pub const MAX_CALLER_LEN: usize = 64;
 /// Longest environment name.
@@ -59,6 +67,7 @@ const ERR: u8 = 0x82;
 const STARTED: u8 = 0x83;
 const MSG: u8 = 0x84;
 const END: u8 = 0x85;
+const ALIVE: u8 = 0x86;
 
 /// What the forwarding node states, and signs, about a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +137,8 @@ pub enum Frame {
     Msg(Vec<u8>),
     /// The caller's input ended.
     End,
+    /// Nothing to say, but still here.
+    Alive,
 }
 
 /// A message that does not parse.
@@ -375,6 +386,7 @@ impl Frame {
                 put_bytes(&mut out, v);
             }
             Frame::End => out.push(END),
+            Frame::Alive => out.push(ALIVE),
         }
         out
     }
@@ -408,6 +420,7 @@ impl Frame {
             STARTED => Frame::Started(r.load()?),
             MSG => Frame::Msg(r.bytes(MAX_VALUE_LEN, "the message")?),
             END => Frame::End,
+            ALIVE => Frame::Alive,
             k => return Err(bad(format!("kind {k} is not a frame"))),
         };
         r.end()?;
@@ -466,6 +479,7 @@ mod tests {
             Frame::Started(load),
             Frame::Msg(b"\"hi\"".to_vec()),
             Frame::End,
+            Frame::Alive,
         ] {
             assert_eq!(Frame::from_bytes(&f.to_bytes()), Ok(f));
         }
