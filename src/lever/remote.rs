@@ -94,11 +94,11 @@ impl Remote {
         f(table)
     }
 
-    /// The providers of `(env, service)`: cached; else, when `wait` (this node cannot serve
-    /// the call without knowing them), looked up in the DHT now; else the last list known,
-    /// however old, while a lookup runs in the background (a node running the service waits
-    /// for the DHT only for the first call naming a resource, whose owner it must know). One
-    /// lookup per service at a time.
+    /// The providers of `(env, service)`: cached; else the last list known, however old,
+    /// while a lookup runs in the background; with none known (or an empty one) and `wait`
+    /// (this node cannot serve the call without them), looked up in the DHT now. A node
+    /// running the service waits for the DHT only for the first call naming a resource,
+    /// whose owner it must know. One lookup per service at a time.
     async fn providers(
         &self,
         state: &Rc<NodeState>,
@@ -111,7 +111,9 @@ impl Remote {
         let known = self.with_table(net, |t| t.known_providers(env, service, Instant::now()));
         match known {
             Some((list, true)) => return list,
-            Some((list, false)) if !wait => {
+            // A stale list that named providers serves while it is refreshed, even a node
+            // without the service: waiting on a DHT query every 30 s would stall a call.
+            Some((list, false)) if !wait || !list.is_empty() => {
                 self.refresh_later(state, net, env, service);
                 return list;
             }
