@@ -1,7 +1,7 @@
 //! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
 //! identify, ping, Kademlia on `/ipfs/kad/1.0.0` and kubo's LAN DHT `/ipfs/lan/kad/1.0.0`
 //! over one record store (so IPFS peers share our DHT, on the internet and on a LAN:
-//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads), and
+//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads, Lever calls), and
 //! the [`Gate`].
 
 use std::time::Duration;
@@ -20,6 +20,11 @@ pub fn agent_version() -> String {
     format!("leither/{}", crate::api::fns_node::VERSION)
 }
 
+/// Forwarded Lever calls one peer may have open here at once, and all peers together.
+pub const LEVER_STREAMS_PER_PEER: usize = 64;
+/// See [`LEVER_STREAMS_PER_PEER`].
+pub const LEVER_STREAMS_TOTAL: usize = 256;
+
 /// How long a DHT query may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -35,6 +40,8 @@ pub struct Behaviour {
     pub stream: libp2p_stream::Behaviour,
     /// Inbound bitswap streams (bitswap_inbound.rs): every one taken, within bounds.
     pub bitswap_in: super::bitswap_inbound::Behaviour,
+    /// Inbound forwarded Lever calls (`lever_wire`), taken the same way and bounded apart.
+    pub lever_in: super::bitswap_inbound::Behaviour,
 }
 
 /// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
@@ -89,7 +96,18 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                 kad,
                 mdns: Toggle::from(mdns),
                 stream: libp2p_stream::Behaviour::new(),
-                bitswap_in: super::bitswap_inbound::Behaviour::new(Default::default()),
+                bitswap_in: super::bitswap_inbound::Behaviour::new(
+                    Default::default(),
+                    &super::bitswap::ACCEPTED,
+                ),
+                lever_in: super::bitswap_inbound::Behaviour::new(
+                    super::bitswap_inbound::Limits {
+                        per_peer: LEVER_STREAMS_PER_PEER,
+                        total: LEVER_STREAMS_TOTAL,
+                        refusals: 256,
+                    },
+                    &[super::lever_wire::PROTOCOL],
+                ),
             })
         })
         .map_err(|e| e.to_string())?

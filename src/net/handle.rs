@@ -59,6 +59,8 @@ pub struct Inner {
     pub state: Weak<NodeState>,
     pub bitswap: Bitswap,
     pub sync: super::sync::Jobs,
+    /// Inbound forwarded Lever calls, until Lever takes them ([`Net::take_lever_inbound`]).
+    pub lever_in: RefCell<Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>>>,
 }
 
 /// The network, as the rest of the node sees it. Cheap to clone.
@@ -122,6 +124,11 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         .bitswap_in
         .take_receiver()
         .ok_or("the bitswap receiver was taken twice")?;
+    let lever_in = swarm
+        .behaviour_mut()
+        .lever_in
+        .take_receiver()
+        .ok_or("the Lever receiver was taken twice")?;
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
         cmd: tx,
@@ -131,6 +138,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         state: Rc::downgrade(state),
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
+        lever_in: RefCell::new(Some(lever_in)),
     });
     let mut driver = Driver::new(swarm, rx, inner.clone());
     let mut boot = Vec::new();
@@ -412,6 +420,14 @@ impl Net {
         }
     }
 
+    /// The inbound streams of `/leither/lever/1.0.0`, each with its permit (`None` after the
+    /// first call): Lever serves them (lever::remote).
+    pub fn take_lever_inbound(
+        &self,
+    ) -> Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>> {
+        self.inner.lever_in.borrow_mut().take()
+    }
+
     /// The node's state, while it runs.
     pub(crate) fn state(&self) -> Option<Rc<NodeState>> {
         self.inner.state.upgrade()
@@ -424,7 +440,10 @@ impl Net {
 }
 
 /// Writes one varint-framed message.
-pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
+pub async fn write_frame<S: futures::AsyncWrite + Unpin>(
+    s: &mut S,
+    body: &[u8],
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(body.len() + 10);
     varint::write(body.len() as u64, &mut buf);
     buf.extend_from_slice(body);
@@ -433,7 +452,10 @@ pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
 }
 
 /// Reads one varint-framed message of at most `max` bytes; `Ok(None)` at a clean end.
-pub async fn read_frame(s: &mut Stream, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+pub async fn read_frame<S: futures::AsyncRead + Unpin>(
+    s: &mut S,
+    max: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut len: u64 = 0;
     let mut shift = 0;
     let mut first = true;
