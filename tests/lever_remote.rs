@@ -5,7 +5,9 @@
 //! - a resource stays on one node for 1000 calls, whichever node is asked;
 //! - C killed during a stream gives the caller a clear error, and the next calls go to B;
 //! - a forged or unsigned forward is refused (a peer built here speaks the protocol);
-//! - a provider that answers garbage is dropped from the choice.
+//! - a provider that answers garbage is dropped from the choice;
+//! - 100 sequential calls through A reuse a stream or two (`GetVar netstats`), and a second
+//!   request with a nonce already taken, on a stream kept open, is refused.
 #![cfg(all(feature = "lever", feature = "net"))]
 
 mod common;
@@ -338,6 +340,9 @@ mod rogue {
                 s.write_all(f).await.unwrap();
             }
             s.flush().await.unwrap();
+            // Nothing more to send: the provider, which waits for a next call on the same
+            // stream, sees the end and closes its side.
+            let _ = s.close().await;
             let mut out = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
             poll.abort();
@@ -433,6 +438,15 @@ mod rogue {
 }
 
 fn request(seed: [u8; 32], caller: &str) -> leither::net::lever_wire::Request {
+    request_with(seed, seed[..16].try_into().unwrap(), caller)
+}
+
+/// A call of `where.who` signed by the key of `seed`, with `nonce`.
+fn request_with(
+    seed: [u8; 32],
+    nonce: [u8; 16],
+    caller: &str,
+) -> leither::net::lever_wire::Request {
     use leither::net::lever_wire::{Claim, Request};
     let key = leither::pki::NodeKey::from_seed(&seed).unwrap();
     let mut r = Request {
@@ -444,7 +458,7 @@ fn request(seed: [u8; 32], caller: &str) -> leither::net::lever_wire::Request {
             service: "where".into(),
             method: "who".into(),
             resource: None,
-            nonce: seed[..16].try_into().unwrap(),
+            nonce,
             expires: leither::clock::unix_now() + 30,
         },
         args: b"[]".to_vec(),
@@ -452,6 +466,26 @@ fn request(seed: [u8; 32], caller: &str) -> leither::net::lever_wire::Request {
     };
     r.sig = key.sign(&r.signed_bytes());
     r
+}
+
+/// Every varint-framed answer in `bytes`.
+fn answers(mut bytes: &[u8]) -> Vec<leither::net::lever_wire::Frame> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (mut len, mut i, mut shift) = (0usize, 0usize, 0u32);
+        loop {
+            let b = bytes[i];
+            len |= usize::from(b & 0x7f) << shift;
+            i += 1;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out.push(leither::net::lever_wire::Frame::from_bytes(&bytes[i..i + len]).unwrap());
+        bytes = &bytes[i + len..];
+    }
+    out
 }
 
 fn answer(bytes: &[u8]) -> leither::net::lever_wire::Frame {
@@ -527,6 +561,115 @@ fn a_forged_or_unsigned_forward_is_refused() {
     );
     let mut h = Http::new(&b);
     assert_eq!(h.who(), (200, "B".to_string()));
+}
+
+/// A forwarder that sends a second request with a nonce already taken, on a stream the
+/// provider keeps open between calls, is refused, and the stream ends there.
+#[test]
+fn a_replayed_nonce_on_a_reused_stream_is_refused() {
+    use leither::net::lever_wire::Frame;
+    let b = node();
+    deploy(&b, "B");
+    let addr = b.swarm_addr();
+    let seed = [21; 32];
+    let first = request_with(seed, [1; 16], "");
+    let second = request_with(seed, [2; 16], "");
+    // The first request's nonce again, signed anew (a different call: another method).
+    let mut replay = request_with(seed, [1; 16], "");
+    replay.claim.method = "whoRes".into();
+    replay.sig = leither::pki::NodeKey::from_seed(&seed)
+        .unwrap()
+        .sign(&replay.signed_bytes());
+    let after = request_with(seed, [3; 16], "");
+    let got = answers(&rogue::exchange(
+        &addr,
+        seed,
+        &[
+            rogue::frame(&first.to_bytes()),
+            rogue::frame(&second.to_bytes()),
+            rogue::frame(&replay.to_bytes()),
+            rogue::frame(&after.to_bytes()),
+        ],
+    ));
+    assert_eq!(
+        got.len(),
+        3,
+        "two answers, a refusal, then the end: {got:?}"
+    );
+    for f in &got[..2] {
+        assert!(
+            matches!(f, Frame::Ok { value, .. } if value == b"\"B\""),
+            "{got:?}"
+        );
+    }
+    assert!(
+        matches!(&got[2], Frame::Err { code, message, .. } if code == "forward_refused" && message.contains("replay")),
+        "{got:?}"
+    );
+    // The very same bytes again on one stream: also a replay.
+    let twice = request_with(seed, [4; 16], "");
+    let got = answers(&rogue::exchange(
+        &addr,
+        seed,
+        &[
+            rogue::frame(&twice.to_bytes()),
+            rogue::frame(&twice.to_bytes()),
+        ],
+    ));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        matches!(&got[1], Frame::Err { code, message, .. } if code == "forward_refused" && message.contains("replay")),
+        "{got:?}"
+    );
+}
+
+/// `GetVar netstats` of `n` as JSON text.
+fn netstats(n: &TestNode) -> String {
+    ok(&leither(&n.home, &["call", "GetVar", "netstats"]))
+}
+
+fn stat(json: &str, name: &str) -> i64 {
+    let at = json
+        .find(&format!("\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} in {json}"));
+    json[at + name.len() + 2..]
+        .trim_start_matches([':', ' '])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// Forwarded calls reuse their streams: 100 sequential calls through A open a handful.
+#[test]
+fn sequential_forwarded_calls_reuse_a_few_streams() {
+    let (a, b) = (node(), node());
+    connect(&b, &a);
+    deploy(&b, "B");
+    let mut h = Http::new(&a);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.who() != (200, "B".to_string()) {
+        assert!(
+            Instant::now() < deadline,
+            "A never reached B\nA: {}",
+            a.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let before = netstats(&a);
+    let got = tally(&mut h, 100);
+    assert_eq!(got.get("B"), Some(&100), "{got:?}");
+    let after = netstats(&a);
+    let opened = stat(&after, "leverStreamsOpened") - stat(&before, "leverStreamsOpened");
+    let reused = stat(&after, "leverCallsReused") - stat(&before, "leverCallsReused");
+    eprintln!("100 calls: {opened} streams opened, {reused} calls on reused streams");
+    assert!(opened <= 3, "{opened} streams for 100 calls: {after}");
+    assert!(
+        reused >= 97,
+        "{reused} of 100 calls reused a stream: {after}"
+    );
+    assert!(stat(&after, "leverStreamsIdle") <= 16, "{after}");
 }
 
 #[test]

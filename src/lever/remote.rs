@@ -11,6 +11,13 @@
 //! [`ATTEMPTS`]). A provider that goes away during the call gives the caller a clear error
 //! and leaves the choice for a while; one that answers garbage, for longer.
 //!
+//! Plain calls reuse streams: the forwarder keeps a few idle streams a provider
+//! ([`POOL_PER_PEER`], [`POOL_TOTAL`] in all, each for less than the provider's
+//! [`IDLE_SECS`]) and puts one back only after a clean answer; the provider answers the calls
+//! of a stream in turn. An idle stream that closes before answering is retried once on a
+//! fresh stream with the same signed request, whose nonce the provider takes once
+//! (docs/lever.md, "Stream reuse"). A Lever stream has a libp2p stream of its own.
+//!
 //! Serving side ([`spawn_server`]): the claim must be signed by the connection's own peer
 //! key (noise authenticated it), unexpired and not seen before. The caller then has the
 //! rights this node gives: a forwarder this node does not admit (docs/security.md, "Nodes
@@ -18,7 +25,7 @@
 //! they are here (a member: user, else a visitor known by ID), never as the owner. A
 //! forwarded call runs here, never forwarded again, and is never loopback or LAN.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -56,6 +63,18 @@ const HEARTBEAT: Duration = Duration::from_secs(HEARTBEAT_SECS);
 const SILENCE: Duration = Duration::from_secs(SILENCE_SECS);
 /// Refusals of a peer over its stream bound before it is banned.
 const REFUSALS_TO_BAN: u32 = 256;
+/// Seconds a served stream waits for its next call before the provider closes it.
+pub const IDLE_SECS: u64 = 30;
+const IDLE: Duration = Duration::from_secs(IDLE_SECS);
+/// Calls one stream carries before the provider closes it (the forwarder opens another).
+pub const MAX_CALLS_PER_STREAM: u32 = 100_000;
+/// Idle streams the forwarding side keeps to one provider (as many as the calls a busy client
+/// such as `wrk -c16` keeps in flight; the provider takes 64 streams a peer).
+pub const POOL_PER_PEER: usize = 16;
+/// Idle streams the forwarding side keeps in all.
+pub const POOL_TOTAL: usize = 64;
+/// How long an idle stream is kept: well before the provider's [`IDLE_SECS`] closes it.
+const POOL_KEEP: Duration = Duration::from_secs(20);
 
 const JSON: JsonLimits = JsonLimits {
     max_depth: 32,
@@ -74,6 +93,24 @@ pub struct Remote {
     nonces: RefCell<HashMap<[u8; 16], u64>>,
     sessions: RefCell<HashMap<(String, bool), String>>,
     provided: RefCell<HashSet<(String, String)>>,
+    /// Idle streams to providers, each with when it went idle (at most [`POOL_PER_PEER`] a
+    /// peer, [`POOL_TOTAL`] in all).
+    pool: RefCell<HashMap<PeerId, Vec<(libp2p::Stream, Instant)>>>,
+    /// Streams opened to forward calls (and streams).
+    opened: Cell<u64>,
+    /// Forwarded calls sent on an idle stream taken from the pool.
+    reused: Cell<u64>,
+}
+
+/// Counters of the forwarding side, for `GetVar netstats`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamStats {
+    /// Streams opened to forward calls (and streams).
+    pub opened: u64,
+    /// Forwarded calls sent on a stream reused from the pool.
+    pub reused: u64,
+    /// Idle streams in the pool now.
+    pub idle: u64,
 }
 
 /// How a forwarding attempt ended.
@@ -84,6 +121,54 @@ enum Attempt<T> {
 }
 
 impl Remote {
+    /// The forwarding side's stream counters.
+    pub fn stream_stats(&self) -> StreamStats {
+        StreamStats {
+            opened: self.opened.get(),
+            reused: self.reused.get(),
+            idle: self.pool.borrow().values().map(Vec::len).sum::<usize>() as u64,
+        }
+    }
+
+    /// An idle stream to `peer` young enough that the provider has not closed it; older
+    /// ones are dropped.
+    fn take_idle(&self, peer: &PeerId) -> Option<libp2p::Stream> {
+        let mut pool = self.pool.borrow_mut();
+        let list = pool.get_mut(peer)?;
+        let now = Instant::now();
+        list.retain(|(_, since)| now.duration_since(*since) < POOL_KEEP);
+        let s = list.pop().map(|(s, _)| s);
+        if list.is_empty() {
+            pool.remove(peer);
+        }
+        if s.is_some() {
+            self.reused.set(self.reused.get() + 1);
+        }
+        s
+    }
+
+    /// Keeps a stream whose answer was read in full for the next call to `peer`, if the
+    /// pool has room (else it is dropped, which closes it).
+    fn put_idle(&self, peer: PeerId, s: libp2p::Stream) {
+        let mut pool = self.pool.borrow_mut();
+        let now = Instant::now();
+        let mut total: usize = pool.values().map(Vec::len).sum();
+        if total >= POOL_TOTAL {
+            for list in pool.values_mut() {
+                list.retain(|(_, since)| now.duration_since(*since) < POOL_KEEP);
+            }
+            pool.retain(|_, l| !l.is_empty());
+            total = pool.values().map(Vec::len).sum();
+        }
+        if total >= POOL_TOTAL {
+            return;
+        }
+        let list = pool.entry(peer).or_default();
+        if list.len() < POOL_PER_PEER {
+            list.push((s, now));
+        }
+    }
+
     fn with_table<R>(&self, net: &Net, f: impl FnOnce(&mut route::Table) -> R) -> R {
         let mut t = self.table.borrow_mut();
         let table = t.get_or_insert_with(|| {
@@ -250,6 +335,11 @@ fn went_away(peer: &PeerId, t: &Target, why: &str) -> LeverError {
 }
 
 impl Lever {
+    /// The counters of the streams this node forwards calls on (`GetVar netstats`).
+    pub fn forward_stats(&self) -> StreamStats {
+        self.remote.stream_stats()
+    }
+
     fn local_state(&self, key: &(String, String)) -> Local {
         let Ok(state) = self.node() else {
             return Local::Absent;
@@ -489,45 +579,64 @@ impl Lever {
                 .with_table(net, |tb| tb.failed(&pb, Instant::now()));
             Attempt::Next(why)
         };
-        if !net.is_connected(&peer)
-            && let Err(e) = net.connect_peer(peer).await
-        {
-            return fail(format!("{peer}: {e}"));
-        }
-        let mut s = match net.open(peer, PROTOCOL).await {
-            Ok(s) => s,
-            Err(e) => return fail(format!("{peer}: {e}")),
+        let wire = req.to_bytes();
+        // A plain call goes on an idle stream to the provider when there is one (docs/lever.md,
+        // "Stream reuse"); a stream always on its own.
+        let idle = if stream {
+            None
+        } else if !net.is_connected(&peer) {
+            // Its streams died with the connection.
+            self.remote.pool.borrow_mut().remove(&peer);
+            None
+        } else {
+            self.remote.take_idle(&peer)
         };
-        let sent = tokio::time::timeout(
-            crate::net::STREAM_TIMEOUT,
-            write_frame(&mut s, &req.to_bytes()),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(()))) {
-            return fail(format!("{peer} did not take the request"));
-        }
-        let first = tokio::time::timeout(CALL_TIMEOUT, read_frame(&mut s, MAX_MESSAGE_LEN)).await;
-        let bytes = match first {
-            Ok(Ok(Some(b))) => b,
-            Ok(Ok(None)) => {
+        let mut reused = idle.is_some();
+        let mut retried = false;
+        let mut s = match idle {
+            Some(s) => s,
+            None => match self.open_stream(net, peer).await {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            },
+        };
+        let bytes = loop {
+            let gone = |why: &str| {
                 self.remote
                     .with_table(net, |tb| tb.failed(&pb, Instant::now()));
-                return Attempt::Done(Err(went_away(&peer, t, "the stream closed unanswered")));
+                Attempt::Done(Err(went_away(&peer, t, why)))
+            };
+            let sent =
+                tokio::time::timeout(crate::net::STREAM_TIMEOUT, write_frame(&mut s, &wire)).await;
+            let first = if matches!(sent, Ok(Ok(()))) {
+                Some(tokio::time::timeout(CALL_TIMEOUT, read_frame(&mut s, MAX_MESSAGE_LEN)).await)
+            } else {
+                None
+            };
+            let why = match first {
+                Some(Ok(Ok(Some(b)))) => break b,
+                Some(Err(_)) => {
+                    return gone(&format!("no answer within {} s", CALL_TIMEOUT.as_secs()));
+                }
+                None if !reused && !retried => {
+                    return fail(format!("{peer} did not take the request"));
+                }
+                None => "it did not take the request".to_string(),
+                Some(Ok(Ok(None))) => "the stream closed unanswered".to_string(),
+                Some(Ok(Err(e))) => e.to_string(),
+            };
+            if !reused {
+                return gone(&why);
             }
-            Ok(Err(e)) => {
-                self.remote
-                    .with_table(net, |tb| tb.failed(&pb, Instant::now()));
-                return Attempt::Done(Err(went_away(&peer, t, &e.to_string())));
-            }
-            Err(_) => {
-                self.remote
-                    .with_table(net, |tb| tb.failed(&pb, Instant::now()));
-                return Attempt::Done(Err(went_away(
-                    &peer,
-                    t,
-                    &format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
-                )));
-            }
+            // An idle stream that closed before any answer: the provider closed it as idle
+            // (or went away). Once more on a fresh stream, with the same signed request: its
+            // nonce makes the provider refuse it if the first one reached it after all.
+            reused = false;
+            retried = true;
+            s = match self.open_stream(net, peer).await {
+                Ok(s) => s,
+                Err(e) => return gone(&format!("{why}; then {e}")),
+            };
         };
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         let garbage = |why: String| {
@@ -565,7 +674,10 @@ impl Lever {
                     return garbage(format!("a load of {} calls", load.inflight));
                 }
                 match decode(&value, &JSON) {
-                    Ok(v) => Attempt::Done(Ok((v, None))),
+                    Ok(v) => {
+                        self.remote.put_idle(peer, s);
+                        Attempt::Done(Ok((v, None)))
+                    }
                     Err(e) => garbage(e.to_string()),
                 }
             }
@@ -584,11 +696,26 @@ impl Lever {
                 if !report(load) {
                     return garbage(format!("a load of {} calls", load.inflight));
                 }
+                // The provider closes a stream after a refusal; after any other error it
+                // waits for the next call.
+                if !stream && code != "forward_refused" {
+                    self.remote.put_idle(peer, s);
+                }
                 match code.as_str() {
                     "no_service" => {
                         self.remote
                             .with_table(net, |tb| tb.forget(env, &t.service, &pb));
                         Attempt::Next(format!("{peer} no longer runs it"))
+                    }
+                    // After a retry, the first copy may have run there: no other provider.
+                    "forward_refused" if retried => {
+                        self.remote
+                            .with_table(net, |tb| tb.failed(&pb, Instant::now()));
+                        Attempt::Done(Err(went_away(
+                            &peer,
+                            t,
+                            &format!("its idle stream closed, and then it refused: {message}"),
+                        )))
                     }
                     "forward_refused" => fail(format!("{peer} refused: {message}")),
                     _ => Attempt::Done(Err(error_of(&code, message, t, env))),
@@ -596,6 +723,21 @@ impl Lever {
             }
             other => garbage(format!("a {other:?} frame out of place")),
         }
+    }
+
+    /// A new stream to `peer` (connecting first if needed).
+    async fn open_stream(&self, net: &Net, peer: PeerId) -> Result<libp2p::Stream, String> {
+        if !net.is_connected(&peer)
+            && let Err(e) = net.connect_peer(peer).await
+        {
+            return Err(format!("{peer}: {e}"));
+        }
+        let s = net
+            .open(peer, PROTOCOL)
+            .await
+            .map_err(|e| format!("{peer}: {e}"))?;
+        self.remote.opened.set(self.remote.opened.get() + 1);
+        Ok(s)
     }
 
     /// Provides the DHT key of every service running here, and stops providing those that
@@ -841,76 +983,103 @@ pub fn spawn_server(state: &Rc<NodeState>) {
     });
 }
 
+/// Serves the calls a peer sends on one stream, in turn: each checked on its own (signature,
+/// expiry, nonce, rights). A stream request ends the turn-taking; so does a refusal, a silence
+/// of [`IDLE_SECS`] between calls, or [`MAX_CALLS_PER_STREAM`] calls.
 async fn serve_one(state: &Rc<NodeState>, peer: PeerId, mut s: libp2p::Stream) {
     let lever = &state.lever;
-    let Ok(Ok(Some(body))) = tokio::time::timeout(
-        crate::net::STREAM_TIMEOUT,
-        read_frame(&mut s, MAX_MESSAGE_LEN),
-    )
-    .await
-    else {
-        return;
-    };
     let refuse = |why: String| Frame::error(Load::default(), "forward_refused", &why);
-    let req = match Request::from_bytes(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            crate::log_warn!("Lever: {peer} forwarded a call that does not parse: {e}");
-            let _ = write_frame(&mut s, &refuse(e.to_string()).to_bytes()).await;
+    let mut served = 0u32;
+    loop {
+        let wait = if served == 0 {
+            crate::net::STREAM_TIMEOUT
+        } else {
+            IDLE
+        };
+        let Ok(Ok(Some(body))) =
+            tokio::time::timeout(wait, read_frame(&mut s, MAX_MESSAGE_LEN)).await
+        else {
+            let _ = futures::AsyncWriteExt::close(&mut s).await;
             return;
-        }
-    };
-    let now = crate::clock::unix_now();
-    let checked = verify(&req, &peer, now)
-        .and_then(|()| {
-            lever
-                .remote
-                .take_nonce(req.claim.nonce, req.claim.expires, now)
-        })
-        .and_then(|()| lever.forwarded_caller(state, &peer, &req.claim));
-    let caller = match checked {
-        Ok(c) => c,
-        Err(why) => {
-            crate::log_warn!("Lever: refused a call forwarded by {peer}: {why}");
-            let _ = write_frame(&mut s, &refuse(why).to_bytes()).await;
-            return;
-        }
-    };
-    let c = &req.claim;
-    let t = Target {
-        env: Some(c.env.clone()),
-        service: c.service.clone(),
-        resource: c.resource.clone(),
-        method: c.method.clone(),
-    };
-    let key = (c.env.clone(), c.service.clone());
-    let args = match decode(&req.args, &JSON) {
-        Ok(Value::List(a)) => a,
-        _ => {
-            let f = Frame::error(
+        };
+        let req = match Request::from_bytes(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                crate::log_warn!("Lever: {peer} forwarded a call that does not parse: {e}");
+                let _ = write_frame(&mut s, &refuse(e.to_string()).to_bytes()).await;
+                let _ = futures::AsyncWriteExt::close(&mut s).await;
+                return;
+            }
+        };
+        let now = crate::clock::unix_now();
+        let checked = verify(&req, &peer, now)
+            .and_then(|()| {
+                lever
+                    .remote
+                    .take_nonce(req.claim.nonce, req.claim.expires, now)
+            })
+            .and_then(|()| lever.forwarded_caller(state, &peer, &req.claim));
+        let caller = match checked {
+            Ok(c) => c,
+            Err(why) => {
+                crate::log_warn!("Lever: refused a call forwarded by {peer}: {why}");
+                let _ = write_frame(&mut s, &refuse(why).to_bytes()).await;
+                let _ = futures::AsyncWriteExt::close(&mut s).await;
+                return;
+            }
+        };
+        let c = &req.claim;
+        let t = Target {
+            env: Some(c.env.clone()),
+            service: c.service.clone(),
+            resource: c.resource.clone(),
+            method: c.method.clone(),
+        };
+        let key = (c.env.clone(), c.service.clone());
+        let f = match decode(&req.args, &JSON) {
+            Ok(Value::List(args)) if req.stream => {
+                serve_stream(state, key, &t, args, &caller, s).await;
+                return;
+            }
+            Ok(Value::List(args)) => {
+                let r = lever.invoke_here(&t, &args, &caller).await;
+                let load = lever.load_of(&key);
+                match r {
+                    Ok(v) => Frame::Ok {
+                        load,
+                        value: json_bytes(&v),
+                    },
+                    Err(e) => Frame::error(load, e.code(), &e.to_string()),
+                }
+            }
+            _ => Frame::error(
                 lever.load_of(&key),
                 "bad_request",
                 "the forwarded arguments are not a JSON array",
-            );
-            let _ = write_frame(&mut s, &f.to_bytes()).await;
+            ),
+        };
+        if write_frame(&mut s, &f.to_bytes()).await.is_err() || req.stream {
             return;
         }
-    };
-    if !req.stream {
-        let r = lever.invoke_here(&t, &args, &caller).await;
-        let load = lever.load_of(&key);
-        let f = match r {
-            Ok(v) => Frame::Ok {
-                load,
-                value: json_bytes(&v),
-            },
-            Err(e) => Frame::error(load, e.code(), &e.to_string()),
-        };
-        let _ = write_frame(&mut s, &f.to_bytes()).await;
-        let _ = futures::AsyncWriteExt::close(&mut s).await;
-        return;
+        served += 1;
+        if served >= MAX_CALLS_PER_STREAM {
+            let _ = futures::AsyncWriteExt::close(&mut s).await;
+            return;
+        }
     }
-    let ends = match lever.stream_here(&t, args, &caller).await {
+}
+
+/// Serves a forwarded stream (the last request its libp2p stream carries).
+async fn serve_stream(
+    state: &Rc<NodeState>,
+    key: (String, String),
+    t: &Target,
+    args: Vec<Value>,
+    caller: &Caller,
+    mut s: libp2p::Stream,
+) {
+    let lever = &state.lever;
+    let ends = match lever.stream_here(t, args, caller).await {
         Ok(e) => e,
         Err(e) => {
             let f = Frame::error(lever.load_of(&key), e.code(), &e.to_string());

@@ -2,11 +2,13 @@
 //! its answer. Sans-io; the bytes of one message, without framing (on the stream each
 //! message is framed by an unsigned varint length, at most [`MAX_MESSAGE_LEN`]).
 //!
-//! One call per stream. The forwarding node opens the stream and sends a [`Request`]: the
-//! [`Claim`] it signs (who calls what, until when, a nonce), the arguments as JSON, and its
-//! ed25519 signature over [`Request::signed_bytes`]. The provider answers with [`Frame`]s:
+//! The forwarding node opens the stream and sends a [`Request`]: the [`Claim`] it signs (who
+//! calls what, until when, a nonce), the arguments as JSON, and its ed25519 signature over
+//! [`Request::signed_bytes`]. The provider answers with [`Frame`]s:
 //!
-//! - a call: one `Ok` (the JSON result) or `Err` (the error code and message), then closes;
+//! - a call: one `Ok` (the JSON result) or `Err` (the error code and message); then the
+//!   stream waits for the next request (calls take turns on a stream, each request checked on
+//!   its own), until the provider closes it (idle, a refusal, or its bound of calls);
 //! - a stream: `Started` (or `Err`), then `Msg` frames both ways; the forwarder sends `End`
 //!   when the caller's input ends; the provider's last frame is `Ok` (the handler's return
 //!   value, `null` when there was none to send) or `Err`. Either side sends `Alive` after
