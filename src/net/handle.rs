@@ -31,6 +31,8 @@ pub struct Shared {
     pub book: HashMap<PeerId, Vec<Multiaddr>>,
     /// Agent versions from identify.
     pub agents: HashMap<PeerId, String>,
+    /// Reachability: AutoNAT's verdict, external addresses, relays (nat.rs).
+    pub nat: super::nat::NatView,
 }
 
 /// Most peers in the address book, and most addresses kept for one.
@@ -86,7 +88,8 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let vars = state.vars.borrow().clone();
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
-    let mut swarm = super::behaviour::build(kp, vars.mdns)?;
+    let nat = super::nat_config::NatSettings::of(&vars);
+    let mut swarm = super::behaviour::build(kp, vars.mdns, &nat)?;
     let ip: std::net::IpAddr = vars
         .listen_addr
         .parse()
@@ -132,7 +135,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
     });
-    let mut driver = Driver::new(swarm, rx, inner.clone());
+    let mut driver = Driver::new(swarm, rx, inner.clone(), super::nat::Nat::new(nat));
     let mut boot = Vec::new();
     for b in &vars.bootstrap {
         match parse_addr(b) {
@@ -229,16 +232,25 @@ impl Net {
         self.inner.peer_id
     }
 
-    /// Our listen addresses, each with `/p2p/<PeerId>`.
+    /// Our listen addresses (relay circuits among them), then the external addresses
+    /// confirmed (AutoNAT, a port mapping, `FixedAddr`), each with `/p2p/<PeerId>`.
     pub fn local_addrs(&self) -> Vec<String> {
         let me = self.inner.peer_id;
-        self.inner
-            .shared
-            .borrow()
-            .listen
-            .iter()
-            .map(|a| format!("{a}/p2p/{me}"))
-            .collect()
+        let sh = self.inner.shared.borrow();
+        let mut out: Vec<String> = Vec::new();
+        for a in sh.listen.iter().chain(sh.nat.external.iter()) {
+            let a = super::driver::strip_p2p(a);
+            let t = format!("{a}/p2p/{me}");
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// What is known about this node's reachability behind a NAT.
+    pub fn nat(&self) -> super::nat::NatView {
+        self.inner.shared.borrow().nat.clone()
     }
 
     /// Waits until the swarm reports a listen address (the driver saw `NewListenAddr`), at

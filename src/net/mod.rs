@@ -46,6 +46,10 @@ pub mod heads;
 #[cfg(feature = "net")]
 mod lan_dht;
 #[cfg(feature = "net")]
+pub mod nat;
+#[cfg(feature = "net")]
+pub mod nat_config;
+#[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]
 pub mod sync;
