@@ -75,3 +75,11 @@ fn two_nated_nodes_sync_a_mimei_through_a_relay() {
 fn a_browser_reaches_a_nated_node_through_the_dnn_tunnel() {
     run("tunnel");
 }
+
+/// A node behind a NAT whose router runs a UPnP gateway (Debian's miniupnpd) maps its swarm
+/// and HTTP ports; a visitor reaches it directly, the DNN page offers the direct address and
+/// AutoNAT confirms the mapped swarm address.
+#[test]
+fn a_node_behind_a_upnp_router_maps_its_ports_and_is_offered_directly() {
+    run("upnp");
+}

@@ -304,6 +304,73 @@ if step tunnel; then
   if wait_for 10 tunnel_gone; then pass "after CloseTunnel R answers 404 for A's tunnel"; else fail "the tunnel still answers after CloseTunnel"; fi
 fi
 
+# --- upnp: GW1 runs miniupnpd; A maps its ports and the page offers the direct address ----
+if step upnp; then
+  if ! command -v miniupnpd > /dev/null || ! command -v nft > /dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends miniupnpd-nftables miniupnpd nftables > "$WORK/apt-upnp.log" 2>&1 ||
+      { apt-get update -q > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends miniupnpd-nftables miniupnpd nftables > "$WORK/apt-upnp.log" 2>&1; } ||
+      die "cannot install miniupnpd (apt-get install miniupnpd-nftables miniupnpd nftables): $(tail -c 300 "$WORK/apt-upnp.log")"
+  fi
+  # The router's firewall becomes nftables with miniupnpd's chains: answers and the LAN go
+  # out, and only what miniupnpd maps comes in.
+  inns g1 iptables -D FORWARD -i wan -o lan -j DROP
+  printf '%s\n' 'table inet filter {' \
+    '  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname "lan" accept; jump miniupnpd; }' \
+    '  chain miniupnpd { }' \
+    '  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }' \
+    '  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }' \
+    '  chain prerouting_miniupnpd { }' \
+    '  chain postrouting_miniupnpd { }' \
+    '}' > "$WORK/g1.nft"
+  inns g1 nft -f "$WORK/g1.nft" || die "nft on GW1 failed"
+  printf '%s\n' ext_ifname=wan listening_ip=lan http_port=5000 enable_upnp=yes enable_natpmp=yes \
+    secure_mode=yes system_uptime=yes uuid=3f6b2c1e-7d4a-4e8b-9c2d-1a2b3c4d5e6f \
+    'allow 1024-65535 192.168.1.0/24 1024-65535' 'deny 0-65535 0.0.0.0/0 0-65535' > "$WORK/miniupnpd.conf"
+  inns g1 miniupnpd -f "$WORK/miniupnpd.conf" -d > "$WORK/miniupnpd.log" 2>&1 &
+  echo $! > "$WORK/miniupnpd.pid"
+  sleep 0.5
+  kill -0 "$(cat "$WORK/miniupnpd.pid")" 2> /dev/null || die "miniupnpd did not start: $(tail -c 400 "$WORK/miniupnpd.log")"
+  say "GW1 runs Debian's miniupnpd $(miniupnpd --version 2>&1 | head -1 | cut -d' ' -f2) (UPnP IGD and NAT-PMP on its LAN side)"
+  if [[ -z ${SMID:-} ]]; then
+    SITE=$WORK/site; mkdir -p "$SITE"
+    echo '<!doctype html><html><body><h1>hello directly</h1></body></html>' > "$SITE/index.html"
+    SMID=$(lt a mimei create -t file | sed -n 's/^mid= *//p')
+    lt a mimei setright "$SMID" '*' read > /dev/null || die "mimei setright"
+    SCID=$(lt a ipfs add -r "$SITE" | sed -n 's/^added \([^ ]*\) .*/\1/p' | tail -1)
+    lt a mimei setcid "$SMID" "$SCID" > /dev/null || die "mimei setcid"
+  fi
+  # A looks for a gateway when it starts: restart it.
+  pid=$(tr -dc 0-9 < "${HOME_OF[a]}/leither.pid")
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  rm -f "${HOME_OF[a]}/leither.addr"
+  start_node a
+  mapped() { lt a swarm local | grep -q "/ip4/11.77.0.11/tcp/$SWARM_PORT/p2p/"; }
+  if wait_for 30 mapped; then
+    pass "A mapped its ports on GW1 by UPnP: $(grep -h 'UPnP' "${HOME_OF[a]}/Leither.log" | tail -1 | cut -c22-)"
+  else
+    die "A has no mapped address in swarm local: $(lt a swarm local | tr '\n' ' ') $(grep -h 'UPnP' "${HOME_OF[a]}/Leither.log" | tail -2) miniupnpd: $(tail -5 "$WORK/miniupnpd.log")"
+  fi
+  if inns v curl -s -m 5 "http://11.77.0.11:$HTTP_PORT/getvar?name=ver" > "$WORK/direct.out"; then
+    pass "a visitor on the internet reaches A directly through the mapping (GW1:$HTTP_PORT answered $(head -c 40 "$WORK/direct.out"))"
+  else
+    fail "GW1:$HTTP_PORT does not reach A although mapped"
+  fi
+  R_HTTP=http://${IP[r]}:$HTTP_PORT
+  offers_direct() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep -q "http://11.77.0.11:$HTTP_PORT"; }
+  if wait_for 40 offers_direct; then
+    pass "R's DNN page for A's Mimei offers A's direct address http://11.77.0.11:$HTTP_PORT"
+  else
+    fail "R's DNN page offers no direct address: $(inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | head -c 600)"
+  fi
+  confirmed() { grep -q "autonat: .* dialled /ip4/11.77.0.11/tcp/$SWARM_PORT back" "${HOME_OF[a]}/Leither.log"; }
+  if wait_for 30 confirmed; then
+    pass "AutoNAT: R dialled A's mapped address back ($(grep -h 'autonat:' "${HOME_OF[a]}/Leither.log" | grep dialled | tail -1 | cut -c22-))"
+  else
+    say "NOTE: AutoNAT did not confirm the mapped address within 30 s: $(grep -h 'autonat' "${HOME_OF[a]}/Leither.log" | tail -2 | tr '\n' ' ')"
+  fi
+fi
+
 if (( FAILS > 0 )); then
   say "FAIL: $FAILS check(s) failed"; exit 1
 fi

@@ -91,6 +91,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
     let nat = super::nat_config::NatSettings::of(&vars);
+    let nat_upnp = nat.upnp && !vars.lan;
     let mut swarm = super::behaviour::build(kp, vars.mdns, &nat)?;
     let ip: std::net::IpAddr = vars
         .listen_addr
@@ -152,6 +153,9 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net);
     super::tunnel::spawn(&net);
+    if nat_upnp {
+        super::nat_upnp::spawn(&net);
+    }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
     log_info!("libp2p PeerId {peer_id}");

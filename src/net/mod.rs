@@ -21,7 +21,8 @@
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
-//! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
+//! - `nat`, `nat_config`, `nat_upnp`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr,
+//!   UPnP port mapping; their settings.
 //! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
 //!
 //! Design and protocols: docs/network.md.
@@ -53,6 +54,8 @@ mod lan_dht;
 pub mod nat;
 #[cfg(feature = "net")]
 pub mod nat_config;
+#[cfg(feature = "net")]
+mod nat_upnp;
 #[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]

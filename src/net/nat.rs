@@ -63,6 +63,8 @@ pub struct NatView {
     pub holepunch_failed: u32,
     /// The home router's port mapping, in words (UPnP), if one was tried.
     pub mapping: Option<String>,
+    /// The HTTP address the router maps to us (`http://EXT:PORT`), offered to DNNs.
+    pub mapped_http: Option<String>,
 }
 
 /// Whether an address goes through a relay.
