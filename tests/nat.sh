@@ -326,7 +326,9 @@ if step upnp; then
   printf '%s\n' ext_ifname=wan listening_ip=lan http_port=5000 enable_upnp=yes enable_natpmp=yes \
     secure_mode=yes system_uptime=yes uuid=3f6b2c1e-7d4a-4e8b-9c2d-1a2b3c4d5e6f \
     'allow 1024-65535 192.168.1.0/24 1024-65535' 'deny 0-65535 0.0.0.0/0 0-65535' > "$WORK/miniupnpd.conf"
-  inns g1 miniupnpd -f "$WORK/miniupnpd.conf" -d > "$WORK/miniupnpd.log" 2>&1 &
+  # Not through the inns function: $! must be miniupnpd itself (ip netns exec execs it), so
+  # that the cleanup ends it; its pid file is ours, not /run's.
+  ip netns exec "${NS[g1]}" miniupnpd -f "$WORK/miniupnpd.conf" -P "$WORK/miniupnpd.pidfile" -d > "$WORK/miniupnpd.log" 2>&1 &
   echo $! > "$WORK/miniupnpd.pid"
   sleep 0.5
   kill -0 "$(cat "$WORK/miniupnpd.pid")" 2> /dev/null || die "miniupnpd did not start: $(tail -c 400 "$WORK/miniupnpd.log")"
