@@ -54,6 +54,7 @@ struct Served {
 struct Opened {
     url: String,
     uuid: String,
+    generation: u64,
     _close: oneshot::Sender<()>,
 }
 
@@ -396,14 +397,21 @@ pub async fn open(net: &Net, server: PeerId, uuid: &str) -> Result<String, NetEr
         None => path.clone(),
     };
     let (tx, rx) = oneshot::channel::<()>();
-    net.inner.tunnels.borrow_mut().opened.insert(
-        server,
-        Opened {
-            url: url.clone(),
-            uuid: uuid.to_string(),
-            _close: tx,
-        },
-    );
+    let generation = {
+        let mut t = net.inner.tunnels.borrow_mut();
+        t.generation += 1;
+        let generation = t.generation;
+        t.opened.insert(
+            server,
+            Opened {
+                url: url.clone(),
+                uuid: uuid.to_string(),
+                generation,
+                _close: tx,
+            },
+        );
+        generation
+    };
     log_info!("tunnel: opened on {server}: browsers reach this node at {url}/");
     // Hold the stream until CloseTunnel (the sender dropped) or the server ends it.
     let held = net.clone();
@@ -414,8 +422,13 @@ pub async fn open(net: &Net, server: PeerId, uuid: &str) -> Result<String, NetEr
             _ = stream.read(&mut buf) => {}
         }
         let _ = stream.close().await;
+        // Closed by CloseTunnel (already gone) or by the server: forget it, unless a newer
+        // tunnel on the same server took its place.
         let mut t = held.inner.tunnels.borrow_mut();
-        if t.opened.get(&server).is_some_and(|o| o._close.is_closed()) {
+        if t.opened
+            .get(&server)
+            .is_some_and(|o| o.generation == generation)
+        {
             t.opened.remove(&server);
         }
         drop(t);
@@ -479,10 +492,27 @@ fn admit(net: &Net, peer: &PeerId, s: &NatSettings) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn release(net: &Net, peer: &PeerId, bytes: u64) {
-    if let Some(e) = net.inner.tunnels.borrow_mut().served.get_mut(peer) {
-        e.in_flight = e.in_flight.saturating_sub(1);
-        e.hour.1 = e.hour.1.saturating_add(bytes);
+/// One request in flight through a tunnel: given back when dropped, also when the browser
+/// goes away and the handler's future is dropped mid-way.
+struct InFlight<'a> {
+    net: &'a Net,
+    peer: PeerId,
+    bytes: u64,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(e) = self
+            .net
+            .inner
+            .tunnels
+            .borrow_mut()
+            .served
+            .get_mut(&self.peer)
+        {
+            e.in_flight = e.in_flight.saturating_sub(1);
+            e.hour.1 = e.hour.1.saturating_add(self.bytes);
+        }
     }
 }
 
@@ -497,6 +527,11 @@ pub async fn forward(
 ) -> Result<TunnelResponse, Refusal> {
     let s = settings(net);
     admit(net, &peer, &s)?;
+    let mut held = InFlight {
+        net,
+        peer,
+        bytes: 0,
+    };
     let result = tokio::time::timeout(
         REQUEST_TIMEOUT,
         exchange(net, peer, method, target, headers, body),
@@ -512,8 +547,7 @@ pub async fn forward(
             ),
         )),
     };
-    let bytes = result.as_ref().map(|r| r.body.len() as u64).unwrap_or(0);
-    release(net, &peer, bytes);
+    held.bytes = result.as_ref().map(|r| r.body.len() as u64).unwrap_or(0);
     result
 }
 
