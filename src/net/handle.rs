@@ -91,13 +91,15 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
     let nat = super::nat_config::NatSettings::of(&vars);
-    let nat_upnp = nat.upnp && !vars.lan;
     let mut swarm = super::behaviour::build(kp, vars.mdns, &nat)?;
     let ip: std::net::IpAddr = vars
         .listen_addr
         .parse()
         .map_err(|_| format!("ListenAddr \"{}\" is not an IP address", vars.listen_addr))?;
     let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
+    // A node kept to its LAN, or bound to loopback, asks no router for a mapping (and sends
+    // no SSDP multicast at all).
+    let nat_upnp = (nat.upnp && !vars.lan && !ip.is_loopback()).then_some(ip);
     let listen: Multiaddr = format!("/{proto}/{ip}/tcp/{}", vars.swarm_port)
         .parse()
         .map_err(|e| format!("listen address: {e}"))?;
@@ -153,8 +155,8 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net);
     super::tunnel::spawn(&net);
-    if nat_upnp {
-        super::nat_upnp::spawn(&net);
+    if let Some(ip) = nat_upnp {
+        super::nat_upnp::spawn(&net, ip);
     }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);

@@ -141,8 +141,11 @@ struct Gateway {
     service: String,
 }
 
-async fn discover() -> Result<Gateway, String> {
-    let sock = UdpSocket::bind("0.0.0.0:0")
+async fn discover(local: IpAddr) -> Result<Gateway, String> {
+    if !local.is_ipv4() {
+        return Err("UPnP IGD is asked over IPv4 only (ListenAddr is IPv6)".into());
+    }
+    let sock = UdpSocket::bind(SocketAddr::new(local, 0))
         .await
         .map_err(|e| e.to_string())?;
     let search = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 2\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n\r\n";
@@ -224,8 +227,9 @@ async fn map(g: &Gateway, port: u16) -> Result<Ipv4Addr, String> {
     }
 }
 
-/// Starts the mapping task (on with `Upnp`, the default).
-pub fn spawn(net: &Net) {
+/// Starts the mapping task (on with `Upnp`, the default); SSDP goes out from `local` (the
+/// `ListenAddr`; 0.0.0.0: the default route's interface).
+pub fn spawn(net: &Net, local: IpAddr) {
     let net = net.clone();
     tokio::task::spawn_local(async move {
         if !net.wait_listening(Duration::from_secs(10)).await {
@@ -233,7 +237,7 @@ pub fn spawn(net: &Net) {
         }
         let mut told = String::new();
         loop {
-            let wait = match once(&net).await {
+            let wait = match once(&net, local).await {
                 Ok(()) => Duration::from_secs(u64::from(LEASE_SECS) / 2),
                 Err(e) => {
                     if e != told {
@@ -251,7 +255,7 @@ pub fn spawn(net: &Net) {
     });
 }
 
-async fn once(net: &Net) -> Result<(), String> {
+async fn once(net: &Net, local: IpAddr) -> Result<(), String> {
     let swarm_port = net
         .inner
         .shared
@@ -266,7 +270,7 @@ async fn once(net: &Net) -> Result<(), String> {
         })
         .ok_or("the swarm has no TCP listen address")?;
     let http_port = net.state().and_then(|s| s.listen.get()).map(|a| a.port());
-    let g = discover().await?;
+    let g = discover(local).await?;
     log_debug!("UPnP: gateway at {} ({})", g.addr, g.service);
     let ext = map(&g, swarm_port).await?;
     let mut mapped = format!("/ip4/{ext}/tcp/{swarm_port}");
