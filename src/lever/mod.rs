@@ -21,6 +21,9 @@ pub mod logs;
 pub mod lua_api;
 pub mod manifest;
 pub mod persist;
+#[cfg(feature = "net")]
+pub mod remote;
+pub mod route;
 pub mod service;
 pub mod settings;
 pub mod stream;
@@ -94,6 +97,9 @@ pub struct Lever {
     incarnations: Cell<u64>,
     epoch: Instant,
     ticks: Cell<u64>,
+    /// Calls across nodes (remote.rs).
+    #[cfg(feature = "net")]
+    remote: remote::Remote,
 }
 
 impl Default for Lever {
@@ -117,6 +123,8 @@ impl Lever {
             incarnations: Cell::new(0),
             epoch: Instant::now(),
             ticks: Cell::new(0),
+            #[cfg(feature = "net")]
+            remote: remote::Remote::default(),
         }
     }
 
@@ -862,8 +870,25 @@ impl Lever {
         }
     }
 
-    /// Calls `t` with `args` as `caller`.
+    /// Calls `t` with `args` as `caller`: here, or on another node that runs the service
+    /// when this one does not or is full (route.rs, remote.rs).
     pub async fn invoke(
+        &self,
+        t: &Target,
+        args: &[Value],
+        caller: &Caller,
+    ) -> Result<Value, LeverError> {
+        #[cfg(feature = "net")]
+        if !target::is_stream(&t.method)
+            && let Some(r) = self.route_call(t, args, caller).await
+        {
+            return r;
+        }
+        self.invoke_here(t, args, caller).await
+    }
+
+    /// Calls `t` on this node, never forwarded.
+    pub async fn invoke_here(
         &self,
         t: &Target,
         args: &[Value],
@@ -876,13 +901,30 @@ impl Lever {
             )));
         }
         let b = self.begin(t, caller, false).await?;
-        let r = b.inst.call(&t.method, args, b.ctx.clone(), None).await;
+        let args = target::handler_args(t, args);
+        let r = b.inst.call(&t.method, &args, b.ctx.clone(), None).await;
         self.finish(&b, t, &r, false);
         r
     }
 
-    /// Starts a streaming call; the handler runs as its own task.
+    /// Starts a streaming call, here or on another node (as [`Lever::invoke`]).
     pub async fn stream(
+        &self,
+        t: &Target,
+        args: Vec<Value>,
+        caller: &Caller,
+    ) -> Result<StreamEnds, LeverError> {
+        #[cfg(feature = "net")]
+        if target::is_stream(&t.method)
+            && let Some(r) = self.route_stream(t, &args, caller).await
+        {
+            return r;
+        }
+        self.stream_here(t, args, caller).await
+    }
+
+    /// Starts a streaming call on this node, never forwarded; the handler runs as its own task.
+    pub async fn stream_here(
         &self,
         t: &Target,
         args: Vec<Value>,
@@ -902,6 +944,7 @@ impl Lever {
                 method: t.method.clone(),
             });
         }
+        let args = target::handler_args(t, &args);
         let (in_tx, in_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (out_tx, out_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -1011,6 +1054,9 @@ impl Lever {
                 });
             }
         }
+        if let Some(e) = target::internal_method(entry) {
+            return Err(e);
+        }
         let t = Target {
             env: Some(env.clone()),
             service: name,
@@ -1112,6 +1158,8 @@ impl Lever {
     pub async fn tick(&self) {
         let Ok(state) = self.node() else { return };
         self.ticks.set(self.ticks.get() + 1);
+        #[cfg(feature = "net")]
+        self.provide_services(&state);
         let now = Instant::now();
         let now_ms = self.ms();
         let idle = Self::idle(&state);

@@ -1,7 +1,7 @@
 //! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
 //! identify, ping, Kademlia on `/ipfs/kad/1.0.0` and kubo's LAN DHT `/ipfs/lan/kad/1.0.0`
 //! over one record store (so IPFS peers share our DHT, on the internet and on a LAN:
-//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads), the
+//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads, Lever calls), the
 //! [`Gate`], and reachability behind a NAT: the circuit relay v2 client (and server, when
 //! `RelayServer` allows it), dcutr hole punching and AutoNAT v2 (client and server).
 
@@ -22,6 +22,11 @@ pub fn agent_version() -> String {
     format!("leither/{}", crate::api::fns_node::VERSION)
 }
 
+/// Forwarded Lever calls one peer may have open here at once, and all peers together.
+pub const LEVER_STREAMS_PER_PEER: usize = 64;
+/// See [`LEVER_STREAMS_PER_PEER`].
+pub const LEVER_STREAMS_TOTAL: usize = 256;
+
 /// How long a DHT query may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,6 +42,8 @@ pub struct Behaviour {
     pub stream: libp2p_stream::Behaviour,
     /// Inbound bitswap streams (bitswap_inbound.rs): every one taken, within bounds.
     pub bitswap_in: super::bitswap_inbound::Behaviour,
+    /// Inbound forwarded Lever calls (`lever_wire`), taken the same way and bounded apart.
+    pub lever_in: super::bitswap_inbound::Behaviour,
     /// Reservations on relays and circuits through them, when this node is not reachable.
     pub relay_client: relay::client::Behaviour,
     /// Relaying for others: only with `RelayServer` on (docs/network.md, "Behind a NAT").
@@ -122,7 +129,18 @@ pub fn build(
                 kad,
                 mdns: Toggle::from(mdns),
                 stream: libp2p_stream::Behaviour::new(),
-                bitswap_in: super::bitswap_inbound::Behaviour::new(Default::default()),
+                bitswap_in: super::bitswap_inbound::Behaviour::new(
+                    Default::default(),
+                    &super::bitswap::ACCEPTED,
+                ),
+                lever_in: super::bitswap_inbound::Behaviour::new(
+                    super::bitswap_inbound::Limits {
+                        per_peer: LEVER_STREAMS_PER_PEER,
+                        total: LEVER_STREAMS_TOTAL,
+                        refusals: 256,
+                    },
+                    &[super::lever_wire::PROTOCOL],
+                ),
                 relay_client,
                 relay_server: Toggle::from(nat.relay_server.then(|| {
                     // The owner turned it on for a public node: advertise it at once rather

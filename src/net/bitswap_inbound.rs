@@ -1,4 +1,5 @@
-//! Inbound bitswap streams, accepted without loss and within bounds.
+//! Inbound bitswap streams, accepted without loss and within bounds (and, with the same
+//! behaviour over another protocol list, the forwarded Lever calls of `lever_wire`).
 //!
 //! kubo answers each want on a new stream, from several workers at once, and closes it after
 //! one message. libp2p-stream hands inbound streams over through a channel with one slot and
@@ -69,6 +70,7 @@ struct Counts {
 struct Shared {
     counts: Arc<Mutex<Counts>>,
     limits: Limits,
+    protocols: &'static [&'static str],
     tx: mpsc::UnboundedSender<Inbound>,
 }
 
@@ -140,12 +142,14 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    /// The behaviour; its receiving end is taken once with [`Behaviour::take_receiver`].
-    pub fn new(limits: Limits) -> Behaviour {
+    /// The behaviour for inbound streams of `protocols`; its receiving end is taken once
+    /// with [`Behaviour::take_receiver`].
+    pub fn new(limits: Limits, protocols: &'static [&'static str]) -> Behaviour {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Shared {
             counts: Arc::default(),
             limits,
+            protocols,
             tx,
         };
         Behaviour {
@@ -213,18 +217,17 @@ impl NetworkBehaviour for Behaviour {
     }
 }
 
-/// The upgrade that takes a stream of any bitswap protocol as it is.
+/// The upgrade that takes a stream of any of its protocols as it is.
 #[derive(Clone)]
-pub struct Accept;
+pub struct Accept(&'static [&'static str]);
 
 impl UpgradeInfo for Accept {
     type Info = StreamProtocol;
-    type InfoIter = std::array::IntoIter<StreamProtocol, 3>;
+    type InfoIter = std::vec::IntoIter<StreamProtocol>;
 
     fn protocol_info(&self) -> Self::InfoIter {
-        super::bitswap::ACCEPTED
-            .map(StreamProtocol::new)
-            .into_iter()
+        let list: Vec<StreamProtocol> = self.0.iter().map(|p| StreamProtocol::new(p)).collect();
+        list.into_iter()
     }
 }
 
@@ -253,7 +256,7 @@ impl ConnectionHandler for Handler {
     type OutboundOpenInfo = Infallible;
 
     fn listen_protocol(&self) -> SubstreamProtocol<Accept, ()> {
-        SubstreamProtocol::new(Accept, ())
+        SubstreamProtocol::new(Accept(self.shared.protocols), ())
     }
 
     fn poll(
@@ -294,6 +297,7 @@ mod tests {
                 total,
                 refusals: 1,
             },
+            protocols: &[],
             tx,
         }
     }

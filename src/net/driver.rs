@@ -511,12 +511,16 @@ impl Driver {
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
-                result: Err(libp2p::ping::Failure::Timeout),
+                result:
+                    Err(e @ (libp2p::ping::Failure::Timeout | libp2p::ping::Failure::Other { .. })),
             }) => {
                 // A connection that stops answering pings is closed, so a peer that vanished
-                // (a cable pulled, a NAT forgetting us) is not asked for blocks any more. A
-                // peer that does not speak ping at all is left alone.
-                log_debug!("ping to {peer} timed out: closing that connection");
+                // (a cable pulled, a NAT forgetting us) is not asked for blocks, or sent
+                // Lever calls, any more. After a first timeout libp2p-ping opens a new
+                // stream, and a vanished peer then fails as `Other` ("ping protocol
+                // negotiation timed out"), not `Timeout`: both close. A peer that does not
+                // speak ping at all (`Unsupported`) is left alone.
+                log_debug!("ping to {peer} failed ({e}): closing that connection");
                 self.swarm.close_connection(connection);
             }
             BehaviourEvent::Kad(ev) => self.on_kad(ev),

@@ -63,6 +63,8 @@ pub struct Inner {
     pub sync: super::sync::Jobs,
     /// HTTP tunnels, carried for others and opened on public nodes (tunnel.rs).
     pub tunnels: RefCell<super::tunnel::Tunnels>,
+    /// Inbound forwarded Lever calls, until Lever takes them ([`Net::take_lever_inbound`]).
+    pub lever_in: RefCell<Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>>>,
 }
 
 /// The network, as the rest of the node sees it. Cheap to clone.
@@ -130,6 +132,11 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         .bitswap_in
         .take_receiver()
         .ok_or("the bitswap receiver was taken twice")?;
+    let lever_in = swarm
+        .behaviour_mut()
+        .lever_in
+        .take_receiver()
+        .ok_or("the Lever receiver was taken twice")?;
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
         cmd: tx,
@@ -140,6 +147,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
         tunnels: RefCell::new(Default::default()),
+        lever_in: RefCell::new(Some(lever_in)),
     });
     let mut driver = Driver::new(swarm, rx, inner.clone(), super::nat::Nat::new(nat));
     let mut boot = Vec::new();
@@ -439,6 +447,14 @@ impl Net {
         }
     }
 
+    /// The inbound streams of `/leither/lever/1.0.0`, each with its permit (`None` after the
+    /// first call): Lever serves them (lever::remote).
+    pub fn take_lever_inbound(
+        &self,
+    ) -> Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>> {
+        self.inner.lever_in.borrow_mut().take()
+    }
+
     /// The node's state, while it runs.
     pub(crate) fn state(&self) -> Option<Rc<NodeState>> {
         self.inner.state.upgrade()
@@ -451,7 +467,10 @@ impl Net {
 }
 
 /// Writes one varint-framed message.
-pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
+pub async fn write_frame<S: futures::AsyncWrite + Unpin>(
+    s: &mut S,
+    body: &[u8],
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(body.len() + 10);
     varint::write(body.len() as u64, &mut buf);
     buf.extend_from_slice(body);
@@ -460,7 +479,10 @@ pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
 }
 
 /// Reads one varint-framed message of at most `max` bytes; `Ok(None)` at a clean end.
-pub async fn read_frame(s: &mut Stream, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+pub async fn read_frame<S: futures::AsyncRead + Unpin>(
+    s: &mut S,
+    max: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut len: u64 = 0;
     let mut shift = 0;
     let mut first = true;

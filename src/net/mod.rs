@@ -6,6 +6,7 @@
 //! Sans-io formats (always built, fuzzed):
 //! - [`bitswap_wire`]: the bitswap 1.2 protobuf message and its length-prefixed framing.
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
+//! - [`lever_wire`]: `/leither/lever/1.0.0`, a Lever call forwarded to a provider, signed.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
 //! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
@@ -30,6 +31,7 @@
 pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
+pub mod lever_wire;
 pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
@@ -66,8 +68,11 @@ pub mod tunnel;
 pub mod values;
 
 #[cfg(feature = "net")]
+pub use bitswap_inbound::{Inbound, Permit};
+#[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]
 pub use handle::{
-    Net, PeerInfo, leither_id_of, parse_addr, parse_peer, report_start_failure, start,
+    Net, PeerInfo, STREAM_TIMEOUT, leither_id_of, parse_addr, parse_peer, read_frame,
+    report_start_failure, start, write_frame,
 };
