@@ -153,6 +153,18 @@ fn page_for(
         })
         .collect();
     let mut cands = addr::offers(&providers, visitor, secure, MAX_CANDIDATES);
+    // Providers behind a NAT with a tunnel open here: after every direct address.
+    #[cfg(feature = "net")]
+    if let Some(net) = state.net() {
+        for (k, _) in known.iter().filter(|(k, _)| k.report.node() != me) {
+            if let Some(peer) = crate::net::tunnel::served_peer(net, &k.report.node()) {
+                let c = addr::tunnel_candidate(&peer.to_string());
+                if !cands.contains(&c) {
+                    cands.push(c);
+                }
+            }
+        }
+    }
     let here = Mimeis::new(&state.store)
         .resolve(mid, VersionName::Last)
         .ok()

@@ -1,18 +1,20 @@
 //! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
 //! identify, ping, Kademlia on `/ipfs/kad/1.0.0` and kubo's LAN DHT `/ipfs/lan/kad/1.0.0`
 //! over one record store (so IPFS peers share our DHT, on the internet and on a LAN:
-//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads, Lever calls), and
-//! the [`Gate`].
+//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads, Lever calls), the
+//! [`Gate`], and reachability behind a NAT: the circuit relay v2 client (and server, when
+//! `RelayServer` allows it), dcutr hole punching and AutoNAT v2 (client and server).
 
 use std::time::Duration;
 
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{Swarm, identify, identity, mdns, noise, ping, tcp, yamux};
+use libp2p::{Swarm, dcutr, identify, identity, mdns, noise, ping, relay, tcp, yamux};
 
 use super::gate::Gate;
 use super::lan_dht::{DualKad, SharedStore};
+use super::nat_config::NatSettings;
 use crate::pki::NodeKey;
 
 /// What identify says we are.
@@ -42,6 +44,31 @@ pub struct Behaviour {
     pub bitswap_in: super::bitswap_inbound::Behaviour,
     /// Inbound forwarded Lever calls (`lever_wire`), taken the same way and bounded apart.
     pub lever_in: super::bitswap_inbound::Behaviour,
+    /// Reservations on relays and circuits through them, when this node is not reachable.
+    pub relay_client: relay::client::Behaviour,
+    /// Relaying for others: only with `RelayServer` on (docs/network.md, "Behind a NAT").
+    pub relay_server: Toggle<relay::Behaviour>,
+    /// Turns a relayed connection into a direct one (hole punching).
+    pub dcutr: dcutr::Behaviour,
+    /// Asks peers to dial our candidate addresses back: which are reachable.
+    pub autonat: libp2p_autonat::v2::client::Behaviour,
+    /// Dials back the candidate addresses of peers that ask.
+    pub autonat_server: libp2p_autonat::v2::server::Behaviour,
+}
+
+/// The relay server's bounds from the settings: few reservations and circuits, each circuit
+/// bounded in bytes and time, so lending the node's bandwidth stays the owner's choice.
+fn relay_config(nat: &NatSettings) -> relay::Config {
+    relay::Config {
+        max_reservations: 64,
+        max_reservations_per_peer: 2,
+        reservation_duration: Duration::from_secs(3600),
+        max_circuits: 32,
+        max_circuits_per_peer: 4,
+        max_circuit_duration: Duration::from_secs(nat.relay_circuit_secs),
+        max_circuit_bytes: nat.relay_circuit_kib.saturating_mul(1024),
+        ..relay::Config::default()
+    }
 }
 
 /// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
@@ -51,7 +78,11 @@ pub fn keypair(key: &NodeKey) -> Result<identity::Keypair, String> {
 }
 
 /// Builds the swarm; `mdns` turns on LAN discovery.
-pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, String> {
+pub fn build(
+    kp: identity::Keypair,
+    mdns_on: bool,
+    nat: &NatSettings,
+) -> Result<Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
         .with_tokio()
         .with_tcp(
@@ -60,7 +91,9 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
             yamux::Config::default,
         )
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| {
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key, relay_client| {
             let peer = key.public().to_peer_id();
             let identify = identify::Behaviour::new(
                 identify::Config::new("ipfs/0.1.0".into(), key.public())
@@ -108,6 +141,18 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
                     },
                     &[super::lever_wire::PROTOCOL],
                 ),
+                relay_client,
+                relay_server: Toggle::from(nat.relay_server.then(|| {
+                    // The owner turned it on for a public node: advertise it at once rather
+                    // than after an external address is confirmed (AutoNAT v2 asks only over
+                    // connections we dialled, and a relay is mostly dialled).
+                    let mut r = relay::Behaviour::new(peer, relay_config(nat));
+                    r.set_status(Some(relay::Status::Enable));
+                    r
+                })),
+                dcutr: dcutr::Behaviour::new(peer),
+                autonat: libp2p_autonat::v2::client::Behaviour::default(),
+                autonat_server: libp2p_autonat::v2::server::Behaviour::default(),
             })
         })
         .map_err(|e| e.to_string())?

@@ -31,6 +31,8 @@ pub struct Shared {
     pub book: HashMap<PeerId, Vec<Multiaddr>>,
     /// Agent versions from identify.
     pub agents: HashMap<PeerId, String>,
+    /// Reachability: AutoNAT's verdict, external addresses, relays (nat.rs).
+    pub nat: super::nat::NatView,
 }
 
 /// Most peers in the address book, and most addresses kept for one.
@@ -59,6 +61,8 @@ pub struct Inner {
     pub state: Weak<NodeState>,
     pub bitswap: Bitswap,
     pub sync: super::sync::Jobs,
+    /// HTTP tunnels, carried for others and opened on public nodes (tunnel.rs).
+    pub tunnels: RefCell<super::tunnel::Tunnels>,
     /// Inbound forwarded Lever calls, until Lever takes them ([`Net::take_lever_inbound`]).
     pub lever_in: RefCell<Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>>>,
 }
@@ -88,12 +92,16 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let vars = state.vars.borrow().clone();
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
-    let mut swarm = super::behaviour::build(kp, vars.mdns)?;
+    let nat = super::nat_config::NatSettings::of(&vars);
+    let mut swarm = super::behaviour::build(kp, vars.mdns, &nat)?;
     let ip: std::net::IpAddr = vars
         .listen_addr
         .parse()
         .map_err(|_| format!("ListenAddr \"{}\" is not an IP address", vars.listen_addr))?;
     let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
+    // A node kept to its LAN, or bound to loopback, asks no router for a mapping (and sends
+    // no SSDP multicast at all).
+    let nat_upnp = (nat.upnp && !vars.lan && !ip.is_loopback()).then_some(ip);
     let listen: Multiaddr = format!("/{proto}/{ip}/tcp/{}", vars.swarm_port)
         .parse()
         .map_err(|e| format!("listen address: {e}"))?;
@@ -138,9 +146,10 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         state: Rc::downgrade(state),
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
+        tunnels: RefCell::new(Default::default()),
         lever_in: RefCell::new(Some(lever_in)),
     });
-    let mut driver = Driver::new(swarm, rx, inner.clone());
+    let mut driver = Driver::new(swarm, rx, inner.clone(), super::nat::Nat::new(nat));
     let mut boot = Vec::new();
     for b in &vars.bootstrap {
         match parse_addr(b) {
@@ -153,6 +162,10 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     tokio::task::spawn_local(driver.run());
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net);
+    super::tunnel::spawn(&net);
+    if let Some(ip) = nat_upnp {
+        super::nat_upnp::spawn(&net, ip);
+    }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
     log_info!("libp2p PeerId {peer_id}");
@@ -237,16 +250,25 @@ impl Net {
         self.inner.peer_id
     }
 
-    /// Our listen addresses, each with `/p2p/<PeerId>`.
+    /// Our listen addresses (relay circuits among them), then the external addresses
+    /// confirmed (AutoNAT, a port mapping, `FixedAddr`), each with `/p2p/<PeerId>`.
     pub fn local_addrs(&self) -> Vec<String> {
         let me = self.inner.peer_id;
-        self.inner
-            .shared
-            .borrow()
-            .listen
-            .iter()
-            .map(|a| format!("{a}/p2p/{me}"))
-            .collect()
+        let sh = self.inner.shared.borrow();
+        let mut out: Vec<String> = Vec::new();
+        for a in sh.listen.iter().chain(sh.nat.external.iter()) {
+            let a = super::driver::strip_p2p(a);
+            let t = format!("{a}/p2p/{me}");
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// What is known about this node's reachability behind a NAT.
+    pub fn nat(&self) -> super::nat::NatView {
+        self.inner.shared.borrow().nat.clone()
     }
 
     /// Waits until the swarm reports a listen address (the driver saw `NewListenAddr`), at
@@ -380,6 +402,11 @@ impl Net {
     /// How many peers our routing table holds.
     pub async fn table_size(&self) -> Result<usize, NetError> {
         self.ask(Cmd::TableSize).await
+    }
+
+    /// Announces `addr` as reachable from outside (identify tells peers; `SwarmLocal` shows it).
+    pub fn add_external(&self, addr: Multiaddr) {
+        let _ = self.send(Cmd::AddExternal(addr));
     }
 
     /// Bans a peer for an hour and closes its connections.

@@ -8,6 +8,7 @@
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
 //! - [`lever_wire`]: `/leither/lever/1.0.0`, a Lever call forwarded to a provider, signed.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
 //! The network itself (feature `net`):
 //! - `behaviour`: the libp2p behaviours (tcp + noise + yamux; identify, ping, kad, mdns,
@@ -21,6 +22,9 @@
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
+//! - `nat`, `nat_config`, `nat_upnp`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr,
+//!   UPnP port mapping; their settings.
+//! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
 //!
 //! Design and protocols: docs/network.md.
 
@@ -28,6 +32,7 @@ pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
 pub mod lever_wire;
+pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
 mod behaviour;
@@ -48,9 +53,17 @@ pub mod heads;
 #[cfg(feature = "net")]
 mod lan_dht;
 #[cfg(feature = "net")]
+pub mod nat;
+#[cfg(feature = "net")]
+pub mod nat_config;
+#[cfg(feature = "net")]
+mod nat_upnp;
+#[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]
 pub mod sync;
+#[cfg(feature = "net")]
+pub mod tunnel;
 #[cfg(feature = "net")]
 pub mod values;
 
