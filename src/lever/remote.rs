@@ -91,6 +91,8 @@ pub struct Remote {
     table: RefCell<Option<route::Table>>,
     lookups: RefCell<HashMap<(String, String), Lookup>>,
     nonces: RefCell<HashMap<[u8; 16], u64>>,
+    /// Requests expiring at or before this were forgotten to make room: refused.
+    nonce_floor: Cell<u64>,
     sessions: RefCell<HashMap<(String, bool), String>>,
     provided: RefCell<HashSet<(String, String)>>,
     /// Idle streams to providers, each with when it went idle (at most [`POOL_PER_PEER`] a
@@ -248,7 +250,16 @@ impl Remote {
             .providers(route::provider_key(env, service))
             .await
             .unwrap_or_default();
-        let list: Vec<Vec<u8>> = found.into_iter().map(|(p, _)| p.to_bytes()).collect();
+        let mut list: Vec<Vec<u8>> = found.into_iter().map(|(p, _)| p.to_bytes()).collect();
+        if list.is_empty() {
+            // A lookup that found nobody (on a busy node the DHT query may time out) does not
+            // erase providers known before: one that stopped running the service says so
+            // (`no_service`) and is forgotten then.
+            let before = self.with_table(net, |t| t.known_providers(env, service, Instant::now()));
+            if let Some((known, _)) = before {
+                list = known;
+            }
+        }
         self.with_table(net, |t| {
             t.set_providers(env, service, list, Instant::now());
             t.providers(env, service, Instant::now())
@@ -256,16 +267,27 @@ impl Remote {
         })
     }
 
-    /// Takes a nonce once: refused when seen before its request expired, or when the table
-    /// is full of unexpired ones.
+    /// Takes a nonce once: refused when seen before its request expired. A full table
+    /// forgets the half that expires first and from then on refuses every request expiring
+    /// no later than those (a replay of a forgotten one among them), so a busy provider keeps
+    /// serving fresh requests (each expires [`VALID_SECS`] after it is signed) however many
+    /// come in a minute.
     fn take_nonce(&self, nonce: [u8; 16], expires: u64, now: u64) -> Result<(), String> {
         let mut n = self.nonces.borrow_mut();
-        if n.contains_key(&nonce) {
+        if n.contains_key(&nonce) || expires <= self.nonce_floor.get() {
             return Err("this request was already taken (a replay)".into());
         }
         if n.len() >= MAX_NONCES {
             n.retain(|_, e| e.saturating_add(SKEW_SECS) >= now);
-            if n.len() >= MAX_NONCES {
+        }
+        if n.len() >= MAX_NONCES {
+            let mut e: Vec<u64> = n.values().copied().collect();
+            let mid = e.len() / 2;
+            let (_, floor, _) = e.select_nth_unstable(mid);
+            let floor = *floor;
+            n.retain(|_, x| *x > floor);
+            self.nonce_floor.set(floor.max(self.nonce_floor.get()));
+            if expires <= floor {
                 return Err("too many forwarded calls at once; try again shortly".into());
             }
         }
@@ -1238,8 +1260,14 @@ mod tests {
             let _ = r.take_nonce(n, now + 60, now);
         }
         assert!(r.nonces.borrow().len() <= MAX_NONCES);
+        // A full table forgets the half expiring first; a request expiring no later than
+        // those (a replay of one of them) is refused, a fresher one served.
         assert!(r.take_nonce([2; 16], now + 60, now).is_err());
+        assert!(r.take_nonce([1; 16], now + 60, now).is_err());
+        assert!(r.take_nonce([2; 16], now + 61, now).is_ok());
+        assert!(r.take_nonce([2; 16], now + 61, now).is_err());
+        assert!(r.nonces.borrow().len() <= MAX_NONCES);
         // Later, the expired ones make room.
-        assert!(r.take_nonce([2; 16], now + 200, now + 200).is_ok());
+        assert!(r.take_nonce([3; 16], now + 200, now + 200).is_ok());
     }
 }
