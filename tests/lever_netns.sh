@@ -161,29 +161,34 @@ for _ in $(seq 1 40); do
   coproc STREAM { ip netns exec "${NS[a]}" "$BIN" --home "${HOME_OF[a]}" lever stream \
     "lever://dev.lever/where/echoChan" 2>&1; }
   CLI_PID=$STREAM_PID
-  echo 1 >&"${STREAM[1]}"
+  # Our own copies of the coprocess's pipes: bash unsets STREAM as soon as the coprocess
+  # ends, which it does when the cut ends its stream, while its last lines are still unread.
+  exec {S_IN}>&"${STREAM[1]}" {S_OUT}<&"${STREAM[0]}"
+  echo 1 >&"$S_IN"
   line=""
-  read -t 15 -r line <&"${STREAM[0]}" || true
+  read -t 15 -r line <&"$S_OUT" || true
   if [[ $line == '"C:1"' ]]; then on_c=1; break; fi
-  exec {STREAM[1]}>&-
+  exec {S_IN}>&- {S_OUT}<&-
+  if [[ -n ${STREAM[1]:-} ]]; then exec {STREAM[1]}>&-; fi
   wait "$CLI_PID" 2>/dev/null || true
 done
 (( on_c == 1 )) || die "no stream through A reached C in 40 tries"
-echo 2 >&"${STREAM[1]}"
-read -t 15 -r line <&"${STREAM[0]}" || true
+echo 2 >&"$S_IN"
+read -t 15 -r line <&"$S_OUT" || true
 [[ $line == '"C:2"' ]] || die "the stream on C did not echo: $line"
 ip -n "$SW" link set "$TAG"cs down
 CUT=$(ms)
 say "a stream through A runs on C; C's cable pulled"
-echo 3 >&"${STREAM[1]}" || true
+echo 3 >&"$S_IN" || true
 REST=""
-while read -t "$STREAM_CUT_LIMIT" -r line <&"${STREAM[0]}"; do REST+="$line"$'\n'; done
+while read -t "$STREAM_CUT_LIMIT" -r line <&"$S_OUT"; do REST+="$line"$'\n'; done
 AFTER=$(( ($(ms) - CUT) / 1000 ))
 if [[ $REST == *"went away during the call"* ]]; then
   pass "the stream ended with a clear error ${AFTER} s after the cut: $(grep -m1 'went away' <<< "$REST" | cut -c1-160)"
 else
   fail "the stream did not end with the error within ${STREAM_CUT_LIMIT} s: $REST"
 fi
+exec {S_IN}>&- {S_OUT}<&-
 # (bash unsets STREAM when the coprocess has ended)
 if [[ -n ${STREAM[1]:-} ]]; then exec {STREAM[1]}>&-; fi
 wait "$CLI_PID" 2>/dev/null || true

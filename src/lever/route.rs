@@ -9,8 +9,10 @@
 //!   it is out of the choice (it failed, or answered garbage or an implausible load).
 //! - **A call without a resource** runs here when this node runs the service and is not full;
 //!   otherwise it goes to a live provider drawn at random with weight
-//!   `1 / ((latency + 1 ms) x (1 + reported load + our calls in flight to it))`, so providers
-//!   get calls in inverse proportion to how busy and slow they are. Full providers are drawn
+//!   `1 / ((latency + LATENCY_FLOOR_MS) x (1 + reported load + our calls in flight to it))`, so
+//!   providers get calls in inverse proportion to how busy and slow they are. The floor (5 ms)
+//!   keeps answer times that differ by a few milliseconds, which on a LAN or one busy host are
+//!   noise, from outweighing load. Full providers are drawn
 //!   only when every one is full.
 //! - **A call with a resource** goes to its owner: rendezvous hashing (highest
 //!   `blake3(resource, peer)`) over the live providers and this node when it runs the
@@ -21,6 +23,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Added to a provider's measured answer time in its weight (module doc): differences of a
+/// few milliseconds are noise (a busy host, a LAN), not a reason to skew the choice.
+pub const LATENCY_FLOOR_MS: f64 = 5.0;
 /// How long a provider list is used before it is looked up again.
 pub const PROVIDERS_TTL: Duration = Duration::from_secs(30);
 /// How long "no provider" is believed.
@@ -237,17 +242,18 @@ impl Table {
     }
 
     fn weight(&self, peer: &[u8]) -> f64 {
+        let lat = |l: f64| l + LATENCY_FLOOR_MS;
         let Some(s) = self.stats.get(peer) else {
             // Never measured: as good as the best known, so new providers get tried.
             return self
                 .stats
                 .values()
                 .filter_map(|s| s.latency_ms)
-                .map(|l| 1.0 / (l + 1.0))
+                .map(|l| 1.0 / lat(l))
                 .fold(1.0, f64::max);
         };
         let latency = s.latency_ms.unwrap_or(0.0);
-        1.0 / ((latency + 1.0) * (1.0 + s.load + f64::from(s.inflight)))
+        1.0 / (lat(latency) * (1.0 + s.load + f64::from(s.inflight)))
     }
 
     /// Where a call goes: `providers` as [`Table::providers`] gave them, `local` this node's
