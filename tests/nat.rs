@@ -9,57 +9,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Instant;
-
-use common::{BIN, repo_root};
-
-/// Why namespaces cannot be made here, if they cannot.
-fn missing_netns() -> Option<String> {
-    // SAFETY: geteuid(2) has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("the test needs root (it makes network namespaces)".into());
-    }
-    match Command::new("ip").args(["netns", "list"]).output() {
-        Ok(o) if o.status.success() => None,
-        Ok(o) => Some(format!(
-            "`ip netns list` failed ({}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Some(format!("cannot run `ip` (apt-get install iproute2): {e}")),
-    }
-}
-
 /// Runs `tests/nat.sh` with `STEPS=steps` and checks it passed.
 fn run(steps: &str) {
-    if let Some(why) = missing_netns() {
-        if std::env::var("LEITHER_SKIP_NETNS").as_deref() == Ok("1") {
-            eprintln!("nat test skipped (LEITHER_SKIP_NETNS=1): {why}");
-            return;
-        }
-        panic!("{why}; set LEITHER_SKIP_NETNS=1 to skip this test");
-    }
-    let started = Instant::now();
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/nat.sh"))
-        .env("LEITHER_BIN", BIN)
-        .env("STEPS", steps)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run bash tests/nat.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    println!(
-        "tests/nat.sh ({steps}) took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        out.status.success() && stdout.contains(&format!("PASS: nat steps {steps}")),
-        "tests/nat.sh ({steps}) failed ({}):\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::netns::run_script("nat.sh", &[("STEPS", steps)], &format!("nat steps {steps}"));
 }
 
 #[test]
