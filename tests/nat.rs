@@ -7,6 +7,8 @@
 //! Needs root and `ip netns` (CI has both). Without them the test fails, saying why, unless
 //! `LEITHER_SKIP_NETNS=1` is set, which turns it into a skip.
 
+#![cfg(feature = "net")]
+
 mod common;
 
 /// Runs `tests/nat.sh` with `STEPS=steps` and checks it passed.
