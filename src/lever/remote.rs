@@ -973,27 +973,21 @@ pub fn spawn_server(state: &Rc<NodeState>) {
     };
     let weak = Rc::downgrade(state);
     tokio::task::spawn_local(async move {
-        let mut refusals: HashMap<PeerId, u32> = HashMap::new();
+        let mut refusals = crate::net::Refusals::default();
         while let Some(i) = incoming.recv().await {
             let Some(state) = weak.upgrade() else { return };
             match i {
                 Inbound::Stream(b) => {
-                    let (peer, stream, permit) = *b;
+                    let (peer, stream, permit, _) = *b;
                     tokio::task::spawn_local(async move {
                         serve_one(&state, peer, stream).await;
                         drop(permit);
                     });
                 }
                 Inbound::OverPeerLimit(peer) => {
-                    if refusals.len() >= 1024 {
-                        refusals.clear();
-                    }
-                    let n = refusals.entry(peer).or_insert(0);
-                    *n += 1;
-                    if *n >= REFUSALS_TO_BAN
+                    if refusals.refused(peer, REFUSALS_TO_BAN)
                         && let Some(net) = state.net()
                     {
-                        refusals.remove(&peer);
                         net.ban(
                             peer,
                             "kept opening more forwarded Lever calls than its bound".into(),

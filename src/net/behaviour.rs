@@ -26,6 +26,16 @@ pub fn agent_version() -> String {
 pub const LEVER_STREAMS_PER_PEER: usize = 64;
 /// See [`LEVER_STREAMS_PER_PEER`].
 pub const LEVER_STREAMS_TOTAL: usize = 256;
+/// Head streams (a `Get` or a `Notify`, one exchange each) one peer may have open at once: a
+/// provider pushing versions of several Mimeis, or asking for their heads, needs a few.
+pub const HEAD_STREAMS_PER_PEER: usize = 16;
+/// See [`HEAD_STREAMS_PER_PEER`].
+pub const HEAD_STREAMS_TOTAL: usize = 256;
+/// Tunnel streams one peer may have open at once (a public node relays a browser's parallel
+/// requests; the tunnel's own quotas bound them further).
+pub const TUNNEL_STREAMS_PER_PEER: usize = 64;
+/// See [`TUNNEL_STREAMS_PER_PEER`].
+pub const TUNNEL_STREAMS_TOTAL: usize = 256;
 
 /// How long a DHT query may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +54,10 @@ pub struct Behaviour {
     pub bitswap_in: super::bitswap_inbound::Behaviour,
     /// Inbound forwarded Lever calls (`lever_wire`), taken the same way and bounded apart.
     pub lever_in: super::bitswap_inbound::Behaviour,
+    /// Inbound head requests and pushes (`head_wire`), taken the same way and bounded apart.
+    pub heads_in: super::bitswap_inbound::Behaviour,
+    /// Inbound tunnel streams (`tunnel`: opens on a public node, requests on a NATed one).
+    pub tunnel_in: super::bitswap_inbound::Behaviour,
     /// Reservations on relays and circuits through them, when this node is not reachable.
     pub relay_client: relay::client::Behaviour,
     /// Relaying for others: only with `RelayServer` on (docs/network.md, "Behind a NAT").
@@ -140,6 +154,22 @@ pub fn build(
                         refusals: 256,
                     },
                     &[super::lever_wire::PROTOCOL],
+                ),
+                heads_in: super::bitswap_inbound::Behaviour::new(
+                    super::bitswap_inbound::Limits {
+                        per_peer: HEAD_STREAMS_PER_PEER,
+                        total: HEAD_STREAMS_TOTAL,
+                        refusals: 256,
+                    },
+                    &[super::head_wire::PROTOCOL],
+                ),
+                tunnel_in: super::bitswap_inbound::Behaviour::new(
+                    super::bitswap_inbound::Limits {
+                        per_peer: TUNNEL_STREAMS_PER_PEER,
+                        total: TUNNEL_STREAMS_TOTAL,
+                        refusals: 256,
+                    },
+                    &[super::tunnel::OPEN_PROTOCOL, super::tunnel::HTTP_PROTOCOL],
                 ),
                 relay_client,
                 relay_server: Toggle::from(nat.relay_server.then(|| {

@@ -137,6 +137,16 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         .lever_in
         .take_receiver()
         .ok_or("the Lever receiver was taken twice")?;
+    let heads_in = swarm
+        .behaviour_mut()
+        .heads_in
+        .take_receiver()
+        .ok_or("the heads receiver was taken twice")?;
+    let tunnel_in = swarm
+        .behaviour_mut()
+        .tunnel_in
+        .take_receiver()
+        .ok_or("the tunnel receiver was taken twice")?;
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
         cmd: tx,
@@ -161,8 +171,8 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let net = Net { inner };
     tokio::task::spawn_local(driver.run());
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
-    super::heads::spawn_server(&net);
-    super::tunnel::spawn(&net);
+    super::heads::spawn_server(&net, heads_in);
+    super::tunnel::spawn(&net, tunnel_in);
     if let Some(ip) = nat_upnp {
         super::nat_upnp::spawn(&net, ip);
     }

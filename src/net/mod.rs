@@ -18,7 +18,8 @@
 //! - `driver`: the task that polls the swarm and runs commands sent by [`Net`].
 //! - [`Net`] (`handle.rs`): what the API functions call: peers, addresses, dial, DHT queries.
 //! - `bitswap`: the block exchange, client and server, every block hash-checked;
-//!   `bitswap_inbound` accepts peers' bitswap streams without loss, within bounds.
+//!   `bitswap_inbound` accepts peers' inbound streams (bitswap, Lever, heads, tunnel) without
+//!   loss, within bounds.
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
@@ -68,7 +69,7 @@ pub mod tunnel;
 pub mod values;
 
 #[cfg(feature = "net")]
-pub use bitswap_inbound::{Inbound, Permit};
+pub use bitswap_inbound::{Inbound, Permit, Refusals};
 #[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]

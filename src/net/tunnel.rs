@@ -15,15 +15,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use libp2p::{PeerId, Stream, StreamProtocol};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use libp2p::{PeerId, Stream};
 use tokio::sync::oneshot;
 
 use super::handle::{Net, read_frame, write_frame};
 use super::nat_config::NatSettings;
 use super::tunnel_wire::{Control, MAX_CONTROL, TunnelResponse, parse_response, request_head};
 use super::{NetError, leither_id_of};
-use crate::{log_debug, log_info, log_warn};
+use crate::{log_debug, log_info};
 
 /// The control protocol (open a tunnel).
 pub const OPEN_PROTOCOL: &str = "/leither/tunnel-open/1.0.0";
@@ -132,32 +132,41 @@ fn settings(net: &Net) -> NatSettings {
         .unwrap_or_default()
 }
 
-/// Starts both accept loops (every node: a public node answers `Open`, a NATed node serves
-/// requests from the public nodes it opened a tunnel on).
-pub fn spawn(net: &Net) {
-    let mut control = net.inner.control.clone();
-    match control.accept(StreamProtocol::new(OPEN_PROTOCOL)) {
-        Ok(mut incoming) => {
-            let net = net.clone();
-            tokio::task::spawn_local(async move {
-                while let Some((peer, stream)) = incoming.next().await {
-                    tokio::task::spawn_local(serve_open(net.clone(), peer, stream));
+/// Takes the tunnel's inbound streams (every node: a public node answers `Open`, a NATed
+/// node serves requests from the public nodes it opened a tunnel on), from
+/// `bitswap_inbound`'s acceptor, within its bounds; a peer that keeps going over its bound is
+/// banned.
+pub fn spawn(net: &Net, mut incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        let mut refusals = super::Refusals::default();
+        while let Some(item) = incoming.recv().await {
+            match item {
+                super::Inbound::Stream(b) => {
+                    let (peer, stream, permit, protocol) = *b;
+                    if protocol.as_ref() == OPEN_PROTOCOL {
+                        let net = net.clone();
+                        tokio::task::spawn_local(async move {
+                            serve_open(net, peer, stream).await;
+                            drop(permit);
+                        });
+                    } else {
+                        // The request's own task holds it from here, within MAX_SERVING.
+                        take_request(&net, peer, stream);
+                        drop(permit);
+                    }
                 }
-            });
-        }
-        Err(e) => log_warn!("tunnel: cannot accept {OPEN_PROTOCOL}: {e}"),
-    }
-    match control.accept(StreamProtocol::new(HTTP_PROTOCOL)) {
-        Ok(mut incoming) => {
-            let net = net.clone();
-            tokio::task::spawn_local(async move {
-                while let Some((peer, stream)) = incoming.next().await {
-                    take_request(&net, peer, stream);
+                super::Inbound::OverPeerLimit(peer) => {
+                    if refusals.refused(peer, 256) {
+                        net.ban(
+                            peer,
+                            "kept opening more tunnel streams than its bound".into(),
+                        );
+                    }
                 }
-            });
+            }
         }
-        Err(e) => log_warn!("tunnel: cannot accept {HTTP_PROTOCOL}: {e}"),
-    }
+    });
 }
 
 /// A request stream from a public node: served only if we opened a tunnel there.
