@@ -443,30 +443,8 @@ impl Lever {
         args: &[Value],
         caller: &Caller,
     ) -> Option<Result<Value, LeverError>> {
-        let state = self.node().ok()?;
-        let net = state.net()?.clone();
-        let env = Self::env_of(t, caller);
-        let key = (env.clone(), t.service.clone());
-        let mut tried = Vec::new();
-        let mut last = String::new();
-        for _ in 0..ATTEMPTS {
-            let peer = match self.where_to(&net, &key, t, &tried).await? {
-                Ok(p) => p,
-                Err(e) => return Some(Err(e)),
-            };
-            tried.push(peer.to_bytes());
-            match self
-                .forward(&state, &net, peer, &env, t, args, caller, false)
-                .await
-            {
-                Attempt::Done(r) => return Some(r.map(|(v, _)| v)),
-                Attempt::Next(why) => last = why,
-            }
-        }
-        Some(Err(LeverError::Busy(format!(
-            "no provider of {} in {env} took the call ({last}); try again",
-            t.service
-        ))))
+        let r = self.route(t, args, caller, false).await?;
+        Some(r.map(|(v, _)| v))
     }
 
     /// The dispatch hook of [`Lever::stream`]: `None` runs the stream here.
@@ -476,6 +454,21 @@ impl Lever {
         args: &[Value],
         caller: &Caller,
     ) -> Option<Result<StreamEnds, LeverError>> {
+        let r = self.route(t, args, caller, true).await?;
+        Some(r.and_then(|(_, s)| {
+            s.ok_or_else(|| LeverError::App("the provider opened no stream".into()))
+        }))
+    }
+
+    /// Both hooks: up to [`ATTEMPTS`] providers, each tried once, until one takes the call
+    /// (or the stream); `None` runs it here.
+    async fn route(
+        &self,
+        t: &Target,
+        args: &[Value],
+        caller: &Caller,
+        stream: bool,
+    ) -> Option<Result<(Value, Option<StreamEnds>), LeverError>> {
         let state = self.node().ok()?;
         let net = state.net()?.clone();
         let env = Self::env_of(t, caller);
@@ -489,19 +482,16 @@ impl Lever {
             };
             tried.push(peer.to_bytes());
             match self
-                .forward(&state, &net, peer, &env, t, args, caller, true)
+                .forward(&state, &net, peer, &env, t, args, caller, stream)
                 .await
             {
-                Attempt::Done(r) => {
-                    return Some(r.and_then(|(_, s)| {
-                        s.ok_or_else(|| LeverError::App("the provider opened no stream".into()))
-                    }));
-                }
+                Attempt::Done(r) => return Some(r),
                 Attempt::Next(why) => last = why,
             }
         }
+        let what = if stream { "stream" } else { "call" };
         Some(Err(LeverError::Busy(format!(
-            "no provider of {} in {env} took the stream ({last}); try again",
+            "no provider of {} in {env} took the {what} ({last}); try again",
             t.service
         ))))
     }
