@@ -8,6 +8,7 @@
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
 //! - [`lever_wire`]: `/leither/lever/1.0.0`, a Lever call forwarded to a provider, signed.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//! - [`nat_pmp_wire`]: NAT-PMP and PCP port mapping requests and answers.
 //! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
 //! The network itself (feature `net`):
@@ -33,6 +34,7 @@ pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
 pub mod lever_wire;
+pub mod nat_pmp_wire;
 pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
