@@ -100,8 +100,14 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         .map_err(|_| format!("ListenAddr \"{}\" is not an IP address", vars.listen_addr))?;
     let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
     // A node kept to its LAN, or bound to loopback, asks no router for a mapping (and sends
-    // no SSDP multicast at all).
-    let nat_upnp = (nat.upnp && !vars.lan && !ip.is_loopback()).then_some(ip);
+    // no SSDP multicast nor PCP datagram at all).
+    let nat_map = ((nat.upnp || nat.nat_pmp) && !vars.lan && !ip.is_loopback()).then_some((
+        ip,
+        super::nat_map::Methods {
+            pcp: nat.nat_pmp,
+            upnp: nat.upnp,
+        },
+    ));
     let listen: Multiaddr = format!("/{proto}/{ip}/tcp/{}", vars.swarm_port)
         .parse()
         .map_err(|e| format!("listen address: {e}"))?;
@@ -173,8 +179,8 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net, heads_in);
     super::tunnel::spawn(&net, tunnel_in);
-    if let Some(ip) = nat_upnp {
-        super::nat_upnp::spawn(&net, ip);
+    if let Some((ip, methods)) = nat_map {
+        super::nat_map::spawn(&net, ip, methods);
     }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
