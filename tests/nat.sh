@@ -19,7 +19,8 @@
 #   upnp    GW1 runs miniupnpd (Debian's) with UPnP IGD only; A maps its swarm and HTTP
 #           ports, `swarm local` names UPnP, a visitor reaches A through the mapping, R's
 #           AutoNAT confirms the mapped address, and the DNN page offers the direct address.
-#   natpmp  the same with miniupnpd's NAT-PMP/PCP only (UPnP off): A maps by PCP.
+#   natpmp  the same with miniupnpd's NAT-PMP/PCP only (UPnP off): A maps by PCP, and
+#           deletes its mappings when it stops.
 # STEPS="relay tunnel upnp natpmp" picks steps (default all). Exits non-zero on any failure.
 # Namespaces, nodes and the temp dir are removed on every exit path.
 #
@@ -417,6 +418,18 @@ if step natpmp; then
   mapped_and_offered 'PCP|NAT-PMP'
   if grep -q 'SSDP\|UPnP' "${HOME_OF[a]}/Leither.log"; then
     say "NOTE: A's log mentions UPnP: $(grep -h 'SSDP\|UPnP' "${HOME_OF[a]}/Leither.log" | tail -1)"
+  fi
+  # When A stops it deletes its mappings: miniupnpd's redirects to A go.
+  redirects() { inns g1 nft list ruleset | grep -c "192.168.1.2" || true; }
+  before=$(redirects)
+  pid=$(tr -dc 0-9 < "${HOME_OF[a]}/leither.pid")
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  after=$(redirects)
+  if (( before > 0 && after == 0 )); then
+    pass "A deleted its mappings when it stopped ($before nftables rules naming A went): $(grep -h 'deleted the mapping' "${HOME_OF[a]}/Leither.log" | cut -c22- | tr '\n' ' ')"
+  else
+    fail "nftables rules naming A on GW1 after it stopped: $after of $before: $(inns g1 nft list ruleset | grep 192.168.1.2 | tr '\n' ' ') $(grep -h 'port mapping' "${HOME_OF[a]}/Leither.log" | tail -2)"
   fi
 fi
 

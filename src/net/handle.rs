@@ -33,6 +33,8 @@ pub struct Shared {
     pub agents: HashMap<PeerId, String>,
     /// Reachability: AutoNAT's verdict, external addresses, relays (nat.rs).
     pub nat: super::nat::NatView,
+    /// Tells the port mapping task to delete its mappings; it answers when done (nat_map.rs).
+    pub unmap: Option<tokio::sync::oneshot::Sender<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// Most peers in the address book, and most addresses kept for one.
@@ -280,6 +282,18 @@ impl Net {
             }
         }
         out
+    }
+
+    /// Asks the router to delete the port mappings made by PCP or NAT-PMP (the node is
+    /// stopping), waiting at most `limit`. Nothing to do: returns at once.
+    pub async fn release_mappings(&self, limit: Duration) {
+        let Some(tx) = self.inner.shared.borrow_mut().unmap.take() else {
+            return;
+        };
+        let (ack, done) = tokio::sync::oneshot::channel();
+        if tx.send(ack).is_ok() {
+            let _ = tokio::time::timeout(limit, done).await;
+        }
     }
 
     /// What is known about this node's reachability behind a NAT.

@@ -11,7 +11,8 @@
 //! On success the swarm address `/ip4/EXT/tcp/PORT` is announced (AutoNAT then checks it),
 //! `http://EXT:PORT` is offered to DNNs, and `NatView::mapping` says which method mapped
 //! what (`GetVar nat`, `swarm local`, the dashboard). When every method fails the reasons are
-//! logged once with what to do, and asked again every 10 minutes.
+//! logged once with what to do, and asked again every 10 minutes. When the node stops, the
+//! mappings made by PCP or NAT-PMP are deleted (lifetime 0); UPnP's lapse with their lease.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -51,6 +52,8 @@ pub struct Mapped {
     pub http: Option<String>,
     /// When to renew.
     pub renew: Duration,
+    /// Our ports mapped by PCP or NAT-PMP (deleted when the node stops; UPnP's lapse).
+    pub pcp_ports: Vec<u16>,
 }
 
 /// Starts the mapping task; requests go out from `local` (the `ListenAddr`; 0.0.0.0: the
@@ -63,11 +66,16 @@ pub fn spawn(net: &Net, local: IpAddr, methods: Methods) {
         }
         let mut told = String::new();
         let mut pcp: Option<Client> = None;
+        let (tx, mut stop) = tokio::sync::oneshot::channel::<tokio::sync::oneshot::Sender<()>>();
+        net.inner.shared.borrow_mut().unmap = Some(tx);
+        // The ports PCP/NAT-PMP mapped, to delete when the node stops.
+        let mut mapped_ports: Vec<u16> = Vec::new();
         loop {
             let wait = match once(&net, local, methods, &mut pcp).await {
                 Ok(m) => {
                     record(&net, &m);
                     told.clear();
+                    mapped_ports = m.pcp_ports.clone();
                     m.renew
                 }
                 Err(e) => {
@@ -83,7 +91,21 @@ pub fn spawn(net: &Net, local: IpAddr, methods: Methods) {
                     RETRY
                 }
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                ack = &mut stop => {
+                    if let (Some(c), Ok(ack)) = (pcp.as_mut(), ack) {
+                        for p in &mapped_ports {
+                            match c.unmap(*p).await {
+                                Ok(()) => log_info!("port mapping: {} deleted the mapping of port {p}", c.gateway()),
+                                Err(e) => log_debug!("port mapping: deleting port {p}: {e}"),
+                            }
+                        }
+                        let _ = ack.send(());
+                    }
+                    return;
+                }
+            }
         }
     });
 }
@@ -169,10 +191,12 @@ async fn by_pcp(
         c.restarted = false;
     }
     let mut lifetime = s.lifetime;
+    let mut ports = vec![swarm_port];
     let http = match http_port {
         Some(p) => match c.map(p, LIFETIME).await {
             Ok(h) => {
                 lifetime = lifetime.min(h.lifetime);
+                ports.push(p);
                 Some(format!("http://{}:{}", h.ip, h.external))
             }
             Err(e) => {
@@ -189,5 +213,6 @@ async fn by_pcp(
         swarm: format!("/ip4/{}/tcp/{}", s.ip, s.external),
         http,
         renew,
+        pcp_ports: ports,
     })
 }

@@ -247,6 +247,26 @@ impl Client {
         })
     }
 
+    /// Deletes the mapping of TCP `port` (lifetime 0; PCP with the mapping's nonce).
+    pub async fn unmap(&mut self, port: u16) -> Result<(), PmpError> {
+        let req = match self.proto {
+            Proto::Pcp => Request::PcpMap {
+                nonce: self.nonce(port)?,
+                client: self.local,
+                internal: port,
+                external: 0,
+                lifetime: 0,
+            },
+            Proto::NatPmp => Request::PmpMap {
+                internal: port,
+                external: 0,
+                lifetime: 0,
+            },
+        };
+        let a = self.exchange(&req).await?;
+        self.mapping(a).map(|_| ())
+    }
+
     fn nonce(&mut self, port: u16) -> Result<[u8; 12], PmpError> {
         if let Some((_, n)) = self.nonces.iter().find(|(p, _)| *p == port) {
             return Ok(*n);

@@ -76,7 +76,7 @@ async fn local<F: std::future::Future>(f: F) -> F::Output {
 }
 
 #[tokio::test]
-async fn a_pcp_router_maps_the_port_and_keeps_the_nonce_for_renewals() {
+async fn a_pcp_router_maps_the_port_and_keeps_the_nonce_for_renewals_and_deletion() {
     local(async {
         let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let s = seen.clone();
@@ -93,13 +93,16 @@ async fn a_pcp_router_maps_the_port_and_keeps_the_nonce_for_renewals() {
             (Ipv4Addr::new(11, 77, 0, 11), 4001, 3600)
         );
         c.map(4001, 3600).await.unwrap();
+        c.unmap(4001).await.unwrap();
         let seen = seen.borrow();
-        assert_eq!(seen.len(), 2);
+        assert_eq!(seen.len(), 3);
         assert_eq!(
             seen[0][24..36],
             seen[1][24..36],
             "a renewal keeps the nonce"
         );
+        assert_eq!(seen[0][24..36], seen[2][24..36], "so does the deletion");
+        assert_eq!(&seen[2][4..8], &[0, 0, 0, 0], "a deletion asks lifetime 0");
         assert_eq!(
             &seen[0][8..24],
             &Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets()

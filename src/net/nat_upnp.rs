@@ -249,6 +249,7 @@ pub async fn map_ports(
         swarm: format!("/ip4/{ext}/tcp/{swarm_port}"),
         http,
         renew: Duration::from_secs(u64::from(LEASE_SECS) / 2),
+        pcp_ports: Vec::new(),
     })
 }
 
