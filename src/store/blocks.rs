@@ -44,6 +44,13 @@ pub const PIECE_LEN: usize = 128 * 1024 - 128 - PIECE_SUM;
 /// dag-pb framing fits. Larger blocks are refused with [`StoreError::BlockTooLarge`].
 pub const MAX_BLOCK_LEN: usize = 2 * 1024 * 1024;
 
+/// How many bytes of blocks a writer (`ipfs add`, CAR import, sync, database versions) puts in
+/// one transaction: well under redb's cache (an eighth of `MaxMemoryMB`, 4 MiB by default), so
+/// a batch's pages are not written out and read back before it commits, and short enough that
+/// a sync goes back to reading the network soon. The batches before the last are committed
+/// without a flush ([`Blocks::put_many_with`]); the last one, durable, flushes them all.
+pub const BATCH_BYTES: usize = 1 << 20;
+
 /// Length of the check in front of each piece.
 const PIECE_SUM: usize = 16;
 /// Length of a record in [`BLOCKS`].
