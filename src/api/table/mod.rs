@@ -102,7 +102,9 @@ pub fn reference_markdown() -> String {
          default 24, in the text form `Login` takes), `netstats` (bitswap counters:\n\
          blocksSent, bytesSent, wireSent, blocksReceived, bytesReceived, wireReceived,\n\
          unsolicited, peers, and Lever's forwarding streams: leverStreamsOpened, leverCallsReused,\n\
-         leverStreamsIdle); with a third argument: `mminfo` mid (a map: mid, author, app, type,\n\
+         leverStreamsIdle), `nat` (owner only; ours: reachability behind a NAT, {reach, mapping,\n\
+         mappedHttp, external, relays, holepunchOk, holepunchFailed}, `mapping` naming the method\n\
+         that mapped the router's ports, PCP, NAT-PMP or UPnP, or why none did; docs/network.md); with a third argument: `mminfo` mid (a map: mid, author, app, type,\n\
          ext, mark, create, revision, rights, myRights, cur, last, release, versions) and\n\
          `mmversions` mid (the list [{ver, cid, time, signer}]), both needing read on the Mimei;\n\
          `mmsid2mid` mmsid (the mid a handle of this session names); `mmprovsips` mid (the\n\
