@@ -222,7 +222,8 @@ pub async fn serve_on<A: Acceptor>(
     if room < limits.max_connections {
         let fit = room.max(limits.loopback_reserve + 1).max(4);
         crate::log_warn!(
-            "HttpMaxConnections {} would take more than half of the memory budget for              connections; serving {fit} (raise MaxMemoryMB for more)",
+            "HttpMaxConnections {} would take more than half of the memory budget for \
+             connections; serving {fit} (raise MaxMemoryMB for more)",
             limits.max_connections
         );
         limits.max_connections = fit;
