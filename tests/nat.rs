@@ -1,8 +1,9 @@
 //! Nodes behind NATs: `tests/nat.sh` puts a public node (relay, tunnel server, DNN) and two
 //! home nodes behind two NAT routers (iptables MASQUERADE, answers only) in network
 //! namespaces; the home nodes reserve slots on the relay and sync a Mimei through it, a
-//! browser reaches a home node through the HTTP tunnel, and a simulated UPnP gateway
-//! (Debian's miniupnpd) maps a port. See the script's header.
+//! browser reaches a home node through the HTTP tunnel, and a home router (Debian's
+//! miniupnpd) maps a home node's ports by UPnP IGD, then by PCP with UPnP off. See the
+//! script's header.
 //!
 //! Needs root and `ip netns` (CI has both). Without them the test fails, saying why, unless
 //! `LEITHER_SKIP_NETNS=1` is set, which turns it into a skip.
@@ -30,10 +31,17 @@ fn a_browser_reaches_a_nated_node_through_the_dnn_tunnel() {
     run("tunnel");
 }
 
-/// A node behind a NAT whose router runs a UPnP gateway (Debian's miniupnpd) maps its swarm
-/// and HTTP ports; a visitor reaches it directly, the DNN page offers the direct address and
-/// AutoNAT confirms the mapped swarm address.
+/// A node behind a NAT whose router runs a UPnP gateway (Debian's miniupnpd, NAT-PMP/PCP
+/// off) maps its swarm and HTTP ports by UPnP; `swarm local` says so, a visitor reaches it
+/// directly, the DNN page offers the direct address and AutoNAT confirms the mapped address.
 #[test]
 fn a_node_behind_a_upnp_router_maps_its_ports_and_is_offered_directly() {
     run("upnp");
+}
+
+/// The same with the router's UPnP off and NAT-PMP/PCP on: the node maps its ports by PCP
+/// (it asks PCP first, NAT-PMP if the router speaks only that).
+#[test]
+fn a_node_behind_a_pcp_router_maps_its_ports_and_is_offered_directly() {
+    run("natpmp");
 }

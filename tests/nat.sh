@@ -16,9 +16,12 @@
 #   tunnel  A opens an HTTP tunnel on R (OpenTunnel); V's Chromium opens R's DNN page for
 #           A's Mimei and is led through the tunnel to A's file; a tunnelled request to
 #           /getvar?name=ppt gets no pass. (needs chromium)
-#   upnp    GW1 runs miniupnpd (Debian's); A maps its swarm port, R's AutoNAT confirms the
-#           mapped address, and the DNN page offers the direct address.
-# STEPS="relay tunnel upnp" picks steps (default all). Exits non-zero on any failure.
+#   upnp    GW1 runs miniupnpd (Debian's) with UPnP IGD only; A maps its swarm and HTTP
+#           ports, `swarm local` names UPnP, a visitor reaches A through the mapping, R's
+#           AutoNAT confirms the mapped address, and the DNN page offers the direct address.
+#   natpmp  the same with miniupnpd's NAT-PMP/PCP only (UPnP off): A maps by PCP, and
+#           deletes its mappings when it stops.
+# STEPS="relay tunnel upnp natpmp" picks steps (default all). Exits non-zero on any failure.
 # Namespaces, nodes and the temp dir are removed on every exit path.
 #
 #   env: LEITHER_BIN=path (default target/debug/leither), STEPS, KEEP=1, NODE_LOG=debug
@@ -26,7 +29,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${LEITHER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/leither}
-STEPS=${STEPS:-relay tunnel upnp}
+STEPS=${STEPS:-relay tunnel upnp natpmp}
 SWARM_PORT=4001
 HTTP_PORT=8080
 QUOTA=40             # R's TunnelRequestsPerMin, low so that the quota can be seen refusing
@@ -159,9 +162,9 @@ A_PEER=$("$BIN" --home "${HOME_OF[a]}" swarm id | sed -n 2p)
 B_PEER=$("$BIN" --home "${HOME_OF[b]}" swarm id | sed -n 2p)
 A_ID=$("$BIN" --home "${HOME_OF[a]}" swarm id | sed -n 1p)
 R_ADDR=/ip4/${IP[r]}/tcp/$SWARM_PORT/p2p/$R_PEER
-set_vars "${HOME_OF[r]}" "${IP[r]}" "{\"RelayServer\": true, \"TunnelServer\": true, \"TunnelAllow\": [\"$A_ID\"], \"TunnelRequestsPerMin\": $QUOTA, \"Upnp\": false}"
+set_vars "${HOME_OF[r]}" "${IP[r]}" "{\"RelayServer\": true, \"TunnelServer\": true, \"TunnelAllow\": [\"$A_ID\"], \"TunnelRequestsPerMin\": $QUOTA, \"Upnp\": false, \"NatPmp\": false}"
 set_vars "${HOME_OF[a]}" "${IP[a]}" "{\"Bootstrap\": [\"$R_ADDR\"], \"Gateway\": [\"http://${IP[r]}:$HTTP_PORT\"], \"GatewaySecs\": 5}"
-set_vars "${HOME_OF[b]}" "${IP[b]}" "{\"Bootstrap\": [\"$R_ADDR\"], \"Upnp\": false}"
+set_vars "${HOME_OF[b]}" "${IP[b]}" "{\"Bootstrap\": [\"$R_ADDR\"], \"Upnp\": false, \"NatPmp\": false}"
 start_node() {
   local n=$1
   lt "$n" run -d > "$WORK/$n.run.log" 2>&1 || die "run -d of node $n: $(tail -c 300 "$WORK/$n.run.log")"
@@ -304,16 +307,25 @@ if step tunnel; then
   if wait_for 10 tunnel_gone; then pass "after CloseTunnel R answers 404 for A's tunnel"; else fail "the tunnel still answers after CloseTunnel"; fi
 fi
 
-# --- upnp: GW1 runs miniupnpd; A maps its ports and the page offers the direct address ----
-if step upnp; then
+# --- the home router's port mapping: GW1 runs Debian's miniupnpd ---------------------------
+# gw1_mapper UPNP NATPMP : (re)starts miniupnpd on GW1 with UPnP IGD and NAT-PMP/PCP each on
+# (yes) or off (no), on a fresh nftables firewall: answers and the LAN go out, and only what
+# miniupnpd maps comes in.
+gw1_mapper() {
+  local upnp=$1 natpmp=$2 pid
   if ! command -v miniupnpd > /dev/null || ! command -v nft > /dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends miniupnpd-nftables miniupnpd nftables > "$WORK/apt-upnp.log" 2>&1 ||
       { apt-get update -q > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends miniupnpd-nftables miniupnpd nftables > "$WORK/apt-upnp.log" 2>&1; } ||
       die "cannot install miniupnpd (apt-get install miniupnpd-nftables miniupnpd nftables): $(tail -c 300 "$WORK/apt-upnp.log")"
   fi
-  # The router's firewall becomes nftables with miniupnpd's chains: answers and the LAN go
-  # out, and only what miniupnpd maps comes in.
-  inns g1 iptables -D FORWARD -i wan -o lan -j DROP
+  pid=$(tr -dc 0-9 2>/dev/null < "$WORK/miniupnpd.pid" || true)
+  if [[ -n $pid ]]; then
+    kill -TERM "$pid" 2> /dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    rm -f "$WORK/miniupnpd.pid"
+  fi
+  inns g1 iptables -D FORWARD -i wan -o lan -j DROP 2> /dev/null || true
+  inns g1 nft delete table inet filter 2> /dev/null || true
   printf '%s\n' 'table inet filter {' \
     '  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname "lan" accept; jump miniupnpd; }' \
     '  chain miniupnpd { }' \
@@ -323,16 +335,24 @@ if step upnp; then
     '  chain postrouting_miniupnpd { }' \
     '}' > "$WORK/g1.nft"
   inns g1 nft -f "$WORK/g1.nft" || die "nft on GW1 failed"
-  printf '%s\n' ext_ifname=wan listening_ip=lan http_port=5000 enable_upnp=yes enable_natpmp=yes \
+  printf '%s\n' ext_ifname=wan listening_ip=lan http_port=5000 "enable_upnp=$upnp" "enable_natpmp=$natpmp" \
     secure_mode=yes system_uptime=yes uuid=3f6b2c1e-7d4a-4e8b-9c2d-1a2b3c4d5e6f \
     'allow 1024-65535 192.168.1.0/24 1024-65535' 'deny 0-65535 0.0.0.0/0 0-65535' > "$WORK/miniupnpd.conf"
   # Not through the inns function: $! must be miniupnpd itself (ip netns exec execs it), so
   # that the cleanup ends it; its pid file is ours, not /run's.
-  ip netns exec "${NS[g1]}" miniupnpd -f "$WORK/miniupnpd.conf" -P "$WORK/miniupnpd.pidfile" -d > "$WORK/miniupnpd.log" 2>&1 &
+  ip netns exec "${NS[g1]}" miniupnpd -f "$WORK/miniupnpd.conf" -P "$WORK/miniupnpd.pidfile" -d >> "$WORK/miniupnpd.log" 2>&1 &
   echo $! > "$WORK/miniupnpd.pid"
   sleep 0.5
   kill -0 "$(cat "$WORK/miniupnpd.pid")" 2> /dev/null || die "miniupnpd did not start: $(tail -c 400 "$WORK/miniupnpd.log")"
-  say "GW1 runs Debian's miniupnpd $(miniupnpd --version 2>&1 | head -1 | cut -d' ' -f2) (UPnP IGD and NAT-PMP on its LAN side)"
+  say "GW1 runs Debian's miniupnpd $(miniupnpd --version 2>&1 | head -1 | cut -d' ' -f2) (UPnP IGD $upnp, NAT-PMP/PCP $natpmp, on its LAN side)"
+}
+
+# mapped_and_offered METHOD-REGEX : restarts A (it asks its router when it starts), then
+# checks that it mapped its ports by METHOD, that `swarm local` shows the mapped address and
+# the method, that a visitor reaches A through the mapping, and that R's DNN page offers the
+# direct address.
+mapped_and_offered() {
+  local method=$1 pid line
   if [[ -z ${SMID:-} ]]; then
     SITE=$WORK/site; mkdir -p "$SITE"
     echo '<!doctype html><html><body><h1>hello directly</h1></body></html>' > "$SITE/index.html"
@@ -341,17 +361,30 @@ if step upnp; then
     SCID=$(lt a ipfs add -r "$SITE" | sed -n 's/^added \([^ ]*\) .*/\1/p' | tail -1)
     lt a mimei setcid "$SMID" "$SCID" > /dev/null || die "mimei setcid"
   fi
-  # A looks for a gateway when it starts: restart it.
   pid=$(tr -dc 0-9 < "${HOME_OF[a]}/leither.pid")
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
   rm -f "${HOME_OF[a]}/leither.addr"
+  : > "${HOME_OF[a]}/Leither.log"
   start_node a
   mapped() { lt a swarm local | grep -q "/ip4/11.77.0.11/tcp/$SWARM_PORT/p2p/"; }
   if wait_for 30 mapped; then
-    pass "A mapped its ports on GW1 by UPnP: $(grep -h 'UPnP' "${HOME_OF[a]}/Leither.log" | tail -1 | cut -c22-)"
+    line=$(grep -h 'port mapping: the router' "${HOME_OF[a]}/Leither.log" | tail -1 | cut -c22-)
+    if [[ $line =~ by\ ($method)\  ]]; then
+      pass "A mapped its ports on GW1 by ${BASH_REMATCH[1]}: $line"
+    else
+      fail "A's mapping was not made by $method: $line"
+    fi
   else
-    die "A has no mapped address in swarm local: $(lt a swarm local | tr '\n' ' ') $(grep -h 'UPnP' "${HOME_OF[a]}/Leither.log" | tail -2) miniupnpd: $(tail -5 "$WORK/miniupnpd.log")"
+    die "A has no mapped address in swarm local: $(lt a swarm local | tr '\n' ' ') $(grep -h 'port mapping\|PCP\|UPnP' "${HOME_OF[a]}/Leither.log" | tail -3) miniupnpd: $(tail -5 "$WORK/miniupnpd.log")"
+  fi
+  # (Read whole first: grep -q would stop reading early, and pipefail take the writer's SIGPIPE.)
+  local sl
+  sl=$(lt a swarm local)
+  if grep -Eq "^# port mapping: ($method): mapped /ip4/11.77.0.11/tcp/$SWARM_PORT and http://11.77.0.11:$HTTP_PORT on 192.168.1.1" <<< "$sl"; then
+    pass "swarm local names the method: $(grep '^# port mapping' <<< "$sl")"
+  else
+    fail "swarm local does not name the method $method: $(tr '\n' ' ' <<< "$sl")"
   fi
   if inns v curl -s -m 5 "http://11.77.0.11:$HTTP_PORT/getvar?name=ver" > "$WORK/direct.out"; then
     pass "a visitor on the internet reaches A directly through the mapping (GW1:$HTTP_PORT answered $(head -c 40 "$WORK/direct.out"))"
@@ -370,6 +403,33 @@ if step upnp; then
     pass "AutoNAT: R dialled A's mapped address back ($(grep -h 'autonat:' "${HOME_OF[a]}/Leither.log" | grep dialled | tail -1 | cut -c22-))"
   else
     say "NOTE: AutoNAT did not confirm the mapped address within 30 s: $(grep -h 'autonat' "${HOME_OF[a]}/Leither.log" | tail -2 | tr '\n' ' ')"
+  fi
+}
+
+# --- upnp: UPnP IGD only; A maps its ports and the page offers the direct address ----------
+if step upnp; then
+  gw1_mapper yes no
+  mapped_and_offered UPnP
+fi
+
+# --- natpmp: NAT-PMP/PCP only (UPnP off): the same through PCP (or NAT-PMP) ----------------
+if step natpmp; then
+  gw1_mapper no yes
+  mapped_and_offered 'PCP|NAT-PMP'
+  if grep -q 'SSDP\|UPnP' "${HOME_OF[a]}/Leither.log"; then
+    say "NOTE: A's log mentions UPnP: $(grep -h 'SSDP\|UPnP' "${HOME_OF[a]}/Leither.log" | tail -1)"
+  fi
+  # When A stops it deletes its mappings: miniupnpd's redirects to A go.
+  redirects() { inns g1 nft list ruleset | grep -c "192.168.1.2" || true; }
+  before=$(redirects)
+  pid=$(tr -dc 0-9 < "${HOME_OF[a]}/leither.pid")
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  after=$(redirects)
+  if (( before > 0 && after == 0 )); then
+    pass "A deleted its mappings when it stopped ($before nftables rules naming A went): $(grep -h 'deleted the mapping' "${HOME_OF[a]}/Leither.log" | cut -c22- | tr '\n' ' ')"
+  else
+    fail "nftables rules naming A on GW1 after it stopped: $after of $before: $(inns g1 nft list ruleset | grep 192.168.1.2 | tr '\n' ' ') $(grep -h 'port mapping' "${HOME_OF[a]}/Leither.log" | tail -2)"
   fi
 fi
 

@@ -20,6 +20,7 @@ fn node(tunnel_server: bool) -> TestNode {
     TestNode::start_with(|h| {
         set_system_var(h, "SwarmPort", Value::Int(0));
         set_system_var(h, "Upnp", Value::Bool(false));
+        set_system_var(h, "NatPmp", Value::Bool(false));
         set_system_var(h, "TunnelServer", Value::Bool(tunnel_server));
     })
 }

@@ -584,6 +584,37 @@ pub fn stats(c: &Call<'_>) -> Value {
     Value::map(v)
 }
 
+/// `GetVar` `nat` (owner only): reachability behind a NAT (docs/network.md, "Behind a NAT"):
+/// `{reach, mapping, mappedHttp, external, relays, holepunchOk, holepunchFailed}`; `mapping`
+/// names the method (PCP, NAT-PMP or UPnP) and the router, or why none mapped.
+pub fn nat(c: &Call<'_>) -> Value {
+    let Some(n) = c.state.net() else {
+        return Value::Null;
+    };
+    let v = n.nat();
+    let text = |s: Option<String>| s.map_or(Value::Null, Value::Str);
+    Value::map([
+        ("reach", Value::from(v.reach.as_str())),
+        ("mapping", text(v.mapping)),
+        ("mappedHttp", text(v.mapped_http)),
+        (
+            "external",
+            Value::List(
+                v.external
+                    .iter()
+                    .map(|a| Value::Str(a.to_string()))
+                    .collect(),
+            ),
+        ),
+        (
+            "relays",
+            Value::List(v.relays.iter().map(|p| Value::Str(p.to_string())).collect()),
+        ),
+        ("holepunchOk", Value::Int(i64::from(v.holepunch_ok))),
+        ("holepunchFailed", Value::Int(i64::from(v.holepunch_failed))),
+    ])
+}
+
 /// The IP of a multiaddr's first `/ip4` or `/ip6` part.
 fn ip_of(a: &libp2p::Multiaddr) -> Option<std::net::IpAddr> {
     use libp2p::multiaddr::Protocol;

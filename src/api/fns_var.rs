@@ -27,7 +27,7 @@ pub const MAX_PASS_HOURS: u64 = 30 * 24;
 
 /// The names `GetVar` knows, for the error that lists them.
 const NAMES: &str = "ver, hostid, peerid, hostpk, userid, userinfo, nodeinfo, nodeinfos, ips, \
-                     cpu, disk, virtualmemory, systemvars, ppt, netstats, mminfo, mmversions, \
+                     cpu, disk, virtualmemory, systemvars, ppt, netstats, nat, mminfo, mmversions, \
                      mmsid2mid, mmprovsips";
 
 /// `GetVar(sid, name, args...)`: a node variable by name.
@@ -226,6 +226,11 @@ async fn var(c: &Call<'_>, name: &str) -> Result<Value, ApiError> {
         }
         #[cfg(feature = "net")]
         "netstats" => super::fns_net::stats(c),
+        #[cfg(feature = "net")]
+        "nat" => {
+            owner_only(c)?;
+            super::fns_net::nat(c)
+        }
         other => {
             return Err(ApiError::NotFound(format!(
                 "GetVar: no variable \"{}\"; known: {NAMES}",

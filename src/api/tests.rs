@@ -211,6 +211,12 @@ fn leither_variables_rights_and_gob() {
             run("GetVar", &[who, "ppt", "1"]),
             Err(ApiError::Forbidden { .. })
         ));
+        // The router and the external address are the owner's to know.
+        #[cfg(feature = "net")]
+        assert!(matches!(
+            run("GetVar", &[who, "nat"]),
+            Err(ApiError::Forbidden { .. })
+        ));
     }
     assert!(
         run("GetVar", &[&owner, "systemvars"])

@@ -131,8 +131,18 @@ impl Swarm {
             #[cfg(feature = "net")]
             SwarmCmd::Local(c) => {
                 let (cl, sid) = owner(home, c.node.as_deref())?;
-                for a in list(&cl.call("SwarmLocal", vec![sid])?) {
+                for a in list(&cl.call("SwarmLocal", vec![sid.clone()])?) {
                     println!("{a}");
+                }
+                // How the addresses were got, as a comment line (a node without `GetVar nat`,
+                // or with nothing to say, prints none).
+                if let Ok(nat) = cl.call("GetVar", vec![sid, Value::from("nat")]) {
+                    if let Some(mapping) = nat.get("mapping").and_then(Value::as_str) {
+                        println!("# port mapping: {mapping}");
+                    }
+                    if let Some(reach) = nat.get("reach").and_then(Value::as_str) {
+                        println!("# reachability (AutoNAT): {reach}");
+                    }
                 }
                 Ok(())
             }

@@ -33,6 +33,8 @@ pub struct Shared {
     pub agents: HashMap<PeerId, String>,
     /// Reachability: AutoNAT's verdict, external addresses, relays (nat.rs).
     pub nat: super::nat::NatView,
+    /// Tells the port mapping task to delete its mappings; it answers when done (nat_map.rs).
+    pub unmap: Option<tokio::sync::oneshot::Sender<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// Most peers in the address book, and most addresses kept for one.
@@ -100,8 +102,14 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         .map_err(|_| format!("ListenAddr \"{}\" is not an IP address", vars.listen_addr))?;
     let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
     // A node kept to its LAN, or bound to loopback, asks no router for a mapping (and sends
-    // no SSDP multicast at all).
-    let nat_upnp = (nat.upnp && !vars.lan && !ip.is_loopback()).then_some(ip);
+    // no SSDP multicast nor PCP datagram at all).
+    let nat_map = ((nat.upnp || nat.nat_pmp) && !vars.lan && !ip.is_loopback()).then_some((
+        ip,
+        super::nat_map::Methods {
+            pcp: nat.nat_pmp,
+            upnp: nat.upnp,
+        },
+    ));
     let listen: Multiaddr = format!("/{proto}/{ip}/tcp/{}", vars.swarm_port)
         .parse()
         .map_err(|e| format!("listen address: {e}"))?;
@@ -173,8 +181,8 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net, heads_in);
     super::tunnel::spawn(&net, tunnel_in);
-    if let Some(ip) = nat_upnp {
-        super::nat_upnp::spawn(&net, ip);
+    if let Some((ip, methods)) = nat_map {
+        super::nat_map::spawn(&net, ip, methods);
     }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
@@ -274,6 +282,18 @@ impl Net {
             }
         }
         out
+    }
+
+    /// Asks the router to delete the port mappings made by PCP or NAT-PMP (the node is
+    /// stopping), waiting at most `limit`. Nothing to do: returns at once.
+    pub async fn release_mappings(&self, limit: Duration) {
+        let Some(tx) = self.inner.shared.borrow_mut().unmap.take() else {
+            return;
+        };
+        let (ack, done) = tokio::sync::oneshot::channel();
+        if tx.send(ack).is_ok() {
+            let _ = tokio::time::timeout(limit, done).await;
+        }
     }
 
     /// What is known about this node's reachability behind a NAT.

@@ -8,6 +8,7 @@
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
 //! - [`lever_wire`]: `/leither/lever/1.0.0`, a Lever call forwarded to a provider, signed.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//! - [`nat_pmp_wire`]: NAT-PMP and PCP port mapping requests and answers.
 //! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
 //! The network itself (feature `net`):
@@ -23,8 +24,9 @@
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
-//! - `nat`, `nat_config`, `nat_upnp`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr,
-//!   UPnP port mapping; their settings.
+//! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
+//! - `nat_map`, `nat_pmp`, `nat_upnp`: the home router's port mapping: PCP, then NAT-PMP,
+//!   then UPnP IGD, renewed at half the lifetime.
 //! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
 //!
 //! Design and protocols: docs/network.md.
@@ -33,6 +35,7 @@ pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
 pub mod lever_wire;
+pub mod nat_pmp_wire;
 pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
@@ -57,6 +60,10 @@ mod lan_dht;
 pub mod nat;
 #[cfg(feature = "net")]
 pub mod nat_config;
+#[cfg(feature = "net")]
+mod nat_map;
+#[cfg(feature = "net")]
+mod nat_pmp;
 #[cfg(feature = "net")]
 mod nat_upnp;
 #[cfg(feature = "net")]

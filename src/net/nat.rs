@@ -61,7 +61,8 @@ pub struct NatView {
     pub holepunch_ok: u32,
     /// Hole punching attempts that failed (the relayed connection stays).
     pub holepunch_failed: u32,
-    /// The home router's port mapping, in words (UPnP), if one was tried.
+    /// The home router's port mapping, in words with the method (PCP, NAT-PMP or UPnP) and
+    /// the router, or why it failed, if one was tried.
     pub mapping: Option<String>,
     /// The HTTP address the router maps to us (`http://EXT:PORT`), offered to DNNs.
     pub mapped_http: Option<String>,

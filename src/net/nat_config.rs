@@ -1,7 +1,7 @@
 //! The settings of reachability behind a NAT (docs/network.md, "Behind a NAT"), read from
 //! SystemVars.json keys that the typed settings keep among the others: relay server on or
 //! off and its bounds, the HTTP tunnel's server side (who may open one, and each tunnel's
-//! quotas), and UPnP. Every key is optional; a value of the wrong kind falls back to the
+//! quotas), and port mapping (PCP/NAT-PMP, UPnP). Every key is optional; a value of the wrong kind falls back to the
 //! default and the log says which key was ignored.
 
 use crate::api::Value;
@@ -35,6 +35,8 @@ pub struct NatSettings {
     pub tunnel_mib_per_hour: u64,
     /// `Upnp`: ask the home router for a port mapping (UPnP IGD), default on.
     pub upnp: bool,
+    /// `NatPmp`: ask the home router for a port mapping by PCP or NAT-PMP, default on.
+    pub nat_pmp: bool,
 }
 
 impl Default for NatSettings {
@@ -51,6 +53,7 @@ impl Default for NatSettings {
             tunnel_requests_per_min: 600,
             tunnel_mib_per_hour: 512,
             upnp: true,
+            nat_pmp: true,
         }
     }
 }
@@ -92,6 +95,7 @@ impl NatSettings {
             }
             "TunnelMiBPerHour" => num(1, 1 << 20).map(|n| self.tunnel_mib_per_hour = n as u64),
             "Upnp" => bool_of(v).map(|b| self.upnp = b),
+            "NatPmp" => bool_of(v).map(|b| self.nat_pmp = b),
             _ => Some(()),
         };
         if ok.is_none() {
@@ -119,6 +123,7 @@ mod tests {
                 ("TunnelAllow".into(), Value::List(vec![Value::from("abc")])),
                 ("TunnelMaxConcurrent".into(), Value::Int(100_000)),
                 ("Upnp".into(), Value::Str("yes".into())),
+                ("NatPmp".into(), Value::Bool(false)),
             ],
             ..SystemVars::default()
         };
@@ -127,6 +132,7 @@ mod tests {
         assert_eq!(s.tunnel_allow, vec!["abc".to_string()]);
         assert_eq!(s.tunnel_max_concurrent, 8);
         assert!(s.upnp);
+        assert!(!s.nat_pmp);
         assert!(!s.tunnel_server);
     }
 }

@@ -4,10 +4,9 @@
 //! `WANIPConnection` or `WANPPPConnection`), then SOAP `GetExternalIPAddress` and
 //! `AddPortMapping` for the swarm port and the HTTP port, renewed at half the lease.
 //!
-//! On success the swarm address `/ip4/EXT/tcp/PORT` is announced (AutoNAT then checks it) and
-//! `http://EXT:PORT` is offered to DNNs (`NatView::mapping`). A router that has no UPnP, or
-//! refuses, is logged once with what to do. Everything is bounded: 3 s for discovery, 5 s
-//! and 64 KiB per HTTP exchange. The parsing is sans-io (unit-tested below).
+//! `nat_map.rs` asks it when PCP and NAT-PMP gave nothing, announces what it mapped and
+//! renews it. Everything is bounded: 3 s for discovery, 5 s and 64 KiB per HTTP exchange.
+//! The parsing is sans-io (unit-tested below).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -15,8 +14,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::handle::Net;
-use crate::{log_debug, log_info, log_warn};
+use super::nat_map::Mapped;
+use crate::{log_debug, log_warn};
 
 /// How long a lease is asked for (renewed at half).
 const LEASE_SECS: u32 = 3600;
@@ -227,73 +226,31 @@ async fn map(g: &Gateway, port: u16) -> Result<Ipv4Addr, String> {
     }
 }
 
-/// Starts the mapping task (on with `Upnp`, the default); SSDP goes out from `local` (the
+/// Maps the swarm port and the HTTP port (if any) to us; SSDP goes out from `local` (the
 /// `ListenAddr`; 0.0.0.0: the default route's interface).
-pub fn spawn(net: &Net, local: IpAddr) {
-    let net = net.clone();
-    tokio::task::spawn_local(async move {
-        if !net.wait_listening(Duration::from_secs(10)).await {
-            return;
-        }
-        let mut told = String::new();
-        loop {
-            let wait = match once(&net, local).await {
-                Ok(()) => Duration::from_secs(u64::from(LEASE_SECS) / 2),
-                Err(e) => {
-                    if e != told {
-                        log_warn!(
-                            "UPnP: no port mapping ({e}); to be reachable, forward the swarm and HTTP ports on the router, or set FixedAddr / SetExtAddr, or rely on relays and the HTTP tunnel (set \"Upnp\": false to stop trying)"
-                        );
-                        told = e.clone();
-                    }
-                    net.inner.shared.borrow_mut().nat.mapping = Some(format!("failed: {e}"));
-                    Duration::from_secs(600)
-                }
-            };
-            tokio::time::sleep(wait).await;
-        }
-    });
-}
-
-async fn once(net: &Net, local: IpAddr) -> Result<(), String> {
-    let swarm_port = net
-        .inner
-        .shared
-        .borrow()
-        .listen
-        .iter()
-        .find_map(|a| {
-            a.iter().find_map(|p| match p {
-                libp2p::core::multiaddr::Protocol::Tcp(port) => Some(port),
-                _ => None,
-            })
-        })
-        .ok_or("the swarm has no TCP listen address")?;
-    let http_port = net.state().and_then(|s| s.listen.get()).map(|a| a.port());
+pub async fn map_ports(
+    local: IpAddr,
+    swarm_port: u16,
+    http_port: Option<u16>,
+) -> Result<Mapped, String> {
     let g = discover(local).await?;
     log_debug!("UPnP: gateway at {} ({})", g.addr, g.service);
     let ext = map(&g, swarm_port).await?;
-    let mut mapped = format!("/ip4/{ext}/tcp/{swarm_port}");
-    let addr: libp2p::Multiaddr = mapped.parse().map_err(|e| format!("{e}"))?;
-    net.add_external(addr);
-    let mut http_url = None;
+    let mut http = None;
     if let Some(p) = http_port {
         match map(&g, p).await {
-            Ok(ext) => {
-                let u = format!("http://{ext}:{p}");
-                mapped.push_str(&format!(" and {u}"));
-                http_url = Some(u);
-            }
+            Ok(ext) => http = Some(format!("http://{ext}:{p}")),
             Err(e) => log_warn!("UPnP: the HTTP port {p} was not mapped: {e}"),
         }
     }
-    let mut sh = net.inner.shared.borrow_mut();
-    if sh.nat.mapped_http.is_none() {
-        log_info!("UPnP: the router {} mapped {mapped}", g.addr);
-    }
-    sh.nat.mapping = Some(format!("mapped {mapped} on {}", g.addr));
-    sh.nat.mapped_http = http_url;
-    Ok(())
+    Ok(Mapped {
+        method: "UPnP",
+        router: g.addr.ip(),
+        swarm: format!("/ip4/{ext}/tcp/{swarm_port}"),
+        http,
+        renew: Duration::from_secs(u64::from(LEASE_SECS) / 2),
+        pcp_ports: Vec::new(),
+    })
 }
 
 #[cfg(test)]

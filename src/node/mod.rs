@@ -335,6 +335,11 @@ fn start_and_serve(
             _ = int.recv() => log_info!("SIGINT: stopping"),
         }
         let _ = stop_tx.send(true);
+        // The router's mappings by PCP/NAT-PMP are deleted (docs/network.md, "Behind a NAT").
+        #[cfg(feature = "net")]
+        if let Some(n) = state.net.get() {
+            n.release_mappings(std::time::Duration::from_secs(2)).await;
+        }
         let _ = server.await;
         #[cfg(feature = "tls")]
         if let Some(h) = https_server {
