@@ -253,17 +253,19 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write + e.status + e.timeout))
 end
 EOF
-declare -A RPS=() P50=() P99=() MAXL=() ERRS=() INST=() CPU=()
+declare -A RPS=() P50=() P99=() MAXL=() ERRS=() INST=() CPU=() US=()
 # run WHO URL CONNS : a warm-up, then the measured wrk run; results into the tables above
 run() {
   local who=$1 url=$2 c=$3 log="$WORK/wrk-$1-$3.log" line req dur p50 p99 mx errs u0 s0 u1 s1
   echo "wrk $who -c$c ..." >&2
   "${CLI[@]}" wrk -t1 -c"$c" -d"$WARMUP" -s "$WORK/post.lua" "$url" > /dev/null 2>&1 || true
-  read -r u0 s0 <<< "$(cpu_ticks "$MAIN_PID")"
+  local srv=$MAIN_PID
+  [[ $who == nginx ]] && srv=$(children "$NG_MASTER" | awk '{ print $1 }')
+  read -r u0 s0 <<< "$(cpu_ticks "$srv")"
   if ! "${CLI[@]}" timeout 300 wrk -t1 -c"$c" -d"$DURATION" --latency -s "$WORK/post.lua" "$url" > "$log" 2>&1; then
     echo "wrk against $who (-c$c) failed: $(tail -c 400 "$log")" >&2; return 0
   fi
-  read -r u1 s1 <<< "$(cpu_ticks "$MAIN_PID")"
+  read -r u1 s1 <<< "$(cpu_ticks "$srv")"
   # the node's CPU during its run: user and kernel shares of the time it was busy
   [[ $who == leither ]] && CPU[$c]=$(awk -v u=$(( u1 - u0 )) -v s=$(( s1 - s0 )) \
     'BEGIN { t = u + s; if (t > 0) printf "%.0f%% user, %.0f%% kernel", 100 * u / t, 100 * s / t }')
@@ -275,6 +277,10 @@ run() {
   P99[$who,$c]=$(awk -v u="$p99" 'BEGIN { printf "%.3f", u / 1000 }')
   MAXL[$who,$c]=$(awk -v u="$mx" 'BEGIN { printf "%.1f", u / 1000 }')
   ERRS[$who,$c]=$errs
+  # CPU time the server spent per request (user + kernel): a cost that the machine's other
+  # load shifts far less than requests/s, which is a share of whatever CPU was left over
+  US[$who,$c]=$(awk -v t=$(( u1 - u0 + s1 - s0 )) -v r="$req" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", (r > 0 ? t * 1e6 / hz / r : 0) }')
   if [[ $who == leither ]]; then INST[$c]=$(ls_field "$(lever_ls)" hello instances); fi
 }
 for c in "${CONNS[@]}"; do
@@ -349,6 +355,10 @@ for c in "${CONNS[@]}"; do
 done
 echo "(errors: nginx/leither connect+read+write+status+timeout; inst: hello's instances after the run)"
 for c in "${CONNS[@]}"; do [[ -n ${CPU[$c]:-} ]] && echo "node CPU during -c$c: ${CPU[$c]}"; done
+for c in "${CONNS[@]}"; do
+  n=${US[nginx,$c]:-}; l=${US[leither,$c]:-}
+  [[ -n $n && -n $l ]] && echo "server CPU per request at -c$c (user + kernel): nginx $n us, leither $l us, nginx/leither $(ratio "$n" "$l")"
+done
 echo
 echo "=== memory and start"
 printf '%-52s %s\n' "node RSS idle (before deploy)" "$(kib_mib "$RSS_IDLE") MiB"

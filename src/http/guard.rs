@@ -1,6 +1,8 @@
 //! The connection guard between a client's byte stream (plain TCP, or TLS over TCP) and
 //! picoserve: it watches the HTTP framing of what a client sends and answers `431 Request
-//! Header Fields Too Large` itself when a request head outgrows its limit, and it gathers
+//! Header Fields Too Large` itself when a request head outgrows its limit, and `400` when
+//! its body's length is unclear (two different `Content-Length`s: picoserve would read the
+//! first, the guard the last, and a request could hide in another's body); and it gathers
 //! small writes into one send.
 //!
 //! picoserve reads a request head into its fixed buffer and, when the buffer fills, reports
@@ -41,9 +43,16 @@ enum Phase {
     Through,
 }
 
-/// The request head grew past the limit.
+/// Why the guard refuses a request head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeadTooLarge;
+pub enum HeadRefused {
+    /// The head grew past the limit (431).
+    TooLarge,
+    /// Two `Content-Length`s that differ, or one that is not a number (400, RFC 9112 6.3):
+    /// readers could frame the body differently (picoserve takes the first, the guard the
+    /// last), which is how a request is smuggled inside another's body.
+    LengthUnclear,
+}
 
 /// Follows HTTP/1.1 request framing over a byte stream and bounds each head.
 #[derive(Debug)]
@@ -84,8 +93,19 @@ impl HeadGuard {
         self.phase == Phase::Head && self.head.is_empty()
     }
 
+    /// The body bytes the guard expects next: `Some(n)` inside a body with `n` left,
+    /// `Some(0)` between requests, `None` inside a head or after an upgrade. What the hot
+    /// path's codec ([`super::codec`]) frames must agree with this (its fuzz target checks).
+    pub fn awaiting_body(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Body(n) => Some(n),
+            Phase::Head if self.head.is_empty() => Some(0),
+            _ => None,
+        }
+    }
+
     /// Feeds bytes as they arrive from the client.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), HeadTooLarge> {
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), HeadRefused> {
         while !bytes.is_empty() {
             match self.phase {
                 Phase::Through => return Ok(()),
@@ -119,12 +139,12 @@ impl HeadGuard {
                             let used = end - start;
                             bytes = &bytes[used..];
                             self.head.truncate(end);
-                            self.phase = next_phase(&self.head);
+                            self.phase = next_phase(&self.head)?;
                             self.head.clear();
                             self.heads += 1;
                         }
                         None if take < bytes.len() || self.head.len() >= self.limit => {
-                            return Err(HeadTooLarge);
+                            return Err(HeadRefused::TooLarge);
                         }
                         None => bytes = &[],
                     }
@@ -150,8 +170,8 @@ fn find_head_end(head: &[u8], from: usize) -> Option<usize> {
 }
 
 /// What follows a complete head.
-fn next_phase(head: &[u8]) -> Phase {
-    let mut length = 0u64;
+fn next_phase(head: &[u8]) -> Result<Phase, HeadRefused> {
+    let mut length = None;
     for line in head.split(|&b| b == b'\n').skip(1) {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
@@ -160,25 +180,26 @@ fn next_phase(head: &[u8]) -> Phase {
         let value = std::str::from_utf8(&line[colon + 1..]).unwrap_or("").trim();
         if name.eq_ignore_ascii_case(b"content-length") {
             match value.parse::<u64>() {
-                Ok(n) => length = n,
-                Err(_) => return Phase::Through,
+                Ok(n) if length.is_none_or(|l| l == n) => length = Some(n),
+                _ => return Err(HeadRefused::LengthUnclear),
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding")
             || name.eq_ignore_ascii_case(b"upgrade")
         {
-            return Phase::Through;
+            return Ok(Phase::Through);
         }
     }
-    if length == 0 {
-        Phase::Head
-    } else {
-        Phase::Body(length)
-    }
+    Ok(match length {
+        None | Some(0) => Phase::Head,
+        Some(n) => Phase::Body(n),
+    })
 }
 
 /// The reply written straight to the socket when a head is too large.
 /// The reply to a client whose head took longer than `HttpHeaderTimeoutSecs`.
 const REPLY_408: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 70\r\nConnection: close\r\n\r\nthe request head came too slowly (HttpHeaderTimeoutSecs in SystemVars)";
+
+const REPLY_400_LENGTH: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 88\r\nConnection: close\r\n\r\nthe body's length is unclear: two different Content-Lengths, or one not a decimal number";
 
 const REPLY_431: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 45\r\nConnection: close\r\n\r\nrequest headers are larger than 8 KiB allowed";
 
@@ -275,6 +296,16 @@ pub struct GuardedStream<S = TcpStream> {
     guard: HeadGuard,
     out: RefCell<Vec<u8>>,
     slot: Option<Rc<Slot>>,
+    replay: Replay,
+}
+
+/// Bytes read from the client (and fed to the guard) that a reader gave back unconsumed:
+/// the hot path ([`super::fast`]) hands a connection to picoserve with what it read of the
+/// request it does not take. Reads return them before reading the socket again.
+#[derive(Default)]
+struct Replay {
+    bytes: Vec<u8>,
+    at: usize,
 }
 
 /// Writes smaller than this are gathered and sent at `flush` (picoserve writes a response's
@@ -294,7 +325,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
             guard: HeadGuard::new(head_limit),
             out: RefCell::new(Vec::new()),
             slot: None,
+            replay: Replay::default(),
         }
+    }
+
+    /// Gives back `bytes` (read from this stream, not consumed): the next reads return them
+    /// first.
+    pub fn give_back(&mut self, bytes: Vec<u8>) {
+        self.replay = Replay { bytes, at: 0 };
+    }
+
+    /// Ends the connection after an answer that said `Connection: close`: sends what is
+    /// pending, shuts the write side (TLS: close_notify), then reads what the client still
+    /// sends (at most [`LINGER_BYTES`] for [`LINGER`]) so that closing sends no reset
+    /// before the client has read the answer.
+    pub async fn close(self) -> Result<(), GuardError> {
+        let timeout = |e| GuardError(std::io::Error::new(std::io::ErrorKind::TimedOut, e));
+        tokio::time::timeout(WRITE_TIMEOUT, drain(&self.stream, &self.out))
+            .await
+            .map_err(|_| timeout("the answer could not be sent within 10 s"))??;
+        let shut = poll_fn(|cx| Pin::new(&mut *self.stream.borrow_mut()).poll_shutdown(cx));
+        tokio::time::timeout(WRITE_TIMEOUT, shut)
+            .await
+            .map_err(|_| timeout("the connection could not be shut within 10 s"))?
+            .map_err(GuardError)?;
+        let _ = tokio::time::timeout(LINGER, async {
+            let mut buffer = [0u8; 1024];
+            let mut left = LINGER_BYTES;
+            while left > 0 {
+                match recv(&self.stream, &mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+        Ok(())
     }
 
     /// Reports what the connection does to `slot`, and ends it when the port closes it.
@@ -304,10 +370,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
     }
 }
 
+/// How long [`GuardedStream::close`] waits for each of its writes.
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long [`GuardedStream::close`] reads what a client still sends, and how much of it.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
+
 /// The read half of a [`GuardedStream`].
 pub struct GuardedRead<'a, S> {
     stream: &'a RefCell<S>,
     guard: &'a mut HeadGuard,
+    replay: &'a mut Replay,
     out: &'a RefCell<Vec<u8>>,
     slot: Option<&'a Rc<Slot>>,
 }
@@ -391,6 +464,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
         if buf.is_empty() {
             return Ok(0);
         }
+        if self.replay.at < self.replay.bytes.len() {
+            let rest = &self.replay.bytes[self.replay.at..];
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.replay.at += n;
+            if self.replay.at == self.replay.bytes.len() {
+                *self.replay = Replay::default();
+            }
+            return Ok(n);
+        }
         // Before waiting for the peer, send it everything pending.
         drain(self.stream, self.out).await?;
         let before = match self.slot {
@@ -432,12 +515,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
             slot.touch(now);
             slot.set(self.guard.activity(before, heads), now);
         }
-        if fed.is_err() {
-            // Best effort, and bounded by picoserve's read timeout around this read.
-            let _ = send(self.stream, REPLY_431).await;
+        if let Err(refused) = fed {
+            let (reply, why) = match refused {
+                HeadRefused::TooLarge => (REPLY_431, "request head too large (answered 431)"),
+                HeadRefused::LengthUnclear => (REPLY_400_LENGTH, "unclear Content-Length (400)"),
+            };
+            // Best effort, bounded in time.
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, send(self.stream, reply)).await;
             return Err(GuardError(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                "request head too large (answered 431)",
+                why,
             )));
         }
         Ok(n)
@@ -530,6 +617,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> picoserve::io::Socket<picoserve::TokioRu
             GuardedRead {
                 stream: &self.stream,
                 guard: &mut self.guard,
+                replay: &mut self.replay,
                 out: &self.out,
                 slot: self.slot.as_ref(),
             },
@@ -611,13 +699,30 @@ mod tests {
         let mut g = HeadGuard::new(32);
         assert_eq!(
             g.feed(b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"),
-            Err(HeadTooLarge)
+            Err(HeadRefused::TooLarge)
         );
         let mut g = HeadGuard::new(32);
         for _ in 0..31 {
             g.feed(b"a").unwrap();
         }
-        assert_eq!(g.feed(b"a"), Err(HeadTooLarge));
+        assert_eq!(g.feed(b"a"), Err(HeadRefused::TooLarge));
+    }
+
+    #[test]
+    fn a_body_length_two_readers_could_read_differently_is_refused() {
+        for head in [
+            &b"POST / HTTP/1.1\r\nContent-Length: 9\r\nContent-Length: 40\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: nine\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        ] {
+            let mut g = HeadGuard::new(256);
+            assert_eq!(g.feed(head), Err(HeadRefused::LengthUnclear));
+        }
+        // The same length twice frames the same way (RFC 9112 6.3).
+        let mut g = HeadGuard::new(256);
+        g.feed(b"POST / HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nhi")
+            .unwrap();
+        assert_eq!(g.awaiting_body(), Some(0));
     }
 
     #[test]

@@ -59,15 +59,31 @@ fn plan(
     path: &str,
     parts: &RequestParts<'_>,
 ) -> Result<(Target, Caller), LeverError> {
-    let mut t = Target::parse_path(path)?;
-    let q = query(parts);
     let host = parts.headers().get("host").and_then(|h| h.as_str().ok());
-    t.env = Some(http_env(query_param(&q, "forceenv").as_deref(), host)?);
-    let sid = state.lever.caller_sid(state, session_id(parts))?;
+    plan_of(
+        state,
+        Target::parse_path(path)?,
+        &query(parts),
+        host,
+        session_id(parts),
+    )
+}
+
+/// [`plan`] from the parsed path, the raw query, the `Host` header and the session id.
+pub fn plan_of(
+    state: &NodeState,
+    mut t: Target,
+    query: &str,
+    host: Option<&str>,
+    sid: Option<String>,
+) -> Result<(Target, Caller), LeverError> {
+    t.env = Some(http_env(query_param(query, "forceenv").as_deref(), host)?);
+    let sid = state.lever.caller_sid(state, sid)?;
     Ok((t, Caller { sid, env: None }))
 }
 
-fn error_reply(e: &LeverError) -> (u16, Vec<u8>) {
+/// Lever's status and JSON error for a refused call.
+pub fn error_reply(e: &LeverError) -> (u16, Vec<u8>) {
     (e.http_status(), json_error(&e.to_string(), e.code()))
 }
 
@@ -171,12 +187,28 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
             .await;
         }
     };
-    let json = request
+    let content_type = request
         .parts
         .headers()
         .get("content-type")
-        .and_then(|v| v.as_str().ok())
-        .is_none_or(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+        .and_then(|v| v.as_str().ok());
+    let (status, ctype, out) = answer(state, &t, &caller, content_type, body).await;
+    send(request, writer, status, ctype, out).await
+}
+
+/// The status, content type and body answering a call of `t` (planned) with `body` sent as
+/// `content_type` (sans HTTP: picoserve's path above and the hot path, [`super::fast`]).
+pub async fn answer(
+    state: &NodeState,
+    t: &Target,
+    caller: &Caller,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, &'static str, Vec<u8>) {
+    let json = content_type.is_none_or(|ct| {
+        ct.get(..JSON.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(JSON))
+    });
     let args = if !json {
         vec![Value::Bytes(body)]
     } else if body.iter().all(u8::is_ascii_whitespace) {
@@ -189,21 +221,21 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
                     "the body must be a JSON array of arguments, got {}",
                     other.kind()
                 );
-                return send(request, writer, 400, JSON, json_error(&m, "bad_body")).await;
+                return (400, JSON, json_error(&m, "bad_body"));
             }
             Err(e) => {
                 let m = format!("malformed JSON body: {e}");
-                return send(request, writer, 400, JSON, json_error(&m, "bad_json")).await;
+                return (400, JSON, json_error(&m, "bad_json"));
             }
         }
     };
-    match state.lever.invoke(&t, &args, &caller).await {
+    match state.lever.invoke(t, &args, caller).await {
         // Bytes go as they are, as Lever answers a byte result.
-        Ok(Value::Bytes(b)) => send(request, writer, 200, OCTETS, b).await,
-        Ok(v) => send(request, writer, 200, JSON, json_body(&v)).await,
+        Ok(Value::Bytes(b)) => (200, OCTETS, b),
+        Ok(v) => (200, JSON, json_body(&v)),
         Err(e) => {
             let (status, out) = error_reply(&e);
-            send(request, writer, status, JSON, out).await
+            (status, JSON, out)
         }
     }
 }

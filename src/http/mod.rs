@@ -1,5 +1,7 @@
-//! The HTTP port: picoserve on `ServicePort`, one task per connection on the node's thread;
-//! and, with the `tls` feature, the same routes over TLS on `HttpsPort` ([`tls`]).
+//! The HTTP port: one task per connection on the node's thread, on `ServicePort`; and, with
+//! the `tls` feature, the same routes over TLS on `HttpsPort` ([`tls`]). A connection starts
+//! on the hot path ([`fast`]: Lever calls and JSON API calls, read by the node's own codec,
+//! [`codec`]) and is handed to picoserve, with what was read, at its first other request.
 //!
 //! Limits, so a router's memory stays bounded and strangers cannot hold the port: the
 //! connection slots of [`crate::limits::slots`] (`HttpMaxConnections` per port,
@@ -16,10 +18,12 @@
 //! handshake first. A handler asks [`is_secure`] and [`peer_addr`] about its connection.
 
 pub mod car_import;
+pub mod codec;
 #[cfg(feature = "files")]
 pub mod dnn;
 #[cfg(feature = "lever")]
 pub mod entry;
+pub mod fast;
 pub mod gateway;
 pub mod getvar;
 pub mod guard;
@@ -52,8 +56,9 @@ use tokio::sync::watch;
 use crate::api::NodeState;
 use crate::limits::slots;
 
-/// What one connection reserves from the memory budget: picoserve's buffer, the write
-/// buffer, the head guard and the task (a TLS connection adds [`TLS_MEMORY`]).
+/// What one connection reserves from the memory budget: its read buffer (the hot path's, or
+/// picoserve's after the hand-over), the write buffer, the head guard and the task (a TLS
+/// connection adds [`TLS_MEMORY`]).
 pub const CONNECTION_MEMORY: usize = CONNECTION_BUFFER + guard::WRITE_BUFFER + HEAD_LIMIT + 4096;
 /// What rustls holds per connection on top (its record buffers).
 pub const TLS_MEMORY: usize = 40 * 1024;
@@ -61,7 +66,8 @@ pub const TLS_MEMORY: usize = 40 * 1024;
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 /// Largest request line plus headers.
 pub const HEAD_LIMIT: usize = 8 * 1024;
-/// picoserve's per-connection buffer: a head plus the start of a body.
+/// A connection's read buffer (the hot path's, then picoserve's): a head plus the start of a
+/// body.
 pub const CONNECTION_BUFFER: usize = 16 * 1024;
 /// Largest body of an API call (Hprose or JSON).
 pub const MAX_API_BODY: usize = 1024 * 1024;
@@ -140,7 +146,7 @@ impl Acceptor for Plain {
 // upload that took longer (60 MiB over a home uplink, or a busy node) broke off half way.
 // It is now a backstop of an hour; a body that stalls is the guard's to end
 // (`guard::BODY_STALL`), and a slow head the slots'.
-static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
+pub(crate) static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
     start_read_request: picoserve::time::Duration::from_secs(301),
     persistent_start_read_request: picoserve::time::Duration::from_secs(3601),
     read_request: picoserve::time::Duration::from_secs(3600),
@@ -216,7 +222,8 @@ pub async fn serve_on<A: Acceptor>(
     if room < limits.max_connections {
         let fit = room.max(limits.loopback_reserve + 1).max(4);
         crate::log_warn!(
-            "HttpMaxConnections {} would take more than half of the memory budget for              connections; serving {fit} (raise MaxMemoryMB for more)",
+            "HttpMaxConnections {} would take more than half of the memory budget for \
+             connections; serving {fit} (raise MaxMemoryMB for more)",
             limits.max_connections
         );
         limits.max_connections = fit;
@@ -265,9 +272,10 @@ pub async fn serve_on<A: Acceptor>(
         active.set(active.get() + 1);
         let app = app.clone();
         let active = active.clone();
-        let mut stop = shutdown.clone();
+        let stop = shutdown.clone();
         let opening = acceptor.open(stream, peer);
         let budget = state.budget.clone();
+        let state = state.clone();
         tokio::task::spawn_local(async move {
             let opening = async {
                 tokio::select! {
@@ -279,14 +287,7 @@ pub async fn serve_on<A: Acceptor>(
                 active.set(active.get() - 1);
                 return;
             };
-            let mut buffer = vec![0u8; CONNECTION_BUFFER];
-            let server = picoserve::Server::new_tokio(&app, &CONFIG, &mut buffer)
-                .with_graceful_shutdown(
-                    async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    },
-                    picoserve::time::Duration::from_secs(DRAIN_TIMEOUT.as_secs()),
-                );
+            let stream = guard::GuardedStream::new(stream, HEAD_LIMIT).with_slot(slot.slot.clone());
             let served = SECURE.scope(
                 A::SECURE,
                 crate::api::REMOTE.scope(
@@ -295,10 +296,7 @@ pub async fn serve_on<A: Acceptor>(
                         RefCell::new(None),
                         BODY.scope(
                             (budget, RefCell::new(None)),
-                            server.serve(
-                                guard::GuardedStream::new(stream, HEAD_LIMIT)
-                                    .with_slot(slot.slot.clone()),
-                            ),
+                            fast::serve(&state, &app, stream, stop),
                         ),
                     ),
                 ),

@@ -100,20 +100,21 @@ pub fn query(parts: &picoserve::request::RequestParts<'_>) -> String {
 
 /// The session id a request carries: `sid=` in the query, else `Authorization: Bearer SID`.
 pub fn session_id(parts: &picoserve::request::RequestParts<'_>) -> Option<String> {
-    let from_query = parts.query().and_then(|q| {
-        q.0.split('&')
-            .find_map(|kv| kv.strip_prefix("sid="))
-            .map(str::to_string)
-    });
-    let from_header = || {
-        parts
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.as_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string)
-    };
-    from_query.or_else(from_header).filter(|s| !s.is_empty())
+    let authorization = parts
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.as_str().ok());
+    session_id_of(parts.query().map(|q| q.0), authorization)
+}
+
+/// [`session_id`] from the raw query and the `Authorization` header's value.
+pub fn session_id_of(query: Option<&str>, authorization: Option<&str>) -> Option<String> {
+    let from_query = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sid=")));
+    let from_header = || authorization.and_then(|v| v.strip_prefix("Bearer "));
+    from_query
+        .or_else(from_header)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Sets the reason phrase of the response about to be written on this connection (for
@@ -193,11 +194,23 @@ pub async fn read_body<R: Read>(
         return Err(BodyError::LengthRequired);
     }
     let length = request.body_connection.content_length();
+    reserve_body(length, limit)?;
+    let mut body = vec![0u8; length];
+    let mut reader = request.body_connection.body().reader();
+    reader
+        .read_exact(&mut body)
+        .await
+        .map_err(|_| BodyError::Incomplete)?;
+    Ok(body)
+}
+
+/// Refuses a body of `length` bytes longer than `limit`, else reserves it from the node's
+/// memory budget: the body, and what it decodes to (about as much again), count until the
+/// next body on this connection or its end.
+pub fn reserve_body(length: usize, limit: usize) -> Result<(), BodyError> {
     if length > limit {
         return Err(BodyError::TooLarge { length, limit });
     }
-    // The body, and what it decodes to (about as much again), count against the node's
-    // memory budget until the next body on this connection or its end.
     let reserved = super::BODY.try_with(|(budget, held)| {
         held.borrow_mut().take();
         budget
@@ -207,11 +220,5 @@ pub async fn read_body<R: Read>(
     if let Ok(Err(e)) = reserved {
         return Err(BodyError::NoMemory(e.to_string()));
     }
-    let mut body = vec![0u8; length];
-    let mut reader = request.body_connection.body().reader();
-    reader
-        .read_exact(&mut body)
-        .await
-        .map_err(|_| BodyError::Incomplete)?;
-    Ok(body)
+    Ok(())
 }
