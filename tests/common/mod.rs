@@ -17,6 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub mod dnn;
 pub mod netns;
 pub mod peer;
+#[cfg(feature = "net")]
+pub mod rogue;
 pub mod web;
 
 /// How long a node may take to write `leither.addr` after `run` (generous: a loaded machine
@@ -220,6 +222,35 @@ impl TestNode {
         }
         let _ = self.child.kill();
         self.child.wait().ok()
+    }
+
+    /// Kills the node with SIGKILL at once (a crash, a power cut for the process: no
+    /// cleanup runs) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts `run` again on the same home (after [`TestNode::kill`] or
+    /// [`TestNode::stop`]) and waits until it is ready, as [`TestNode::start`] does.
+    pub fn restart(&mut self) {
+        let _ = fs::remove_file(self.home.join("leither.addr"));
+        let stderr = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.home.join(STDERR_FILE))
+            .expect("cannot open the stderr file");
+        self.child = Command::new(BIN)
+            .arg("--home")
+            .arg(&self.home)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cannot spawn `leither run`");
+        self.url = format!("http://{}", self.wait_for_addr());
+        self.listeners = read_listeners(&self.home);
     }
 
     /// Waits (without signalling) until the node exits, at most `limit`.
