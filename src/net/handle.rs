@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::NetError;
 use super::bitswap::Bitswap;
-use super::driver::{Cmd, Driver, FoundRecord, Provider};
+use super::driver::{Cmd, Driver, FoundRecord, Lookup, Provider};
 use crate::api::NodeState;
 use crate::ipfs::varint;
 use crate::{log_error, log_info, log_warn};
@@ -59,6 +59,8 @@ pub struct Inner {
     pub state: Weak<NodeState>,
     pub bitswap: Bitswap,
     pub sync: super::sync::Jobs,
+    /// The peers that asked us for a Mimei's head, pushed to with its next version.
+    pub subscribers: RefCell<super::subscribers::Subscribers>,
 }
 
 /// The network, as the rest of the node sees it. Cheap to clone.
@@ -101,6 +103,35 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
             vars.swarm_port
         )
     })?;
+    run(state, swarm, peer_id, &vars)
+}
+
+/// Starts the swarm over `transport` (made for the node's keypair by `make`) listening on
+/// `listen`, with `state`'s other settings: the hook of the scale simulation (`tests/sim/`),
+/// where many nodes share one process over libp2p's memory transport (`/memory/N`).
+pub fn start_over(
+    state: &Rc<NodeState>,
+    make: impl FnOnce(&libp2p::identity::Keypair) -> super::behaviour::Upgraded,
+    listen: Multiaddr,
+) -> Result<Net, String> {
+    let vars = state.vars.borrow().clone();
+    let kp = super::behaviour::keypair(&state.key)?;
+    let peer_id = kp.public().to_peer_id();
+    let transport = make(&kp);
+    let mut swarm = super::behaviour::build_over(kp, transport)?;
+    swarm
+        .listen_on(listen.clone())
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    run(state, swarm, peer_id, &vars)
+}
+
+/// Applies the settings to a listening swarm and spawns the node's network tasks.
+fn run(
+    state: &Rc<NodeState>,
+    mut swarm: libp2p::Swarm<super::behaviour::Behaviour>,
+    peer_id: PeerId,
+    vars: &crate::config::SystemVars,
+) -> Result<Net, String> {
     for a in &vars.fixed_addr {
         match parse_addr(a) {
             Ok(m) => swarm.add_external_address(m),
@@ -131,6 +162,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         state: Rc::downgrade(state),
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
+        subscribers: RefCell::new(Default::default()),
     });
     let mut driver = Driver::new(swarm, rx, inner.clone());
     let mut boot = Vec::new();
@@ -372,6 +404,17 @@ impl Net {
     /// How many peers our routing table holds.
     pub async fn table_size(&self) -> Result<usize, NetError> {
         self.ask(Cmd::TableSize).await
+    }
+
+    /// The peers our routing table holds.
+    pub async fn routing_table(&self) -> Result<Vec<PeerId>, NetError> {
+        self.ask(Cmd::Table).await
+    }
+
+    /// Looks up the peers closest to `peer` in the DHT (even when `peer` is connected), with
+    /// the query's cost.
+    pub async fn closest_peers(&self, peer: PeerId) -> Result<Lookup, NetError> {
+        self.ask(|tx| Cmd::Closest(peer, tx)).await
     }
 
     /// Bans a peer for an hour and closes its connections.

@@ -19,7 +19,8 @@
 //!   `bitswap_inbound` accepts peers' bitswap streams without loss, within bounds.
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
-//! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
+//! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers and
+//!   to the peers that asked for the head (`subscribers`).
 //!
 //! Design and protocols: docs/network.md.
 
@@ -48,13 +49,19 @@ mod lan_dht;
 #[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]
+mod subscribers;
+#[cfg(feature = "net")]
 pub mod sync;
 #[cfg(feature = "net")]
 pub mod values;
 
 #[cfg(feature = "net")]
+pub use behaviour::Upgraded;
+#[cfg(feature = "net")]
+pub use driver::Lookup;
+#[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]
 pub use handle::{
-    Net, PeerInfo, leither_id_of, parse_addr, parse_peer, report_start_failure, start,
+    Net, PeerInfo, leither_id_of, parse_addr, parse_peer, report_start_failure, start, start_over,
 };
