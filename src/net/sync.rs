@@ -180,6 +180,11 @@ impl Jobs {
 /// Starts a sync of `mid` (from `from` only, if given: a multiaddr or a PeerId), or joins the
 /// one already running.
 pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
+    start_hinted(net, mid, from, None)
+}
+
+/// [`start`], asking `hint` (the peer that pushed us the new head) first.
+fn start_hinted(net: &Net, mid: MimeiId, from: Option<String>, hint: Option<PeerId>) -> Rc<Job> {
     if let Some(j) = net.inner.sync.get(&mid)
         && j.result().is_none()
     {
@@ -190,7 +195,10 @@ pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
     let (net2, job2) = (net.clone(), job.clone());
     tokio::task::spawn_local(async move {
         let r = match net2.state() {
-            Some(state) => run(&net2, &state, mid, from.as_deref(), &job2, true).await,
+            Some(state) => {
+                let from = from.as_deref();
+                run(&net2, &state, mid, Sources { from, hint }, &job2, true).await
+            }
             None => Err(NetError::Off),
         };
         match &r {
@@ -283,19 +291,44 @@ fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
     }
 }
 
+/// Where a sync looks.
+#[derive(Clone, Copy, Default)]
+struct Sources<'a> {
+    /// Only there (`-n NODE`): a multiaddr or a PeerId.
+    from: Option<&'a str>,
+    /// The peer that pushed the head: asked alone first (it has the version), without the
+    /// two DHT queries (providers, head records) a sync otherwise starts with; everyone is
+    /// asked when it cannot serve the version.
+    hint: Option<PeerId>,
+}
+
 /// Syncs `mid`; with `refs`, then follows the version's references one level
 /// ([`follow_refs`]); the syncs of referenced Mimeis run without, so they never recurse.
 async fn run(
     net: &Net,
     state: &Rc<NodeState>,
     mid: MimeiId,
-    from: Option<&str>,
+    src: Sources<'_>,
     job: &Job,
     refs: bool,
 ) -> Result<Report, NetError> {
     let started = Instant::now();
-    let peers = candidates(net, &mid, from).await?;
-    let having = gather_heads(net, state, &mid, &peers, from.is_none()).await;
+    let from = src.from;
+    let hinted = match src.hint {
+        Some(p) if from.is_none() => {
+            let having = gather_heads(net, state, &mid, &[p], false).await;
+            (!having.is_empty()).then_some((having.clone(), having))
+        }
+        _ => None,
+    };
+    let (peers, having) = match hinted.clone() {
+        Some(h) => h,
+        None => {
+            let peers = candidates(net, &mid, from).await?;
+            let having = gather_heads(net, state, &mid, &peers, from.is_none()).await;
+            (peers, having)
+        }
+    };
     let entry = heads::get(state, &mid)?.ok_or_else(|| {
         NetError::NotFound(format!(
             "no head of Mimei {mid} was found ({} peer(s) asked): its author publishes it with `leither mimei publish {mid}`",
@@ -336,7 +369,15 @@ async fn run(
             &mut crate::ops::blocks::synced_verdict(state, &signer),
         )
         .map_err(|e| NetError::Sync(format!("cannot index the version's blocks: {e}")))?;
-    let changed = fetch_dag(net, state, root, &order, job).await?;
+    let changed = match fetch_dag(net, state, root, &order, job).await {
+        Ok(c) => c,
+        // The pusher could not serve the whole version: everyone is asked.
+        Err(_) if hinted.is_some() => {
+            let peers = candidates(net, &mid, None).await?;
+            fetch_dag(net, state, root, &peers, job).await?
+        }
+        Err(e) => return Err(e),
+    };
     m.adopt_header(&bundle.header)?;
     match m.put_synced_version(
         &bundle.version,
@@ -484,7 +525,7 @@ async fn sync_referenced(net: &Net, state: &Rc<NodeState>, mid: MimeiId) -> Resu
     }
     let job = Rc::new(Job::new());
     net.inner.sync.jobs.borrow_mut().insert(mid, job.clone());
-    let r = Box::pin(run(net, state, mid, None, &job, false))
+    let r = Box::pin(run(net, state, mid, Sources::default(), &job, false))
         .await
         .map_err(|e| e.to_string());
     *job.result.borrow_mut() = Some(r.clone());
@@ -727,7 +768,13 @@ pub fn on_new_head(inner: &Rc<Inner>, state: &NodeState, outcome: Outcome) {
         let net = Net {
             inner: inner.clone(),
         };
-        start(&net, mid, None);
+        // The peer that pushed the head has the version (its publisher, or a provider that
+        // just synced it); when it cannot serve it, the sync asks everyone.
+        let hint = match via {
+            Via::Push(p) => Some(p),
+            _ => None,
+        };
+        start_hinted(&net, mid, None, hint);
     }
 }
 
