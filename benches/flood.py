@@ -318,7 +318,7 @@ def flood_idle_ws(node, ctx, deadline):
 def flood_streams(node, ctx, deadline):
     line = b'"' + b"x" * (8 * 1024 - 3) + b'"\n'
     body = line * 1024  # 8 MiB of 8 KiB lines
-    head = post_head(f"/echo/EchoChan?forceenv={ENV}", len(body), "application/x-ndjson")
+    head = post_head(f"/echo/EchoChan?forceenv={ENV}&args=%5B%5D", len(body), "application/x-ndjson")
 
     def one(i):
         return lambda: exchange(node.addr(62 + i), node.port, head, body, 60.0, keep=64)[0]

@@ -1,8 +1,8 @@
 //! Apps from outside (issue #6): `lapp uploadapp` of a folder, re-uploads as new versions of
 //! the same app, `/tpt/<appid>` serving `index.html` byte for byte to a guest (and `HEAD`),
 //! `release` choosing what visitors get, `showapp`, `delvers`, `restore` and `backup`, a Mimei made with `mimei create -a`
-//! opening with its app at `/mm/<mid>`, and the refusals (no lever.json, lever.json not an
-//! object, an unknown app by name and at `/tpt/`).
+//! opening with its app at `/mm/<mid>`, a folder without lever.json (a Leither app; `lever deploy` refuses it), and the
+//! refusals (lever.json not an object, an unknown app by name and at `/tpt/`).
 
 #![cfg(feature = "files")]
 
@@ -172,7 +172,13 @@ fn refusals() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "x").unwrap();
     let d = dir.to_str().unwrap();
-    let e = fails(&leither(&n.home, &["lapp", "uploadapp", "-i", d]));
+    // A Leither app is any folder (Leither's `lapp uploadapp`): it uploads and is served.
+    let (appid, ver) = upload(&n, &dir);
+    assert_eq!(ver, "1");
+    let (status, body) = get(&n, &format!("/tpt/{appid}/"));
+    assert_eq!((status, body.as_slice()), (200, b"x".as_slice()));
+    // A Lever service needs its lever.json.
+    let e = fails(&leither(&n.home, &["lever", "deploy", d]));
     assert!(e.contains("has no lever.json"), "{e}");
     std::fs::write(dir.join("lever.json"), "[\"not\", \"an object\"]").unwrap();
     let e = fails(&leither(&n.home, &["lapp", "uploadapp", "-i", d]));

@@ -8,7 +8,8 @@ command -v curl >/dev/null 2>&1 || need="$need curl"
 # redis-server is the oracle of tests/redis_diff.rs; redis-cli drives tests/db.rs.
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
-# Debian's chromium: tests/dnn_web.rs opens DNN pages and the dashboard in it (playwright-core).
+# Debian's chromium: tests/dnn_web.rs opens DNN pages and the dashboard in it (playwright-core),
+# tests/lever_client.rs and tests/notes_example.rs the leveros JS client and the notes page.
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || need="$need chromium"
 if [ -n "$need" ]; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need

@@ -592,7 +592,7 @@ fn stream_flood_stays_within_max_memory() {
                 s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
                 s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
                 let head = format!(
-                    "POST /echo/EchoChan?forceenv=dev.lever&n={i} HTTP/1.1\r\nHost: x\r\n\
+                    "POST /echo/EchoChan?forceenv=dev.lever&args=%5B%5D&n={i} HTTP/1.1\r\nHost: x\r\n\
                      Content-Type: application/x-ndjson\r\nConnection: close\r\n\
                      Content-Length: {}\r\n\r\n",
                     body.len()

@@ -36,6 +36,12 @@ pub enum ApiError {
         /// The rights it needs.
         need: &'static str,
     },
+    /// A backend function (`BE*`, the sessions with values) called by a client: only an
+    /// app's own running code holds them (docs/apps.md).
+    NotAppCode {
+        /// The function called.
+        function: &'static str,
+    },
     /// The session's key signed a valid pass but is not a user of this node, and the function
     /// uses the node's shared resources (docs/security.md, "Who may do what").
     NotAdmitted {
@@ -109,7 +115,9 @@ impl ApiError {
             ApiError::UnknownFunction(_) | ApiError::NotFound(_) => 404,
             ApiError::BadArguments { .. } => 400,
             ApiError::NoSession { .. } | ApiError::SessionExpired | ApiError::Pass(_) => 401,
-            ApiError::Forbidden { .. } | ApiError::NotAdmitted { .. } => 403,
+            ApiError::Forbidden { .. }
+            | ApiError::NotAdmitted { .. }
+            | ApiError::NotAppCode { .. } => 403,
             ApiError::Quota(_) | ApiError::RateLimited(_) => 429,
             ApiError::Account(e) => e.http_status(),
             ApiError::Invite(e) => e.http_status(),
@@ -138,6 +146,7 @@ impl ApiError {
             ApiError::SessionExpired => "session_expired",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotAdmitted { .. } => "not_admitted",
+            ApiError::NotAppCode { .. } => "not_app_code",
             ApiError::Quota(_) => "quota",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Pass(_) => "pass_refused",
@@ -181,6 +190,12 @@ impl fmt::Display for ApiError {
             ApiError::Forbidden { function, need } => {
                 write!(f, "{function} needs {need} rights; this session has fewer")
             }
+            ApiError::NotAppCode { function } => write!(
+                f,
+                "{function} is a backend function: only an app's own running code holds it \
+                 (`lapi` in its Lua entry, run by RunMApp or /entry); a client cannot call it, \
+                 so no one can act as an app (docs/apps.md)"
+            ),
             ApiError::NotAdmitted { function, uid } => write!(
                 f,
                 "{function} uses this node's storage or services, which only its users may: \

@@ -111,6 +111,7 @@ async fn run_for_glob(
     let out = run(
         c.state,
         Job {
+            backend: None,
             name,
             source,
             request: request_of(glob, &sid),
@@ -233,6 +234,7 @@ pub fn run_by_script_id(c: Call<'_>) -> ApiFuture<'_> {
         run(
             c.state,
             Job {
+                backend: None,
                 name: &name,
                 source: &source,
                 request: request_of(glob, &s.sid),

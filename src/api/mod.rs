@@ -16,6 +16,8 @@ pub mod db_call;
 pub mod db_value;
 pub mod error;
 pub mod fns_auth;
+#[cfg(feature = "lever")]
+pub mod fns_backend;
 #[cfg(feature = "files")]
 pub mod fns_db;
 #[cfg(feature = "files")]

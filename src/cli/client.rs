@@ -134,6 +134,24 @@ impl Client {
         )
     }
 
+    /// [`Client::post_with_session`] with a body of `content_type`; also returns the answer's
+    /// content type (Lever answers bytes as `application/octet-stream`).
+    pub fn post_typed(
+        &mut self,
+        path: &str,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<(u16, String, Vec<u8>), CliError> {
+        let sid = self.login(true)?;
+        post_raw(
+            &self.base,
+            path,
+            &format!("Authorization: Bearer {sid}\r\n"),
+            content_type,
+            body,
+        )
+    }
+
     /// Streams `file` to `POST path` (e.g. `/ipfs/add?...`) with this client's session and
     /// returns the JSON answer.
     pub fn post_file(&mut self, path: &str, file: &Path) -> Result<Value, CliError> {
@@ -180,7 +198,7 @@ impl Client {
         p.finish();
         let mut resp = Vec::new();
         s.take(MAX_RESPONSE).read_to_end(&mut resp).map_err(io)?;
-        let (status, body) = parse_response(&resp)
+        let (status, _, body) = parse_typed(&resp)
             .ok_or_else(|| CliError::Http(format!("{} did not answer with HTTP", self.base)))?;
         let v = json::decode(&body, &json::JsonLimits::default())
             .map_err(|e| CliError::Http(format!("answer {status} is not JSON: {e}")))?;
@@ -318,6 +336,18 @@ pub fn post(base: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliEr
 
 /// [`post`] with `extra` header lines (each ending in CRLF).
 fn post_with(base: &str, path: &str, extra: &str, body: &[u8]) -> Result<(u16, Vec<u8>), CliError> {
+    let (status, _, body) = post_raw(base, path, extra, "application/json", body)?;
+    Ok((status, body))
+}
+
+/// One `POST` with a body of `content_type`: the status, the answer's content type and body.
+fn post_raw(
+    base: &str,
+    path: &str,
+    extra: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(u16, String, Vec<u8>), CliError> {
     let hostport = host_port(base);
     let connect_err = |e: std::io::Error| CliError::Connect {
         url: base.to_string(),
@@ -325,7 +355,7 @@ fn post_with(base: &str, path: &str, extra: &str, body: &[u8]) -> Result<(u16, V
     };
     let mut s = connect(base)?;
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\n{extra}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())
@@ -335,7 +365,7 @@ fn post_with(base: &str, path: &str, extra: &str, body: &[u8]) -> Result<(u16, V
     s.take(MAX_RESPONSE)
         .read_to_end(&mut resp)
         .map_err(|e| CliError::Http(format!("reading the answer of {base}: {e}")))?;
-    parse_response(&resp).ok_or_else(|| {
+    parse_typed(&resp).ok_or_else(|| {
         CliError::Http(format!(
             "{base} did not answer with HTTP; is it a leither node?"
         ))
@@ -343,7 +373,13 @@ fn post_with(base: &str, path: &str, extra: &str, body: &[u8]) -> Result<(u16, V
 }
 
 /// Splits a complete HTTP/1.1 response into status and body.
+#[cfg(test)]
 fn parse_response(resp: &[u8]) -> Option<(u16, Vec<u8>)> {
+    parse_typed(resp).map(|(status, _, body)| (status, body))
+}
+
+/// Splits a complete HTTP/1.1 response into status, content type and body.
+fn parse_typed(resp: &[u8]) -> Option<(u16, String, Vec<u8>)> {
     let end = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&resp[..end]).ok()?;
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
@@ -353,11 +389,19 @@ fn parse_response(resp: &[u8]) -> Option<(u16, Vec<u8>)> {
         k.eq_ignore_ascii_case("content-length")
             .then(|| v.trim().parse::<usize>().ok())?
     });
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
     let body = match length {
         Some(n) if n <= body.len() => &body[..n],
         _ => body,
     };
-    Some((status, body.to_vec()))
+    Some((status, content_type, body.to_vec()))
 }
 
 #[cfg(test)]

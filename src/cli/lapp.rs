@@ -77,7 +77,7 @@ struct SetDomain {
     key: Option<PathBuf>,
 }
 
-/// Upload a folder (named after the app, holding lever.json) as the app's next version.
+/// Upload a folder (named after the app) as the app's next version.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "uploadapp")]
 struct UploadApp {
@@ -202,14 +202,19 @@ pub(crate) fn without_env(text: &[u8]) -> Option<(Vec<u8>, Value)> {
 }
 
 /// The app's name (the folder's), once the folder is found to be an app: a directory whose
-/// name can be a mark and is not an ID, holding a `lever.json` that is a JSON object.
-/// Returns the name and the canonical folder.
-pub(crate) fn check_app_dir(dir: &Path) -> Result<(String, PathBuf), CliError> {
-    read_app_dir(dir).map(|(name, top, _)| (name, top))
+/// name can be a mark and is not an ID, holding a `lever.json` that is a JSON object. The
+/// `lever.json` is required for a Lever service (`need_lever`); a Leither app (`lapp
+/// uploadapp`, as Leither's own) is any folder, and its `lever.json`, if it has one, must
+/// still be an object. Returns the name and the canonical folder.
+pub(crate) fn check_app_dir(dir: &Path, need_lever: bool) -> Result<(String, PathBuf), CliError> {
+    read_app_dir(dir, need_lever).map(|(name, top, _)| (name, top))
 }
 
-/// [`check_app_dir`], with the bytes of the folder's `lever.json`.
-fn read_app_dir(dir: &Path) -> Result<(String, PathBuf, Vec<u8>), CliError> {
+/// [`check_app_dir`], with the bytes of the folder's `lever.json` (`None`: it has none).
+fn read_app_dir(
+    dir: &Path,
+    need_lever: bool,
+) -> Result<(String, PathBuf, Option<Vec<u8>>), CliError> {
     let top = std::fs::canonicalize(dir).map_err(CliError::io(dir))?;
     if !top.is_dir() {
         return Err(CliError::Usage(format!(
@@ -247,6 +252,9 @@ fn read_app_dir(dir: &Path) -> Result<(String, PathBuf, Vec<u8>), CliError> {
                 .map_err(CliError::io(&lever))?;
             b
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !need_lever => {
+            return Ok((name, top, None));
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(CliError::Failed(format!(
                 "{} has no lever.json: an app folder holds lever.json (at least {{\"name\": \
@@ -263,7 +271,7 @@ fn read_app_dir(dir: &Path) -> Result<(String, PathBuf, Vec<u8>), CliError> {
         )));
     }
     match json::decode(&text, &json::JsonLimits::default()) {
-        Ok(Value::Map(_)) => Ok((name, top, text)),
+        Ok(Value::Map(_)) => Ok((name, top, Some(text))),
         Ok(other) => Err(CliError::Failed(format!(
             "{} is a JSON {}, not an object; write it as {{\"name\": \"{name}\", ...}}",
             lever.display(),
@@ -276,10 +284,11 @@ fn read_app_dir(dir: &Path) -> Result<(String, PathBuf, Vec<u8>), CliError> {
     }
 }
 
-/// Uploads the app folder `dir` as the next version of its app (see the module doc).
-pub(crate) fn upload(c: &mut Client, dir: &Path) -> Result<Uploaded, CliError> {
-    let (name, top, text) = read_app_dir(dir)?;
-    let split = without_env(&text);
+/// Uploads the app folder `dir` as the next version of its app (see the module doc);
+/// `need_lever` as in [`check_app_dir`].
+pub(crate) fn upload(c: &mut Client, dir: &Path, need_lever: bool) -> Result<Uploaded, CliError> {
+    let (name, top, text) = read_app_dir(dir, need_lever)?;
+    let split = text.as_deref().and_then(without_env);
     let lever_json = top.join("lever.json");
     let sid = Value::Str(c.login(true)?);
     let mid = c.call(
@@ -351,10 +360,10 @@ impl Lapp {
         match self.cmd {
             Cmd::UploadApp(a) => {
                 // Check the folder before signing in: a wrong folder is a usage matter.
-                check_app_dir(&a.input)?;
+                check_app_dir(&a.input, false)?;
                 let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
                 c.progress = true;
-                let up = upload(&mut c, &a.input)?;
+                let up = upload(&mut c, &a.input, false)?;
                 println!("UploadApp ok");
                 println!("appid= {}", up.mid);
                 println!("ver= {}", up.ver);
@@ -427,18 +436,22 @@ mod tests {
     }
 
     #[test]
-    fn app_folders_need_a_lever_json_object() {
+    fn a_service_folder_needs_a_lever_json_object_and_a_leither_app_folder_does_not() {
         let app = folder("hello");
-        let e = check_app_dir(&app).err().unwrap().to_string();
+        let e = check_app_dir(&app, true).err().unwrap().to_string();
         assert!(e.contains("has no lever.json"), "{e}");
-        std::fs::write(app.join("lever.json"), "[1]").unwrap();
-        let e = check_app_dir(&app).err().unwrap().to_string();
-        assert!(e.contains("not an object"), "{e}");
-        std::fs::write(app.join("lever.json"), "{nope").unwrap();
-        let e = check_app_dir(&app).err().unwrap().to_string();
-        assert!(e.contains("is not JSON"), "{e}");
-        std::fs::write(app.join("lever.json"), "{\"name\":\"hello\"}").unwrap();
-        assert_eq!(check_app_dir(&app).unwrap().0, "hello");
+        // Leither's `lapp uploadapp` takes any folder.
+        assert_eq!(check_app_dir(&app, false).unwrap().0, "hello");
+        for need in [true, false] {
+            std::fs::write(app.join("lever.json"), "[1]").unwrap();
+            let e = check_app_dir(&app, need).err().unwrap().to_string();
+            assert!(e.contains("not an object"), "{e}");
+            std::fs::write(app.join("lever.json"), "{nope").unwrap();
+            let e = check_app_dir(&app, need).err().unwrap().to_string();
+            assert!(e.contains("is not JSON"), "{e}");
+            std::fs::write(app.join("lever.json"), "{\"name\":\"hello\"}").unwrap();
+            assert_eq!(check_app_dir(&app, need).unwrap().0, "hello");
+        }
         let _ = std::fs::remove_dir_all(app.parent().unwrap());
     }
 }

@@ -10,6 +10,12 @@
 //! `LeverRm`). Every command signs in with the key (`-k`, default the home's node key) and may
 //! act on another node (`-n URL`).
 //!
+//! Lever's own CLI conventions are kept where they cost little (docs/lever.md, "Lever's client
+//! contract"): the global `-E/--env` (`$LEVEROS_ENV`) and `-H/--host` (`$LEVEROS_IP_PORT`),
+//! relative `/SERVICE/METHOD` URLs, `invoke --pretty`, `invoke URL --` reading one bytes
+//! argument from standard input (bounded by the node's body limit), a bytes result written
+//! as it is, and `stream --bytes`/`--pretty`.
+//!
 //! URLs and arguments are read in `lever_url`; the streaming session is `lever_stream`.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +28,7 @@ use super::client::Client;
 use super::lapp::upload;
 use super::lever_url::{LeverUrl, json_args};
 use crate::api::{Value, json};
+use crate::http::MAX_API_BODY;
 
 pub use super::lever_url::DEFAULT_ENV;
 /// How often `logs -f` asks for new lines.
@@ -31,6 +38,14 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 #[derive(FromArgs)]
 #[argh(subcommand, name = "lever")]
 pub struct Lever {
+    /// the environment to act on (Lever's -E; default $LEVEROS_ENV, else dev.lever); a
+    /// command's own --env wins
+    #[argh(option, short = 'E')]
+    env: Option<String>,
+    /// the node to talk to, HOST:PORT or http://HOST:PORT (Lever's -H; default
+    /// $LEVEROS_IP_PORT, else the node on this home); a command's own -n wins
+    #[argh(option, short = 'H')]
+    host: Option<String>,
     #[argh(subcommand)]
     cmd: Cmd,
 }
@@ -54,9 +69,9 @@ struct Deploy {
     /// the app's folder (default: this directory)
     #[argh(positional, default = "PathBuf::from(\".\")")]
     dir: PathBuf,
-    /// the environment (default dev.lever)
-    #[argh(option, default = "DEFAULT_ENV.to_string()")]
-    env: String,
+    /// the environment (default: -E)
+    #[argh(option)]
+    env: Option<String>,
     /// another node, by URL (default: the node on this home)
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -69,12 +84,16 @@ struct Deploy {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "invoke")]
 struct Invoke {
-    /// lever://ENV/SERVICE[/RESOURCE]/METHOD
+    /// lever://ENV/SERVICE[/RESOURCE]/METHOD or /SERVICE[/RESOURCE]/METHOD
     #[argh(positional)]
     url: String,
-    /// the arguments, each one JSON value (quote strings: '"world"'); options go before URL
+    /// the arguments, each one JSON value (quote strings: '"world"'); options go before URL;
+    /// `--` alone sends standard input as one bytes argument (Lever's form)
     #[argh(positional, greedy)]
     args: Vec<String>,
+    /// print the JSON result indented (no effect on a bytes result)
+    #[argh(switch)]
+    pretty: bool,
     /// another node, by URL
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -87,12 +106,18 @@ struct Invoke {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "stream")]
 struct Stream {
-    /// lever://ENV/SERVICE[/RESOURCE]/METHOD
+    /// lever://ENV/SERVICE[/RESOURCE]/METHOD or /SERVICE[/RESOURCE]/METHOD
     #[argh(positional)]
     url: String,
     /// the arguments, each one JSON value (quote strings: '"world"'); options go before URL
     #[argh(positional, greedy)]
     args: Vec<String>,
+    /// send standard input as chunks of bytes rather than JSON lines
+    #[argh(switch)]
+    bytes: bool,
+    /// print each JSON message indented (no effect on bytes)
+    #[argh(switch)]
+    pretty: bool,
     /// another node, by URL
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -123,9 +148,9 @@ struct Logs {
     /// the service
     #[argh(positional)]
     service: String,
-    /// the environment (default dev.lever)
-    #[argh(option, default = "DEFAULT_ENV.to_string()")]
-    env: String,
+    /// the environment (default: -E)
+    #[argh(option)]
+    env: Option<String>,
     /// keep printing new lines until Ctrl-C
     #[argh(switch, short = 'f')]
     follow: bool,
@@ -147,9 +172,9 @@ struct Rollback {
     /// the app version to run
     #[argh(positional)]
     version: Option<u64>,
-    /// the environment (default dev.lever)
-    #[argh(option, default = "DEFAULT_ENV.to_string()")]
-    env: String,
+    /// the environment (default: -E)
+    #[argh(option)]
+    env: Option<String>,
     /// another node, by URL
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -165,9 +190,9 @@ struct Rm {
     /// the service
     #[argh(positional)]
     service: String,
-    /// the environment (default dev.lever)
-    #[argh(option, default = "DEFAULT_ENV.to_string()")]
-    env: String,
+    /// the environment (default: -E)
+    #[argh(option)]
+    env: Option<String>,
     /// another node, by URL
     #[argh(option, short = 'n')]
     node: Option<String>,
@@ -236,27 +261,89 @@ fn signed_in(
     Ok((c, sid))
 }
 
+/// The value of environment variable `name` when it is set and not empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether the raw command line put Lever's `--` (bytes from standard input) right after the
+/// URL of `invoke`: argh takes `--` as the end of options, so the parsed arguments lose it.
+fn dashes_after(url: &str) -> bool {
+    let raw: Vec<String> = std::env::args().collect();
+    let Some(i) = raw.iter().position(|a| a == "invoke") else {
+        return false;
+    };
+    raw[i + 1..].windows(2).any(|w| w[0] == url && w[1] == "--")
+}
+
+/// Reads standard input whole, refusing more than `limit` bytes.
+fn stdin_bytes(limit: usize) -> Result<Vec<u8>, CliError> {
+    let mut buf = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin().lock(), limit as u64 + 1),
+        &mut buf,
+    )
+    .map_err(|e| CliError::Failed(format!("reading standard input: {e}")))?;
+    if buf.len() > limit {
+        return Err(CliError::Failed(format!(
+            "standard input holds more than {limit} bytes, the most one call's body may carry \
+             (the node's MAX_API_BODY); send more with `lever stream --bytes`"
+        )));
+    }
+    Ok(buf)
+}
+
+/// A JSON value as `invoke` and `stream` print it: one line, or indented with `--pretty`.
+pub fn render(v: &Value, pretty: bool) -> String {
+    let mut out = String::new();
+    if pretty {
+        json::encode_pretty(v, &mut out);
+    } else {
+        json::encode(v, &mut out);
+    }
+    out
+}
+
 impl Lever {
+    /// The environment a command acts on: its own `--env`, else `-E`, else `$LEVEROS_ENV`,
+    /// else dev.lever.
+    fn env(&self, own: Option<&str>) -> String {
+        own.map(str::to_string)
+            .or_else(|| self.env.clone())
+            .or_else(|| env_var("LEVEROS_ENV"))
+            .unwrap_or_else(|| DEFAULT_ENV.to_string())
+    }
+
+    /// The node a command talks to: its own `-n`, else `-H`, else `$LEVEROS_IP_PORT`, else
+    /// the node on the home (`None`).
+    fn node(&self, own: Option<&str>) -> Option<String> {
+        own.map(str::to_string)
+            .or_else(|| self.host.clone())
+            .or_else(|| env_var("LEVEROS_IP_PORT"))
+    }
+
     /// Runs a `lever` command.
     pub fn run(self, home: &Path) -> Result<(), CliError> {
-        match self.cmd {
+        match &self.cmd {
             Cmd::Deploy(a) => {
-                super::lapp::check_app_dir(&a.dir)?;
-                let (mut c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
+                let env = self.env(a.env.as_deref());
+                let node = self.node(a.node.as_deref());
+                super::lapp::check_app_dir(&a.dir, true)?;
+                let (mut c, sid) = signed_in(home, node.as_deref(), a.key.as_deref())?;
                 c.progress = true;
-                let up = upload(&mut c, &a.dir)?;
-                let mut args = vec![sid, s(&a.env), s(&up.mid), Value::Int(up.ver)];
+                let up = upload(&mut c, &a.dir, true)?;
+                let mut args = vec![sid, s(&env), s(&up.mid), Value::Int(up.ver)];
                 // lever.json's env, kept out of the app: the node keeps it for the service.
                 // Without one, a redeploy keeps what the service has.
-                if let Some(env) = up.env {
-                    if let Value::Map(vars) = &env {
-                        let names: Vec<&str> = vars.iter().map(|(k, _)| k.as_str()).collect();
+                if let Some(vars) = up.env {
+                    if let Value::Map(m) = &vars {
+                        let names: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
                         println!(
                             "env {} not uploaded: handed to the node for the service",
                             names.join(", ")
                         );
                     }
-                    args.push(env);
+                    args.push(vars);
                 }
                 let v = c.call("LeverDeploy", args)?;
                 println!(
@@ -274,10 +361,27 @@ impl Lever {
                 }
             }
             Cmd::Invoke(a) => {
-                let url = LeverUrl::parse(&a.url)?;
-                let body = json_args(&a.args)?;
-                let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
-                let (status, resp) = c.post_with_session(&url.invoke_target(), body.as_bytes())?;
+                let url = LeverUrl::parse(&a.url, &self.env(None))?;
+                let node = self.node(a.node.as_deref());
+                // Lever's `invoke URL --`: standard input is the one argument, as bytes.
+                let (body, content_type) =
+                    if a.args == ["--"] || (a.args.is_empty() && dashes_after(&a.url)) {
+                        (stdin_bytes(MAX_API_BODY)?, "application/octet-stream")
+                    } else {
+                        (json_args(&a.args)?.into_bytes(), "application/json")
+                    };
+                let mut c = Client::new(home, node.as_deref(), a.key.as_deref())?;
+                let (status, ctype, resp) =
+                    c.post_typed(&url.invoke_target(), &body, content_type)?;
+                if status == 200 && ctype.starts_with("application/octet-stream") {
+                    // A bytes result goes out as it is, as Lever's CLI writes it.
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&resp)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| CliError::Failed(format!("writing standard output: {e}")))?;
+                    return Ok(());
+                }
                 let v = json::decode(&resp, &json::JsonLimits::default());
                 if status != 200 {
                     let message = match &v {
@@ -307,26 +411,35 @@ impl Lever {
                         c.base()
                     ))
                 })?;
-                let mut out = String::new();
-                json::encode_pretty(&v, &mut out);
-                println!("{out}");
+                println!("{}", render(&v, a.pretty));
             }
             Cmd::Stream(a) => {
-                let url = LeverUrl::parse(&a.url)?;
+                let url = LeverUrl::parse(&a.url, &self.env(None))?;
+                let node = self.node(a.node.as_deref());
                 let args = json_args(&a.args)?;
-                let mut c = Client::new(home, a.node.as_deref(), a.key.as_deref())?;
+                let mut c = Client::new(home, node.as_deref(), a.key.as_deref())?;
                 let sid = c.login(true)?;
-                super::lever_stream::stream(&c, &url.stream_target(&args), &sid)?;
+                let how = super::lever_stream::How {
+                    bytes: a.bytes,
+                    pretty: a.pretty,
+                };
+                super::lever_stream::stream(&c, &url.stream_target(&args), &sid, how)?;
             }
             Cmd::Ls(a) => {
-                let (c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
-                let env = a.env.as_deref().unwrap_or("");
-                let v = c.call("LeverLs", vec![sid, s(env)])?;
+                let node = self.node(a.node.as_deref());
+                // All environments unless one is named (--env, -E or $LEVEROS_ENV).
+                let env = a
+                    .env
+                    .clone()
+                    .or_else(|| self.env.clone())
+                    .or_else(|| env_var("LEVEROS_ENV"));
+                let (c, sid) = signed_in(home, node.as_deref(), a.key.as_deref())?;
+                let v = c.call("LeverLs", vec![sid, s(env.as_deref().unwrap_or(""))])?;
                 let Value::List(services) = v else {
                     return Err(CliError::Http("LeverLs answered without a list".into()));
                 };
                 if services.is_empty() {
-                    match &a.env {
+                    match &env {
                         Some(e) => eprintln!("no services in {e}; deploy one with `lever deploy`"),
                         None => eprintln!("no services; deploy one with `lever deploy`"),
                     }
@@ -334,12 +447,14 @@ impl Lever {
                 print!("{}", ls_table(&services));
             }
             Cmd::Logs(a) => {
-                let (c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
+                let env = self.env(a.env.as_deref());
+                let node = self.node(a.node.as_deref());
+                let (c, sid) = signed_in(home, node.as_deref(), a.key.as_deref())?;
                 let mut since = 0i64;
                 loop {
                     let v = c.call(
                         "LeverLogs",
-                        vec![sid.clone(), s(&a.env), s(&a.service), Value::Int(since)],
+                        vec![sid.clone(), s(&env), s(&a.service), Value::Int(since)],
                     )?;
                     if let Some(Value::List(lines)) = v.get("lines") {
                         for l in lines {
@@ -354,11 +469,13 @@ impl Lever {
                 }
             }
             Cmd::Rollback(a) => {
-                let (c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
+                let env = self.env(a.env.as_deref());
+                let node = self.node(a.node.as_deref());
+                let (c, sid) = signed_in(home, node.as_deref(), a.key.as_deref())?;
                 let ver = a.version.unwrap_or(0).min(i64::MAX as u64) as i64;
                 let v = c.call(
                     "LeverRollback",
-                    vec![sid, s(&a.env), s(&a.service), Value::Int(ver)],
+                    vec![sid, s(&env), s(&a.service), Value::Int(ver)],
                 )?;
                 println!(
                     "Rolled back {} to version {}",
@@ -367,9 +484,11 @@ impl Lever {
                 );
             }
             Cmd::Rm(a) => {
-                let (c, sid) = signed_in(home, a.node.as_deref(), a.key.as_deref())?;
-                c.call("LeverRm", vec![sid, s(&a.env), s(&a.service)])?;
-                println!("Removed {} from {}", a.service, a.env);
+                let env = self.env(a.env.as_deref());
+                let node = self.node(a.node.as_deref());
+                let (c, sid) = signed_in(home, node.as_deref(), a.key.as_deref())?;
+                c.call("LeverRm", vec![sid, s(&env), s(&a.service)])?;
+                println!("Removed {} from {}", a.service, env);
             }
         }
         Ok(())

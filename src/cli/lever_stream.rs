@@ -1,9 +1,11 @@
 //! `lever stream`: a Lever streaming call over a WebSocket, driven from the terminal.
 //!
 //! Standard input is read by a thread of its own (the CLI is synchronous): each line goes as
-//! one text message (the line when it is JSON, else the line as a JSON string), and the end of
-//! input as an empty binary message, Lever's end-of-input marker. The main thread prints each
-//! text message of the node on its own line, answers pings, and ends at the node's Close: exit
+//! one text message (the line when it is JSON, else the line as a JSON string), or with
+//! `--bytes` each chunk read (up to [`BYTES_CHUNK`]) as one binary message; the end of input
+//! goes as an empty binary message, Lever's end-of-input marker. The main thread prints each
+//! text message of the node on its own line (indented with `--pretty`), writes each binary
+//! message's bytes as they are, answers pings, and ends at the node's Close: exit
 //! 0 for a normal close (1000 or none), 1 with the code and reason otherwise. The socket is
 //! polled every [`STREAM_POLL`]; once the input has ended, [`STREAM_IDLE_AFTER_EOF`] of
 //! silence from the node ends the command, while the input is open the user decides.
@@ -22,6 +24,18 @@ const STREAM_POLL: Duration = Duration::from_millis(200);
 /// How long `stream` waits for the node once the input has ended and nothing comes.
 const STREAM_IDLE_AFTER_EOF: Duration = Duration::from_secs(300);
 
+/// The largest chunk `--bytes` sends as one message (Lever's CLI reads 32 KiB at a time).
+pub const BYTES_CHUNK: usize = 32 * 1024;
+
+/// How `stream` reads its input and prints its output.
+#[derive(Clone, Copy, Default)]
+pub struct How {
+    /// Standard input as chunks of bytes, not JSON lines.
+    pub bytes: bool,
+    /// Text messages printed indented.
+    pub pretty: bool,
+}
+
 /// How standard input ended.
 enum Input {
     /// End of input; the end marker was sent.
@@ -33,7 +47,7 @@ enum Input {
 /// `lever stream`: opens the WebSocket at `target`, sends standard input from a thread (one
 /// text message per line, then an empty binary frame as the end of input) and prints each
 /// text message of the node on its own line until the node's Close.
-pub(super) fn stream(c: &Client, target: &str, sid: &str) -> Result<(), CliError> {
+pub(super) fn stream(c: &Client, target: &str, sid: &str, how: How) -> Result<(), CliError> {
     let socket = super::client::connect(c.base())?;
     let host = super::client::host_port(c.base()).to_string();
     let mut ws = WsStream::open(
@@ -46,7 +60,11 @@ pub(super) fn stream(c: &Client, target: &str, sid: &str) -> Result<(), CliError
     let (done_tx, done_rx) = mpsc::channel();
     let w = ws.writer();
     std::thread::spawn(move || {
-        let _ = done_tx.send(send_input(&w));
+        let _ = done_tx.send(if how.bytes {
+            send_bytes(&w)
+        } else {
+            send_input(&w)
+        });
     });
     let w = ws.writer();
     let mut input_ended: Option<Instant> = None;
@@ -75,9 +93,21 @@ pub(super) fn stream(c: &Client, target: &str, sid: &str) -> Result<(), CliError
         };
         last_heard = Instant::now();
         match m {
+            Message::Text(t) if how.pretty => {
+                match crate::api::json::decode(t.as_bytes(), &Default::default()) {
+                    Ok(v) => println!("{}", super::lever::render(&v, true)),
+                    Err(_) => println!("{t}"),
+                }
+            }
             Message::Text(t) => println!("{t}"),
             Message::Binary(b) if b.is_empty() => {}
-            Message::Binary(b) => eprintln!("(the node sent {} bytes of binary data)", b.len()),
+            Message::Binary(b) => {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(&b)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| CliError::Failed(format!("writing standard output: {e}")))?;
+            }
             Message::Ping(p) => w.send(op::PONG, &p)?,
             Message::Pong => {}
             Message::Close(code, reason) => {
@@ -93,6 +123,31 @@ pub(super) fn stream(c: &Client, target: &str, sid: &str) -> Result<(), CliError
                 };
             }
         }
+    }
+}
+
+/// Sends standard input in chunks of at most [`BYTES_CHUNK`], each as one binary message,
+/// then the end marker. A chunk is never empty, so it is never read as the end.
+fn send_bytes(w: &WsWriter) -> Input {
+    let mut chunk = vec![0u8; BYTES_CHUNK];
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    loop {
+        let n = match std::io::Read::read(&mut lock, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Input::Failed(CliError::Failed(format!("reading standard input: {e}")));
+            }
+        };
+        if let Err(e) = w.send(op::BINARY, &chunk[..n]) {
+            return Input::Failed(e.into());
+        }
+    }
+    match w.send(op::BINARY, b"") {
+        Ok(()) => Input::Done,
+        Err(e) => Input::Failed(e.into()),
     }
 }
 

@@ -3,8 +3,9 @@
 //! messages. Pure functions; `lever` uses them.
 //!
 //! ENV holds a dot (`dev.lever`, `prod.example.com`); when the first segment has no dot it is
-//! the service and the environment is [`DEFAULT_ENV`]. Segments go percent-encoded into the
-//! path, so a resource may hold any character but `/`.
+//! the service and the environment is the one the command acts on (`-E`, `$LEVEROS_ENV`, else
+//! [`DEFAULT_ENV`]). Lever's relative form `/SERVICE[/RESOURCE]/METHOD` is read the same way.
+//! Segments go percent-encoded into the path, so a resource may hold any character but `/`.
 
 use super::CliError;
 use crate::api::{Value, json};
@@ -26,8 +27,9 @@ pub struct LeverUrl {
 }
 
 impl LeverUrl {
-    /// Parses `lever://ENV/SERVICE[/RESOURCE]/METHOD` (see the module doc).
-    pub fn parse(url: &str) -> Result<LeverUrl, CliError> {
+    /// Parses `lever://ENV/SERVICE[/RESOURCE]/METHOD` or `/SERVICE[/RESOURCE]/METHOD`;
+    /// `env` is the environment of a URL that names none (see the module doc).
+    pub fn parse(url: &str, env: &str) -> Result<LeverUrl, CliError> {
         let usage = |why: &str| {
             CliError::Usage(format!(
                 "{why} in \"{}\": write lever://ENV/SERVICE[/RESOURCE]/METHOD, e.g. \
@@ -35,17 +37,22 @@ impl LeverUrl {
                 crate::api::truncate(url, 200)
             ))
         };
-        let rest = url
-            .strip_prefix("lever://")
-            .ok_or_else(|| usage("no lever:// scheme"))?;
+        let (rest, relative) = match url.strip_prefix("lever://") {
+            Some(r) => (r, false),
+            None => (
+                url.strip_prefix('/')
+                    .ok_or_else(|| usage("no lever:// scheme"))?,
+                true,
+            ),
+        };
         let mut segs: Vec<&str> = rest.split('/').collect();
         if segs.iter().any(|s| s.is_empty()) {
             return Err(usage("an empty segment"));
         }
-        let env = if segs.first().is_some_and(|s| s.contains('.')) {
+        let env = if !relative && segs.first().is_some_and(|s| s.contains('.')) {
             segs.remove(0).to_string()
         } else {
-            DEFAULT_ENV.to_string()
+            env.to_string()
         };
         let (service, resource, method) = match segs[..] {
             [s, m] => (s, None, m),
@@ -129,7 +136,7 @@ mod tests {
     use super::*;
 
     fn url(u: &str) -> LeverUrl {
-        LeverUrl::parse(u).unwrap()
+        LeverUrl::parse(u, DEFAULT_ENV).unwrap()
     }
 
     #[test]
@@ -152,6 +159,14 @@ mod tests {
         // No dot in the first segment: it is the service, in dev.lever.
         let u = url("lever://hello/sayHello");
         assert_eq!((u.env.as_str(), u.service.as_str()), ("dev.lever", "hello"));
+        // Lever's relative form, and the environment the command acts on.
+        let u = LeverUrl::parse("/hello/sayHello", "prod.lever").unwrap();
+        assert_eq!(
+            (u.env.as_str(), u.service.as_str()),
+            ("prod.lever", "hello")
+        );
+        let u = LeverUrl::parse("lever://hello/sayHello", "x.y").unwrap();
+        assert_eq!(u.env, "x.y");
         let u = url("lever://hello/res/m");
         assert_eq!(u.resource.as_deref(), Some("res"));
         assert_eq!(
@@ -168,7 +183,7 @@ mod tests {
             "lever://dev.lever/a/b/c/d",
             "lever://hello/m/",
         ] {
-            let e = LeverUrl::parse(bad).unwrap_err();
+            let e = LeverUrl::parse(bad, DEFAULT_ENV).unwrap_err();
             assert!(matches!(e, CliError::Usage(_)), "{bad}");
             assert!(e.to_string().contains("lever://ENV/SERVICE"), "{bad}: {e}");
         }

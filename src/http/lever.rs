@@ -5,13 +5,17 @@
 //!   any other content type is one byte-string argument. `200` and the result as JSON, `500`
 //!   with `{"error", "code"}` for an error the code raised or a limit it hit, `400` for a
 //!   malformed request, `404` for a missing service or method, `403` for a private one.
+//! - A method whose result is bytes is answered `application/octet-stream`, the bytes as
+//!   they are; a method named `_...` is refused (the service's own, [`crate::lever::target`]).
 //! - A streaming method (`...Chan`, `..._chan`) over plain HTTP takes newline-delimited JSON
-//!   messages in the body (arguments in `?args=` as a JSON array) and answers with chunked
+//!   messages in the body, the first line being the JSON array of arguments (Lever sends a
+//!   stream's arguments first; `?args=` instead makes every line a message), and answers with chunked
 //!   newline-delimited JSON, one message per line, an error as a last line `{"error": ...}`.
 //!   HTTP/1.1 gives the answer only after the request, so input is delivered as it is read and
-//!   output follows; over a WebSocket (`GET` with `Upgrade: websocket`) both directions flow at
-//!   once: text messages each carry one JSON value, an empty binary message ends the input,
-//!   and the node closes the socket when the handler returns.
+//!   output follows; over a WebSocket (`GET` with `Upgrade: websocket`, arguments in `?args=`)
+//!   both directions flow at once: text messages each carry one JSON value, a binary message
+//!   bytes (an empty one ends the input), and the node closes the socket when the handler
+//!   returns.
 //! - Memory: a stream reserves from the node's budget ([`crate::budget`]) what it holds —
 //!   its read chunk, a partial line, the answers kept while the body is read, and the
 //!   messages queued to the handler (a WebSocket: its message buffer) — and is answered
@@ -36,6 +40,9 @@ use crate::lever::target::{http_env, is_stream, percent_decode};
 use crate::lever::{Caller, LeverError, Target};
 
 const JSON: &str = "application/json";
+const OCTETS: &str = "application/octet-stream";
+/// What a streaming body is read by at a time.
+const CHUNK: usize = 16 * 1024;
 /// Largest body of a streaming call over plain HTTP, and most output buffered meanwhile.
 pub const MAX_STREAM_BODY: usize = 16 << 20;
 
@@ -74,16 +81,30 @@ async fn refuse<R: Read, W: ResponseWriter<Error = R::Error>>(
     send(request, writer, status, JSON, body).await
 }
 
-fn args_param(q: &str) -> Result<Vec<Value>, LeverError> {
+/// `?args=`: the stream's arguments as a JSON array, when the query has them.
+fn args_param(q: &str) -> Result<Option<Vec<Value>>, LeverError> {
     match query_param(q, "args") {
-        None => Ok(Vec::new()),
+        None => Ok(None),
         Some(a) => match decode(a.as_bytes(), &JsonLimits::DEFAULT) {
-            Ok(Value::List(v)) => Ok(v),
+            Ok(Value::List(v)) => Ok(Some(v)),
             _ => Err(LeverError::BadRequest(
                 "?args= must be a JSON array of the method's arguments".into(),
             )),
         },
     }
+}
+
+/// The `leveros` JS client (js/leveros/leveros.mjs), served for browsers.
+pub const MODULE_PATH: &str = "/lever/leveros.mjs";
+const MODULE: &str = include_str!("../../js/leveros/leveros.mjs");
+
+/// Serves the `leveros` module at [`MODULE_PATH`].
+pub async fn module<R: Read, W: ResponseWriter<Error = R::Error>>(
+    request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    let ctype = "text/javascript; charset=utf-8";
+    send(request, writer, 200, ctype, MODULE.as_bytes().to_vec()).await
 }
 
 /// Whether a request asks for a WebSocket.
@@ -102,8 +123,17 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
     mut request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
+    // A browser cannot read a refused upgrade's status: `&ready=1` asks for Lever's
+    // handshake instead: an empty text message once the stream runs, or the refusal as the
+    // only message, then a close with 1008.
+    #[cfg(feature = "ws")]
+    let inband = request.parts.method() == "GET"
+        && is_upgrade(&request.parts)
+        && query_param(&query(&request.parts), "ready").as_deref() == Some("1");
     let (t, caller) = match plan(state, path, &request.parts) {
         Ok(p) => p,
+        #[cfg(feature = "ws")]
+        Err(e) if inband => return refuse_inband(e, request, writer).await,
         Err(e) => return refuse(&e, request, writer).await,
     };
     state.calls.set(state.calls.get() + 1);
@@ -115,7 +145,9 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
         };
         #[cfg(feature = "ws")]
         if request.parts.method() == "GET" {
-            return websocket(state, t, args, caller, request, writer).await;
+            let args = args.unwrap_or_default();
+            let how = (t, args, caller, inband);
+            return websocket(state, how, request, writer).await;
         }
         return ndjson(state, t, args, caller, request, writer).await;
     }
@@ -165,11 +197,15 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
             }
         }
     };
-    let (status, out) = match state.lever.invoke(&t, &args, &caller).await {
-        Ok(v) => (200, json_body(&v)),
-        Err(e) => error_reply(&e),
-    };
-    send(request, writer, status, JSON, out).await
+    match state.lever.invoke(&t, &args, &caller).await {
+        // Bytes go as they are, as Lever answers a byte result.
+        Ok(Value::Bytes(b)) => send(request, writer, 200, OCTETS, b).await,
+        Ok(v) => send(request, writer, 200, JSON, json_body(&v)).await,
+        Err(e) => {
+            let (status, out) = error_reply(&e);
+            send(request, writer, status, JSON, out).await
+        }
+    }
 }
 
 /// Splits complete lines off `buf`, decoding each as one JSON message.
@@ -187,10 +223,64 @@ fn take_lines(buf: &mut Vec<u8>, out: &mut Vec<Value>) -> Result<(), LeverError>
     Ok(())
 }
 
+/// Reads the body until its first line is whole (into `buf`, growing `grant` with it) and
+/// decodes that line as the stream's arguments: Lever sends a stream's arguments as its first
+/// message. An empty body means no arguments.
+async fn first_line<B: Read>(
+    reader: &mut B,
+    left: &mut usize,
+    buf: &mut Vec<u8>,
+    grant: &mut crate::budget::Grant,
+) -> Result<Vec<Value>, LeverError> {
+    let mut chunk = [0u8; 4096];
+    while !buf.contains(&b'\n') && *left > 0 {
+        if buf.len() > MAX_API_BODY {
+            return Err(LeverError::BadRequest(format!(
+                "the first line of a stream's body (its arguments, a JSON array) is longer than \
+                 {MAX_API_BODY} bytes; send large inputs as messages after it"
+            )));
+        }
+        let want = (*left).min(chunk.len());
+        let n = match reader.read(&mut chunk[..want]).await {
+            Ok(0) | Err(_) => {
+                return Err(LeverError::BadRequest(
+                    "the request body ended early".into(),
+                ));
+            }
+            Ok(n) => n,
+        };
+        *left -= n;
+        buf.extend_from_slice(&chunk[..n]);
+        grant
+            .resize(CHUNK + buf.capacity())
+            .map_err(|e| LeverError::Busy(e.to_string()))?;
+    }
+    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line: Vec<u8> = buf.drain(..end).collect();
+    if !buf.is_empty() {
+        buf.remove(0);
+    }
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    match decode(&line, &JsonLimits::DEFAULT) {
+        Ok(Value::List(a)) => Ok(a),
+        Ok(other) => Err(LeverError::BadRequest(format!(
+            "the first line of a stream's body must be the JSON array of its arguments (or \
+             give them as ?args=), got {}",
+            other.kind()
+        ))),
+        Err(e) => Err(LeverError::BadRequest(format!(
+            "the first line of a stream's body must be the JSON array of its arguments (or \
+             give them as ?args=): {e}"
+        ))),
+    }
+}
+
 async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &Rc<NodeState>,
     t: Target,
-    args: Vec<Value>,
+    args: Option<Vec<Value>>,
     caller: Caller,
     mut request: Request<'_, R>,
     writer: W,
@@ -206,11 +296,25 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
         );
         return send(request, writer, 413, JSON, json_error(&m, "bad_body")).await;
     }
-    const CHUNK: usize = 16 * 1024;
     let no_memory = |e: crate::budget::BudgetError| LeverError::Busy(e.to_string());
     let mut grant = match state.budget.reserve(CHUNK, "a stream") {
         Ok(g) => g,
         Err(e) => return refuse(&no_memory(e), request, writer).await,
+    };
+    let mut left = length;
+    let mut buf = Vec::new();
+    let args = match args {
+        Some(a) => a,
+        None => {
+            let first = {
+                let mut reader = request.body_connection.body().reader();
+                first_line(&mut reader, &mut left, &mut buf, &mut grant).await
+            };
+            match first {
+                Ok(a) => a,
+                Err(e) => return refuse(&e, request, writer).await,
+            }
+        }
     };
     let mut ends = match state.lever.stream(&t, args, &caller).await {
         Ok(e) => e,
@@ -227,24 +331,25 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
     let mut out_of_memory = None;
     {
         let mut reader = request.body_connection.body().reader();
-        let mut buf = Vec::new();
         let mut chunk = vec![0u8; CHUNK];
-        let mut left = length;
         let tx = ends.tx.clone();
-        while left > 0 && failure.is_none() {
-            let want = left.min(chunk.len());
-            let n = match reader.read(&mut chunk[..want]).await {
-                Ok(0) | Err(_) => {
-                    failure = Some(LeverError::BadRequest(
-                        "the request body ended early".into(),
-                    ));
-                    break;
-                }
-                Ok(n) => n,
-            };
-            left -= n;
-            buf.extend_from_slice(&chunk[..n]);
-            if left == 0 && !buf.ends_with(b"\n") {
+        // What the first line's read took past that line is handled before reading on.
+        while failure.is_none() {
+            if left > 0 {
+                let want = left.min(chunk.len());
+                let n = match reader.read(&mut chunk[..want]).await {
+                    Ok(0) | Err(_) => {
+                        failure = Some(LeverError::BadRequest(
+                            "the request body ended early".into(),
+                        ));
+                        break;
+                    }
+                    Ok(n) => n,
+                };
+                left -= n;
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            if left == 0 && !buf.is_empty() && !buf.ends_with(b"\n") {
                 buf.push(b'\n');
             }
             let mut msgs = Vec::new();
@@ -295,7 +400,7 @@ async fn ndjson<R: Read, W: ResponseWriter<Error = R::Error>>(
                     break;
                 }
             }
-            if out_of_memory.is_some() {
+            if out_of_memory.is_some() || left == 0 {
                 break;
             }
         }
@@ -372,12 +477,45 @@ fn error_value(e: &LeverError) -> Value {
     ])
 }
 
+/// Accepts the WebSocket only to say why the stream is refused: one `{"error", "code"}`
+/// message, then a close with 1008 (`&ready=1`).
+#[cfg(feature = "ws")]
+async fn refuse_inband<R: Read, W: ResponseWriter<Error = R::Error>>(
+    e: LeverError,
+    mut request: Request<'_, R>,
+    writer: W,
+) -> Result<ResponseSent, W::Error> {
+    use picoserve::extract::FromRequest;
+    use picoserve::response::ws::WebSocketUpgrade;
+    let upgrade =
+        WebSocketUpgrade::from_request(&(), request.parts, request.body_connection.body()).await;
+    let connection = request.body_connection.finalize().await?;
+    match upgrade {
+        Ok(u) => u.on_upgrade(Refusal(e)).write_to(connection, writer).await,
+        Err(rejection) => rejection.write_to(connection, writer).await,
+    }
+}
+
+#[cfg(feature = "ws")]
+struct Refusal(LeverError);
+
+#[cfg(feature = "ws")]
+impl picoserve::response::ws::WebSocketCallback for Refusal {
+    async fn run<R: Read, W: picoserve::io::Write<Error = R::Error>>(
+        self,
+        _rx: picoserve::response::ws::SocketRx<R>,
+        mut tx: picoserve::response::ws::SocketTx<W>,
+    ) -> Result<(), W::Error> {
+        let text = String::from_utf8(json_body(&error_value(&self.0))).unwrap_or_default();
+        tx.send_text(&text).await?;
+        tx.close((1008, "the stream was refused")).await
+    }
+}
+
 #[cfg(feature = "ws")]
 async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
     state: &Rc<NodeState>,
-    t: Target,
-    args: Vec<Value>,
-    caller: Caller,
+    (t, args, caller, inband): (Target, Vec<Value>, Caller, bool),
     mut request: Request<'_, R>,
     writer: W,
 ) -> Result<ResponseSent, W::Error> {
@@ -402,12 +540,14 @@ async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
         (Ok(u), Ok(ends)) => {
             u.on_upgrade(WsStream {
                 ends,
+                ready: inband,
                 _grant: grant.ok(),
             })
             .write_to(connection, writer)
             .await
         }
         (Err(rejection), _) => rejection.write_to(connection, writer).await,
+        (Ok(u), Err(e)) if inband => u.on_upgrade(Refusal(e)).write_to(connection, writer).await,
         (Ok(_), Err(e)) => {
             let (status, body) = error_reply(&e);
             picoserve::response::Response::new(picoserve::response::StatusCode::new(status), body)
@@ -422,6 +562,8 @@ async fn websocket<R: Read, W: ResponseWriter<Error = R::Error>>(
 #[cfg(feature = "ws")]
 struct WsStream {
     ends: StreamEnds,
+    /// Lever's handshake asked for (`&ready=1`): an empty text message first.
+    ready: bool,
     /// The message buffer's share of the memory budget.
     _grant: Option<crate::budget::Grant>,
 }
@@ -444,6 +586,9 @@ impl picoserve::response::ws::WebSocketCallback for WsStream {
             rx: mut from_handler,
             done,
         } = self.ends;
+        if self.ready {
+            tx.send_text("").await?;
+        }
         let mut to_handler = Some(to_handler);
         let mut buffer = vec![0u8; WS_BUFFER];
         let mut input_open = true;
@@ -454,6 +599,11 @@ impl picoserve::response::ws::WebSocketCallback for WsStream {
                 Either::Second(from_handler.recv().await)
             };
             match next {
+                // Bytes as a binary message, as Lever streams bytes; an empty one would read
+                // as the end of input, so it goes as JSON text.
+                Either::Second(Some(Value::Bytes(b))) if !b.is_empty() => {
+                    tx.send_binary(&b).await?;
+                }
                 Either::Second(Some(v)) => {
                     let text = String::from_utf8(json_body(&v)).unwrap_or_default();
                     tx.send_text(&text).await?;

@@ -142,6 +142,11 @@ impl PathRouterService<()> for Routes {
                 );
                 send(request, writer, 405, "application/json", body).await
             }
+            // Lever's JS client for browsers (js/leveros).
+            #[cfg(feature = "lever")]
+            ("GET" | "HEAD", super::lever::MODULE_PATH) => {
+                super::lever::module(request, writer).await
+            }
             #[cfg(feature = "lever")]
             ("GET" | "POST", "/entry" | "/entry/") => {
                 super::entry::call(&self.state, request, writer).await

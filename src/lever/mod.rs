@@ -876,7 +876,8 @@ impl Lever {
             )));
         }
         let b = self.begin(t, caller, false).await?;
-        let r = b.inst.call(&t.method, args, b.ctx.clone(), None).await;
+        let args = target::handler_args(t, args);
+        let r = b.inst.call(&t.method, &args, b.ctx.clone(), None).await;
         self.finish(&b, t, &r, false);
         r
     }
@@ -902,6 +903,7 @@ impl Lever {
                 method: t.method.clone(),
             });
         }
+        let args = target::handler_args(t, &args);
         let (in_tx, in_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (out_tx, out_rx) = tokio::sync::mpsc::channel(DEPTH);
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
@@ -1010,6 +1012,9 @@ impl Lever {
                     env: format!("{env} (log in as the app's author or the node's owner)"),
                 });
             }
+        }
+        if let Some(e) = target::internal_method(entry) {
+            return Err(e);
         }
         let t = Target {
             env: Some(env.clone()),

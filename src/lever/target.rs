@@ -6,6 +6,9 @@
 //! the caller's environment is used (`lever://SERVICE/METHOD` from a service, or the default
 //! environment [`DEFAULT_ENV`] from outside). A resource is everything between the service and
 //! the method, percent-decoded, so it may hold `/`.
+//!
+//! A method whose name starts with `_` is the service's own (Lever exported only what a
+//! service chose to): every door that parses a target here refuses it.
 
 use super::LeverError;
 use super::manifest::service_name_ok;
@@ -48,9 +51,31 @@ pub fn method_ok(m: &str) -> bool {
         && m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// True when a method streams (Lever: names ending in `Chan` or `_chan`).
+/// The refusal of a method kept inside its service (a name starting with `_`), or `None`.
+pub fn internal_method(method: &str) -> Option<LeverError> {
+    method.starts_with('_').then(|| {
+        LeverError::BadRequest(format!(
+            "method \"{}\" starts with \"_\": such methods are the service's own and are never \
+             called from outside it; rename it without the \"_\" to expose it",
+            crate::api::truncate(method, 64)
+        ))
+    })
+}
+
+/// The arguments a handler gets: Lever's convention puts the resource first when the call
+/// names one (`function M.join(room, name)` for `/chat/room1/join`), before the caller's.
+pub fn handler_args(t: &Target, args: &[crate::api::Value]) -> Vec<crate::api::Value> {
+    let mut all = Vec::with_capacity(args.len() + 1);
+    if let Some(r) = &t.resource {
+        all.push(crate::api::Value::Str(r.clone()));
+    }
+    all.extend_from_slice(args);
+    all
+}
+
+/// True when a method streams (Lever: names ending in `Chan` or `_chan`, and `chan`).
 pub fn is_stream(method: &str) -> bool {
-    method.ends_with("Chan") || method.ends_with("_chan")
+    method.ends_with("Chan") || method.ends_with("_chan") || method == "chan"
 }
 
 /// Percent-decodes a path segment; `None` when it is malformed.
@@ -102,6 +127,9 @@ impl Target {
                 "\"{}\" is not a method name (a Lua identifier)",
                 crate::api::truncate(method, 64)
             )));
+        }
+        if let Some(e) = internal_method(method) {
+            return Err(e);
         }
         let resource = if segs.len() > 2 {
             let raw = segs[1..segs.len() - 1].join("/");
@@ -209,10 +237,20 @@ mod tests {
             "lever://dev.lever/s/1abc",
             "lever://s/r%zz/m",
             "lever://s/m-x",
+            "lever://dev.lever/s/_private",
             "",
         ] {
             assert!(Target::parse_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn underscore_methods_are_refused() {
+        let e = Target::parse_path("/svc/_private").unwrap_err();
+        assert!(e.to_string().contains("starts with \"_\""), "{e}");
+        assert_eq!(e.http_status(), 400);
+        assert!(Target::parse_path("/svc/res/_x").is_err());
+        assert!(Target::parse_path("/svc/ok_").is_ok());
     }
 
     #[test]
@@ -230,6 +268,7 @@ mod tests {
     fn streams() {
         assert!(is_stream("chatChan"));
         assert!(is_stream("chat_chan"));
-        assert!(!is_stream("chan"));
+        assert!(is_stream("chan"));
+        assert!(!is_stream("channel"));
     }
 }

@@ -18,8 +18,9 @@
 //! not a service's `lever` module), `task` (`RegisterScript`, `ScriptList`, `ScriptDel`,
 //! `TaskRunInBackground`, `TaskList`, `TaskCancel`), `leither` (all of these in one table), `log` (Leither's
 //! `Debug`, `Info`, `Warn`, `Error` with Go format verbs, and lower-case aliases) and `json`.
-//! `RunScript` and `RunByScriptID` are not reachable from a script: a script does not start
-//! scripts.
+//! `RunScript`, `RunByScriptID` and `RunMApp` are not reachable from a script: a script does
+//! not start scripts or apps. Leither's backend functions (`BE*`, the sessions with values)
+//! are in no module: an app's running code holds them in `lapi` ([`crate::scripts::backend`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -40,8 +41,14 @@ pub const MODULES: &[&str] = &[
     "auth", "var", "mimei", "ipfs", "net", "dnn", "lever", "task", "leither", "log", "json",
 ];
 
-/// Functions never bound (a script does not start scripts).
-const NOT_BOUND: &[&str] = &["RunScript", "RunByScriptID"];
+/// Functions never bound (a script does not start scripts or apps). The backend functions
+/// (`BE*`, the sessions) are bound only in an app's run, by [`crate::scripts::backend`].
+const NOT_BOUND: &[&str] = &["RunScript", "RunByScriptID", "RunMApp"];
+
+/// Whether `name` is left out of the modules ([`NOT_BOUND`] and the backend functions).
+fn not_bound(name: &str) -> bool {
+    NOT_BOUND.contains(&name) || crate::scripts::backend::FUNCTIONS.contains(&name)
+}
 
 /// Most log lines one script writes; the rest are counted and dropped.
 pub const MAX_LOG_LINES: u32 = 200;
@@ -89,7 +96,7 @@ pub fn functions_of(module: &str) -> Option<Vec<&'static ApiFn>> {
         "leither" => table::all().collect(),
         _ => return None,
     };
-    v.retain(|f| !NOT_BOUND.contains(&f.name));
+    v.retain(|f| !not_bound(f.name));
     Some(v)
 }
 
@@ -129,7 +136,7 @@ pub fn install_require(
 /// Wraps a binding that answers `(true, value)` or `(false, message)` so that a failure is
 /// a Lua error whose value is the message string, at the caller's position, as Lua's own
 /// functions raise them (a script's `pcall` gets text, not a host object).
-const WRAP: &str = r#"
+pub(crate) const WRAP: &str = r#"
 local raw = ...
 local pack, unpack, error = table.pack, table.unpack, error
 return function(...)
@@ -139,7 +146,7 @@ return function(...)
 end
 "#;
 
-fn api_module(
+pub(crate) fn api_module(
     lua: &Lua,
     fns: &[&'static ApiFn],
     node: Weak<NodeState>,
@@ -321,7 +328,7 @@ mod tests {
         .map(|f| f.name)
         .collect();
         for f in table::all() {
-            if NOT_BOUND.contains(&f.name) {
+            if not_bound(f.name) {
                 assert!(!named.contains(&f.name), "{}", f.name);
             } else {
                 assert!(

@@ -29,6 +29,8 @@ pub struct Job<'a> {
     pub request: Vec<(String, Value)>,
     /// Runs for a guest or a visitor (a smaller share of the running places).
     pub stranger: bool,
+    /// For an app's entry (`RunMApp`, `/entry`): the app's backend, `lapi` and `args`.
+    pub backend: Option<Rc<super::backend::Backend>>,
 }
 
 fn limit_message(name: &str, l: Limit) -> String {
@@ -85,10 +87,21 @@ pub async fn run(state: &NodeState, job: Job<'_>) -> Result<Value, ApiError> {
         &lua,
         state.lever.node_weak(),
         running.clone(),
-        log,
+        log.clone(),
         last.clone(),
     )
     .map_err(lua_err)?;
+    if let Some(b) = &job.backend {
+        super::backend::install(
+            &lua,
+            b.clone(),
+            state.lever.node_weak(),
+            running.clone(),
+            log,
+            last.clone(),
+        )
+        .map_err(lua_err)?;
+    }
     let sid = job
         .request
         .iter()

@@ -90,6 +90,7 @@ async fn run_if_changed(state: &NodeState) -> Outcome {
     let out = super::engine::run(
         state,
         super::engine::Job {
+            backend: None,
             name: FILE,
             source: &source,
             request: vec![("sid".into(), Value::Str(session.sid.clone()))],

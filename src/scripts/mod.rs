@@ -10,14 +10,22 @@
 //! Where scripts come from: `RunScript` and `lpki runscript` ([`engine`]), scripts
 //! registered with `RegisterScript` and run by ID ([`store`]), background tasks
 //! ([`tasks`]), `_Install.lua` at start ([`install`]) and the owner's
-//! `service/RequestService/<name>.lua` deciding `RequestService` ([`service`]).
+//! `service/RequestService/<name>.lua` deciding `RequestService` ([`service`]), and an
+//! app's entry run by `RunMApp` or `/entry` ([`mapp`]; docs/apps.md) with Leither's backend
+//! API ([`backend`]: the app's identity and keys [`app`], its data Mimeis [`app_data`], its
+//! sessions with values [`sessions`]).
 //!
-//! [`Scripts`] is the node's part of this: the running count (a bound on scripts at once)
-//! and the background tasks.
+//! [`Scripts`] is the node's part of this: the running count (a bound on scripts at once),
+//! the background tasks and the apps' backend sessions.
 
+pub mod app;
+pub mod app_data;
+pub mod backend;
 pub mod engine;
 pub mod install;
+pub mod mapp;
 pub mod service;
+pub mod sessions;
 pub mod store;
 pub mod tasks;
 
@@ -40,6 +48,10 @@ pub struct Scripts {
     reserved: Cell<usize>,
     /// The background tasks ([`tasks`]).
     pub tasks: RefCell<tasks::TaskTable>,
+    /// Apps' backend sessions with values ([`sessions`]).
+    pub sessions: RefCell<sessions::SessionTable>,
+    /// How many data Mimeis each app has here ([`app_data`]), counted at first need.
+    pub data_counts: RefCell<std::collections::HashMap<String, usize>>,
 }
 
 /// A place among the running scripts, given back when dropped.

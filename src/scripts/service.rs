@@ -78,6 +78,7 @@ pub async fn decide(
     let out = super::engine::run(
         state,
         super::engine::Job {
+            backend: None,
             name: &name,
             source: &source,
             request,

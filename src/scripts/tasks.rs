@@ -284,6 +284,7 @@ async fn run_once(state: &NodeState, user: &str, s: &Setting) -> Result<Value, A
     let out = super::engine::run(
         state,
         super::engine::Job {
+            backend: None,
             name: &name,
             source: &source,
             request,

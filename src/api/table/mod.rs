@@ -1,9 +1,11 @@
 //! The API table, built from one slice of rows per subsystem (`auth.rs`, `node.rs`, `trust.rs`,
-//! `var.rs`, `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `script.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
+//! `var.rs`, `files.rs`, `mimei.rs`, `db.rs`, `lever.rs`, `script.rs`, `backend.rs`, `net.rs`, `dnn.rs`), so a subsystem's functions are
 //! added in its own file. docs/api.md is kept beside it (a test checks that every function
 //! here is documented there).
 
 pub mod auth;
+#[cfg(feature = "lever")]
+pub mod backend;
 #[cfg(feature = "files")]
 pub mod db;
 #[cfg(feature = "files")]
@@ -40,6 +42,8 @@ pub static TABLES: &[&[ApiFn]] = &[
     lever::FNS,
     #[cfg(feature = "lever")]
     script::FNS,
+    #[cfg(feature = "lever")]
+    backend::FNS,
     #[cfg(feature = "net")]
     net::FNS,
     #[cfg(feature = "files")]
