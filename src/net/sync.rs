@@ -397,7 +397,8 @@ async fn run(
             log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
         }
         if changed {
-            super::publish::announce(&net2, &mid, &bytes, &having).await;
+            let fanout = super::publish::RELAY_FANOUT;
+            super::publish::announce(&net2, &mid, &bytes, &having, fanout).await;
         }
     });
     Ok(Report {

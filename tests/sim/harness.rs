@@ -280,6 +280,14 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
         }
     }
     phase(&wall, sim_start, "lookups done");
+    eprintln!(
+        "sim: lookups {}/{} found, time p50 {:.0} p95 {:.0} ms, requests mean {:.1}",
+        r.lookups_ok,
+        r.lookups,
+        quantile(&r.lookup_ms, 0.5),
+        quantile(&r.lookup_ms, 0.95),
+        mean(&r.lookup_requests)
+    );
     // Hops, replayed on the tables as they are now.
     let mut tables: HashMap<PeerId, Vec<PeerId>> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
