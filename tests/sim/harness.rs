@@ -370,8 +370,9 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
     });
     let mut waiting: Vec<usize> = followers.clone();
     let mut no_head: Vec<usize> = followers.clone();
+    // Every 50 ms (the figures' resolution): each look reads every waiting follower's store.
     while !waiting.is_empty() && t.elapsed() < cfg.deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         no_head.retain(|f| {
             let head = leither::net::heads::get(&nodes[*f].state, &mid)
                 .ok()
