@@ -19,7 +19,12 @@
 #     copies of the service (hello1.., each its own folder and "minInstances": 1) deployed;
 #     (RSS after - RSS before) / N_IDLE, which includes what each deploy adds to the store,
 #     and the Lua memory of one instance (LeverLs `memory` / `instances`).
-# Goal: leither >= 1.0x nginx's requests/s at -c16, with p99 <= 2 ms.
+#   - a remote call (issue #20 item 4): a third node R without the service, connected to the
+#     node over libp2p, forwards POST /hello/SayHello to it (/leither/lever/1.0.0); wrk -c1
+#     and -c16 against R and, in the same way, against the node itself.
+# Goal: leither >= 1.0x nginx's requests/s at -c16, with p99 <= 2 ms; a remote call costs at
+# most one round trip more than a local one: R's p50 at -c1 <= 2x the node's p50 at -c1 (a
+# round trip being what a whole local call costs the client).
 #
 #   benches/lever.sh   env: DURATION=10s (each measured wrk run), WARMUP=2s, N_IDLE=20,
 #                      SERVER_CPU=0, CLIENT_CPU=1, LEVER_MEMORY_MB=256 (the node's Lever
@@ -111,6 +116,7 @@ path, mb = sys.argv[1], int(sys.argv[2])
 with open(path) as f:
     doc = json.load(f)
 doc["LeverMemoryMB"] = mb
+doc["SwarmPort"] = 0   # a free libp2p port for each node (the remote case runs two)
 with open(path, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")
@@ -279,6 +285,29 @@ RSS_RUN=$(rss_kib "$MAIN_PID"); HWM_RUN=$(rss_kib "$MAIN_PID" VmHWM)
 NG_RSS=$(rss_kib "$NG_MASTER"); for w in $(children "$NG_MASTER"); do NG_RSS=$(( NG_RSS + $(rss_kib "$w") )); done
 check leither "$NODE_URL"   # still answering after the runs
 
+# --- a remote call -------------------------------------------------------------------------
+# R runs no service: each call is forwarded to the node over libp2p and answered from there.
+HR="$WORK/home-remote"
+start_node "$HR"
+R_ADDR=$ADDR
+SWARM=$(awk '$1 == "swarm" && $2 ~ /127\.0\.0\.1/ { print $2; exit }' "$H/leither.ports")
+"$BIN" --home "$HR" swarm connect "$SWARM" > "$WORK/connect.log" 2>&1 ||
+  { echo "R could not connect to the node: $(cat "$WORK/connect.log")" >&2; exit 1; }
+R_URL="http://$R_ADDR/hello/SayHello"
+ok=0
+for _ in $(seq 1 100); do   # until the node has provided hello and R has found it
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+          --data '["world"]' "$R_URL") == 200 ]]; then ok=1; break; fi
+  sleep 0.2
+done
+[[ $ok == 1 ]] || { echo "R never reached the node's hello" >&2; exit 1; }
+check remote "$R_URL"
+REMOTE_CONNS=(1 16)
+for c in "${REMOTE_CONNS[@]}"; do
+  run local "$NODE_URL" "$c"
+  run remote "$R_URL" "$c"
+done
+
 # --- idle instances ------------------------------------------------------------------------
 # On a second fresh node, so that memory the wrk runs freed is not what the instances reuse;
 # one throwaway deploy first, so the deploy path's own first allocations are not counted.
@@ -331,6 +360,24 @@ printf '%-52s %s\n' "RSS per idle instance ($N_IDLE deployed, $IDLE_INST running
   "$PER_INST_KIB KiB ($(kib_mib "$RSS_BEFORE") -> $(kib_mib "$RSS_AFTER") MiB)"
 printf '%-52s %s\n' "Lua memory per idle instance (LeverLs memory)" "$IDLE_LUA bytes"
 echo "(* a second fresh node, after one warm-up deploy; includes what each deploy adds to the store)"
+echo
+echo "=== a remote call: R (no service) forwards to the node over libp2p; wrk -t1 -d$DURATION"
+printf '%-6s %12s %12s %9s %9s %9s %9s %8s\n' conns local-req/s remote-req/s lo-p50ms lo-p99ms \
+  re-p50ms re-p99ms errors
+for c in "${REMOTE_CONNS[@]}"; do
+  printf '%-6s %12s %12s %9s %9s %9s %9s %8s\n' "-c$c" "${RPS[local,$c]:--}" "${RPS[remote,$c]:--}" \
+    "${P50[local,$c]:--}" "${P99[local,$c]:--}" "${P50[remote,$c]:--}" "${P99[remote,$c]:--}" \
+    "${ERRS[local,$c]:--}/${ERRS[remote,$c]:--}"
+done
+lp=${P50[local,1]:-}; rp=${P50[remote,1]:-}
+if [[ -z $lp || -z $rp ]]; then
+  echo "GOAL remote p50 <= 2x local p50 at -c1: NOT MEASURED"
+elif awk -v r="$rp" -v l="$lp" 'BEGIN { exit !(r <= 2 * l) }'; then
+  echo "GOAL remote p50 <= 2x local p50 at -c1 (one round trip more): MET ($rp ms vs $lp ms)"
+else
+  echo "GOAL remote p50 <= 2x local p50 at -c1 (one round trip more): MISSED ($rp ms vs $lp ms)"
+  [[ "${STRICT:-0}" == 1 ]] && exit 1
+fi
 echo
 c=${CONNS[0]}; n=${RPS[nginx,$c]:-}; l=${RPS[leither,$c]:-}; p99=${P99[leither,$c]:-}
 if [[ -z $n || -z $l ]]; then

@@ -4,6 +4,8 @@
 //! `/entry?appid=`; its data Mimei made once, written by the app and refused to others; its
 //! sessions with values and their bounds; and the attacks, each a test named after it.
 
+#![cfg(feature = "lever")]
+
 mod common;
 
 use std::process::Command;

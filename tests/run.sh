@@ -9,7 +9,8 @@ command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 # Debian's chromium: tests/dnn_web.rs opens DNN pages and the dashboard in it (playwright-core),
-# tests/lever_client.rs and tests/notes_example.rs the leveros JS client and the notes page.
+# tests/page_contract.rs a Leither-style app through the page, tests/lever_client.rs and
+# tests/notes_example.rs the leveros JS client and the notes page.
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || need="$need chromium"
 if [ -n "$need" ]; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need

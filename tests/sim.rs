@@ -9,6 +9,8 @@
 //! (`SIM_RTT_MS`, `SIM_LOSS`, `SIM_FOLLOWERS`, `SIM_LOOKUPS` change the rest.) It prints
 //! the row of the table in docs/performance.md, "Simulation".
 
+#![cfg(feature = "net")]
+
 #[path = "sim/harness.rs"]
 mod harness;
 #[path = "sim/link.rs"]

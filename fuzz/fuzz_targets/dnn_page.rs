@@ -1,6 +1,6 @@
 //! DNN page templates (a user's `temp.html`) and the fields filled into them: checking and
 //! rendering never panic, a rendered page never exceeds the limit, and no field value can
-//! close the page's `<script>` or add markup.
+//! close the page's `<script>` or add markup, in our `{{name}}` form or Leither's `{{.name}}`.
 #![no_main]
 use leither::dnn::addr::Candidate;
 use leither::dnn::page::{MAX_PAGE, Page, check, render};
@@ -27,18 +27,21 @@ fuzz_target!(|data: &[u8]| {
         target,
         cands: &cands,
         visitor: "203.0.113.9",
+        host: title,
     };
     if let Ok(out) = render(template, &page) {
         assert!(out.len() <= MAX_PAGE);
     }
-    // With a fixed template, field values never add a tag.
-    let fixed = "<title>{{title}}</title><p>{{note}}</p><script>var d={{data}}</script>";
-    if let Ok(out) = render(fixed, &page) {
-        assert!(out.len() <= MAX_PAGE);
-        assert_eq!(
-            out.matches('<').count(),
-            fixed.matches('<').count(),
-            "{out}"
-        );
+    // With a fixed template, field values never add a tag or a quote that ends an attribute.
+    for fixed in [
+        "<title>{{title}}</title><p>{{note}}</p><script>var d={{data}}</script>",
+        "<title>{{.title}}</title><a title=\"{{.ips}}\" href='{{.target}}'>{{.mid}}</a><script>var p={{.param}},q='{{.ips}}',v=\"{{.ver}}\"</script>",
+    ] {
+        if let Ok(out) = render(fixed, &page) {
+            assert!(out.len() <= MAX_PAGE);
+            for c in ['<', '>', '\''] {
+                assert_eq!(out.matches(c).count(), fixed.matches(c).count(), "{c}: {out}");
+            }
+        }
     }
 });

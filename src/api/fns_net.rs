@@ -556,13 +556,14 @@ pub fn mm_show(mut c: Call<'_>) -> ApiFuture<'_> {
     })
 }
 
-/// `GetVar(sid, "netstats")`: bitswap counters.
+/// `GetVar(sid, "netstats")`: bitswap counters, and Lever's forwarding streams.
 pub fn stats(c: &Call<'_>) -> Value {
     let Some(n) = c.state.net() else {
         return Value::Null;
     };
     let st = n.bitswap().stats();
-    Value::map([
+    #[allow(unused_mut)]
+    let mut v = vec![
         ("blocksSent", Value::Int(st.blocks_sent as i64)),
         ("bytesSent", Value::Int(st.bytes_sent as i64)),
         ("wireSent", Value::Int(st.wire_sent as i64)),
@@ -571,7 +572,16 @@ pub fn stats(c: &Call<'_>) -> Value {
         ("wireReceived", Value::Int(st.wire_received as i64)),
         ("unsolicited", Value::Int(st.unsolicited as i64)),
         ("peers", Value::Int(n.peers().len() as i64)),
-    ])
+    ];
+    // The streams this node forwards Lever calls on (docs/lever.md, "Stream reuse").
+    #[cfg(feature = "lever")]
+    {
+        let l = c.state.lever.forward_stats();
+        v.push(("leverStreamsOpened", Value::Int(l.opened as i64)));
+        v.push(("leverCallsReused", Value::Int(l.reused as i64)));
+        v.push(("leverStreamsIdle", Value::Int(l.idle as i64)));
+    }
+    Value::map(v)
 }
 
 /// The IP of a multiaddr's first `/ip4` or `/ip6` part.

@@ -108,7 +108,7 @@ pub fn get_var_by_context(c: Call<'_>) -> ApiFuture<'_> {
 
 /// `Act(sid, name, args...)`: an action. `warn` writes the arguments to the node's log as a
 /// warning (a user session; 512 bytes at most); `supporttunnel` answers whether this node
-/// opens tunnels for others (it does not: false). Other actions of Leither are refused.
+/// opens tunnels for others (`TunnelServer`). Other actions of Leither are refused.
 pub fn act(c: Call<'_>) -> ApiFuture<'_> {
     Box::pin(async move {
         c.arity(2, 2 + MAX_ARGS)?;
@@ -129,7 +129,7 @@ pub fn act(c: Call<'_>) -> ApiFuture<'_> {
                 );
                 Ok(Value::Bool(true))
             }
-            "supporttunnel" => Ok(Value::Bool(false)),
+            "supporttunnel" => Ok(Value::Bool(supports_tunnel(&c))),
             other => Err(ApiError::NotSupported(format!(
                 "Act \"{}\" is not supported on this node: it knows warn and supporttunnel \
                  (tunnels and Leither's other actions have no counterpart here)",
@@ -137,6 +137,19 @@ pub fn act(c: Call<'_>) -> ApiFuture<'_> {
             ))),
         }
     })
+}
+
+/// Whether this node carries tunnels for others (`TunnelServer`, docs/network.md).
+fn supports_tunnel(c: &Call<'_>) -> bool {
+    #[cfg(feature = "net")]
+    {
+        crate::net::nat_config::NatSettings::of(&c.state.vars.borrow()).tunnel_server
+    }
+    #[cfg(not(feature = "net"))]
+    {
+        let _ = c;
+        false
+    }
 }
 
 fn is_owner(c: &Call<'_>) -> bool {

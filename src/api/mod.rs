@@ -34,6 +34,8 @@ pub mod fns_node;
 #[cfg(feature = "lever")]
 pub mod fns_script;
 pub mod fns_trust;
+#[cfg(feature = "net")]
+pub mod fns_tunnel;
 pub mod fns_var;
 pub mod gob;
 pub mod hprose;

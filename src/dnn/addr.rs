@@ -23,7 +23,9 @@
 //! content), so then plain-HTTP addresses are left out and the caller says why in the page.
 //! Order: group 0 (same network), group 1 (global, same IP family as the visitor), group 2
 //! (global, the other family); a provider that is behind the newest reported version adds 3.
-//! The page shuffles within a group, so equals share the load.
+//! The page shuffles within a group, so equals share the load. A provider behind a NAT that
+//! keeps an HTTP tunnel open on the DNN is offered last but one ([`tunnel_candidate`], group
+//! 8), before the DNN itself (group 9).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -205,6 +207,19 @@ pub fn group_for(offer: &Offer, p: &Provider<'_>, visitor: IpAddr, secure: bool)
             (in_net || same_nat || same_host).then_some(0)
         }
         Scope::LinkLocal | Scope::Unusable => None,
+    }
+}
+
+/// The group of a tunnel candidate: after every direct address (groups 0 to 5), before the
+/// DNN itself (9).
+pub const TUNNEL_GROUP: u8 = 8;
+
+/// A provider behind a NAT reached through an HTTP tunnel on the DNN itself: `/tun/<PeerId>`
+/// on the page's own origin, so it works for every visitor, over HTTP or HTTPS alike.
+pub fn tunnel_candidate(peer: &str) -> Candidate {
+    Candidate {
+        url: format!("/tun/{peer}"),
+        group: TUNNEL_GROUP,
     }
 }
 

@@ -50,6 +50,15 @@ pub fn local_offers(state: &NodeState) -> Vec<Offer> {
             push(o);
         }
     }
+    // The HTTP port the home router maps to us (UPnP, net/nat_upnp.rs).
+    #[cfg(feature = "net")]
+    if let Some(o) = state
+        .net()
+        .and_then(|n| n.nat().mapped_http)
+        .and_then(|u| url_offer(&u))
+    {
+        push(o);
+    }
     for i in ifaddrs::list() {
         if !listen.ip().is_unspecified() && listen.ip() != i.ip {
             continue;

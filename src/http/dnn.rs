@@ -9,6 +9,9 @@
 //!   reported it, else a 404 page (HTML for browsers, the JSON error for others). `?dnn=0`
 //!   (what the page's own fetches send) never gets a page, so a provider that lost the Mimei
 //!   answers 404 and the page moves on.
+//! - `/tpt/<appid>[:ver]/` from a browser on the node that holds the app ([`app_page`], called
+//!   by src/http/tpt.rs): the same page with this node as a candidate, so every app runs under
+//!   the page and gets Leither's `getParam()` (docs/template.md).
 //!
 //! The page is `temp.html` filled by [`crate::dnn::page::render`] with the candidates
 //! [`crate::dnn::addr::offers`] picks for the visitor's address. It is never cached: it
@@ -36,8 +39,8 @@ pub const DASHBOARD: &str = include_str!("../dnn/dashboard.html");
 /// Most candidates put in a page.
 pub const MAX_CANDIDATES: usize = 8;
 
-/// Writes an HTML response that is never cached.
-async fn html<R: Read, W: ResponseWriter<Error = R::Error>>(
+/// Writes an HTML response with the given `Cache-Control`.
+pub(crate) async fn html<R: Read, W: ResponseWriter<Error = R::Error>>(
     request: Request<'_, R>,
     writer: W,
     status: u16,
@@ -89,20 +92,46 @@ fn host(parts: &picoserve::request::RequestParts<'_>) -> String {
     }
 }
 
+/// The `Host` header as sent (for the DNN's own entry in a Leither template's `ips`; the page
+/// checks it is a plain `host[:port]`).
+fn raw_host(parts: &picoserve::request::RequestParts<'_>) -> String {
+    parts
+        .headers()
+        .get("host")
+        .and_then(|v| v.as_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
 /// Whether the page is served over HTTPS.
 fn secure() -> bool {
     super::is_secure()
 }
 
+/// When [`page_for`] makes a page, and where this node goes in its candidates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Only when a provider reported the content or this node holds it; this node last (the
+    /// providers should carry the load).
+    IfKnown,
+    /// Always (a bound domain); this node last.
+    Always,
+    /// Always, this node first: the visitor reached the node that holds the app, whose API
+    /// (and the data beside it) the app should use.
+    HereFirst,
+}
+
 /// The filled page for `target` (a path on a provider) of `mid`, for this visitor; `None`
-/// when no provider reported it and this node does not hold it either, unless `always`.
+/// when no provider reported it and this node does not hold it either, in [`Mode::IfKnown`].
 fn page_for(
     state: &NodeState,
     mid: &MimeiId,
     min_version: u64,
     target: &str,
     title: &str,
-    always: bool,
+    host: &str,
+    mode: Mode,
 ) -> Option<String> {
     // Unknown (never on a connection): no address, so nothing local is offered.
     let visitor = crate::api::remote_addr()
@@ -124,16 +153,39 @@ fn page_for(
         })
         .collect();
     let mut cands = addr::offers(&providers, visitor, secure, MAX_CANDIDATES);
+    // Providers behind a NAT with a tunnel open here: after every direct address.
+    #[cfg(feature = "net")]
+    if let Some(net) = state.net() {
+        for (k, _) in known.iter().filter(|(k, _)| k.report.node() != me) {
+            if let Some(peer) = crate::net::tunnel::served_peer(net, &k.report.node()) {
+                let c = addr::tunnel_candidate(&peer.to_string());
+                if !cands.contains(&c) {
+                    cands.push(c);
+                }
+            }
+        }
+    }
     let here = Mimeis::new(&state.store)
         .resolve(mid, VersionName::Last)
         .ok()
         .flatten()
         .is_some_and(|v| v >= min_version);
-    if !(reported || here || always) {
+    if !(reported || here || mode != Mode::IfKnown) {
         return None;
     }
-    if here {
-        // The DNN itself, last: it holds the content, but providers should carry the load.
+    if here && mode == Mode::HereFirst {
+        // Before every other group, so the page's shuffle cannot put another node first.
+        for c in cands.iter_mut() {
+            c.group = c.group.saturating_add(1);
+        }
+        cands.insert(
+            0,
+            Candidate {
+                url: String::new(),
+                group: 0,
+            },
+        );
+    } else if here {
         cands.push(Candidate {
             url: String::new(),
             group: 9,
@@ -158,6 +210,7 @@ fn page_for(
         target,
         cands: &cands,
         visitor: &visitor_text,
+        host,
     };
     Some(match page::render(&template, &p) {
         Ok(t) => t,
@@ -168,6 +221,44 @@ fn page_for(
             page::render(page::BUILTIN, &p).unwrap_or_else(|e| not_found_page(&e.to_string()))
         }
     })
+}
+
+/// The page for `GET /tpt/<appid>[:ver]/` from a browser, on a node that holds the app (the
+/// caller checked the visitor may read it): this node first, then the providers that reported
+/// the app, so the app gets Leither's `getParam()` (and the failover) as it does through a DNN,
+/// and uses the node the visitor reached while it answers. `None` for anything else: a file of the app, a non-browser, `?dnn=0` (the
+/// page's own fetch), which get the file itself.
+pub fn app_page(
+    state: &NodeState,
+    path: &str,
+    parts: &picoserve::request::RequestParts<'_>,
+) -> Option<String> {
+    let rest = path.strip_prefix("/tpt/")?.strip_suffix('/')?;
+    if parts.method() != "GET"
+        || rest.is_empty()
+        || rest.contains('/')
+        || !wants_html(parts)
+        || super::reply::query(parts)
+            .split('&')
+            .any(|kv| kv == "dnn=0")
+    {
+        return None;
+    }
+    let p = MimeiPath::parse_url(rest).ok()?;
+    let min = match p.version {
+        Some(VersionName::Number(n)) => n,
+        _ => 0,
+    };
+    let title = format!("App {}", p.mid);
+    page_for(
+        state,
+        &p.mid,
+        min,
+        path,
+        &title,
+        &raw_host(parts),
+        Mode::HereFirst,
+    )
 }
 
 /// `GET /mm/...` or `/tpt/...` for a Mimei that is not here: the page, or a 404.
@@ -203,7 +294,15 @@ pub async fn not_here<R: Read, W: ResponseWriter<Error = R::Error>>(
             Kind::Mimei => format!("Mimei {}", p.mid),
             Kind::App => format!("App {}", p.mid),
         };
-        if let Some(body) = page_for(state, &p.mid, min, &target, &title, false) {
+        if let Some(body) = page_for(
+            state,
+            &p.mid,
+            min,
+            &target,
+            &title,
+            &raw_host(&request.parts),
+            Mode::IfKnown,
+        ) {
             return html(request, writer, 200, "no-store", body).await;
         }
     }
@@ -231,7 +330,16 @@ pub async fn root<R: Read, W: ResponseWriter<Error = R::Error>>(
     };
     if let Some(b) = bound {
         let target = format!("/{}/{}/", b.kind.prefix(), b.mid);
-        let body = page_for(state, &b.mid, 0, &target, &h, true).unwrap_or_default();
+        let body = page_for(
+            state,
+            &b.mid,
+            0,
+            &target,
+            &h,
+            &raw_host(&request.parts),
+            Mode::Always,
+        )
+        .unwrap_or_default();
         return html(request, writer, 200, "no-store", body).await;
     }
     let is_name = !h.is_empty() && h.parse::<IpAddr>().is_err() && h != "localhost";

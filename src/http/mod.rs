@@ -36,6 +36,8 @@ pub mod routes;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod tpt;
+#[cfg(feature = "net")]
+pub mod tunnel;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -102,6 +102,10 @@ impl PathRouterService<()> for Routes {
                 gateway::get(&self.state, p, request, writer).await
             }
             // Leither's GET /getvar?name=&arg0=[&nojson] (the owner's pass to loopback only).
+            #[cfg(feature = "net")]
+            (_, p) if p.starts_with("/tun/") => {
+                super::tunnel::call(&self.state, p, request, writer).await
+            }
             ("GET" | "HEAD", "/getvar" | "/getvar/") => {
                 super::getvar::get(&self.state, request, writer).await
             }

@@ -109,5 +109,17 @@ pub async fn get<R: Read, W: ResponseWriter<Error = R::Error>>(
             return super::reply::redirect(request, writer, 301, location).await;
         }
     }
+    // A browser opening a public app gets the page (Leither's getParam and the failover); the
+    // page's own fetch (`?dnn=0`) gets index.html. A request with a session (`?sid=`) gets
+    // the file as before: the page's fetches would not carry the session.
+    #[cfg(feature = "files")]
+    {
+        if super::reply::session_id(&request.parts).is_none()
+            && plan(state, &path, None).is_ok()
+            && let Some(body) = super::dnn::app_page(state, &path, &request.parts)
+        {
+            return super::dnn::html(request, writer, 200, "no-store", body).await;
+        }
+    }
     super::mm::serve_planned(state, &path, plan, "tpt", request, writer).await
 }

@@ -21,6 +21,9 @@ pub mod logs;
 pub mod lua_api;
 pub mod manifest;
 pub mod persist;
+#[cfg(feature = "net")]
+pub mod remote;
+pub mod route;
 pub mod service;
 pub mod settings;
 pub mod stream;
@@ -94,6 +97,9 @@ pub struct Lever {
     incarnations: Cell<u64>,
     epoch: Instant,
     ticks: Cell<u64>,
+    /// Calls across nodes (remote.rs).
+    #[cfg(feature = "net")]
+    remote: remote::Remote,
 }
 
 impl Default for Lever {
@@ -117,6 +123,8 @@ impl Lever {
             incarnations: Cell::new(0),
             epoch: Instant::now(),
             ticks: Cell::new(0),
+            #[cfg(feature = "net")]
+            remote: remote::Remote::default(),
         }
     }
 
@@ -862,8 +870,25 @@ impl Lever {
         }
     }
 
-    /// Calls `t` with `args` as `caller`.
+    /// Calls `t` with `args` as `caller`: here, or on another node that runs the service
+    /// when this one does not or is full (route.rs, remote.rs).
     pub async fn invoke(
+        &self,
+        t: &Target,
+        args: &[Value],
+        caller: &Caller,
+    ) -> Result<Value, LeverError> {
+        #[cfg(feature = "net")]
+        if !target::is_stream(&t.method)
+            && let Some(r) = self.route_call(t, args, caller).await
+        {
+            return r;
+        }
+        self.invoke_here(t, args, caller).await
+    }
+
+    /// Calls `t` on this node, never forwarded.
+    pub async fn invoke_here(
         &self,
         t: &Target,
         args: &[Value],
@@ -882,8 +907,24 @@ impl Lever {
         r
     }
 
-    /// Starts a streaming call; the handler runs as its own task.
+    /// Starts a streaming call, here or on another node (as [`Lever::invoke`]).
     pub async fn stream(
+        &self,
+        t: &Target,
+        args: Vec<Value>,
+        caller: &Caller,
+    ) -> Result<StreamEnds, LeverError> {
+        #[cfg(feature = "net")]
+        if target::is_stream(&t.method)
+            && let Some(r) = self.route_stream(t, &args, caller).await
+        {
+            return r;
+        }
+        self.stream_here(t, args, caller).await
+    }
+
+    /// Starts a streaming call on this node, never forwarded; the handler runs as its own task.
+    pub async fn stream_here(
         &self,
         t: &Target,
         args: Vec<Value>,
@@ -1117,6 +1158,8 @@ impl Lever {
     pub async fn tick(&self) {
         let Ok(state) = self.node() else { return };
         self.ticks.set(self.ticks.get() + 1);
+        #[cfg(feature = "net")]
+        self.provide_services(&state);
         let now = Instant::now();
         let now_ms = self.ms();
         let idle = Self::idle(&state);

@@ -157,43 +157,67 @@ pub(crate) fn api_module(
     let wrap = lua.load(WRAP).set_name("=api");
     let wrap = wrap.into_function()?;
     for entry in fns {
-        let node = node.clone();
-        let running = running.clone();
-        let last = last.clone();
         let name = entry.name;
-        let raw = lua.create_async_function(move |lua, args: MultiValue| {
-            let live = current(&running).is_some();
-            let last = last.clone();
-            let state = node.upgrade();
-            let vals = args_from_lua(name, &args);
-            async move {
-                let fail = |m: String| Ok((false, LuaValue::String(lua.create_string(m)?)));
-                let Some(state) = state else {
-                    return fail("the node is stopping".into());
-                };
-                if !live {
-                    return fail(format!(
-                        "{name}: the API is reachable only while the script runs"
-                    ));
-                }
-                let vals = match vals {
-                    Ok(v) => v,
-                    Err(e) => return fail(crate::lever::instance::lua_message(&e)),
-                };
-                match crate::api::call_at_door(&state, name, vals).await {
-                    Ok(v) => Ok((true, to_lua(&lua, &v)?)),
-                    Err(e) => {
-                        let m = e.to_string();
-                        *last.borrow_mut() = Some((m.clone(), e));
-                        fail(m)
-                    }
-                }
-            }
-        })?;
+        let raw = api_function(
+            lua,
+            name,
+            "the API is reachable only while the script runs",
+            node.clone(),
+            running.clone(),
+            last.clone(),
+            |state, name, vals| async move { crate::api::call_at_door(&state, name, vals).await },
+        )?;
         let f: mlua::Function = wrap.call(raw)?;
         t.raw_set(name, f)?;
     }
     Ok(t)
+}
+
+/// One Lua function of a module, before [`WRAP`]: returns `true, value` or `false, message`
+/// (keeping the error in `last`). It refuses once the node stops or outside the run that made
+/// it (`off_run`: why, after the function's name), turns the Lua arguments into API values, and
+/// answers with `call(state, name, args)`.
+pub(crate) fn api_function<F, Fut>(
+    lua: &Lua,
+    name: &'static str,
+    off_run: &'static str,
+    node: Weak<NodeState>,
+    running: Running,
+    last: LastError,
+    call: F,
+) -> mlua::Result<mlua::Function>
+where
+    F: Fn(Rc<NodeState>, &'static str, Vec<crate::api::Value>) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<crate::api::Value, ApiError>> + 'static,
+{
+    lua.create_async_function(move |lua, args: MultiValue| {
+        let live = current(&running).is_some();
+        let last = last.clone();
+        let state = node.upgrade();
+        let vals = args_from_lua(name, &args);
+        let call = call.clone();
+        async move {
+            let fail = |m: String| Ok((false, LuaValue::String(lua.create_string(m)?)));
+            let Some(state) = state else {
+                return fail("the node is stopping".into());
+            };
+            if !live {
+                return fail(format!("{name}: {off_run}"));
+            }
+            let vals = match vals {
+                Ok(v) => v,
+                Err(e) => return fail(crate::lever::instance::lua_message(&e)),
+            };
+            match call(state, name, vals).await {
+                Ok(v) => Ok((true, to_lua(&lua, &v)?)),
+                Err(e) => {
+                    let m = e.to_string();
+                    *last.borrow_mut() = Some((m.clone(), e));
+                    fail(m)
+                }
+            }
+        }
+    })
 }
 
 /// One value as Go's `%v` prints it, near enough: strings bare, nil as `<nil>`, tables as

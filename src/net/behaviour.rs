@@ -1,24 +1,41 @@
 //! The libp2p behaviours of a node and how the swarm is built: TCP with noise and yamux,
 //! identify, ping, Kademlia on `/ipfs/kad/1.0.0` and kubo's LAN DHT `/ipfs/lan/kad/1.0.0`
 //! over one record store (so IPFS peers share our DHT, on the internet and on a LAN:
-//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads), and
-//! the [`Gate`].
+//! `lan_dht.rs`), mDNS on the LAN, libp2p-stream for our own protocols (bitswap, heads, Lever calls), the
+//! [`Gate`], and reachability behind a NAT: the circuit relay v2 client (and server, when
+//! `RelayServer` allows it), dcutr hole punching and AutoNAT v2 (client and server).
 
 use std::time::Duration;
 
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{PeerId, Swarm, identify, identity, mdns, noise, ping, tcp, yamux};
+use libp2p::{PeerId, Swarm, dcutr, identify, identity, mdns, noise, ping, relay, tcp, yamux};
 
 use super::gate::Gate;
 use super::lan_dht::{DualKad, SharedStore};
+use super::nat_config::NatSettings;
 use crate::pki::NodeKey;
 
 /// What identify says we are.
 pub fn agent_version() -> String {
     format!("leither/{}", crate::api::fns_node::VERSION)
 }
+
+/// Forwarded Lever calls one peer may have open here at once, and all peers together.
+pub const LEVER_STREAMS_PER_PEER: usize = 64;
+/// See [`LEVER_STREAMS_PER_PEER`].
+pub const LEVER_STREAMS_TOTAL: usize = 256;
+/// Head streams (a `Get` or a `Notify`, one exchange each) one peer may have open at once: a
+/// provider pushing versions of several Mimeis, or asking for their heads, needs a few.
+pub const HEAD_STREAMS_PER_PEER: usize = 16;
+/// See [`HEAD_STREAMS_PER_PEER`].
+pub const HEAD_STREAMS_TOTAL: usize = 256;
+/// Tunnel streams one peer may have open at once (a public node relays a browser's parallel
+/// requests; the tunnel's own quotas bound them further).
+pub const TUNNEL_STREAMS_PER_PEER: usize = 64;
+/// See [`TUNNEL_STREAMS_PER_PEER`].
+pub const TUNNEL_STREAMS_TOTAL: usize = 256;
 
 /// How long a DHT query may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +52,37 @@ pub struct Behaviour {
     pub stream: libp2p_stream::Behaviour,
     /// Inbound bitswap streams (bitswap_inbound.rs): every one taken, within bounds.
     pub bitswap_in: super::bitswap_inbound::Behaviour,
+    /// Inbound forwarded Lever calls (`lever_wire`), taken the same way and bounded apart.
+    pub lever_in: super::bitswap_inbound::Behaviour,
+    /// Inbound head requests and pushes (`head_wire`), taken the same way and bounded apart.
+    pub heads_in: super::bitswap_inbound::Behaviour,
+    /// Inbound tunnel streams (`tunnel`: opens on a public node, requests on a NATed one).
+    pub tunnel_in: super::bitswap_inbound::Behaviour,
+    /// Reservations on relays and circuits through them, when this node is not reachable.
+    pub relay_client: relay::client::Behaviour,
+    /// Relaying for others: only with `RelayServer` on (docs/network.md, "Behind a NAT").
+    pub relay_server: Toggle<relay::Behaviour>,
+    /// Turns a relayed connection into a direct one (hole punching).
+    pub dcutr: dcutr::Behaviour,
+    /// Asks peers to dial our candidate addresses back: which are reachable.
+    pub autonat: libp2p_autonat::v2::client::Behaviour,
+    /// Dials back the candidate addresses of peers that ask.
+    pub autonat_server: libp2p_autonat::v2::server::Behaviour,
+}
+
+/// The relay server's bounds from the settings: few reservations and circuits, each circuit
+/// bounded in bytes and time, so lending the node's bandwidth stays the owner's choice.
+fn relay_config(nat: &NatSettings) -> relay::Config {
+    relay::Config {
+        max_reservations: 64,
+        max_reservations_per_peer: 2,
+        reservation_duration: Duration::from_secs(3600),
+        max_circuits: 32,
+        max_circuits_per_peer: 4,
+        max_circuit_duration: Duration::from_secs(nat.relay_circuit_secs),
+        max_circuit_bytes: nat.relay_circuit_kib.saturating_mul(1024),
+        ..relay::Config::default()
+    }
 }
 
 /// The libp2p keypair of the node key (same key: the PeerId is the one `swarm id` shows).
@@ -44,7 +92,11 @@ pub fn keypair(key: &NodeKey) -> Result<identity::Keypair, String> {
 }
 
 /// Builds the swarm; `mdns` turns on LAN discovery.
-pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, String> {
+pub fn build(
+    kp: identity::Keypair,
+    mdns_on: bool,
+    nat: &NatSettings,
+) -> Result<Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
         .with_tokio()
         .with_tcp(
@@ -53,7 +105,9 @@ pub fn build(kp: identity::Keypair, mdns_on: bool) -> Result<Swarm<Behaviour>, S
             yamux::Config::default,
         )
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| Ok(behaviour(key, mdns_on)))
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, mdns_on, nat)))
         .map_err(|e| e.to_string())?
         .with_swarm_config(swarm_config)
         .build();
@@ -66,12 +120,18 @@ pub type Upgraded = libp2p::core::transport::Boxed<(PeerId, libp2p::core::muxing
 /// Builds the swarm over `transport` instead of TCP, without mDNS: the hook of the scale
 /// simulation (`tests/sim/`), which runs many nodes in one process over libp2p's memory
 /// transport. Everything above the transport is what [`build`] makes.
-pub fn build_over(kp: identity::Keypair, transport: Upgraded) -> Result<Swarm<Behaviour>, String> {
+pub fn build_over(
+    kp: identity::Keypair,
+    transport: Upgraded,
+    nat: &NatSettings,
+) -> Result<Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
         .with_tokio()
         .with_other_transport(|_| transport)
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key| Ok(behaviour(key, false)))
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, false, nat)))
         .map_err(|e| e.to_string())?
         .with_swarm_config(swarm_config)
         .build();
@@ -82,8 +142,13 @@ fn swarm_config(c: libp2p::swarm::Config) -> libp2p::swarm::Config {
     c.with_idle_connection_timeout(Duration::from_secs(120))
 }
 
-/// Every behaviour, for the node of `key`.
-fn behaviour(key: &identity::Keypair, mdns_on: bool) -> Behaviour {
+/// Every behaviour, for the node of `key`, with the relay client the builder made.
+fn behaviour(
+    key: &identity::Keypair,
+    relay_client: relay::client::Behaviour,
+    mdns_on: bool,
+    nat: &NatSettings,
+) -> Behaviour {
     let peer = key.public().to_peer_id();
     let identify = identify::Behaviour::new(
         identify::Config::new("ipfs/0.1.0".into(), key.public())
@@ -119,6 +184,45 @@ fn behaviour(key: &identity::Keypair, mdns_on: bool) -> Behaviour {
         kad,
         mdns: Toggle::from(mdns),
         stream: libp2p_stream::Behaviour::new(),
-        bitswap_in: super::bitswap_inbound::Behaviour::new(Default::default()),
+        bitswap_in: super::bitswap_inbound::Behaviour::new(
+            Default::default(),
+            &super::bitswap::ACCEPTED,
+        ),
+        lever_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: LEVER_STREAMS_PER_PEER,
+                total: LEVER_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::lever_wire::PROTOCOL],
+        ),
+        heads_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: HEAD_STREAMS_PER_PEER,
+                total: HEAD_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::head_wire::PROTOCOL],
+        ),
+        tunnel_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: TUNNEL_STREAMS_PER_PEER,
+                total: TUNNEL_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::tunnel::OPEN_PROTOCOL, super::tunnel::HTTP_PROTOCOL],
+        ),
+        relay_client,
+        relay_server: Toggle::from(nat.relay_server.then(|| {
+            // The owner turned it on for a public node: advertise it at once rather
+            // than after an external address is confirmed (AutoNAT v2 asks only over
+            // connections we dialled, and a relay is mostly dialled).
+            let mut r = relay::Behaviour::new(peer, relay_config(nat));
+            r.set_status(Some(relay::Status::Enable));
+            r
+        })),
+        dcutr: dcutr::Behaviour::new(peer),
+        autonat: libp2p_autonat::v2::client::Behaviour::default(),
+        autonat_server: libp2p_autonat::v2::server::Behaviour::default(),
     }
 }

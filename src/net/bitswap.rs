@@ -606,7 +606,7 @@ pub fn spawn(net: &Net, mut incoming: mpsc::UnboundedReceiver<Inbound>, limits: 
         while let Some(item) = incoming.recv().await {
             match item {
                 Inbound::Stream(accepted) => {
-                    let (peer, stream, permit) = *accepted;
+                    let (peer, stream, permit, _) = *accepted;
                     tokio::task::spawn_local(reader(net.clone(), peer, stream, permit));
                 }
                 Inbound::OverPeerLimit(peer) => net.bitswap().refused(&net, peer, limits),

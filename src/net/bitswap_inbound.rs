@@ -1,4 +1,6 @@
-//! Inbound bitswap streams, accepted without loss and within bounds.
+//! Inbound bitswap streams, accepted without loss and within bounds (and, with the same
+//! behaviour over other protocol lists, forwarded Lever calls, head requests and pushes, and
+//! tunnel streams: each protocol's task gets the stream, its permit and the protocol).
 //!
 //! kubo answers each want on a new stream, from several workers at once, and closes it after
 //! one message. libp2p-stream hands inbound streams over through a channel with one slot and
@@ -53,7 +55,8 @@ impl Default for Limits {
 /// What the connection handlers hand to the bitswap task.
 pub enum Inbound {
     /// A stream to read, with the permit to hold while reading it.
-    Stream(Box<(PeerId, Stream, Permit)>),
+    /// (The protocol is the one the stream was negotiated for, from the behaviour's list.)
+    Stream(Box<(PeerId, Stream, Permit, StreamProtocol)>),
     /// A stream of this peer was reset: it held [`Limits::per_peer`] already.
     OverPeerLimit(PeerId),
 }
@@ -69,6 +72,7 @@ struct Counts {
 struct Shared {
     counts: Arc<Mutex<Counts>>,
     limits: Limits,
+    protocols: &'static [&'static str],
     tx: mpsc::UnboundedSender<Inbound>,
 }
 
@@ -115,13 +119,13 @@ impl Shared {
         })
     }
 
-    fn on_stream(&self, peer: PeerId, stream: Stream) {
+    fn on_stream(&self, peer: PeerId, stream: Stream, protocol: StreamProtocol) {
         match self.take(peer) {
             Taken::Yes(permit) => {
                 // The bitswap task is gone only when the node stops.
                 let _ = self
                     .tx
-                    .send(Inbound::Stream(Box::new((peer, stream, permit))));
+                    .send(Inbound::Stream(Box::new((peer, stream, permit, protocol))));
             }
             // Dropping the stream resets it: the peer learns at once, nothing is buffered.
             Taken::OverPeer => {
@@ -140,12 +144,14 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    /// The behaviour; its receiving end is taken once with [`Behaviour::take_receiver`].
-    pub fn new(limits: Limits) -> Behaviour {
+    /// The behaviour for inbound streams of `protocols`; its receiving end is taken once
+    /// with [`Behaviour::take_receiver`].
+    pub fn new(limits: Limits, protocols: &'static [&'static str]) -> Behaviour {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Shared {
             counts: Arc::default(),
             limits,
+            protocols,
             tx,
         };
         Behaviour {
@@ -213,28 +219,27 @@ impl NetworkBehaviour for Behaviour {
     }
 }
 
-/// The upgrade that takes a stream of any bitswap protocol as it is.
+/// The upgrade that takes a stream of any of its protocols as it is.
 #[derive(Clone)]
-pub struct Accept;
+pub struct Accept(&'static [&'static str]);
 
 impl UpgradeInfo for Accept {
     type Info = StreamProtocol;
-    type InfoIter = std::array::IntoIter<StreamProtocol, 3>;
+    type InfoIter = std::vec::IntoIter<StreamProtocol>;
 
     fn protocol_info(&self) -> Self::InfoIter {
-        super::bitswap::ACCEPTED
-            .map(StreamProtocol::new)
-            .into_iter()
+        let list: Vec<StreamProtocol> = self.0.iter().map(|p| StreamProtocol::new(p)).collect();
+        list.into_iter()
     }
 }
 
 impl InboundUpgrade<Stream> for Accept {
-    type Output = Stream;
+    type Output = (Stream, StreamProtocol);
     type Error = Infallible;
-    type Future = std::future::Ready<Result<Stream, Infallible>>;
+    type Future = std::future::Ready<Result<(Stream, StreamProtocol), Infallible>>;
 
-    fn upgrade_inbound(self, socket: Stream, _info: StreamProtocol) -> Self::Future {
-        std::future::ready(Ok(socket))
+    fn upgrade_inbound(self, socket: Stream, info: StreamProtocol) -> Self::Future {
+        std::future::ready(Ok((socket, info)))
     }
 }
 
@@ -253,7 +258,7 @@ impl ConnectionHandler for Handler {
     type OutboundOpenInfo = Infallible;
 
     fn listen_protocol(&self) -> SubstreamProtocol<Accept, ()> {
-        SubstreamProtocol::new(Accept, ())
+        SubstreamProtocol::new(Accept(self.shared.protocols), ())
     }
 
     fn poll(
@@ -272,12 +277,34 @@ impl ConnectionHandler for Handler {
         event: ConnectionEvent<Accept, DeniedUpgrade, (), Infallible>,
     ) {
         if let ConnectionEvent::FullyNegotiatedInbound(FullyNegotiatedInbound {
-            protocol: stream,
+            protocol: (stream, protocol),
             ..
         }) = event
         {
-            self.shared.on_stream(self.peer, stream);
+            self.shared.on_stream(self.peer, stream, protocol);
         }
+    }
+}
+
+/// Counts, per peer, the streams refused over its bound ([`Inbound::OverPeerLimit`]), for a
+/// protocol's task to ban a peer that keeps trying. At most 1,024 peers are counted (the
+/// count starts over when more come).
+#[derive(Default)]
+pub struct Refusals(HashMap<PeerId, u32>);
+
+impl Refusals {
+    /// Counts one refusal of `peer`; true once it reached `limit` (its count then restarts).
+    pub fn refused(&mut self, peer: PeerId, limit: u32) -> bool {
+        if self.0.len() >= 1024 && !self.0.contains_key(&peer) {
+            self.0.clear();
+        }
+        let n = self.0.entry(peer).or_insert(0);
+        *n += 1;
+        if *n >= limit {
+            self.0.remove(&peer);
+            return true;
+        }
+        false
     }
 }
 
@@ -294,6 +321,7 @@ mod tests {
                 total,
                 refusals: 1,
             },
+            protocols: &[],
             tx,
         }
     }
@@ -320,5 +348,19 @@ mod tests {
         let c = s.counts.lock().unwrap();
         assert_eq!(c.total, 2, "b's two permits");
         assert!(!c.per_peer.contains_key(&a));
+    }
+
+    #[test]
+    fn refusals_ban_at_the_limit_and_the_table_stays_bounded() {
+        let mut r = Refusals::default();
+        let a = PeerId::random();
+        assert!(!r.refused(a, 3));
+        assert!(!r.refused(a, 3));
+        assert!(r.refused(a, 3), "the third refusal reaches the limit");
+        assert!(!r.refused(a, 3), "the count starts over after a ban");
+        for _ in 0..5000 {
+            r.refused(PeerId::random(), 3);
+        }
+        assert!(r.0.len() <= 1024, "{} peers counted", r.0.len());
     }
 }

@@ -56,6 +56,8 @@ pub enum Cmd {
     Table(oneshot::Sender<Vec<PeerId>>),
     /// A lookup of the peers closest to a peer, with what it cost.
     Closest(PeerId, oneshot::Sender<Lookup>),
+    /// Announce an address as reachable from outside (`SetExtAddr`, a port mapping).
+    AddExternal(Multiaddr),
     /// Ban a peer and close its connections.
     Ban(PeerId, String),
     /// Add (`true`) or remove a filter; answers the list after the change.
@@ -99,11 +101,19 @@ pub struct Driver {
     /// Dials already retried from a fresh local port (see `fresh_port_redial`).
     fresh_port_dials: HashSet<ConnectionId>,
     bootstrap_ok: bool,
+    /// Relays, hole punching, AutoNAT (nat.rs).
+    nat: super::nat::Nat,
 }
 
 impl Driver {
-    pub fn new(swarm: Swarm<Behaviour>, rx: mpsc::UnboundedReceiver<Cmd>, net: Rc<Inner>) -> Self {
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        rx: mpsc::UnboundedReceiver<Cmd>,
+        net: Rc<Inner>,
+        nat: super::nat::Nat,
+    ) -> Self {
         Driver {
+            nat,
             swarm,
             rx,
             net,
@@ -294,6 +304,7 @@ impl Driver {
                 self.queries
                     .insert(q, Pending::Closest(tx, Lookup::default()));
             }
+            Cmd::AddExternal(addr) => self.swarm.add_external_address(addr),
             Cmd::Ban(peer, why) => {
                 log_warn!("banned peer {peer} for an hour: {why}");
                 self.swarm.behaviour_mut().gate.ban(peer, why);
@@ -360,6 +371,7 @@ impl Driver {
                     "swarm listening on {address}/p2p/{}",
                     self.swarm.local_peer_id()
                 );
+                self.nat.on_new_listen(&mut self.swarm, &address);
                 self.net.shared.borrow_mut().listen.push(address);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
@@ -458,6 +470,25 @@ impl Driver {
                 }
             }
             SwarmEvent::Behaviour(b) => self.on_behaviour(b),
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                addresses,
+            } => {
+                let why = match &reason {
+                    Ok(()) => "closed".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                self.nat.on_listener_closed(&self.net, listener_id, &why);
+                let mut sh = self.net.shared.borrow_mut();
+                sh.listen.retain(|a| !addresses.contains(a));
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                self.nat.on_external(&self.net, address, true)
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                self.nat.on_external(&self.net, address, false)
+            }
             _ => {}
         }
     }
@@ -478,6 +509,8 @@ impl Driver {
                     sh.remember(peer_id, a.clone());
                 }
                 drop(sh);
+                self.nat
+                    .on_identify(&mut self.swarm, &self.net, peer_id, &info);
                 let kad_proto = libp2p::StreamProtocol::new("/ipfs/kad/1.0.0");
                 if info.protocols.contains(&kad_proto) {
                     for a in addrs {
@@ -511,15 +544,22 @@ impl Driver {
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
-                result: Err(libp2p::ping::Failure::Timeout),
+                result:
+                    Err(e @ (libp2p::ping::Failure::Timeout | libp2p::ping::Failure::Other { .. })),
             }) => {
                 // A connection that stops answering pings is closed, so a peer that vanished
-                // (a cable pulled, a NAT forgetting us) is not asked for blocks any more. A
-                // peer that does not speak ping at all is left alone.
-                log_debug!("ping to {peer} timed out: closing that connection");
+                // (a cable pulled, a NAT forgetting us) is not asked for blocks, or sent
+                // Lever calls, any more. After a first timeout libp2p-ping opens a new
+                // stream, and a vanished peer then fails as `Other` ("ping protocol
+                // negotiation timed out"), not `Timeout`: both close. A peer that does not
+                // speak ping at all (`Unsupported`) is left alone.
+                log_debug!("ping to {peer} failed ({e}): closing that connection");
                 self.swarm.close_connection(connection);
             }
             BehaviourEvent::Kad(ev) => self.on_kad(ev),
+            BehaviourEvent::RelayClient(ev) => self.nat.on_relay_client(&self.net, ev),
+            BehaviourEvent::Dcutr(ev) => self.nat.on_dcutr(&self.net, ev),
+            BehaviourEvent::Autonat(ev) => self.nat.on_autonat(&self.net, ev),
             _ => {}
         }
     }
@@ -797,11 +837,17 @@ pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
     }
 }
 
-/// The address without its trailing `/p2p/...`.
+/// The address without its trailing `/p2p/...` (a relay's `/p2p/` inside a circuit address,
+/// `.../p2p/RELAY/p2p-circuit/p2p/PEER`, stays).
 pub fn strip_p2p(addr: &Multiaddr) -> Multiaddr {
-    addr.iter()
-        .filter(|p| !matches!(p, libp2p::core::multiaddr::Protocol::P2p(_)))
-        .collect()
+    let mut out = addr.clone();
+    while matches!(
+        out.iter().last(),
+        Some(libp2p::core::multiaddr::Protocol::P2p(_))
+    ) {
+        out.pop();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -813,6 +859,24 @@ mod tests {
     fn transport_error(e: Error) -> libp2p::swarm::DialError {
         let addr: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
         libp2p::swarm::DialError::Transport(vec![(addr, TransportError::Other(e))])
+    }
+
+    #[test]
+    fn only_the_trailing_peer_id_is_stripped() {
+        let r = PeerId::random();
+        let p = PeerId::random();
+        let a: Multiaddr = format!("/ip4/1.2.3.4/tcp/1/p2p/{r}/p2p-circuit/p2p/{p}")
+            .parse()
+            .unwrap();
+        let want: Multiaddr = format!("/ip4/1.2.3.4/tcp/1/p2p/{r}/p2p-circuit")
+            .parse()
+            .unwrap();
+        assert_eq!(strip_p2p(&a), want);
+        let d: Multiaddr = format!("/ip4/1.2.3.4/tcp/1/p2p/{p}").parse().unwrap();
+        assert_eq!(
+            strip_p2p(&d),
+            "/ip4/1.2.3.4/tcp/1".parse::<Multiaddr>().unwrap()
+        );
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Shared {
     pub book: HashMap<PeerId, Vec<Multiaddr>>,
     /// Agent versions from identify.
     pub agents: HashMap<PeerId, String>,
+    /// Reachability: AutoNAT's verdict, external addresses, relays (nat.rs).
+    pub nat: super::nat::NatView,
 }
 
 /// Most peers in the address book, and most addresses kept for one.
@@ -61,6 +63,10 @@ pub struct Inner {
     pub sync: super::sync::Jobs,
     /// The peers that asked us for a Mimei's head, pushed to with its next version.
     pub subscribers: RefCell<super::subscribers::Subscribers>,
+    /// HTTP tunnels, carried for others and opened on public nodes (tunnel.rs).
+    pub tunnels: RefCell<super::tunnel::Tunnels>,
+    /// Inbound forwarded Lever calls, until Lever takes them ([`Net::take_lever_inbound`]).
+    pub lever_in: RefCell<Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>>>,
 }
 
 /// The network, as the rest of the node sees it. Cheap to clone.
@@ -88,12 +94,16 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
     let vars = state.vars.borrow().clone();
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
-    let mut swarm = super::behaviour::build(kp, vars.mdns)?;
+    let nat = super::nat_config::NatSettings::of(&vars);
+    let mut swarm = super::behaviour::build(kp, vars.mdns, &nat)?;
     let ip: std::net::IpAddr = vars
         .listen_addr
         .parse()
         .map_err(|_| format!("ListenAddr \"{}\" is not an IP address", vars.listen_addr))?;
     let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
+    // A node kept to its LAN, or bound to loopback, asks no router for a mapping (and sends
+    // no SSDP multicast at all).
+    let nat_upnp = (nat.upnp && !vars.lan && !ip.is_loopback()).then_some(ip);
     let listen: Multiaddr = format!("/{proto}/{ip}/tcp/{}", vars.swarm_port)
         .parse()
         .map_err(|e| format!("listen address: {e}"))?;
@@ -103,7 +113,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
             vars.swarm_port
         )
     })?;
-    run(state, swarm, peer_id, &vars)
+    run(state, swarm, peer_id, &vars, nat, nat_upnp)
 }
 
 /// Starts the swarm over `transport` (made for the node's keypair by `make`) listening on
@@ -117,12 +127,13 @@ pub fn start_over(
     let vars = state.vars.borrow().clone();
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
+    let nat = super::nat_config::NatSettings::of(&vars);
     let transport = make(&kp);
-    let mut swarm = super::behaviour::build_over(kp, transport)?;
+    let mut swarm = super::behaviour::build_over(kp, transport, &nat)?;
     swarm
         .listen_on(listen.clone())
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    run(state, swarm, peer_id, &vars)
+    run(state, swarm, peer_id, &vars, nat, None)
 }
 
 /// Applies the settings to a listening swarm and spawns the node's network tasks.
@@ -131,6 +142,8 @@ fn run(
     mut swarm: libp2p::Swarm<super::behaviour::Behaviour>,
     peer_id: PeerId,
     vars: &crate::config::SystemVars,
+    nat: super::nat_config::NatSettings,
+    nat_upnp: Option<std::net::IpAddr>,
 ) -> Result<Net, String> {
     for a in &vars.fixed_addr {
         match parse_addr(a) {
@@ -153,6 +166,21 @@ fn run(
         .bitswap_in
         .take_receiver()
         .ok_or("the bitswap receiver was taken twice")?;
+    let lever_in = swarm
+        .behaviour_mut()
+        .lever_in
+        .take_receiver()
+        .ok_or("the Lever receiver was taken twice")?;
+    let heads_in = swarm
+        .behaviour_mut()
+        .heads_in
+        .take_receiver()
+        .ok_or("the heads receiver was taken twice")?;
+    let tunnel_in = swarm
+        .behaviour_mut()
+        .tunnel_in
+        .take_receiver()
+        .ok_or("the tunnel receiver was taken twice")?;
     let (tx, rx) = mpsc::unbounded_channel();
     let inner = Rc::new(Inner {
         cmd: tx,
@@ -163,8 +191,10 @@ fn run(
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
         subscribers: RefCell::new(Default::default()),
+        tunnels: RefCell::new(Default::default()),
+        lever_in: RefCell::new(Some(lever_in)),
     });
-    let mut driver = Driver::new(swarm, rx, inner.clone());
+    let mut driver = Driver::new(swarm, rx, inner.clone(), super::nat::Nat::new(nat));
     let mut boot = Vec::new();
     for b in &vars.bootstrap {
         match parse_addr(b) {
@@ -176,7 +206,11 @@ fn run(
     let net = Net { inner };
     tokio::task::spawn_local(driver.run());
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
-    super::heads::spawn_server(&net);
+    super::heads::spawn_server(&net, heads_in);
+    super::tunnel::spawn(&net, tunnel_in);
+    if let Some(ip) = nat_upnp {
+        super::nat_upnp::spawn(&net, ip);
+    }
     super::sync::spawn_follow(&net);
     super::publish::spawn_republish(&net);
     log_info!("libp2p PeerId {peer_id}");
@@ -261,16 +295,25 @@ impl Net {
         self.inner.peer_id
     }
 
-    /// Our listen addresses, each with `/p2p/<PeerId>`.
+    /// Our listen addresses (relay circuits among them), then the external addresses
+    /// confirmed (AutoNAT, a port mapping, `FixedAddr`), each with `/p2p/<PeerId>`.
     pub fn local_addrs(&self) -> Vec<String> {
         let me = self.inner.peer_id;
-        self.inner
-            .shared
-            .borrow()
-            .listen
-            .iter()
-            .map(|a| format!("{a}/p2p/{me}"))
-            .collect()
+        let sh = self.inner.shared.borrow();
+        let mut out: Vec<String> = Vec::new();
+        for a in sh.listen.iter().chain(sh.nat.external.iter()) {
+            let a = super::driver::strip_p2p(a);
+            let t = format!("{a}/p2p/{me}");
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// What is known about this node's reachability behind a NAT.
+    pub fn nat(&self) -> super::nat::NatView {
+        self.inner.shared.borrow().nat.clone()
     }
 
     /// Waits until the swarm reports a listen address (the driver saw `NewListenAddr`), at
@@ -417,6 +460,11 @@ impl Net {
         self.ask(|tx| Cmd::Closest(peer, tx)).await
     }
 
+    /// Announces `addr` as reachable from outside (identify tells peers; `SwarmLocal` shows it).
+    pub fn add_external(&self, addr: Multiaddr) {
+        let _ = self.send(Cmd::AddExternal(addr));
+    }
+
     /// Bans a peer for an hour and closes its connections.
     pub fn ban(&self, peer: PeerId, why: String) {
         let _ = self.send(Cmd::Ban(peer, why));
@@ -455,6 +503,14 @@ impl Net {
         }
     }
 
+    /// The inbound streams of `/leither/lever/1.0.0`, each with its permit (`None` after the
+    /// first call): Lever serves them (lever::remote).
+    pub fn take_lever_inbound(
+        &self,
+    ) -> Option<mpsc::UnboundedReceiver<super::bitswap_inbound::Inbound>> {
+        self.inner.lever_in.borrow_mut().take()
+    }
+
     /// The node's state, while it runs.
     pub(crate) fn state(&self) -> Option<Rc<NodeState>> {
         self.inner.state.upgrade()
@@ -467,7 +523,10 @@ impl Net {
 }
 
 /// Writes one varint-framed message.
-pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
+pub async fn write_frame<S: futures::AsyncWrite + Unpin>(
+    s: &mut S,
+    body: &[u8],
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(body.len() + 10);
     varint::write(body.len() as u64, &mut buf);
     buf.extend_from_slice(body);
@@ -476,7 +535,10 @@ pub async fn write_frame(s: &mut Stream, body: &[u8]) -> std::io::Result<()> {
 }
 
 /// Reads one varint-framed message of at most `max` bytes; `Ok(None)` at a clean end.
-pub async fn read_frame(s: &mut Stream, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+pub async fn read_frame<S: futures::AsyncRead + Unpin>(
+    s: &mut S,
+    max: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut len: u64 = 0;
     let mut shift = 0;
     let mut first = true;

@@ -229,22 +229,30 @@ pub fn accept(state: &NodeState, bytes: &[u8], via: Via) -> Result<Outcome, NetE
     Ok(Outcome::New { mid, follow, via })
 }
 
-/// Serves `/leither/head/1.0.0`: `Get` answers our head, `Notify` offers a new one.
-pub fn spawn_server(net: &Net) {
-    use futures::StreamExt;
-    let mut control = net.inner.control.clone();
-    let mut incoming = match control.accept(libp2p::StreamProtocol::new(super::head_wire::PROTOCOL))
-    {
-        Ok(i) => i,
-        Err(e) => {
-            log_warn!("heads: cannot accept streams: {e}");
-            return;
-        }
-    };
+/// Serves `/leither/head/1.0.0`: `Get` answers our head, `Notify` offers a new one. Streams
+/// come from `bitswap_inbound`'s acceptor (every one taken, within its bounds, where
+/// libp2p-stream's queue of one dropped all but one of several pushes at once); a peer that
+/// keeps going over its bound is banned.
+pub fn spawn_server(net: &Net, mut incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
     let net = net.clone();
     tokio::task::spawn_local(async move {
-        while let Some((peer, stream)) = incoming.next().await {
-            tokio::task::spawn_local(serve_one(net.clone(), peer, stream));
+        let mut refusals = super::Refusals::default();
+        while let Some(item) = incoming.recv().await {
+            match item {
+                super::Inbound::Stream(b) => {
+                    let (peer, stream, permit, _) = *b;
+                    let net = net.clone();
+                    tokio::task::spawn_local(async move {
+                        serve_one(net, peer, stream).await;
+                        drop(permit);
+                    });
+                }
+                super::Inbound::OverPeerLimit(peer) => {
+                    if refusals.refused(peer, 256) {
+                        net.ban(peer, "kept opening more head streams than its bound".into());
+                    }
+                }
+            }
         }
     });
 }

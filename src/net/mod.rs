@@ -6,7 +6,9 @@
 //! Sans-io formats (always built, fuzzed):
 //! - [`bitswap_wire`]: the bitswap 1.2 protobuf message and its length-prefixed framing.
 //! - [`head_wire`]: `/leither/head/1.0.0`, the request/answer that carries signed heads.
+//! - [`lever_wire`]: `/leither/lever/1.0.0`, a Lever call forwarded to a provider, signed.
 //! - [`cidr`]: `swarm filters` (`/ip4/10.0.0.0/ipcidr/8`).
+//! - [`tunnel_wire`]: the HTTP tunnel's control messages and the HTTP it carries.
 //!
 //! The network itself (feature `net`):
 //! - `behaviour`: the libp2p behaviours (tcp + noise + yamux; identify, ping, kad, mdns,
@@ -16,17 +18,23 @@
 //! - `driver`: the task that polls the swarm and runs commands sent by [`Net`].
 //! - [`Net`] (`handle.rs`): what the API functions call: peers, addresses, dial, DHT queries.
 //! - `bitswap`: the block exchange, client and server, every block hash-checked;
-//!   `bitswap_inbound` accepts peers' bitswap streams without loss, within bounds.
+//!   `bitswap_inbound` accepts peers' inbound streams (bitswap, Lever, heads, tunnel) without
+//!   loss, within bounds.
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers and
 //!   to the peers that asked for the head (`subscribers`).
+//! - `nat`, `nat_config`, `nat_upnp`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr,
+//!   UPnP port mapping; their settings.
+//! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
 //!
 //! Design and protocols: docs/network.md.
 
 pub mod bitswap_wire;
 pub mod cidr;
 pub mod head_wire;
+pub mod lever_wire;
+pub mod tunnel_wire;
 
 #[cfg(feature = "net")]
 mod behaviour;
@@ -47,21 +55,32 @@ pub mod heads;
 #[cfg(feature = "net")]
 mod lan_dht;
 #[cfg(feature = "net")]
+pub mod nat;
+#[cfg(feature = "net")]
+pub mod nat_config;
+#[cfg(feature = "net")]
+mod nat_upnp;
+#[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]
 mod subscribers;
 #[cfg(feature = "net")]
 pub mod sync;
 #[cfg(feature = "net")]
+pub mod tunnel;
+#[cfg(feature = "net")]
 pub mod values;
 
 #[cfg(feature = "net")]
 pub use behaviour::Upgraded;
+#[cfg(feature = "net")]
+pub use bitswap_inbound::{Inbound, Permit, Refusals};
 #[cfg(feature = "net")]
 pub use driver::Lookup;
 #[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]
 pub use handle::{
-    Net, PeerInfo, leither_id_of, parse_addr, parse_peer, report_start_failure, start, start_over,
+    Net, PeerInfo, STREAM_TIMEOUT, leither_id_of, parse_addr, parse_peer, read_frame,
+    report_start_failure, start, start_over, write_frame,
 };

@@ -292,6 +292,8 @@ fn start_and_serve(
                     listeners.push(("swarm", a));
                 }
                 let _ = state.net.set(net);
+                #[cfg(feature = "lever")]
+                crate::lever::remote::spawn_server(&state);
                 crate::api::fns_trust::dial_trusted(&state);
             }
             Err(e) => crate::net::report_start_failure(&e),

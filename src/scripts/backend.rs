@@ -23,10 +23,11 @@ use super::app::{App, AppKey, entry_path, key, rights_of};
 use super::app_data::{Kind, ensure};
 use super::sessions::SessionError;
 use crate::api::{ApiError, NodeState, Value};
-use crate::lua::bindings::args_from_lua;
 use crate::lua::convert::to_lua;
-use crate::lua::leither_modules::{LastError, WRAP, api_module, functions_of, go_format, show};
-use crate::lua::meter::{Running, current};
+use crate::lua::leither_modules::{
+    LastError, WRAP, api_function, api_module, functions_of, go_format, show,
+};
+use crate::lua::meter::Running;
 use crate::mimei::MimeiId;
 use crate::pki::Pass;
 
@@ -411,39 +412,18 @@ pub fn install(
     for name in FUNCTIONS.iter().chain(["GetArgs", "GetRequest"].iter()) {
         let name: &'static str = name;
         let b = backend.clone();
-        let node = node.clone();
-        let running = running.clone();
-        let last = last.clone();
-        let raw = lua.create_async_function(move |lua, args: MultiValue| {
-            let live = current(&running).is_some();
-            let state = node.upgrade();
-            let vals = args_from_lua(name, &args);
-            let b = b.clone();
-            let last = last.clone();
-            async move {
-                let fail = |m: String| Ok((false, LuaValue::String(lua.create_string(m)?)));
-                let Some(state) = state else {
-                    return fail("the node is stopping".into());
-                };
-                if !live {
-                    return fail(format!(
-                        "{name}: the backend API is reachable only while the app's code runs"
-                    ));
-                }
-                let vals = match vals {
-                    Ok(v) => v,
-                    Err(e) => return fail(crate::lever::instance::lua_message(&e)),
-                };
-                match b.dispatch(&state, name, vals).await {
-                    Ok(v) => Ok((true, to_lua(&lua, &v)?)),
-                    Err(e) => {
-                        let m = e.to_string();
-                        *last.borrow_mut() = Some((m.clone(), e));
-                        fail(m)
-                    }
-                }
-            }
-        })?;
+        let raw = api_function(
+            lua,
+            name,
+            "the backend API is reachable only while the app's code runs",
+            node.clone(),
+            running.clone(),
+            last.clone(),
+            move |state, name, vals| {
+                let b = b.clone();
+                async move { b.dispatch(&state, name, vals).await }
+            },
+        )?;
         let f: mlua::Function = wrap.call(raw)?;
         t.raw_set(name, f)?;
     }

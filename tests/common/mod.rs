@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod dnn;
+pub mod netns;
 pub mod peer;
+pub mod web;
 
 /// How long a node may take to write `leither.addr` after `run` (generous: a loaded machine
 /// may take seconds to open the store; a healthy start takes milliseconds).

@@ -1,11 +1,12 @@
 // The page's failover after the content is shown: the node the page chose goes down later.
 //   node dnn_failover.mjs <pageUrl> <expectText> [timeoutMs]
 // Prints two lines. First, once the content is shown:
-//   {"phase":"loaded","node":url|null}
+//   {"phase":"loaded","node":url|""|null}   ("": the page's own origin)
 // then waits for a line on stdin (the test kills that node meanwhile) and prints:
 //   {"ok":bool, "from":url, "node":url|null, "ms":N|null, "sameUrl":bool, "text":string, "errors":[...]}
 // ok: window.leither.node moved to another provider within timeoutMs (default 20000; the
-// template's heartbeat runs every 10 s), the content shows again, and the URL is still pageUrl.
+// template's heartbeat runs every 10 s), the content shows again, and the URL's origin and path
+// are still pageUrl's.
 // ms: from the line on stdin to the switch.
 import { createInterface } from 'node:readline'
 import { bodyText, deadline, emit, evalSafe, fail, intArg, launch, pollPage } from './lib.mjs'
@@ -16,12 +17,13 @@ const timeoutMs = intArg(t, 20000, 'timeoutMs')
 deadline(2 * timeoutMs + 60000, 'dnn_failover')
 
 const { page, errors, close } = await launch()
-const shown = (x) => !!(document.body && document.body.innerText.includes(x) && window.leither && window.leither.node)
+// The DNN (or the node that holds an app) as the chosen node is "" (the page's own origin).
+const shown = (x) => !!(document.body && document.body.innerText.includes(x) && window.leither && window.leither.node !== 0)
 const out = { ok: false, from: null, node: null, ms: null, sameUrl: false, text: '', errors }
 try {
   await page.goto(pageUrl, { waitUntil: 'commit', timeout: timeoutMs })
   await pollPage(page, shown, expectText, timeoutMs)
-  out.from = await evalSafe(page, () => (window.leither && window.leither.node) || null)
+  out.from = await evalSafe(page, () => (window.leither ? window.leither.node : null))
   emit({ phase: 'loaded', node: out.from })
   const rl = createInterface({ input: process.stdin })
   await new Promise((resolve) => rl.once('line', resolve))
@@ -38,7 +40,9 @@ try {
 } catch (e) {
   out.error = e.message.split('\n')[0]
 }
-out.sameUrl = page.url() === pageUrl || page.url() === new URL(pageUrl).href
+// Origin and path: an app under the page may change the query (setParam).
+const path = (u) => { try { const x = new URL(u); return x.origin + x.pathname } catch { return u } }
+out.sameUrl = path(page.url()) === path(pageUrl)
 out.text = await bodyText(page)
 out.ok = out.node != null && out.sameUrl && !out.error
 await close()

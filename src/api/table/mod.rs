@@ -101,7 +101,8 @@ pub fn reference_markdown() -> String {
          argument hours (owner only: a pass signed by the node key, valid 1 to 720 hours,\n\
          default 24, in the text form `Login` takes), `netstats` (bitswap counters:\n\
          blocksSent, bytesSent, wireSent, blocksReceived, bytesReceived, wireReceived,\n\
-         unsolicited, peers); with a third argument: `mminfo` mid (a map: mid, author, app, type,\n\
+         unsolicited, peers, and Lever's forwarding streams: leverStreamsOpened, leverCallsReused,\n\
+         leverStreamsIdle); with a third argument: `mminfo` mid (a map: mid, author, app, type,\n\
          ext, mark, create, revision, rights, myRights, cur, last, release, versions) and\n\
          `mmversions` mid (the list [{ver, cid, time, signer}]), both needing read on the Mimei;\n\
          `mmsid2mid` mmsid (the mid a handle of this session names); `mmprovsips` mid (the\n\

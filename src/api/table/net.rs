@@ -1,8 +1,8 @@
 //! The API table's rows for one subsystem.
 //! The network: swarm, DHT, publish, provide, find providers, sync.
 
-use crate::api::fns_net;
 use crate::api::{Access, ApiFn, Rights};
+use crate::api::{fns_net, fns_tunnel};
 
 /// This subsystem's functions, in the order the function list shows them.
 pub static FNS: &[ApiFn] = &[
@@ -152,5 +152,33 @@ pub static FNS: &[ApiFn] = &[
         access: Access::Session(Rights::Guest),
         doc: "mminfo (when the Mimei is here) plus net (the newest verified head: {ver, cid, seq, eol, signer, follow, publish} or null), conflict (text, empty if none) and compare (local last against the net's).",
         run: fns_net::mm_show,
+    },
+    ApiFn {
+        name: "OpenTunnel",
+        params: "sid, sUrl, [uuid], [tagurl]",
+        access: Access::Session(Rights::Owner),
+        doc: "Asks the public node sUrl (a multiaddr ending in /p2p/<PeerId>, or a PeerId) to carry HTTP for this node behind a NAT; returns the tunnel's URL there (http://HOST:PORT/tun/<PeerId>). tagurl is not used: a tunnel reaches this node's own routes only.",
+        run: fns_tunnel::open,
+    },
+    ApiFn {
+        name: "CloseTunnel",
+        params: "sid, sUrl, [turl]",
+        access: Access::Session(Rights::Owner),
+        doc: "Closes this node's tunnel on sUrl (or the one whose URL is turl).",
+        run: fns_tunnel::close,
+    },
+    ApiFn {
+        name: "RequestNodeTunnel",
+        params: "sid, node",
+        access: Access::Session(Rights::Guest),
+        doc: "On a public node: the path (/tun/<PeerId>) of the tunnel it carries for node (Leither ID or PeerId).",
+        run: fns_tunnel::request_node,
+    },
+    ApiFn {
+        name: "SetExtAddr",
+        params: "sid, addr",
+        access: Access::Session(Rights::Owner),
+        doc: "An address this node is reachable at from outside: http://HOST:PORT (offered on DNN pages), HOST:PORT, or a multiaddr (announced to peers at once); kept in FixedAddr.",
+        run: fns_tunnel::set_ext_addr,
     },
 ];
