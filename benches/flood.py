@@ -750,7 +750,6 @@ def main():
     peak_mib = max(peak[0], hwm) / 1024.0
 
     # ---- the report
-    ok = True
     print()
     print(f"floods: {', '.join(names)} for {args.duration:.0f}s; attackers from {args.net}.N, nice {args.nice}")
     print(f"node CPU: {cpu * 100:.0f}% of one core over the run (its one thread: 100% is saturated)")
@@ -762,8 +761,13 @@ def main():
     slowest = results.get("owner", {}).get("slowest", [])
     if slowest:
         print("  slowest: " + ", ".join(f"{ms:.0f} ms at {t}s" for ms, t in slowest))
-    if not lat or not (p99 < args.p99_ms) or sum(bad.values()) > args.max_bad:
-        ok = False
+    why = []
+    if not lat:
+        why.append("the owner's GetVar got no answer")
+    elif not (p99 < args.p99_ms):
+        why.append(f"owner GetVar p99 {p99:.0f} ms >= {args.p99_ms:g} ms")
+    if sum(bad.values()) > args.max_bad:
+        why.append(f"owner GetVar answers not 200: {bad} (allowed {args.max_bad})")
     adds = results.get("adds", [])
     n_ok = sum(1 for a in adds if a["ok"])
     print(f"owner mimei add: {n_ok}/{len(adds)} succeeded, took "
@@ -772,11 +776,13 @@ def main():
         if not a["ok"]:
             print(f"  failed: {a['note']}")
     if n_ok != len(adds) or not adds:
-        ok = False
+        why.append(f"owner mimei add: {n_ok}/{len(adds)} succeeded")
     print(f"node RSS: peak {peak_mib:.1f} MiB (sampled {peak[0] / 1024:.1f}, VmHWM {hwm / 1024:.1f}) "
           f"vs MaxMemoryMB {args.max_mb}" + ("" if alive else "  -- THE NODE DIED"))
-    if not (peak_mib < args.max_mb) or not alive:
-        ok = False
+    if not alive:
+        why.append("the node died")
+    elif not (peak_mib < args.max_mb):
+        why.append(f"node RSS peak {peak_mib:.1f} MiB >= MaxMemoryMB {args.max_mb}")
     print("what the attacker got:")
     for n in names:
         rows = results.get(n)
@@ -791,7 +797,12 @@ def main():
             json.dump({"owner": {"calls": len(lat), "p50": p50, "p99": p99, "max": mx, "bad": bad},
                        "adds": adds, "peak_mib": peak_mib, "max_mb": args.max_mb,
                        "floods": {n: results.get(n) for n in names}}, f, indent=1)
-    print("PASS" if ok else "FAIL")
+    ok = not why
+    verdict = "PASS" if ok else "FAIL: " + "; ".join(why)
+    print(verdict)
+    # flood.sh prints it again after the node's log, so a log's tail always shows why.
+    with open(os.path.join(args.work, "verdict.txt"), "w") as f:
+        f.write(verdict + "\n")
     return 0 if ok else 1
 
 

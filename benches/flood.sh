@@ -133,5 +133,6 @@ echo "node log: $log_lines lines, $warns of them warnings$([[ ${#logs[@]} -gt 1 
 if [[ -n ${KEEP_LOG:-} ]]; then cat "${logs[@]}" > "$KEEP_LOG" 2>/dev/null || true; fi
 if [[ $rc -ne 0 ]]; then
   echo "node log (last lines):"; tail -n 15 "$H/Leither.log" 2>/dev/null | sed 's/^/  /' || true
+  echo "verdict: $(cat "$WORK/verdict.txt" 2>/dev/null || echo "FAIL: flood.py exited $rc before its report")"
 fi
 exit $rc

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestNode, curl, set_system_var};
+use common::{TestNode, curl, rogue, set_system_var};
 use leither::api::Value;
 use leither::net::tunnel_wire::Control;
 
@@ -22,88 +22,6 @@ fn node(tunnel_server: bool) -> TestNode {
         set_system_var(h, "Upnp", Value::Bool(false));
         set_system_var(h, "TunnelServer", Value::Bool(tunnel_server));
     })
-}
-
-mod rogue {
-    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-    use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
-    use std::time::Duration;
-
-    /// Connects to `addr` with a fresh identity and opens `streams` streams of `proto` at
-    /// once; on each writes `frame` and reads the answer until it ends or 3 s pass. Returns
-    /// the answers (empty for a stream dropped or refused).
-    pub fn flood(
-        addr: &str,
-        proto: &'static str,
-        frame: &[u8],
-        streams: usize,
-    ) -> Result<Vec<Vec<u8>>, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )
-                .map_err(|e| e.to_string())?
-                .with_behaviour(|_| libp2p_stream::Behaviour::new())
-                .map_err(|e| e.to_string())?
-                .build();
-            let control = swarm.behaviour().new_control();
-            let m: Multiaddr = addr.parse().map_err(|e| format!("{e}"))?;
-            let peer = match m.iter().last() {
-                Some(libp2p::multiaddr::Protocol::P2p(p)) => p,
-                _ => return Err("address without /p2p".into()),
-            };
-            swarm.dial(m).map_err(|e| e.to_string())?;
-            let poll = tokio::spawn(async move {
-                loop {
-                    swarm.select_next_some().await;
-                }
-            });
-            let one = |mut control: libp2p_stream::Control| async move {
-                let Ok(Ok(mut s)) = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    control.open_stream(peer, StreamProtocol::new(proto)),
-                )
-                .await
-                else {
-                    return Vec::new();
-                };
-                if s.write_all(frame).await.is_err() || s.flush().await.is_err() {
-                    return Vec::new();
-                }
-                let mut out = Vec::new();
-                let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
-                out
-            };
-            let all = futures::future::join_all((0..streams).map(|_| one(control.clone()))).await;
-            poll.abort();
-            Ok(all)
-        })
-    }
-
-    /// One varint-framed message.
-    pub fn frame(body: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        let mut n = body.len() as u64;
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                v.push(b);
-                break;
-            }
-            v.push(b | 0x80);
-        }
-        v.extend_from_slice(body);
-        v
-    }
 }
 
 fn log_of(n: &TestNode) -> String {

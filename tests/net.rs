@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestNode, leither, ok, set_system_var};
+use common::{TestNode, leither, ok, rogue, set_system_var};
 use leither::api::Value;
 
 fn node() -> TestNode {
@@ -315,88 +315,6 @@ fn bad_addresses_filters_and_an_unreachable_bootstrap() {
     assert!(fp.contains("/ip4/127.0.0.1/tcp/"), "{fp}");
 }
 
-/// A peer under the test's control.
-mod rogue {
-    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-    use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
-    use std::time::Duration;
-
-    /// Connects to `addr` with a fresh identity, opens a stream of `proto`, writes each of
-    /// `frames` (raw bytes: framing is the caller's), then reads the answer until the stream
-    /// ends or 3 s pass. Returns the answer bytes, or why the stream could not be opened.
-    pub fn exchange(
-        addr: &str,
-        proto: &'static str,
-        frames: &[Vec<u8>],
-    ) -> Result<Vec<u8>, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-                .with_tokio()
-                .with_tcp(
-                    tcp::Config::default(),
-                    noise::Config::new,
-                    yamux::Config::default,
-                )
-                .map_err(|e| e.to_string())?
-                .with_behaviour(|_| libp2p_stream::Behaviour::new())
-                .map_err(|e| e.to_string())?
-                .build();
-            let mut control = swarm.behaviour().new_control();
-            let m: Multiaddr = addr.parse().map_err(|e| format!("{e}"))?;
-            let peer = match m.iter().last() {
-                Some(libp2p::multiaddr::Protocol::P2p(p)) => p,
-                _ => return Err("address without /p2p".into()),
-            };
-            swarm.dial(m).map_err(|e| e.to_string())?;
-            let poll = tokio::spawn(async move {
-                loop {
-                    swarm.select_next_some().await;
-                }
-            });
-            let r = async {
-                let mut s = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    control.open_stream(peer, StreamProtocol::new(proto)),
-                )
-                .await
-                .map_err(|_| "timeout opening the stream".to_string())?
-                .map_err(|e| e.to_string())?;
-                for f in frames {
-                    s.write_all(f).await.map_err(|e| e.to_string())?;
-                }
-                s.flush().await.map_err(|e| e.to_string())?;
-                let mut out = Vec::new();
-                let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
-                Ok(out)
-            }
-            .await;
-            poll.abort();
-            r
-        })
-    }
-
-    /// One varint-framed message.
-    pub fn frame(body: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        let mut n = body.len() as u64;
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                v.push(b);
-                break;
-            }
-            v.push(b | 0x80);
-        }
-        v.extend_from_slice(body);
-        v
-    }
-}
-
 const HEAD: &str = "/leither/head/1.0.0";
 
 /// Asks `addr` for its head of `mid` as a rogue peer would; returns the bundle bytes.
@@ -417,6 +335,50 @@ fn push(addr: &str, bundle: &[u8]) -> Result<String, String> {
     req.extend_from_slice(bundle);
     let answer = rogue::exchange(addr, HEAD, &[rogue::frame(&req)])?;
     Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// A stranger opens 300 head streams at once and sends nothing on them (a peer that never
+/// writes or reads): the node holds 16 of them, resets the rest at once, bans the peer for
+/// going over its bound, and meanwhile still answers HTTP and an honest peer's head request.
+#[test]
+fn a_flood_of_silent_head_streams_is_bounded_and_banned_and_honest_peers_still_get_heads() {
+    let a = node();
+    let f1 = a.home.join("v1.bin");
+    random_file(&f1, 50_000, 7);
+    let mid = file_mimei(&a, &f1);
+    run(&a.home, &["mimei", "publish", &mid]);
+    let addr = swarm_addr(&a);
+    let started = Instant::now();
+    let flooder = {
+        let addr = addr.clone();
+        std::thread::spawn(move || rogue::flood(&addr, HEAD, &[], 300))
+    };
+    // While the flood holds its streams, the node answers others.
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let bundle = head_of(&addr, &mid);
+    let head_ms = t.elapsed().as_millis();
+    assert!(!bundle.is_empty());
+    let t = Instant::now();
+    let (code, _) = common::curl(&[&format!("{}/getvar?name=ver", a.url)]);
+    assert_eq!(code, 200);
+    let http_ms = t.elapsed().as_millis();
+    let answers = flooder.join().unwrap().unwrap();
+    assert_eq!(answers.len(), 300);
+    assert!(
+        answers.iter().all(|a| a.is_empty()),
+        "a silent stream got an answer"
+    );
+    let log = std::fs::read_to_string(a.home.join("Leither.log")).unwrap();
+    assert!(
+        log.contains("kept opening more head streams than its bound"),
+        "the flooder was not banned: {log}"
+    );
+    println!(
+        "300 silent head streams: flood over in {:.1} s; meanwhile an honest head request took \
+         {head_ms} ms and an HTTP call {http_ms} ms; the flooder was banned",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub mod dnn;
 pub mod netns;
 pub mod peer;
+#[cfg(feature = "net")]
+pub mod rogue;
 pub mod web;
 
 /// How long a node may take to write `leither.addr` after `run` (generous: a loaded machine
