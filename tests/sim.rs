@@ -87,6 +87,17 @@ fn print(cfg: &Config, r: &Report) {
         quantile(&r.reach_ms, 1.0),
     );
     println!(
+        "the author knew {} followers before; a follower's sync of version 2: head p50 {:.0} p95 {:.0}, blocks p50 {:.0} p95 {:.0}, store p50 {:.0} p95 {:.0} ms ({} timed)",
+        r.author_knows,
+        quantile(&r.step_head_ms, 0.5),
+        quantile(&r.step_head_ms, 0.95),
+        quantile(&r.step_blocks_ms, 0.5),
+        quantile(&r.step_blocks_ms, 0.95),
+        quantile(&r.step_store_ms, 0.5),
+        quantile(&r.step_store_ms, 0.95),
+        r.step_head_ms.len(),
+    );
+    println!(
         "its head reached {}: p50 {:.0} p95 {:.0} max {:.0} ms",
         r.head_ms.len(),
         quantile(&r.head_ms, 0.5),

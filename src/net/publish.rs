@@ -101,7 +101,7 @@ pub async fn publish(
     let (put, provided, pushed) = futures::join!(
         net.put_record(head_key(mid), bytes.clone(), eol),
         net.provide(provider_key(mid)),
-        announce(net, mid, &bytes, &[], usize::MAX)
+        announce(net, mid, &bytes, &[], Audience::All)
     );
     let dht_peers = put?;
     provided?;
@@ -156,26 +156,39 @@ pub fn unpublish(net: &Net, state: &NodeState, mid: &MimeiId) -> Result<(), NetE
     Ok(())
 }
 
-/// Pushes a head to the peers that asked us for its Mimei's head (subscribers.rs) and to its
-/// providers in the DHT (but not to `skip` nor ourselves); returns how many took it. Those we
-/// cannot reach get it from the DHT on their next check. The askers are told first: they are
-/// known without a DHT query, and the DHT names at most 32 providers.
-///
-/// `askers`: how many of the askers to tell. The publisher tells all of them
-/// (128 at most, `subscribers::MAX_PEERS`); a follower passing a
-/// version on tells [`RELAY_FANOUT`] picked at random, so a version spreads to F followers in
-/// about log(F) rounds with F x 6 pushes, not F x F (the simulation measured the F x F: 99
-/// followers each pushing to the 98 others, most by a new connection).
+/// Whom [`announce`] tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The publisher: every peer that asked it for the head (128 at most,
+    /// `subscribers::MAX_PEERS`) and the providers the DHT names.
+    All,
+    /// A follower passing a version on: this many of the peers that asked it, picked at
+    /// random, and no DHT query (the publisher told the providers). A version so spreads to
+    /// F followers in about log(F) rounds with F x n pushes, not F x F (the simulation
+    /// measured the F x F: 99 followers each pushing to the 98 others, most by a new
+    /// connection).
+    Relay(usize),
+}
+
+/// Pushes a head to the peers that asked us for its Mimei's head (subscribers.rs) and, from
+/// the publisher, to its providers in the DHT (but not to `skip` nor ourselves); returns how
+/// many took it. Those we cannot reach get it from the DHT on their next check. The askers
+/// are told first: they are known without a DHT query, and the DHT names at most 32
+/// providers.
 pub async fn announce(
     net: &Net,
     mid: &MimeiId,
     bytes: &[u8],
     skip: &[PeerId],
-    askers: usize,
+    audience: Audience,
 ) -> usize {
     let me = net.peer_id();
     let mut pool = net.inner.subscribers.borrow().of(mid);
     let fresh = |p: &PeerId, told: &[PeerId]| *p != me && !skip.contains(p) && !told.contains(p);
+    let askers = match audience {
+        Audience::All => usize::MAX,
+        Audience::Relay(n) => n,
+    };
     let mut told: Vec<PeerId> = Vec::new();
     while told.len() < askers && !pool.is_empty() {
         let i = crate::db::rng::below(pool.len() as u64) as usize;
@@ -186,6 +199,9 @@ pub async fn announce(
     }
     let first = push_all(net, mid, bytes, &told);
     let rest = async {
+        if audience != Audience::All {
+            return 0;
+        }
         let mut targets: Vec<PeerId> = Vec::new();
         if let Ok(provs) = net.providers(provider_key(mid)).await {
             for (p, _) in provs {
@@ -200,12 +216,25 @@ pub async fn announce(
     a + b
 }
 
-/// Pushes a head to each of `targets` at once; returns how many took it. A peer that cannot
-/// be reached is no longer told (until it asks again).
+/// How many peers the next version of `mid` is pushed to without a DHT query: those that
+/// asked this node for its head and are kept (subscribers.rs).
+pub fn audience_size(net: &Net, mid: &MimeiId) -> usize {
+    net.inner.subscribers.borrow().of(mid).len()
+}
+
+/// Pushes a head to each of `targets` at once; returns how many took it. A peer that took it
+/// is kept (or refreshed) among the Mimei's askers; one that cannot be reached is no longer
+/// told (until it asks again).
 async fn push_all(net: &Net, mid: &MimeiId, bytes: &[u8], targets: &[PeerId]) -> usize {
     let pushes = targets.iter().map(|p| async move {
         match super::heads::push_to(net, *p, bytes).await {
-            Ok(taken) => taken,
+            Ok(taken) => {
+                if taken {
+                    let now = tokio::time::Instant::now();
+                    net.inner.subscribers.borrow_mut().note(*mid, *p, now);
+                }
+                taken
+            }
             Err(e) => {
                 net.inner.subscribers.borrow_mut().forget(mid, p);
                 log_warn!("could not tell peer {p} about the new head of {mid}: {e}");

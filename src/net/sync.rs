@@ -86,6 +86,20 @@ pub struct Report {
     pub changed: bool,
     /// What following the version's references did.
     pub refs: RefsReport,
+    /// Where the time went.
+    pub steps: Steps,
+}
+
+/// Where a sync's time went, in seconds (the scale simulation times a follower's sync so).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Steps {
+    /// Finding the head: providers and head records in the DHT and the peers' heads (none
+    /// after a push: the pusher's head is here and the pusher has its version).
+    pub head: f64,
+    /// Fetching the version's blocks.
+    pub blocks: f64,
+    /// Storing the version and following its references.
+    pub store: f64,
 }
 
 /// Most failures of referenced syncs a report keeps word for word (the rest are counted).
@@ -219,6 +233,11 @@ fn start_hinted(net: &Net, mid: MimeiId, from: Option<String>, hint: Option<Peer
     job
 }
 
+/// The sync of `mid` running, or the last one that ran since the node started.
+pub fn job(net: &Net, mid: &MimeiId) -> Option<Rc<Job>> {
+    net.inner.sync.get(mid)
+}
+
 /// The peers to ask: `from` alone, else the providers of the Mimei and our connections.
 async fn candidates(net: &Net, mid: &MimeiId, from: Option<&str>) -> Result<Vec<PeerId>, NetError> {
     let me = net.peer_id();
@@ -296,9 +315,10 @@ fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
 struct Sources<'a> {
     /// Only there (`-n NODE`): a multiaddr or a PeerId.
     from: Option<&'a str>,
-    /// The peer that pushed the head: asked alone first (it has the version), without the
-    /// two DHT queries (providers, head records) a sync otherwise starts with; everyone is
-    /// asked when it cannot serve the version.
+    /// The peer that pushed the head: it has the version (its publisher, or a follower that
+    /// synced it), so its blocks are asked of it alone at once, without asking it for the
+    /// head again and without the two DHT queries (providers, head records) a sync otherwise
+    /// starts with; everyone is asked when it cannot serve the version.
     hint: Option<PeerId>,
 }
 
@@ -312,13 +332,12 @@ async fn run(
     job: &Job,
     refs: bool,
 ) -> Result<Report, NetError> {
-    let started = Instant::now();
+    // tokio's clock: the scale simulation runs on a paused one (the same as std's otherwise).
+    let started = tokio::time::Instant::now();
+    let mut steps = Steps::default();
     let from = src.from;
     let hinted = match src.hint {
-        Some(p) if from.is_none() => {
-            let having = gather_heads(net, state, &mid, &[p], false).await;
-            (!having.is_empty()).then_some((having.clone(), having))
-        }
+        Some(p) if from.is_none() => Some((vec![p], vec![p])),
         _ => None,
     };
     let (peers, having) = match hinted.clone() {
@@ -336,6 +355,7 @@ async fn run(
         ))
     })?;
     let bundle: HeadBundle = entry.bundle;
+    steps.head = started.elapsed().as_secs_f64();
     let version = bundle.version.version();
     let root = Cid::from_bytes(bundle.version.root_cid())
         .map_err(|e| NetError::Refused(format!("the head's root CID does not parse: {e}")))?;
@@ -369,6 +389,7 @@ async fn run(
             &mut crate::ops::blocks::synced_verdict(state, &signer),
         )
         .map_err(|e| NetError::Sync(format!("cannot index the version's blocks: {e}")))?;
+    let fetching = tokio::time::Instant::now();
     let changed = match fetch_dag(net, state, root, &order, job).await {
         Ok(c) => c,
         // The pusher could not serve the whole version: everyone is asked.
@@ -378,6 +399,8 @@ async fn run(
         }
         Err(e) => return Err(e),
     };
+    steps.blocks = fetching.elapsed().as_secs_f64();
+    let storing = tokio::time::Instant::now();
     m.adopt_header(&bundle.header)?;
     match m.put_synced_version(
         &bundle.version,
@@ -389,16 +412,23 @@ async fn run(
     }
     heads::set_flags(state, &mid, Some(true), None)?;
     let refs = follow_refs(net, state, &bundle, &order, refs).await;
-    // The version is here: the sync is done. Telling the DHT and the other providers goes on
+    steps.store = storing.elapsed().as_secs_f64();
+    // The version is here: the sync is done. Telling the DHT and the other followers goes on
     // in the background (a provider that vanished would hold it up for a query timeout).
     let (net2, bytes) = (net.clone(), entry.bytes.clone());
+    let publisher = publisher_of(&bundle).filter(|p| *p != net.peer_id() && !having.contains(p));
     tokio::task::spawn_local(async move {
+        // The publisher pushes the next version to the peers that asked it for the head
+        // (subscribers.rs): one that did not serve this sync is asked now, so it knows us.
+        if let Some(p) = publisher {
+            register_with(&net2, p, &mid).await;
+        }
         if let Err(e) = net2.provide(provider_key(&mid)).await {
             log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
         }
         if changed {
-            let fanout = super::publish::RELAY_FANOUT;
-            super::publish::announce(&net2, &mid, &bytes, &having, fanout).await;
+            let relay = super::publish::Audience::Relay(super::publish::RELAY_FANOUT);
+            super::publish::announce(&net2, &mid, &bytes, &having, relay).await;
         }
     });
     Ok(Report {
@@ -408,7 +438,28 @@ async fn run(
         secs: started.elapsed().as_secs_f64(),
         changed,
         refs,
+        steps,
     })
+}
+
+/// The PeerId of the node that signed a head (its node key is the libp2p key).
+fn publisher_of(bundle: &HeadBundle) -> Option<PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(bundle.head.signer_public_key())
+        .ok()?;
+    Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
+}
+
+/// Asks `publisher` for the head of `mid`, so it counts us among the peers it pushes the next
+/// version to; its answer is taken like any head. A publisher out of reach is no failure: the
+/// DHT and the other followers still tell us.
+async fn register_with(net: &Net, publisher: PeerId, mid: &MimeiId) {
+    let Some(state) = net.state() else { return };
+    if net.connect_peer(publisher).await.is_err() {
+        return;
+    }
+    if let Ok(Some(bytes)) = heads::fetch_from(net, publisher, mid).await {
+        offer(net, &state, &bytes, Some(publisher));
+    }
 }
 
 /// After a version is here: fetches the list of its references the head carries (checked

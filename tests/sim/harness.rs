@@ -83,6 +83,14 @@ pub struct Report {
     pub head_ms: Vec<f64>,
     /// Followers the publish pushed the head to.
     pub pushed: usize,
+    /// Peers the author would push the next version to (its table of askers) before version
+    /// 2 was published.
+    pub author_knows: usize,
+    /// Each follower's sync of version 2, step by step (`sync::Steps`), ms: finding the
+    /// head, fetching the blocks, storing the version.
+    pub step_head_ms: Vec<f64>,
+    pub step_blocks_ms: Vec<f64>,
+    pub step_store_ms: Vec<f64>,
     /// Bytes each node sent, in all, and while version 2 spread.
     pub bytes_per_node: f64,
     pub publish_bytes_per_node: f64,
@@ -360,6 +368,7 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
     phase(&wall, sim_start, "provider lookups done");
     // Version 2: the time it takes to reach each follower.
     let bytes_before: u64 = nodes.iter().map(|n| n.sent.load(Ordering::Relaxed)).sum();
+    r.author_knows = leither::net::publish::audience_size(&a.net, &mid);
     new_version(&a.state, &mid, 2);
     let t = Instant::now();
     let (net, state) = (a.net.clone(), a.state.clone());
@@ -388,6 +397,14 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
         waiting.retain(|f| {
             if last_version(&nodes[*f].state, &mid) >= 2 {
                 r.reach_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                let job = leither::net::sync::job(&nodes[*f].net, &mid);
+                if let Some(Ok(rep)) = job.and_then(|j| j.result())
+                    && rep.version == 2
+                {
+                    r.step_head_ms.push(rep.steps.head * 1e3);
+                    r.step_blocks_ms.push(rep.steps.blocks * 1e3);
+                    r.step_store_ms.push(rep.steps.store * 1e3);
+                }
                 false
             } else {
                 true
