@@ -3,7 +3,7 @@
 //! runs at N = 100 and 1,000 are by hand, in a release build:
 //!
 //! ```text
-//! SIM_N=1000 cargo test --release --test sim -- --ignored --nocapture
+//! SIM_N=1000 cargo test --profile sim --test sim full_run -- --ignored --nocapture
 //! ```
 //!
 //! (`SIM_RTT_MS`, `SIM_LOSS`, `SIM_FOLLOWERS`, `SIM_LOOKUPS` change the rest.) It prints
