@@ -7,7 +7,8 @@
 #       port; ssh is not used). Times are wall times of one client command each:
 #       `leither call MiMeiSync MID "" wait` (one API call that answers when the version is
 #       complete) and `rsync rsync://127.0.0.1:PORT/mod/file DIR/` into an empty DIR.
-#       Goal: leither >= 0.8x rsync's MiB/s.
+#       Goal: leither >= 0.8x rsync's MiB/s. Each run also gives the CPU time A and B spent
+#       during the sync (utime + stime from /proc), steadier than wall times on a busy machine.
 #   (b) delta: 1% of the file overwritten in place (10 x 1 MiB at spread offsets: no insert,
 #       so fixed-size chunks stay aligned), added as version 2, published, synced by B.
 #       Against: the bytes of the blocks of version 2 that are not in version 1, computed
@@ -90,6 +91,12 @@ EOF
     die "no libp2p address on 127.0.0.1: $("$BIN" --home "$h" swarm local 2>&1)"
 }
 stop_node() { "$BIN" --home "$1" stop > /dev/null 2>&1 || true; }
+# cpu_ms HOME : CPU time (user + system) the node of HOME has used so far, in ms; on a loaded
+# machine this is the steadier figure beside the wall times
+cpu_ms() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' \
+    "/proc/$(tr -dc 0-9 < "$1/leither.pid")/stat" 2>/dev/null || echo 0
+}
 lt() { local h=$1; shift; "$BIN" --home "$h" "$@"; }
 # netstat HOME FIELD : one bitswap counter of the node
 netstat() {
@@ -289,7 +296,9 @@ for run in $(seq 1 "$RUNS"); do
   B=$WORK/b$run
   start_node "$B"
   lt "$B" swarm connect "$A_ADDR" > /dev/null || die "B cannot connect to A"
+  a0=$(cpu_ms "$A"); b0=$(cpu_ms "$B")
   ms=$(sync_ms "$B" "$MID")
+  a_cpu=$(( $(cpu_ms "$A") - a0 )); b_cpu=$(( $(cpu_ms "$B") - b0 ))
   lt "$B" mimei get -o "$WORK/got" "$MID" > /dev/null || die "mimei get on B"
   cmp -s "$WORK/got" "$WORK/src/file" || die "B's file differs from A's"
   rm -f "$WORK/got"
@@ -300,8 +309,8 @@ for run in $(seq 1 "$RUNS"); do
   cmp -s "$WORK/dst/file" "$WORK/src/file" || die "rsync's copy differs"
   L_MS+=("$ms"); R_MS+=("$rms")
   r=$(ratio "$(mibs "$BYTES" "$ms")" "$(mibs "$BYTES" "$rms")")
-  echo "run $run: leither $(secs "$ms") s $(mibs "$BYTES" "$ms") MiB/s; rsync $(secs "$rms") s $(mibs "$BYTES" "$rms") MiB/s; leither/rsync ${r}x (file checked on both)"
-  row "(a) full sync run $run, MiB/s" "$(mibs "$BYTES" "$ms") ($(secs "$ms") s)" "rsync $(mibs "$BYTES" "$rms") ($(secs "$rms") s)" "${r}x" ">= ${GOAL_RATIO}x $(goal "$r" ">=" "$GOAL_RATIO")"
+  echo "run $run: leither $(secs "$ms") s $(mibs "$BYTES" "$ms") MiB/s; rsync $(secs "$rms") s $(mibs "$BYTES" "$rms") MiB/s; leither/rsync ${r}x (file checked on both); node CPU: A ${a_cpu} ms, B ${b_cpu} ms"
+  row "(a) full sync run $run, MiB/s" "$(mibs "$BYTES" "$ms") ($(secs "$ms") s, CPU A ${a_cpu} B ${b_cpu} ms)" "rsync $(mibs "$BYTES" "$rms") ($(secs "$rms") s)" "${r}x" ">= ${GOAL_RATIO}x $(goal "$r" ">=" "$GOAL_RATIO")"
 done
 
 # delta_report LABEL MID SYNC_MS : after B synced version 2, prints and records what A sent

@@ -14,11 +14,8 @@ use super::prolly::{self, Tree};
 use super::{DbError, Reply, engine};
 use crate::ipfs::Cid;
 use crate::mimei::MimeiId;
-use crate::store::blocks::{Blocks, db_err};
+use crate::store::blocks::{BATCH_BYTES, Blocks, db_err};
 use crate::store::{Store, StoreError};
-
-/// Blocks are written in batches of about this many bytes.
-const BATCH_BYTES: usize = 1 << 20;
 
 /// Checkpoints `cur` and stores Mimei `mid`'s `cur` as a version tree; returns its root.
 pub fn snapshot(db: &mut CurStore, store: &Store, mid: &MimeiId) -> Result<Cid, DbError> {

@@ -19,11 +19,9 @@ use super::reply::{json_body, json_error, query, send, session_id};
 use crate::api::{NodeState, Value};
 use crate::ipfs::car::{CarItem, CarReader};
 use crate::ipfs::cid::Cid;
-use crate::store::blocks::Blocks;
+use crate::store::blocks::{BATCH_BYTES, Blocks};
 
 const JSON: &str = "application/json";
-/// Blocks are written in batches of about this many bytes.
-const BATCH_BYTES: usize = 4 << 20;
 
 /// What an import did.
 struct Imported {
@@ -125,13 +123,15 @@ async fn import_stream<R: Read>(
     let mut left = length;
     let store_err =
         |e: crate::store::StoreError| (507, format!("the import failed, nothing was pinned: {e}"));
-    let flush = |batch: &mut Vec<crate::ipfs::Block>| -> Result<(), (u16, String)> {
+    let flush = |batch: &mut Vec<crate::ipfs::Block>, durable| -> Result<(), (u16, String)> {
         // CarReader checked each block's hash against its CID already. A plain import: the
-        // blocks are public (docs/security.md, "Blocks by CID").
+        // blocks are public (docs/security.md, "Blocks by CID"). Batches before the last are
+        // not flushed: the last one makes them durable together (a crash before it loses
+        // them, unpinned and unnamed as they were).
         blocks
             .put_many_tagged(
                 batch.iter().map(|b| (&b.cid, b.data.as_slice())),
-                true,
+                durable,
                 Some(crate::store::tags::Tag::Public),
             )
             .map_err(store_err)?;
@@ -163,13 +163,13 @@ async fn import_stream<R: Read>(
             }
         }
         if batch_bytes >= BATCH_BYTES {
-            flush(&mut batch)?;
+            flush(&mut batch, false)?;
             batch_bytes = 0;
             tokio::task::yield_now().await;
         }
     }
     car.finish()
         .map_err(|e| (400, format!("{e}; nothing was pinned")))?;
-    flush(&mut batch)?;
+    flush(&mut batch, true)?;
     Ok(done)
 }

@@ -27,13 +27,10 @@ use crate::api::{NodeState, Value};
 use crate::ipfs::dir::HamtRule;
 use crate::ipfs::importer::{FileImporter, ImportOptions, Layout};
 use crate::mimei::MimeiId;
-use crate::store::blocks::Blocks;
+use crate::store::blocks::{BATCH_BYTES, Blocks};
 use crate::store::tags::Tag;
 
 const JSON: &str = "application/json";
-/// Blocks are written in batches of about this many bytes: well under redb's cache (an eighth
-/// of `MaxMemoryMB`), so a batch's pages are not written out and read back before it commits.
-const BATCH_BYTES: usize = 1 << 20;
 /// The body is read in pieces of one default chunk.
 const READ_BYTES: usize = 256 * 1024;
 /// The largest chunk size accepted (bitswap's block limit is 2 MiB).

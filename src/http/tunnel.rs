@@ -20,11 +20,13 @@ use std::task::{Context, Poll};
 use picoserve::ResponseSent;
 use picoserve::io::Read;
 use picoserve::request::Request;
-use picoserve::response::{IntoResponse, Response, ResponseWriter, StatusCode};
+use picoserve::response::custom::{CustomBody, CustomResponse};
+use picoserve::response::{IntoResponse, ResponseWriter, StatusCode};
 
 use super::reply::{CORS, json_error, read_body, send};
 use crate::api::NodeState;
 use crate::net::tunnel;
+use crate::net::tunnel_wire::Framing;
 
 /// The address a tunnelled request is served as coming from: 192.0.2.1 (TEST-NET-1, RFC
 /// 5737), never loopback, never a LAN; its rate limits are shared by every tunnelled caller.
@@ -148,17 +150,32 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
     };
     let headers: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
     match tunnel::forward(net, peer, &method, &target, &headers, &body).await {
-        Ok(r) => {
-            let ct = known_type(r.header("content-type"));
+        Ok(answer) => {
+            let ct = known_type(answer.head.header("content-type"));
             let back: Vec<(&str, String)> = RETURNED
                 .iter()
-                .filter_map(|n| r.header(n).map(|v| (*n, v.to_string())))
+                .filter_map(|n| answer.head.header(n).map(|v| (*n, v.to_string())))
                 .collect();
+            // The length when it is known: from the framing, or a HEAD answer's header.
+            let length = match answer.head.framing {
+                Framing::Length(n) => Some(n.to_string()),
+                Framing::Empty if method.eq_ignore_ascii_case("HEAD") => answer
+                    .head
+                    .header("content-length")
+                    .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                    .map(str::to_string),
+                _ => None,
+            };
+            let status = answer.head.status;
             let connection = request.body_connection.finalize().await?;
-            Response::new(StatusCode::new(r.status), r.body)
-                .with_content_type(ct)
+            // A custom response: picoserve adds `Connection: close`, so a body of unknown
+            // length ends with the connection, and one cut short is seen as cut short.
+            CustomResponse::build(StatusCode::new(status))
                 .with_headers(CORS)
                 .with_headers(back.as_slice())
+                .with_header("Content-Type", ct)
+                .with_headers(length.as_deref().map(|n| ("Content-Length", n)))
+                .with_body(Piped { answer, peer })
                 .write_to(connection, writer)
                 .await
         }
@@ -167,6 +184,34 @@ pub async fn call<R: Read, W: ResponseWriter<Error = R::Error>>(
             super::reply::set_reason(&refusal.message);
             let body = json_error(&refusal.message, "tunnel");
             send(request, writer, refusal.status, "application/json", body).await
+        }
+    }
+}
+
+/// A tunnelled answer's body, passed to the browser piece by piece as it arrives.
+struct Piped<'a> {
+    answer: tunnel::TunnelAnswer<'a>,
+    peer: libp2p::PeerId,
+}
+
+impl CustomBody for Piped<'_> {
+    async fn write_response_body<W: picoserve::io::Write>(
+        mut self,
+        mut writer: W,
+    ) -> Result<(), W::Error> {
+        loop {
+            match self.answer.next_piece().await {
+                Ok(Some(piece)) => {
+                    writer.write_all(&piece).await?;
+                    // Streams (NDJSON, server-sent events) flow as they come.
+                    writer.flush().await?;
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    crate::log_info!("tunnel to {}: the answer was cut short: {e}", self.peer);
+                    return Ok(());
+                }
+            }
         }
     }
 }

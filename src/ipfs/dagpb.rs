@@ -166,8 +166,19 @@ impl PbNode {
 
     /// Decodes a block strictly (see the module doc).
     pub fn decode(bytes: &[u8]) -> Result<Self, PbError> {
+        let (links, data) = Self::decode_borrowed(bytes)?;
+        Ok(Self {
+            links,
+            data: data.map(<[u8]>::to_vec),
+        })
+    }
+
+    /// [`PbNode::decode`] that leaves the data inside `bytes`: the links and the `Data` field
+    /// as a slice of the block, so a file's leaf is read without copying its bytes.
+    pub fn decode_borrowed(bytes: &[u8]) -> Result<(Vec<PbLink>, Option<&[u8]>), PbError> {
         let mut r = Reader::new(bytes, NODE);
-        let mut node = Self::default();
+        let mut links = Vec::new();
+        let mut data = None;
         // Links may come before or after Data, but as one run.
         let mut links_done = false;
         while !r.is_empty() {
@@ -175,14 +186,14 @@ impl PbNode {
             match field {
                 1 => {
                     r.expect(field, wt, LEN)?;
-                    if node.data.is_some() {
+                    if data.is_some() {
                         return Err(PbError::Duplicate {
                             message: NODE,
                             field: "Data",
                         });
                     }
-                    node.data = Some(r.bytes()?.to_vec());
-                    links_done = !node.links.is_empty();
+                    data = Some(r.bytes()?);
+                    links_done = !links.is_empty();
                 }
                 2 => {
                     r.expect(field, wt, LEN)?;
@@ -192,7 +203,7 @@ impl PbNode {
                             field: "Links",
                         });
                     }
-                    node.links.push(PbLink::decode(r.bytes()?)?);
+                    links.push(PbLink::decode(r.bytes()?)?);
                 }
                 _ => {
                     return Err(PbError::UnknownField {
@@ -202,7 +213,7 @@ impl PbNode {
                 }
             }
         }
-        Ok(node)
+        Ok((links, data))
     }
 }
 

@@ -238,30 +238,31 @@ impl FileReader {
             return Err(ExportError::BlockTooLarge(block.len()));
         }
         self.need = None;
+        // The node's own bytes stay in `block`, at `inline`: a dag-pb leaf is decoded where
+        // it lies, not copied out of its two envelopes (PBNode, then UnixFS Data).
         let (inline, children, total) = match p.cid.codec() {
             Codec::Raw => {
-                let len = block.len() as u64;
-                (block, Vec::new(), len)
+                let len = block.len();
+                (0..len, Vec::new(), len as u64)
             }
             Codec::DagCbor => return Err(ExportError::NotUnixFsCodec(p.cid)),
             Codec::DagPb => {
-                let node = PbNode::decode(&block)?;
-                let fs = UnixFs::decode(node.data.as_deref().ok_or(ExportError::NotUnixFs)?)?;
+                let (links, data) = PbNode::decode_borrowed(&block)?;
+                let (fs, fs_data) = UnixFs::decode_borrowed(data.ok_or(ExportError::NotUnixFs)?)?;
                 if !matches!(fs.kind, DataType::File | DataType::Raw) {
                     return Err(ExportError::NotAFile(fs.kind));
                 }
-                if node.links.len() != fs.blocksizes.len() {
+                if links.len() != fs.blocksizes.len() {
                     return Err(ExportError::Inconsistent(
                         "links and blocksizes differ in number",
                     ));
                 }
-                let children: Vec<(Cid, u64)> = node
-                    .links
+                let children: Vec<(Cid, u64)> = links
                     .iter()
                     .map(|l| l.hash)
                     .zip(fs.blocksizes.iter().copied())
                     .collect();
-                let inline = fs.data.unwrap_or_default();
+                let inline = fs_data.map_or(0..0, |d| range_in(&block, d));
                 let total = children
                     .iter()
                     .try_fold(inline.len() as u64, |acc, &(_, s)| acc.checked_add(s))
@@ -294,8 +295,9 @@ impl FileReader {
         let lo = self.start.max(p.offset);
         let hi = self.end.min(p.offset + inline_len);
         if lo < hi {
-            self.out = inline;
-            self.out_range = ((lo - p.offset) as usize, (hi - p.offset) as usize);
+            self.out = block;
+            let at = inline.start;
+            self.out_range = (at + (lo - p.offset) as usize, at + (hi - p.offset) as usize);
             self.emitted = false;
         }
         if !children.is_empty() {
@@ -312,6 +314,12 @@ impl FileReader {
         }
         Ok(())
     }
+}
+
+/// Where `part`, a slice taken out of `whole`, lies in it.
+fn range_in(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let at = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    at..at + part.len()
 }
 
 /// Reads `[start, end)` of the file `root`, fetching blocks with `fetch` and handing the bytes,

@@ -176,8 +176,17 @@ impl UnixFs {
 
     /// Decodes strictly (see the module doc).
     pub fn decode(bytes: &[u8]) -> Result<Self, PbError> {
+        let (mut node, data) = Self::decode_borrowed(bytes)?;
+        node.data = data.map(<[u8]>::to_vec);
+        Ok(node)
+    }
+
+    /// [`UnixFs::decode`] that leaves the `Data` field inside `bytes`: the node without it
+    /// (`data` is `None`) and the field as a slice, so a leaf's bytes are not copied.
+    pub fn decode_borrowed(bytes: &[u8]) -> Result<(Self, Option<&[u8]>), PbError> {
         let mut r = Reader::new(bytes, DATA);
         let mut node = Self::new(DataType::Raw);
+        let mut data = None;
         let mut seen_type = false;
         let mut last = 0u64;
         while !r.is_empty() {
@@ -226,7 +235,7 @@ impl UnixFs {
                     })?;
                     seen_type = true;
                 }
-                2 => node.data = Some(r.bytes()?.to_vec()),
+                2 => data = Some(r.bytes()?),
                 3 => node.filesize = Some(r.varint()?),
                 4 => node.blocksizes.push(r.varint()?),
                 5 => node.hash_type = Some(r.varint()?),
@@ -248,7 +257,7 @@ impl UnixFs {
                 field: "Type",
             });
         }
-        Ok(node)
+        Ok((node, data))
     }
 }
 

@@ -32,15 +32,13 @@ use crate::api::NodeState;
 use crate::ipfs::Cid;
 use crate::mimei::store::{MimeiStoreError, Mimeis};
 use crate::mimei::{HeadBundle, MimeiId, notes};
-use crate::store::blocks::Blocks;
+use crate::store::blocks::{BATCH_BYTES, Blocks};
 use crate::{log_info, log_warn};
 
 /// Blocks asked for at once.
 pub const WINDOW: usize = 16;
 /// How long one provider may take for one block before the next is asked.
 const BLOCK_WAIT: Duration = Duration::from_secs(8);
-/// Blocks are written in batches of about this many bytes (the last one durably).
-const BATCH_BYTES: usize = 4 << 20;
 /// Most blocks one version may have (a bound on the walk's memory).
 const MAX_BLOCKS: usize = 4_000_000;
 

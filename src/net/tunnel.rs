@@ -21,7 +21,9 @@ use tokio::sync::oneshot;
 
 use super::handle::{Net, read_frame, write_frame};
 use super::nat_config::NatSettings;
-use super::tunnel_wire::{Control, MAX_CONTROL, TunnelResponse, parse_response, request_head};
+use super::tunnel_wire::{
+    BodyDecoder, Control, MAX_CONTROL, ResponseHead, parse_response_head, request_head,
+};
 use super::{NetError, leither_id_of};
 use crate::{log_debug, log_info};
 
@@ -29,8 +31,9 @@ use crate::{log_debug, log_info};
 pub const OPEN_PROTOCOL: &str = "/leither/tunnel-open/1.0.0";
 /// The request protocol (one HTTP request per stream).
 pub const HTTP_PROTOCOL: &str = "/leither/tunnel/1.0.0";
-/// Largest response carried through a tunnel.
-pub const MAX_RESPONSE: usize = 32 * 1024 * 1024;
+/// Largest response carried through a tunnel (it is streamed, never held whole; the hour's
+/// byte quota bounds it first).
+pub const MAX_RESPONSE: u64 = 4 * 1024 * 1024 * 1024;
 /// Largest request body carried through a tunnel.
 pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
 /// How long one tunnelled request may take.
@@ -456,8 +459,9 @@ pub fn close(net: &Net, server: &PeerId) -> bool {
         .is_some()
 }
 
-/// Counts one request against `peer`'s quotas, or says which quota refuses it.
-fn admit(net: &Net, peer: &PeerId, s: &NatSettings) -> Result<(), Refusal> {
+/// Counts one request against `peer`'s quotas, or says which quota refuses it. Answers the
+/// hour's byte quota, which the answer's body is charged against as it passes.
+fn admit(net: &Net, peer: &PeerId, s: &NatSettings) -> Result<u64, Refusal> {
     let mut t = net.inner.tunnels.borrow_mut();
     let Some(e) = t.served.get_mut(peer) else {
         return Err(refusal(404, format!("no tunnel is open here for {peer}")));
@@ -498,6 +502,22 @@ fn admit(net: &Net, peer: &PeerId, s: &NatSettings) -> Result<(), Refusal> {
     }
     e.minute.1 += 1;
     e.in_flight += 1;
+    Ok(s.tunnel_mib_per_hour.saturating_mul(1 << 20))
+}
+
+/// Charges `bytes` of an answer to `peer`'s hour, or refuses them past `quota`.
+fn charge(net: &Net, peer: &PeerId, bytes: u64, quota: u64) -> Result<(), String> {
+    let mut t = net.inner.tunnels.borrow_mut();
+    let Some(e) = t.served.get_mut(peer) else {
+        return Err("the tunnel closed mid-answer".into());
+    };
+    if e.hour.1.saturating_add(bytes) > quota {
+        return Err(format!(
+            "tunnel quota: {} MiB an hour through one tunnel ran out mid-answer (TunnelMiBPerHour on the public node)",
+            quota >> 20
+        ));
+    }
+    e.hour.1 += bytes;
     Ok(())
 }
 
@@ -506,7 +526,6 @@ fn admit(net: &Net, peer: &PeerId, s: &NatSettings) -> Result<(), Refusal> {
 struct InFlight<'a> {
     net: &'a Net,
     peer: PeerId,
-    bytes: u64,
 }
 
 impl Drop for InFlight<'_> {
@@ -520,46 +539,123 @@ impl Drop for InFlight<'_> {
             .get_mut(&self.peer)
         {
             e.in_flight = e.in_flight.saturating_sub(1);
-            e.hour.1 = e.hour.1.saturating_add(self.bytes);
         }
     }
 }
 
-/// Carries one request to the tunnelled node `peer` and reads its answer (server side).
-pub async fn forward(
-    net: &Net,
+/// An answer coming back through a tunnel (server side): its head, then its body piece by
+/// piece as the tunnelled node sends it ([`TunnelAnswer::next_piece`]), so a large file is
+/// never held whole. The request counts against the tunnel's quotas until this is dropped;
+/// its body bytes count against the hour's quota as they pass, and the answer is cut where
+/// that quota ends.
+pub struct TunnelAnswer<'a> {
+    /// The status line and headers, and the body's framing.
+    pub head: ResponseHead,
+    stream: Stream,
+    decoder: BodyDecoder,
+    /// Bytes read with the head that belong to the body.
+    early: Vec<u8>,
+    held: InFlight<'a>,
+    /// The hour's byte quota of this tunnel.
+    quota: u64,
+    /// The stream ended.
+    ended: bool,
+}
+
+impl TunnelAnswer<'_> {
+    /// The body's next piece (de-chunked, at most 16 KiB); `Ok(None)` once it is complete. An
+    /// error (the stream broke, the framing is wrong, a read stalled for [`REQUEST_TIMEOUT`],
+    /// the hour's quota ran out) ends the answer: the browser sees it cut short.
+    pub async fn next_piece(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let mut out = Vec::new();
+        while out.is_empty() {
+            if self.decoder.is_done() {
+                return Ok(None);
+            }
+            if !self.early.is_empty() {
+                let early = std::mem::take(&mut self.early);
+                self.decoder
+                    .feed(&early, &mut out)
+                    .map_err(|e| e.to_string())?;
+                continue;
+            }
+            if self.ended {
+                self.decoder.finish().map_err(|e| e.to_string())?;
+                return Ok(None);
+            }
+            let mut chunk = vec![0u8; PIECE];
+            let n = match tokio::time::timeout(REQUEST_TIMEOUT, self.stream.read(&mut chunk)).await
+            {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => {
+                    return Err(format!(
+                        "the tunnelled node sent nothing for {} s",
+                        REQUEST_TIMEOUT.as_secs()
+                    ));
+                }
+            };
+            if n == 0 {
+                self.ended = true;
+                continue;
+            }
+            self.decoder
+                .feed(&chunk[..n], &mut out)
+                .map_err(|e| e.to_string())?;
+        }
+        charge(self.held.net, &self.held.peer, out.len() as u64, self.quota)?;
+        Ok(Some(out))
+    }
+}
+
+/// The most body bytes read from a tunnel stream at once.
+const PIECE: usize = 16 * 1024;
+
+/// Carries one request to the tunnelled node `peer` and reads its answer's head (server
+/// side); the body follows through [`TunnelAnswer::next_piece`].
+pub async fn forward<'a>(
+    net: &'a Net,
     peer: PeerId,
     method: &str,
     target: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> Result<TunnelResponse, Refusal> {
+) -> Result<TunnelAnswer<'a>, Refusal> {
     let s = settings(net);
-    admit(net, &peer, &s)?;
-    let mut held = InFlight {
-        net,
-        peer,
-        bytes: 0,
-    };
+    let quota = admit(net, &peer, &s)?;
+    let held = InFlight { net, peer };
     let result = tokio::time::timeout(
         REQUEST_TIMEOUT,
         exchange(net, peer, method, target, headers, body),
     )
     .await;
-    let result = match result {
-        Ok(r) => r,
-        Err(_) => Err(refusal(
-            504,
-            format!(
-                "the tunnelled node did not answer within {} s",
-                REQUEST_TIMEOUT.as_secs()
-            ),
-        )),
+    let (head, stream, early) = match result {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(refusal(
+                504,
+                format!(
+                    "the tunnelled node did not answer within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            ));
+        }
     };
-    held.bytes = result.as_ref().map(|r| r.body.len() as u64).unwrap_or(0);
-    result
+    let decoder = BodyDecoder::new(head.framing, MAX_RESPONSE)
+        .map_err(|e| refusal(502, format!("the tunnelled node: {e}")))?;
+    Ok(TunnelAnswer {
+        head,
+        stream,
+        decoder,
+        early,
+        held,
+        quota,
+        ended: false,
+    })
 }
 
+/// Sends the request and reads the answer's head: the head, the stream, and the body
+/// bytes read along with the head.
 async fn exchange(
     net: &Net,
     peer: PeerId,
@@ -567,12 +663,13 @@ async fn exchange(
     target: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> Result<TunnelResponse, Refusal> {
+) -> Result<(ResponseHead, Stream, Vec<u8>), Refusal> {
     let head = request_head(method, target, headers, body.len())
         .map_err(|e| refusal(400, format!("cannot carry this request: {e}")))?;
+    let head_request = method.eq_ignore_ascii_case("HEAD");
     let bad_gateway = |e: String| refusal(502, format!("the tunnelled node: {e}"));
-    // libp2p-stream hands a node one inbound stream at a time and drops the rest, so a
-    // stream that closes before any answer is tried again (at most 3 times).
+    // A stream that closes before any answer (the tunnelled node was at its bound of streams
+    // being served, or the connection was changing) is tried again, at most 3 times.
     let mut last = String::new();
     for _ in 0..3 {
         let mut stream = net
@@ -587,7 +684,7 @@ async fn exchange(
             continue;
         }
         let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 16 * 1024];
+        let mut chunk = vec![0u8; PIECE];
         loop {
             let n = match stream.read(&mut chunk).await {
                 Ok(n) => n,
@@ -602,8 +699,11 @@ async fn exchange(
                 break;
             }
             buf.extend_from_slice(&chunk[..n]);
-            match parse_response(&buf, n == 0, MAX_RESPONSE) {
-                Ok(Some(r)) => return Ok(r),
+            match parse_response_head(&buf, n == 0, head_request) {
+                Ok(Some((h, used))) => {
+                    let early = buf.split_off(used);
+                    return Ok((h, stream, early));
+                }
                 Ok(None) => {}
                 Err(e) => return Err(bad_gateway(e.to_string())),
             }

@@ -195,7 +195,41 @@ pub fn request_head(
     Ok(out.into_bytes())
 }
 
-/// A response read from the tunnel.
+/// How a response's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (a `HEAD` answer, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Up to the end of the stream.
+    Close,
+}
+
+/// A response's status line and headers, and how its body is framed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The status code (100 to 599).
+    pub status: u16,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// How the body that follows is delimited.
+    pub framing: Framing,
+}
+
+impl ResponseHead {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response read whole from the tunnel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunnelResponse {
     /// The status code (100 to 599).
@@ -216,15 +250,17 @@ impl TunnelResponse {
     }
 }
 
-/// Reads a response from `buf`, the bytes received so far; `eof` says the stream ended.
-/// `Ok(None)`: not complete yet (read more). A body over `max_body`, a head over
-/// [`MAX_HEAD`], more than [`MAX_HEADERS`] headers, or a broken framing is an error.
-pub fn parse_response(
+/// Reads a response head from `buf`, the bytes received so far (`eof`: the stream ended);
+/// `head_request` says the request was a `HEAD` (its answer has no body). Answers the head
+/// and how many bytes of `buf` it took; `Ok(None)`: not complete yet (read more). A head
+/// over [`MAX_HEAD`], more than [`MAX_HEADERS`] headers, or a bad status line or framing is
+/// an error.
+pub fn parse_response_head(
     buf: &[u8],
     eof: bool,
-    max_body: usize,
-) -> Result<Option<TunnelResponse>, WireError> {
-    let Some(head_end) = find(buf, b"\r\n\r\n") else {
+    head_request: bool,
+) -> Result<Option<(ResponseHead, usize)>, WireError> {
+    let Some(head_end) = find(&buf[..buf.len().min(MAX_HEAD + 4)], b"\r\n\r\n") else {
         if buf.len() > MAX_HEAD {
             return Err(bad("the response head is over its limit"));
         }
@@ -249,7 +285,7 @@ pub fn parse_response(
         .and_then(|s| s.parse().ok())
         .filter(|s| (100..600).contains(s))
         .ok_or_else(|| bad("the status code is not a number from 100 to 599"))?;
-    let mut headers = Vec::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
     for line in lines {
         if headers.len() >= MAX_HEADERS {
             return Err(bad("too many response headers"));
@@ -259,7 +295,6 @@ pub fn parse_response(
             .ok_or_else(|| bad("a header line without a colon"))?;
         headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
     }
-    let rest = &buf[head_end + 4..];
     let value = |name: &str| {
         headers
             .iter()
@@ -267,85 +302,251 @@ pub fn parse_response(
             .map(|(_, v)| v.as_str())
     };
     let chunked = value("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
-    let body = if status == 204 || status == 304 || (100..200).contains(&status) {
-        Vec::new()
+    let framing = if head_request || status == 204 || status == 304 || status < 200 {
+        Framing::Empty
     } else if chunked {
-        match dechunk(rest, max_body)? {
-            Some(b) => b,
-            None if eof => return Err(bad("the stream ended inside a chunked body")),
-            None => return Ok(None),
-        }
+        Framing::Chunked
     } else if let Some(len) = value("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| bad("Content-Length is not a number"))?;
-        if len > max_body {
-            return Err(bad(format!(
-                "the response body of {len} bytes is over the tunnel's limit of {max_body}"
-            )));
-        }
-        if rest.len() < len {
-            if eof {
-                return Err(bad("the stream ended inside the response body"));
-            }
-            return Ok(None);
-        }
-        rest[..len].to_vec()
+        Framing::Length(
+            len.parse()
+                .map_err(|_| bad("Content-Length is not a number"))?,
+        )
     } else {
-        if rest.len() > max_body {
-            return Err(bad(format!(
-                "the response body is over the tunnel's limit of {max_body} bytes"
-            )));
+        Framing::Close
+    };
+    Ok(Some((
+        ResponseHead {
+            status,
+            headers,
+            framing,
+        },
+        head_end + 4,
+    )))
+}
+
+/// Where a [`BodyDecoder`] is in a chunked body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// In a chunk-size line, this many bytes of it seen.
+    Size(usize),
+    /// In a chunk's data, this many bytes left.
+    Data(u64),
+    /// After a chunk's data: this many bytes of its CRLF seen.
+    DataEnd(u8),
+    /// After the last chunk, in a trailer line this many bytes long.
+    Trailer(usize),
+    /// The body is complete.
+    Done,
+}
+
+/// Decodes a response body as it arrives, within a cap (sans io): bytes go in as they are
+/// read from the stream, the body's bytes come out de-chunked.
+#[derive(Debug, Clone)]
+pub struct BodyDecoder {
+    framing: Framing,
+    chunk: Chunk,
+    /// The size line being read (a chunk size is at most 16 hex digits and an extension).
+    line: Vec<u8>,
+    /// Body bytes given out so far.
+    given: u64,
+    max_body: u64,
+}
+
+/// Longest chunk-size or trailer line.
+const MAX_CHUNK_LINE: usize = 256;
+/// Most trailer bytes after the last chunk.
+const MAX_TRAILER: usize = 4096;
+
+impl BodyDecoder {
+    /// A decoder for a body framed as `framing`, at most `max_body` bytes (a larger
+    /// `Content-Length` is refused at once).
+    pub fn new(framing: Framing, max_body: u64) -> Result<BodyDecoder, WireError> {
+        if let Framing::Length(n) = framing
+            && n > max_body
+        {
+            return Err(over(max_body));
         }
+        Ok(BodyDecoder {
+            framing,
+            chunk: Chunk::Size(0),
+            line: Vec::new(),
+            given: 0,
+            max_body,
+        })
+    }
+
+    /// Body bytes given out so far.
+    pub fn given(&self) -> u64 {
+        self.given
+    }
+
+    /// Whether the body is complete (nothing more is to be read).
+    pub fn is_done(&self) -> bool {
+        match self.framing {
+            Framing::Empty => true,
+            Framing::Length(n) => self.given >= n,
+            Framing::Chunked => self.chunk == Chunk::Done,
+            Framing::Close => false,
+        }
+    }
+
+    /// Feeds bytes read from the stream; the body's bytes are appended to `out`. Bytes past
+    /// the body's end are not taken (a tunnel stream carries one response: the caller may
+    /// treat them as an error or ignore them). Answers how many bytes of `input` were taken.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, WireError> {
+        match self.framing {
+            Framing::Empty => Ok(0),
+            Framing::Length(n) => {
+                let take = (n - self.given).min(input.len() as u64) as usize;
+                out.extend_from_slice(&input[..take]);
+                self.given += take as u64;
+                Ok(take)
+            }
+            Framing::Close => {
+                if self.given.saturating_add(input.len() as u64) > self.max_body {
+                    return Err(over(self.max_body));
+                }
+                out.extend_from_slice(input);
+                self.given += input.len() as u64;
+                Ok(input.len())
+            }
+            Framing::Chunked => self.feed_chunked(input, out),
+        }
+    }
+
+    fn feed_chunked(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, WireError> {
+        let mut i = 0;
+        while i < input.len() {
+            match self.chunk {
+                Chunk::Done => break,
+                Chunk::Size(seen) => {
+                    let b = input[i];
+                    i += 1;
+                    if b == b'\n' {
+                        let size = chunk_size(&self.line)?;
+                        self.line.clear();
+                        if size == 0 {
+                            self.chunk = Chunk::Trailer(0);
+                        } else {
+                            if self.given.saturating_add(size) > self.max_body {
+                                return Err(over(self.max_body));
+                            }
+                            self.chunk = Chunk::Data(size);
+                        }
+                    } else {
+                        if seen >= MAX_CHUNK_LINE {
+                            return Err(bad("a chunk size line is too long"));
+                        }
+                        self.line.push(b);
+                        self.chunk = Chunk::Size(seen + 1);
+                    }
+                }
+                Chunk::Data(left) => {
+                    let take = left.min((input.len() - i) as u64) as usize;
+                    out.extend_from_slice(&input[i..i + take]);
+                    i += take;
+                    self.given += take as u64;
+                    self.chunk = if left == take as u64 {
+                        Chunk::DataEnd(0)
+                    } else {
+                        Chunk::Data(left - take as u64)
+                    };
+                }
+                Chunk::DataEnd(seen) => {
+                    let want = if seen == 0 { b'\r' } else { b'\n' };
+                    if input[i] != want {
+                        return Err(bad("a chunk does not end with CRLF"));
+                    }
+                    i += 1;
+                    self.chunk = if seen == 0 {
+                        Chunk::DataEnd(1)
+                    } else {
+                        Chunk::Size(0)
+                    };
+                }
+                Chunk::Trailer(len) => {
+                    let b = input[i];
+                    i += 1;
+                    self.line.push(b);
+                    if self.line.len() > MAX_TRAILER {
+                        return Err(bad("the chunked body's trailer is too long"));
+                    }
+                    if b == b'\n' {
+                        // An empty line (CRLF alone) ends the trailer and the body.
+                        self.chunk = if len <= 1 {
+                            Chunk::Done
+                        } else {
+                            Chunk::Trailer(0)
+                        };
+                    } else {
+                        if len >= MAX_CHUNK_LINE {
+                            return Err(bad("a trailer line is too long"));
+                        }
+                        self.chunk = Chunk::Trailer(len + 1);
+                    }
+                }
+            }
+        }
+        Ok(i)
+    }
+
+    /// The stream ended: fine where the framing allows it here, else an error.
+    pub fn finish(&self) -> Result<(), WireError> {
+        match self.framing {
+            Framing::Close => Ok(()),
+            _ if self.is_done() => Ok(()),
+            Framing::Chunked => Err(bad("the stream ended inside a chunked body")),
+            _ => Err(bad("the stream ended inside the response body")),
+        }
+    }
+}
+
+fn over(max_body: u64) -> WireError {
+    bad(format!(
+        "the response body is over the tunnel's limit of {max_body} bytes"
+    ))
+}
+
+/// A chunk-size line's size (hexadecimal, extensions after `;` ignored, CR stripped).
+fn chunk_size(line: &[u8]) -> Result<u64, WireError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = std::str::from_utf8(line).map_err(|_| bad("a chunk size is not text"))?;
+    let size_text = text.split(';').next().unwrap_or("").trim();
+    if size_text.is_empty() || size_text.len() > 16 {
+        return Err(bad("a chunk size is not hexadecimal"));
+    }
+    u64::from_str_radix(size_text, 16).map_err(|_| bad("a chunk size is not hexadecimal"))
+}
+
+/// Reads a whole response from `buf`, the bytes received so far; `eof` says the stream
+/// ended. `Ok(None)`: not complete yet (read more). A body over `max_body`, a head over
+/// [`MAX_HEAD`], more than [`MAX_HEADERS`] headers, or a broken framing is an error.
+pub fn parse_response(
+    buf: &[u8],
+    eof: bool,
+    max_body: usize,
+) -> Result<Option<TunnelResponse>, WireError> {
+    let Some((head, used)) = parse_response_head(buf, eof, false)? else {
+        return Ok(None);
+    };
+    let mut decoder = BodyDecoder::new(head.framing, max_body as u64)?;
+    let mut body = Vec::new();
+    decoder.feed(&buf[used..], &mut body)?;
+    if !decoder.is_done() {
         if !eof {
             return Ok(None);
         }
-        rest.to_vec()
-    };
+        decoder.finish()?;
+    }
     Ok(Some(TunnelResponse {
-        status,
-        headers,
+        status: head.status,
+        headers: head.headers,
         body,
     }))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A chunked body from `b`; `Ok(None)` while the last chunk has not come.
-fn dechunk(mut b: &[u8], max_body: usize) -> Result<Option<Vec<u8>>, WireError> {
-    let mut out = Vec::new();
-    loop {
-        let Some(line_end) = find(b, b"\r\n") else {
-            if b.len() > 64 {
-                return Err(bad("a chunk size line is too long"));
-            }
-            return Ok(None);
-        };
-        let line =
-            std::str::from_utf8(&b[..line_end]).map_err(|_| bad("a chunk size is not text"))?;
-        let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| bad("a chunk size is not hexadecimal"))?;
-        b = &b[line_end + 2..];
-        if size == 0 {
-            return Ok(Some(out));
-        }
-        if out.len().saturating_add(size) > max_body {
-            return Err(bad(format!(
-                "the response body is over the tunnel's limit of {max_body} bytes"
-            )));
-        }
-        if b.len() < size + 2 {
-            return Ok(None);
-        }
-        if &b[size..size + 2] != b"\r\n" {
-            return Err(bad("a chunk does not end with CRLF"));
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
 }
 
 #[cfg(test)]
@@ -408,5 +609,86 @@ mod tests {
         assert_eq!(parse_response(e, true, 100).unwrap().unwrap().body, b"nope");
         assert!(parse_response(b"SSH-2.0\r\n\r\n", true, 100).is_err());
         assert!(parse_response(&vec![b'a'; MAX_HEAD + 1], false, 100).is_err());
+    }
+
+    #[test]
+    fn a_body_decodes_the_same_fed_whole_or_byte_by_byte() {
+        let c = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n";
+        let (head, used) = parse_response_head(c, false, false).unwrap().unwrap();
+        assert_eq!(head.framing, Framing::Chunked);
+        let mut whole = BodyDecoder::new(head.framing, 100).unwrap();
+        let mut a = Vec::new();
+        assert_eq!(whole.feed(&c[used..], &mut a).unwrap(), c.len() - used);
+        assert!(whole.is_done());
+        let mut bytewise = BodyDecoder::new(head.framing, 100).unwrap();
+        let mut b = Vec::new();
+        for byte in &c[used..] {
+            assert!(!bytewise.is_done());
+            bytewise.feed(std::slice::from_ref(byte), &mut b).unwrap();
+        }
+        assert!(bytewise.is_done() && bytewise.finish().is_ok());
+        assert_eq!((a.as_slice(), b.as_slice()), (&b"abcde"[..], &b"abcde"[..]));
+        // Bytes after the body are not taken.
+        let mut d = BodyDecoder::new(Framing::Length(3), 10).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(d.feed(b"abcdef", &mut out).unwrap(), 3);
+        assert!(d.is_done() && out == b"abc");
+        // A HEAD answer, a 304 and a 204 have no body whatever their headers say.
+        let h = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n";
+        assert_eq!(
+            parse_response_head(h, false, true)
+                .unwrap()
+                .unwrap()
+                .0
+                .framing,
+            Framing::Empty
+        );
+        let h = b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n";
+        assert_eq!(
+            parse_response_head(h, false, false)
+                .unwrap()
+                .unwrap()
+                .0
+                .framing,
+            Framing::Empty
+        );
+    }
+
+    #[test]
+    fn a_streamed_body_is_bounded_and_junk_framing_is_refused() {
+        let mut d = BodyDecoder::new(Framing::Chunked, 10).unwrap();
+        let mut out = Vec::new();
+        assert!(
+            d.feed(b"b\r\n", &mut out).is_err(),
+            "11 bytes over a cap of 10"
+        );
+        assert!(BodyDecoder::new(Framing::Length(11), 10).is_err());
+        let mut d = BodyDecoder::new(Framing::Close, 10).unwrap();
+        assert!(d.feed(&[0; 8], &mut out).is_ok() && d.feed(&[0; 3], &mut out).is_err());
+        for junk in [
+            &b"zz\r\n"[..],
+            b"\r\n",
+            b"1ffffffffffffffff\r\n",
+            b"3\r\nabcXY",
+            &[b'1'; MAX_CHUNK_LINE + 1],
+        ] {
+            let mut d = BodyDecoder::new(Framing::Chunked, 1 << 20).unwrap();
+            assert!(d.feed(junk, &mut Vec::new()).is_err(), "{junk:?}");
+        }
+        let mut d = BodyDecoder::new(Framing::Chunked, 1 << 20).unwrap();
+        d.feed(b"0\r\n", &mut Vec::new()).unwrap();
+        assert!(
+            d.feed(&[b'a'; MAX_CHUNK_LINE + 1], &mut Vec::new())
+                .is_err()
+        );
+        let d = BodyDecoder::new(Framing::Chunked, 10).unwrap();
+        assert!(
+            d.finish().is_err(),
+            "the stream ended inside a chunked body"
+        );
+        // A head hidden after 16 KiB of junk is not searched for.
+        let mut big = vec![b'a'; MAX_HEAD * 4];
+        big.extend_from_slice(b"\r\n\r\n");
+        assert!(parse_response_head(&big, false, false).is_err());
     }
 }

@@ -8,8 +8,9 @@
 //!   stored under (listings give that CID back), a `NO_LINKS` flag, the size and an 8-byte
 //!   BLAKE3 check of key and record.
 //! - [`BLOCK_PIECES`]: the bytes, in pieces of at most [`PIECE_LEN`] bytes keyed by multihash
-//!   and piece number (u16 BE). Each value is a 16-byte BLAKE3 check of (key, bytes), then
-//!   the bytes. A piece fits one 128 KiB redb page: a whole 256 KiB block in one value
+//!   and piece number (u16 BE). Each value is a 16-byte check of (key, bytes), then the bytes:
+//!   xxh3-128 in records of format 2 (written now), BLAKE3 in format 1 (older stores, still
+//!   read). A piece fits one 128 KiB redb page: a whole 256 KiB block in one value
 //!   would take a 512 KiB page (redb rounds a leaf up to a power of two), doubling the disk
 //!   used and the bytes written.
 //!
@@ -43,12 +44,34 @@ pub const PIECE_LEN: usize = 128 * 1024 - 128 - PIECE_SUM;
 /// dag-pb framing fits. Larger blocks are refused with [`StoreError::BlockTooLarge`].
 pub const MAX_BLOCK_LEN: usize = 2 * 1024 * 1024;
 
-/// Length of the BLAKE3 check in front of each piece.
+/// How many bytes of blocks a writer (`ipfs add`, CAR import, sync, database versions) puts in
+/// one transaction: well under redb's cache (an eighth of `MaxMemoryMB`, 4 MiB by default), so
+/// a batch's pages are not written out and read back before it commits, and short enough that
+/// a sync goes back to reading the network soon. The batches before the last are committed
+/// without a flush ([`Blocks::put_many_with`]); the last one, durable, flushes them all.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Length of the check in front of each piece.
 const PIECE_SUM: usize = 16;
 /// Length of a record in [`BLOCKS`].
 const RECORD_LEN: usize = 24;
-/// The record format this file writes; it also fixes [`PIECE_LEN`].
-const FORMAT: u8 = 1;
+/// The record format this file writes: pieces of [`PIECE_LEN`] bytes, each behind its
+/// xxh3-128 check ([`Check::Xxh3`]).
+const FORMAT: u8 = 2;
+/// The first format: the same pieces behind a BLAKE3 check ([`Check::Blake3`]); read, no
+/// longer written.
+const FORMAT_BLAKE3: u8 = 1;
+
+/// Which check guards a block's pieces, fixed by its record's format byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Format 1: the first 16 bytes of BLAKE3(piece key, bytes).
+    Blake3,
+    /// Format 2: xxh3-128 of the bytes seeded with xxh3-64 of the piece key, big-endian. It
+    /// finds damage (bit rot, a torn or misplaced write) as BLAKE3 did, 5-10 times faster;
+    /// neither defends against someone who can write the file (they could rewrite checks).
+    Xxh3,
+}
 /// Record flag: the bytes parse as a dag-pb node without links, so a DAG walk that reaches
 /// the block as dag-pb need not read it. Unset when unsure.
 const FLAG_NO_LINKS: u8 = 1;
@@ -93,6 +116,8 @@ pub(crate) struct Record {
     pub(crate) size: u64,
     /// The bytes are a dag-pb node without links.
     pub(crate) no_links: bool,
+    /// The check of its pieces.
+    pub(crate) check: Check,
 }
 
 impl Record {
@@ -101,12 +126,16 @@ impl Record {
             cid: *cid,
             size: data.len() as u64,
             no_links: dagpb_without_links(data),
+            check: Check::Xxh3,
         }
     }
 
     fn encode(&self, key: &[u8]) -> [u8; RECORD_LEN] {
         let mut r = [0u8; RECORD_LEN];
-        r[0] = FORMAT;
+        r[0] = match self.check {
+            Check::Blake3 => FORMAT_BLAKE3,
+            Check::Xxh3 => FORMAT,
+        };
         r[1] = match self.cid.version() {
             Version::V0 => 0,
             Version::V1 => 1,
@@ -137,9 +166,11 @@ impl Record {
         let r: &[u8; RECORD_LEN] = value
             .try_into()
             .map_err(|_| damaged("block record of the wrong length"))?;
-        if r[0] != FORMAT {
-            return Err(damaged("unknown block record format"));
-        }
+        let check = match r[0] {
+            FORMAT => Check::Xxh3,
+            FORMAT_BLAKE3 => Check::Blake3,
+            _ => return Err(damaged("unknown block record format")),
+        };
         if r[16..] != record_sum(key, &r[..16]) {
             return Err(damaged("block record checksum mismatch"));
         }
@@ -158,6 +189,7 @@ impl Record {
             cid,
             size,
             no_links: r[6] & FLAG_NO_LINKS != 0,
+            check,
         })
     }
 }
@@ -171,13 +203,23 @@ fn record_sum(key: &[u8], fields: &[u8]) -> [u8; 8] {
     out
 }
 
-fn piece_sum(key: &[u8], bytes: &[u8]) -> [u8; PIECE_SUM] {
-    let mut h = blake3::Hasher::new();
-    h.update(key);
-    h.update(bytes);
-    let mut out = [0u8; PIECE_SUM];
-    out.copy_from_slice(&h.finalize().as_bytes()[..PIECE_SUM]);
-    out
+/// The check of one piece: `key` is the piece's key, so a piece moved under another block or
+/// number fails it.
+pub(crate) fn piece_sum(check: Check, key: &[u8], bytes: &[u8]) -> [u8; PIECE_SUM] {
+    match check {
+        Check::Blake3 => {
+            let mut h = blake3::Hasher::new();
+            h.update(key);
+            h.update(bytes);
+            let mut out = [0u8; PIECE_SUM];
+            out.copy_from_slice(&h.finalize().as_bytes()[..PIECE_SUM]);
+            out
+        }
+        Check::Xxh3 => {
+            let seed = xxhash_rust::xxh3::xxh3_64(key);
+            xxhash_rust::xxh3::xxh3_128_with_seed(bytes, seed).to_be_bytes()
+        }
+    }
 }
 
 /// Whether `data` is certainly a dag-pb node without links: a scan of the top-level fields
@@ -279,7 +321,7 @@ pub(crate) fn read_bytes(
             return Err(damaged(format!("piece {n} has the wrong length")));
         }
         let (sum, bytes) = v.split_at(PIECE_SUM);
-        if sum != piece_sum(&pkey, bytes) {
+        if sum != piece_sum(rec.check, &pkey, bytes) {
             return Err(damaged(format!("checksum mismatch in piece {n}")));
         }
         // The part of this piece inside start..end.
@@ -322,7 +364,7 @@ pub(crate) fn write_block(
             .insert_reserve(pkey.as_slice(), PIECE_SUM + chunk.len())
             .map_err(|e| db_err(path, e))?;
         let out = slot.as_mut();
-        out[..PIECE_SUM].copy_from_slice(&piece_sum(&pkey, chunk));
+        out[..PIECE_SUM].copy_from_slice(&piece_sum(rec.check, &pkey, chunk));
         out[PIECE_SUM..].copy_from_slice(chunk);
     }
     blocks

@@ -39,7 +39,8 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blocks");
 
 /// `block_pieces`: a block's bytes in pieces of at most [`blocks::PIECE_LEN`] bytes, keyed by
-/// multihash + piece number (u16 BE); each value is a 16-byte BLAKE3 check, then the bytes.
+/// multihash + piece number (u16 BE); each value is a 16-byte check (xxh3-128, or BLAKE3 for
+/// blocks of record format 1), then the bytes.
 pub const BLOCK_PIECES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("block_pieces");
 
 /// `pins`: CID (binary, as pinned) to its kind: 1 direct, 2 recursive ([`PinKind`]).

@@ -224,6 +224,35 @@ impl TestNode {
         self.child.wait().ok()
     }
 
+    /// Kills the node with SIGKILL at once (a crash, a power cut for the process: no
+    /// cleanup runs) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts `run` again on the same home (after [`TestNode::kill`] or
+    /// [`TestNode::stop`]) and waits until it is ready, as [`TestNode::start`] does.
+    pub fn restart(&mut self) {
+        let _ = fs::remove_file(self.home.join("leither.addr"));
+        let stderr = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.home.join(STDERR_FILE))
+            .expect("cannot open the stderr file");
+        self.child = Command::new(BIN)
+            .arg("--home")
+            .arg(&self.home)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cannot spawn `leither run`");
+        self.url = format!("http://{}", self.wait_for_addr());
+        self.listeners = read_listeners(&self.home);
+    }
+
     /// Waits (without signalling) until the node exits, at most `limit`.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + limit;
