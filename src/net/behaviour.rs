@@ -10,7 +10,7 @@ use std::time::Duration;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{Swarm, dcutr, identify, identity, mdns, noise, ping, relay, tcp, yamux};
+use libp2p::{PeerId, Swarm, dcutr, identify, identity, mdns, noise, ping, relay, tcp, yamux};
 
 use super::gate::Gate;
 use super::lan_dht::{DualKad, SharedStore};
@@ -107,86 +107,122 @@ pub fn build(
         .map_err(|e| e.to_string())?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key, relay_client| {
-            let peer = key.public().to_peer_id();
-            let identify = identify::Behaviour::new(
-                identify::Config::new("ipfs/0.1.0".into(), key.public())
-                    .with_agent_version(agent_version())
-                    .with_push_listen_addr_updates(true),
-            );
-            // One store for both DHTs: these caps bound the LAN DHT's records too.
-            let store = SharedStore::new(MemoryStore::with_config(
-                peer,
-                MemoryStoreConfig {
-                    max_records: 4096,
-                    max_value_bytes: 16 * 1024,
-                    max_providers_per_key: 32,
-                    max_provided_keys: 4096,
-                },
-            ));
-            // Records and provider records from peers are checked before they are kept
-            // (driver.rs): a head must verify, junk is refused and its sender banned.
-            let kad = DualKad::new(peer, store, QUERY_TIMEOUT);
-            let mdns = if mdns_on {
-                mdns::tokio::Behaviour::new(mdns::Config::default(), peer).ok()
-            } else {
-                None
-            };
-            Ok(Behaviour {
-                gate: Gate::default(),
-                identify,
-                ping: ping::Behaviour::new(
-                    ping::Config::new()
-                        .with_interval(Duration::from_secs(10))
-                        .with_timeout(Duration::from_secs(10)),
-                ),
-                kad,
-                mdns: Toggle::from(mdns),
-                stream: libp2p_stream::Behaviour::new(),
-                bitswap_in: super::bitswap_inbound::Behaviour::new(
-                    Default::default(),
-                    &super::bitswap::ACCEPTED,
-                ),
-                lever_in: super::bitswap_inbound::Behaviour::new(
-                    super::bitswap_inbound::Limits {
-                        per_peer: LEVER_STREAMS_PER_PEER,
-                        total: LEVER_STREAMS_TOTAL,
-                        refusals: 256,
-                    },
-                    &[super::lever_wire::PROTOCOL],
-                ),
-                heads_in: super::bitswap_inbound::Behaviour::new(
-                    super::bitswap_inbound::Limits {
-                        per_peer: HEAD_STREAMS_PER_PEER,
-                        total: HEAD_STREAMS_TOTAL,
-                        refusals: 256,
-                    },
-                    &[super::head_wire::PROTOCOL],
-                ),
-                tunnel_in: super::bitswap_inbound::Behaviour::new(
-                    super::bitswap_inbound::Limits {
-                        per_peer: TUNNEL_STREAMS_PER_PEER,
-                        total: TUNNEL_STREAMS_TOTAL,
-                        refusals: 256,
-                    },
-                    &[super::tunnel::OPEN_PROTOCOL, super::tunnel::HTTP_PROTOCOL],
-                ),
-                relay_client,
-                relay_server: Toggle::from(nat.relay_server.then(|| {
-                    // The owner turned it on for a public node: advertise it at once rather
-                    // than after an external address is confirmed (AutoNAT v2 asks only over
-                    // connections we dialled, and a relay is mostly dialled).
-                    let mut r = relay::Behaviour::new(peer, relay_config(nat));
-                    r.set_status(Some(relay::Status::Enable));
-                    r
-                })),
-                dcutr: dcutr::Behaviour::new(peer),
-                autonat: libp2p_autonat::v2::client::Behaviour::default(),
-                autonat_server: libp2p_autonat::v2::server::Behaviour::default(),
-            })
-        })
+        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, mdns_on, nat)))
         .map_err(|e| e.to_string())?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .with_swarm_config(swarm_config)
         .build();
     Ok(swarm)
+}
+
+/// A transport already upgraded (authenticated and multiplexed), for [`build_over`].
+pub type Upgraded = libp2p::core::transport::Boxed<(PeerId, libp2p::core::muxing::StreamMuxerBox)>;
+
+/// Builds the swarm over `transport` instead of TCP, without mDNS: the hook of the scale
+/// simulation (`tests/sim/`), which runs many nodes in one process over libp2p's memory
+/// transport. Everything above the transport is what [`build`] makes.
+pub fn build_over(
+    kp: identity::Keypair,
+    transport: Upgraded,
+    nat: &NatSettings,
+) -> Result<Swarm<Behaviour>, String> {
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
+        .with_tokio()
+        .with_other_transport(|_| transport)
+        .map_err(|e| e.to_string())?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, false, nat)))
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(swarm_config)
+        .build();
+    Ok(swarm)
+}
+
+fn swarm_config(c: libp2p::swarm::Config) -> libp2p::swarm::Config {
+    c.with_idle_connection_timeout(Duration::from_secs(120))
+}
+
+/// Every behaviour, for the node of `key`, with the relay client the builder made.
+fn behaviour(
+    key: &identity::Keypair,
+    relay_client: relay::client::Behaviour,
+    mdns_on: bool,
+    nat: &NatSettings,
+) -> Behaviour {
+    let peer = key.public().to_peer_id();
+    let identify = identify::Behaviour::new(
+        identify::Config::new("ipfs/0.1.0".into(), key.public())
+            .with_agent_version(agent_version())
+            .with_push_listen_addr_updates(true),
+    );
+    // One store for both DHTs: these caps bound the LAN DHT's records too.
+    let store = SharedStore::new(MemoryStore::with_config(
+        peer,
+        MemoryStoreConfig {
+            max_records: 4096,
+            max_value_bytes: 16 * 1024,
+            max_providers_per_key: 32,
+            max_provided_keys: 4096,
+        },
+    ));
+    // Records and provider records from peers are checked before they are kept
+    // (driver.rs): a head must verify, junk is refused and its sender banned.
+    let kad = DualKad::new(peer, store, QUERY_TIMEOUT);
+    let mdns = if mdns_on {
+        mdns::tokio::Behaviour::new(mdns::Config::default(), peer).ok()
+    } else {
+        None
+    };
+    Behaviour {
+        gate: Gate::default(),
+        identify,
+        ping: ping::Behaviour::new(
+            ping::Config::new()
+                .with_interval(Duration::from_secs(10))
+                .with_timeout(Duration::from_secs(10)),
+        ),
+        kad,
+        mdns: Toggle::from(mdns),
+        stream: libp2p_stream::Behaviour::new(),
+        bitswap_in: super::bitswap_inbound::Behaviour::new(
+            Default::default(),
+            &super::bitswap::ACCEPTED,
+        ),
+        lever_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: LEVER_STREAMS_PER_PEER,
+                total: LEVER_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::lever_wire::PROTOCOL],
+        ),
+        heads_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: HEAD_STREAMS_PER_PEER,
+                total: HEAD_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::head_wire::PROTOCOL],
+        ),
+        tunnel_in: super::bitswap_inbound::Behaviour::new(
+            super::bitswap_inbound::Limits {
+                per_peer: TUNNEL_STREAMS_PER_PEER,
+                total: TUNNEL_STREAMS_TOTAL,
+                refusals: 256,
+            },
+            &[super::tunnel::OPEN_PROTOCOL, super::tunnel::HTTP_PROTOCOL],
+        ),
+        relay_client,
+        relay_server: Toggle::from(nat.relay_server.then(|| {
+            // The owner turned it on for a public node: advertise it at once rather
+            // than after an external address is confirmed (AutoNAT v2 asks only over
+            // connections we dialled, and a relay is mostly dialled).
+            let mut r = relay::Behaviour::new(peer, relay_config(nat));
+            r.set_status(Some(relay::Status::Enable));
+            r
+        })),
+        dcutr: dcutr::Behaviour::new(peer),
+        autonat: libp2p_autonat::v2::client::Behaviour::default(),
+        autonat_server: libp2p_autonat::v2::server::Behaviour::default(),
+    }
 }

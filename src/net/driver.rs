@@ -52,6 +52,10 @@ pub enum Cmd {
     Local(Vec<u8>, oneshot::Sender<Vec<(Vec<u8>, Vec<u8>)>>),
     /// How many peers our routing table holds.
     TableSize(oneshot::Sender<usize>),
+    /// The peers our routing table holds (at most 256 buckets of 20).
+    Table(oneshot::Sender<Vec<PeerId>>),
+    /// A lookup of the peers closest to a peer, with what it cost.
+    Closest(PeerId, oneshot::Sender<Lookup>),
     /// Announce an address as reachable from outside (`SetExtAddr`, a port mapping).
     AddExternal(Multiaddr),
     /// Ban a peer and close its connections.
@@ -63,12 +67,26 @@ pub enum Cmd {
     ),
 }
 
+/// What a lookup of the closest peers found and cost (kad's `QueryStats`, both DHTs).
+#[derive(Clone, Debug, Default)]
+pub struct Lookup {
+    /// The closest peers found (at most 20 from each DHT).
+    pub peers: Vec<PeerId>,
+    /// Requests sent.
+    pub requests: u32,
+    /// Requests answered.
+    pub successes: u32,
+    /// Requests failed or timed out.
+    pub failures: u32,
+}
+
 enum Pending {
     Providers(oneshot::Sender<Vec<Provider>>, HashSet<PeerId>),
     Provide(oneshot::Sender<Result<(), NetError>>),
     Put(oneshot::Sender<usize>),
     Get(oneshot::Sender<Vec<FoundRecord>>, Vec<FoundRecord>),
     FindPeer(PeerId, oneshot::Sender<Vec<Multiaddr>>),
+    Closest(oneshot::Sender<Lookup>, Lookup),
     Bootstrap,
 }
 
@@ -270,6 +288,21 @@ impl Driver {
                     .map(|b| b.num_entries())
                     .sum();
                 let _ = tx.send(n);
+            }
+            Cmd::Table(tx) => {
+                let list = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .kbuckets()
+                    .flat_map(|b| b.iter().map(|e| *e.node.key.preimage()).collect::<Vec<_>>())
+                    .collect();
+                let _ = tx.send(list);
+            }
+            Cmd::Closest(peer, tx) => {
+                let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                self.queries
+                    .insert(q, Pending::Closest(tx, Lookup::default()));
             }
             Cmd::AddExternal(addr) => self.swarm.add_external_address(addr),
             Cmd::Ban(peer, why) => {
@@ -563,8 +596,11 @@ impl Driver {
                 _ => {}
             },
             kad::Event::OutboundQueryProgressed {
-                id, result, step, ..
-            } => self.on_query(id, result, step.last),
+                id,
+                result,
+                step,
+                stats,
+            } => self.on_query(id, result, step.last, &stats),
             _ => {}
         }
     }
@@ -611,7 +647,7 @@ impl Driver {
         }
     }
 
-    fn on_query(&mut self, id: QueryId, result: QueryResult, last: bool) {
+    fn on_query(&mut self, id: QueryId, result: QueryResult, last: bool, stats: &kad::QueryStats) {
         let Some(pending) = self.queries.remove(&id) else {
             return;
         };
@@ -685,6 +721,26 @@ impl Driver {
                     return;
                 }
                 Pending::FindPeer(peer, tx)
+            }
+            (Pending::Closest(tx, mut lookup), QueryResult::GetClosestPeers(r)) => {
+                // Each DHT reports its own query's stats once, at its end.
+                lookup.requests += stats.num_requests();
+                lookup.successes += stats.num_successes();
+                lookup.failures += stats.num_failures();
+                let peers = match r {
+                    Ok(ok) => ok.peers,
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+                };
+                for p in peers {
+                    if !lookup.peers.contains(&p.peer_id) && lookup.peers.len() < 64 {
+                        lookup.peers.push(p.peer_id);
+                    }
+                }
+                if last {
+                    let _ = tx.send(lookup);
+                    return;
+                }
+                Pending::Closest(tx, lookup)
             }
             (Pending::Bootstrap, _) => {
                 if last {

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::NetError;
 use super::bitswap::Bitswap;
-use super::driver::{Cmd, Driver, FoundRecord, Provider};
+use super::driver::{Cmd, Driver, FoundRecord, Lookup, Provider};
 use crate::api::NodeState;
 use crate::ipfs::varint;
 use crate::{log_error, log_info, log_warn};
@@ -63,6 +63,8 @@ pub struct Inner {
     pub state: Weak<NodeState>,
     pub bitswap: Bitswap,
     pub sync: super::sync::Jobs,
+    /// The peers that asked us for a Mimei's head, pushed to with its next version.
+    pub subscribers: RefCell<super::subscribers::Subscribers>,
     /// HTTP tunnels, carried for others and opened on public nodes (tunnel.rs).
     pub tunnels: RefCell<super::tunnel::Tunnels>,
     /// Inbound forwarded Lever calls, until Lever takes them ([`Net::take_lever_inbound`]).
@@ -119,6 +121,38 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
             vars.swarm_port
         )
     })?;
+    run(state, swarm, peer_id, &vars, nat, nat_map)
+}
+
+/// Starts the swarm over `transport` (made for the node's keypair by `make`) listening on
+/// `listen`, with `state`'s other settings: the hook of the scale simulation (`tests/sim/`),
+/// where many nodes share one process over libp2p's memory transport (`/memory/N`).
+pub fn start_over(
+    state: &Rc<NodeState>,
+    make: impl FnOnce(&libp2p::identity::Keypair) -> super::behaviour::Upgraded,
+    listen: Multiaddr,
+) -> Result<Net, String> {
+    let vars = state.vars.borrow().clone();
+    let kp = super::behaviour::keypair(&state.key)?;
+    let peer_id = kp.public().to_peer_id();
+    let nat = super::nat_config::NatSettings::of(&vars);
+    let transport = make(&kp);
+    let mut swarm = super::behaviour::build_over(kp, transport, &nat)?;
+    swarm
+        .listen_on(listen.clone())
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    run(state, swarm, peer_id, &vars, nat, None)
+}
+
+/// Applies the settings to a listening swarm and spawns the node's network tasks.
+fn run(
+    state: &Rc<NodeState>,
+    mut swarm: libp2p::Swarm<super::behaviour::Behaviour>,
+    peer_id: PeerId,
+    vars: &crate::config::SystemVars,
+    nat: super::nat_config::NatSettings,
+    nat_map: Option<(std::net::IpAddr, super::nat_map::Methods)>,
+) -> Result<Net, String> {
     for a in &vars.fixed_addr {
         match parse_addr(a) {
             Ok(m) => swarm.add_external_address(m),
@@ -164,6 +198,7 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
         state: Rc::downgrade(state),
         bitswap: Bitswap::default(),
         sync: super::sync::Jobs::default(),
+        subscribers: RefCell::new(Default::default()),
         tunnels: RefCell::new(Default::default()),
         lever_in: RefCell::new(Some(lever_in)),
     });
@@ -432,6 +467,17 @@ impl Net {
     /// How many peers our routing table holds.
     pub async fn table_size(&self) -> Result<usize, NetError> {
         self.ask(Cmd::TableSize).await
+    }
+
+    /// The peers our routing table holds.
+    pub async fn routing_table(&self) -> Result<Vec<PeerId>, NetError> {
+        self.ask(Cmd::Table).await
+    }
+
+    /// Looks up the peers closest to `peer` in the DHT (even when `peer` is connected), with
+    /// the query's cost.
+    pub async fn closest_peers(&self, peer: PeerId) -> Result<Lookup, NetError> {
+        self.ask(|tx| Cmd::Closest(peer, tx)).await
     }
 
     /// Announces `addr` as reachable from outside (identify tells peers; `SwarmLocal` shows it).

@@ -275,7 +275,13 @@ async fn serve_one(net: Net, peer: PeerId, mut s: libp2p::Stream) {
             Answer::Refused(e.to_string())
         }
         Ok(Request::Get(mid)) => match get(&state, &mid) {
-            Ok(Some(e)) => Answer::Head(e.bytes),
+            Ok(Some(e)) => {
+                // A peer that asks for a head we hold follows it: it hears of the next
+                // version from us too, within the table's bounds (subscribers.rs).
+                let now = tokio::time::Instant::now();
+                net.inner.subscribers.borrow_mut().note(mid, peer, now);
+                Answer::Head(e.bytes)
+            }
             _ => Answer::NoHead,
         },
         Ok(Request::Notify(bytes)) => match accept(&state, &bytes, Via::Push(peer)) {

@@ -23,7 +23,8 @@
 //!   loss, within bounds.
 //! - `heads`: the verified net heads this node knows, follows and publishes (redb).
 //! - `sync`: fetch a verified head, then only the missing blocks, from several providers.
-//! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers.
+//! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers and
+//!   to the peers that asked for the head (`subscribers`).
 //! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
 //! - `nat_map`, `nat_pmp`, `nat_upnp`: the home router's port mapping: PCP, then NAT-PMP,
 //!   then UPnP IGD, renewed at half the lifetime.
@@ -69,6 +70,8 @@ mod nat_upnp;
 #[cfg(feature = "net")]
 pub mod publish;
 #[cfg(feature = "net")]
+mod subscribers;
+#[cfg(feature = "net")]
 pub mod sync;
 #[cfg(feature = "net")]
 pub mod tunnel;
@@ -76,11 +79,15 @@ pub mod tunnel;
 pub mod values;
 
 #[cfg(feature = "net")]
+pub use behaviour::Upgraded;
+#[cfg(feature = "net")]
 pub use bitswap_inbound::{Inbound, Permit, Refusals};
+#[cfg(feature = "net")]
+pub use driver::Lookup;
 #[cfg(feature = "net")]
 pub use error::NetError;
 #[cfg(feature = "net")]
 pub use handle::{
     Net, PeerInfo, STREAM_TIMEOUT, leither_id_of, parse_addr, parse_peer, read_frame,
-    report_start_failure, start, write_frame,
+    report_start_failure, start, start_over, write_frame,
 };

@@ -84,6 +84,20 @@ pub struct Report {
     pub changed: bool,
     /// What following the version's references did.
     pub refs: RefsReport,
+    /// Where the time went.
+    pub steps: Steps,
+}
+
+/// Where a sync's time went, in seconds (the scale simulation times a follower's sync so).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Steps {
+    /// Finding the head: providers and head records in the DHT and the peers' heads (none
+    /// after a push: the pusher's head is here and the pusher has its version).
+    pub head: f64,
+    /// Fetching the version's blocks.
+    pub blocks: f64,
+    /// Storing the version and following its references.
+    pub store: f64,
 }
 
 /// Most failures of referenced syncs a report keeps word for word (the rest are counted).
@@ -178,6 +192,11 @@ impl Jobs {
 /// Starts a sync of `mid` (from `from` only, if given: a multiaddr or a PeerId), or joins the
 /// one already running.
 pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
+    start_hinted(net, mid, from, None)
+}
+
+/// [`start`], asking `hint` (the peer that pushed us the new head) first.
+fn start_hinted(net: &Net, mid: MimeiId, from: Option<String>, hint: Option<PeerId>) -> Rc<Job> {
     if let Some(j) = net.inner.sync.get(&mid)
         && j.result().is_none()
     {
@@ -188,7 +207,10 @@ pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
     let (net2, job2) = (net.clone(), job.clone());
     tokio::task::spawn_local(async move {
         let r = match net2.state() {
-            Some(state) => run(&net2, &state, mid, from.as_deref(), &job2, true).await,
+            Some(state) => {
+                let from = from.as_deref();
+                run(&net2, &state, mid, Sources { from, hint }, &job2, true).await
+            }
             None => Err(NetError::Off),
         };
         match &r {
@@ -207,6 +229,11 @@ pub fn start(net: &Net, mid: MimeiId, from: Option<String>) -> Rc<Job> {
         job2.done.notify_waiters();
     });
     job
+}
+
+/// The sync of `mid` running, or the last one that ran since the node started.
+pub fn job(net: &Net, mid: &MimeiId) -> Option<Rc<Job>> {
+    net.inner.sync.get(mid)
 }
 
 /// The peers to ask: `from` alone, else the providers of the Mimei and our connections.
@@ -281,19 +308,44 @@ fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
     }
 }
 
+/// Where a sync looks.
+#[derive(Clone, Copy, Default)]
+struct Sources<'a> {
+    /// Only there (`-n NODE`): a multiaddr or a PeerId.
+    from: Option<&'a str>,
+    /// The peer that pushed the head: it has the version (its publisher, or a follower that
+    /// synced it), so its blocks are asked of it alone at once, without asking it for the
+    /// head again and without the two DHT queries (providers, head records) a sync otherwise
+    /// starts with; everyone is asked when it cannot serve the version.
+    hint: Option<PeerId>,
+}
+
 /// Syncs `mid`; with `refs`, then follows the version's references one level
 /// ([`follow_refs`]); the syncs of referenced Mimeis run without, so they never recurse.
 async fn run(
     net: &Net,
     state: &Rc<NodeState>,
     mid: MimeiId,
-    from: Option<&str>,
+    src: Sources<'_>,
     job: &Job,
     refs: bool,
 ) -> Result<Report, NetError> {
-    let started = Instant::now();
-    let peers = candidates(net, &mid, from).await?;
-    let having = gather_heads(net, state, &mid, &peers, from.is_none()).await;
+    // tokio's clock: the scale simulation runs on a paused one (the same as std's otherwise).
+    let started = tokio::time::Instant::now();
+    let mut steps = Steps::default();
+    let from = src.from;
+    let hinted = match src.hint {
+        Some(p) if from.is_none() => Some((vec![p], vec![p])),
+        _ => None,
+    };
+    let (peers, having) = match hinted.clone() {
+        Some(h) => h,
+        None => {
+            let peers = candidates(net, &mid, from).await?;
+            let having = gather_heads(net, state, &mid, &peers, from.is_none()).await;
+            (peers, having)
+        }
+    };
     let entry = heads::get(state, &mid)?.ok_or_else(|| {
         NetError::NotFound(format!(
             "no head of Mimei {mid} was found ({} peer(s) asked): its author publishes it with `leither mimei publish {mid}`",
@@ -301,6 +353,7 @@ async fn run(
         ))
     })?;
     let bundle: HeadBundle = entry.bundle;
+    steps.head = started.elapsed().as_secs_f64();
     let version = bundle.version.version();
     let root = Cid::from_bytes(bundle.version.root_cid())
         .map_err(|e| NetError::Refused(format!("the head's root CID does not parse: {e}")))?;
@@ -334,7 +387,18 @@ async fn run(
             &mut crate::ops::blocks::synced_verdict(state, &signer),
         )
         .map_err(|e| NetError::Sync(format!("cannot index the version's blocks: {e}")))?;
-    let changed = fetch_dag(net, state, root, &order, job).await?;
+    let fetching = tokio::time::Instant::now();
+    let changed = match fetch_dag(net, state, root, &order, job).await {
+        Ok(c) => c,
+        // The pusher could not serve the whole version: everyone is asked.
+        Err(_) if hinted.is_some() => {
+            let peers = candidates(net, &mid, None).await?;
+            fetch_dag(net, state, root, &peers, job).await?
+        }
+        Err(e) => return Err(e),
+    };
+    steps.blocks = fetching.elapsed().as_secs_f64();
+    let storing = tokio::time::Instant::now();
     m.adopt_header(&bundle.header)?;
     match m.put_synced_version(
         &bundle.version,
@@ -346,15 +410,23 @@ async fn run(
     }
     heads::set_flags(state, &mid, Some(true), None)?;
     let refs = follow_refs(net, state, &bundle, &order, refs).await;
-    // The version is here: the sync is done. Telling the DHT and the other providers goes on
+    steps.store = storing.elapsed().as_secs_f64();
+    // The version is here: the sync is done. Telling the DHT and the other followers goes on
     // in the background (a provider that vanished would hold it up for a query timeout).
     let (net2, bytes) = (net.clone(), entry.bytes.clone());
+    let publisher = publisher_of(&bundle).filter(|p| *p != net.peer_id() && !having.contains(p));
     tokio::task::spawn_local(async move {
+        // The publisher pushes the next version to the peers that asked it for the head
+        // (subscribers.rs): one that did not serve this sync is asked now, so it knows us.
+        if let Some(p) = publisher {
+            register_with(&net2, p, &mid).await;
+        }
         if let Err(e) = net2.provide(provider_key(&mid)).await {
             log_warn!("sync of {mid}: cannot announce this node as a provider: {e}");
         }
         if changed {
-            super::publish::announce(&net2, &mid, &bytes, &having).await;
+            let relay = super::publish::Audience::Relay(super::publish::RELAY_FANOUT);
+            super::publish::announce(&net2, &mid, &bytes, &having, relay).await;
         }
     });
     Ok(Report {
@@ -364,7 +436,28 @@ async fn run(
         secs: started.elapsed().as_secs_f64(),
         changed,
         refs,
+        steps,
     })
+}
+
+/// The PeerId of the node that signed a head (its node key is the libp2p key).
+fn publisher_of(bundle: &HeadBundle) -> Option<PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(bundle.head.signer_public_key())
+        .ok()?;
+    Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
+}
+
+/// Asks `publisher` for the head of `mid`, so it counts us among the peers it pushes the next
+/// version to; its answer is taken like any head. A publisher out of reach is no failure: the
+/// DHT and the other followers still tell us.
+async fn register_with(net: &Net, publisher: PeerId, mid: &MimeiId) {
+    let Some(state) = net.state() else { return };
+    if net.connect_peer(publisher).await.is_err() {
+        return;
+    }
+    if let Ok(Some(bytes)) = heads::fetch_from(net, publisher, mid).await {
+        offer(net, &state, &bytes, Some(publisher));
+    }
 }
 
 /// After a version is here: fetches the list of its references the head carries (checked
@@ -482,7 +575,7 @@ async fn sync_referenced(net: &Net, state: &Rc<NodeState>, mid: MimeiId) -> Resu
     }
     let job = Rc::new(Job::new());
     net.inner.sync.jobs.borrow_mut().insert(mid, job.clone());
-    let r = Box::pin(run(net, state, mid, None, &job, false))
+    let r = Box::pin(run(net, state, mid, Sources::default(), &job, false))
         .await
         .map_err(|e| e.to_string());
     *job.result.borrow_mut() = Some(r.clone());
@@ -725,7 +818,13 @@ pub fn on_new_head(inner: &Rc<Inner>, state: &NodeState, outcome: Outcome) {
         let net = Net {
             inner: inner.clone(),
         };
-        start(&net, mid, None);
+        // The peer that pushed the head has the version (its publisher, or a provider that
+        // just synced it); when it cannot serve it, the sync asks everyone.
+        let hint = match via {
+            Via::Push(p) => Some(p),
+            _ => None,
+        };
+        start_hinted(&net, mid, None, hint);
     }
 }
 
