@@ -12,25 +12,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, TestNode, leither, ok, set_system_var};
+use common::{BIN, TestNode, leither, ok, random_file, set_system_var};
 use leither::api::Value;
 use leither::store::{Blocks, Store};
 
 fn run(home: &Path, args: &[&str]) -> String {
     ok(&leither(home, args))
-}
-
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    std::fs::write(path, v).unwrap();
 }
 
 /// `leither --home HOME ARGS...` started, not waited for.

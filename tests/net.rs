@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestNode, leither, ok, rogue, set_system_var};
+use common::{TestNode, leither, ok, random_file, rogue, set_system_var};
 use leither::api::Value;
 
 fn node() -> TestNode {
@@ -30,19 +30,6 @@ fn run(home: &Path, args: &[&str]) -> String {
 /// could come before the swarm named its address).
 fn swarm_addr(n: &TestNode) -> String {
     n.swarm_addr()
-}
-
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    std::fs::write(path, v).unwrap();
 }
 
 /// A file Mimei on `a`, readable by anyone, with `file` as version 1. Returns its ID.

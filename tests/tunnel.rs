@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestNode, leither, ok, set_system_var};
+use common::{TestNode, leither, ok, random_file, set_system_var};
 use leither::api::Value;
 
 fn swarm_id(home: &Path) -> (String, String) {
@@ -21,20 +21,6 @@ fn swarm_id(home: &Path) -> (String, String) {
     let id = lines.next().unwrap_or_default().trim().to_string();
     let peer = lines.next().unwrap_or_default().trim().to_string();
     (id, peer)
-}
-
-/// A file of `len` pseudo-random bytes.
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut x = seed | 1;
-    let mut v = Vec::with_capacity(len);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    std::fs::write(path, v).unwrap();
 }
 
 fn vm_hwm_kib(pid: u32) -> u64 {

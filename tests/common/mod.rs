@@ -490,3 +490,18 @@ pub fn api_json(n: &TestNode, f: &str, args: &[leither::api::Value]) -> (u16, le
     let v = json::decode(&b, &json::JsonLimits::default()).unwrap_or(Value::Null);
     (s, v)
 }
+
+/// Writes a file of `len` pseudo-random bytes (xorshift from `seed`: the same seed, the same
+/// bytes).
+pub fn random_file(path: &Path, len: usize, seed: u64) {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    std::fs::write(path, v).unwrap();
+}
