@@ -308,6 +308,38 @@ impl Refusals {
     }
 }
 
+/// Runs a protocol's inbound task: each stream the acceptor hands over goes to `serve` (with
+/// its permit, to hold while serving), and a peer refused over its bound 256 times is
+/// banned, "kept opening more `what` streams than its bound". The heads and tunnel
+/// protocols use it.
+pub fn serve_inbound(
+    net: &super::Net,
+    mut incoming: mpsc::UnboundedReceiver<Inbound>,
+    what: &'static str,
+    mut serve: impl FnMut(&super::Net, PeerId, Stream, Permit, StreamProtocol) + 'static,
+) {
+    let net = net.clone();
+    tokio::task::spawn_local(async move {
+        let mut refusals = Refusals::default();
+        while let Some(item) = incoming.recv().await {
+            match item {
+                Inbound::Stream(b) => {
+                    let (peer, stream, permit, protocol) = *b;
+                    serve(&net, peer, stream, permit, protocol);
+                }
+                Inbound::OverPeerLimit(peer) => {
+                    if refusals.refused(peer, 256) {
+                        net.ban(
+                            peer,
+                            format!("kept opening more {what} streams than its bound"),
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -233,27 +233,13 @@ pub fn accept(state: &NodeState, bytes: &[u8], via: Via) -> Result<Outcome, NetE
 /// come from `bitswap_inbound`'s acceptor (every one taken, within its bounds, where
 /// libp2p-stream's queue of one dropped all but one of several pushes at once); a peer that
 /// keeps going over its bound is banned.
-pub fn spawn_server(net: &Net, mut incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
-    let net = net.clone();
-    tokio::task::spawn_local(async move {
-        let mut refusals = super::Refusals::default();
-        while let Some(item) = incoming.recv().await {
-            match item {
-                super::Inbound::Stream(b) => {
-                    let (peer, stream, permit, _) = *b;
-                    let net = net.clone();
-                    tokio::task::spawn_local(async move {
-                        serve_one(net, peer, stream).await;
-                        drop(permit);
-                    });
-                }
-                super::Inbound::OverPeerLimit(peer) => {
-                    if refusals.refused(peer, 256) {
-                        net.ban(peer, "kept opening more head streams than its bound".into());
-                    }
-                }
-            }
-        }
+pub fn spawn_server(net: &Net, incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
+    super::bitswap_inbound::serve_inbound(net, incoming, "head", |net, peer, stream, permit, _| {
+        let net = net.clone();
+        tokio::task::spawn_local(async move {
+            serve_one(net, peer, stream).await;
+            drop(permit);
+        });
     });
 }
 

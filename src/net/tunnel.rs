@@ -139,37 +139,25 @@ fn settings(net: &Net) -> NatSettings {
 /// node serves requests from the public nodes it opened a tunnel on), from
 /// `bitswap_inbound`'s acceptor, within its bounds; a peer that keeps going over its bound is
 /// banned.
-pub fn spawn(net: &Net, mut incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
-    let net = net.clone();
-    tokio::task::spawn_local(async move {
-        let mut refusals = super::Refusals::default();
-        while let Some(item) = incoming.recv().await {
-            match item {
-                super::Inbound::Stream(b) => {
-                    let (peer, stream, permit, protocol) = *b;
-                    if protocol.as_ref() == OPEN_PROTOCOL {
-                        let net = net.clone();
-                        tokio::task::spawn_local(async move {
-                            serve_open(net, peer, stream).await;
-                            drop(permit);
-                        });
-                    } else {
-                        // The request's own task holds it from here, within MAX_SERVING.
-                        take_request(&net, peer, stream);
-                        drop(permit);
-                    }
-                }
-                super::Inbound::OverPeerLimit(peer) => {
-                    if refusals.refused(peer, 256) {
-                        net.ban(
-                            peer,
-                            "kept opening more tunnel streams than its bound".into(),
-                        );
-                    }
-                }
+pub fn spawn(net: &Net, incoming: tokio::sync::mpsc::UnboundedReceiver<super::Inbound>) {
+    super::bitswap_inbound::serve_inbound(
+        net,
+        incoming,
+        "tunnel",
+        |net, peer, stream, permit, protocol| {
+            if protocol.as_ref() == OPEN_PROTOCOL {
+                let net = net.clone();
+                tokio::task::spawn_local(async move {
+                    serve_open(net, peer, stream).await;
+                    drop(permit);
+                });
+            } else {
+                // The request's own task holds it from here, within MAX_SERVING.
+                take_request(net, peer, stream);
+                drop(permit);
             }
-        }
-    });
+        },
+    );
 }
 
 /// A request stream from a public node: served only if we opened a tunnel there.

@@ -3,72 +3,19 @@
 //! a flood of streams at once). Used by tests/net.rs and tests/nat_attacks.rs.
 
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use libp2p::{Multiaddr, StreamProtocol, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, noise, tcp, yamux};
 use std::time::Duration;
 
-/// Connects to `addr` with a fresh identity, opens a stream of `proto`, writes each of
-/// `frames` (raw bytes: framing is the caller's), then reads the answer until the stream
-/// ends or 3 s pass. Returns the answer bytes, or why the stream could not be opened.
-pub fn exchange(addr: &str, proto: &'static str, frames: &[Vec<u8>]) -> Result<Vec<u8>, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| e.to_string())?
-            .with_behaviour(|_| libp2p_stream::Behaviour::new())
-            .map_err(|e| e.to_string())?
-            .build();
-        let mut control = swarm.behaviour().new_control();
-        let m: Multiaddr = addr.parse().map_err(|e| format!("{e}"))?;
-        let peer = match m.iter().last() {
-            Some(libp2p::multiaddr::Protocol::P2p(p)) => p,
-            _ => return Err("address without /p2p".into()),
-        };
-        swarm.dial(m).map_err(|e| e.to_string())?;
-        let poll = tokio::spawn(async move {
-            loop {
-                swarm.select_next_some().await;
-            }
-        });
-        let r = async {
-            let mut s = tokio::time::timeout(
-                Duration::from_secs(5),
-                control.open_stream(peer, StreamProtocol::new(proto)),
-            )
-            .await
-            .map_err(|_| "timeout opening the stream".to_string())?
-            .map_err(|e| e.to_string())?;
-            for f in frames {
-                s.write_all(f).await.map_err(|e| e.to_string())?;
-            }
-            s.flush().await.map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
-            Ok(out)
-        }
-        .await;
-        poll.abort();
-        r
-    })
-}
-
-/// Connects to `addr` with a fresh identity and opens `streams` streams of `proto` at
-/// once; on each writes `frame` and reads the answer until it ends or 3 s pass. Returns
-/// the answers (empty for a stream dropped or refused).
-pub fn flood(
+/// Connects to `addr` (a multiaddr ending in `/p2p/...`) with a fresh identity on a runtime
+/// of its own, and runs `then` with the stream control and the peer while the swarm is
+/// polled.
+fn with_peer<T, F>(
     addr: &str,
-    proto: &'static str,
-    frame: &[u8],
-    streams: usize,
-) -> Result<Vec<Vec<u8>>, String> {
+    then: impl FnOnce(libp2p_stream::Control, PeerId) -> F,
+) -> Result<T, String>
+where
+    F: std::future::Future<Output = Result<T, String>>,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -97,6 +44,44 @@ pub fn flood(
                 swarm.select_next_some().await;
             }
         });
+        let r = then(control, peer).await;
+        poll.abort();
+        r
+    })
+}
+
+/// Connects to `addr` with a fresh identity, opens a stream of `proto`, writes each of
+/// `frames` (raw bytes: framing is the caller's), then reads the answer until the stream
+/// ends or 3 s pass. Returns the answer bytes, or why the stream could not be opened.
+pub fn exchange(addr: &str, proto: &'static str, frames: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    with_peer(addr, |mut control, peer| async move {
+        let mut s = tokio::time::timeout(
+            Duration::from_secs(5),
+            control.open_stream(peer, StreamProtocol::new(proto)),
+        )
+        .await
+        .map_err(|_| "timeout opening the stream".to_string())?
+        .map_err(|e| e.to_string())?;
+        for f in frames {
+            s.write_all(f).await.map_err(|e| e.to_string())?;
+        }
+        s.flush().await.map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+        Ok(out)
+    })
+}
+
+/// Connects to `addr` with a fresh identity and opens `streams` streams of `proto` at
+/// once; on each writes `frame` and reads the answer until it ends or 3 s pass. Returns
+/// the answers (empty for a stream dropped or refused).
+pub fn flood(
+    addr: &str,
+    proto: &'static str,
+    frame: &[u8],
+    streams: usize,
+) -> Result<Vec<Vec<u8>>, String> {
+    with_peer(addr, |control, peer| async move {
         let one = |mut control: libp2p_stream::Control| async move {
             let Ok(Ok(mut s)) = tokio::time::timeout(
                 Duration::from_secs(5),
@@ -113,9 +98,7 @@ pub fn flood(
             let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
             out
         };
-        let all = futures::future::join_all((0..streams).map(|_| one(control.clone()))).await;
-        poll.abort();
-        Ok(all)
+        Ok(futures::future::join_all((0..streams).map(|_| one(control.clone()))).await)
     })
 }
 
