@@ -18,7 +18,9 @@
 #                          STRICT=1 (exit 1 when a goal is missed),
 #                          PROFILE=release (the cargo profile to run: `profiling` is the
 #                          same code with symbols), PERF=DIR (record each add's node with
-#                          `perf record -g` into DIR/add-v0.data and DIR/add-v1.data)
+#                          `perf record -g` into DIR/add-v0.data and DIR/add-v1.data),
+#                          LEITHER_BIN=PATH (run that binary as it is, e.g. a copy of the
+#                          build before a change, to compare the two in one sitting)
 # Builds target/PROFILE/leither when missing or older than the sources; installs openssl,
 # nginx and curl with apt-get when absent. Everything listens on 127.0.0.1 and is stopped
 # (and the files removed) on exit.
@@ -35,7 +37,7 @@ export PATH="$PATH:/usr/sbin:/sbin"   # nginx lives in /usr/sbin
 WORK=$(mktemp -d /tmp/leither-ipfs.XXXXXX)
 declare -a PIDS=() HOMES=()
 PROFILE=${PROFILE:-release}
-BIN="$ROOT/target/$PROFILE/$BIN_NAME"
+BIN=${LEITHER_BIN:-$ROOT/target/$PROFILE/$BIN_NAME}
 source "$ROOT/benches/lib.sh"
 
 # --- what it needs -------------------------------------------------------------------------
@@ -45,7 +47,8 @@ need curl curl
 need sha256sum coreutils
 if [[ -n "${PERF:-}" ]]; then need perf linux-perf; mkdir -p "$PERF"; fi
 
-if [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; then
+if [[ -z "${LEITHER_BIN:-}" ]] &&
+   { [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; }; then
   echo "building $BIN (cargo build --profile $PROFILE)..." >&2
   cargo build --profile "$PROFILE" >&2
 fi
