@@ -17,8 +17,11 @@ use crate::pki::{NodeKey, Pass};
 /// Largest response the CLI accepts.
 const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
 
-/// Bytes of an upload sent at a time (and between two progress updates).
-const UPLOAD_PIECE: usize = 1 << 20;
+/// Bytes of an upload read and sent at a time (and between two progress updates). Measured
+/// with `ipfs add` of 256 MiB (docs/performance.md, issue 18): std::io::copy's 8 KiB cost the
+/// CLI 32,768 reads and writes, and the node more CPU; sendfile(2) cost the CLI least but the
+/// node, the side that limits an add, a quarter more CPU than this buffer (why, unmeasured).
+const UPLOAD_PIECE: usize = 256 * 1024;
 
 /// The body of an upload.
 enum Body<'a> {
@@ -34,19 +37,12 @@ impl Body<'_> {
     fn send(self, s: &mut TcpStream, len: u64, p: &mut Progress) -> std::io::Result<()> {
         match self {
             Body::File(f) => {
-                // A file goes from the page cache to the socket with sendfile(2), without
-                // passing through this process (std::io::copy reads and writes 8 KiB at a
-                // time); where that is refused, through a buffer of one piece.
-                let mut left = len;
-                while let Some(n) = send_file_piece(s, f, left)? {
-                    p.add(n as u64);
-                    left -= n as u64;
-                }
                 let mut buf = vec![0u8; UPLOAD_PIECE];
+                let mut left = len;
                 while left > 0 {
                     let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
                     let n = match f.read(&mut buf[..want]) {
-                        Ok(0) => return Ok(()),
+                        Ok(0) => break,
                         Ok(n) => n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(e),
@@ -66,41 +62,6 @@ impl Body<'_> {
             }
         }
     }
-}
-
-/// Sends up to [`UPLOAD_PIECE`] bytes (and at most `left`) of `f` from its position with
-/// sendfile(2): `Some(n)` when it sent `n` (never 0), `None` at the end of the file or of
-/// `left`, or when the kernel refuses sendfile for these two (the caller copies the rest).
-#[cfg(target_os = "linux")]
-fn send_file_piece(s: &TcpStream, f: &std::fs::File, left: u64) -> std::io::Result<Option<usize>> {
-    use std::os::fd::AsRawFd;
-    let want = UPLOAD_PIECE.min(usize::try_from(left).unwrap_or(usize::MAX));
-    if want == 0 {
-        return Ok(None);
-    }
-    loop {
-        // SAFETY: both descriptors stay open for the call; a null offset makes the kernel
-        // read from the file's own position and advance it, as read(2) would.
-        let r = unsafe { libc::sendfile(s.as_raw_fd(), f.as_raw_fd(), std::ptr::null_mut(), want) };
-        if r > 0 {
-            return Ok(Some(r as usize));
-        }
-        if r == 0 {
-            return Ok(None);
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => return Ok(None),
-            _ => return Err(e),
-        }
-    }
-}
-
-/// Elsewhere the caller copies the file itself.
-#[cfg(not(target_os = "linux"))]
-fn send_file_piece(_: &TcpStream, _: &std::fs::File, _: u64) -> std::io::Result<Option<usize>> {
-    Ok(None)
 }
 
 /// A connection target: base URL and how to sign in.
