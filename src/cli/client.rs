@@ -17,10 +17,9 @@ use crate::pki::{NodeKey, Pass};
 /// Largest response the CLI accepts.
 const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
 
-/// Bytes of an upload read and sent at a time (and between two progress updates). Measured
-/// with `ipfs add` of 256 MiB (docs/performance.md, issue 18): std::io::copy's 8 KiB cost the
-/// CLI 32,768 reads and writes, and the node more CPU; sendfile(2) cost the CLI least but the
-/// node, the side that limits an add, a quarter more CPU than this buffer (why, unmeasured).
+/// Bytes of an upload read and sent at a time (and between two progress updates): 1/32 of
+/// the syscalls of std::io::copy's 8 KiB. sendfile(2) was tried (docs/performance.md, issue
+/// 18): it spared the CLI's CPU but cost the node, the side that limits an add, more.
 const UPLOAD_PIECE: usize = 256 * 1024;
 
 /// The body of an upload.
