@@ -274,27 +274,63 @@ async fn gather_heads(
     peers: &[PeerId],
     dht: bool,
 ) -> Vec<PeerId> {
-    if dht && let Ok(found) = net.get_records(head_key(mid)).await {
-        for (from, value) in found {
-            offer(net, state, &value, from);
-        }
+    // The DHT's head records are looked up beside the peers' answers, not before them: the
+    // query takes seconds where a connected peer answers in a round trip or two.
+    enum Got {
+        Peer(PeerId, Result<Option<Vec<u8>>, NetError>),
+        Dht(Result<Vec<super::driver::FoundRecord>, NetError>),
     }
-    let mut asks: FuturesUnordered<_> = peers
+    let mut asks: FuturesUnordered<futures::future::LocalBoxFuture<'_, Got>> = peers
         .iter()
         .map(|p| {
             let p = *p;
-            async move { (p, heads::fetch_from(net, p, mid).await) }
+            let ask = async move { Got::Peer(p, heads::fetch_from(net, p, mid).await) };
+            Box::pin(ask) as futures::future::LocalBoxFuture<'_, Got>
         })
         .collect();
+    if dht {
+        asks.push(Box::pin(async move {
+            Got::Dht(net.get_records(head_key(mid)).await)
+        }));
+    }
     let mut having = Vec::new();
-    while let Some((p, r)) = asks.next().await {
-        if let Ok(Some(bytes)) = r {
-            having.push(p);
-            offer(net, state, &bytes, Some(p));
+    let started = tokio::time::Instant::now();
+    // Until the first peer's head, every peer (and the DHT) is waited for; after it, the
+    // others get a grace of twice that wait (at least HEAD_GRACE) to offer a newer one. A peer that never answers
+    // (a dead connection, a full stream table) cost every sync the stream timeout before
+    // (15 s: the scale simulation's first syncs at N = 1,000, which ask ~100 peers each).
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let next = match deadline {
+            None => asks.next().await,
+            Some(d) => match tokio::time::timeout_at(d, asks.next()).await {
+                Ok(n) => n,
+                Err(_) => break,
+            },
+        };
+        match next {
+            None => break,
+            Some(Got::Peer(p, Ok(Some(bytes)))) => {
+                having.push(p);
+                offer(net, state, &bytes, Some(p));
+                if deadline.is_none() {
+                    let now = tokio::time::Instant::now();
+                    deadline = Some(now + (now - started).saturating_mul(2).max(HEAD_GRACE));
+                }
+            }
+            Some(Got::Dht(Ok(found))) => {
+                for (from, value) in found {
+                    offer(net, state, &value, from);
+                }
+            }
+            Some(_) => {}
         }
     }
     having
 }
+
+/// The least time the other peers get to offer a newer head once one has answered.
+const HEAD_GRACE: Duration = Duration::from_secs(1);
 
 fn offer(net: &Net, state: &NodeState, bytes: &[u8], from: Option<PeerId>) {
     match heads::accept(state, bytes, Via::Fetch) {
@@ -372,11 +408,16 @@ async fn run(
     }
     // The peers that answered with the head have the version; others are asked only when
     // none did (an IPFS peer or a node that has the blocks but no head).
-    let order: Vec<PeerId> = if having.is_empty() {
+    // The head's publisher goes first among them: it surely holds the version, while a
+    // follower may hold the head with its blocks still on the way.
+    let mut order: Vec<PeerId> = if having.is_empty() {
         peers.clone()
     } else {
         having.clone()
     };
+    if let Some(i) = publisher_of(&bundle).and_then(|p| order.iter().position(|q| *q == p)) {
+        order[..=i].rotate_right(1);
+    }
     // The version's blocks are the Mimei's before they arrive (each new block carries its
     // tags to its links as it is stored), so none is served as public on the way in.
     let signer = *bundle.version.signer();
@@ -394,6 +435,13 @@ async fn run(
         Err(_) if hinted.is_some() => {
             let peers = candidates(net, &mid, None).await?;
             fetch_dag(net, state, root, &peers, job).await?
+        }
+        // The peers that had the head could not serve its blocks (followers whose own sync is
+        // still under way): every candidate is asked, the head's publisher first.
+        Err(_) if from.is_none() && !having.is_empty() && peers.len() > order.len() => {
+            let mut all = order.clone();
+            all.extend(peers.iter().filter(|p| !order.contains(p)));
+            fetch_dag(net, state, root, &all, job).await?
         }
         Err(e) => return Err(e),
     };
@@ -708,9 +756,10 @@ async fn fetch_dag(
             // provider that went silent (cut off, overloaded) gets no new blocks until it
             // answers again, unless every one is silent.
             let tries = failures.get(&cid).copied().unwrap_or(0);
+            // The first block goes to the first peer (the order's best: the head's publisher).
             let first = *first_peer.entry(cid).or_insert_with(|| {
                 next_peer += 1;
-                next_peer
+                next_peer - 1
             });
             let live: Vec<PeerId> = peers
                 .iter()
