@@ -1,17 +1,24 @@
-//! The host's addresses right now, from libc's `getifaddrs` (musl and glibc read them from the
-//! kernel over netlink themselves).
+//! The host's addresses right now, as a set: on Linux from our own netlink dump (dump.rs,
+//! bounded by rtaddr.rs), elsewhere from libc's `getifaddrs`.
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-/// At most this many addresses are kept; a host with more (a router with thousands of
-/// tunnels) has the rest ignored rather than a table that grows without bound.
-pub(crate) const MAX_ADDRS: usize = 1024;
 
 /// Every IPv4 and IPv6 address of every interface, with its prefix length.
+#[cfg(target_os = "linux")]
 pub(crate) fn addresses() -> io::Result<BTreeSet<IpNet>> {
+    Ok(crate::dump::addresses()?
+        .into_iter()
+        .map(|a| a.net)
+        .collect())
+}
+
+/// Every IPv4 and IPv6 address of every interface, with its prefix length (at most
+/// `rtaddr::MAX_ADDRS`, as on Linux).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn addresses() -> io::Result<BTreeSet<IpNet>> {
+    use crate::rtaddr::MAX_ADDRS;
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs writes a list head we free below with freeifaddrs.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
@@ -37,6 +44,7 @@ pub(crate) fn addresses() -> io::Result<BTreeSet<IpNet>> {
 ///
 /// # Safety
 /// `addr` and `mask` are null or point to a sockaddr whose `sa_family` says its real type.
+#[cfg(not(target_os = "linux"))]
 unsafe fn net_of(addr: *const libc::sockaddr, mask: *const libc::sockaddr) -> Option<IpNet> {
     if addr.is_null() {
         return None;
@@ -49,6 +57,8 @@ unsafe fn net_of(addr: *const libc::sockaddr, mask: *const libc::sockaddr) -> Op
         // SAFETY: as above.
         Some(i32::from(unsafe { (*mask).sa_family }))
     };
+    use ipnet::{Ipv4Net, Ipv6Net};
+    use std::net::{Ipv4Addr, Ipv6Addr};
     match family {
         libc::AF_INET => {
             // SAFETY: the family says this is a sockaddr_in.
