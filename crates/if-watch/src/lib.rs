@@ -15,11 +15,13 @@
 
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-#[cfg(target_os = "linux")]
+// The doorbell and the set of addresses serve the watcher only.
+#[cfg(all(target_os = "linux", feature = "tokio"))]
 mod doorbell;
 #[cfg(target_os = "linux")]
 mod dump;
 pub mod rtaddr;
+#[cfg(feature = "tokio")]
 mod scan;
 #[cfg(feature = "tokio")]
 mod watcher;
