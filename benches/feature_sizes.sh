@@ -10,6 +10,8 @@
 #                     variant built so far, or VARIANT_S before one is timed (CI passes what
 #                     is left of its budget); skipped variants are listed as such
 #        VARIANT_S=N  what one variant is expected to take until one is timed (default 0)
+#        BASE=FILE    the default build of this tree, already built (e.g. target/dist/leither-
+#                     TRIPLE): its size is the default's, and the default is not rebuilt
 #        ONLY="tls lever spine"  the variants to build, in this order after the default
 #                     (a feature's name stands for "minus" it)
 #        OUT=FILE     also write the table there (CI prints it again in its summary)
@@ -69,6 +71,10 @@ declare -a ROWS=()
 longest=${VARIANT_S:-0} default_bytes=""
 for v in "${VARIANTS[@]}"; do
   IFS=$'\t' read -r name feats <<< "$v"
+  if [[ $name == default && -n "${BASE:-}" && -f "${BASE:-}" ]]; then
+    default_bytes=$(stat -c %s "$BASE")
+    ROWS+=("$name	$feats	$default_bytes	0	$BASE"); continue
+  fi
   if [[ -n "${BUDGET_S:-}" && $name != default ]] && (( $(date +%s) - START + longest > BUDGET_S )); then
     ROWS+=("$name	$feats	-	-	skipped (time budget)"); continue
   fi
