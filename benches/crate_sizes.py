@@ -165,11 +165,12 @@ def main():
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"crate_sizes: nm failed: {out.stderr.strip()[:300]}")
-    sizes, counted = {}, 0
+    sizes, counted, seen = {}, 0, set()
     for line in out.stdout.splitlines():
         f = line.split(None, 3)
-        if len(f) < 4 or f[2] not in "tTwW":
-            continue
+        if len(f) < 4 or f[2] not in "tTwW" or f[0] in seen:
+            continue  # not code, or another name for code already counted (memcpy/__memcpy)
+        seen.add(f[0])
         size = int(f[1], 16)
         c = crate_of(f[3], owner)
         sizes[c] = sizes.get(c, 0) + size
