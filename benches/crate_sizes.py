@@ -168,9 +168,9 @@ def main():
     sizes, counted, seen = {}, 0, set()
     for line in out.stdout.splitlines():
         f = line.split(None, 3)
-        if len(f) < 4 or f[2] not in "tTwW" or f[0] in seen:
-            continue  # not code, or another name for code already counted (memcpy/__memcpy)
-        seen.add(f[0])
+        if len(f) < 4 or f[2] not in "tTwW" or int(f[1], 16) == 0 or (f[0], f[1]) in seen:
+            continue  # not code, a label, or another name for code counted (memcpy/__memcpy)
+        seen.add((f[0], f[1]))
         size = int(f[1], 16)
         c = crate_of(f[3], owner)
         sizes[c] = sizes.get(c, 0) + size
