@@ -7,7 +7,7 @@ build instead (`llvm-nm`, or binutils' `nm`, which knows every ELF machine when 
 binutils-multiarch) and adds up the sizes of the code symbols by the crate their demangled
 name starts with.
 
-    benches/crate_sizes.py BINARY [-n ROWS] [--markdown] [--build-dir target/TRIPLE/release]
+    benches/crate_sizes.py BINARY [-n ROWS] [--markdown] [--split-std] [--build-dir target/TRIPLE/release]
 
 BINARY must keep its symbols: benches/crate_sizes.sh TARGET builds one that way. The rules,
 as cargo-bloat's: a function counts for the crate of its path (`redb::tree::...` -> redb);
@@ -159,6 +159,7 @@ def main():
     ap.add_argument("-n", type=int, default=20, help="rows (the rest are summed)")
     ap.add_argument("--markdown", action="store_true", help="a Markdown table")
     ap.add_argument("--build-dir", help="cargo's target/<triple>/release: names the C static functions")
+    ap.add_argument("--split-std", action="store_true", help="core, alloc and std apart (as cargo bloat's)")
     a = ap.parse_args()
     owner = c_symbols(a.build_dir) if a.build_dir else None
     out = subprocess.run([nm_tool(), "--print-size", "--size-sort", "-C", a.binary],
@@ -173,6 +174,8 @@ def main():
         seen.add((f[0], f[1]))
         size = int(f[1], 16)
         c = crate_of(f[3], owner)
+        if c in STD and not a.split_std:
+            c = "std (core, alloc, std, ...)"
         sizes[c] = sizes.get(c, 0) + size
         counted += size
     if not sizes:
