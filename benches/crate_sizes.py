@@ -146,6 +146,8 @@ def crate_of(name, owner=None):
     if "::" in name:
         c = first_path_crate(name)
         return c if c else "[Rust, unknown crate]"
+    if name.startswith("OUTLINED_FUNCTION_"):
+        return "[outlined: code LLVM's machine outliner took out of any crate]"
     if name.startswith(("lua", "luaL_", "luaopen_")):
         return "[C] Lua (mlua-sys)"
     if "ring_core" in name:
