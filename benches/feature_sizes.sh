@@ -30,7 +30,8 @@ resolve_targets "${1:-mips}" || exit 2
 T=${TARGETS[0]}
 START=$(date +%s)
 
-# name<TAB>features for each variant, from Cargo.toml's [features] (python3's tomllib).
+# name<TAB>features for each variant (ROWS: "(none)" for no feature, as read collapses
+# empty fields between tabs), from Cargo.toml's [features] (python3's tomllib).
 mapfile -t VARIANTS < <(python3 - "$ROOT/Cargo.toml" <<'EOF'
 import sys, tomllib
 features = tomllib.load(open(sys.argv[1], "rb")).get("features", {})
@@ -73,10 +74,10 @@ for v in "${VARIANTS[@]}"; do
   IFS=$'\t' read -r name feats <<< "$v"
   if [[ $name == default && -n "${BASE:-}" && -f "${BASE:-}" ]]; then
     default_bytes=$(stat -c %s "$BASE")
-    ROWS+=("$name	$feats	$default_bytes	0	$BASE"); continue
+    ROWS+=("$name	${feats:-(none)}	$default_bytes	0	$BASE"); continue
   fi
   if [[ -n "${BUDGET_S:-}" && $name != default ]] && (( $(date +%s) - START + longest > BUDGET_S )); then
-    ROWS+=("$name	$feats	-	-	skipped (time budget)"); continue
+    ROWS+=("$name	${feats:-(none)}	-	-	skipped (time budget)"); continue
   fi
   dir=target/sizes/features-$T/${name#-}
   [[ $name == -* ]] && dir=target/sizes/features-$T/minus-${name#-}
@@ -84,14 +85,14 @@ for v in "${VARIANTS[@]}"; do
   s=$(date +%s)
   if ! CARGO_ARGS="${CARGO_ARGS:-} --no-default-features${feats:+ --features $feats}" DIST_DIR="$ROOT/$dir" \
        bash targets/build.sh "$T"; then
-    ROWS+=("$name	$feats	-	-	BUILD FAILED"); continue
+    ROWS+=("$name	${feats:-(none)}	-	-	BUILD FAILED"); continue
   fi
   secs=$(( $(date +%s) - s ))
   # the default is usually there already (no compile): it says nothing of a variant's time
   if [[ $name != default ]] && (( secs > longest )); then longest=$secs; fi
   bytes=$(stat -c %s "$dir/$BIN_NAME-$T")
   [[ $name == default ]] && default_bytes=$bytes
-  ROWS+=("$name	$feats	$bytes	$secs	")
+  ROWS+=("$name	${feats:-(none)}	$bytes	$secs	")
 done
 
 table() {
@@ -105,7 +106,7 @@ table() {
       m=$(mib "$bytes")
       if [[ -n $default_bytes ]]; then d=$(( bytes - default_bytes )); dm=$(awk -v b="$d" 'BEGIN { printf "%+.2f", b / 1048576 }'); fi
     fi
-    printf '%-10s %-32s %10s %8s %11s %8s %6s  %s\n' "$name" "${feats:-(none)}" "$bytes" "$m" "$d" "$dm" "$secs" "$note"
+    printf '%-10s %-32s %10s %8s %11s %8s %6s  %s\n' "$name" "$feats" "$bytes" "$m" "$d" "$dm" "$secs" "$note"
   done
 }
 table
