@@ -41,10 +41,15 @@ if [[ "${TINY:-0}" == 1 ]]; then
 fi
 
 build_one() {
-  local t=$1
+  local t=$1 own=()
+  # A stable target built with build-std has no self-contained crt1.o either: zig's musl, as
+  # .cargo/config.toml says for the nightly targets (untested beyond aarch64's final link).
+  if [[ "${TOOLCHAIN:-}" == nightly-build-std && "${T_TOOLCHAIN[$t]}" == stable ]]; then
+    own=(--config "target.$t.rustflags=[\"-C\", \"link-self-contained=no\"]")
+  fi
   case "${TOOLCHAIN:-${T_TOOLCHAIN[$t]}}" in
     stable)            cargo-zigbuild "$SUB" --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" "${LAST[@]}" ;;
-    nightly-build-std) RUSTUP_TOOLCHAIN=nightly cargo-zigbuild "$SUB" "${BUILD_STD[@]}" "${TINY_ARGS[@]}" \
+    nightly-build-std) RUSTUP_TOOLCHAIN=nightly cargo-zigbuild "$SUB" "${BUILD_STD[@]}" "${TINY_ARGS[@]}" "${own[@]}" \
                          --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" "${LAST[@]}" ;;
     *) echo "unknown toolchain '${TOOLCHAIN:-${T_TOOLCHAIN[$t]}}' for $t (targets.tsv or TOOLCHAIN)" >&2; return 1 ;;
   esac
