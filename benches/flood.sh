@@ -80,7 +80,7 @@ fi
 # The attackers' addresses.
 NET=127.0.0
 if [[ $(id -u) -eq 0 ]] && command -v ip > /dev/null; then
-  if ip route show table local | grep -q "^local $FLOOD_NET.0/24 "; then
+  if ip route show table local | grep >/dev/null "^local $FLOOD_NET.0/24 "; then
     NET=$FLOOD_NET   # routed already (another run): used, left in place
   elif ip route add local "$FLOOD_NET.0/24" dev lo 2>/dev/null; then
     NET=$FLOOD_NET; ROUTE_ADDED=1

@@ -116,6 +116,10 @@ path, mb = sys.argv[1], int(sys.argv[2])
 with open(path) as f:
     doc = json.load(f)
 doc["LeverMemoryMB"] = mb
+# MaxMemoryMB bounds Lever's share and the connections' together (src/budget.rs): raise it by
+# Lever's share, or Lever takes all of the default 32 and the port keeps the least buffers,
+# 4 MiB: 46 connections, so -c60 is answered 503/408 (src/budget.rs split).
+doc["MaxMemoryMB"] = doc.get("MaxMemoryMB", 32) + mb
 doc["SwarmPort"] = 0   # a free libp2p port for each node (the remote case runs two)
 with open(path, "w") as f:
     json.dump(doc, f, indent=2)

@@ -185,7 +185,7 @@ wait_for() {
     sleep 0.2
   done
 }
-has_circuit() { lt "$1" swarm local | grep -q "/p2p/$R_PEER/p2p-circuit/p2p/"; }
+has_circuit() { lt "$1" swarm local | grep >/dev/null "/p2p/$R_PEER/p2p-circuit/p2p/"; }
 
 # --- relay: two NATed nodes sync through R -------------------------------------------------
 if step relay; then
@@ -256,13 +256,13 @@ if step tunnel; then
   lt r call RequestNodeTunnel "$A_ID" > "$WORK/rnt.log" 2>&1 && grep -q "/tun/$A_PEER" "$WORK/rnt.log" ||
     fail "R's RequestNodeTunnel does not know A's tunnel: $(cat "$WORK/rnt.log")"
   # The DNN page on R offers the tunnel once A's report names the Mimei.
-  page_offers_tunnel() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep -q "/tun/$A_PEER"; }
+  page_offers_tunnel() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep >/dev/null "/tun/$A_PEER"; }
   if wait_for 40 page_offers_tunnel; then
     pass "R's DNN page for A's Mimei offers the tunnel /tun/$A_PEER"
   else
     die "R's DNN page offers no tunnel: $(inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | head -c 600)"
   fi
-  if inns v curl -s -m 10 "$R_HTTP/tun/$A_PEER/mm/$SMID/index.html" | grep -q "hello through the tunnel"; then
+  if inns v curl -s -m 10 "$R_HTTP/tun/$A_PEER/mm/$SMID/index.html" | grep >/dev/null "hello through the tunnel"; then
     pass "a visitor on the internet reads A's file through the tunnel"
   else
     fail "the file through the tunnel: $(inns v curl -s -m 10 -i "$R_HTTP/tun/$A_PEER/mm/$SMID/index.html" | head -c 400)"
@@ -367,7 +367,7 @@ mapped_and_offered() {
   rm -f "${HOME_OF[a]}/leither.addr"
   : > "${HOME_OF[a]}/Leither.log"
   start_node a
-  mapped() { lt a swarm local | grep -q "/ip4/11.77.0.11/tcp/$SWARM_PORT/p2p/"; }
+  mapped() { lt a swarm local | grep >/dev/null "/ip4/11.77.0.11/tcp/$SWARM_PORT/p2p/"; }
   if wait_for 30 mapped; then
     line=$(grep -h 'port mapping: the router' "${HOME_OF[a]}/Leither.log" | tail -1 | cut -c22-)
     if [[ $line =~ by\ ($method)\  ]]; then
@@ -392,7 +392,7 @@ mapped_and_offered() {
     fail "GW1:$HTTP_PORT does not reach A although mapped"
   fi
   R_HTTP=http://${IP[r]}:$HTTP_PORT
-  offers_direct() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep -q "http://11.77.0.11:$HTTP_PORT"; }
+  offers_direct() { inns v curl -s -m 5 "$R_HTTP/mm/$SMID/" | grep >/dev/null "http://11.77.0.11:$HTTP_PORT"; }
   if wait_for 40 offers_direct; then
     pass "R's DNN page for A's Mimei offers A's direct address http://11.77.0.11:$HTTP_PORT"
   else

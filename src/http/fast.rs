@@ -21,7 +21,6 @@
 use std::rc::Rc;
 
 use picoserve::io::{BaseWrite, Read, Socket};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::codec::{self, Head, Parsed};
@@ -123,16 +122,12 @@ impl Answer {
 /// Serves one connection: the hot path while its requests are hot ones, then picoserve
 /// (`app`) for the rest, until the client closes it, the port closes it (its slot), or the
 /// node stops (`stop` turns true; a request being answered is finished first).
-pub async fn serve<S, P>(
+pub async fn serve<P: picoserve::routing::PathRouter>(
     state: &Rc<NodeState>,
     app: &picoserve::Router<P>,
-    mut stream: GuardedStream<S>,
+    mut stream: GuardedStream,
     mut stop: watch::Receiver<bool>,
-) -> Result<(), Ended>
-where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-    P: picoserve::routing::PathRouter,
-{
+) -> Result<(), Ended> {
     let mut buf = vec![0u8; CONNECTION_BUFFER];
     let (mut start, mut end, mut scanned) = (0usize, 0usize, 0usize);
     let mut head_out = Vec::with_capacity(512);

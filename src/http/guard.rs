@@ -1,9 +1,9 @@
-//! The connection guard between a client's byte stream (plain TCP, or TLS over TCP) and
-//! picoserve: it watches the HTTP framing of what a client sends and answers `431 Request
-//! Header Fields Too Large` itself when a request head outgrows its limit, and `400` when
-//! its body's length is unclear (two different `Content-Length`s: picoserve would read the
-//! first, the guard the last, and a request could hide in another's body); and it gathers
-//! small writes into one send.
+//! The connection guard between a client's byte stream ([`Conn`]: plain TCP, TLS over TCP,
+//! or a tunnelled request) and picoserve: it watches the HTTP framing of what a client sends
+//! and answers `431 Request Header Fields Too Large` itself when a request head outgrows its
+//! limit, and `400` when its body's length is unclear (two different `Content-Length`s:
+//! picoserve would read the first, the guard the last, and a request could hide in another's
+//! body); and it gathers small writes into one send.
 //!
 //! picoserve reads a request head into its fixed buffer and, when the buffer fills, reports
 //! the client as having closed the connection (a 400 with a misleading text). A router must
@@ -25,7 +25,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+
+use super::conn::Conn;
 
 use crate::limits::slots::{Activity, Closed, Slot};
 
@@ -285,14 +286,14 @@ impl std::fmt::Display for GuardError {
 
 impl std::error::Error for GuardError {}
 
-/// A client stream (a [`TcpStream`], or a TLS stream over one) with a [`HeadGuard`] on its
-/// read side, for picoserve.
+/// A client stream ([`Conn`]: TCP, TLS or the tunnel; one type, so picoserve's routes are
+/// compiled once) with a [`HeadGuard`] on its read side, for picoserve.
 ///
 /// The stream sits in a `RefCell` that both halves share: picoserve polls the read and the
 /// write half from the one connection task, and each poll borrows the stream only for the
 /// duration of that poll (never across an await), so the borrows cannot overlap.
-pub struct GuardedStream<S = TcpStream> {
-    stream: RefCell<S>,
+pub struct GuardedStream {
+    stream: RefCell<Conn>,
     guard: HeadGuard,
     out: RefCell<Vec<u8>>,
     slot: Option<Rc<Slot>>,
@@ -317,9 +318,9 @@ struct Replay {
 /// while the peer waits.
 pub const WRITE_BUFFER: usize = 16 * 1024;
 
-impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
+impl GuardedStream {
     /// Wraps an accepted stream; heads may be at most `head_limit` bytes.
-    pub fn new(stream: S, head_limit: usize) -> GuardedStream<S> {
+    pub fn new(stream: Conn, head_limit: usize) -> GuardedStream {
         GuardedStream {
             stream: RefCell::new(stream),
             guard: HeadGuard::new(head_limit),
@@ -364,7 +365,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedStream<S> {
     }
 
     /// Reports what the connection does to `slot`, and ends it when the port closes it.
-    pub fn with_slot(mut self, slot: Rc<Slot>) -> GuardedStream<S> {
+    pub fn with_slot(mut self, slot: Rc<Slot>) -> GuardedStream {
         self.slot = Some(slot);
         self
     }
@@ -377,8 +378,8 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 const LINGER_BYTES: usize = 64 * 1024;
 
 /// The read half of a [`GuardedStream`].
-pub struct GuardedRead<'a, S> {
-    stream: &'a RefCell<S>,
+pub struct GuardedRead<'a> {
+    stream: &'a RefCell<Conn>,
     guard: &'a mut HeadGuard,
     replay: &'a mut Replay,
     out: &'a RefCell<Vec<u8>>,
@@ -386,14 +387,14 @@ pub struct GuardedRead<'a, S> {
 }
 
 /// The write half of a [`GuardedStream`].
-pub struct GuardedWrite<'a, S> {
-    stream: &'a RefCell<S>,
+pub struct GuardedWrite<'a> {
+    stream: &'a RefCell<Conn>,
     out: &'a RefCell<Vec<u8>>,
     slot: Option<&'a Rc<Slot>>,
 }
 
 /// Reads what is there (waiting for at least one byte, or end of stream).
-async fn recv<S: AsyncRead + Unpin>(stream: &RefCell<S>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn recv(stream: &RefCell<Conn>, buf: &mut [u8]) -> std::io::Result<usize> {
     poll_fn(|cx| {
         let mut rb = ReadBuf::new(&mut *buf);
         match Pin::new(&mut *stream.borrow_mut()).poll_read(cx, &mut rb) {
@@ -406,10 +407,7 @@ async fn recv<S: AsyncRead + Unpin>(stream: &RefCell<S>, buf: &mut [u8]) -> std:
 }
 
 /// Writes all of `buf` and flushes it (a TLS stream holds records until flushed).
-async fn send<S: AsyncWrite + Unpin>(
-    stream: &RefCell<S>,
-    mut buf: &[u8],
-) -> Result<(), GuardError> {
+async fn send(stream: &RefCell<Conn>, mut buf: &[u8]) -> Result<(), GuardError> {
     while !buf.is_empty() {
         let n = poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_write(cx, buf))
             .await
@@ -425,10 +423,7 @@ async fn send<S: AsyncWrite + Unpin>(
 }
 
 /// Sends what is pending (no borrow is held across the await).
-async fn drain<S: AsyncWrite + Unpin>(
-    stream: &RefCell<S>,
-    out: &RefCell<Vec<u8>>,
-) -> Result<(), GuardError> {
+async fn drain(stream: &RefCell<Conn>, out: &RefCell<Vec<u8>>) -> Result<(), GuardError> {
     let mut data = std::mem::take(&mut *out.borrow_mut());
     if data.is_empty() {
         return Ok(());
@@ -451,15 +446,15 @@ fn is_bare_head(buf: &[u8]) -> bool {
         && buf.windows(4).filter(|w| w == b"\r\n\r\n").count() == 1
 }
 
-impl<S> ErrorType for GuardedRead<'_, S> {
+impl ErrorType for GuardedRead<'_> {
     type Error = GuardError;
 }
 
-impl<S> ErrorType for GuardedWrite<'_, S> {
+impl ErrorType for GuardedWrite<'_> {
     type Error = GuardError;
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
+impl Read for GuardedRead<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, GuardError> {
         if buf.is_empty() {
             return Ok(0);
@@ -531,7 +526,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Read for GuardedRead<'_, S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> GuardedRead<'_, S> {
+impl GuardedRead<'_> {
     /// The port closed this connection: a client still sending its head hears why.
     async fn closed_by_port(&self, why: Closed, doing: Activity) -> GuardError {
         let text = match why {
@@ -550,7 +545,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> GuardedRead<'_, S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> BaseWrite for GuardedWrite<'_, S> {
+impl BaseWrite for GuardedWrite<'_> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, GuardError> {
         if buf.is_empty() {
             return Ok(0);
@@ -582,7 +577,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> BaseWrite for GuardedWrite<'_, S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Write for GuardedWrite<'_, S> {
+impl Write for GuardedWrite<'_> {
     async fn write_with<F: FnOnce(picoserve::mem::BorrowedCursor<'_>) -> R, R>(
         &mut self,
         f: F,
@@ -599,20 +594,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Write for GuardedWrite<'_, S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> picoserve::io::Socket<picoserve::TokioRuntime>
-    for GuardedStream<S>
-{
+impl picoserve::io::Socket<picoserve::TokioRuntime> for GuardedStream {
     type Error = GuardError;
-    type ReadHalf<'a>
-        = GuardedRead<'a, S>
-    where
-        S: 'a;
-    type WriteHalf<'a>
-        = GuardedWrite<'a, S>
-    where
-        S: 'a;
+    type ReadHalf<'a> = GuardedRead<'a>;
+    type WriteHalf<'a> = GuardedWrite<'a>;
 
-    fn split(&mut self) -> (GuardedRead<'_, S>, GuardedWrite<'_, S>) {
+    fn split(&mut self) -> (GuardedRead<'_>, GuardedWrite<'_>) {
         (
             GuardedRead {
                 stream: &self.stream,

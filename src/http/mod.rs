@@ -19,6 +19,7 @@
 
 pub mod car_import;
 pub mod codec;
+pub mod conn;
 #[cfg(feature = "files")]
 pub mod dnn;
 #[cfg(feature = "lever")]
@@ -49,7 +50,6 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -104,18 +104,17 @@ pub fn https_port(state: &NodeState) -> Option<u16> {
 
 /// What turns an accepted TCP connection into the byte stream HTTP is served on.
 pub trait Acceptor {
-    /// The stream picoserve reads and writes.
-    type Stream: AsyncRead + AsyncWrite + Unpin + 'static;
     /// Whether connections of this kind are encrypted (what [`is_secure`] says).
     const SECURE: bool;
-    /// Opens the connection: plain TCP as it is, TLS after a handshake. Runs in the
+    /// Opens the connection: plain TCP as it is, TLS after a handshake; either way a
+    /// [`conn::Conn`], the one stream type the routes are compiled for. Runs in the
     /// connection's own task, holding a slot ([`slots`]), so it must be bounded in
     /// time; `None` means the connection was closed (the reason is logged at debug).
     fn open(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
-    ) -> impl Future<Output = Option<Self::Stream>> + 'static;
+    ) -> impl Future<Output = Option<conn::Conn>> + 'static;
     /// Tells a connection refused a slot why (`reason`), best effort, without waiting.
     fn refuse(&self, stream: &TcpStream, reason: &str);
 }
@@ -124,15 +123,14 @@ pub trait Acceptor {
 pub struct Plain;
 
 impl Acceptor for Plain {
-    type Stream = TcpStream;
     const SECURE: bool = false;
 
     fn open(
         &self,
         stream: TcpStream,
         _peer: SocketAddr,
-    ) -> impl Future<Output = Option<TcpStream>> + 'static {
-        std::future::ready(Some(stream))
+    ) -> impl Future<Output = Option<conn::Conn>> + 'static {
+        std::future::ready(Some(conn::Conn::Tcp(stream)))
     }
 
     fn refuse(&self, stream: &TcpStream, reason: &str) {
@@ -274,7 +272,6 @@ pub async fn serve_on<A: Acceptor>(
         let active = active.clone();
         let stop = shutdown.clone();
         let opening = acceptor.open(stream, peer);
-        let budget = state.budget.clone();
         let state = state.clone();
         tokio::task::spawn_local(async move {
             let opening = async {
@@ -287,29 +284,43 @@ pub async fn serve_on<A: Acceptor>(
                 active.set(active.get() - 1);
                 return;
             };
-            let stream = guard::GuardedStream::new(stream, HEAD_LIMIT).with_slot(slot.slot.clone());
-            let served = SECURE.scope(
-                A::SECURE,
-                crate::api::REMOTE.scope(
-                    Some(peer),
-                    REASON.scope(
-                        RefCell::new(None),
-                        BODY.scope(
-                            (budget, RefCell::new(None)),
-                            fast::serve(&state, &app, stream, stop),
-                        ),
-                    ),
-                ),
-            );
-            if let Err(e) = served.await {
-                crate::log_debug!("connection from {peer} ended: {e:?}");
-            }
+            connection(&state, &app, stream, slot.slot.clone(), peer, stop).await;
             active.set(active.get() - 1);
         });
     }
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     while active.get() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Serves one opened connection (either port's: the code past the handshake is the same for
+/// both, so it is compiled once) until it ends, with the connection's facts in scope.
+async fn connection<P: picoserve::routing::PathRouter>(
+    state: &Rc<NodeState>,
+    app: &picoserve::Router<P>,
+    stream: conn::Conn,
+    slot: Rc<slots::Slot>,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
+    let secure = stream.is_tls();
+    let stream = guard::GuardedStream::new(stream, HEAD_LIMIT).with_slot(slot);
+    let served = SECURE.scope(
+        secure,
+        crate::api::REMOTE.scope(
+            Some(peer),
+            REASON.scope(
+                RefCell::new(None),
+                BODY.scope(
+                    (state.budget.clone(), RefCell::new(None)),
+                    fast::serve(state, app, stream, stop),
+                ),
+            ),
+        ),
+    );
+    if let Err(e) = served.await {
+        crate::log_debug!("connection from {peer} ended: {e:?}");
     }
 }
 

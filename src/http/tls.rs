@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio_rustls::server::TlsStream;
 
 use super::Acceptor;
+use super::conn::Conn;
 use crate::api::NodeState;
 use crate::{log_debug, log_error, log_info};
 
@@ -328,18 +329,17 @@ pub fn reload_interval() -> Duration {
 pub struct Tls(pub Rc<Certs>);
 
 impl Acceptor for Tls {
-    type Stream = TlsStream<TcpStream>;
     const SECURE: bool = true;
 
     fn open(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
-    ) -> impl Future<Output = Option<TlsStream<TcpStream>>> + 'static {
+    ) -> impl Future<Output = Option<Conn>> + 'static {
         let acceptor = tokio_rustls::TlsAcceptor::from(self.0.current());
         async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(acceptor, stream)).await {
-                Ok(Ok(s)) => Some(s),
+                Ok(Ok(s)) => Some(Conn::Tls(Box::new(s))),
                 Ok(Err(e)) => {
                     log_debug!("HTTPS: no TLS with {peer}: {e}");
                     None

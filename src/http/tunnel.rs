@@ -13,9 +13,7 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 use picoserve::ResponseSent;
 use picoserve::io::Read;
@@ -241,7 +239,7 @@ pub async fn serve_stream(state: Rc<NodeState>, stream: libp2p::Stream) {
                 super::BODY.scope(
                     (state.budget.clone(), RefCell::new(None)),
                     server.serve(super::guard::GuardedStream::new(
-                        Compat(stream),
+                        super::conn::Conn::Tunnel(Box::new(stream)),
                         super::HEAD_LIMIT,
                     )),
                 ),
@@ -250,45 +248,6 @@ pub async fn serve_stream(state: Rc<NodeState>, stream: libp2p::Stream) {
     );
     if let Err(e) = served.await {
         crate::log_debug!("tunnelled request ended: {e:?}");
-    }
-}
-
-/// A libp2p stream (futures' traits) as tokio's AsyncRead/AsyncWrite.
-struct Compat(libp2p::Stream);
-
-impl tokio::io::AsyncRead for Compat {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let slice = buf.initialize_unfilled();
-        match futures::AsyncRead::poll_read(Pin::new(&mut self.0), cx, slice) {
-            Poll::Ready(Ok(n)) => {
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for Compat {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        futures::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        futures::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        futures::AsyncWrite::poll_close(Pin::new(&mut self.0), cx)
     }
 }
 
