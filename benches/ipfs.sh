@@ -15,8 +15,13 @@
 # while serving) MIB MiB; gateway GET >= 0.7x nginx (best runs).
 #
 #   benches/ipfs.sh        env: MIB=256 (file size), RUNS=3 (openssl and GET runs),
-#                          STRICT=1 (exit 1 when a goal is missed)
-# Builds target/release/leither when missing or older than the sources; installs openssl,
+#                          STRICT=1 (exit 1 when a goal is missed),
+#                          PROFILE=release (the cargo profile to run: `profiling` is the
+#                          same code with symbols), PERF=DIR (record each add's node with
+#                          `perf record -g` into DIR/add-v0.data and DIR/add-v1.data),
+#                          LEITHER_BIN=PATH (run that binary as it is, e.g. a copy of the
+#                          build before a change, to compare the two in one sitting)
+# Builds target/PROFILE/leither when missing or older than the sources; installs openssl,
 # nginx and curl with apt-get when absent. Everything listens on 127.0.0.1 and is stopped
 # (and the files removed) on exit.
 set -euo pipefail
@@ -31,7 +36,8 @@ export PATH="$PATH:/usr/sbin:/sbin"   # nginx lives in /usr/sbin
 
 WORK=$(mktemp -d /tmp/leither-ipfs.XXXXXX)
 declare -a PIDS=() HOMES=()
-BIN="$ROOT/target/release/$BIN_NAME"
+PROFILE=${PROFILE:-release}
+BIN=${LEITHER_BIN:-$ROOT/target/$PROFILE/$BIN_NAME}
 source "$ROOT/benches/lib.sh"
 
 # --- what it needs -------------------------------------------------------------------------
@@ -39,10 +45,12 @@ need openssl openssl
 need nginx nginx
 need curl curl
 need sha256sum coreutils
+if [[ -n "${PERF:-}" ]]; then need perf linux-perf; mkdir -p "$PERF"; fi
 
-if [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; then
-  echo "building $BIN (cargo build --release)..." >&2
-  cargo build --release >&2
+if [[ -z "${LEITHER_BIN:-}" ]] &&
+   { [[ ! -x "$BIN" ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit) ]]; }; then
+  echo "building $BIN (cargo build --profile $PROFILE)..." >&2
+  cargo build --profile "$PROFILE" >&2
 fi
 
 rss_kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -98,11 +106,17 @@ add() {  # add LABEL [ARGS...] : one fresh node process, one add
   local label=$1 out t0 ms idle c0 c1; shift
   start_node
   idle=$(rss_kib "$NODE_PID" VmRSS)
+  local perf_pid=""
+  if [[ -n "${PERF:-}" ]]; then
+    perf record -q -g -F 4000 -p "$NODE_PID" -o "$PERF/add-$label.data" > /dev/null 2>&1 &
+    perf_pid=$!; sleep 0.5
+  fi
   c0=$(cpu_ms "$NODE_PID")
   t0=$(now_ms)
   out=$("$BIN" --home "$H" ipfs add "$FILE" "$@" 2>&1) ||
     { echo "ipfs add $* failed: $out" >&2; exit 1; }
   ms=$(( $(now_ms) - t0 ))
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
   ADD_HWM[$label]=$(rss_kib "$NODE_PID" VmHWM)
   c1=$(cpu_ms "$NODE_PID")
   stop_node

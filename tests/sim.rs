@@ -1,4 +1,4 @@
-//! The scale simulation (issue #16): many real node cores on one thread over libp2p's memory
+//! The scale simulation (issue #16): many real node cores on one thread over an in-process
 //! transport with latency and loss (`tests/sim/`). CI runs the short form below; the full
 //! runs at N = 100 and 1,000 are by hand, in a release build:
 //!
@@ -6,7 +6,8 @@
 //! SIM_N=1000 cargo test --profile sim --test sim full_run -- --ignored --nocapture
 //! ```
 //!
-//! (`SIM_RTT_MS`, `SIM_LOSS`, `SIM_FOLLOWERS`, `SIM_LOOKUPS` change the rest.) It prints
+//! (`SIM_RTT_MS`, `SIM_LOSS`, `SIM_FOLLOWERS`, `SIM_LOOKUPS`, `SIM_SEED` change the rest;
+//! `SIM_PERIODIC=1` turns libp2p's real-time periodic work back on.) It prints
 //! the row of the table in docs/performance.md, "Simulation".
 
 #![cfg(feature = "net")]
@@ -15,6 +16,8 @@
 mod harness;
 #[path = "sim/link.rs"]
 mod link;
+#[path = "sim/tally.rs"]
+mod tally;
 
 use std::time::Duration;
 
@@ -72,10 +75,14 @@ fn print(cfg: &Config, r: &Report) {
         );
     }
     println!(
-        "first sync p50 {:.0} p95 {:.0} max {:.0} ms",
+        "first sync p50 {:.0} p95 {:.0} max {:.0} ms: head p50 {:.0} p95 {:.0}, blocks p50 {:.0} p95 {:.0} ms",
         quantile(&r.first_sync_ms, 0.5),
         quantile(&r.first_sync_ms, 0.95),
         quantile(&r.first_sync_ms, 1.0),
+        quantile(&r.first_step_head_ms, 0.5),
+        quantile(&r.first_step_head_ms, 0.95),
+        quantile(&r.first_step_blocks_ms, 0.5),
+        quantile(&r.first_step_blocks_ms, 0.95),
     );
     println!(
         "version 2 reached {}/{} followers ({} pushed by the author): p50 {:.0} p95 {:.0} max {:.0} ms",
@@ -112,6 +119,23 @@ fn print(cfg: &Config, r: &Report) {
         r.sim_secs,
         r.wall_secs
     );
+    let by: Vec<String> = r
+        .by_protocol
+        .iter()
+        .map(|(p, all, v2)| format!("{p} {:.1} ({:.1})", all / 1024.0, v2 / 1024.0))
+        .collect();
+    println!(
+        "KiB sent per node by protocol (while version 2 spread): {}",
+        by.join(", ")
+    );
+    let starts: Vec<String> = r
+        .start_wall_per_100
+        .iter()
+        .map(|s| format!("{s:.0}"))
+        .collect();
+    if !starts.is_empty() {
+        println!("wall s to start each 100 nodes: {}", starts.join(" "));
+    }
 }
 
 /// The short form CI runs: 50 nodes, 100 ms RTT, 1 % loss; the goals, loosely.
@@ -130,6 +154,7 @@ fn fifty_nodes_find_each_other_and_a_new_version_reaches_every_follower() {
         port_base: 1_000_000,
         seed: 16,
         deadline: Duration::from_secs(60),
+        periodic: leither::net::Periodic::Off,
     };
     let r = harness::run(&cfg);
     print(&cfg, &r);
@@ -178,6 +203,11 @@ fn full_run() {
         port_base: 2_000_000,
         seed: env("SIM_SEED", 16u64),
         deadline: Duration::from_secs(120),
+        periodic: if env("SIM_PERIODIC", 0u8) == 1 {
+            leither::net::Periodic::On
+        } else {
+            leither::net::Periodic::Off
+        },
     };
     let r = harness::run(&cfg);
     print(&cfg, &r);

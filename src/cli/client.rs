@@ -10,12 +10,58 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CliError;
-use super::progress::{CountRead, CountWrite, Progress};
+use super::progress::{CountWrite, Progress};
 use crate::api::{Value, json};
 use crate::pki::{NodeKey, Pass};
 
 /// Largest response the CLI accepts.
 const MAX_RESPONSE: u64 = 64 * 1024 * 1024;
+
+/// Bytes of an upload read and sent at a time (and between two progress updates): 1/32 of
+/// the syscalls of std::io::copy's 8 KiB. sendfile(2) was tried (docs/performance.md, issue
+/// 18): it spared the CLI's CPU but cost the node, the side that limits an add, more.
+const UPLOAD_PIECE: usize = 256 * 1024;
+
+/// The body of an upload.
+enum Body<'a> {
+    /// The rest of an open file.
+    File(&'a mut std::fs::File),
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+}
+
+impl Body<'_> {
+    /// Writes the body, `len` bytes (no more, should a file grow meanwhile), to `s`, counting
+    /// it into `p`.
+    fn send(self, s: &mut TcpStream, len: u64, p: &mut Progress) -> std::io::Result<()> {
+        match self {
+            Body::File(f) => {
+                let mut buf = vec![0u8; UPLOAD_PIECE];
+                let mut left = len;
+                while left > 0 {
+                    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let n = match f.read(&mut buf[..want]) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    s.write_all(&buf[..n])?;
+                    p.add(n as u64);
+                    left -= n as u64;
+                }
+                Ok(())
+            }
+            Body::Bytes(b) => {
+                for piece in b.chunks(UPLOAD_PIECE) {
+                    s.write_all(piece)?;
+                    p.add(piece.len() as u64);
+                }
+                Ok(())
+            }
+        }
+    }
+}
 
 /// A connection target: base URL and how to sign in.
 pub struct Client {
@@ -158,20 +204,19 @@ impl Client {
         let mut f = std::fs::File::open(file).map_err(CliError::io(file))?;
         let len = f.metadata().map_err(CliError::io(file))?.len();
         let label = format!("adding {}", file.display());
-        self.post_stream(path, &mut f, len, &label)
+        self.post_stream(path, Body::File(&mut f), len, &label)
     }
 
     /// `POST path` with `bytes` as the body (a file's bytes as they are to be stored), like
     /// [`Client::post_file`].
     pub fn post_bytes(&mut self, path: &str, bytes: &[u8], label: &str) -> Result<Value, CliError> {
-        let mut r = bytes;
-        self.post_stream(path, &mut r, bytes.len() as u64, label)
+        self.post_stream(path, Body::Bytes(bytes), bytes.len() as u64, label)
     }
 
     fn post_stream(
         &mut self,
         path: &str,
-        f: &mut dyn Read,
+        body: Body<'_>,
         len: u64,
         label: &str,
     ) -> Result<Value, CliError> {
@@ -190,11 +235,7 @@ impl Client {
         } else {
             Progress::off()
         };
-        let mut counted = CountRead {
-            inner: f,
-            progress: &mut p,
-        };
-        std::io::copy(&mut counted, &mut s).map_err(io)?;
+        body.send(&mut s, len, &mut p).map_err(io)?;
         p.finish();
         let mut resp = Vec::new();
         s.take(MAX_RESPONSE).read_to_end(&mut resp).map_err(io)?;

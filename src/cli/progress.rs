@@ -4,7 +4,7 @@
 //! A line `LABEL 12.0 MiB / 256.0 MiB (4%)` is rewritten in place (`\r`) at most five times a
 //! second and cleared when the transfer ends.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Whether standard error is a terminal.
@@ -103,22 +103,6 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
-    }
-}
-
-/// A reader that counts what passes through into a [`Progress`].
-pub struct CountRead<'a, R> {
-    /// The reader.
-    pub inner: R,
-    /// Where the count goes.
-    pub progress: &'a mut Progress,
-}
-
-impl<R: Read> Read for CountRead<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.add(n as u64);
-        Ok(n)
     }
 }
 

@@ -6,6 +6,10 @@
 //! (balanced: at most `max_links` per level, one level per factor of `max_links` in the chunk
 //! count; trickle: one frame per depth). Blocks come out children before parents.
 //!
+//! Each byte of the file is copied once, into the leaf block that goes out: a leaf is filled
+//! in place behind its dag-pb and UnixFS framing (written first for a full chunk, and moved
+//! up the few bytes it shrinks by when the file ends mid-chunk), and handed out as it is.
+//!
 //! kubo's behaviour, reproduced exactly (see `docs/ipfs-formats.md` and the vectors in the
 //! tests):
 //!
@@ -172,7 +176,11 @@ impl Frame {
 pub struct FileImporter {
     opts: ImportOptions,
     raw: bool,
+    /// The open leaf: its framing (`head` bytes; none for raw leaves), then the chunk's bytes
+    /// so far. Empty when no leaf is open.
     chunk: Vec<u8>,
+    /// Length of the framing in front of an open leaf's bytes.
+    head: usize,
     size: u64,
     leaves: u64,
     /// Balanced: pending links per level, level 0 holding leaves.
@@ -194,6 +202,7 @@ impl FileImporter {
             opts,
             raw: opts.uses_raw_leaves(),
             chunk: Vec::new(),
+            head: 0,
             size: 0,
             leaves: 0,
             levels: Vec::new(),
@@ -208,24 +217,25 @@ impl FileImporter {
         self.size += bytes.len() as u64;
         while !bytes.is_empty() {
             if self.chunk.is_empty() && bytes.len() >= cs {
-                // A whole chunk straight from the input: no staging copy.
-                let (head, tail) = bytes.split_at(cs);
-                self.leaf(head, &mut out);
+                // A whole chunk straight from the input into its block.
+                let (whole, tail) = bytes.split_at(cs);
+                let mut block = self.open(cs);
+                block.extend_from_slice(whole);
+                self.close(block, cs, &mut out);
                 bytes = tail;
                 continue;
             }
-            if self.chunk.capacity() == 0 {
-                self.chunk.reserve_exact(cs);
+            if self.chunk.is_empty() {
+                self.chunk = self.open(cs);
+                self.head = self.chunk.len();
             }
-            let take = (cs - self.chunk.len()).min(bytes.len());
+            let have = self.chunk.len() - self.head;
+            let take = (cs - have).min(bytes.len());
             self.chunk.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
-            if self.chunk.len() == cs {
-                let chunk = core::mem::take(&mut self.chunk);
-                self.leaf(&chunk, &mut out);
-                // Reuse the allocation for the next chunk.
-                self.chunk = chunk;
-                self.chunk.clear();
+            if have + take == cs {
+                let block = core::mem::take(&mut self.chunk);
+                self.close(block, cs, &mut out);
             }
         }
         out
@@ -234,10 +244,21 @@ impl FileImporter {
     /// Ends the file: flushes the last chunk and closes the tree.
     pub fn finish(mut self) -> Imported {
         let mut out = Vec::new();
-        if !self.chunk.is_empty() || (self.leaves == 0 && self.opts.layout == Layout::Balanced) {
+        if !self.chunk.is_empty() {
+            let mut block = core::mem::take(&mut self.chunk);
+            let len = block.len() - self.head;
+            // The framing was written for a full chunk; a shorter one has a shorter framing
+            // (its lengths are varints), so write that and move the bytes up behind it.
+            let head = self.open(len);
+            if head.len() != self.head {
+                block.drain(..self.head - head.len());
+            }
+            block[..head.len()].copy_from_slice(&head);
+            self.close(block, len, &mut out);
+        } else if self.leaves == 0 && self.opts.layout == Layout::Balanced {
             // go-unixfs makes one empty leaf for an empty file in the balanced layout only.
-            let chunk = core::mem::take(&mut self.chunk);
-            self.leaf(&chunk, &mut out);
+            let block = self.open(0);
+            self.close(block, 0, &mut out);
         }
         let root = match self.opts.layout {
             Layout::Balanced => self.finish_balanced(&mut out),
@@ -251,35 +272,40 @@ impl FileImporter {
         }
     }
 
-    fn leaf(&mut self, chunk: &[u8], out: &mut Vec<Block>) {
+    /// A new leaf block of `len` bytes, room reserved for all of it: the framing in front of
+    /// the bytes (none for a raw leaf). [`FileImporter::close`] writes the framing behind them.
+    fn open(&self, len: usize) -> Vec<u8> {
+        if self.raw {
+            return Vec::with_capacity(len);
+        }
+        let kind = match self.opts.layout {
+            Layout::Balanced => DataType::File,
+            Layout::Trickle => DataType::Raw,
+        };
+        // PBNode { Data: unixfs } with no links: one length-prefixed field 1.
+        let ulen = unixfs::leaf_data_len(len);
+        let mut block = Vec::with_capacity(super::proto::bytes_field_len(1, ulen));
+        super::proto::write_len_prefix(1, ulen, &mut block);
+        unixfs::write_leaf_head(kind, len, &mut block);
+        block
+    }
+
+    /// Ends a leaf from [`FileImporter::open`] whose `len` bytes are in `block`; hashes it and
+    /// hands it out.
+    fn close(&mut self, mut block: Vec<u8>, len: usize, out: &mut Vec<Block>) {
         self.leaves += 1;
-        let len = chunk.len() as u64;
-        let (cid, data) = if self.raw {
-            (
-                Cid::of_block(Version::V1, Codec::Raw, chunk),
-                chunk.to_vec(),
-            )
+        let cid = if self.raw {
+            Cid::of_block(Version::V1, Codec::Raw, &block)
         } else {
-            let kind = match self.opts.layout {
-                Layout::Balanced => DataType::File,
-                Layout::Trickle => DataType::Raw,
-            };
-            // PBNode { Data: unixfs } with no links: one length-prefixed field 1.
-            let ulen = unixfs::leaf_data_len(chunk.len());
-            let mut block = Vec::with_capacity(ulen + 12);
-            super::proto::write_len_prefix(1, ulen, &mut block);
-            unixfs::write_leaf_data(kind, chunk, &mut block);
-            (
-                Cid::of_block(self.opts.cid_version, Codec::DagPb, &block),
-                block,
-            )
+            unixfs::write_leaf_tail(len, &mut block);
+            Cid::of_block(self.opts.cid_version, Codec::DagPb, &block)
         };
         let link = Link {
             cid,
-            tsize: data.len() as u64,
-            filesize: len,
+            tsize: block.len() as u64,
+            filesize: len as u64,
         };
-        out.push(Block { cid, data });
+        out.push(Block { cid, data: block });
         match self.opts.layout {
             Layout::Balanced => self.add_balanced(link, out),
             Layout::Trickle => self.add_trickle(link, out),
@@ -438,7 +464,8 @@ mod tests {
                 let out = imp.push(&piece);
                 assert!(out.len() <= piece.len() / 256 + 8);
                 let (chunk, links) = held(&imp);
-                assert!(chunk <= 256);
+                // One chunk and its framing.
+                assert!(chunk <= 256 + 16, "{chunk}");
                 max_links = max_links.max(links);
             }
             let bound = match layout {

@@ -329,11 +329,23 @@ pub fn leaf_data_len(len: usize) -> usize {
 /// for the empty file) and `filesize`. Same bytes as [`UnixFs::encode_into`] on such a node,
 /// without copying the chunk twice.
 pub fn write_leaf_data(kind: DataType, chunk: &[u8], out: &mut Vec<u8>) {
+    write_leaf_head(kind, chunk.len(), out);
+    out.extend_from_slice(chunk);
+    write_leaf_tail(chunk.len(), out);
+}
+
+/// Appends what comes before the bytes in the `Data` of a file leaf of `len` bytes (see
+/// [`write_leaf_data`]), so the bytes can be appended straight after it.
+pub fn write_leaf_head(kind: DataType, len: usize, out: &mut Vec<u8>) {
     proto::write_varint_field(1, kind as u64, out);
-    if !chunk.is_empty() {
-        proto::write_bytes_field(2, chunk, out);
+    if len > 0 {
+        proto::write_len_prefix(2, len, out);
     }
-    proto::write_varint_field(3, chunk.len() as u64, out);
+}
+
+/// Appends what comes after the bytes in the `Data` of a file leaf of `len` bytes.
+pub fn write_leaf_tail(len: usize, out: &mut Vec<u8>) {
+    proto::write_varint_field(3, len as u64, out);
 }
 
 #[cfg(test)]

@@ -40,6 +40,41 @@ pub const TUNNEL_STREAMS_TOTAL: usize = 256;
 /// How long a DHT query may run.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often a connection is pinged.
+pub const PING_EVERY: Duration = Duration::from_secs(10);
+/// How often identify runs again on a connection (libp2p's default).
+pub const IDENTIFY_EVERY: Duration = Duration::from_secs(5 * 60);
+/// How often the DHT bootstraps again (libp2p's default).
+pub const BOOTSTRAP_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// libp2p's own periodic work: a ping on every connection every [`PING_EVERY`], identify
+/// again on every connection every [`IDENTIFY_EVERY`], a DHT bootstrap every
+/// [`BOOTSTRAP_EVERY`]. Its timers run on real time (futures-timer), whatever tokio's clock
+/// says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Periodic {
+    /// As a node runs.
+    On,
+    /// Only a connection's first ping and identify, and the first bootstrap: for the scale
+    /// simulation (`tests/sim/`), whose simulated clock runs many times slower than real
+    /// time, so that real-time timers fired that many times too often and their cost, on
+    /// every open connection, made the run slower still (docs/performance.md, "Simulation").
+    Off,
+}
+
+impl Periodic {
+    /// The interval of work that is due every `every`.
+    fn every(self, every: Duration) -> Option<Duration> {
+        match self {
+            Periodic::On => Some(every),
+            Periodic::Off => None,
+        }
+    }
+}
+
+/// An interval for timers that take no `None`: longer than any simulated run.
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Every behaviour of the swarm.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
@@ -107,7 +142,9 @@ pub fn build(
         .map_err(|e| e.to_string())?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, mdns_on, nat)))
+        .with_behaviour(|key, relay_client| {
+            Ok(behaviour(key, relay_client, mdns_on, nat, Periodic::On))
+        })
         .map_err(|e| e.to_string())?
         .with_swarm_config(swarm_config)
         .build();
@@ -118,12 +155,14 @@ pub fn build(
 pub type Upgraded = libp2p::core::transport::Boxed<(PeerId, libp2p::core::muxing::StreamMuxerBox)>;
 
 /// Builds the swarm over `transport` instead of TCP, without mDNS: the hook of the scale
-/// simulation (`tests/sim/`), which runs many nodes in one process over libp2p's memory
-/// transport. Everything above the transport is what [`build`] makes.
+/// simulation (`tests/sim/`), which runs many nodes in one process over an in-process
+/// transport. Everything above the transport is what [`build`] makes, with libp2p's
+/// `periodic` work on or off.
 pub fn build_over(
     kp: identity::Keypair,
     transport: Upgraded,
     nat: &NatSettings,
+    periodic: Periodic,
 ) -> Result<Swarm<Behaviour>, String> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(kp)
         .with_tokio()
@@ -131,7 +170,7 @@ pub fn build_over(
         .map_err(|e| e.to_string())?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| e.to_string())?
-        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, false, nat)))
+        .with_behaviour(|key, relay_client| Ok(behaviour(key, relay_client, false, nat, periodic)))
         .map_err(|e| e.to_string())?
         .with_swarm_config(swarm_config)
         .build();
@@ -148,12 +187,14 @@ fn behaviour(
     relay_client: relay::client::Behaviour,
     mdns_on: bool,
     nat: &NatSettings,
+    periodic: Periodic,
 ) -> Behaviour {
     let peer = key.public().to_peer_id();
     let identify = identify::Behaviour::new(
         identify::Config::new("ipfs/0.1.0".into(), key.public())
             .with_agent_version(agent_version())
-            .with_push_listen_addr_updates(true),
+            .with_push_listen_addr_updates(true)
+            .with_interval(periodic.every(IDENTIFY_EVERY).unwrap_or(NEVER)),
     );
     // One store for both DHTs: these caps bound the LAN DHT's records too.
     let store = SharedStore::new(MemoryStore::with_config(
@@ -167,7 +208,7 @@ fn behaviour(
     ));
     // Records and provider records from peers are checked before they are kept
     // (driver.rs): a head must verify, junk is refused and its sender banned.
-    let kad = DualKad::new(peer, store, QUERY_TIMEOUT);
+    let kad = DualKad::new(peer, store, QUERY_TIMEOUT, periodic.every(BOOTSTRAP_EVERY));
     let mdns = if mdns_on {
         mdns::tokio::Behaviour::new(mdns::Config::default(), peer).ok()
     } else {
@@ -178,7 +219,7 @@ fn behaviour(
         identify,
         ping: ping::Behaviour::new(
             ping::Config::new()
-                .with_interval(Duration::from_secs(10))
+                .with_interval(periodic.every(PING_EVERY).unwrap_or(NEVER))
                 .with_timeout(Duration::from_secs(10)),
         ),
         kad,

@@ -125,19 +125,21 @@ pub fn start(state: &Rc<NodeState>) -> Result<Net, String> {
 }
 
 /// Starts the swarm over `transport` (made for the node's keypair by `make`) listening on
-/// `listen`, with `state`'s other settings: the hook of the scale simulation (`tests/sim/`),
-/// where many nodes share one process over libp2p's memory transport (`/memory/N`).
+/// `listen`, with `state`'s other settings and libp2p's `periodic` work on or off: the hook
+/// of the scale simulation (`tests/sim/`), where many nodes share one process over an
+/// in-process transport (`/memory/N`).
 pub fn start_over(
     state: &Rc<NodeState>,
     make: impl FnOnce(&libp2p::identity::Keypair) -> super::behaviour::Upgraded,
     listen: Multiaddr,
+    periodic: super::behaviour::Periodic,
 ) -> Result<Net, String> {
     let vars = state.vars.borrow().clone();
     let kp = super::behaviour::keypair(&state.key)?;
     let peer_id = kp.public().to_peer_id();
     let nat = super::nat_config::NatSettings::of(&vars);
     let transport = make(&kp);
-    let mut swarm = super::behaviour::build_over(kp, transport, &nat)?;
+    let mut swarm = super::behaviour::build_over(kp, transport, &nat, periodic)?;
     swarm
         .listen_on(listen.clone())
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

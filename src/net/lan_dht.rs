@@ -204,12 +204,20 @@ pub struct DualKad {
 }
 
 impl DualKad {
-    /// Both DHTs in server mode over `store`, queries bounded by `timeout`; records and
-    /// provider records from peers are left to the driver to check and keep.
-    pub fn new(peer: PeerId, store: SharedStore, timeout: Duration) -> Self {
+    /// Both DHTs in server mode over `store`, queries bounded by `timeout`, bootstrapping
+    /// again every `bootstrap_every` (`None`: only when the driver asks and when the table
+    /// runs low); records and provider records from peers are left to the driver to check
+    /// and keep.
+    pub fn new(
+        peer: PeerId,
+        store: SharedStore,
+        timeout: Duration,
+        bootstrap_every: Option<Duration>,
+    ) -> Self {
         let config = |proto: StreamProtocol| {
             let mut cfg = kad::Config::new(proto);
             cfg.set_query_timeout(timeout);
+            cfg.set_periodic_bootstrap_interval(bootstrap_every);
             cfg.set_record_filtering(kad::StoreInserts::FilterBoth);
             cfg
         };

@@ -16,6 +16,7 @@ fn dual() -> DualKad {
         me,
         SharedStore::new(MemoryStore::new(me)),
         Duration::from_secs(10),
+        Some(Duration::from_secs(300)),
     )
 }
 

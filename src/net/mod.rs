@@ -79,7 +79,7 @@ pub mod tunnel;
 pub mod values;
 
 #[cfg(feature = "net")]
-pub use behaviour::Upgraded;
+pub use behaviour::{Periodic, Upgraded};
 #[cfg(feature = "net")]
 pub use bitswap_inbound::{Inbound, Permit, Refusals};
 #[cfg(feature = "net")]

@@ -1,6 +1,6 @@
 //! The scale simulation: `n` real node cores (their own `NodeState`, redb store, swarm,
-//! Kademlia, heads, sync and publish tasks) on one thread, over the memory transport with the
-//! latency and loss of [`super::link`], on tokio's paused clock. It measures DHT lookups,
+//! Kademlia, heads, sync and publish tasks) on one thread, over the in-process transport with
+//! the latency and loss of [`super::link`], on tokio's paused clock. It measures DHT lookups,
 //! provider lookups, how fast a new version reaches the followers of a Mimei, bytes sent and
 //! memory per node (docs/performance.md, "Simulation").
 
@@ -27,6 +27,7 @@ use libp2p::kad::KBucketKey;
 use tokio::time::Instant;
 
 use super::link::{self, Link};
+use super::tally::Tally;
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -47,6 +48,9 @@ pub struct Config {
     pub seed: u64,
     /// Simulated time a new version may take to reach every follower.
     pub deadline: Duration,
+    /// libp2p's periodic work (ping, identify again, DHT bootstrap), whose timers run on
+    /// real time: off, unless a run is to measure what it costs at the run's own pace.
+    pub periodic: leither::net::Periodic,
 }
 
 /// What a run measured. Times are simulated (the paused clock), except `wall`.
@@ -75,6 +79,9 @@ pub struct Report {
     /// Followers' first sync of version 1, ms, and the errors of those that failed.
     pub first_sync_ms: Vec<f64>,
     pub first_sync_errors: Vec<String>,
+    /// The first syncs' steps (`sync::Steps`), ms: finding the head, fetching the blocks.
+    pub first_step_head_ms: Vec<f64>,
+    pub first_step_blocks_ms: Vec<f64>,
     /// Followers, and the time version 2 took to reach each that it reached, ms after the
     /// author started publishing.
     pub followers: usize,
@@ -94,6 +101,11 @@ pub struct Report {
     /// Bytes each node sent, in all, and while version 2 spread.
     pub bytes_per_node: f64,
     pub publish_bytes_per_node: f64,
+    /// Bytes each node sent per protocol, in all and while version 2 spread, most first
+    /// ([`Tally`]; "framing" is noise, yamux and the handshakes: the rest of the total).
+    pub by_protocol: Vec<(String, f64, f64)>,
+    /// Wall time to start each hundred nodes, s.
+    pub start_wall_per_100: Vec<f64>,
     /// Resident memory per node, KiB (RSS growth over the run / n).
     pub rss_kib_per_node: f64,
     /// Simulated and wall time of the run, s.
@@ -222,6 +234,10 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
 
     // The network: node i listens on /memory/(base + i) and bootstraps from node 0 and two
     // other nodes started before it.
+    let tally = Tally::default();
+    let mut hundred = std::time::Instant::now();
+    let mut dials = link::DIALS.load(Ordering::Relaxed);
+    let mut kad_bytes = 0u64;
     let mut nodes: Vec<Node> = Vec::with_capacity(cfg.n);
     let mut addrs: Vec<String> = Vec::with_capacity(cfg.n);
     for i in 0..cfg.n {
@@ -247,17 +263,39 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
         let state = Rc::new(NodeState::new(home, key, vars, store));
         let sent = Arc::new(AtomicU64::new(0));
         let port = cfg.port_base + i as u64;
-        let (link, counter, lseed) = (cfg.link, sent.clone(), rng.next());
+        let (link, counter, lseed, t) = (cfg.link, sent.clone(), rng.next(), tally.clone());
         let net = leither::net::start_over(
             &state,
-            move |kp| link::transport(kp, link, counter, lseed),
+            move |kp| link::transport(kp, link, counter, lseed, t),
             format!("/memory/{port}").parse().expect("a memory address"),
+            cfg.periodic,
         )
         .expect("the swarm starts");
         let _ = state.net.set(net.clone());
         addrs.push(format!("/memory/{port}/p2p/{}", net.peer_id()));
         nodes.push(Node { state, net, sent });
         tokio::time::sleep(Duration::from_millis(20)).await;
+        if (i + 1) % 100 == 0 {
+            let secs = hundred.elapsed().as_secs_f64();
+            hundred = std::time::Instant::now();
+            r.start_wall_per_100.push(secs);
+            let d = link::DIALS.load(Ordering::Relaxed);
+            let k: u64 = tally
+                .snapshot()
+                .iter()
+                .filter(|(p, _)| p.contains("/kad/"))
+                .map(|(_, b)| *b)
+                .sum();
+            let open: usize = nodes.iter().map(|n| n.net.peers().len()).sum();
+            eprintln!(
+                "sim: {} nodes started, the last 100 in {secs:.1} s wall, {} dials, {} KiB of kad; {open} connections open; RSS {} MiB",
+                i + 1,
+                d - dials,
+                (k - kad_bytes) / 1024,
+                rss_kib() / 1024
+            );
+            (dials, kad_bytes) = (d, k);
+        }
     }
     phase(&wall, sim_start, "nodes started");
     // Every node's first bootstrap ends (kad's query timeout is 10 s).
@@ -338,7 +376,11 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
         .collect();
     for (res, ms) in futures::future::join_all(syncs).await {
         match res {
-            Ok(_) => r.first_sync_ms.push(ms),
+            Ok(rep) => {
+                r.first_sync_ms.push(ms);
+                r.first_step_head_ms.push(rep.steps.head * 1e3);
+                r.first_step_blocks_ms.push(rep.steps.blocks * 1e3);
+            }
             Err(e) => r.first_sync_errors.push(e),
         }
     }
@@ -368,6 +410,7 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
     phase(&wall, sim_start, "provider lookups done");
     // Version 2: the time it takes to reach each follower.
     let bytes_before: u64 = nodes.iter().map(|n| n.sent.load(Ordering::Relaxed)).sum();
+    let tally_before = tally.snapshot();
     r.author_knows = leither::net::publish::audience_size(&a.net, &mid);
     new_version(&a.state, &mid, 2);
     let t = Instant::now();
@@ -416,6 +459,24 @@ async fn simulate(cfg: &Config, dir: PathBuf) -> Report {
     let bytes_after: u64 = nodes.iter().map(|n| n.sent.load(Ordering::Relaxed)).sum();
     r.bytes_per_node = bytes_after as f64 / cfg.n as f64;
     r.publish_bytes_per_node = (bytes_after - bytes_before) as f64 / cfg.n as f64;
+    let tally_after = tally.snapshot();
+    let per = |b: u64| b as f64 / cfg.n as f64;
+    let mut rows: Vec<(String, f64, f64)> = tally_after
+        .iter()
+        .map(|(k, v)| {
+            let before = tally_before.get(k).copied().unwrap_or(0);
+            (k.clone(), per(*v), per(v - before))
+        })
+        .collect();
+    let counted: u64 = tally_after.values().sum();
+    let counted_before: u64 = tally_before.values().sum();
+    rows.push((
+        "framing".to_string(),
+        per(bytes_after.saturating_sub(counted)),
+        per((bytes_after - bytes_before).saturating_sub(counted - counted_before)),
+    ));
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    r.by_protocol = rows;
     r.rss_kib_per_node = rss_kib().saturating_sub(rss0) as f64 / cfg.n as f64;
     r.sim_secs = sim_start.elapsed().as_secs_f64();
     r.wall_secs = wall.elapsed().as_secs_f64();
