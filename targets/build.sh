@@ -10,8 +10,14 @@
 #                        panic=immediate-abort (smaller; a panic then prints nothing)
 #        CARGO_ARGS="…"  extra arguments for cargo (e.g. --locked, --no-default-features)
 #        ZIGVENV=/opt/zigvenv  where install-toolchain.sh put zig + cargo-zigbuild
+#        TOOLCHAIN=nightly-build-std  build a stable target the nightly way too (to measure
+#                             build-std and TINY there; targets.tsv says what ships)
 #        CARGO_TARGET_DIR     cargo's build directory (default target/); the binaries are
 #                             still copied to target/dist/
+#        DIST_DIR             where the binaries are copied instead of target/dist/
+#        SYMBOLS=1            keep the symbol table (only the final link differs from the
+#                             release build, so the dependencies are reused): for
+#                             benches/crate_sizes.sh, which adds up code size by crate
 #
 # One target is built at a time (the machine has 2 cores; cargo uses both).
 # Prerequisites: bash targets/install-toolchain.sh
@@ -25,18 +31,27 @@ read -r -a EXTRA <<< "${CARGO_ARGS:-}"
 # shellcheck disable=SC2054  # one argument, commas intended
 BUILD_STD=(-Zbuild-std=std,panic_abort)
 TINY_ARGS=()
+# `cargo zigbuild` is `cargo-zigbuild zigbuild`; `cargo-zigbuild rustc` passes what follows `--`
+# to the last compile only (the binary, where fat LTO links everything).
+SUB=zigbuild; LAST=()
+if [[ "${SYMBOLS:-0}" == 1 ]]; then SUB=rustc; LAST=(-- -C strip=none); fi
 if [[ "${TINY:-0}" == 1 ]]; then
   TINY_ARGS=(-Zbuild-std-features=optimize_for_size -Zpanic-immediate-abort
              --config 'profile.release.panic="immediate-abort"')
 fi
 
 build_one() {
-  local t=$1
-  case "${T_TOOLCHAIN[$t]}" in
-    stable)            cargo zigbuild --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" ;;
-    nightly-build-std) cargo +nightly zigbuild "${BUILD_STD[@]}" "${TINY_ARGS[@]}" \
-                         --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" ;;
-    *) echo "unknown toolchain '${T_TOOLCHAIN[$t]}' for $t in targets.tsv" >&2; return 1 ;;
+  local t=$1 own=()
+  # A stable target built with build-std has no self-contained crt1.o either: zig's musl, as
+  # .cargo/config.toml says for the nightly targets (untested beyond aarch64's final link).
+  if [[ "${TOOLCHAIN:-}" == nightly-build-std && "${T_TOOLCHAIN[$t]}" == stable ]]; then
+    own=(--config "target.$t.rustflags=[\"-C\", \"link-self-contained=no\"]")
+  fi
+  case "${TOOLCHAIN:-${T_TOOLCHAIN[$t]}}" in
+    stable)            cargo-zigbuild "$SUB" --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" "${LAST[@]}" ;;
+    nightly-build-std) RUSTUP_TOOLCHAIN=nightly cargo-zigbuild "$SUB" "${BUILD_STD[@]}" "${TINY_ARGS[@]}" "${own[@]}" \
+                         --release --target "$t" --bin "$BIN_NAME" "${EXTRA[@]}" "${LAST[@]}" ;;
+    *) echo "unknown toolchain '${TOOLCHAIN:-${T_TOOLCHAIN[$t]}}' for $t (targets.tsv or TOOLCHAIN)" >&2; return 1 ;;
   esac
 }
 
@@ -46,11 +61,11 @@ is_static() {
   ! readelf -dW "$1" 2>/dev/null | grep -q '(NEEDED)'
 }
 
-mkdir -p target/dist
+mkdir -p "$DIST_DIR"
 fail=0
 declare -a SUMMARY=()
 for t in "${TARGETS[@]}"; do
-  echo "=== build $t (${T_TOOLCHAIN[$t]})"
+  echo "=== build $t (${TOOLCHAIN:-${T_TOOLCHAIN[$t]}}${TINY:+, TINY=$TINY})"
   s=$(date +%s)
   if ! build_one "$t"; then
     echo "BUILD FAILED: $t"; SUMMARY+=("$t	FAILED	-	-	$(( $(date +%s) - s ))s"); fail=1; continue
@@ -69,7 +84,7 @@ for t in "${TARGETS[@]}"; do
     fi
   fi
   info=$(file -b "$d")
-  if [[ "$info" != *", stripped"* ]]; then
+  if [[ "$info" != *", stripped"* && "${SYMBOLS:-0}" != 1 ]]; then
     echo "note: $b is not stripped (profile.release.strip should do it)"
   fi
   if ! is_static "$d"; then
@@ -84,7 +99,7 @@ for t in "${TARGETS[@]}"; do
 done
 
 echo
-echo "=== binaries (target/dist)"
+echo "=== binaries ($DIST_DIR)"
 printf '%-32s %10s %8s %8s %7s\n' target bytes MiB linking time
 for row in "${SUMMARY[@]}"; do
   IFS=$'\t' read -r a b c d e <<< "$row"

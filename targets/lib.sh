@@ -46,7 +46,9 @@ runner_for() {
   echo "$q"
 }
 
-dist_bin() { echo "$ROOT/target/dist/$BIN_NAME-$1"; }
+# Where built binaries are copied (DIST_DIR overrides it, e.g. for one variant of many).
+DIST_DIR=${DIST_DIR:-$ROOT/target/dist}
+dist_bin() { echo "$DIST_DIR/$BIN_NAME-$1"; }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
 
