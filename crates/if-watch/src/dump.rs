@@ -102,19 +102,7 @@ fn dump_on(fd: &OwnedFd, seq: u32) -> io::Result<Vec<Addr>> {
 /// A netlink route socket, bound (the kernel picks its port), blocking with a receive
 /// timeout, close-on-exec.
 fn open() -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a new descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = route_socket(0, 0)?;
     let tv = libc::timeval {
         tv_sec: TIMEOUT.as_secs() as libc::time_t,
         tv_usec: 0,
@@ -132,9 +120,30 @@ fn open() -> io::Result<OwnedFd> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(fd)
+}
+
+/// A close-on-exec `NETLINK_ROUTE` socket with the extra socket `flags` (e.g.
+/// `SOCK_NONBLOCK`), bound to the multicast `groups` (0: none) at a port the kernel picks.
+/// The dump and the doorbell (doorbell.rs) both open theirs here.
+pub(crate) fn route_socket(flags: libc::c_int, groups: u32) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | flags,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: sockaddr_nl is plain data; all-zero with the family set asks for any port.
     let mut sa: libc::sockaddr_nl = unsafe { zeroed() };
     sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    sa.nl_groups = groups;
     // SAFETY: `sa` is a valid sockaddr_nl and its size is passed with it.
     let rc = unsafe {
         libc::bind(
