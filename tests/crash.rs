@@ -149,14 +149,7 @@ fn a_node_killed_during_a_sync_shows_no_version_and_syncs_again() {
     let mut b = node();
     let file = a.home.join("v1.bin");
     random_file(&file, 24 << 20, 9);
-    let out = run(&a.home, &["mimei", "create", "-t", "file"]);
-    let mid = out
-        .lines()
-        .find_map(|l| l.strip_prefix("mid= "))
-        .expect("mid= line")
-        .to_string();
-    run(&a.home, &["mimei", "setright", &mid, "*", "read"]);
-    run(&a.home, &["mimei", "add", &mid, file.to_str().unwrap()]);
+    let mid = common::public_file_mimei(&a.home, &file, None);
     run(&a.home, &["mimei", "publish", &mid]);
     let a_addr = a.swarm_addr();
     run(&b.home, &["swarm", "connect", &a_addr]);

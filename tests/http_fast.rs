@@ -10,21 +10,12 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
-use common::{TestNode, leither, ok};
+use common::TestNode;
 
 fn node_with_hello() -> TestNode {
     let n = TestNode::start();
     let dir = common::repo_root().join("tests/apps/hello");
-    ok(&leither(
-        &n.home,
-        &[
-            "lever",
-            "deploy",
-            dir.to_str().unwrap(),
-            "--env",
-            "dev.lever",
-        ],
-    ));
+    common::deploy_dev(&n.home, &dir);
     n
 }
 

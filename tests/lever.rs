@@ -77,10 +77,7 @@ fn post(url: &str, path: &str, body: &str) -> (u16, String) {
 }
 
 fn deploy(n: &TestNode, dir: &str) -> String {
-    ok(&leither(
-        &n.home,
-        &["lever", "deploy", dir, "--env", "dev.lever"],
-    ))
+    common::deploy_dev(&n.home, Path::new(dir))
 }
 
 fn ls(n: &TestNode) -> leither::api::Value {

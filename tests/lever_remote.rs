@@ -44,16 +44,7 @@ fn app_for(name: &str) -> PathBuf {
 
 fn deploy(n: &TestNode, name: &str) {
     let dir = app_for(name);
-    ok(&leither(
-        &n.home,
-        &[
-            "lever",
-            "deploy",
-            dir.to_str().unwrap(),
-            "--env",
-            "dev.lever",
-        ],
-    ));
+    common::deploy_dev(&n.home, &dir);
 }
 
 fn connect(from: &TestNode, to: &TestNode) {

@@ -34,28 +34,12 @@ fn swarm_addr(n: &TestNode) -> String {
 
 /// A file Mimei on `a`, readable by anyone, with `file` as version 1. Returns its ID.
 fn file_mimei(a: &TestNode, file: &Path) -> String {
-    let out = run(&a.home, &["mimei", "create", "-t", "file"]);
-    let mid = out
-        .lines()
-        .find_map(|l| l.strip_prefix("mid= "))
-        .expect("mid= line")
-        .to_string();
-    run(&a.home, &["mimei", "setright", &mid, "*", "read"]);
-    run(&a.home, &["mimei", "add", &mid, file.to_str().unwrap()]);
-    mid
+    common::public_file_mimei(&a.home, file, None)
 }
 
 /// [`file_mimei`] with its own mark, so one node can hold several.
 fn marked_mimei(a: &TestNode, file: &Path, mark: &str) -> String {
-    let out = run(&a.home, &["mimei", "create", "-t", "file", "-m", mark]);
-    let mid = out
-        .lines()
-        .find_map(|l| l.strip_prefix("mid= "))
-        .expect("mid= line")
-        .to_string();
-    run(&a.home, &["mimei", "setright", &mid, "*", "read"]);
-    run(&a.home, &["mimei", "add", &mid, file.to_str().unwrap()]);
-    mid
+    common::public_file_mimei(&a.home, file, Some(mark))
 }
 
 fn last(n: &TestNode, mid: &str) -> u64 {

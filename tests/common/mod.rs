@@ -505,3 +505,39 @@ pub fn random_file(path: &Path, len: usize, seed: u64) {
     v.truncate(len);
     std::fs::write(path, v).unwrap();
 }
+
+/// A file Mimei on the node at `home`, readable by anyone, with `file` as version 1 (with
+/// `mark`, its own mark, so one node can hold several). Returns its ID.
+pub fn public_file_mimei(home: &Path, file: &Path, mark: Option<&str>) -> String {
+    let mut create = vec!["mimei", "create", "-t", "file"];
+    if let Some(m) = mark {
+        create.extend(["-m", m]);
+    }
+    let out = ok(&leither(home, &create));
+    let mid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("mid= "))
+        .expect("mid= line")
+        .to_string();
+    ok(&leither(home, &["mimei", "setright", &mid, "*", "read"]));
+    ok(&leither(
+        home,
+        &["mimei", "add", &mid, file.to_str().unwrap()],
+    ));
+    mid
+}
+
+/// `leither lever deploy DIR --env dev.lever` on the node at `home`, which must succeed;
+/// returns its output.
+pub fn deploy_dev(home: &Path, dir: &Path) -> String {
+    ok(&leither(
+        home,
+        &[
+            "lever",
+            "deploy",
+            dir.to_str().unwrap(),
+            "--env",
+            "dev.lever",
+        ],
+    ))
+}
