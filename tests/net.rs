@@ -576,3 +576,38 @@ fn sync_follows_references_one_level() {
     assert!(y_refs.contains(&w), "{y_refs}");
     assert_eq!(y_refs, run(&a.home, &["call", "MMGetRef", &y, "last"]));
 }
+
+/// A peer that holds its connection open and never answers (here a node frozen with SIGSTOP)
+/// does not hold up a sync for the head: once the author has answered, the others get a
+/// short grace, where each sync used to wait the 15 s stream timeout for every peer asked.
+/// (What is left is kad's own: the provider lookup that starts a sync waits for the frozen
+/// peer until libp2p-kad's 10 s request timeout, so the bound is the stream timeout, 15 s.)
+#[test]
+fn a_frozen_peer_does_not_hold_up_a_sync() {
+    let a = node();
+    let b = node();
+    let c = node();
+    let f = a.home.join("frozen.bin");
+    random_file(&f, 300_000, 11);
+    let mid = file_mimei(&a, &f);
+    run(&a.home, &["mimei", "publish", &mid]);
+    run(&b.home, &["swarm", "connect", &swarm_addr(&a)]);
+    run(&b.home, &["swarm", "connect", &swarm_addr(&c)]);
+    let stop = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &c.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill {sig}");
+    };
+    stop("-STOP");
+    let t = Instant::now();
+    let s = leither(&b.home, &["mimei", "sync", &mid]);
+    let took = t.elapsed();
+    stop("-CONT");
+    let out = ok(&s);
+    assert!(out.trim_end().ends_with("MiMeiSync ok"), "{out}");
+    same_file(&b, &mid, &f);
+    eprintln!("sync with a frozen peer connected took {took:?}: {out}");
+    assert!(took < Duration::from_secs(15), "the sync waited {took:?}");
+}
