@@ -170,3 +170,46 @@ fn dht_values_between_two_nodes() {
     );
     assert_eq!(st, 400);
 }
+
+/// An address the owner names as reachable from outside (`SetExtAddr`, kept in `FixedAddr`)
+/// is in `SwarmLocal` at once and again after a restart, as a port mapping's is: the swarm
+/// reports no event for an address added by hand, only for one AutoNAT confirms, and this
+/// list once showed only those (a PCP mapping made before AutoNAT's test never showed).
+#[cfg(feature = "net")]
+#[test]
+fn an_external_address_named_by_hand_is_in_swarm_local_and_stays_after_a_restart() {
+    use leither::api::Value::Int;
+    let mut n = TestNode::start_with(|h| {
+        common::set_system_var(h, "SwarmPort", Int(0));
+        common::set_system_var(h, "Mdns", Value::Bool(false));
+    });
+    let sid = owner(&n);
+    let ext = "/ip4/203.0.113.7/tcp/4001";
+    let (st, v) = api(&n, "SetExtAddr", &[s(&sid), s(ext)]);
+    assert_eq!(st, 200, "{v:?}");
+    let (st, v) = api(&n, "SetExtAddr", &[s(&sid), s("http://203.0.113.7:8080")]);
+    assert_eq!(st, 200, "{v:?}");
+    let has = |n: &TestNode, sid: &str| {
+        let (st, v) = api(n, "SwarmLocal", &[s(sid)]);
+        assert_eq!(st, 200, "{v:?}");
+        let Value::List(list) = v else {
+            panic!("SwarmLocal: {v:?}")
+        };
+        list.iter()
+            .filter_map(Value::as_str)
+            .any(|a| a.starts_with(&format!("{ext}/p2p/12D3")))
+    };
+    assert!(has(&n, &sid), "SetExtAddr's multiaddr is not in SwarmLocal");
+    n.stop();
+    n.restart();
+    let sid = owner(&n);
+    assert!(
+        has(&n, &sid),
+        "FixedAddr's multiaddr is not in SwarmLocal after a restart"
+    );
+    let log = std::fs::read_to_string(n.home.join("Leither.log")).unwrap_or_default();
+    assert!(
+        !log.contains("FixedAddr:"),
+        "an http:// entry of FixedAddr was parsed as a multiaddr:\n{log}"
+    );
+}

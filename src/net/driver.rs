@@ -304,7 +304,7 @@ impl Driver {
                 self.queries
                     .insert(q, Pending::Closest(tx, Lookup::default()));
             }
-            Cmd::AddExternal(addr) => self.swarm.add_external_address(addr),
+            Cmd::AddExternal(addr) => self.nat.add_external(&self.net, &mut self.swarm, addr),
             Cmd::Ban(peer, why) => {
                 log_warn!("banned peer {peer} for an hour: {why}");
                 self.swarm.behaviour_mut().gate.ban(peer, why);
@@ -368,10 +368,11 @@ impl Driver {
         match ev {
             SwarmEvent::NewListenAddr { address, .. } => {
                 log_info!(
-                    "swarm listening on {address}/p2p/{}",
+                    "swarm listening on {}/p2p/{}",
+                    strip_p2p(&address),
                     self.swarm.local_peer_id()
                 );
-                self.nat.on_new_listen(&mut self.swarm, &address);
+                self.nat.on_new_listen(&self.net, &mut self.swarm, &address);
                 self.net.shared.borrow_mut().listen.push(address);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {

@@ -155,9 +155,11 @@ fn run(
     nat: super::nat_config::NatSettings,
     nat_map: Option<(std::net::IpAddr, super::nat_map::Methods)>,
 ) -> Result<Net, String> {
-    for a in &vars.fixed_addr {
+    let mut fixed = Vec::new();
+    // `http(s)://` entries are for DNN pages, not for libp2p.
+    for a in vars.fixed_addr.iter().filter(|a| !a.starts_with("http")) {
         match parse_addr(a) {
-            Ok(m) => swarm.add_external_address(m),
+            Ok(m) => fixed.push(m),
             Err(e) => log_warn!("FixedAddr: {e}"),
         }
     }
@@ -214,6 +216,9 @@ fn run(
     }
     driver.bootstrap(boot);
     let net = Net { inner };
+    for m in fixed {
+        net.add_external(m);
+    }
     tokio::task::spawn_local(driver.run());
     super::bitswap::spawn(&net, bitswap_in, bitswap_limits);
     super::heads::spawn_server(&net, heads_in);

@@ -131,14 +131,23 @@ impl Nat {
     /// A new listen address: on a relay server (the owner says the node is public) a
     /// public one is announced as external at once, since relay reservations carry the
     /// relay's external addresses and a client refuses a reservation without any.
-    pub fn on_new_listen(&mut self, swarm: &mut Swarm<Behaviour>, addr: &Multiaddr) {
+    pub fn on_new_listen(&mut self, net: &Inner, swarm: &mut Swarm<Behaviour>, addr: &Multiaddr) {
         let public = match super::gate::ip_of(addr) {
             Some(ip) => !ip.is_unspecified() && !super::cidr::is_lan(ip),
             None => false,
         };
         if self.settings.relay_server && public && !is_relayed(addr) {
-            swarm.add_external_address(addr.clone());
+            self.add_external(net, swarm, addr.clone());
         }
+    }
+
+    /// Announces an address we know is reachable from outside (a port mapping, `FixedAddr`,
+    /// `SetExtAddr`, a relay server's public listen address): identify tells peers, and
+    /// `SwarmLocal` shows it. The swarm reports no event for an address added this way (only
+    /// for one a behaviour confirms, such as AutoNAT), so it is recorded here too.
+    pub fn add_external(&mut self, net: &Inner, swarm: &mut Swarm<Behaviour>, addr: Multiaddr) {
+        swarm.add_external_address(addr.clone());
+        self.on_external(net, addr, true);
     }
 
     /// A listener closed: a relay reservation ended (refused, expired, connection lost).
