@@ -58,6 +58,7 @@ pub enum Cmd {
     Closest(PeerId, oneshot::Sender<Lookup>),
     /// Announce an address as reachable from outside (`SetExtAddr`, a port mapping).
     AddExternal(Multiaddr),
+    RemoveExternal(Multiaddr),
     /// Ban a peer and close its connections.
     Ban(PeerId, String),
     /// Add (`true`) or remove a filter; answers the list after the change.
@@ -305,6 +306,10 @@ impl Driver {
                     .insert(q, Pending::Closest(tx, Lookup::default()));
             }
             Cmd::AddExternal(addr) => self.nat.add_external(&self.net, &mut self.swarm, addr),
+            Cmd::RemoveExternal(addr) => {
+                self.swarm.remove_external_address(&addr);
+                self.nat.on_external(&self.net, addr, false);
+            }
             Cmd::Ban(peer, why) => {
                 log_warn!("banned peer {peer} for an hour: {why}");
                 self.swarm.behaviour_mut().gate.ban(peer, why);

@@ -492,6 +492,12 @@ impl Net {
         let _ = self.send(Cmd::AddExternal(addr));
     }
 
+    /// Withdraws an address announced by [`Net::add_external`] (a port mapping that changed
+    /// or lapsed): peers are no longer told it, and `SwarmLocal` no longer shows it.
+    pub fn remove_external(&self, addr: Multiaddr) {
+        let _ = self.send(Cmd::RemoveExternal(addr));
+    }
+
     /// Bans a peer for an hour and closes its connections.
     pub fn ban(&self, peer: PeerId, why: String) {
         let _ = self.send(Cmd::Ban(peer, why));

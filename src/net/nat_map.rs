@@ -8,7 +8,8 @@
 //! when its port 5351 is closed). UPnP's discovery waits 3 s for SSDP answers, then reads
 //! the gateway's description and speaks SOAP. A router usually has one or the other on.
 //!
-//! On success the swarm address `/ip4/EXT/tcp/PORT` is announced (AutoNAT then checks it),
+//! On success the swarm address `/ip4/EXT/tcp/PORT` is announced (AutoNAT then checks it;
+//! it is withdrawn when a renewal maps another address or every method fails),
 //! `http://EXT:PORT` is offered to DNNs, and `NatView::mapping` says which method mapped
 //! what (`GetVar nat`, `swarm local`, the dashboard). When every method fails the reasons are
 //! logged once with what to do, and asked again every 10 minutes. When the node stops, the
@@ -70,8 +71,16 @@ pub fn spawn(net: &Net, local: IpAddr, methods: Methods) {
         net.inner.shared.borrow_mut().unmap = Some(tx);
         // The ports PCP/NAT-PMP mapped, to delete when the node stops.
         let mut mapped_ports: Vec<u16> = Vec::new();
+        // The swarm address announced for the mapping, to withdraw when it changes or lapses.
+        let mut announced: Option<libp2p::Multiaddr> = None;
         loop {
-            let wait = match once(&net, local, methods, &mut pcp).await {
+            let result = once(&net, local, methods, &mut pcp).await;
+            let now = result.as_ref().ok().and_then(|m| m.swarm.parse().ok());
+            if let Some(stale) = superseded(&mut announced, now) {
+                log_info!("port mapping: {stale} is no longer mapped: withdrawn");
+                net.remove_external(stale);
+            }
+            let wait = match result {
                 Ok(m) => {
                     record(&net, &m);
                     told.clear();
@@ -108,6 +117,18 @@ pub fn spawn(net: &Net, local: IpAddr, methods: Methods) {
             }
         }
     });
+}
+
+/// The address announced before, if the mapping's address is now another one or none (the
+/// router's outside address changed, or every method failed): `announced` becomes `now`.
+fn superseded(
+    announced: &mut Option<libp2p::Multiaddr>,
+    now: Option<libp2p::Multiaddr>,
+) -> Option<libp2p::Multiaddr> {
+    if *announced == now {
+        return None;
+    }
+    std::mem::replace(announced, now)
 }
 
 fn record(net: &Net, m: &Mapped) {
@@ -215,4 +236,26 @@ async fn by_pcp(
         renew,
         pcp_ports: ports,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::superseded;
+
+    #[test]
+    fn a_changed_or_lapsed_mapping_withdraws_the_address_announced_before() {
+        let a: libp2p::Multiaddr = "/ip4/198.51.100.1/tcp/4001".parse().unwrap();
+        let b: libp2p::Multiaddr = "/ip4/198.51.100.2/tcp/4001".parse().unwrap();
+        let mut announced = None;
+        // The first mapping: nothing announced before, nothing to withdraw.
+        assert_eq!(superseded(&mut announced, Some(a.clone())), None);
+        // A renewal with the same outside address: nothing to withdraw.
+        assert_eq!(superseded(&mut announced, Some(a.clone())), None);
+        // The router's outside address changed: the old one goes.
+        assert_eq!(superseded(&mut announced, Some(b.clone())), Some(a));
+        assert_eq!(announced, Some(b.clone()));
+        // Every method failed: the last one goes, and a second failure withdraws nothing.
+        assert_eq!(superseded(&mut announced, None), Some(b));
+        assert_eq!(superseded(&mut announced, None), None);
+    }
 }
