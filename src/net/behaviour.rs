@@ -99,8 +99,9 @@ pub struct Behaviour {
     pub relay_server: Toggle<relay::Behaviour>,
     /// Turns a relayed connection into a direct one (hole punching).
     pub dcutr: dcutr::Behaviour,
-    /// Asks peers to dial our candidate addresses back: which are reachable.
-    pub autonat: libp2p_autonat::v2::client::Behaviour,
+    /// Asks peers to dial our candidate addresses back: which are reachable. At most 64
+    /// distinct candidates reach it (`candidates.rs`: its table never shrinks).
+    pub autonat: super::candidates::Capped<libp2p_autonat::v2::client::Behaviour>,
     /// Dials back the candidate addresses of peers that ask.
     pub autonat_server: libp2p_autonat::v2::server::Behaviour,
 }
@@ -263,7 +264,7 @@ fn behaviour(
             r
         })),
         dcutr: dcutr::Behaviour::new(peer),
-        autonat: libp2p_autonat::v2::client::Behaviour::default(),
+        autonat: super::candidates::Capped::new(libp2p_autonat::v2::client::Behaviour::default()),
         autonat_server: libp2p_autonat::v2::server::Behaviour::default(),
     }
 }

@@ -26,6 +26,7 @@
 //! - `publish`: sign and put heads, provide, re-publish before EOL, push to providers and
 //!   to the peers that asked for the head (`subscribers`).
 //! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
+//!   `candidates`: at most 64 distinct addresses peers report for us reach AutoNAT.
 //! - `nat_map`, `nat_pmp`, `nat_upnp`: the home router's port mapping: PCP, then NAT-PMP,
 //!   then UPnP IGD, renewed at half the lifetime.
 //! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
@@ -45,6 +46,8 @@ mod behaviour;
 mod bitswap;
 #[cfg(feature = "net")]
 mod bitswap_inbound;
+#[cfg(feature = "net")]
+mod candidates;
 #[cfg(feature = "net")]
 mod driver;
 #[cfg(feature = "net")]
