@@ -14,12 +14,8 @@
 use std::collections::HashSet;
 use std::task::{Context, Poll};
 
-use libp2p::PeerId;
-use libp2p::core::{Endpoint, Multiaddr, transport::PortUse};
-use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
-    THandlerOutEvent, ToSwarm,
-};
+use libp2p::core::Multiaddr;
+use libp2p::swarm::{FromSwarm, NetworkBehaviour, THandlerInEvent, ToSwarm};
 
 use crate::log_warn;
 
@@ -67,49 +63,7 @@ impl<B: NetworkBehaviour> NetworkBehaviour for Capped<B> {
     type ConnectionHandler = B::ConnectionHandler;
     type ToSwarm = B::ToSwarm;
 
-    fn handle_pending_inbound_connection(
-        &mut self,
-        id: ConnectionId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.inner
-            .handle_pending_inbound_connection(id, local, remote)
-    }
-
-    fn handle_established_inbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        local: &Multiaddr,
-        remote: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_inbound_connection(id, peer, local, remote)
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: Option<PeerId>,
-        addrs: &[Multiaddr],
-        role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.inner
-            .handle_pending_outbound_connection(id, peer, addrs, role)
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner
-            .handle_established_outbound_connection(id, peer, addr, role, port_use)
-    }
+    super::delegate::delegate_connection_hooks!(inner);
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
         if let FromSwarm::NewExternalAddrCandidate(c) = &event
@@ -118,15 +72,6 @@ impl<B: NetworkBehaviour> NetworkBehaviour for Capped<B> {
             return;
         }
         self.inner.on_swarm_event(event)
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
-        peer: PeerId,
-        id: ConnectionId,
-        event: THandlerOutEvent<Self>,
-    ) {
-        self.inner.on_connection_handler_event(peer, id, event)
     }
 
     fn poll(
@@ -140,7 +85,10 @@ impl<B: NetworkBehaviour> NetworkBehaviour for Capped<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libp2p::PeerId;
+    use libp2p::core::{Endpoint, transport::PortUse};
     use libp2p::swarm::behaviour::NewExternalAddrCandidate;
+    use libp2p::swarm::{ConnectionDenied, ConnectionId, THandler, THandlerOutEvent};
 
     /// Counts the candidates it is given.
     #[derive(Default)]

@@ -3,7 +3,9 @@
 //! events are fed in as the swarm would report them.
 
 use super::*;
+use libp2p::core::{Endpoint, transport::PortUse};
 use libp2p::kad::{GetProvidersOk, ProgressStep, QueryResult, QueryStats};
+use libp2p::swarm::ConnectionId;
 use std::num::NonZeroUsize;
 
 fn a(s: &str) -> Multiaddr {

@@ -27,6 +27,7 @@
 //!   to the peers that asked for the head (`subscribers`).
 //! - `nat`, `nat_config`: behind a NAT: AutoNAT v2, circuit relay v2, dcutr; their settings.
 //!   `candidates`: at most 64 distinct addresses peers report for us reach AutoNAT.
+//! - `delegate`: the pass-through connection hooks of a behaviour that wraps another.
 //! - `nat_map`, `nat_pmp`, `nat_upnp`: the home router's port mapping: PCP, then NAT-PMP,
 //!   then UPnP IGD, renewed at half the lifetime.
 //! - [`tunnel`]: the HTTP tunnel through a public node, both sides, with its quotas.
@@ -48,6 +49,8 @@ mod bitswap;
 mod bitswap_inbound;
 #[cfg(feature = "net")]
 mod candidates;
+#[cfg(feature = "net")]
+mod delegate;
 #[cfg(feature = "net")]
 mod driver;
 #[cfg(feature = "net")]
