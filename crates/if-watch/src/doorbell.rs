@@ -72,40 +72,18 @@ mod tests {
     use super::*;
     use std::os::fd::{AsRawFd, FromRawFd};
 
-    /// The port id the kernel gave a bound netlink socket.
-    fn port_of(fd: RawFd) -> u32 {
-        let mut sa: libc::sockaddr_nl = unsafe { zeroed() };
-        let mut len = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-        let rc =
-            unsafe { libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_nl).cast(), &mut len) };
-        assert_eq!(rc, 0);
-        sa.nl_pid
-    }
-
     /// A user-space netlink socket sends `count` empty messages to port `to`.
     fn send_from_stranger(to: u32, count: usize) {
-        let s = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
-        assert!(s >= 0);
-        let s = unsafe { OwnedFd::from_raw_fd(s) };
-        let mut dst: libc::sockaddr_nl = unsafe { zeroed() };
-        dst.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        dst.nl_pid = to;
+        let s = crate::dump::test_util::stranger_socket();
         // A bare nlmsghdr (16 bytes): length, type NLMSG_NOOP, no flags.
         let mut msg = [0u8; 16];
         msg[0..4].copy_from_slice(&16u32.to_ne_bytes());
         msg[4..6].copy_from_slice(&(libc::NLMSG_NOOP as u16).to_ne_bytes());
         for _ in 0..count {
-            let n = unsafe {
-                libc::sendto(
-                    s.as_raw_fd(),
-                    msg.as_ptr().cast(),
-                    msg.len(),
-                    0,
-                    (&dst as *const libc::sockaddr_nl).cast(),
-                    size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(n, 16, "{}", io::Error::last_os_error());
+            assert_eq!(
+                crate::dump::send_to(s.as_raw_fd(), to, &msg, 0).unwrap(),
+                16
+            );
         }
     }
 
@@ -118,7 +96,7 @@ mod tests {
     #[test]
     fn stranger_netlink_message_does_not_trigger_a_rescan() {
         let fd = open().unwrap();
-        send_from_stranger(port_of(fd.as_raw_fd()), 3);
+        send_from_stranger(crate::dump::test_util::port_of(&fd), 3);
         let rung = read_all(fd.as_raw_fd()).unwrap();
         assert!(!rung.changed && !rung.more, "{rung:?}");
     }
@@ -126,7 +104,7 @@ mod tests {
     #[test]
     fn netlink_flood_is_read_in_bounded_batches() {
         let fd = open().unwrap();
-        send_from_stranger(port_of(fd.as_raw_fd()), MAX_READS + 10);
+        send_from_stranger(crate::dump::test_util::port_of(&fd), MAX_READS + 10);
         let first = read_all(fd.as_raw_fd()).unwrap();
         assert!(first.more && !first.changed, "{first:?}");
         let second = read_all(fd.as_raw_fd()).unwrap();

@@ -33,23 +33,7 @@ pub fn addresses() -> io::Result<Vec<Addr>> {
 /// Sends the request numbered `seq` on `fd` and reads the answer.
 fn dump_on(fd: &OwnedFd, seq: u32) -> io::Result<Vec<Addr>> {
     let req = rtaddr::request(seq, Order::NATIVE);
-    // SAFETY: sockaddr_nl is plain data; all-zero (port 0, no groups) is the kernel's address.
-    let mut kernel: libc::sockaddr_nl = unsafe { zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: `req` and `kernel` are valid for the lengths passed.
-    let n = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    send_to(fd.as_raw_fd(), 0, &req, 0)?;
     let mut dump = Dump::new(seq, Order::NATIVE);
     let mut buf = vec![0u8; BUF];
     for _ in 0..MAX_DATAGRAMS {
@@ -123,6 +107,35 @@ fn open() -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// Sends `bytes` as one datagram on the netlink socket `fd` to port `to` (0: the kernel),
+/// with `sendto(2)`'s `flags`.
+pub(crate) fn send_to(
+    fd: std::os::fd::RawFd,
+    to: u32,
+    bytes: &[u8],
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    // SAFETY: sockaddr_nl is plain data; all-zero (no groups) then the family and port.
+    let mut dst: libc::sockaddr_nl = unsafe { zeroed() };
+    dst.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    dst.nl_pid = to;
+    // SAFETY: `bytes` and `dst` are valid for the lengths passed.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            flags,
+            (&dst as *const libc::sockaddr_nl).cast(),
+            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// A close-on-exec `NETLINK_ROUTE` socket with the extra socket `flags` (e.g.
 /// `SOCK_NONBLOCK`), bound to the multicast `groups` (0: none) at a port the kernel picks.
 /// The dump and the doorbell (doorbell.rs) both open theirs here.
@@ -172,41 +185,11 @@ mod tests {
         assert_eq!(found.index, index);
     }
 
-    /// The port id the kernel gave a bound netlink socket.
-    fn port_of(fd: &OwnedFd) -> u32 {
-        let mut sa: libc::sockaddr_nl = unsafe { zeroed() };
-        let mut len = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-        let rc = unsafe {
-            libc::getsockname(
-                fd.as_raw_fd(),
-                (&mut sa as *mut libc::sockaddr_nl).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(rc, 0);
-        sa.nl_pid
-    }
-
     /// A local process's netlink socket sends each datagram to port `to`.
     fn send_from_stranger(to: u32, datagrams: &[Vec<u8>]) {
-        let s = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
-        assert!(s >= 0);
-        let s = unsafe { OwnedFd::from_raw_fd(s) };
-        let mut dst: libc::sockaddr_nl = unsafe { zeroed() };
-        dst.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        dst.nl_pid = to;
+        let s = test_util::stranger_socket();
         for d in datagrams {
-            let n = unsafe {
-                libc::sendto(
-                    s.as_raw_fd(),
-                    d.as_ptr().cast(),
-                    d.len(),
-                    0,
-                    (&dst as *const libc::sockaddr_nl).cast(),
-                    size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(n as usize, d.len(), "{}", io::Error::last_os_error());
+            assert_eq!(send_to(s.as_raw_fd(), to, d, 0).unwrap(), d.len());
         }
     }
 
@@ -233,7 +216,7 @@ mod tests {
         body.extend_from_slice(&2u16.to_ne_bytes()); // IFA_LOCAL
         body.extend_from_slice(&[6, 6, 6, 6]);
         let forged = vec![msg(20, seq, &body), msg(3, seq, &[0; 4])];
-        send_from_stranger(port_of(&fd), &forged);
+        send_from_stranger(test_util::port_of(&fd), &forged);
         let all = dump_on(&fd, seq).unwrap();
         let six: ipnet::IpNet = "6.6.6.6/32".parse().unwrap();
         assert!(all.iter().all(|a| a.net != six), "{all:?}");
@@ -246,24 +229,11 @@ mod tests {
         // More datagrams than one dump reads, all waiting before the kernel's answer (as many
         // as the socket's buffer takes: the rest are refused, and the sender is told).
         let noop = msg(1, 5, &[]);
-        let s = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
-        let s = unsafe { OwnedFd::from_raw_fd(s) };
-        let mut dst: libc::sockaddr_nl = unsafe { zeroed() };
-        dst.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        dst.nl_pid = port_of(&fd);
+        let s = test_util::stranger_socket();
+        let to = test_util::port_of(&fd);
         let mut sent = 0;
         for _ in 0..MAX_DATAGRAMS + 10 {
-            let n = unsafe {
-                libc::sendto(
-                    s.as_raw_fd(),
-                    noop.as_ptr().cast(),
-                    noop.len(),
-                    libc::MSG_DONTWAIT,
-                    (&dst as *const libc::sockaddr_nl).cast(),
-                    size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-                )
-            };
-            if n < 0 {
+            if send_to(s.as_raw_fd(), to, &noop, libc::MSG_DONTWAIT).is_err() {
                 break;
             }
             sent += 1;
@@ -291,5 +261,35 @@ mod tests {
         a.sort();
         b.sort();
         assert_eq!(a, b);
+    }
+}
+
+/// What the tests of this crate's netlink sockets share.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+
+    /// The port id the kernel gave a bound netlink socket.
+    pub(crate) fn port_of(fd: &OwnedFd) -> u32 {
+        // SAFETY: sockaddr_nl is plain data; getsockname fills at most `len` bytes of it.
+        let mut sa: libc::sockaddr_nl = unsafe { zeroed() };
+        let mut len = size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&mut sa as *mut libc::sockaddr_nl).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        sa.nl_pid
+    }
+
+    /// A user-space netlink socket, as another local process would open.
+    pub(crate) fn stranger_socket() -> OwnedFd {
+        // SAFETY: socket(2) with constant arguments; the fd is owned from here on.
+        let s = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
+        assert!(s >= 0);
+        unsafe { OwnedFd::from_raw_fd(s) }
     }
 }
