@@ -317,12 +317,17 @@ pub fn fresh_home() -> PathBuf {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let name = format!(
+    let mut name = format!(
         "leither-test-{}-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         nanos
     );
+    // A 27-character name can read as a Mimei ID, and `lever deploy` then refuses the folder
+    // as ambiguous (a test failed so once: "leither-test-635-5-30586469").
+    if name.len() == 27 {
+        name.push_str("-x");
+    }
     let dir = std::env::temp_dir().join(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("cannot create a temp home");
