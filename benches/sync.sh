@@ -24,7 +24,10 @@
 # A summary table ends the run.
 #
 #   benches/sync.sh   env: SIZE_MIB=100, RUNS=2, N_KEYS=100000, VALUE_BYTES=100,
-#                     STRICT=1 (exit 1 when a goal is missed), LEITHER_BIN=path (no build)
+#                     STRICT=1 (exit 1 when a goal is missed), LEITHER_BIN=path (no build),
+#                     PERF=DIR (perf record -g of A and B during each full sync, into
+#                     DIR/sync-A-RUN.data and DIR/sync-B-RUN.data; best on a build with symbols;
+#                     PERF_GRAPH=dwarf for whole call stacks where frame pointers are missing)
 # Builds target/release/leither (under $CARGO_TARGET_DIR if set) when missing or older than
 # the sources; installs rsync, redis-tools (redis-cli), curl and python3 with apt-get when
 # absent. Everything listens on 127.0.0.1 and is stopped (and the temp dir removed) on exit.
@@ -34,6 +37,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../targets/lib.sh"
 cd "$ROOT"
 SIZE_MIB=${SIZE_MIB:-100}
 RUNS=${RUNS:-2}
+PERF=${PERF:-}        # a directory: record both nodes of each full sync with perf (needs perf)
 N_KEYS=${N_KEYS:-100000}
 VALUE_BYTES=${VALUE_BYTES:-100}
 GOAL_RATIO=0.8   # leither MiB/s / rsync MiB/s
@@ -87,8 +91,13 @@ EOF
   PIDS+=("$(tr -dc 0-9 < "$h/leither.pid")")
   for _ in $(seq 1 300); do [[ -s "$h/leither.addr" ]] && break; sleep 0.05; done
   [[ -s "$h/leither.addr" ]] || die "the node wrote no address: $(tail -c 400 "$h.run.log")"
-  MADDR=$("$BIN" --home "$h" swarm local | grep -m1 '^/ip4/127.0.0.1/tcp/') ||
-    die "no libp2p address on 127.0.0.1: $("$BIN" --home "$h" swarm local 2>&1)"
+  # The API answers before the swarm's listener reports its address: ask for up to 5 s.
+  MADDR=
+  for _ in $(seq 1 100); do
+    MADDR=$("$BIN" --home "$h" swarm local | grep -m1 '^/ip4/127.0.0.1/tcp/') && break
+    sleep 0.05
+  done
+  [[ -n $MADDR ]] || die "no libp2p address on 127.0.0.1: $("$BIN" --home "$h" swarm local 2>&1)"
 }
 stop_node() { "$BIN" --home "$1" stop > /dev/null 2>&1 || true; }
 # cpu_ms HOME : CPU time (user + system) the node of HOME has used so far, in ms; on a loaded
@@ -98,6 +107,20 @@ cpu_ms() {
     "/proc/$(tr -dc 0-9 < "$1/leither.pid")/stat" 2>/dev/null || echo 0
 }
 lt() { local h=$1; shift; "$BIN" --home "$h" "$@"; }
+# perf_start HOME FILE / perf_stop: with PERF=DIR, record the node of HOME during one sync
+# (`perf record -g -F 4000`; read it with `perf report -i FILE`)
+declare -a PERF_PIDS=()
+perf_start() {
+  [[ -n $PERF ]] || return 0
+  perf record -q --call-graph "${PERF_GRAPH:-fp}" -F 4000 -o "$2" -p "$(tr -dc 0-9 < "$1/leither.pid")" > /dev/null 2>&1 &
+  PERF_PIDS+=("$!")
+  sleep 0.3   # perf attaches
+}
+perf_stop() {
+  local p
+  for p in "${PERF_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  PERF_PIDS=()
+}
 # netstat HOME FIELD : one bitswap counter of the node
 netstat() {
   lt "$1" call GetVar netstats | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
@@ -297,7 +320,9 @@ for run in $(seq 1 "$RUNS"); do
   start_node "$B"
   lt "$B" swarm connect "$A_ADDR" > /dev/null || die "B cannot connect to A"
   a0=$(cpu_ms "$A"); b0=$(cpu_ms "$B")
+  perf_start "$A" "$PERF/sync-A-$run.data"; perf_start "$B" "$PERF/sync-B-$run.data"
   ms=$(sync_ms "$B" "$MID")
+  perf_stop
   a_cpu=$(( $(cpu_ms "$A") - a0 )); b_cpu=$(( $(cpu_ms "$B") - b0 ))
   lt "$B" mimei get -o "$WORK/got" "$MID" > /dev/null || die "mimei get on B"
   cmp -s "$WORK/got" "$WORK/src/file" || die "B's file differs from A's"

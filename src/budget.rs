@@ -38,13 +38,26 @@ pub fn split(vars: &SystemVars) -> (usize, usize) {
         .and_then(|m| usize::try_from(m).ok())
         .map(|m| (m * MIB).min(max))
         .unwrap_or(max / 8 * 3);
-    let cache = (max / 8).clamp(MIB, 64 * MIB);
+    let cache = cache_share(vars);
     let buffers = max
         .saturating_sub(lever)
         .saturating_sub(cache)
         .saturating_sub(BASELINE_MB * MIB)
         .max(MIN_BUFFERS_MB * MIB);
     (lever, buffers)
+}
+
+/// The caches' share of `MaxMemoryMB`: an eighth, 1-64 MiB. It holds redb's page cache
+/// ([`page_cache`]) and the allocator's freed large blocks (at most [`crate::alloc::MAX_CACHED`]).
+pub fn cache_share(vars: &SystemVars) -> usize {
+    (vars.max_memory_mb as usize * MIB / 8).clamp(MIB, 64 * MIB)
+}
+
+/// redb's page cache: the caches' share less what the allocator may keep, at least 1 MiB.
+pub fn page_cache(vars: &SystemVars) -> usize {
+    cache_share(vars)
+        .saturating_sub(crate::alloc::MAX_CACHED)
+        .max(MIB)
 }
 
 /// A reservation refused: the budget is full.
@@ -234,8 +247,12 @@ mod tests {
         let (lua, buffers) = split(&v);
         assert_eq!(lua, 24 * MIB);
         assert_eq!(buffers, (64 - 24 - 8 - BASELINE_MB) * MIB);
+        // The caches' eighth: redb's page cache and the allocator's freed blocks together.
+        assert_eq!(page_cache(&v) + crate::alloc::MAX_CACHED, cache_share(&v));
+        assert_eq!(cache_share(&v), 8 * MIB);
         v.max_memory_mb = 8;
         assert_eq!(split(&v).1, MIN_BUFFERS_MB * MIB);
+        assert_eq!(page_cache(&v), MIB, "never below 1 MiB");
         v.other
             .push(("LeverMemoryMB".into(), crate::api::Value::Int(1000)));
         assert_eq!(split(&v).0, 8 * MIB);

@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod alloc;
 pub mod api;
 pub mod budget;
 pub mod cli;

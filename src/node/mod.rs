@@ -149,7 +149,7 @@ fn start_and_serve(
     if h.new_key {
         log_info!("new home {}: node key made", home.display());
     }
-    let cache = (h.vars.max_memory_mb as usize * 1024 * 1024 / 8).clamp(1 << 20, 64 << 20);
+    let cache = crate::budget::page_cache(&h.vars);
     let node_id = h.key.id().to_string();
     let store = match Store::open(home, cache, &node_id) {
         Ok(s) => s,
