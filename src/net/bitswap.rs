@@ -538,17 +538,38 @@ async fn read_message(
             ));
         }
         let held = reserve(net, peer, len as usize)?;
-        let mut body = Vec::new();
-        (&mut *s).take(len).read_to_end(&mut body).await?;
-        if body.len() as u64 != len {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(Some((body, held)))
+        Ok(Some((read_body(s, len as usize).await?, held)))
     };
     tokio::time::timeout(MESSAGE_TIME, rest)
         .await
         .map_err(|_| timed_out("a message took too long"))?
 }
+
+/// Reads `len` bytes (already reserved) into a buffer of exactly that capacity, making each
+/// [`READ_STEP`] of it ready only when the bytes before it have come: a peer that announces a
+/// large message and sends little makes the node touch little memory (the allocator maps a
+/// large block without touching its pages), and the buffer is never grown and copied, as
+/// `read_to_end` would (it also zeroes all the spare room at once).
+async fn read_body<S: futures::AsyncRead + Unpin>(
+    s: &mut S,
+    len: usize,
+) -> std::io::Result<Vec<u8>> {
+    use futures::AsyncReadExt;
+    let mut body = Vec::with_capacity(len);
+    while body.len() < len {
+        let start = body.len();
+        body.resize(start + (len - start).min(READ_STEP), 0);
+        let n = s.read(&mut body[start..]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        body.truncate(start + n);
+    }
+    Ok(body)
+}
+
+/// How much of a message's buffer is made ready for one read.
+const READ_STEP: usize = 64 * 1024;
 
 /// Bytes of inbound messages being read or handled, per peer and in all.
 #[derive(Default)]
@@ -613,4 +634,63 @@ pub fn spawn(net: &Net, mut incoming: mpsc::UnboundedReceiver<Inbound>, limits: 
             }
         }
     });
+}
+
+#[cfg(test)]
+mod read_body_tests {
+    use super::{READ_STEP, read_body};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// Gives its bytes at most `chunk` at a time, then the end of the stream.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        /// The largest buffer a read was offered.
+        widest: usize,
+    }
+
+    impl futures::AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.widest = self.widest.max(buf.len());
+            let n = buf.len().min(self.chunk).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    fn trickle(len: usize, chunk: usize) -> Trickle {
+        Trickle {
+            data: (0..len).map(|i| (i * 7 % 251) as u8).collect(),
+            at: 0,
+            chunk,
+            widest: 0,
+        }
+    }
+
+    #[test]
+    fn a_message_in_small_pieces_is_read_whole_into_a_buffer_of_its_size() {
+        let len = 3 * READ_STEP + 12_345;
+        let mut t = trickle(len, 1000);
+        let body = futures::executor::block_on(read_body(&mut t, len)).unwrap();
+        assert_eq!(body, t.data);
+        assert_eq!(body.capacity(), len, "allocated once, never grown");
+        assert!(
+            t.widest <= READ_STEP,
+            "at most one step made ready at a time"
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_early_is_an_error_not_a_short_message() {
+        let mut t = trickle(500, 64);
+        let e = futures::executor::block_on(read_body(&mut t, 1000)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 }

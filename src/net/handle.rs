@@ -560,10 +560,12 @@ pub async fn write_frame<S: futures::AsyncWrite + Unpin>(
     s: &mut S,
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(body.len() + 10);
-    varint::write(body.len() as u64, &mut buf);
-    buf.extend_from_slice(body);
-    s.write_all(&buf).await?;
+    // The prefix and the body are written as they are: copying a bitswap answer (up to 2 MiB)
+    // behind its prefix cost a large allocation and a pass over its bytes per message.
+    let mut prefix = Vec::with_capacity(10);
+    varint::write(body.len() as u64, &mut prefix);
+    s.write_all(&prefix).await?;
+    s.write_all(body).await?;
     s.flush().await
 }
 
