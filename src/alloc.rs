@@ -51,10 +51,16 @@ const EMPTY: Slot = Slot {
 
 struct Slots {
     slots: [Slot; SLOTS],
-    bytes: usize,
     clock: u64,
     hits: u64,
     misses: u64,
+}
+
+impl Slots {
+    /// Bytes held (empty slots count 0).
+    fn bytes(&self) -> usize {
+        self.slots.iter().map(|slot| slot.size).sum()
+    }
 }
 
 /// The cache, generic over the allocator below it (`std::alloc::System` in the binary, a
@@ -90,7 +96,6 @@ impl<A> LargeCache<A> {
             busy: AtomicBool::new(false),
             state: UnsafeCell::new(Slots {
                 slots: [EMPTY; SLOTS],
-                bytes: 0,
                 clock: 0,
                 hits: 0,
                 misses: 0,
@@ -118,7 +123,7 @@ impl<A> LargeCache<A> {
         self.locked(|s| Stats {
             hits: s.hits,
             misses: s.misses,
-            cached_bytes: s.bytes,
+            cached_bytes: s.bytes(),
         })
         .unwrap_or(Stats {
             hits: 0,
@@ -137,7 +142,6 @@ impl<A> LargeCache<A> {
                 Some(slot) => {
                     let ptr = slot.ptr;
                     *slot = EMPTY;
-                    s.bytes -= size;
                     s.hits += 1;
                     Some(ptr)
                 }
@@ -163,7 +167,7 @@ impl<A> LargeCache<A> {
             let mut n = 0;
             loop {
                 let full = s.slots.iter().all(|slot| slot.size != 0);
-                if !full && s.bytes + block.size <= MAX_CACHED {
+                if !full && s.bytes() + block.size <= MAX_CACHED {
                     break;
                 }
                 // Evict the oldest: the sizes in use change with the work (an add, then GETs).
@@ -177,14 +181,12 @@ impl<A> LargeCache<A> {
                 };
                 out[n] = *old;
                 n += 1;
-                s.bytes -= old.size;
                 *old = EMPTY;
             }
             s.clock += 1;
             let stamp = s.clock;
             if let Some(slot) = s.slots.iter_mut().find(|slot| slot.size == 0) {
                 *slot = Slot { stamp, ..block };
-                s.bytes += block.size;
             }
         });
         if kept.is_none() {

@@ -558,14 +558,18 @@ async fn read_body<S: futures::AsyncRead + Unpin>(
 ) -> std::io::Result<Vec<u8>> {
     use futures::AsyncReadExt;
     let mut body = Vec::with_capacity(len);
-    while body.len() < len {
-        let start = body.len();
-        body.resize(start + (len - start).min(READ_STEP), 0);
-        let n = s.read(&mut body[start..]).await?;
+    // Bytes read so far; the ready part (`body.len()`) grows only once they fill it, so a
+    // short read never makes the same room ready twice.
+    let mut filled = 0;
+    while filled < len {
+        if filled == body.len() {
+            body.resize(filled + (len - filled).min(READ_STEP), 0);
+        }
+        let n = s.read(&mut body[filled..]).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        body.truncate(start + n);
+        filled += n;
     }
     Ok(body)
 }

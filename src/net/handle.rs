@@ -562,9 +562,9 @@ pub async fn write_frame<S: futures::AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     // The prefix and the body are written as they are: copying a bitswap answer (up to 2 MiB)
     // behind its prefix cost a large allocation and a pass over its bytes per message.
-    let mut prefix = Vec::with_capacity(10);
-    varint::write(body.len() as u64, &mut prefix);
-    s.write_all(&prefix).await?;
+    let mut prefix = [0u8; varint::MAX_PROTOBUF_LEN];
+    s.write_all(varint::encode(body.len() as u64, &mut prefix))
+        .await?;
     s.write_all(body).await?;
     s.flush().await
 }
